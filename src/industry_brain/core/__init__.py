@@ -1,0 +1,1 @@
+"""Shared building blocks: identifiers, units, errors and dated parameters."""

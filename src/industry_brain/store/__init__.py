@@ -1,0 +1,1 @@
+"""Operational store: SQLAlchemy models, Alembic migrations, sessions, repositories, audit."""

@@ -1,0 +1,347 @@
+"""Tables of the operational store (SQLite by default, PostgreSQL in production).
+
+Every figure about an enterprise is a row of ``facts`` with its import batch and the file, sheet
+and row it came from; a corrected re-import points the old row at the new one through
+``superseded_by`` and keeps it as history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Region(Base):
+    """行政区划 GB/T 2260 division (province, city, county), dated."""
+
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))  # province | city | county
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Industry(Base):
+    """国民经济行业分类 GB/T 4754-2017 code (section letter, division, group or class)."""
+
+    __tablename__ = "industries"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))  # section | division | group | class
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("industries.code"), nullable=True)
+    standard: Mapped[str] = mapped_column(String(32), default="GB/T 4754-2017")
+
+
+class Enterprise(Base):
+    """一企一档: one enterprise, keyed by its unified social credit code (USCC)."""
+
+    __tablename__ = "enterprises"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    county_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code"), nullable=True, index=True
+    )
+    industry_code: Mapped[str | None] = mapped_column(
+        ForeignKey("industries.code"), nullable=True, index=True
+    )
+    registration_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="存续")
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_batches.id", use_alter=True), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    names: Mapped[list[EnterpriseName]] = relationship(
+        back_populates="enterprise", cascade="all, delete-orphan", order_by="EnterpriseName.id"
+    )
+    scales: Mapped[list[EnterpriseScale]] = relationship(
+        back_populates="enterprise", cascade="all, delete-orphan", order_by="EnterpriseScale.year"
+    )
+
+    @property
+    def former_names(self) -> list[str]:
+        return [n.name for n in self.names if n.kind == "former"]
+
+
+class EnterpriseName(Base):
+    """Current and former names (曾用名) used for matching rows that lack a USCC."""
+
+    __tablename__ = "enterprise_names"
+    __table_args__ = (UniqueConstraint("enterprise_id", "name", name="uq_enterprise_names_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    normalized: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="current")  # current | former
+    enterprise: Mapped[Enterprise] = relationship(back_populates="names")
+
+
+class EnterpriseScale(Base):
+    """规上/规下 flag of an enterprise for a year (规模以上工业企业 directory)."""
+
+    __tablename__ = "enterprise_scales"
+    __table_args__ = (UniqueConstraint("enterprise_id", "year", name="uq_enterprise_scales_year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    above_scale: Mapped[bool] = mapped_column(Boolean)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True)
+    enterprise: Mapped[Enterprise] = relationship(back_populates="scales")
+
+
+class ImportBatch(Base):
+    """One department file imported (or tried): the unit of atomicity and lineage."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # registration, stats_annual, tax, power...
+    department: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    sheet: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # committed | partial | rejected
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ImportProblem(Base):
+    """A problem found in a batch: severity, code, zh/en message, cell location, raw value."""
+
+    __tablename__ = "import_problems"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"))
+    severity: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(64))
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    sheet: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    column: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True)
+
+
+class Fact(Base):
+    """One figure: enterprise × period × item, in the store unit, with full lineage.
+
+    ``month`` is 0 for a yearly figure. ``detail`` distinguishes several figures of one item
+    in a period (power account number, land parcel, tax type, fuel...). A superseded row keeps
+    its value and points at its successor.
+    """
+
+    __tablename__ = "facts"
+    __table_args__ = (
+        Index("ix_facts_lookup", "enterprise_id", "year", "item"),
+        Index("ix_facts_item_year", "item", "year"),
+        Index("ix_facts_batch", "batch_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer, default=0)
+    item: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    source_dept: Mapped[str] = mapped_column(String(32))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+    file_name: Mapped[str] = mapped_column(String(300))
+    sheet: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    column: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    raw_value: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("facts.id"), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LandParcel(Base):
+    """宗地 from 自然资源: leased land counts for the lessee (the enterprise it is linked to)."""
+
+    __tablename__ = "land_parcels"
+    __table_args__ = (UniqueConstraint("parcel_no", "enterprise_id", name="uq_land_parcels_owner"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_no: Mapped[str] = mapped_column(String(64), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    area_mu: Mapped[float] = mapped_column(Float)
+    land_use: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tenure: Mapped[str] = mapped_column(String(16))  # 出让 | 租赁
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PowerAccount(Base):
+    """电力户号 linked to an enterprise (one enterprise may have several)."""
+
+    __tablename__ = "power_accounts"
+    account_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MatchAlias(Base):
+    """A confirmed match (name spelling → enterprise), remembered for the next import."""
+
+    __tablename__ = "match_aliases"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_match_aliases_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # name | power_account
+    value: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MatchReview(Base):
+    """Review queue: a row whose enterprise could not be determined, with candidates."""
+
+    __tablename__ = "match_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"))
+    sheet: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    raw_uscc: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    raw_account: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reason: Mapped[str] = mapped_column(String(32))  # unknown | ambiguous
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | confirmed | dismissed
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Role(Base):
+    """A role (admin, city_officer, county_officer, agent, enterprise, bank)."""
+
+    __tablename__ = "roles"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    zh: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class User(Base):
+    """A person or machine client; scope columns say what data the role reaches."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    organisation: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AgentAssignment(Base):
+    """服务专员 assignment: which enterprises an agent serves."""
+
+    __tablename__ = "agent_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "enterprise_id", name="uq_agent_assignments"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+
+
+class Project(Base):
+    """项目钉 investment project with planned and actual dates of the six stages."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    investor_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    industry_code: Mapped[str | None] = mapped_column(ForeignKey("industries.code"), nullable=True)
+    project_type: Mapped[str] = mapped_column(String(32), default="industrial")
+    planned_investment: Mapped[float] = mapped_column(Float)  # 万元
+    planned_land_mu: Mapped[float | None] = mapped_column(Float, nullable=True)
+    programs: Mapped[list] = mapped_column(JSON, default=list)
+    stage: Mapped[str] = mapped_column(String(16))  # last reached stage (signed … at_capacity)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    land_transfer_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_signed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_started: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_completed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_producing: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_above_scale: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_at_capacity: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_signed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_started: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_completed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_producing: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_above_scale: Mapped[date | None] = mapped_column(Date, nullable=True)
+    actual_at_capacity: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
+
+
+class AuditLog(Base):
+    """Who did or saw what, when: every sensitive read and every write."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
