@@ -57,18 +57,33 @@ class PgServer:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
         data = self.root / "data"
-        self._run("initdb", "-D", str(data), "-U", "app", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-w", "-o", opts, "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "app",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-w", "-o", opts, "start"
+        )
         return self
 
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=app dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=app dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://app@127.0.0.1:{self.port}/{name}"
 

@@ -9,7 +9,8 @@ that has a value in force on the date.
 
 Load errors (raised as ``ParameterError`` naming file and key): unknown metadata keys, unknown
 parameter keys in an override, overlapping periods (two entries with the same ``since`` or an
-explicit ``until`` after the next ``since``), bad dates, unknown quality tags.
+explicit ``until`` after the next ``since``), bad dates, unknown quality tags, an override whose
+unit differs from the base's. An override inherits type, unit and description from the base.
 
     >>> from datetime import date
     >>> params = load()
@@ -155,7 +156,11 @@ class Parameters:
         return self.resolve(key, region, on).value
 
     def keys(self, prefix: str = "") -> list[str]:
-        return sorted(k for k in self.base if k == prefix or k.startswith(prefix.rstrip(".") + "."))
+        """Keys equal to ``prefix`` or below it (``"mujun"``, ``"mujun.above"``); all when empty."""
+        prefix = prefix.rstrip(".")
+        if not prefix:
+            return sorted(self.base)
+        return sorted(k for k in self.base if k == prefix or k.startswith(prefix + "."))
 
     def domain(
         self, domain: str, region: str | None = None, on: date | None = None
@@ -361,7 +366,21 @@ def load_dirs(dirs: list[Path]) -> Parameters:
                     Location(file=path.name, field=key),
                 )
             spec = _parse(key, raw, path.name)
-            spec.type = params.base[key].spec.type
+            base = params.base[key].spec
+            if spec.unit is not None and spec.unit != base.unit:
+                raise ParameterError(
+                    "param.unit",
+                    f"地区参数“{key}”的单位“{spec.unit}”与基础文件的“{base.unit}”不一致",
+                    f"regional parameter '{key}' has unit '{spec.unit}' but the base file "
+                    f"declares '{base.unit}'",
+                    Location(file=path.name, field=key),
+                )
+            # What the parameter is (type, unit, description) is declared once, in the base file;
+            # an override sets values (and may name its own source and quality).
+            spec.type = base.type
+            spec.unit = base.unit
+            spec.description = spec.description or base.description
+            spec.reference = spec.reference or base.reference
             _check_type(key, spec, path.name)
             params.regional.setdefault(region, {})[key] = _Param(spec, path.name)
     params.digest = digest.hexdigest()[:12]

@@ -12,10 +12,12 @@ tolerance in tests because engines may add in different orders.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 
 from industry_brain.core.errors import Location, ValidationError
 
@@ -108,6 +110,12 @@ DIMENSIONS: dict[str, Dimension] = {
 }
 
 
+@cache
+def _lookup(dimension: str) -> dict[str, Fraction]:
+    """Canonical spelling → exact factor, built once per dimension."""
+    return {canonical_unit(k): v for k, v in DIMENSIONS[dimension].factors.items()}
+
+
 def canonical_unit(text: str) -> str:
     """Normalise a unit spelling: NFKC, lower-case, no spaces or brackets."""
     t = unicodedata.normalize("NFKC", text).strip().lower()
@@ -121,6 +129,11 @@ def factor(unit: str, dimension: str, location: Location | None = None) -> float
     >>> factor("千元", "money")
     0.1
     """
+    return float(exact_factor(unit, dimension, location))
+
+
+def exact_factor(unit: str, dimension: str, location: Location | None = None) -> Fraction:
+    """The exact ratio (a ``Fraction``) converting ``unit`` to the store unit of ``dimension``."""
     dim = DIMENSIONS.get(dimension)
     if dim is None:
         raise ValidationError(
@@ -130,7 +143,7 @@ def factor(unit: str, dimension: str, location: Location | None = None) -> float
             location,
             dimension,
         )
-    table = {canonical_unit(k): v for k, v in dim.factors.items()}
+    table = _lookup(dimension)
     key = canonical_unit(unit)
     if key not in table:
         known = "、".join(dim.factors)
@@ -141,16 +154,28 @@ def factor(unit: str, dimension: str, location: Location | None = None) -> float
             location,
             unit,
         )
-    return float(table[key])
+    return table[key]
 
 
-def convert(value: float, unit: str, dimension: str) -> float:
+def convert(value: float, unit: str, dimension: str, location: Location | None = None) -> float:
     """Convert ``value`` given in ``unit`` to the store unit of ``dimension``.
+
+    The product is computed exactly (the decimal the float stands for, times the exact factor)
+    and rounded once, so 3 千元 gives 0.3 万元, not ``3 * 0.1 == 0.30000000000000004``.
 
     >>> convert(1500, "平方米", "area")
     2.25
+    >>> convert(3, "千元", "money")
+    0.3
     """
-    return value * factor(unit, dimension)
+    exact = exact_factor(unit, dimension, location)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value * exact)
+    number = float(value)
+    if not math.isfinite(number):
+        return number * float(exact)
+    # repr() is the shortest decimal that round-trips, i.e. the number as written in the file.
+    return float(Fraction(repr(number)) * exact)
 
 
 def store_unit(dimension: str) -> str:

@@ -4,7 +4,8 @@ Normalisation: NFKC (full-width → half-width), strip spaces and hyphens, upper
 A code whose check character is wrong is an error that names the expected character; it is
 never corrected silently. python-stdnum checks the common form (the first 8 characters all
 digits); it rejects valid codes of authorities coded with letters (N, Y, A...), which
-GB 32100 allows, so the GB 32100 mod-31 checksum is applied here to every code and stdnum cross-checks the common form.
+GB 32100 allows, so the GB 32100 mod-31 checksum is applied here to every code and stdnum
+cross-checks the common form.
 """
 
 from __future__ import annotations

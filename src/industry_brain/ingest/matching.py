@@ -1,0 +1,247 @@
+"""Enterprise matching: which enterprise a department row is about.
+
+Order: the USCC when the row has a valid one; otherwise a known power account (电力户号); otherwise
+the exact normalised current or former name (曾用名) or a name an officer confirmed before.
+A row that matches nobody, or more than one enterprise, is never guessed: it goes to the review
+queue with candidates, and the row is rejected until someone confirms the match. A confirmed
+match is remembered (``match_aliases`` / ``power_accounts``) for the next import.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.ingest import normalize
+from industry_brain.ingest.mapping import Mapping
+from industry_brain.store.models import (
+    Enterprise,
+    EnterpriseName,
+    MatchAlias,
+    PowerAccount,
+)
+
+if TYPE_CHECKING:
+    from industry_brain.ingest import readers
+    from industry_brain.ingest.pipeline import _Sheet
+
+
+@dataclass
+class Lookup:
+    """In-memory indexes of the store used to match one import (loaded once per import)."""
+
+    by_uscc: dict[str, int] = field(default_factory=dict)
+    by_name: dict[str, set[int]] = field(default_factory=dict)
+    by_account: dict[str, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    usccs: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> Lookup:
+        lk = cls()
+        for eid, uscc, name in session.execute(
+            select(Enterprise.id, Enterprise.uscc, Enterprise.name)
+        ):
+            lk.by_uscc[uscc] = eid
+            lk.names[eid] = name
+            lk.usccs[eid] = uscc
+        by_name: dict[str, set[int]] = defaultdict(set)
+        for eid, norm in session.execute(
+            select(EnterpriseName.enterprise_id, EnterpriseName.normalized)
+        ):
+            by_name[norm].add(eid)
+        for eid, value in session.execute(
+            select(MatchAlias.enterprise_id, MatchAlias.value).where(MatchAlias.kind == "name")
+        ):
+            by_name[value].add(eid)
+        lk.by_name = dict(by_name)
+        lk.by_account = dict(
+            session.execute(select(PowerAccount.account_no, PowerAccount.enterprise_id)).all()
+        )
+        return lk
+
+    def candidates(self, name: str | None, limit: int = 3) -> list[dict[str, Any]]:
+        """Closest names in the store for the review queue (suggestions, never applied)."""
+        if not name:
+            return []
+        keys = difflib.get_close_matches(name, list(self.by_name), n=limit * 2, cutoff=0.6)
+        out: list[dict[str, Any]] = []
+        for key in keys:
+            for eid in sorted(self.by_name[key]):
+                entry = {"enterprise_id": eid, "uscc": self.usccs[eid], "name": self.names[eid]}
+                if entry not in out:
+                    out.append(entry)
+        return out[:limit]
+
+
+def _norm_names(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), None, dtype=object)
+    values = frame[column].to_numpy(dtype=object)
+    return np.asarray(normalize.normalize_name(values), dtype=object)
+
+
+def match_rows(
+    frame: pd.DataFrame,
+    sheet: _Sheet,
+    mapping: Mapping,
+    columns: dict[str, readers.RawColumn],
+    lookup: Lookup,
+) -> list[dict[str, Any]]:
+    """Set ``frame["enterprise_id"]`` (NaN where unmatched); return review-queue entries."""
+    n = len(frame)
+    if mapping.kind == "registration":
+        ids = frame["uscc"].map(lookup.by_uscc) if "uscc" in frame else pd.Series([np.nan] * n)
+        frame["enterprise_id"] = ids.astype("Float64")
+        return []
+
+    uscc_col, name_col = "uscc", "name"
+    if mapping.kind == "land":
+        name_col = "holder"
+        if "tenure" in frame:
+            leased = (frame["tenure"] == "租赁").to_numpy()
+            if "lessee_uscc" in frame:
+                frame["_uscc"] = np.where(leased, frame["lessee_uscc"], frame.get("uscc"))
+                frame["_uscc_status"] = np.where(
+                    leased,
+                    frame["lessee_uscc__status"],
+                    frame.get("uscc__status", pd.Series(["missing"] * n)),
+                )
+                uscc_col = "_uscc"
+            if "lessee" in frame:
+                frame["_name"] = np.where(
+                    leased & frame["lessee"].notna(), frame["lessee"], frame["holder"]
+                )
+                name_col = "_name"
+    elif mapping.kind == "power":
+        name_col = "account_name"
+
+    ids = np.full(n, np.nan)
+    method = np.full(n, "", dtype=object)
+    if uscc_col in frame:
+        mapped = frame[uscc_col].map(lookup.by_uscc).to_numpy(dtype=float, na_value=np.nan)
+        hit = ~np.isnan(mapped)
+        ids[hit] = mapped[hit]
+        method[hit] = "uscc"
+        status_col = "_uscc_status" if uscc_col == "_uscc" else uscc_col + "__status"
+        uscc_status = frame[status_col].to_numpy(dtype=object) if status_col in frame else None
+    else:
+        uscc_status = None
+    has_valid_uscc = (
+        frame[uscc_col].notna().to_numpy() if uscc_col in frame else np.zeros(n, dtype=bool)
+    )
+    # a malformed USCC is already an error: never fall back to the name for such rows
+    bad_uscc = (
+        np.isin(uscc_status, ["checksum", "length", "charset"])
+        if uscc_status is not None
+        else np.zeros(n, dtype=bool)
+    )
+
+    if mapping.kind == "power" and "account_no" in frame:
+        # accounts known in the store, plus accounts this file links to exactly one enterprise
+        # through rows that carry a USCC
+        known = dict(lookup.by_account)
+        linked = pd.DataFrame({"a": frame["account_no"], "e": ids})[~np.isnan(ids)]
+        linked = linked.drop_duplicates()
+        unique = linked.groupby("a")["e"].nunique()
+        in_file = linked[linked["a"].isin(unique[unique == 1].index)].drop_duplicates("a")
+        for a, e in zip(in_file["a"], in_file["e"], strict=True):
+            known.setdefault(a, int(e))
+        acc = frame["account_no"].map(known).to_numpy(dtype=float, na_value=np.nan)
+        use = np.isnan(ids) & ~np.isnan(acc) & ~has_valid_uscc & ~bad_uscc
+        ids[use] = acc[use]
+        method[use] = "account"
+
+    names = _norm_names(frame, name_col)
+    ambiguous = np.zeros(n, dtype=bool)
+    need = np.isnan(ids) & ~has_valid_uscc & ~bad_uscc
+    if need.any():
+        uniq = pd.unique(names[need & pd.notna(names)])
+        resolved: dict[str, float] = {}
+        multi: set[str] = set()
+        for nm in uniq:
+            hits = lookup.by_name.get(nm, set())
+            if len(hits) == 1:
+                resolved[nm] = float(next(iter(hits)))
+            elif len(hits) > 1:
+                multi.add(nm)
+        by_name = pd.Series(names).map(resolved).to_numpy(dtype=float, na_value=np.nan)
+        use = need & ~np.isnan(by_name)
+        ids[use] = by_name[use]
+        method[use] = "name"
+        ambiguous = need & pd.Series(names).isin(multi).to_numpy()
+
+    frame["enterprise_id"] = pd.array(ids, dtype="Float64")
+    frame["_match"] = method
+    unmatched = np.isnan(ids) & ~bad_uscc & ~sheet.error
+    reviews: list[dict[str, Any]] = []
+    if not unmatched.any():
+        return reviews
+
+    raw_uscc = frame[uscc_col].to_numpy(dtype=object) if uscc_col in frame else None
+    raw_name = frame[name_col].to_numpy(dtype=object) if name_col in frame else None
+    accounts = frame["account_no"].to_numpy(dtype=object) if "account_no" in frame else None
+    col = columns.get("uscc") or columns.get(name_col) or columns.get("account_no")
+    known_uscc_unknown = unmatched & has_valid_uscc
+    sheet.flag(
+        known_uscc_unknown,
+        col,
+        "match.unknown_uscc",
+        "统一社会信用代码在企业库中不存在，已进入待核对队列",
+        "USCC is not in the enterprise register; sent to the review queue",
+        values=raw_uscc,
+        uscc=raw_uscc,
+    )
+    sheet.flag(
+        unmatched & ambiguous,
+        columns.get(name_col) or col,
+        "match.ambiguous",
+        "企业名称对应多家企业，无法确定，已进入待核对队列",
+        "name matches several enterprises; sent to the review queue",
+        values=raw_name,
+    )
+    sheet.flag(
+        unmatched & ~ambiguous & ~has_valid_uscc,
+        columns.get(name_col) or col,
+        "match.unknown",
+        "无统一社会信用代码且名称/户号无法匹配企业，已进入待核对队列",
+        "no USCC and neither name nor account matches an enterprise; sent to the review queue",
+        values=raw_name,
+    )
+    seen: dict[tuple, int] = {}
+    rows = frame["_row"].to_numpy()
+    for i in np.flatnonzero(unmatched):
+        key = (
+            raw_uscc[i] if raw_uscc is not None else None,
+            names[i],
+            accounts[i] if accounts is not None else None,
+        )
+        if key in seen:
+            continue
+        seen[key] = int(rows[i])
+        candidates: list[dict[str, Any]] = []
+        if ambiguous[i]:
+            candidates = [
+                {"enterprise_id": e, "uscc": lookup.usccs[e], "name": lookup.names[e]}
+                for e in sorted(lookup.by_name[names[i]])
+            ]
+        else:
+            candidates = lookup.candidates(names[i])
+        reviews.append(
+            {
+                "row": int(rows[i]),
+                "raw_name": raw_name[i] if raw_name is not None else None,
+                "raw_uscc": raw_uscc[i] if raw_uscc is not None else None,
+                "raw_account": accounts[i] if accounts is not None else None,
+                "reason": "ambiguous" if ambiguous[i] else "unknown",
+                "candidates": candidates,
+            }
+        )
+    return reviews

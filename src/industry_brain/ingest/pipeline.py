@@ -1,0 +1,679 @@
+"""The one import path for department files: read → map → normalise → validate → match → load.
+
+Everything is column-wise (pyarrow/pandas/numpy); there is no per-row Python on the hot path.
+A batch is atomic: by default any error rejects the whole file and the store's data stay as
+they were (the attempt itself is recorded as a rejected batch with its problems, so that the
+review queue and the error report survive). ``accept_valid`` loads the rows without errors and
+records the rejects. The same file (same content hash) imported twice changes nothing; a
+corrected re-import supersedes earlier values, which stay as history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core import parameters, units
+from industry_brain.core.errors import Location, Problem, ValidationError
+from industry_brain.ingest import load as loader
+from industry_brain.ingest import matching, normalize, readers, validate
+from industry_brain.ingest.mapping import Mapping, alias_index, clean_header, load_mapping
+from industry_brain.store.db import data_dir, get_engine
+from industry_brain.store.models import ImportBatch, ImportProblem, MatchReview
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or would do, for a dry run)."""
+
+    kind: str
+    file: str
+    status: str  # committed | partial | rejected | duplicate | dry_run
+    batch_id: int | None = None
+    duplicate_of: int | None = None
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    facts_inserted: int = 0
+    facts_superseded: int = 0
+    facts_unchanged: int = 0
+    enterprises_created: int = 0
+    enterprises_updated: int = 0
+    reviews_opened: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    report_json: str | None = None
+    report_xlsx: str | None = None
+    sheets: list[str | None] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def counts_by_code(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.code] = out.get(p.code, 0) + 1
+        return dict(sorted(out.items()))
+
+    def to_dict(self, with_problems: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "kind": self.kind,
+            "file": self.file,
+            "status": self.status,
+            "batch_id": self.batch_id,
+            "duplicate_of": self.duplicate_of,
+            "rows_total": self.rows_total,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "facts_inserted": self.facts_inserted,
+            "facts_superseded": self.facts_superseded,
+            "facts_unchanged": self.facts_unchanged,
+            "enterprises_created": self.enterprises_created,
+            "enterprises_updated": self.enterprises_updated,
+            "reviews_opened": self.reviews_opened,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problem_counts": self.counts_by_code(),
+            "report_json": self.report_json,
+            "report_xlsx": self.report_xlsx,
+        }
+        if with_problems:
+            d["problems"] = [p.to_dict() for p in self.problems]
+        return d
+
+
+@dataclass
+class Prepared:
+    """One sheet after mapping and normalisation: a frame of typed columns plus problems."""
+
+    table: readers.RawTable
+    frame: pd.DataFrame  # _row, _error, canonical columns (typed), enterprise_id, year, month
+    columns: dict[str, readers.RawColumn]  # canonical name → raw column
+    units: dict[str, str]  # canonical name → unit found (header or default)
+    factors: dict[str, float]
+    problems: list[Problem]
+    reviews: list[dict[str, Any]]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- mapping ----------------------------------------------------------------------------------
+def map_columns(
+    table: readers.RawTable, mapping: Mapping
+) -> tuple[dict[str, readers.RawColumn], list[Problem]]:
+    """Canonical column → raw column; unknown columns are warnings, missing required errors."""
+    index = alias_index(mapping)
+    found: dict[str, readers.RawColumn] = {}
+    problems: list[Problem] = []
+    for col in table.columns:
+        if not col.name and not col.label:
+            if table.column(col).null_count < len(table.data):
+                problems.append(
+                    Problem(
+                        "column.unnamed",
+                        f"第 {col.letter} 列没有表头但有数据，已忽略（未导入）",
+                        f"column {col.letter} has data but no header; ignored (not imported)",
+                        Location(file=table.file, sheet=table.sheet, column=col.letter),
+                        "warning",
+                    )
+                )
+            continue
+        canonical = index.get(clean_header(col.name))
+        if canonical is None and col.label != col.name:
+            canonical = index.get(clean_header(col.label.split("/")[-1]))
+        loc = Location(
+            file=table.file, sheet=table.sheet, row=_header_row(table), column=col.letter
+        )
+        if canonical is None:
+            problems.append(
+                Problem(
+                    "column.unknown",
+                    f"未识别的列“{col.name}”，已忽略（未导入）",
+                    f"unknown column '{col.name}' ignored (not imported)",
+                    loc,
+                    "warning",
+                    col.name,
+                )
+            )
+        elif canonical in found:
+            problems.append(
+                Problem(
+                    "column.duplicate",
+                    f"列“{col.name}”与第 {found[canonical].letter} 列都对应“{canonical}”",
+                    f"column '{col.name}' and column {found[canonical].letter} both map to "
+                    f"'{canonical}'",
+                    loc,
+                    "error",
+                    col.name,
+                )
+            )
+        else:
+            found[canonical] = col
+    for name, spec in mapping.columns.items():
+        if spec.required and name not in found:
+            problems.append(
+                Problem(
+                    "column.missing",
+                    f"缺少必需列“{spec.aliases[0]}”（可用列名：{'、'.join(spec.aliases)}）",
+                    f"required column '{spec.aliases[0]}' ({name}) is missing",
+                    Location(file=table.file, sheet=table.sheet, field=name),
+                    "error",
+                )
+            )
+    return found, problems
+
+
+def _header_row(table: readers.RawTable) -> int | None:
+    return table.header_rows[-1] if table.header_rows else None
+
+
+# -- per-column normalisation ----------------------------------------------------------------
+class _Sheet:
+    """Helper that turns invalid cells into problems and marks their rows."""
+
+    def __init__(self, table: readers.RawTable, mapping: Mapping) -> None:
+        self.table = table
+        self.mapping = mapping
+        self.rows = np.asarray(table.row_numbers.to_numpy(zero_copy_only=False), dtype=np.int64)
+        self.n = len(self.rows)
+        self.error = np.zeros(self.n, dtype=bool)
+        self.problems: list[Problem] = []
+
+    def raw(self, col: readers.RawColumn) -> pa.Array:
+        arr = self.table.data.column(col.index)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    def flag(
+        self,
+        mask: np.ndarray,
+        col: readers.RawColumn | None,
+        code: str,
+        zh: str,
+        en: str,
+        severity: str = "error",
+        values: Any = None,
+        uscc: Any = None,
+        zh_each: Callable[[int], str] | None = None,
+        en_each: Callable[[int], str] | None = None,
+    ) -> None:
+        """Record a problem for every row where ``mask`` holds."""
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            return
+        if severity == "error":
+            self.error[idx] = True
+        raw_values = None
+        if values is None and col is not None:
+            raw_values = self.raw(col).take(pa.array(idx)).to_pylist()
+        for k, i in enumerate(idx):
+            value = values[i] if values is not None else raw_values[k] if raw_values else None
+            self.problems.append(
+                Problem(
+                    code,
+                    zh_each(i) if zh_each else zh,
+                    en_each(i) if en_each else en,
+                    Location(
+                        file=self.table.file,
+                        sheet=self.table.sheet,
+                        row=int(self.rows[i]),
+                        column=f"{col.letter}（{col.name}）" if col else None,
+                    ),
+                    severity,
+                    value,
+                    uscc[i] if uscc is not None and isinstance(uscc[i], str) else None,
+                )
+            )
+
+
+def _status(arr: Any) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray | pa.Array):
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    return np.asarray(arr, dtype=object)
+
+
+def _floats(arr: Any) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray | pa.Array):
+        return np.asarray(arr.to_pandas(), dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64)
+
+
+def _objects(arr: Any) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray | pa.Array):
+        return np.asarray(arr.to_pylist(), dtype=object)
+    return np.asarray(arr, dtype=object)
+
+
+def prepare(
+    table: readers.RawTable,
+    mapping: Mapping,
+    session: Session,
+    year: int | None,
+    lookup: matching.Lookup,
+    thresholds: dict[str, Any],
+) -> Prepared:
+    """Map, normalise and validate one sheet; match its rows to enterprises."""
+    columns, problems = map_columns(table, mapping)
+    sheet = _Sheet(table, mapping)
+    sheet.problems.extend(problems)
+    frame = pd.DataFrame({"_row": sheet.rows})
+    found_units: dict[str, str] = {}
+    factors: dict[str, float] = {}
+    if any(p.severity == "error" for p in problems):
+        sheet.error[:] = True
+        frame["_error"] = sheet.error
+        return Prepared(table, frame, columns, found_units, factors, sheet.problems, [])
+
+    for name, col in columns.items():
+        spec = mapping.columns[name]
+        raw = sheet.raw(col)
+        if spec.type == "number":
+            unit = units.detect_unit(col.label, spec.dimension) or units.detect_unit(
+                col.name, spec.dimension
+            )
+            unit = unit or table.unit_note or spec.unit
+            if unit is not None and table.unit_note and unit == table.unit_note:
+                try:
+                    units.factor(unit, spec.dimension)
+                except ValidationError:
+                    unit = spec.unit  # the sheet's unit note is of another dimension
+            found_units[name] = unit
+            factors[name] = units.factor(unit, spec.dimension)
+            parsed = normalize.parse_numbers(raw)
+            status = _status(parsed.status)
+            values = _floats(parsed.values)
+            sheet.flag(
+                status == "invalid",
+                col,
+                "value.not_number",
+                f"“{spec.aliases[0]}”不是有效数字",
+                f"'{spec.aliases[0]}' is not a valid number",
+            )
+            if spec.min is not None:
+                sheet.flag(
+                    (status == "ok") & (values < spec.min),
+                    col,
+                    "value.negative",
+                    f"“{spec.aliases[0]}”不能为负数",
+                    f"'{spec.aliases[0]}' must not be negative",
+                )
+            if spec.min_exclusive is not None:
+                sheet.flag(
+                    (status == "ok") & (values <= spec.min_exclusive),
+                    col,
+                    "value.not_positive",
+                    f"“{spec.aliases[0]}”必须大于 0",
+                    f"'{spec.aliases[0]}' must be greater than 0",
+                )
+            # numerator, then denominator: each step correctly rounded, so 3 千元 → 0.3 万元
+            exact = units.exact_factor(unit, spec.dimension)
+            frame[name] = values * exact.numerator / exact.denominator
+            frame[name + "__raw"] = _objects(raw)
+        elif spec.type in ("year", "month", "date"):
+            parsed = normalize.parse_periods(raw, kind=spec.type)
+            status = _status(parsed.status)
+            what = {"year": "年份", "month": "月份", "date": "日期"}[spec.type]
+            sheet.flag(
+                status == "invalid",
+                col,
+                f"value.bad_{spec.type}",
+                f"无法识别的{what}",
+                f"unrecognised {spec.type}",
+            )
+            if spec.type == "date":
+                frame[name] = _objects(parsed.date)
+            else:
+                frame[name + "__year"] = pd.array(_objects(parsed.year), dtype="Int64")
+                frame[name + "__month"] = pd.array(_objects(parsed.month), dtype="Int64")
+        elif spec.type == "uscc":
+            codes, status, expected = normalize.normalize_uscc(raw)
+            status = _status(status)
+            expected_arr = _objects(expected)
+            raw_obj = _objects(raw)
+            sheet.flag(
+                status == "checksum",
+                col,
+                "uscc.checksum",
+                "",
+                "",
+                zh_each=lambda i, e=expected_arr: f"统一社会信用代码校验码错误：第18位应为“{e[i]}”",
+                en_each=lambda i, e=expected_arr: (
+                    f"USCC check character is wrong: expected '{e[i]}'"
+                ),
+            )
+            sheet.flag(
+                status == "length",
+                col,
+                "uscc.length",
+                "统一社会信用代码应为18位",
+                "USCC must have 18 characters",
+            )
+            sheet.flag(
+                status == "charset",
+                col,
+                "uscc.charset",
+                "统一社会信用代码含非法字符",
+                "USCC contains invalid characters",
+            )
+            codes_obj = _objects(codes)
+            codes_obj[status != "ok"] = None
+            frame[name] = codes_obj
+            frame[name + "__raw"] = raw_obj
+            frame[name + "__status"] = status
+        elif spec.type == "flag":
+            parsed = normalize.parse_flag(raw)
+            status = _status(parsed.status)
+            sheet.flag(
+                status == "invalid",
+                col,
+                "value.bad_flag",
+                "规上标志应为 是/否、1/0 或 规上/规下",
+                "flag must be yes/no, 1/0 or 规上/规下",
+            )
+            frame[name] = _objects(parsed.values)
+        elif spec.type == "tenure":
+            parsed = normalize.parse_tenure(raw)
+            status = _status(parsed.status)
+            sheet.flag(
+                status == "invalid",
+                col,
+                "value.bad_tenure",
+                "取得方式应为 出让 或 租赁",
+                "tenure must be 出让 (granted) or 租赁 (leased)",
+            )
+            frame[name] = _objects(parsed.values)
+        elif spec.type == "text_list":
+            frame[name] = _objects(normalize.normalize_text(raw))
+        else:  # text, region, industry
+            frame[name] = _objects(normalize.normalize_text(raw))
+        if spec.required and spec.type not in ("uscc",):
+            present = _present(frame, name, spec.type)
+            sheet.flag(
+                ~present & _status_ok_or_missing(frame, name),
+                col,
+                "value.required",
+                f"必填项“{spec.aliases[0]}”为空",
+                f"required value '{spec.aliases[0]}' is empty",
+            )
+
+    _periods(frame, sheet, mapping, columns, year)
+    reviews = matching.match_rows(frame, sheet, mapping, columns, lookup)
+    validate.duplicates(frame, sheet, mapping, columns)
+    validate.store_rules(frame, sheet, mapping, columns, session, thresholds)
+    frame["_error"] = sheet.error
+    return Prepared(table, frame, columns, found_units, factors, sheet.problems, reviews)
+
+
+def _present(frame: pd.DataFrame, name: str, typ: str) -> np.ndarray:
+    if typ in ("year", "month"):
+        return frame[name + "__year"].notna().to_numpy()
+    return frame[name].notna().to_numpy()
+
+
+def _status_ok_or_missing(frame: pd.DataFrame, name: str) -> np.ndarray:
+    # invalid cells already have their own problem; only flag truly empty required cells
+    if name + "__raw" in frame:
+        raw = frame[name + "__raw"]
+        return raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    return np.ones(len(frame), dtype=bool)
+
+
+def _periods(
+    frame: pd.DataFrame,
+    sheet: _Sheet,
+    mapping: Mapping,
+    columns: dict[str, readers.RawColumn],
+    year: int | None,
+) -> None:
+    """Fill ``year`` and ``month`` for every row from the file or the ``--year`` option."""
+    n = len(frame)
+    if mapping.period == "none":
+        frame["year"] = pd.array([year] * n, dtype="Int64")
+        frame["month"] = 0
+        return
+    if mapping.period == "month":
+        frame["year"] = frame.get("month__year", pd.NA)
+        frame["month"] = frame.get("month__month", pd.NA)
+        if year is not None and "month__year" in frame:
+            other = frame["year"].notna().to_numpy() & (frame["year"].to_numpy() != year)
+            sheet.flag(
+                other,
+                columns.get("month"),
+                "period.year_mismatch",
+                f"月份不属于指定年份 {year}",
+                f"month is not in the requested year {year}",
+            )
+        return
+    if "year" in columns:
+        frame["year"] = frame["year__year"]
+        if year is not None:
+            other = frame["year"].notna().to_numpy() & (frame["year"].to_numpy(na_value=0) != year)
+            sheet.flag(
+                other,
+                columns["year"],
+                "period.year_mismatch",
+                f"年份与指定年份 {year} 不一致",
+                f"year differs from the requested year {year}",
+            )
+        if year is not None:
+            frame["year"] = frame["year"].fillna(year)
+    elif year is not None:
+        frame["year"] = pd.array([year] * n, dtype="Int64")
+    else:
+        frame["year"] = pd.array([pd.NA] * n, dtype="Int64")
+        sheet.error[:] = True
+        sheet.problems.append(
+            Problem(
+                "period.missing_year",
+                "文件没有年份列，请用 --year 指定数据年份",
+                "the file has no year column: give the data year with --year",
+                Location(file=sheet.table.file, sheet=sheet.table.sheet),
+            )
+        )
+    frame["month"] = 0
+
+
+# -- orchestration ----------------------------------------------------------------------------
+def import_file(
+    kind: str,
+    path: Path | str,
+    *,
+    engine: Engine | None = None,
+    sheet: str | None = None,
+    year: int | None = None,
+    encoding: str | None = None,
+    accept_valid: bool = False,
+    dry_run: bool = False,
+    user_id: int | None = None,
+    report_dir: Path | None = None,
+    progress: Progress | None = None,
+    write_reports: bool = True,
+) -> ImportResult:
+    """Import one department file of ``kind`` atomically; see the module docstring.
+
+    Example: ``import_file("power", "data/demo/inbox/power_2025.csv", accept_valid=True)``.
+    """
+    mapping = load_mapping(kind)
+    path = Path(path)
+    engine = engine or get_engine()
+    result = ImportResult(kind=kind, file=path.name, status="rejected")
+    step = progress or (lambda *_: None)
+    step("hash", 0, 1)
+    digest = file_hash(path)
+    with Session(engine) as session:
+        prior = session.scalars(
+            select(ImportBatch)
+            .where(
+                ImportBatch.file_hash == digest,
+                ImportBatch.kind == kind,
+                ImportBatch.status == "committed",
+            )
+            .order_by(ImportBatch.id)
+        ).first()
+        if prior is not None and (sheet is None or prior.sheet == sheet):
+            result.status = "duplicate"
+            result.duplicate_of = prior.id
+            result.rows_total = prior.rows_total
+            return result
+
+    step("read", 0, 1)
+    tables = readers.read_file(path, sheet=sheet, encoding=encoding, header_hints=mapping.hints())
+    result.sheets = [t.sheet for t in tables]
+    on = date(year, 1, 1) if year else date.today()
+    thresholds = _thresholds(on)
+    with Session(engine) as session:
+        lookup = matching.Lookup.load(session)
+        prepared: list[Prepared] = []
+        for i, table in enumerate(tables):
+            step("validate", i, len(tables))
+            prep = prepare(table, mapping, session, year, lookup, thresholds)
+            prepared.append(prep)
+        step("validate", len(tables), len(tables))
+        for prep in prepared:
+            result.problems.extend(prep.problems)
+            result.rows_total += len(prep.frame)
+            result.rows_rejected += int(prep.frame["_error"].sum())
+        has_errors = result.rows_rejected > 0 or any(
+            p.severity == "error" and p.location.row is None for p in result.problems
+        )
+        result.problems.sort(key=_problem_order)
+        if dry_run:
+            result.status = "dry_run"
+            result.rows_loaded = result.rows_total - result.rows_rejected
+            result.reviews_opened = sum(len(p.reviews) for p in prepared)
+            if write_reports:
+                _reports(result, prepared, report_dir, f"dry-run-{digest[:10]}")
+            return result
+        status = "committed"
+        if has_errors:
+            status = "partial" if accept_valid else "rejected"
+        if status == "partial" and result.rows_rejected == result.rows_total:
+            status = "rejected"
+        batch = ImportBatch(
+            kind=kind,
+            department=mapping.department,
+            file_name=path.name,
+            file_hash=digest,
+            sheet=sheet,
+            year=year,
+            status=status,
+            rows_total=result.rows_total,
+            rows_rejected=result.rows_rejected if status != "committed" else 0,
+            rows_loaded=0,
+            options={"accept_valid": accept_valid, "encoding": encoding, "sheet": sheet},
+            summary={},
+            user_id=user_id,
+        )
+        session.add(batch)
+        session.flush()
+        result.batch_id = batch.id
+        if status in ("committed", "partial"):
+            step("load", 0, 1)
+            stats = loader.load(session, batch, mapping, prepared, lookup, progress=step)
+            result.rows_loaded = stats.rows_loaded
+            result.facts_inserted = stats.facts_inserted
+            result.facts_superseded = stats.facts_superseded
+            result.facts_unchanged = stats.facts_unchanged
+            result.enterprises_created = stats.enterprises_created
+            result.enterprises_updated = stats.enterprises_updated
+            batch.rows_loaded = stats.rows_loaded
+        result.reviews_opened = _record_reviews(session, batch, prepared)
+        _record_problems(session, batch, result.problems)
+        result.status = status
+        batch.summary = result.to_dict(with_problems=False)
+        session.commit()
+    if write_reports:
+        _reports(result, prepared, report_dir, f"batch-{result.batch_id}")
+        with Session(engine) as session:
+            b = session.get(ImportBatch, result.batch_id)
+            if b is not None:
+                b.summary = result.to_dict(with_problems=False)
+                session.commit()
+    return result
+
+
+def _thresholds(on: date) -> dict[str, Any]:
+    params = parameters.load()
+    return {
+        "tax_revenue_ratio_max": params.get("ingest.validation.tax_revenue_ratio_max", on=on),
+        "electricity_yoy_jump_max": params.get("ingest.validation.electricity_yoy_jump_max", on=on),
+        "value_added_exceeds_output": params.get(
+            "ingest.validation.value_added_exceeds_output", on=on
+        ),
+    }
+
+
+def _problem_order(p: Problem) -> tuple:
+    loc = p.location
+    return (loc.sheet or "", loc.row if loc.row is not None else -1, loc.column or "", p.code)
+
+
+def _record_reviews(session: Session, batch: ImportBatch, prepared: list[Prepared]) -> int:
+    count = 0
+    for prep in prepared:
+        for review in prep.reviews:
+            session.add(MatchReview(batch_id=batch.id, sheet=prep.table.sheet, **review))
+            count += 1
+    return count
+
+
+def _record_problems(session: Session, batch: ImportBatch, problems: list[Problem]) -> None:
+    rows = [
+        {
+            "batch_id": batch.id,
+            "severity": p.severity,
+            "code": p.code,
+            "message_zh": p.zh,
+            "message_en": p.en,
+            "sheet": p.location.sheet,
+            "row": p.location.row,
+            "column": p.location.column or p.location.field,
+            "value": None if p.value is None else str(p.value)[:500],
+            "uscc": p.uscc,
+        }
+        for p in problems
+    ]
+    if rows:
+        session.execute(ImportProblem.__table__.insert(), rows)
+
+
+def _reports(
+    result: ImportResult, prepared: list[Prepared], report_dir: Path | None, stem: str
+) -> None:
+    from industry_brain.ingest import report
+
+    out = report_dir or (data_dir() / "reports")
+    out.mkdir(parents=True, exist_ok=True)
+    result.report_json = str(report.write_json(result, out / f"{stem}-{result.kind}.json"))
+    if result.problems:
+        result.report_xlsx = str(
+            report.write_xlsx(result, prepared, out / f"{stem}-{result.kind}.xlsx")
+        )
+
+
+def ensure_year(year: int | None) -> None:
+    if year is not None and not (1949 <= year <= 2100):
+        raise ValidationError(
+            "import.year", f"年份 {year} 不合理", f"year {year} is out of range", None, year
+        )

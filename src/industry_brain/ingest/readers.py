@@ -1,0 +1,1047 @@
+"""Readers for department exports (部门导出文件): CSV in any encoding, XLSX and XLS.
+
+A reader turns one file into raw string tables (``RawTable``): one per sheet, every cell as
+the text a person sees, every data row with the row/line number a person sees, and every row
+that is not data (标题行 title rows, 空行 blank rows, 合计/小计/总计 total rows, repeated
+表头 header rows, 注/填表人 notes under the table) listed with a reason code instead of being
+dropped silently.
+
+CSV (逗号分隔文件): UTF-8, UTF-8 with BOM, UTF-16 with BOM and GBK/GB2312/GB18030 (read as
+GB18030) are detected; the text is decoded in Python and parsed by ``pyarrow.csv`` with every
+column as a string, so a 1,000,000-row file reads in about a second. Line numbers come from a
+vectorised scan of the line breaks (quoted line breaks inside a value do not start a record).
+
+Excel (XLSX/XLS/XLSB/ODS) is read with python-calamine; merged cells (合并单元格) are taken
+from calamine's merged ranges. Numbers are rendered without float noise, date cells as ISO
+dates.
+
+Header detection (表头识别): the header is the row among the first 30 with the most cells
+matching ``header_hints`` (known column aliases, compared after NFKC/whitespace cleanup and
+after dropping a bracketed unit suffix such as ``（千元）``); without hints, the first row of
+mostly text nearly as wide as the widest such row. A parent row above (``能源消费量`` over
+``原煤/焦炭``), a child row below or a units row below (``千元``) make a two- or three-row
+header; a 单位：万元 note above the header is kept as ``RawTable.unit_note``.
+
+Reason codes in ``RawTable.skipped``: ``title``, ``blank``, ``column_codes`` (the 甲/乙/1/2
+column-code row of statistical forms), ``total_row``, ``repeated_header``, ``note``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import python_calamine
+
+from industry_brain.core.errors import Location, ValidationError
+from industry_brain.core.units import DIMENSIONS, canonical_unit
+
+__all__ = [
+    "CSV_EXTENSIONS",
+    "EXCEL_EXTENSIONS",
+    "HEADER_SCAN_ROWS",
+    "SKIP_REASONS",
+    "RawColumn",
+    "RawTable",
+    "clean_label",
+    "column_letter",
+    "header_key",
+    "header_key_variants",
+    "read_file",
+]
+
+CSV_EXTENSIONS = frozenset({".csv", ".txt", ".tsv"})
+EXCEL_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+HEADER_SCAN_ROWS = 30
+DELIMITERS = (",", "\t", ";", "|")
+SKIP_REASONS = ("title", "blank", "column_codes", "total_row", "repeated_header", "note")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+Grid = list[list[str | None]]
+Merge = tuple[int, int, int, int]  # first row, first column, last row, last column (0-based)
+
+
+# -- public data structures ------------------------------------------------------------------
+@dataclass
+class RawColumn:
+    """One column of a sheet.
+
+    ``name`` is the lowest non-empty header label, cleaned (e.g. ``原煤(吨)``); ``label`` the
+    full label with the parent header and a units row (e.g. ``能源消费量/原煤(吨)``,
+    ``工业总产值/千元``), used to find units; ``index`` the 0-based column index in the sheet
+    (also the position of the column in ``RawTable.data``); ``letter`` the Excel column letter.
+    A column without a header label but with data has ``name == label == ""``.
+    """
+
+    name: str
+    label: str
+    index: int
+    letter: str
+
+
+@dataclass
+class RawTable:
+    """One sheet (工作表) or CSV file as raw strings.
+
+    ``data`` has one string column per ``RawColumn``, named ``c{index}`` and in index order
+    (``data.column(col.index)`` is the column of ``col``), null for empty cells.
+    ``row_numbers`` (int32) gives each data row's 1-based row/line number as seen in Excel or
+    a text editor. ``header_rows`` are the 1-based numbers of the header rows; ``skipped``
+    lists every other row that is not data as ``(row number, reason)``. ``unit_note`` is a
+    sheet-wide unit written above or beside the header (``单位：万元`` → ``"万元"``), for
+    columns whose header names no unit.
+    """
+
+    file: str
+    sheet: str | None
+    encoding: str | None
+    columns: list[RawColumn]
+    data: pa.Table
+    row_numbers: pa.Array
+    header_rows: list[int]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    unit_note: str | None = None
+
+    @property
+    def num_rows(self) -> int:
+        return self.data.num_rows
+
+    def column(self, col: RawColumn | int) -> pa.Array:
+        """The data of one column as a single (unchunked) string array."""
+        index = col.index if isinstance(col, RawColumn) else int(col)
+        arr = self.data.column(index)
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+
+
+# -- label helpers -----------------------------------------------------------------------------
+_NEWLINE = re.compile(r"\s*[\r\n]+\s*")
+_SPACES = re.compile(r"\s+")
+_UNIT_SUFFIX = re.compile(r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]$")
+
+
+def _join_newline(m: re.Match[str]) -> str:
+    s = m.string
+    before = s[m.start() - 1] if m.start() > 0 else ""
+    after = s[m.end()] if m.end() < len(s) else ""
+    latin = before.isascii() and before.isalnum() and after.isascii() and after.isalnum()
+    return " " if latin else ""
+
+
+def clean_label(text: object) -> str:
+    """Clean a header cell (表头): NFKC, line breaks removed, whitespace collapsed, the
+    required-field marker ``*`` of templates dropped.
+
+    >>> clean_label("工业总产值\\n（千元）")
+    '工业总产值(千元)'
+    """
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    s = _NEWLINE.sub(_join_newline, s)
+    return _SPACES.sub(" ", s).strip().strip("*※").strip()
+
+
+def header_key(text: object) -> str:
+    """Matching key of a header label or alias: cleaned, no whitespace, case-folded."""
+    return _SPACES.sub("", clean_label(text)).casefold()
+
+
+def header_key_variants(text: object) -> list[str]:
+    """The key of a label and the keys with trailing bracketed suffixes (units) removed.
+
+    >>> header_key_variants("工业总产值（当年价格）（千元）")
+    ['工业总产值(当年价格)(千元)', '工业总产值(当年价格)', '工业总产值']
+    """
+    key = header_key(text)
+    out = [key]
+    while True:
+        shorter = _UNIT_SUFFIX.sub("", key)
+        if shorter == key or not shorter:
+            return out
+        out.append(shorter)
+        key = shorter
+
+
+def column_letter(index: int) -> str:
+    """Excel column letter of a 0-based column index: 0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# -- cell classification (header detection) --------------------------------------------------
+_DATE_LIKE = re.compile(r"^\d{4}\s*[年\-/.]\s*\d{1,2}")
+_CODE_LIKE = re.compile(r"^[0-9A-Za-z]{15,20}$")
+_META = re.compile(r"^(?!其中)[^:：]{1,12}[:：]")
+_COLUMN_CODES = "甲乙丙丁戊己庚辛壬癸"
+_EXTRA_UNITS = (
+    "%",
+    "‰",
+    "个",
+    "家",
+    "台",
+    "套",
+    "项",
+    "件",
+    "户",
+    "次",
+    "辆",
+    "张",
+    "元/吨",
+    "年",
+    "月",
+    "天",
+    "小时",
+    "千瓦",
+    "kw",
+    "kva",
+    "兆瓦",
+    "mw",
+    "万人",
+)
+_UNIT_KEYS = frozenset(
+    {canonical_unit(alias) for dim in DIMENSIONS.values() for alias in dim.factors}
+    | {canonical_unit(u) for u in _EXTRA_UNITS}
+)
+_UNIT_LABELS = frozenset({"单位", "计量单位"})
+_UNIT_PREFIX = re.compile(r"^(?:计量)?单位[:：]?")
+_TOTAL_RE = r"^[\s\x{3000}\x{a0}]*(?:合[\s\x{3000}]*计|小[\s\x{3000}]*计|总[\s\x{3000}]*计)"
+_NOTE_RE = (
+    r"^[\s\x{3000}]*(?:(?:注|说明|备注|填表人|填报人|制表人?|审核人?|负责人|单位负责人|"
+    r"统计负责人|数据来源|资料来源|报出日期|填报日期|填表日期|联系电话|联系人)"
+    r"[\s\x{3000}]*[:：]|注[\s\x{3000}]*\d+[:：、.．])"
+)
+
+
+def _is_data_like(value: str) -> bool:
+    """True for cells that look like data rather than a header label (numbers, dates, codes)."""
+    v = value.strip()
+    if not any(unicodedata.category(ch).startswith("L") for ch in v):
+        return True  # digits, punctuation, dashes
+    if _DATE_LIKE.match(v):
+        return True
+    return bool(_CODE_LIKE.match(v)) and sum(ch.isdigit() for ch in v) >= 6
+
+
+def _is_unit_text(value: str) -> bool:
+    key = canonical_unit(value)
+    if key in _UNIT_LABELS:
+        return True
+    key = _UNIT_PREFIX.sub("", key)
+    if not key:
+        return False
+    parts = re.split(r"[/每]", key)
+    return all(p in _UNIT_KEYS for p in parts if p) and any(parts)
+
+
+def _cells(grid: Grid, r: int) -> dict[int, str]:
+    if r < 0 or r >= len(grid):
+        return {}
+    return {c: v for c, v in enumerate(grid[r]) if v is not None}
+
+
+def _cell(grid: Grid, r: int, c: int) -> str | None:
+    if r < 0 or r >= len(grid) or c >= len(grid[r]):
+        return None
+    return grid[r][c]
+
+
+def _merge_at(merges: Sequence[Merge], r: int, c: int) -> Merge | None:
+    for m in merges:
+        if m[0] <= r <= m[2] and m[1] <= c <= m[3]:
+            return m
+    return None
+
+
+# -- header detection --------------------------------------------------------------------------
+@dataclass
+class _Header:
+    rows: list[int]  # 0-based grid rows of the header, top to bottom
+    names: list[str]  # per column 0..width-1
+    labels: list[str]
+    raw: list[list[str]]  # per column: raw header cell texts (repeated-header detection)
+    data_start: int  # 0-based grid row of the first data row
+    extra_skips: list[tuple[int, str]]  # (0-based grid row, reason) inside the header block
+
+
+def _hint_score(cells: dict[int, str], hint_keys: frozenset[str]) -> int:
+    return sum(1 for v in cells.values() if any(k in hint_keys for k in header_key_variants(v)))
+
+
+def _choose_header_row(grid: Grid, hint_keys: frozenset[str]) -> int | None:
+    limit = min(len(grid), HEADER_SCAN_ROWS)
+    if hint_keys:
+        scores = [_hint_score(_cells(grid, r), hint_keys) for r in range(limit)]
+        best = max(scores, default=0)
+        if best > 0:
+            return scores.index(best)
+    candidates: list[tuple[int, int]] = []
+    for r in range(limit):
+        cells = _cells(grid, r)
+        values = [v for v in cells.values() if v.strip()]
+        text = [v for v in values if not _is_data_like(v)]
+        meta = [v for v in values if _META.match(v.strip())]
+        if len(text) >= 2 and 3 * len(text) >= 2 * len(values) and 2 * len(meta) < len(values):
+            candidates.append((r, len(values)))
+    if not candidates:
+        return None
+    widest = max(n for _, n in candidates)
+    return next(r for r, n in candidates if 4 * n >= 3 * widest)
+
+
+def _textual(cells: dict[int, str]) -> bool:
+    return bool(cells) and all(not _is_data_like(v) and not _META.match(v) for v in cells.values())
+
+
+def _extent(grid: Grid, merges: Sequence[Merge], p: int, c: int, child: dict[int, str]) -> range:
+    """Columns covered by parent cell (p, c): its merged range, or (no merges in the row) the
+    run of empty parent cells to its right that have a child label."""
+    m = _merge_at(merges, p, c)
+    if m is not None:
+        return range(m[1], m[3] + 1)
+    if any(mm[0] <= p <= mm[2] for mm in merges):
+        return range(c, c + 1)
+    end = c + 1
+    while end in child and _cell(grid, p, end) is None:
+        end += 1
+    return range(c, end)
+
+
+def _is_parent(grid: Grid, merges: Sequence[Merge], p: int, c: int, allow_vertical: bool) -> bool:
+    """Is row ``p`` a parent header row (e.g. 能源消费量 over 原煤, 焦炭) of row ``c``?"""
+    parent, child = _cells(grid, p), _cells(grid, c)
+    if p < 0 or not _textual(parent) or not _textual(child):
+        return False
+    span = set(child)
+    left = min(span | set(parent))
+    if len(parent) == 1 and min(parent) <= left:
+        return False  # a single cell at the left edge is a title (标题), not a group label
+    for col in parent:
+        if col <= left:
+            continue  # left-edge cells are titles or vertical labels, not group labels
+        cover = set(_extent(grid, merges, p, col, child)) & span
+        if len(cover) >= 2 and (len(parent) >= 2 or not span <= cover):
+            return True  # a group label over several child labels
+    if allow_vertical and len(parent) >= 2:
+        lo, hi = min(span), max(span)
+        return any(lo <= col <= hi and col not in span for col in parent)
+    return False
+
+
+def _is_units_row(grid: Grid, r: int, labelled: set[int]) -> bool:
+    cells = _cells(grid, r)
+    values = {c: v for c, v in cells.items() if v.strip()}
+    if not values or not all(_is_unit_text(v) for v in values.values()):
+        return False
+    real = [c for c, v in values.items() if canonical_unit(v) not in _UNIT_LABELS]
+    return bool(real) and all(c in labelled for c in real)
+
+
+def _is_column_code_row(grid: Grid, r: int) -> bool:
+    """The 栏次 row of statistical forms: 甲, 乙, 丙… then 1, 2, 3… under the header."""
+    values = [v.strip() for v in _cells(grid, r).values() if v.strip()]
+    codes = [v for v in values if v in _COLUMN_CODES]
+    numbers = values[len(codes) :]
+    return (
+        bool(codes)
+        and "".join(codes) == _COLUMN_CODES[: len(codes)]
+        and numbers == [str(i) for i in range(1, len(numbers) + 1)]
+    )
+
+
+def _detect_header(grid: Grid, merges: Sequence[Merge], hints: Collection[str]) -> _Header | None:
+    hint_keys = frozenset(k for h in hints for k in header_key_variants(h) if k)
+    main = _choose_header_row(grid, hint_keys)
+    if main is None:
+        return None
+    parent: int | None = None
+    if _is_parent(grid, merges, main, main + 1, allow_vertical=False):
+        parent, main = main, main + 1
+    elif _is_parent(grid, merges, main - 1, main, allow_vertical=True):
+        parent = main - 1
+    rows = [r for r in (parent, main) if r is not None]
+    width = max((max(_cells(grid, r), default=-1) + 1 for r in rows), default=0)
+
+    def main_label(col: int) -> str:
+        v = _cell(grid, main, col)
+        if v is None:
+            m = _merge_at(merges, main, col)
+            if m is not None and m[1] == col and m[0] < main:
+                v = _cell(grid, m[0], m[1])  # vertical merge from the parent row
+        return clean_label(v)
+
+    def parent_labels() -> list[str]:
+        if parent is None:
+            return [""] * width
+        out: list[str] = []
+        merged_row = any(m[0] <= parent <= m[2] for m in merges)
+        for col in range(width):
+            v = _cell(grid, parent, col)
+            if v is None and merged_row:
+                m = _merge_at(merges, parent, col)
+                if m is not None:
+                    v = _cell(grid, m[0], m[1])
+            elif (
+                v is None
+                and col > 0
+                and out[col - 1]
+                and main_label(col)
+                and main_label(col - 1)
+                and _cell(grid, main, col) is not None
+            ):
+                out.append(out[col - 1])  # CSV: a group label runs over its sub-labels
+                continue
+            out.append(clean_label(v))
+        return out
+
+    tops = parent_labels()
+    mains = [main_label(col) for col in range(width)]
+    labelled = {col for col in range(width) if tops[col] or mains[col]}
+    units_row = main + 1 if _is_units_row(grid, main + 1, labelled) else None
+    if units_row is not None:
+        rows.append(units_row)
+        width = max(width, max(_cells(grid, units_row), default=-1) + 1)
+        tops += [""] * (width - len(tops))
+        mains += [""] * (width - len(mains))
+    names: list[str] = []
+    labels: list[str] = []
+    raw: list[list[str]] = []
+    for col in range(width):
+        top, mid = tops[col], mains[col]
+        unit = ""
+        if units_row is not None:
+            u = clean_label(_cell(grid, units_row, col))
+            unit = "" if canonical_unit(u) in _UNIT_LABELS else u
+        if top == mid:
+            top = ""
+        name = mid or top
+        parts: list[str] = []
+        for part in (top, mid, unit):
+            if part and (not parts or parts[-1] != part):
+                parts.append(part)
+        names.append(name)
+        labels.append("/".join(parts))
+        raw.append([v for r in rows if (v := _cell(grid, r, col)) is not None])
+    data_start = rows[-1] + 1
+    extra: list[tuple[int, str]] = []
+    if _is_column_code_row(grid, data_start):
+        extra.append((data_start, "column_codes"))
+        data_start += 1
+    return _Header(rows, names, labels, raw, data_start, extra)
+
+
+_UNIT_NOTE = re.compile(r"单位\s*[:：]\s*([^\s,，;；)）\]】]+)")
+
+
+def _unit_note(grid: Grid, header: _Header) -> str | None:
+    """A sheet-wide unit (计量单位) written in the title rows or the header, e.g. 单位：万元."""
+    for r in range(header.rows[-1] + 1):
+        for v in _cells(grid, r).values():
+            m = _UNIT_NOTE.search(unicodedata.normalize("NFKC", v))
+            if m and _is_unit_text(m.group(1)):
+                return m.group(1)
+    return None
+
+
+def _leading_skips(grid: Grid, header: _Header) -> list[tuple[int, str]]:
+    """Rows above the header (1-based): titles and blank rows; rows inside the header block."""
+    out: list[tuple[int, str]] = []
+    for r in range(header.rows[0]):
+        out.append((r + 1, "title" if _cells(grid, r) else "blank"))
+    out.extend((r + 1, reason) for r, reason in header.extra_skips)
+    return out
+
+
+# -- shared post-processing --------------------------------------------------------------------
+def _blank_to_null(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    space = pc.utf8_is_space(arr)
+    if pc.any(space).as_py():
+        return pc.if_else(space, pa.scalar(None, pa.string()), arr)
+    return arr
+
+
+def _bool_np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _matches(arr: pa.Array | pa.ChunkedArray, needle: str, pattern: str) -> np.ndarray:
+    """Regex test, skipped when no value contains ``needle`` (a cheap pre-filter)."""
+    hit = _bool_np(pc.match_substring(arr, needle))
+    if hit.any():
+        hit &= _bool_np(pc.match_substring_regex(arr, pattern))
+    return hit
+
+
+def _finish(
+    *,
+    file: str,
+    sheet: str | None,
+    encoding: str | None,
+    header: _Header,
+    data: pa.Table,
+    row_numbers: np.ndarray,
+    skipped: list[tuple[int, str]],
+    unit_note: str | None,
+) -> RawTable:
+    """Name columns, drop non-data rows (recording why) and build the ``RawTable``."""
+    columns_data = [_blank_to_null(data.column(i)) for i in range(data.num_columns)]
+    width = len(header.names)
+    keep_upto = width
+    for i in range(len(columns_data) - 1, width - 1, -1):
+        if columns_data[i].null_count < len(columns_data[i]):
+            keep_upto = i + 1
+            break
+    while keep_upto > 0 and not (
+        (keep_upto <= width and header.names[keep_upto - 1])
+        or columns_data[keep_upto - 1].null_count < len(columns_data[keep_upto - 1])
+    ):
+        keep_upto -= 1  # trailing columns with neither a label nor data
+    columns_data = columns_data[:keep_upto]
+    n = data.num_rows
+    if not columns_data:
+        raise ValidationError(
+            "read.no_header",
+            "未找到表头（没有列名）",
+            "no header found (no column labels)",
+            Location(file=file, sheet=sheet),
+        )
+
+    nonnull = np.zeros(n, dtype=np.int32)
+    for arr in columns_data:
+        nonnull += _bool_np(pc.is_valid(arr))
+    blank = nonnull == 0
+
+    first = pc.coalesce(*columns_data[:3]) if len(columns_data) > 1 else columns_data[0]
+    total = _matches(first, "计", _TOTAL_RE)
+    for arr in columns_data[:2]:
+        total |= _matches(arr, "计", _TOTAL_RE)
+
+    matches = np.zeros(n, dtype=np.int32)
+    labelled = 0
+    for i, arr in enumerate(columns_data):
+        raw = header.raw[i] if i < width else []
+        if raw:
+            labelled += 1
+            matches += _bool_np(pc.is_in(arr, value_set=pa.array(raw, pa.string())))
+    repeated = (matches >= min(2, max(labelled, 1))) & (2 * matches >= nonnull)
+
+    note_candidate = _matches(first, ":", _NOTE_RE) | _matches(first, "：", _NOTE_RE)
+    regular = ~(blank | total | repeated | note_candidate)
+    last_regular = int(np.flatnonzero(regular)[-1]) if regular.any() else -1
+    note = note_candidate & (np.arange(n) > last_regular)
+
+    reasons = np.full(n, -1, dtype=np.int8)
+    for code, mask in enumerate((note, repeated, total, blank)):
+        reasons[mask] = code
+    names = ("note", "repeated_header", "total_row", "blank")
+    drop = reasons >= 0
+    for i in np.flatnonzero(drop):
+        skipped.append((int(row_numbers[i]), names[reasons[i]]))
+    skipped.sort()
+
+    keep = pa.array(~drop)
+    out_cols = [pc.filter(arr, keep) if drop.any() else arr for arr in columns_data]
+    table = pa.table(out_cols, names=[f"c{i}" for i in range(len(out_cols))])
+    columns = [
+        RawColumn(
+            name=header.names[i] if i < width else "",
+            label=header.labels[i] if i < width else "",
+            index=i,
+            letter=column_letter(i),
+        )
+        for i in range(len(out_cols))
+    ]
+    rows = pa.array(row_numbers[~drop].astype(np.int32), pa.int32())
+    return RawTable(
+        file=file,
+        sheet=sheet,
+        encoding=encoding,
+        columns=columns,
+        data=table,
+        row_numbers=rows,
+        header_rows=[r + 1 for r in header.rows],
+        skipped=skipped,
+        unit_note=unit_note,
+    )
+
+
+# -- errors ------------------------------------------------------------------------------------
+def _no_header(file: str, sheet: str | None) -> ValidationError:
+    return ValidationError(
+        "read.no_header",
+        "文件为空或未找到表头（前30行中没有列名行）",
+        "the file is empty or no header row was found in the first 30 rows",
+        Location(file=file, sheet=sheet),
+    )
+
+
+def _unreadable(file: str, exc: BaseException) -> ValidationError:
+    return ValidationError(
+        "read.unreadable",
+        f"无法读取文件：{exc}",
+        f"cannot read the file: {exc}",
+        Location(file=file),
+    )
+
+
+# -- Excel -------------------------------------------------------------------------------------
+def _render_float(v: float) -> str:
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    s = f"{v:.15g}"  # Excel shows 15 significant digits: no float noise
+    if "e" in s:
+        s = format(Decimal(s), "f")
+        if "." in s:
+            s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def _render(v: Any) -> str | None:
+    """The text a person sees in an Excel cell."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v.strip() else None
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return _render_float(v)
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == time(0) else v.isoformat(sep=" ")
+    if isinstance(v, date | time):
+        return v.isoformat()
+    if isinstance(v, timedelta):
+        return str(v)
+    return str(v)
+
+
+def _fill_merged_data(grid: Grid, merges: Sequence[Merge], start: int) -> None:
+    """Give every cell of a merged range in the data area the value of its top-left cell."""
+    for r0, c0, r1, c1 in merges:
+        if r0 < start:
+            continue
+        value = _cell(grid, r0, c0)
+        if value is None:
+            continue
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            for c in range(c0, c1 + 1):
+                if c < len(row) and row[c] is None:
+                    row[c] = value
+
+
+def _sheet_table(
+    file: str,
+    sheet: str,
+    rows: list[list[Any]],
+    merges: Sequence[Merge],
+    hints: Collection[str],
+    fill_merged: bool,
+) -> RawTable | None:
+    grid: Grid = [[_render(v) for v in row] for row in rows]
+    while grid and not any(v is not None for v in grid[-1]):
+        grid.pop()
+    if not grid:
+        return None
+    header = _detect_header(grid, merges, hints)
+    if header is None:
+        return None
+    if fill_merged:
+        _fill_merged_data(grid, merges, header.data_start)
+    body = grid[header.data_start :]
+    width = max([len(header.names), *(len(r) for r in body)])
+    arrays = [
+        pa.array([row[c] if c < len(row) else None for row in body], pa.string())
+        for c in range(width)
+    ]
+    data = pa.table(arrays, names=[f"c{i}" for i in range(width)])
+    numbers = np.arange(header.data_start + 1, len(grid) + 1, dtype=np.int64)
+    return _finish(
+        file=file,
+        sheet=sheet,
+        encoding=None,
+        header=header,
+        data=data,
+        row_numbers=numbers,
+        skipped=_leading_skips(grid, header),
+        unit_note=_unit_note(grid, header),
+    )
+
+
+def _read_excel(
+    path: Path, file: str, sheet: str | None, hints: Collection[str], fill_merged: bool
+) -> list[RawTable]:
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several error types for broken files
+        raise _unreadable(file, exc) from exc
+    with wb:
+        names = list(wb.sheet_names)
+        if sheet is not None:
+            if sheet not in names:
+                listed = "、".join(names)
+                raise ValidationError(
+                    "read.sheet_not_found",
+                    f"工作表“{sheet}”不存在（现有工作表：{listed}）",
+                    f"sheet '{sheet}' not found (available sheets: {', '.join(names)})",
+                    Location(file=file, sheet=sheet),
+                    sheet,
+                )
+            targets = [sheet]
+        else:
+            visible = [
+                m.name
+                for m in wb.sheets_metadata
+                if m.visible == python_calamine.SheetVisibleEnum.Visible
+            ]
+            targets = visible or names
+        tables: list[RawTable] = []
+        for name in targets:
+            try:
+                ws = wb.get_sheet_by_name(name)
+                rows = ws.to_python(skip_empty_area=False)
+                ranges = ws.merged_cell_ranges or []
+            except Exception as exc:
+                raise _unreadable(file, exc) from exc
+            merges = [(a[0], a[1], b[0], b[1]) for a, b in ranges]
+            table = _sheet_table(file, name, rows, merges, hints, fill_merged)
+            if table is None and sheet is not None:
+                raise _no_header(file, sheet)
+            if table is not None:
+                tables.append(table)
+    if not tables:
+        raise _no_header(file, None)
+    return tables
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+_ENCODING_ALIASES = {
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "cp936": "gb18030",
+    "ms936": "gb18030",
+    "euc-cn": "gb18030",
+    "euccn": "gb18030",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "utf_8": "utf-8",
+}
+
+
+def _encoding_error(file: str, data: bytes, enc: str, exc: UnicodeDecodeError) -> ValidationError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return ValidationError(
+        "read.encoding",
+        f"第{line}行无法按 {enc} 编码解码（请确认文件编码）",
+        f"line {line} cannot be decoded as {enc} (check the file encoding)",
+        Location(file=file, row=line),
+        enc,
+    )
+
+
+def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, str]:
+    """Decode CSV bytes: returns (text or None when the bytes are valid UTF-8, encoding)."""
+    if encoding:
+        name = encoding.strip().lower()
+        enc = _ENCODING_ALIASES.get(name, name)
+        try:
+            enc = codecs.lookup(enc).name
+        except LookupError as exc:
+            raise ValidationError(
+                "read.encoding",
+                f"未知的编码“{encoding}”",
+                f"unknown encoding '{encoding}'",
+                Location(file=file),
+                encoding,
+            ) from exc
+        if enc in ("gbk", "gb2312"):
+            enc = "gb18030"
+    elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        enc = "utf-16"
+    else:
+        enc = None
+    if enc in (None, "utf-8"):
+        bom = data.startswith(codecs.BOM_UTF8)
+        try:
+            data.decode("utf-8-sig")
+            return None, "utf-8-sig" if bom else "utf-8"
+        except UnicodeDecodeError as exc:
+            if enc == "utf-8":
+                raise _encoding_error(file, data, "utf-8", exc) from exc
+        enc = "gb18030"
+    try:
+        return data.decode(enc), enc
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(file, data, enc, exc) from exc
+
+
+def _sniff_delimiter(sample: str) -> str:
+    best, best_score = ",", (0, 0)
+    for d in DELIMITERS:
+        counts = [
+            len(row)
+            for row in csv.reader(io.StringIO(sample, newline=""), delimiter=d)
+            if any(cell.strip() for cell in row)
+        ]
+        multi = [n for n in counts if n > 1]
+        if not multi:
+            continue
+        mode, freq = Counter(multi).most_common(1)[0]
+        score = (freq, mode)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _parse_record(raw: bytes, delimiter: str) -> list[str | None]:
+    text = raw.decode("utf-8").rstrip("\r\n")
+    if not text:
+        return []
+    row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    return [v if v.strip() else None for v in row]
+
+
+class _Records:
+    """Record boundaries of CSV bytes: quoted line breaks do not end a record."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        arr = np.frombuffer(buf, dtype=np.uint8)
+        self.arr = arr
+        newlines = np.flatnonzero(arr == 10)
+        self.quotes = np.flatnonzero(arr == 34)
+        if self.quotes.size:
+            inside = (np.searchsorted(self.quotes, newlines) & 1).astype(bool)
+            self.quoted_newlines = bool(inside.any())
+            bounds = newlines[~inside]
+        else:
+            self.quoted_newlines = False
+            bounds = newlines
+        starts = np.concatenate(([0], bounds + 1))
+        ends = np.concatenate((bounds, [len(buf)]))
+        if starts[-1] >= len(buf):
+            starts, ends = starts[:-1], ends[:-1]
+        self.starts = starts
+        self.ends = ends
+        if self.quoted_newlines:  # 1-based line number of each record start
+            self.lines = np.searchsorted(newlines, starts) + 1
+        else:
+            self.lines = np.arange(1, len(starts) + 1)
+        length = ends - starts
+        last = arr[np.maximum(ends - 1, 0)] if len(buf) else np.zeros(0, np.uint8)
+        self.empty = (length == 0) | ((length == 1) & (last == 13))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def raw(self, k: int) -> bytes:
+        return self.buf[self.starts[k] : self.ends[k]]
+
+    def field_counts(self, delimiter: str) -> np.ndarray:
+        pos = np.flatnonzero(self.arr == ord(delimiter))
+        if self.quotes.size:
+            pos = pos[(np.searchsorted(self.quotes, pos) & 1) == 0]
+        rec = np.searchsorted(self.starts, pos, side="right") - 1
+        return np.bincount(rec, minlength=len(self)) + 1
+
+
+def _rows_table(rows: list[list[str | None]], width: int) -> pa.Table:
+    arrays = [
+        pa.array([r[c] if c < len(r) else None for r in rows], pa.string()) for c in range(width)
+    ]
+    return pa.table(arrays, names=[f"c{i}" for i in range(width)])
+
+
+def _widen(table: pa.Table, width: int) -> pa.Table:
+    for i in range(table.num_columns, width):
+        table = table.append_column(f"c{i}", pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def _read_csv(data: bytes, file: str, encoding: str | None, hints: Collection[str]) -> RawTable:
+    text, used = _decode(data, encoding, file)
+    if text is None:
+        buf = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    else:
+        buf = text.lstrip("\ufeff").encode("utf-8")
+    if b"\n" not in buf and b"\r" in buf:
+        buf = buf.replace(b"\r", b"\n")  # classic Mac line ends
+    if not buf or buf.isspace():
+        raise _no_header(file, None)
+    rec = _Records(buf)
+    head_n = min(len(rec), HEADER_SCAN_ROWS + 5)
+    sample = buf[: rec.ends[head_n - 1]].decode("utf-8")
+    delimiter = _sniff_delimiter(sample)
+    grid: Grid = [_parse_record(rec.raw(k), delimiter) for k in range(head_n)]
+    header = _detect_header(grid, [], hints)
+    if header is None:
+        raise _no_header(file, None)
+    # Exports often end every line with the same number of delimiters (the sheet's used
+    # width), so the usual field count of the first data lines sets the width.
+    lengths = Counter(len(grid[r]) for r in range(header.data_start, len(grid)) if grid[r])
+    header_len = max(len(grid[r]) for r in header.rows)
+    width = max(lengths.most_common(1)[0][0] if lengths else header_len, len(header.names), 1)
+    start = header.data_start
+    skipped = _leading_skips(grid, header)
+    idx = np.arange(start, len(rec))
+    empty = rec.empty[start:]
+    skipped.extend((int(line), "blank") for line in rec.lines[idx[empty]])
+    candidates = idx[~empty]
+
+    if candidates.size == 0:
+        table = _rows_table([], width)
+        order = candidates
+    else:
+        bad: list[str] = []
+
+        def on_invalid(row: Any) -> str:
+            bad.append(row.text)
+            return "skip"
+
+        names = [f"c{i}" for i in range(width)]
+        body = pa.py_buffer(buf).slice(int(rec.starts[start]))
+        table = pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=rec.quoted_newlines,
+                ignore_empty_lines=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+        order = candidates
+        if bad or table.num_rows != candidates.size:
+            # Rows with another number of fields: pad or widen them in Python (rare rows).
+            counts = rec.field_counts(delimiter)[candidates]
+            odd = candidates[counts != width]
+            regular = candidates[counts == width]
+            if len(odd) == len(bad) and table.num_rows == regular.size:
+                rows = [_parse_record(rec.raw(k), delimiter) for k in odd]
+            else:  # quoting that the fast path could not follow: parse every row in Python
+                table = _rows_table([], width)
+                regular = regular[:0]
+                odd = candidates
+                rows = [_parse_record(rec.raw(k), delimiter) for k in odd]
+            used_width = max(
+                [
+                    width,
+                    *(
+                        max((i + 1 for i, v in enumerate(r) if v is not None), default=0)
+                        for r in rows
+                    ),
+                ]
+            )
+            extra = _rows_table(rows, used_width)
+            table = pa.concat_tables([_widen(table, used_width), extra])
+            order = np.concatenate((regular, odd))
+            sort = np.argsort(order, kind="stable")
+            table = table.take(pa.array(sort))
+            order = order[sort]
+    return _finish(
+        file=file,
+        sheet=None,
+        encoding=used,
+        header=header,
+        data=table,
+        row_numbers=rec.lines[order],
+        skipped=skipped,
+        unit_note=_unit_note(grid, header),
+    )
+
+
+# -- entry point -------------------------------------------------------------------------------
+def _sniff_kind(head: bytes, suffix: str) -> str:
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC):
+        return "excel"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"<", b"\xff\xfe<", b"\xfe\xff\x00<")):
+        return "html"
+    if suffix in CSV_EXTENSIONS or suffix in EXCEL_EXTENSIONS:
+        return "csv"  # a text export saved with an Excel extension is still text
+    return "unknown"
+
+
+def read_file(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_hints: Collection[str] = (),
+    fill_merged: bool = True,
+) -> list[RawTable]:
+    """Read a department export into raw string tables, one per non-empty sheet.
+
+    ``sheet`` picks one Excel sheet by name (``read.sheet_not_found`` lists the sheets when it
+    does not exist; ignored for CSV). ``encoding`` overrides CSV encoding detection (GBK and
+    GB2312 are read as GB18030). ``header_hints`` are known column aliases used to find the
+    header row. ``fill_merged`` gives the cells of a merged range in the data area (e.g. a
+    区县 cell merged over several rows) the range's value, as a person reads it.
+    Hidden sheets are read only when named.
+
+    Errors (``ValidationError``): ``read.unreadable``, ``read.format``, ``read.encoding``,
+    ``read.no_header``, ``read.sheet_not_found``.
+    """
+    p = Path(path)
+    file = p.name
+    suffix = p.suffix.lower()
+    if suffix not in CSV_EXTENSIONS and suffix not in EXCEL_EXTENSIONS:
+        known = " ".join(sorted(CSV_EXTENSIONS | EXCEL_EXTENSIONS))
+        raise ValidationError(
+            "read.format",
+            f"不支持的文件类型“{suffix or '（无扩展名）'}”（支持：{known}）",
+            f"unsupported file type '{suffix or '(none)'}' (supported: {known})",
+            Location(file=file),
+            suffix,
+        )
+    try:
+        with open(p, "rb") as fh:
+            kind = _sniff_kind(fh.read(512), suffix)
+            data = b""
+            if kind != "excel":
+                fh.seek(0)
+                data = fh.read()
+    except OSError as exc:
+        raise _unreadable(file, exc) from exc
+    if kind == "html":
+        raise ValidationError(
+            "read.format",
+            "文件是网页（HTML/XML）格式而非表格，请用 Excel 打开后另存为 .xlsx",
+            "the file is a web page (HTML/XML), not a spreadsheet: open it in Excel and save "
+            "it as .xlsx",
+            Location(file=file),
+            suffix,
+        )
+    if kind == "excel":
+        return _read_excel(p, file, sheet, header_hints, fill_merged)
+    return [_read_csv(data, file, encoding, header_hints)]

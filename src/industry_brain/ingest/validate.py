@@ -1,0 +1,260 @@
+"""Validation rules beyond single cells: duplicates in the file and cross-field plausibility.
+
+Errors reject a row; warnings are reported and the row loads. Thresholds are parameters
+(``ingest.validation.*``), never literals here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from industry_brain.ingest.mapping import Mapping
+from industry_brain.store import facts as fact_store
+
+if TYPE_CHECKING:
+    from industry_brain.ingest import readers
+    from industry_brain.ingest.pipeline import _Sheet
+
+
+def duplicates(
+    frame: pd.DataFrame,
+    sheet: _Sheet,
+    mapping: Mapping,
+    columns: dict[str, readers.RawColumn],
+) -> None:
+    """A second row with the same key (enterprise, period, detail) is an error."""
+    if len(frame) == 0:
+        return
+    if mapping.kind == "registration":
+        keys = ["uscc"] if "uscc" in frame else []
+    else:
+        ent = frame["enterprise_id"].astype("object").where(frame["enterprise_id"].notna())
+        fallback = None
+        for cand in ("uscc", "account_no", "name", "holder"):
+            if cand in frame:
+                fallback = frame[cand].astype("object")
+                break
+        frame["_ekey"] = ent.where(ent.notna(), fallback)
+        keys = ["_ekey", "year", "month"]
+        detail = mapping.detail_column()
+        if detail and detail in frame:
+            keys.append(detail)
+    if not keys:
+        return
+    key_frame = frame[keys].astype("object")
+    usable = key_frame.notna().all(axis=1).to_numpy()
+    dup = key_frame.duplicated(keep="first").to_numpy() & usable
+    if not dup.any():
+        return
+    first_row = (
+        frame.loc[usable, [*keys, "_row"]]
+        .astype("object")
+        .drop_duplicates(subset=keys, keep="first")
+        .set_index(keys)["_row"]
+    )
+    firsts = np.full(len(frame), None, dtype=object)
+    idx = np.flatnonzero(dup)
+    lookup_keys = [tuple(r) if len(keys) > 1 else r[0] for r in key_frame.iloc[idx].to_numpy()]
+    for i, k in zip(idx, lookup_keys, strict=True):
+        firsts[i] = first_row.get(k)
+    col = columns.get("uscc") or columns.get("account_no") or columns.get("name")
+    sheet.flag(
+        dup,
+        col,
+        "row.duplicate",
+        "",
+        "",
+        zh_each=lambda i: f"与第 {firsts[i]} 行重复（同一企业、期间和明细）",
+        en_each=lambda i: f"duplicates row {firsts[i]} (same enterprise, period and detail)",
+    )
+
+
+def store_rules(
+    frame: pd.DataFrame,
+    sheet: _Sheet,
+    mapping: Mapping,
+    columns: dict[str, readers.RawColumn],
+    session: Session,
+    thresholds: dict[str, Any],
+) -> None:
+    """Cross-field warnings, also against figures already in the store."""
+    if len(frame) == 0 or "enterprise_id" not in frame:
+        return
+    ok = ~sheet.error
+    if mapping.kind == "registration":
+        _reference_codes(frame, sheet, columns, session)
+    elif mapping.kind == "stats_annual":
+        _value_added_vs_output(frame, sheet, columns, ok, thresholds)
+        _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side="revenue")
+    elif mapping.kind == "tax":
+        _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side="tax")
+    elif mapping.kind == "power":
+        _electricity_jump(frame, sheet, columns, session, ok, thresholds)
+
+
+def _value_added_vs_output(frame, sheet, columns, ok, thresholds) -> None:  # type: ignore[no-untyped-def]
+    if not thresholds["value_added_exceeds_output"]:
+        return
+    if "value_added" not in frame or "output_value" not in frame:
+        return
+    va = frame["value_added"].to_numpy(dtype=float, na_value=np.nan)
+    out = frame["output_value"].to_numpy(dtype=float, na_value=np.nan)
+    mask = ok & ~np.isnan(va) & ~np.isnan(out) & (va > out)
+    sheet.flag(
+        mask,
+        columns["value_added"],
+        "cross.value_added_gt_output",
+        "工业增加值大于工业总产值",
+        "value added exceeds gross industrial output",
+        severity="warning",
+    )
+
+
+def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -> None:  # type: ignore[no-untyped-def]
+    ratio = float(thresholds["tax_revenue_ratio_max"])
+    ent = frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
+    years = frame["year"].to_numpy(dtype=float, na_value=np.nan)
+    valid = ok & ~np.isnan(ent) & ~np.isnan(years)
+    if not valid.any():
+        return
+    if side == "revenue":
+        if "revenue" not in frame:
+            return
+        revenue = frame["revenue"].to_numpy(dtype=float, na_value=np.nan)
+        if "tax_paid" in frame:
+            tax = frame["tax_paid"].to_numpy(dtype=float, na_value=np.nan)
+        else:
+            tax = np.full(len(frame), np.nan)
+        stored = fact_store.current_values(
+            session, ["tax_paid"], sorted({int(y) for y in years[valid]}), source_dept="tax"
+        )
+        if not stored.empty:
+            agg = stored.groupby(["enterprise_id", "year"])["value"].sum()
+            keyed = pd.MultiIndex.from_arrays([ent, years])
+            other = agg.reindex(keyed).to_numpy(dtype=float)
+            tax = np.where(np.isnan(other), tax, other)
+        col = columns["revenue"]
+    else:
+        if "tax_paid" not in frame:
+            return
+        per_row = frame["tax_paid"].to_numpy(dtype=float, na_value=np.nan)
+        totals = (
+            pd.DataFrame({"e": ent, "y": years, "t": per_row})
+            .groupby(["e", "y"])["t"]
+            .transform("sum")
+            .to_numpy(dtype=float)
+        )
+        tax = np.where(np.isnan(per_row), np.nan, totals)
+        stored = fact_store.current_values(
+            session, ["revenue"], sorted({int(y) for y in years[valid]}), source_dept="statistics"
+        )
+        if stored.empty:
+            return
+        agg = stored.groupby(["enterprise_id", "year"])["value"].sum()
+        revenue = agg.reindex(pd.MultiIndex.from_arrays([ent, years])).to_numpy(dtype=float)
+        col = columns["tax_paid"]
+    mask = valid & ~np.isnan(tax) & ~np.isnan(revenue) & (revenue > 0) & (tax > revenue * ratio)
+    sheet.flag(
+        mask,
+        col,
+        "cross.tax_gt_revenue_share",
+        f"税收超过营业收入的 {ratio:g} 倍，请核实",
+        f"tax exceeds {ratio:g} × revenue; please check",
+        severity="warning",
+    )
+
+
+def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  # type: ignore[no-untyped-def]
+    if "electricity" not in frame or "account_no" not in frame:
+        return
+    jump = float(thresholds["electricity_yoy_jump_max"])
+    cur = pd.DataFrame(
+        {
+            "detail": frame["account_no"].astype("object"),
+            "year": frame["year"].to_numpy(dtype=float, na_value=np.nan),
+            "month": frame["month"].to_numpy(dtype=float, na_value=np.nan),
+            "value": frame["electricity"].to_numpy(dtype=float, na_value=np.nan),
+        }
+    )
+    valid = ok & cur.notna().all(axis=1).to_numpy()
+    if not valid.any():
+        return
+    years = sorted({int(y) for y in cur.loc[valid, "year"]})
+    prev_years = sorted({y - 1 for y in years})
+    stored = fact_store.current_values(
+        session, ["electricity"], prev_years, source_dept="power_grid"
+    )
+    prev = pd.concat(
+        [
+            stored[["detail", "year", "month", "value"]] if not stored.empty else None,
+            cur.loc[valid],
+        ]
+    )
+    prev = prev.groupby(["detail", "year", "month"], as_index=False)["value"].sum()
+    prev["year"] = prev["year"].astype(float) + 1
+    prev["month"] = prev["month"].astype(float)
+    merged = cur.merge(
+        prev.rename(columns={"value": "prev"}), on=["detail", "year", "month"], how="left"
+    )
+    v = merged["value"].to_numpy(dtype=float)
+    p = merged["prev"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = v / p
+    mask = valid & (p > 0) & (v > 0) & ((ratio > jump) | (ratio < 1 / jump))
+    prev_values = p
+    sheet.flag(
+        mask,
+        columns["electricity"],
+        "cross.electricity_jump",
+        "",
+        "",
+        severity="warning",
+        zh_each=lambda i: f"用电量同比变化超过 {jump:g} 倍（上年同月 {prev_values[i]:g} 千瓦时）",
+        en_each=lambda i: (
+            f"electricity changed more than {jump:g}× year on year "
+            f"(same month last year {prev_values[i]:g} kWh)"
+        ),
+    )
+
+
+def _reference_codes(frame, sheet, columns, session) -> None:  # type: ignore[no-untyped-def]
+    """County (GB/T 2260 code or name) and industry (GB/T 4754) must be known codes."""
+    from sqlalchemy import select
+
+    from industry_brain.store.models import Industry, Region
+
+    n = len(frame)
+    if "county" in frame:
+        regions = session.execute(select(Region.code, Region.name, Region.level)).all()
+        by_text = {code: code for code, _, level in regions if level == "county"}
+        by_text.update({name: code for code, name, level in regions if level == "county"})
+        raw = frame["county"].astype("object")
+        codes = raw.map(by_text)
+        bad = (raw.notna() & codes.isna()).to_numpy()
+        sheet.flag(
+            bad,
+            columns["county"],
+            "value.unknown_region",
+            "区县不在行政区划表中（应为本市区县名称或 GB/T 2260 代码）",
+            "county is not a known division (a county name or GB/T 2260 code of this city)",
+        )
+        frame["county_code"] = codes.to_numpy(dtype=object)
+    else:
+        frame["county_code"] = np.full(n, None, dtype=object)
+    if "industry_code" in frame:
+        known = set(session.scalars(select(Industry.code)))
+        raw = frame["industry_code"].astype("object")
+        stripped = raw.str.replace(r"^[A-Za-z]", "", regex=True)
+        frame["industry_code"] = stripped.to_numpy(dtype=object)
+        bad = (stripped.notna() & ~stripped.isin(known)).to_numpy()
+        sheet.flag(
+            bad,
+            columns["industry_code"],
+            "value.unknown_industry",
+            "行业代码不在 GB/T 4754-2017 行业表中",
+            "industry code is not in the GB/T 4754-2017 table",
+        )

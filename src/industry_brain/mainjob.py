@@ -1,0 +1,146 @@
+"""The main job (`make demo`): build the demo city, load it through the real ingest path, seed
+projects and users, and summarise. Every service joins this job once it is built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.ingest import import_file
+from industry_brain.ingest.pipeline import ImportResult
+from industry_brain.store import migrate
+from industry_brain.store.db import describe, get_engine
+from industry_brain.store.models import (
+    Enterprise,
+    EnterpriseScale,
+    Fact,
+    ImportBatch,
+    MatchReview,
+    Project,
+    Region,
+    User,
+)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class DemoRun:
+    out_dir: Path
+    database: str
+    scale: str
+    seed: int
+    imports: list[ImportResult] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    operational: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "database": self.database,
+            "scale": self.scale,
+            "seed": self.seed,
+            "imports": [r.to_dict(with_problems=False) for r in self.imports],
+            "operational": self.operational,
+            "summary": self.summary,
+        }
+
+
+def reset_store(engine: Engine) -> None:
+    """Empty the store: downgrade to base, then upgrade (works on SQLite and PostgreSQL)."""
+    migrate.downgrade(engine, "base")
+    migrate.upgrade(engine)
+
+
+def run_demo(
+    out_dir: Path,
+    scale: str = "city",
+    seed: int = 20261127,
+    engine: Engine | None = None,
+    reset: bool = True,
+    progress: Progress | None = None,
+) -> DemoRun:
+    """Build the demo city into ``out_dir`` and run the main job on the store."""
+    from industry_brain import demo
+
+    engine = engine or get_engine()
+    step = progress or (lambda *_: None)
+    run = DemoRun(out_dir=out_dir, database=describe(str(engine.url)), scale=scale, seed=seed)
+    migrate.upgrade(engine)
+    if reset:
+        reset_store(engine)
+    manifest = demo.build_city(out_dir, scale=scale, seed=seed, progress=step)
+    run.manifest = manifest.to_dict()
+    if scale == "province":
+        run.summary = {"parquet": str(out_dir), "counts": run.manifest.get("counts", {})}
+        return run
+    files = run.manifest["files"]
+    for i, entry in enumerate(files):
+        step("import", i, len(files))
+        result = import_file(
+            entry["kind"],
+            out_dir / entry["path"],
+            engine=engine,
+            sheet=entry.get("sheet"),
+            year=entry.get("year"),
+            encoding=entry.get("encoding"),
+            accept_valid=True,
+            report_dir=out_dir / "reports",
+        )
+        run.imports.append(result)
+    step("import", len(files), len(files))
+    with Session(engine) as session:
+        run.operational = demo.seed_operational(session, out_dir, scale=scale, seed=seed)
+        session.commit()
+    run.summary = summarise(engine)
+    return run
+
+
+def summarise(engine: Engine) -> dict[str, Any]:
+    """Counts by county and scale (latest year), facts, batches, reviews, projects, users."""
+    with Session(engine) as session:
+        latest = session.scalar(select(func.max(EnterpriseScale.year)))
+        counties = dict(
+            session.execute(select(Region.code, Region.name).where(Region.level == "county")).all()
+        )
+        by_county: dict[str, dict[str, int]] = {
+            name: {"above": 0, "below": 0, "unknown": 0, "total": 0} for name in counties.values()
+        }
+        rows = session.execute(
+            select(Enterprise.county_code, EnterpriseScale.above_scale, func.count())
+            .select_from(Enterprise)
+            .outerjoin(
+                EnterpriseScale,
+                (EnterpriseScale.enterprise_id == Enterprise.id) & (EnterpriseScale.year == latest),
+            )
+            .group_by(Enterprise.county_code, EnterpriseScale.above_scale)
+        ).all()
+        for county, above, n in rows:
+            name = counties.get(county, county or "未知")
+            bucket = by_county.setdefault(name, {"above": 0, "below": 0, "unknown": 0, "total": 0})
+            key = "unknown" if above is None else ("above" if above else "below")
+            bucket[key] += n
+            bucket["total"] += n
+        batches = dict(
+            session.execute(
+                select(ImportBatch.status, func.count()).group_by(ImportBatch.status)
+            ).all()
+        )
+        return {
+            "latest_year": latest,
+            "enterprises": session.scalar(select(func.count()).select_from(Enterprise)),
+            "by_county": by_county,
+            "facts": session.scalar(select(func.count()).select_from(Fact)),
+            "batches": batches,
+            "open_reviews": session.scalar(
+                select(func.count()).select_from(MatchReview).where(MatchReview.status == "open")
+            ),
+            "projects": session.scalar(select(func.count()).select_from(Project)),
+            "users": session.scalar(select(func.count()).select_from(User)),
+        }

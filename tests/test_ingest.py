@@ -1,0 +1,377 @@
+"""The import pipeline end to end on a real store (SQLite and PostgreSQL).
+
+Files are written by each test as a department would send them; every expected figure is
+computed by hand in a comment.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.ingest import import_file
+from industry_brain.ingest.review import confirm, open_reviews
+from industry_brain.store.facts import explain
+from industry_brain.store.models import (
+    Enterprise,
+    EnterpriseScale,
+    Fact,
+    ImportBatch,
+    ImportProblem,
+    MatchAlias,
+    MatchReview,
+    PowerAccount,
+)
+
+A = "91330502MA2B3C4D1U"  # 湖州甲织造有限公司, 吴兴区
+B = "91330503MA2B3C4E2E"  # 湖州乙电池有限公司, 南浔区 (former name 南浔丙电池厂)
+C = "91330521MA2B3C4F3L"  # 德清丁家具有限公司, 德清县
+D = "91330522MA2B3C4G47"  # 长兴戊纺织有限公司 (former name 湖州共同纺织厂)
+E = "91330523MA2B3C4H5R"  # 安吉己竹业有限公司 (former name 湖州共同纺织厂 too → ambiguous)
+
+REGISTRATION = f"""统一社会信用代码,企业名称,曾用名,注册地址,所属区县,行业代码,成立日期,登记状态
+{A},湖州甲织造有限公司,,吴兴区织里镇1号,吴兴区,1751,2010-05-01,存续
+{B},湖州乙电池有限公司,南浔丙电池厂,南浔区练市镇2号,330503,3841,2016年3月8日,存续
+{C},德清丁家具有限公司,,德清县武康街道3号,德清县,2110,2008/7/1,存续
+{D},长兴戊纺织有限公司,湖州共同纺织厂,长兴县雉城街道4号,长兴县,1711,2001-01-01,存续
+{E},安吉己竹业有限公司,湖州共同纺织厂,安吉县递铺街道5号,安吉县,2041,2003-03-03,存续
+"""
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def _count(engine, model, *where) -> int:
+    with Session(engine) as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def registered(engine, tmp_path):
+    r = import_file("registration", _write(tmp_path / "reg.csv", REGISTRATION), engine=engine)
+    assert r.status == "committed", r.problems
+    assert r.enterprises_created == 5
+    return engine
+
+
+def test_registration_creates_enterprises_with_names(registered):
+    with Session(registered) as s:
+        b = s.scalars(select(Enterprise).where(Enterprise.uscc == B)).one()
+        assert b.county_code == "330503"  # given as a code
+        assert b.industry_code == "3841"
+        assert b.registration_date.isoformat() == "2016-03-08"  # from 2016年3月8日
+        assert b.former_names == ["南浔丙电池厂"]
+        a = s.scalars(select(Enterprise).where(Enterprise.uscc == A)).one()
+        assert a.county_code == "330502"  # given as the name 吴兴区
+
+
+def test_same_file_twice_changes_nothing(registered, tmp_path):
+    path = _write(
+        tmp_path / "stats.csv", f"统一社会信用代码,企业名称,年份,营业收入(万元)\n{A},甲,2025,1000\n"
+    )
+    first = import_file("stats_annual", path, engine=registered)
+    assert first.status == "committed" and first.facts_inserted == 1
+    facts_before = _count(registered, Fact)
+    batches_before = _count(registered, ImportBatch)
+    again = import_file("stats_annual", path, engine=registered)
+    assert again.status == "duplicate" and again.duplicate_of == first.batch_id
+    assert _count(registered, Fact) == facts_before
+    assert _count(registered, ImportBatch) == batches_before
+
+
+def test_units_converted_and_scale_flags(registered, tmp_path):
+    # 工业总产值 12,345 千元 = 1234.5 万元; 营业收入 "１２３４５" (full-width) 千元 = 1234.5 万元;
+    # 从业人员 85 人; R&D "—" is missing, never 0.
+    text = (
+        "2025年度规模以上工业企业主要经济指标\n"
+        "统一社会信用代码,单位详细名称,年份,工业总产值(千元),工业增加值(千元),营业收入(千元),"
+        "从业人员年平均人数(人),R&D经费支出(千元),规上标志\n"
+        f'{A},甲,2025,"12,345",3000,１２３４５,85,—,是\n'
+        f"{B},乙,2025,900,200,950,12,/,否\n"
+    )
+    r = import_file("stats_annual", _write(tmp_path / "s.csv", text), engine=registered)
+    assert r.status == "committed", [p.message() for p in r.problems]
+    with Session(registered) as s:
+        ex = explain(s, A, 2025, "output")
+        assert ex["value"] == pytest.approx(1234.5)
+        assert ex["unit"] == "万元"
+        assert explain(s, A, 2025, "revenue")["value"] == pytest.approx(1234.5)
+        assert explain(s, A, 2025, "rd")["value"] is None  # "—" → missing, not 0
+        scales = dict(
+            s.execute(
+                select(Enterprise.uscc, EnterpriseScale.above_scale).join(
+                    EnterpriseScale, EnterpriseScale.enterprise_id == Enterprise.id
+                )
+            ).all()
+        )
+        assert scales == {A: True, B: False}
+        assert ex["used"][0]["row"] == 3  # title row 1, header row 2, first data row 3
+        assert ex["used"][0]["raw_value"] == "12,345"
+
+
+def test_one_bad_row_rejects_the_whole_file(registered, tmp_path):
+    text = (
+        "统一社会信用代码,企业名称,所属年度,实缴税金(元)\n"
+        f"{A},甲,2025,1200000\n"
+        f"{B},乙,2025,-5\n"  # negative tax → error
+        f"{C},丁,2025,300000\n"
+    )
+    path = _write(tmp_path / "tax.csv", text)
+    facts_before = _count(registered, Fact)
+    r = import_file("tax", path, engine=registered)
+    assert r.status == "rejected"
+    assert _count(registered, Fact) == facts_before  # store unchanged
+    err = next(p for p in r.problems if p.code == "value.negative")
+    assert (err.location.row, err.location.column[0]) == (3, "D")
+    assert err.value == "-5"
+    assert "负数" in err.zh and "negative" in err.en
+    # the attempt is recorded with its problems (the data are not)
+    assert _count(registered, ImportProblem, ImportProblem.batch_id == r.batch_id) >= 1
+    # --accept-valid loads the two good rows and records the reject
+    r2 = import_file("tax", path, engine=registered, accept_valid=True)
+    assert r2.status == "partial"
+    assert (r2.rows_loaded, r2.rows_rejected) == (2, 1)
+    with Session(registered) as s:
+        # 1,200,000 元 = 120 万元
+        assert explain(s, A, 2025, "tax")["value"] == pytest.approx(120.0)
+        assert explain(s, B, 2025, "tax")["value"] is None
+
+
+def test_corrected_reimport_supersedes_and_keeps_history(registered, tmp_path):
+    v1 = _write(
+        tmp_path / "t1.csv",
+        f"纳税人识别号,纳税人名称,所属年度,实缴税金(万元)\n{A},甲,2025,100\n{C},丁,2025,50\n",
+    )
+    v2 = _write(
+        tmp_path / "t2.csv",
+        f"纳税人识别号,纳税人名称,所属年度,实缴税金(万元)\n{A},甲,2025,110\n{C},丁,2025,50\n",
+    )
+    r1 = import_file("tax", v1, engine=registered)
+    r2 = import_file("tax", v2, engine=registered)
+    assert (r2.facts_inserted, r2.facts_superseded, r2.facts_unchanged) == (1, 1, 1)
+    with Session(registered) as s:
+        ex = explain(s, A, 2025, "tax")
+        assert ex["value"] == pytest.approx(110)
+        assert [h["value"] for h in ex["history"]] == [100, 110]
+        old = ex["history"][0]
+        assert old["batch_id"] == r1.batch_id and old["superseded_by"] == ex["used"][0]["id"]
+        assert old["file"] == "t1.csv" and old["row"] == 2
+
+
+def test_department_precedence_keeps_losing_value(registered, tmp_path):
+    # statistics reports 应交税金 90 万元, the tax bureau 实缴税金 1,000,000 元 = 100 万元;
+    # ingest.precedence puts tax before statistics for tax_paid.
+    import_file(
+        "stats_annual",
+        _write(
+            tmp_path / "s.csv", f"统一社会信用代码,企业名称,年份,应交税金(万元)\n{A},甲,2024,90\n"
+        ),
+        engine=registered,
+    )
+    import_file(
+        "tax",
+        _write(
+            tmp_path / "t.csv",
+            f"纳税人识别号,纳税人名称,所属年度,实缴税金(元)\n{A},甲,2024,1000000\n",
+        ),
+        engine=registered,
+    )
+    with Session(registered) as s:
+        ex = explain(s, A, 2024, "tax")
+    assert ex["value"] == pytest.approx(100) and ex["source_dept"] == "tax"
+    assert sorted(h["value"] for h in ex["history"]) == [90, 100]
+
+
+def test_matching_by_account_name_former_name_and_review_queue(registered, tmp_path):
+    text = (
+        "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
+        f"3300000001,湖州甲织造有限公司,{A},2025年1月,1000\n"  # USCC → A, account remembered
+        "3300000001,甲织造老厂区,,2025.02,1100\n"  # account linked to A by the row above
+        "3300000002,南浔丙电池厂,,202501,500\n"  # former name of B
+        "3300000003,湖州 乙电池有限公司,,2025-01,700\n"  # name with a space → B
+        "3300000004,湖州共同纺织厂,,2025年1月,300\n"  # former name of D and E → ambiguous
+        "3300000005,无名作坊,,2025年1月,10\n"  # nobody
+    )
+    path = _write(tmp_path / "p.csv", text, encoding="gbk")
+    r = import_file("power", path, engine=registered, accept_valid=True)
+    assert r.status == "partial"
+    codes = r.counts_by_code()
+    assert codes["match.ambiguous"] == 1 and codes["match.unknown"] == 1
+    assert r.reviews_opened == 2
+    with Session(registered) as s:
+        reviews = {rv["reason"]: rv for rv in open_reviews(s)}
+        assert {c["uscc"] for c in reviews["ambiguous"]["candidates"]} == {D, E}
+        assert reviews["ambiguous"]["raw_account"] == "3300000004"
+        assert explain(s, B, 2025, "electricity")["value"] == pytest.approx(1200)  # 500 + 700
+        # 1000 (Jan) + 1100 (Feb, matched through the account)
+        assert explain(s, A, 2025, "electricity")["value"] == pytest.approx(2100)
+        # the officer confirms the ambiguous row is E
+        confirm(s, reviews["ambiguous"]["id"], E)
+        s.commit()
+        assert s.get(PowerAccount, "3300000004").enterprise_id == s.scalar(
+            select(Enterprise.id).where(Enterprise.uscc == E)
+        )
+    # next month's file: the confirmed account now matches without asking
+    nxt = _write(
+        tmp_path / "p2.csv",
+        "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n3300000004,湖州共同纺织厂,,2025年2月,320\n",
+        encoding="gbk",
+    )
+    r2 = import_file("power", nxt, engine=registered)
+    assert r2.status == "committed"
+    with Session(registered) as s:
+        assert explain(s, E, 2025, "electricity")["value"] == pytest.approx(320)
+
+
+def test_confirmed_name_alias_is_remembered(registered, tmp_path):
+    path = _write(tmp_path / "e.csv", "企业名称,年份,化学需氧量(吨)\n湖州甲织造公司,2025,1.5\n")
+    r = import_file("emissions", path, engine=registered)
+    assert r.status == "rejected" and r.counts_by_code() == {"match.unknown": 1}
+    with Session(registered) as s:
+        (review,) = open_reviews(s)
+        assert review["candidates"][0]["uscc"] == A  # closest name suggested, not applied
+        confirm(s, review["id"], A)
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(MatchAlias)) == 1
+    r2 = import_file("emissions", path, engine=registered)  # same file, earlier attempt rejected
+    assert r2.status == "committed" and r2.facts_inserted == 1
+
+
+def test_cross_field_warnings_and_duplicates(registered, tmp_path):
+    # A: VA 600 > output 500 → warning; B: tax 60 (statistics) > revenue 100 × 0.5 → warning
+    text = (
+        "统一社会信用代码,企业名称,年份,工业总产值(万元),工业增加值(万元),营业收入(万元),"
+        "应交税金(万元),备注\n"
+        f"{A},甲,2025,500,600,520,10,x\n"
+        f"{B},乙,2025,300,100,100,60,\n"
+        f"{B},乙,2025,300,100,100,60,\n"  # duplicate of row 3 → error
+    )
+    r = import_file(
+        "stats_annual", _write(tmp_path / "s.csv", text), engine=registered, accept_valid=True
+    )
+    codes = r.counts_by_code()
+    assert codes["cross.value_added_gt_output"] == 1
+    assert codes["cross.tax_gt_revenue_share"] == 1
+    assert codes["row.duplicate"] == 1
+    assert codes["column.unknown"] == 1  # 备注
+    dup = next(p for p in r.problems if p.code == "row.duplicate")
+    assert dup.location.row == 4 and "第 3 行" in dup.zh
+    assert r.rows_loaded == 2
+
+
+def test_electricity_jump_against_last_year(registered, tmp_path):
+    head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
+    import_file(
+        "power", _write(tmp_path / "a.csv", head + f"33001,甲,{A},2024年5月,1\n"), engine=registered
+    )
+    # 2025-05: 12 万kWh vs 1 万kWh in 2024-05 → ×12 > 10 → warning; stored as 120,000 kWh
+    r = import_file(
+        "power",
+        _write(tmp_path / "b.csv", head + f"33001,甲,{A},2025年5月,12\n"),
+        engine=registered,
+    )
+    assert r.status == "committed"
+    assert r.counts_by_code() == {"cross.electricity_jump": 1}
+    with Session(registered) as s:
+        assert explain(s, A, 2025, "electricity")["value"] == pytest.approx(120_000)
+
+
+def test_bad_uscc_is_an_error_naming_the_expected_character(registered, tmp_path):
+    wrong = A[:-1] + "X"  # A's check character is U
+    text = (
+        f"统一社会信用代码,企业名称,年份,营业收入(万元)\n{wrong},甲,2025,1\n{A.lower()},甲,2025,2\n"
+    )
+    r = import_file(
+        "stats_annual", _write(tmp_path / "s.csv", text), engine=registered, accept_valid=True
+    )
+    err = next(p for p in r.problems if p.code == "uscc.checksum")
+    assert "“U”" in err.zh and "'U'" in err.en and err.location.row == 2
+    assert r.rows_loaded == 1  # the lower-case code is normalised and matched
+
+
+def test_missing_required_column_and_year(registered, tmp_path):
+    r = import_file(
+        "power", _write(tmp_path / "p.csv", "户名,月份\n甲,2025年1月\n"), engine=registered
+    )
+    assert r.status == "rejected"
+    assert r.counts_by_code()["column.missing"] == 2  # 户号 and 用电量
+    r2 = import_file(
+        "tax", _write(tmp_path / "t.csv", f"纳税人识别号,实缴税金(元)\n{A},1\n"), engine=registered
+    )
+    assert r2.status == "rejected" and "period.missing_year" in r2.counts_by_code()
+    r3 = import_file(
+        "tax",
+        _write(tmp_path / "t.csv", f"纳税人识别号,实缴税金(元)\n{A},1\n"),
+        engine=registered,
+        year=2025,
+    )
+    assert r3.status == "committed"
+
+
+def test_dry_run_changes_nothing(registered, tmp_path):
+    path = _write(tmp_path / "t.csv", f"纳税人识别号,所属年度,实缴税金(元)\n{A},2025,1\n")
+    before = (
+        _count(registered, Fact),
+        _count(registered, ImportBatch),
+        _count(registered, MatchReview),
+    )
+    r = import_file("tax", path, engine=registered, dry_run=True)
+    assert r.status == "dry_run" and r.rows_loaded == 1
+    assert (
+        _count(registered, Fact),
+        _count(registered, ImportBatch),
+        _count(registered, MatchReview),
+    ) == before
+
+
+def test_land_lease_counts_for_lessee(registered, tmp_path):
+    # 2,000 m² = 2000 × 15 / 10000 = 3 亩 granted to A; 6,666.67 m² ≈ 10 亩 owned by C, leased to B
+    text = (
+        "宗地编号,权利人,权利人统一社会信用代码,承租人,承租人统一社会信用代码,用地面积(平方米),用途,取得方式\n"
+        f"ZD-1,湖州甲织造有限公司,{A},,,2000,工业,出让\n"
+        f"ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,工业,租赁\n"
+        f"ZD-3,德清丁家具有限公司,{C},,,0,工业,出让\n"  # zero area → error
+    )
+    r = import_file(
+        "land", _write(tmp_path / "l.csv", text), engine=registered, year=2025, accept_valid=True
+    )
+    assert r.counts_by_code() == {"value.not_positive": 1}
+    with Session(registered) as s:
+        assert explain(s, A, 2025, "land")["value"] == pytest.approx(3.0)
+        assert explain(s, B, 2025, "land")["value"] == pytest.approx(10.0, abs=1e-4)
+        assert explain(s, C, 2025, "land")["value"] is None
+
+
+def test_error_report_workbook(registered, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "税收"
+    ws.append(["2025年度企业实缴税金"])
+    ws.append(["纳税人识别号", "纳税人名称", "所属年度", "实缴税金(元)"])
+    ws.append([A, "甲", 2025, 1000])
+    ws.append([B, "乙", 2025, "abc"])
+    path = tmp_path / "tax.xlsx"
+    wb.save(path)
+    r = import_file("tax", path, engine=registered, report_dir=tmp_path / "rep")
+    assert r.status == "rejected"
+    report = load_workbook(r.report_xlsx)
+    listing = report["问题清单"]
+    header = [c.value for c in listing[1]]
+    first = dict(zip(header, [c.value for c in listing[2]], strict=True))
+    assert first["代码 code"] == "value.not_number" and first["行 row"] == 4
+    data = report["税收"]
+    assert [c.value for c in data[1]][:2] == ["原行号 / Row", "纳税人识别号"]
+    bad_row = [c for c in data[3]]
+    assert bad_row[0].value == 4 and bad_row[4].value == "abc"
+    assert bad_row[4].fill.fgColor.rgb.endswith("FFC7CE")  # problem cell highlighted
+    assert "value.not_number" in bad_row[-1].value
+    assert [c.value for c in data[2]][-1] is None  # the good row has no problem text
+    doc = json.loads(Path(r.report_json).read_text("utf-8"))
+    assert doc["status"] == "rejected" and doc["problems"][0]["row"] == 4

@@ -1,0 +1,187 @@
+"""Alembic migrations on SQLite and PostgreSQL: schema, reference data, up/down, models in sync."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.store import db, migrate
+from industry_brain.store.models import Base, Industry, Region, Role
+
+TABLES = sorted(
+    [
+        "regions",
+        "industries",
+        "enterprises",
+        "enterprise_names",
+        "enterprise_scales",
+        "facts",
+        "import_batches",
+        "import_problems",
+        "land_parcels",
+        "power_accounts",
+        "match_aliases",
+        "match_reviews",
+        "roles",
+        "users",
+        "agent_assignments",
+        "projects",
+        "audit_log",
+        "alembic_version",
+    ]
+)
+
+# GB/T 4754-2017 divisions 13–43 (shared/domain/codes.md §3).
+DIVISIONS = {
+    "13": "农副食品加工业",
+    "14": "食品制造业",
+    "15": "酒、饮料和精制茶制造业",
+    "16": "烟草制品业",
+    "17": "纺织业",
+    "18": "纺织服装、服饰业",
+    "19": "皮革、毛皮、羽毛及其制品和制鞋业",
+    "20": "木材加工和木、竹、藤、棕、草制品业",
+    "21": "家具制造业",
+    "22": "造纸和纸制品业",
+    "23": "印刷和记录媒介复制业",
+    "24": "文教、工美、体育和娱乐用品制造业",
+    "25": "石油、煤炭及其他燃料加工业",
+    "26": "化学原料和化学制品制造业",
+    "27": "医药制造业",
+    "28": "化学纤维制造业",
+    "29": "橡胶和塑料制品业",
+    "30": "非金属矿物制品业",
+    "31": "黑色金属冶炼和压延加工业",
+    "32": "有色金属冶炼和压延加工业",
+    "33": "金属制品业",
+    "34": "通用设备制造业",
+    "35": "专用设备制造业",
+    "36": "汽车制造业",
+    "37": "铁路、船舶、航空航天和其他运输设备制造业",
+    "38": "电气机械和器材制造业",
+    "39": "计算机、通信和其他电子设备制造业",
+    "40": "仪器仪表制造业",
+    "41": "其他制造业",
+    "42": "废弃资源综合利用业",
+    "43": "金属制品、机械和设备修理业",
+}
+
+HUZHOU_COUNTIES = {
+    "330502": "吴兴区",
+    "330503": "南浔区",
+    "330521": "德清县",
+    "330522": "长兴县",
+    "330523": "安吉县",
+}
+
+ROLES = {"admin", "city_officer", "county_officer", "agent", "enterprise", "bank"}
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return {
+            model.__tablename__: s.scalar(select(func.count()).select_from(model))
+            for model in (Region, Industry, Role)
+        }
+
+
+def head_revision(engine: Engine) -> str:
+    head = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_upgrade_from_empty_creates_all_tables(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    try:
+        assert migrate.table_names(engine) == []
+        assert migrate.current_revision(engine) is None
+        revision = migrate.upgrade(engine)
+        assert migrate.table_names(engine) == TABLES
+        assert revision == migrate.current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def test_reference_data(engine: Engine) -> None:
+    with Session(engine) as s:
+        counties = {
+            r.code: r for r in s.scalars(select(Region).where(Region.parent_code == "330500"))
+        }
+        assert {code: r.name for code, r in counties.items()} == HUZHOU_COUNTIES
+        assert all(r.level == "county" for r in counties.values())
+        huzhou = s.get(Region, "330500")
+        assert (huzhou.name, huzhou.level, huzhou.parent_code) == ("湖州市", "city", "330000")
+        zhejiang = s.get(Region, "330000")
+        assert (zhejiang.name, zhejiang.level, zhejiang.parent_code) == ("浙江省", "province", None)
+
+        section = s.get(Industry, "C")
+        assert (section.name, section.level, section.parent_code) == ("制造业", "section", None)
+        divisions = {
+            i.code: i for i in s.scalars(select(Industry).where(Industry.level == "division"))
+        }
+        assert {code: i.name for code, i in divisions.items()} == DIVISIONS
+        assert {i.parent_code for i in divisions.values()} == {"C"}
+        assert {i.standard for i in divisions.values()} == {"GB/T 4754-2017"}
+
+        classes = list(s.scalars(select(Industry).where(Industry.level == "class")))
+        assert classes, "some 4-digit classes are loaded"
+        for cls in classes:
+            assert len(cls.code) == 4
+            assert cls.parent_code == cls.code[:2]
+            assert cls.parent_code in divisions
+        # 3841 锂离子电池制造 sits under 38 (codes.md: power batteries → 38)
+        battery = s.get(Industry, "3841")
+        assert (battery.name, battery.parent_code) == ("锂离子电池制造", "38")
+
+        roles = {r.name: r for r in s.scalars(select(Role))}
+        assert set(roles) == ROLES
+        assert all(r.zh for r in roles.values())
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    before = counts(engine)
+    assert before["regions"] == 7  # 浙江省, 湖州市 and its 5 counties
+    assert before["industries"] >= 1 + len(DIVISIONS)
+    assert before["roles"] == 6
+    tables = migrate.table_names(engine)
+    assert migrate.upgrade(engine) == head_revision(engine)
+    assert counts(engine) == before
+    assert migrate.table_names(engine) == tables
+
+
+def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
+    before = counts(engine)
+    migrate.downgrade(engine, "base")
+    assert migrate.table_names(engine) == ["alembic_version"]
+    assert migrate.current_revision(engine) is None
+    assert migrate.upgrade(engine) == head_revision(engine)
+    assert migrate.table_names(engine) == TABLES
+    assert counts(engine) == before
+
+
+def test_revision_is_head(engine: Engine) -> None:
+    assert migrate.current_revision(engine) == head_revision(engine)
+    # a single head: no branches to merge
+    heads = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_heads()
+    assert len(heads) == 1
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_uses_default_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no engine and no IB_DATABASE_URL, the store is a SQLite file under IB_DATA_DIR.
+    url = db.database_url()
+    assert url == f"sqlite:///{db.data_dir() / 'industry_brain.sqlite'}"
+    assert migrate.upgrade() == head_revision(db.get_engine())
+    assert (db.data_dir() / "industry_brain.sqlite").exists()
+    db.get_engine().dispose()
