@@ -40,7 +40,7 @@ def _enterprises(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _write_power_csv(path: Path, ents: pd.DataFrame, rows: int, rng: np.random.Generator) -> None:
-    n_acc = rows // 12
+    n_acc = -(-rows // 12)
     owner = rng.integers(0, len(ents), size=n_acc)
     accounts = np.array([f"33{i:010d}" for i in range(n_acc)])
     acc = np.repeat(accounts, 12)[:rows]
@@ -94,7 +94,6 @@ def _baseline(path: Path, url: str, rows: int) -> float:
                     unit="千瓦时",
                     source_dept="power_grid",
                     batch_id=batch.id,
-                    file_name=path.name,
                     sheet=None,
                     row=int(_) + 2,
                     column="E",

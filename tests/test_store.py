@@ -124,7 +124,6 @@ def test_facts_lineage_and_supersession(engine: Engine) -> None:
                 unit="万元",
                 source_dept="tax",
                 batch_id=batch.id,
-                file_name=batch.file_name,
                 sheet="Sheet1",
                 row=row,
                 column="实缴税金(元)",
@@ -158,9 +157,10 @@ def test_facts_lineage_and_supersession(engine: Engine) -> None:
         assert [f.value for f in chain] == [12.5, 13.0, 13.25]  # history kept
         old = chain[0]
         # lineage: batch, file, sheet, row, column, raw text
-        assert (old.batch_id, old.file_name, old.sheet, old.row, old.column, old.raw_value) == (
+        # the batch names the file; the fact names sheet, row and column
+        assert s.get(ImportBatch, old.batch_id).file_name == "税务_2024.xlsx"
+        assert (old.batch_id, old.sheet, old.row, old.column, old.raw_value) == (
             first_id,
-            "税务_2024.xlsx",
             "Sheet1",
             5,
             "实缴税金(元)",
@@ -239,7 +239,6 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
                 unit="万元",
                 source_dept="tax",
                 batch_id=batch.id,
-                file_name=batch.file_name,
             )
         )
         with pytest.raises(IntegrityError):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
@@ -56,7 +57,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except IBError as exc:
-        err.print(f"[bold red]错误 error[/] {exc.problem.message()}", highlight=False)
+        err.print(f"[bold red]错误 error[/] {escape(exc.problem.message())}", highlight=False)
         raise typer.Exit(2) from exc
 
 
@@ -257,10 +258,11 @@ def params_show(
         )
         return
     t = Table(title=f"{domain} 参数 @ {region or '默认 base'} {when.isoformat()}")
-    for col in ("key", "value", "unit", "region", "since", "quality"):
+    t.add_column("key", no_wrap=True)
+    for col in ("value", "unit", "region", "since", "quality"):
         t.add_column(col)
     for r in resolved:
-        value = json.dumps(r.value, ensure_ascii=False) if not isinstance(r.value, str) else r.value
+        value = r.value if isinstance(r.value, str) else json.dumps(r.value, ensure_ascii=False)
         t.add_row(
             r.key, value, r.unit or "", r.region or "base", r.since.isoformat(), r.quality or ""
         )

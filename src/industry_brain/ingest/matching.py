@@ -81,11 +81,23 @@ class Lookup:
         return out[:limit]
 
 
-def _norm_names(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame:
-        return np.full(len(frame), None, dtype=object)
-    values = frame[column].to_numpy(dtype=object)
-    return np.asarray(normalize.normalize_name(values), dtype=object)
+def _norm_names(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Normalised names for the selected rows only (None elsewhere)."""
+    out = np.full(len(frame), None, dtype=object)
+    if column in frame and rows.any():
+        values = frame[column].to_numpy(dtype=object)[rows]
+        out[rows] = np.asarray(normalize.normalize_name(values).to_pylist(), dtype=object)
+    return out
+
+
+def map_values(values: Any, mapping: dict[Any, int]) -> np.ndarray:
+    """Vectorised dict lookup: factorise, look up each distinct value once, take back."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    looked = np.array([mapping.get(u, np.nan) for u in uniques], dtype=float)
+    out = np.full(len(codes), np.nan)
+    has = codes >= 0
+    out[has] = looked[codes[has]]
+    return out
 
 
 def match_rows(
@@ -98,8 +110,8 @@ def match_rows(
     """Set ``frame["enterprise_id"]`` (NaN where unmatched); return review-queue entries."""
     n = len(frame)
     if mapping.kind == "registration":
-        ids = frame["uscc"].map(lookup.by_uscc) if "uscc" in frame else pd.Series([np.nan] * n)
-        frame["enterprise_id"] = ids.astype("Float64")
+        ids = map_values(frame["uscc"], lookup.by_uscc) if "uscc" in frame else np.full(n, np.nan)
+        frame["enterprise_id"] = pd.array(ids, dtype="Float64")
         return []
 
     uscc_col, name_col = "uscc", "name"
@@ -126,7 +138,7 @@ def match_rows(
     ids = np.full(n, np.nan)
     method = np.full(n, "", dtype=object)
     if uscc_col in frame:
-        mapped = frame[uscc_col].map(lookup.by_uscc).to_numpy(dtype=float, na_value=np.nan)
+        mapped = map_values(frame[uscc_col], lookup.by_uscc)
         hit = ~np.isnan(mapped)
         ids[hit] = mapped[hit]
         method[hit] = "uscc"
@@ -144,24 +156,27 @@ def match_rows(
         else np.zeros(n, dtype=bool)
     )
 
-    if mapping.kind == "power" and "account_no" in frame:
+    if mapping.kind == "power" and "account_no" in frame and (np.isnan(ids) & ~bad_uscc).any():
         # accounts known in the store, plus accounts this file links to exactly one enterprise
         # through rows that carry a USCC
         known = dict(lookup.by_account)
-        linked = pd.DataFrame({"a": frame["account_no"], "e": ids})[~np.isnan(ids)]
-        linked = linked.drop_duplicates()
-        unique = linked.groupby("a")["e"].nunique()
-        in_file = linked[linked["a"].isin(unique[unique == 1].index)].drop_duplicates("a")
-        for a, e in zip(in_file["a"], in_file["e"], strict=True):
-            known.setdefault(a, int(e))
-        acc = frame["account_no"].map(known).to_numpy(dtype=float, na_value=np.nan)
+        accounts_all = frame["account_no"].to_numpy(dtype=object)
+        wanted = set(accounts_all[np.isnan(ids) & ~bad_uscc]) - set(known)
+        if wanted:
+            sel = ~np.isnan(ids) & pd.Series(accounts_all).isin(wanted).to_numpy()
+            linked = pd.DataFrame({"a": accounts_all[sel], "e": ids[sel]}).drop_duplicates()
+            unique = linked.groupby("a")["e"].nunique()
+            in_file = linked[linked["a"].isin(unique[unique == 1].index)].drop_duplicates("a")
+            for a, e in zip(in_file["a"], in_file["e"], strict=True):
+                known[a] = int(e)
+        acc = map_values(accounts_all, known)
         use = np.isnan(ids) & ~np.isnan(acc) & ~has_valid_uscc & ~bad_uscc
         ids[use] = acc[use]
         method[use] = "account"
 
-    names = _norm_names(frame, name_col)
     ambiguous = np.zeros(n, dtype=bool)
     need = np.isnan(ids) & ~has_valid_uscc & ~bad_uscc
+    names = _norm_names(frame, name_col, need)
     if need.any():
         uniq = pd.unique(names[need & pd.notna(names)])
         resolved: dict[str, float] = {}
@@ -172,7 +187,7 @@ def match_rows(
                 resolved[nm] = float(next(iter(hits)))
             elif len(hits) > 1:
                 multi.add(nm)
-        by_name = pd.Series(names).map(resolved).to_numpy(dtype=float, na_value=np.nan)
+        by_name = map_values(names, resolved)
         use = need & ~np.isnan(by_name)
         ids[use] = by_name[use]
         method[use] = "name"

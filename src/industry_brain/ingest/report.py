@@ -65,8 +65,10 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
     summary.append(head)
     for cell in summary[1]:
         cell.font = HEADER_FONT
+    summary_row = 1
     for p in result.problems:
         loc = p.location
+        summary_row += 1
         summary.append(
             [
                 p.severity,
@@ -82,7 +84,7 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
             ]
         )
         fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
-        summary.cell(row=summary.max_row, column=1).fill = fill
+        summary.cell(row=summary_row, column=1).fill = fill
     for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20], start=1):
         summary.column_dimensions[get_column_letter(idx)].width = width
 
@@ -115,6 +117,7 @@ def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[st
         selected = np.flatnonzero(np.isin(rows, list(by_row)))
     data = table.data
     columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
+    r = 1  # openpyxl's max_row scans the sheet: count rows here
     for i in selected:
         row_no = int(rows[i])
         problems = by_row.get(row_no, [])
@@ -125,7 +128,7 @@ def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[st
                 "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
             ]
         )
-        r = ws.max_row
+        r += 1
         for p in problems:
             fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
             letter = (p.location.column or "").split("（")[0]

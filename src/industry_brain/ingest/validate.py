@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from industry_brain.ingest.pipeline import _Sheet
 
 
+def _key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 code per row for the combined key (factorised column by column), and a mask
+    of rows whose key parts are all present."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    usable = np.ones(len(frame), dtype=bool)
+    for k in keys:
+        codes, uniques = pd.factorize(frame[k].to_numpy(dtype=object), use_na_sentinel=True)
+        usable &= codes >= 0
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+        combined, _ = pd.factorize(combined)  # keep the code range small
+        combined = combined.astype(np.int64)
+    return combined, usable
+
+
 def duplicates(
     frame: pd.DataFrame,
     sheet: _Sheet,
@@ -32,35 +46,42 @@ def duplicates(
     if mapping.kind == "registration":
         keys = ["uscc"] if "uscc" in frame else []
     else:
-        ent = frame["enterprise_id"].astype("object").where(frame["enterprise_id"].notna())
+        ent = frame["enterprise_id"].to_numpy(dtype=object, na_value=None)
         fallback = None
         for cand in ("uscc", "account_no", "name", "holder"):
             if cand in frame:
-                fallback = frame[cand].astype("object")
+                fallback = frame[cand].to_numpy(dtype=object)
                 break
-        frame["_ekey"] = ent.where(ent.notna(), fallback)
+        if fallback is not None:
+            missing = pd.isna(ent)
+            ent[missing] = fallback[missing]
+        frame["_ekey"] = ent
         keys = ["_ekey", "year", "month"]
         detail = mapping.detail_column()
         if detail and detail in frame:
             keys.append(detail)
     if not keys:
         return
-    key_frame = frame[keys].astype("object")
-    usable = key_frame.notna().all(axis=1).to_numpy()
-    dup = key_frame.duplicated(keep="first").to_numpy() & usable
+    codes, usable = _key_codes(frame, keys)
+    codes = np.where(usable, codes, -1 - np.arange(len(codes)))  # incomplete keys never collide
+    series = pd.Series(codes)
+    dup = series.duplicated(keep="first").to_numpy()
     if not dup.any():
         return
-    first_row = (
-        frame.loc[usable, [*keys, "_row"]]
-        .astype("object")
-        .drop_duplicates(subset=keys, keep="first")
-        .set_index(keys)["_row"]
+    rows = frame["_row"].to_numpy()
+    first_index = series.drop_duplicates(keep="first")
+    first_row = dict(zip(first_index.to_numpy(), rows[first_index.index.to_numpy()], strict=True))
+    firsts = (
+        np.array(
+            [first_row.get(c) if d else None for c, d in zip(codes, dup, strict=True)], dtype=object
+        )
+        if dup.sum() > len(codes) // 2
+        else None
     )
-    firsts = np.full(len(frame), None, dtype=object)
-    idx = np.flatnonzero(dup)
-    lookup_keys = [tuple(r) if len(keys) > 1 else r[0] for r in key_frame.iloc[idx].to_numpy()]
-    for i, k in zip(idx, lookup_keys, strict=True):
-        firsts[i] = first_row.get(k)
+    if firsts is None:
+        firsts = np.full(len(codes), None, dtype=object)
+        for i in np.flatnonzero(dup):
+            firsts[i] = first_row[codes[i]]
     col = columns.get("uscc") or columns.get("account_no") or columns.get("name")
     sheet.flag(
         dup,
@@ -172,22 +193,25 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
     if "electricity" not in frame or "account_no" not in frame:
         return
     jump = float(thresholds["electricity_yoy_jump_max"])
+    year_col = frame["year"].to_numpy(dtype=float, na_value=np.nan)
+    years = sorted({int(y) for y in pd.unique(year_col[ok & ~np.isnan(year_col)])})
+    if not years:
+        return
+    prev_years = sorted({y - 1 for y in years})
+    stored = fact_store.current_values(
+        session, ["electricity"], prev_years, source_dept="power_grid"
+    )
+    if stored.empty and not set(prev_years) & set(years):
+        return  # no figures of the previous year, in the store or in this file
     cur = pd.DataFrame(
         {
             "detail": frame["account_no"].astype("object"),
-            "year": frame["year"].to_numpy(dtype=float, na_value=np.nan),
+            "year": year_col,
             "month": frame["month"].to_numpy(dtype=float, na_value=np.nan),
             "value": frame["electricity"].to_numpy(dtype=float, na_value=np.nan),
         }
     )
     valid = ok & cur.notna().all(axis=1).to_numpy()
-    if not valid.any():
-        return
-    years = sorted({int(y) for y in cur.loc[valid, "year"]})
-    prev_years = sorted({y - 1 for y in years})
-    stored = fact_store.current_values(
-        session, ["electricity"], prev_years, source_dept="power_grid"
-    )
     prev = pd.concat(
         [
             stored[["detail", "year", "month", "value"]] if not stored.empty else None,

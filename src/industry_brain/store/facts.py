@@ -130,7 +130,7 @@ def explain(session: Session, uscc: str, year: int, item: str) -> dict[str, Any]
             batch_kind=b.kind,
             batch_status=b.status,
             imported_at=b.created_at.isoformat() if b.created_at else "",
-            file=f.file_name,
+            file=b.file_name,
             sheet=f.sheet,
             row=f.row,
             column=f.column,

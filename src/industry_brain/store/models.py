@@ -176,7 +176,6 @@ class Fact(Base):
     __tablename__ = "facts"
     __table_args__ = (
         Index("ix_facts_lookup", "enterprise_id", "year", "item"),
-        Index("ix_facts_item_year", "item", "year"),
         Index("ix_facts_batch", "batch_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -189,7 +188,7 @@ class Fact(Base):
     unit: Mapped[str] = mapped_column(String(32))
     source_dept: Mapped[str] = mapped_column(String(32))
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
-    file_name: Mapped[str] = mapped_column(String(300))
+    # lineage: the batch names the file; sheet, row and column locate the cell
     sheet: Mapped[str | None] = mapped_column(String(100), nullable=True)
     row: Mapped[int | None] = mapped_column(Integer, nullable=True)
     column: Mapped[str | None] = mapped_column(String(100), nullable=True)

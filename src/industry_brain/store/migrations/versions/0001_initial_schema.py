@@ -198,7 +198,6 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(length=32), nullable=False),
         sa.Column("source_dept", sa.String(length=32), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
-        sa.Column("file_name", sa.String(length=300), nullable=False),
         sa.Column("sheet", sa.String(length=100), nullable=True),
         sa.Column("row", sa.Integer(), nullable=True),
         sa.Column("column", sa.String(length=100), nullable=True),
@@ -227,7 +226,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("facts", schema=None) as batch_op:
         batch_op.create_index("ix_facts_batch", ["batch_id"], unique=False)
-        batch_op.create_index("ix_facts_item_year", ["item", "year"], unique=False)
         batch_op.create_index("ix_facts_lookup", ["enterprise_id", "year", "item"], unique=False)
 
     op.create_table(
@@ -512,7 +510,6 @@ def downgrade() -> None:
     op.drop_table("land_parcels")
     with op.batch_alter_table("facts", schema=None) as batch_op:
         batch_op.drop_index("ix_facts_lookup")
-        batch_op.drop_index("ix_facts_item_year")
         batch_op.drop_index("ix_facts_batch")
 
     op.drop_table("facts")
