@@ -177,14 +177,13 @@ def _print_demo(run: Any, store: str) -> None:
     )
     if op.get("password"):
         console.print(f"演示账号密码 demo password: {op['password']}")
-    example = s.get("example_uscc")
+    example = s.get("example_uscc") or "USCC"
+    year = s.get("latest_year") or 2025
     console.print("Where to look next 接下来:")
-    console.print("  .venv/bin/industry-brain enterprises list --limit 5")
-    console.print("  .venv/bin/industry-brain enterprises show USCC")
-    console.print("  .venv/bin/industry-brain facts explain USCC --year 2025 --item tax")
+    console.print("  .venv/bin/industry-brain enterprises list --county 330502 --limit 5")
+    console.print(f"  .venv/bin/industry-brain enterprises show {example}")
+    console.print(f"  .venv/bin/industry-brain facts explain {example} --year {year} --item tax")
     console.print("  .venv/bin/industry-brain review list")
-    if example:
-        console.print(f"  e.g. USCC {example}")
 
 
 # -- db ---------------------------------------------------------------------------------------
@@ -193,7 +192,7 @@ def _print_demo(run: Any, store: str) -> None:
     epilog="Example: IB_DATABASE_URL=postgresql://app@127.0.0.1/ib industry-brain db upgrade",
 )
 def db_upgrade(
-    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "heads",
     as_json: JsonOpt = False,
 ) -> None:
     """Apply migrations (Alembic) and load reference data (regions, industries, roles)."""

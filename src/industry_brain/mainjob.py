@@ -132,8 +132,16 @@ def summarise(engine: Engine) -> dict[str, Any]:
                 select(ImportBatch.status, func.count()).group_by(ImportBatch.status)
             ).all()
         )
+        example = session.scalar(
+            select(Enterprise.uscc)
+            .join(EnterpriseScale, EnterpriseScale.enterprise_id == Enterprise.id)
+            .where(EnterpriseScale.year == latest, EnterpriseScale.above_scale.is_(True))
+            .order_by(Enterprise.id)
+            .limit(1)
+        )
         return {
             "latest_year": latest,
+            "example_uscc": example,
             "enterprises": session.scalar(select(func.count()).select_from(Enterprise)),
             "by_county": by_county,
             "facts": session.scalar(select(func.count()).select_from(Fact)),

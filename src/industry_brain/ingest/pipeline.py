@@ -144,7 +144,10 @@ def map_columns(
         if canonical is None and col.label != col.name:
             canonical = index.get(clean_header(col.label.split("/")[-1]))
         loc = Location(
-            file=table.file, sheet=table.sheet, row=_header_row(table), column=col.letter
+            file=table.file,
+            sheet=table.sheet,
+            row=_header_row(table),
+            column=f"{col.letter}（{col.name}）",
         )
         if canonical is None:
             problems.append(
@@ -288,6 +291,7 @@ def prepare(
     for name, col in columns.items():
         spec = mapping.columns[name]
         raw = sheet.raw(col)
+        status: np.ndarray | None = None
         if spec.type == "number":
             unit = units.detect_unit(col.label, spec.dimension) or units.detect_unit(
                 col.name, spec.dimension
@@ -408,9 +412,9 @@ def prepare(
         else:  # text, region, industry
             frame[name] = _objects(normalize.normalize_text(raw))
         if spec.required and spec.type not in ("uscc",):
-            present = _present(frame, name, spec.type)
+            # invalid cells have their own problem: only flag cells that are truly empty
             sheet.flag(
-                ~present & _status_ok_or_missing(frame, name),
+                _missing(frame, name, spec.type, status),
                 col,
                 "value.required",
                 f"必填项“{spec.aliases[0]}”为空",
@@ -425,18 +429,11 @@ def prepare(
     return Prepared(table, frame, columns, found_units, factors, sheet.problems, reviews)
 
 
-def _present(frame: pd.DataFrame, name: str, typ: str) -> np.ndarray:
-    if typ in ("year", "month"):
-        return frame[name + "__year"].notna().to_numpy()
-    return frame[name].notna().to_numpy()
-
-
-def _status_ok_or_missing(frame: pd.DataFrame, name: str) -> np.ndarray:
-    # invalid cells already have their own problem; only flag truly empty required cells
-    if name + "__raw" in frame:
-        raw = frame[name + "__raw"]
-        return raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-    return np.ones(len(frame), dtype=bool)
+def _missing(frame: pd.DataFrame, name: str, typ: str, status: np.ndarray | None) -> np.ndarray:
+    """Rows where a column's value is missing (blank or a missing marker), not invalid."""
+    if typ in ("number", "year", "month", "date", "flag", "tenure") and status is not None:
+        return status == "missing"
+    return frame[name].isna().to_numpy()
 
 
 def _periods(

@@ -20,7 +20,7 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine | None = None, revision: str = "head") -> str:
+def upgrade(engine: Engine | None = None, revision: str = "heads") -> str:
     """Apply migrations up to ``revision`` and load reference data; return the revision."""
     from industry_brain.store import reference
 

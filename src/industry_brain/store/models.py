@@ -344,3 +344,21 @@ class AuditLog(Base):
     object_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+def _load_domain_models() -> None:
+    """Import every ``industry_brain.domains.<name>.models`` so that ``Base.metadata`` (used by
+    Alembic and the tests) knows all tables. Domain model modules import ``Base`` from here."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import industry_brain.domains as domains
+
+    for info in pkgutil.iter_modules(domains.__path__):
+        name = f"industry_brain.domains.{info.name}.models"
+        if info.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+_load_domain_models()

@@ -1,0 +1,1 @@
+"""One package per service (mujun, carbon, projects, ...): parameters, models, evaluation."""
