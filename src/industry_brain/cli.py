@@ -171,6 +171,13 @@ def _print_demo(run: Any, store: str) -> None:
         f"事实 facts: [bold]{s['facts']}[/]  待核对 open reviews: [bold]{s['open_reviews']}[/]  "
         f"项目 projects: [bold]{s['projects']}[/]  用户 users: [bold]{s['users']}[/]"
     )
+    from industry_brain.mainjob import service_hooks
+
+    for name, hook in service_hooks():
+        if name in run.services:
+            console.rule(name)
+            for line in hook.headline(run.services[name]):
+                console.print(line, highlight=False)
     console.print(f"存储 store: [bold]{store}[/]")
     console.print(
         f"部门文件 inbox: {run.out_dir / 'inbox'}   报告 reports: {run.out_dir / 'reports'}"
@@ -658,6 +665,25 @@ def batches_list(
             ]
         )
     console.print(t)
+
+
+def _register_domain_commands() -> None:
+    """Each service package ``industry_brain.domains.<name>`` with a ``cli`` module exposing a
+    Typer ``app`` (and its command group ``NAME``) joins the command line."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import industry_brain.domains as domains
+
+    for info in sorted(pkgutil.iter_modules(domains.__path__), key=lambda i: i.name):
+        name = f"industry_brain.domains.{info.name}.cli"
+        if info.ispkg and importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            app.add_typer(module.app, name=getattr(module, "NAME", info.name))
+
+
+_register_domain_commands()
 
 
 def main() -> None:

@@ -39,6 +39,7 @@ class DemoRun:
     manifest: dict[str, Any] = field(default_factory=dict)
     operational: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ class DemoRun:
             "imports": [r.to_dict(with_problems=False) for r in self.imports],
             "operational": self.operational,
             "summary": self.summary,
+            "services": self.services,
         }
 
 
@@ -99,7 +101,29 @@ def run_demo(
         run.operational = demo.seed_operational(session, out_dir, scale=scale, seed=seed)
         session.commit()
     run.summary = summarise(engine)
+    for name, hook in service_hooks():
+        step(name, 0, 1)
+        run.services[name] = hook.run(engine, out_dir, progress=step)
+        step(name, 1, 1)
     return run
+
+
+def service_hooks() -> list[tuple[str, Any]]:
+    """Services that join the main job: ``industry_brain.domains.<name>.demo_hook`` modules with
+    ``ORDER`` (int), ``run(engine, out_dir, progress) -> dict`` (JSON-serialisable summary) and
+    ``headline(summary) -> list[str]`` (lines the demo prints)."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import industry_brain.domains as domains
+
+    hooks = []
+    for info in pkgutil.iter_modules(domains.__path__):
+        name = f"industry_brain.domains.{info.name}.demo_hook"
+        if info.ispkg and importlib.util.find_spec(name) is not None:
+            hooks.append((info.name, importlib.import_module(name)))
+    return sorted(hooks, key=lambda h: (getattr(h[1], "ORDER", 100), h[0]))
 
 
 def summarise(engine: Engine) -> dict[str, Any]:

@@ -1,0 +1,201 @@
+"""Snapshot of the operational store as Parquet: the input of every evaluation.
+
+Tables (one Parquet file each under the snapshot folder):
+
+- ``enterprises``: enterprise_id, uscc, name, county_code, industry_code, division, status
+- ``scales``: enterprise_id, year, above_scale (规上/规下 by year)
+- ``facts``: enterprise_id, year, item, value, unit, source_dept — the current
+  figures of the preferred department (``ingest.precedence``), monthly and per-detail figures
+  (power accounts, parcels, tax types) summed to the year
+- ``electricity_monthly``: enterprise_id, year, month, value (kWh, all accounts summed)
+
+``manifest.json`` records the snapshot time, row counts and the batch ids it contains, so a
+result can name the inputs it was computed from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core import parameters
+from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
+
+TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
+
+
+@dataclass
+class Snapshot:
+    path: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    batch_ids: list[int] = field(default_factory=list)
+    created_at: str = ""
+
+    def table(self, name: str) -> Path:
+        return self.path / f"{name}.parquet"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "rows": self.rows,
+            "batch_ids": self.batch_ids,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def open(cls, path: Path) -> Snapshot:
+        data = json.loads((path / "manifest.json").read_text("utf-8"))
+        return cls(Path(path), data["rows"], data["batch_ids"], data["created_at"])
+
+
+def _write(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> int:
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    pq.write_table(table, path, compression="zstd")
+    return table.num_rows
+
+
+def _preferred(facts: pd.DataFrame, counties: pd.Series) -> pd.DataFrame:
+    """Keep, per (enterprise, year, item), the figures of the highest-precedence department."""
+    if facts.empty:
+        return facts
+    params = parameters.load()
+    facts = facts.assign(county=facts["enterprise_id"].map(counties).fillna(""))
+    combos = facts[["county", "year", "item", "source_dept"]].drop_duplicates()
+    ranks = []
+    for county, year, item, dept in combos.itertuples(index=False):
+        table = params.get("ingest.precedence", region=county or None, on=date(int(year), 1, 1))
+        order = table.get(item) or table["default"]
+        ranks.append(order.index(dept) if dept in order else len(order))
+    combos = combos.assign(rank=ranks)
+    facts = facts.merge(combos, on=["county", "year", "item", "source_dept"], how="left")
+    best = facts.groupby(["enterprise_id", "year", "item"])["rank"].transform("min")
+    return facts[facts["rank"] == best].drop(columns=["rank", "county"])
+
+
+def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
+    """Export the store's current figures to Parquet under ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Session(engine) as s:
+        ents = pd.DataFrame(
+            s.execute(
+                select(
+                    Enterprise.id,
+                    Enterprise.uscc,
+                    Enterprise.name,
+                    Enterprise.county_code,
+                    Enterprise.industry_code,
+                    Enterprise.status,
+                )
+            ).all(),
+            columns=["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
+        )
+        scales = pd.DataFrame(
+            s.execute(
+                select(
+                    EnterpriseScale.enterprise_id, EnterpriseScale.year, EnterpriseScale.above_scale
+                )
+            ).all(),
+            columns=["enterprise_id", "year", "above_scale"],
+        )
+        raw = pd.DataFrame(
+            s.execute(
+                select(
+                    Fact.enterprise_id,
+                    Fact.year,
+                    Fact.month,
+                    Fact.item,
+                    Fact.value,
+                    Fact.unit,
+                    Fact.source_dept,
+                    Fact.batch_id,
+                ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None))
+            ).all(),
+            columns=[
+                "enterprise_id",
+                "year",
+                "month",
+                "item",
+                "value",
+                "unit",
+                "source_dept",
+                "batch_id",
+            ],
+        )
+    ents["division"] = ents["industry_code"].str.slice(0, 2)
+    counties = ents.set_index("enterprise_id")["county_code"]
+    chosen = _preferred(raw, counties)
+    yearly = chosen.groupby(
+        ["enterprise_id", "year", "item", "unit", "source_dept"], as_index=False
+    )["value"].sum()
+    monthly = (
+        chosen[(chosen["item"] == "electricity") & (chosen["month"] > 0)]
+        .groupby(["enterprise_id", "year", "month"], as_index=False)["value"]
+        .sum()
+    )
+    rows = {
+        "enterprises": _write(
+            ents,
+            out_dir / "enterprises.parquet",
+            pa.schema(
+                [
+                    ("enterprise_id", pa.int64()),
+                    ("uscc", pa.string()),
+                    ("name", pa.string()),
+                    ("county_code", pa.string()),
+                    ("industry_code", pa.string()),
+                    ("status", pa.string()),
+                    ("division", pa.string()),
+                ]
+            ),
+        ),
+        "scales": _write(
+            scales,
+            out_dir / "scales.parquet",
+            pa.schema(
+                [("enterprise_id", pa.int64()), ("year", pa.int64()), ("above_scale", pa.bool_())]
+            ),
+        ),
+        "facts": _write(
+            yearly[["enterprise_id", "year", "item", "value", "unit", "source_dept"]],
+            out_dir / "facts.parquet",
+            pa.schema(
+                [
+                    ("enterprise_id", pa.int64()),
+                    ("year", pa.int64()),
+                    ("item", pa.string()),
+                    ("value", pa.float64()),
+                    ("unit", pa.string()),
+                    ("source_dept", pa.string()),
+                ]
+            ),
+        ),
+        "electricity_monthly": _write(
+            monthly,
+            out_dir / "electricity_monthly.parquet",
+            pa.schema(
+                [
+                    ("enterprise_id", pa.int64()),
+                    ("year", pa.int64()),
+                    ("month", pa.int64()),
+                    ("value", pa.float64()),
+                ]
+            ),
+        ),
+    }
+    snap = Snapshot(
+        path=out_dir,
+        rows=rows,
+        batch_ids=sorted(int(b) for b in raw["batch_id"].unique()),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
+    return snap
