@@ -42,7 +42,11 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 serve: $(STAMP)
-	$(VENV)/bin/industry-brain serve
+	@if $(VENV)/bin/industry-brain serve --help >/dev/null 2>&1; then \
+	  $(VENV)/bin/industry-brain serve; \
+	else \
+	  echo "The web platform (issue 8) is not built yet: there is nothing to serve."; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

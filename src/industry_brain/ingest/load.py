@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core import units
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
+from industry_brain.store.db import read_frame
 from industry_brain.store.models import (
     Enterprise,
     EnterpriseName,
@@ -139,24 +140,17 @@ def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats:
     items = sorted(new["item"].unique())
     years = sorted(int(y) for y in new["year"].unique())
     dept = str(new["source_dept"].iloc[0])
-    existing = pd.DataFrame(
-        session.execute(
-            select(
-                Fact.id,
-                Fact.enterprise_id,
-                Fact.year,
-                Fact.month,
-                Fact.item,
-                Fact.detail,
-                Fact.value,
-            ).where(
-                Fact.source_dept == dept,
-                Fact.item.in_(items),
-                Fact.year.in_(years),
-                Fact.superseded_by.is_(None),
-            )
-        ).all(),
-        columns=["old_id", *KEY, "old_value"],
+    existing = read_frame(
+        session,
+        select(
+            Fact.id, Fact.enterprise_id, Fact.year, Fact.month, Fact.item, Fact.detail, Fact.value
+        ).where(
+            Fact.source_dept == dept,
+            Fact.item.in_(items),
+            Fact.year.in_(years),
+            Fact.superseded_by.is_(None),
+        ),
+        ["old_id", *KEY, "old_value"],
     )
     to_supersede = pd.DataFrame(columns=["old_id", *KEY])
     if not existing.empty:
@@ -177,13 +171,12 @@ def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats:
     _bulk_insert_facts(session, new)
     stats.facts_inserted += len(new)
     if not to_supersede.empty:
-        fresh = pd.DataFrame(
-            session.execute(
-                select(
-                    Fact.id, Fact.enterprise_id, Fact.year, Fact.month, Fact.item, Fact.detail
-                ).where(Fact.batch_id == batch.id, Fact.item.in_(items))
-            ).all(),
-            columns=["new_id", *KEY],
+        fresh = read_frame(
+            session,
+            select(
+                Fact.id, Fact.enterprise_id, Fact.year, Fact.month, Fact.item, Fact.detail
+            ).where(Fact.batch_id == batch.id, Fact.item.in_(items)),
+            ["new_id", *KEY],
         )
         pairs = to_supersede.merge(fresh, on=KEY, how="inner")
         session.execute(

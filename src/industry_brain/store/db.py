@@ -82,3 +82,32 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def read_frame(bind: Session | Engine, stmt, columns: list[str]):  # type: ignore[no-untyped-def]
+    """Run a SELECT and return a pandas DataFrame, fetching plain tuples through the DB-API
+    cursor and building the frame column-wise (much faster than a frame of ORM rows)."""
+    import pandas as pd
+
+    conn = bind.connection() if isinstance(bind, Session) else None
+    owned = None
+    if conn is None:
+        owned = bind.connect()
+        conn = owned
+    try:
+        compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        positional = compiled.positiontup
+        args = tuple(params[k] for k in positional) if positional else params
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    finally:
+        if owned is not None:
+            owned.close()
+    if not rows:
+        return pd.DataFrame({c: [] for c in columns})
+    return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))

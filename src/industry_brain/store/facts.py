@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location, NotFoundError
+from industry_brain.store.db import read_frame
 from industry_brain.store.models import Enterprise, Fact, ImportBatch
 
 # Short names accepted by ``facts explain --item`` (the store's item codes also work).
@@ -60,8 +61,7 @@ def current_values(
     )
     if source_dept:
         stmt = stmt.where(Fact.source_dept == source_dept)
-    rows = session.execute(stmt).all()
-    return pd.DataFrame(rows, columns=[c.key for c in cols])
+    return read_frame(session, stmt, [c.key for c in cols])
 
 
 def precedence(item: str, region: str | None = None, on: date | None = None) -> list[str]:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
+from industry_brain.store.db import read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
@@ -85,51 +86,40 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
     """Export the store's current figures to Parquet under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with Session(engine) as s:
-        ents = pd.DataFrame(
-            s.execute(
-                select(
-                    Enterprise.id,
-                    Enterprise.uscc,
-                    Enterprise.name,
-                    Enterprise.county_code,
-                    Enterprise.industry_code,
-                    Enterprise.status,
-                )
-            ).all(),
-            columns=["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
+        ents = read_frame(
+            s,
+            select(
+                Enterprise.id,
+                Enterprise.uscc,
+                Enterprise.name,
+                Enterprise.county_code,
+                Enterprise.industry_code,
+                Enterprise.status,
+            ),
+            ["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
         )
-        scales = pd.DataFrame(
-            s.execute(
-                select(
-                    EnterpriseScale.enterprise_id, EnterpriseScale.year, EnterpriseScale.above_scale
-                )
-            ).all(),
-            columns=["enterprise_id", "year", "above_scale"],
+        scales = read_frame(
+            s,
+            select(
+                EnterpriseScale.enterprise_id, EnterpriseScale.year, EnterpriseScale.above_scale
+            ),
+            ["enterprise_id", "year", "above_scale"],
         )
-        raw = pd.DataFrame(
-            s.execute(
-                select(
-                    Fact.enterprise_id,
-                    Fact.year,
-                    Fact.month,
-                    Fact.item,
-                    Fact.value,
-                    Fact.unit,
-                    Fact.source_dept,
-                    Fact.batch_id,
-                ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None))
-            ).all(),
-            columns=[
-                "enterprise_id",
-                "year",
-                "month",
-                "item",
-                "value",
-                "unit",
-                "source_dept",
-                "batch_id",
-            ],
+        raw = read_frame(
+            s,
+            select(
+                Fact.enterprise_id,
+                Fact.year,
+                Fact.month,
+                Fact.item,
+                Fact.value,
+                Fact.unit,
+                Fact.source_dept,
+                Fact.batch_id,
+            ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None)),
+            ["enterprise_id", "year", "month", "item", "value", "unit", "source_dept", "batch_id"],
         )
+    scales["above_scale"] = scales["above_scale"].astype(bool)
     ents["division"] = ents["industry_code"].str.slice(0, 2)
     counties = ents.set_index("enterprise_id")["county_code"]
     chosen = _preferred(raw, counties)
