@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.store.db import read_frame
-from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
+from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
 
@@ -119,6 +119,15 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
             ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None)),
             ["enterprise_id", "year", "month", "item", "value", "unit", "source_dept", "batch_id"],
         )
+        # every batch whose rows are in the store (committed or partly loaded) is an input
+        batch_ids = [
+            int(b)
+            for b in s.scalars(
+                select(ImportBatch.id)
+                .where(ImportBatch.status.in_(["committed", "partial"]))
+                .order_by(ImportBatch.id)
+            )
+        ]
     scales["above_scale"] = scales["above_scale"].astype(bool)
     ents["division"] = ents["industry_code"].str.slice(0, 2)
     counties = ents.set_index("enterprise_id")["county_code"]
@@ -184,7 +193,7 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
     snap = Snapshot(
         path=out_dir,
         rows=rows,
-        batch_ids=sorted(int(b) for b in raw["batch_id"].unique()),
+        batch_ids=batch_ids,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
