@@ -375,3 +375,21 @@ def test_error_report_workbook(registered, tmp_path):
     assert [c.value for c in data[2]][-1] is None  # the good row has no problem text
     doc = json.loads(Path(r.report_json).read_text("utf-8"))
     assert doc["status"] == "rejected" and doc["problems"][0]["row"] == 4
+
+
+def test_unit_column_gives_the_unit_per_row(registered, tmp_path):
+    # 实缴税金 1,500,000 元 = 150 万元 for A; 80 万元 for C; "吨" is no money unit → error
+    text = (
+        "纳税人识别号,所属年度,实缴税金,单位\n"
+        f"{A},2025,1500000,元\n"
+        f"{C},2025,80,万元\n"
+        f"{B},2025,3,吨\n"
+    )
+    r = import_file("tax", _write(tmp_path / "t.csv", text), engine=registered, accept_valid=True)
+    assert r.counts_by_code() == {"value.bad_unit": 1}
+    bad = r.problems[0]
+    assert bad.location.row == 4 and bad.location.column.startswith("D")
+    with Session(registered) as s:
+        assert explain(s, A, 2025, "tax")["value"] == pytest.approx(150)
+        assert explain(s, C, 2025, "tax")["value"] == pytest.approx(80)
+        assert explain(s, B, 2025, "tax")["value"] is None

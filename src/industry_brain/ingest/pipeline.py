@@ -120,6 +120,11 @@ def file_hash(path: Path) -> str:
 
 
 # -- mapping ----------------------------------------------------------------------------------
+# A separate unit column (单位) gives the unit of numeric columns whose header names none.
+UNIT_COLUMN = "_unit"
+UNIT_COLUMNS = {"单位", "计量单位", "金额单位"}
+
+
 def map_columns(
     table: readers.RawTable, mapping: Mapping
 ) -> tuple[dict[str, readers.RawColumn], list[Problem]]:
@@ -141,6 +146,9 @@ def map_columns(
                 )
             continue
         canonical = index.get(clean_header(col.name))
+        if canonical is None and clean_header(col.name) in UNIT_COLUMNS:
+            found[UNIT_COLUMN] = col
+            continue
         if canonical is None and col.label != col.name:
             canonical = index.get(clean_header(col.label.split("/")[-1]))
         loc = Location(
@@ -289,6 +297,8 @@ def prepare(
         return Prepared(table, frame, columns, found_units, factors, sheet.problems, [])
 
     for name, col in columns.items():
+        if name == UNIT_COLUMN:
+            continue
         spec = mapping.columns[name]
         raw = sheet.raw(col)
         status: np.ndarray | None = None
@@ -302,8 +312,33 @@ def prepare(
                     units.factor(unit, spec.dimension)
                 except ValidationError:
                     unit = spec.unit  # the sheet's unit note is of another dimension
+            header_unit = units.detect_unit(col.label, spec.dimension) or units.detect_unit(
+                col.name, spec.dimension
+            )
             found_units[name] = unit
             factors[name] = units.factor(unit, spec.dimension)
+            numerator = np.full(sheet.n, float(units.exact_factor(unit, spec.dimension).numerator))
+            denominator = np.full(
+                sheet.n, float(units.exact_factor(unit, spec.dimension).denominator)
+            )
+            if header_unit is None and UNIT_COLUMN in columns:
+                unit_col = columns[UNIT_COLUMN]
+                per_row = normalize.unit_from_unit_column(sheet.raw(unit_col), spec.dimension)
+                unit_status = _status(per_row.status)
+                sheet.flag(
+                    unit_status == "invalid",
+                    unit_col,
+                    "value.bad_unit",
+                    f"单位无法用于“{spec.aliases[0]}”",
+                    f"unit does not fit '{spec.aliases[0]}' ({spec.dimension})",
+                )
+                row_units = _objects(per_row.units)
+                for u in {u for u in row_units if u}:
+                    exact_u = units.exact_factor(u, spec.dimension)
+                    mask = row_units == u
+                    numerator[mask] = float(exact_u.numerator)
+                    denominator[mask] = float(exact_u.denominator)
+                found_units[name] = f"{unit_col.name} 列 / column"
             parsed = normalize.parse_numbers(raw)
             status = _status(parsed.status)
             values = _floats(parsed.values)
@@ -331,8 +366,7 @@ def prepare(
                     f"'{spec.aliases[0]}' must be greater than 0",
                 )
             # numerator, then denominator: each step correctly rounded, so 3 千元 → 0.3 万元
-            exact = units.exact_factor(unit, spec.dimension)
-            frame[name] = values * exact.numerator / exact.denominator
+            frame[name] = values * numerator / denominator
             frame[name + "__raw"] = _objects(raw)
         elif spec.type in ("year", "month", "date"):
             parsed = normalize.parse_periods(raw, kind=spec.type)
