@@ -637,33 +637,11 @@ def batches_list(
         _print_json(rows)
         return
     t = Table()
-    for col in (
-        "id",
-        "kind",
-        "file",
-        "status",
-        "year",
-        "rows_total",
-        "rows_loaded",
-        "rows_rejected",
-    ):
+    columns = ("id", "kind", "file", "status", "year", "rows_total", "rows_loaded", "rows_rejected")
+    for col in columns:
         t.add_column(col)
     for r in rows:
-        t.add_row(
-            *[
-                str(r[c] if r[c] is not None else "")
-                for c in (
-                    "id",
-                    "kind",
-                    "file",
-                    "status",
-                    "year",
-                    "rows_total",
-                    "rows_loaded",
-                    "rows_rejected",
-                )
-            ]
-        )
+        t.add_row(*[str(r[c] if r[c] is not None else "") for c in columns])
     console.print(t)
 
 

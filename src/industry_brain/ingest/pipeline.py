@@ -120,6 +120,22 @@ def file_hash(path: Path) -> str:
 
 
 # -- mapping ----------------------------------------------------------------------------------
+# Columns with a closed set of values: parser, problem code and messages for other values.
+CHOICE_TYPES: dict[str, tuple[Callable[[Any], Any], str, str, str]] = {
+    "flag": (
+        normalize.parse_flag,
+        "value.bad_flag",
+        "规上标志应为 是/否、1/0 或 规上/规下",
+        "flag must be yes/no, 1/0 or 规上/规下",
+    ),
+    "tenure": (
+        normalize.parse_tenure,
+        "value.bad_tenure",
+        "取得方式应为 出让 或 租赁",
+        "tenure must be 出让 (granted) or 租赁 (leased)",
+    ),
+}
+
 # A separate unit column (单位) gives the unit of numeric columns whose header names none.
 UNIT_COLUMN = "_unit"
 UNIT_COLUMNS = {"单位", "计量单位", "金额单位"}
@@ -419,27 +435,11 @@ def prepare(
             frame[name] = codes_obj
             frame[name + "__raw"] = raw_obj
             frame[name + "__status"] = status
-        elif spec.type == "flag":
-            parsed = normalize.parse_flag(raw)
+        elif spec.type in CHOICE_TYPES:
+            parser, code, zh, en = CHOICE_TYPES[spec.type]
+            parsed = parser(raw)
             status = _status(parsed.status)
-            sheet.flag(
-                status == "invalid",
-                col,
-                "value.bad_flag",
-                "规上标志应为 是/否、1/0 或 规上/规下",
-                "flag must be yes/no, 1/0 or 规上/规下",
-            )
-            frame[name] = _objects(parsed.values)
-        elif spec.type == "tenure":
-            parsed = normalize.parse_tenure(raw)
-            status = _status(parsed.status)
-            sheet.flag(
-                status == "invalid",
-                col,
-                "value.bad_tenure",
-                "取得方式应为 出让 或 租赁",
-                "tenure must be 出让 (granted) or 租赁 (leased)",
-            )
+            sheet.flag(status == "invalid", col, code, zh, en)
             frame[name] = _objects(parsed.values)
         elif spec.type == "text_list":
             frame[name] = _objects(normalize.normalize_text(raw))

@@ -16,7 +16,8 @@ from industry_brain.core import uscc as uscc_mod
 from industry_brain.core.errors import ConflictError, Location, NotFoundError
 from industry_brain.ingest import normalize
 from industry_brain.store.audit import record
-from industry_brain.store.models import Enterprise, MatchAlias, MatchReview, PowerAccount
+from industry_brain.store.enterprises import get_by_uscc
+from industry_brain.store.models import MatchAlias, MatchReview, PowerAccount
 
 
 def open_reviews(session: Session, batch_id: int | None = None) -> list[dict[str, Any]]:
@@ -41,10 +42,7 @@ def _as_dict(r: MatchReview) -> dict[str, Any]:
     }
 
 
-def confirm(
-    session: Session, review_id: int, uscc: str, user_id: int | None = None, actor: str = "cli"
-) -> dict[str, Any]:
-    """Confirm that review ``review_id`` is enterprise ``uscc``; remember the match."""
+def _open_review(session: Session, review_id: int) -> MatchReview:
     review = session.get(MatchReview, review_id)
     if review is None:
         raise NotFoundError(
@@ -53,6 +51,14 @@ def confirm(
             f"review {review_id} does not exist",
             Location(field="review_id"),
         )
+    return review
+
+
+def confirm(
+    session: Session, review_id: int, uscc: str, user_id: int | None = None, actor: str = "cli"
+) -> dict[str, Any]:
+    """Confirm that review ``review_id`` is enterprise ``uscc``; remember the match."""
+    review = _open_review(session, review_id)
     if review.status != "open":
         raise ConflictError(
             "review.closed",
@@ -61,14 +67,7 @@ def confirm(
             Location(field="review_id"),
         )
     code = uscc_mod.normalize(uscc)
-    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
-    if ent is None:
-        raise NotFoundError(
-            "enterprise.not_found",
-            f"企业库中没有统一社会信用代码为 {code} 的企业",
-            f"no enterprise with USCC {code}",
-            Location(field="uscc"),
-        )
+    ent = get_by_uscc(session, code)
     if review.raw_account:
         if session.get(PowerAccount, review.raw_account) is None:
             session.add(
@@ -108,14 +107,7 @@ def confirm(
 def dismiss(
     session: Session, review_id: int, user_id: int | None = None, actor: str = "cli"
 ) -> dict[str, Any]:
-    review = session.get(MatchReview, review_id)
-    if review is None:
-        raise NotFoundError(
-            "review.not_found",
-            f"待核对记录 {review_id} 不存在",
-            f"review {review_id} does not exist",
-            Location(field="review_id"),
-        )
+    review = _open_review(session, review_id)
     review.status = "dismissed"
     review.resolved_by = user_id
     review.resolved_at = datetime.now(UTC)

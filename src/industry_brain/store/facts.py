@@ -18,9 +18,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
-from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.store.db import read_frame
-from industry_brain.store.models import Enterprise, Fact, ImportBatch
+from industry_brain.store.models import Fact, ImportBatch
 
 # Short names accepted by ``facts explain --item`` (the store's item codes also work).
 ITEM_ALIASES: dict[str, str] = {
@@ -103,15 +102,9 @@ def explain(session: Session, uscc: str, year: int, item: str) -> dict[str, Any]
     figure including superseded and losing-department ones.
     """
     item = ITEM_ALIASES.get(item, item)
-    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == uscc)).first()
-    if ent is None:
-        raise NotFoundError(
-            "enterprise.not_found",
-            f"企业库中没有统一社会信用代码为 {uscc} 的企业",
-            f"no enterprise with USCC {uscc}",
-            Location(field="uscc"),
-            uscc,
-        )
+    from industry_brain.store.enterprises import get_by_uscc  # enterprises imports this module
+
+    ent = get_by_uscc(session, uscc)
     rows = session.execute(
         select(Fact, ImportBatch)
         .join(ImportBatch, and_(ImportBatch.id == Fact.batch_id))
