@@ -292,6 +292,12 @@ def _objects(arr: Any) -> np.ndarray:
     return np.asarray(arr, dtype=object)
 
 
+def _obj_column(values: np.ndarray) -> pd.Series:
+    """An object column as is: pandas 3 would otherwise convert Python strings to its Arrow
+    string dtype and back again at every use (a large share of a big import's time)."""
+    return pd.Series(values, dtype=object, copy=False)
+
+
 def prepare(
     table: readers.RawTable,
     mapping: Mapping,
@@ -383,7 +389,7 @@ def prepare(
                 )
             # numerator, then denominator: each step correctly rounded, so 3 千元 → 0.3 万元
             frame[name] = values * numerator / denominator
-            frame[name + "__raw"] = _objects(raw)
+            frame[name + "__raw"] = _obj_column(_objects(raw))
         elif spec.type in ("year", "month", "date"):
             parsed = normalize.parse_periods(raw, kind=spec.type)
             status = _status(parsed.status)
@@ -396,7 +402,7 @@ def prepare(
                 f"unrecognised {spec.type}",
             )
             if spec.type == "date":
-                frame[name] = _objects(parsed.date)
+                frame[name] = _obj_column(_objects(parsed.date))
             else:
                 frame[name + "__year"] = pd.array(_objects(parsed.year), dtype="Int64")
                 frame[name + "__month"] = pd.array(_objects(parsed.month), dtype="Int64")
@@ -432,19 +438,19 @@ def prepare(
             )
             codes_obj = _objects(codes)
             codes_obj[status != "ok"] = None
-            frame[name] = codes_obj
-            frame[name + "__raw"] = raw_obj
-            frame[name + "__status"] = status
+            frame[name] = _obj_column(codes_obj)
+            frame[name + "__raw"] = _obj_column(raw_obj)
+            frame[name + "__status"] = _obj_column(status)
         elif spec.type in CHOICE_TYPES:
             parser, code, zh, en = CHOICE_TYPES[spec.type]
             parsed = parser(raw)
             status = _status(parsed.status)
             sheet.flag(status == "invalid", col, code, zh, en)
-            frame[name] = _objects(parsed.values)
+            frame[name] = _obj_column(_objects(parsed.values))
         elif spec.type == "text_list":
-            frame[name] = _objects(normalize.normalize_text(raw))
+            frame[name] = _obj_column(_objects(normalize.normalize_text(raw)))
         else:  # text, region, industry
-            frame[name] = _objects(normalize.normalize_text(raw))
+            frame[name] = _obj_column(_objects(normalize.normalize_text(raw)))
         if spec.required and spec.type not in ("uscc",):
             # invalid cells have their own problem: only flag cells that are truly empty
             sheet.flag(
