@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE ?= city
 
-.PHONY: demo test lint format bench serve venv system-deps clean
+.PHONY: demo test lint format bench serve venv system-deps assets clean
 
 # (Re)install when pyproject.toml changes; idempotent.
 $(STAMP): pyproject.toml
@@ -17,15 +17,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests need: PostgreSQL (throwaway servers in tests).
+# ECharts and htmx from npm, vendored into the web package (build output, not committed).
+ASSETS := src/industry_brain/web/static/vendor/echarts.min.js
+$(ASSETS): package.json $(STAMP)
+	$(PY) -m industry_brain.web.build_assets
+assets: $(ASSETS)
+
+# Debian packages the tests need: PostgreSQL (throwaway servers in tests), Chromium (browser tests).
 system-deps:
 	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing Debian postgresql"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
+	@if ! test -x /usr/bin/chromium; then \
+	  echo "installing Debian chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
-demo: $(STAMP)
+demo: $(STAMP) $(ASSETS)
 	$(VENV)/bin/industry-brain demo --scale $(SCALE)
+	@echo "Open the platform: $(VENV)/bin/industry-brain serve  →  http://127.0.0.1:8000/login (user admin, password Demo@2026)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -35,18 +46,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) $(ASSETS) system-deps lint
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(PY) -m bench
 
-serve: $(STAMP)
-	@if $(VENV)/bin/industry-brain serve --help >/dev/null 2>&1; then \
-	  $(VENV)/bin/industry-brain serve; \
-	else \
-	  echo "The web platform (issue 8) is not built yet: there is nothing to serve."; exit 1; \
-	fi
+serve: $(STAMP) $(ASSETS)
+	$(VENV)/bin/industry-brain serve
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

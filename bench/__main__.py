@@ -15,9 +15,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest_power
+from bench import ingest_power, mujun, web
 
-BENCHES = {"ingest": ingest_power.run}
+BENCHES = {"ingest": ingest_power.run, "mujun": mujun.run, "web": web.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,10 +47,15 @@ PREFERRED = {"tax_paid": "tax", "electricity": "power_grid", "land_area": "natur
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("main-job")
+    # module-scoped: runs before the autouse per-test isolation, so isolate it here
+    mp = pytest.MonkeyPatch()
+    mp.setenv("IB_DATA_DIR", str(out / "data"))
+    mp.delenv("IB_DATABASE_URL", raising=False)
     engine = make_engine(f"sqlite:///{out / 'store.sqlite'}")
     run = run_demo(out / "demo", scale="small", engine=engine)
     yield run, engine, out / "demo"
     engine.dispose()
+    mp.undo()
 
 
 def _problems(run) -> list[tuple[str, str | None, int | None, str, str | None]]:

@@ -645,6 +645,35 @@ def batches_list(
     console.print(t)
 
 
+# -- web ---------------------------------------------------------------------------------------
+@app.command(epilog="Example: industry-brain serve --host 127.0.0.1 --port 8000")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the web platform and JSON API (FastAPI on uvicorn); open http://HOST:PORT/login."""
+    import uvicorn
+
+    from industry_brain.web.app import MissingAssets, check_assets
+
+    try:
+        check_assets()
+    except MissingAssets as exc:
+        err.print(f"[bold red]错误 error[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
+    console.print(f"产业大脑 Industry Brain: http://{host}:{port}/login")
+    uvicorn.run(
+        "industry_brain.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
 def _register_domain_commands() -> None:
     """Each service package ``industry_brain.domains.<name>`` with a ``cli`` module exposing a
     Typer ``app`` (and its command group ``NAME``) joins the command line."""
@@ -659,6 +688,9 @@ def _register_domain_commands() -> None:
         if info.ispkg and importlib.util.find_spec(name) is not None:
             module = importlib.import_module(name)
             app.add_typer(module.app, name=getattr(module, "NAME", info.name))
+            # a service may own further top-level groups, e.g. carbon's `keys`
+            for extra_name, extra_app in getattr(module, "EXTRA_APPS", {}).items():
+                app.add_typer(extra_app, name=extra_name)
 
 
 _register_domain_commands()

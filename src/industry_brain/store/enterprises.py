@@ -67,12 +67,27 @@ def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> 
     return out
 
 
-def profile(session: Session, uscc: str, actor: str, user_id: int | None = None) -> dict[str, Any]:
+def profile(
+    session: Session,
+    uscc: str,
+    actor: str,
+    user_id: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """Everything the store knows about one enterprise; the read is audited."""
     ent = get_by_uscc(session, uscc)
     county = session.get(Region, ent.county_code) if ent.county_code else None
     industry = session.get(Industry, ent.industry_code) if ent.industry_code else None
-    record(session, actor, "enterprise.view", "enterprise", ent.uscc, {}, user_id=user_id)
+    record(
+        session,
+        actor,
+        "enterprise.view",
+        "enterprise",
+        ent.uscc,
+        {},
+        user_id=user_id,
+        request_id=request_id,
+    )
     return {
         "uscc": ent.uscc,
         "name": ent.name,

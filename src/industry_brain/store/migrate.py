@@ -38,7 +38,9 @@ def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        # several heads exist while branches (one per service) are not merged yet
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
 def table_names(engine: Engine) -> list[str]:

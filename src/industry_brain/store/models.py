@@ -295,13 +295,21 @@ class AgentAssignment(Base):
 
 
 class Project(Base):
-    """项目钉 investment project with planned and actual dates of the six stages."""
+    """项目钉 investment project with planned and actual dates of the six stages.
+
+    ``stage`` is the last stage reached (签约 signed … 达产 at_capacity); its ``actual_*`` date and
+    those of every earlier stage are set, later ones are empty. Changes go through
+    ``industry_brain.domains.projects.stages`` (forward-only advance, audited corrections);
+    ``version`` makes a concurrent edit fail instead of overwriting (optimistic locking).
+    """
 
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     investor_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    # name of the investor when it is not (yet) in the enterprise registry (a new company)
+    investor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
     county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     industry_code: Mapped[str | None] = mapped_column(ForeignKey("industries.code"), nullable=True)
@@ -310,7 +318,7 @@ class Project(Base):
     planned_land_mu: Mapped[float | None] = mapped_column(Float, nullable=True)
     programs: Mapped[list] = mapped_column(JSON, default=list)
     stage: Mapped[str] = mapped_column(String(16))  # last reached stage (signed … at_capacity)
-    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     land_transfer_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     planned_signed: Mapped[date | None] = mapped_column(Date, nullable=True)
     planned_started: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -359,6 +367,7 @@ def _load_domain_models() -> None:
         name = f"industry_brain.domains.{info.name}.models"
         if info.ispkg and importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
+    importlib.import_module("industry_brain.web.models")
 
 
 _load_domain_models()

@@ -35,6 +35,7 @@ def spark_session() -> Any:
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.memory", "4g")  # collecting province-scale results
             .getOrCreate()
         )
         _SPARK.sparkContext.setLogLevel("ERROR")
@@ -53,7 +54,11 @@ def connect(snapshot_dir: Path, engine: str = "duckdb", tables: tuple[str, ...] 
             Location(field="engine"),
             engine,
         )
-    con = ibis.duckdb.connect() if engine == "duckdb" else ibis.pyspark.connect(spark_session())
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET enable_progress_bar = false")  # keeps --json output clean
+    else:
+        con = ibis.pyspark.connect(spark_session())
     names = tables or tuple(p.stem for p in sorted(Path(snapshot_dir).glob("*.parquet")))
     for name in names:
         con.read_parquet(str(Path(snapshot_dir) / f"{name}.parquet"), table_name=name)

@@ -1,0 +1,416 @@
+"""Outputs of a run: the ranking workbook (排名表, XLSX, one sheet per county in the bureau's
+layout), summaries by county and by industry, year-on-year changes and JSON result objects.
+
+Workbook layout, per county sheet: title row, run line (run id, parameter version, date),
+then a 规上 block and a 规下 block, each with its header row: 序号, 企业名称, 统一社会信用代码,
+行业, 用地面积, 税收, per indicator its value and score, 加分, 减分, 综合得分, 县内排名, 行业排名,
+分类, 上年分类, 得分变化, 备注. Evaluated firms by rank, then 不参评 firms with the reason.
+Then ``汇总(区县)``, ``汇总(行业)`` and ``说明`` (formulas and parameters).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.domains.mujun import service
+from industry_brain.domains.mujun.lists import county_names
+from industry_brain.domains.mujun.models import MujunRun
+from industry_brain.domains.mujun.rules import CATALOGUE, CLASSES, SCOPE_ZH
+from industry_brain.store.models import Industry
+
+REASON_ZH = {
+    "exempt_industry": "行业不参评",
+    "no_land": "无用地数据",
+    "small_land": "用地面积低于参评下限",
+    "new_enterprise": "投产不满规定年限",
+}
+SUMMARY_CLASSES = (*CLASSES, "T")
+
+
+def changes(session: Session, year: int, run_id: int | None = None) -> pd.DataFrame:
+    """Year-on-year: each firm's class, score and county rank against the previous year."""
+    run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
+    assert run is not None
+    cur = service.results_frame(session, run.id)
+    prev_run = service.published_run(session, year - 1, required=False)
+    cols = ["enterprise_id", "class_code", "score", "rank_county"]
+    if prev_run is None:
+        prev = pd.DataFrame(columns=cols)
+    else:
+        prev = service.results_frame(session, prev_run.id)[cols]
+    out = cur.merge(prev, on="enterprise_id", how="left", suffixes=("", "_prev"))
+    out["score_change"] = out["score"].astype(float) - out["score_prev"].astype(float)
+    out["rank_change"] = out["rank_county_prev"].astype(float) - out["rank_county"].astype(float)
+    order = {c: i for i, c in enumerate(SUMMARY_CLASSES)}
+    now = out["class_code"].map(order)
+    before = out["class_code_prev"].map(order)
+    out["movement"] = np.select(
+        [before.isna(), now < before, now > before], ["new", "up", "down"], default="same"
+    )
+    return out
+
+
+def summary(session: Session, year: int, run_id: int | None = None) -> dict[str, pd.DataFrame]:
+    """Counts per class, mean score, 亩均税收 and 亩均增加值 (Σ÷Σ) by county and by industry."""
+    run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
+    assert run is not None
+    res = service.results_frame(session, run.id)
+    names = county_names(session)
+    industries = dict(session.execute(select(Industry.code, Industry.name)).all())
+    res["county_name"] = res["county_code"].map(names).fillna(res["county_code"])
+    res["industry_name"] = res["division"].map(industries).fillna("")
+
+    def agg(keys: list[str]) -> pd.DataFrame:
+        counts = res.pivot_table(
+            index=keys, columns="class_code", values="enterprise_id", aggfunc="count", fill_value=0
+        )
+        for cls in SUMMARY_CLASSES:
+            if cls not in counts:
+                counts[cls] = 0
+        counts = counts[list(SUMMARY_CLASSES)]
+        ev = res[res["evaluated"]]
+        sums = res.groupby(keys)[["tax", "value_added", "land_mu"]].sum(min_count=1)
+        frame = counts.join(ev.groupby(keys)["score"].mean().rename("mean_score")).join(sums)
+        frame["tax_per_mu"] = frame["tax"] / frame["land_mu"]
+        frame["va_per_mu"] = frame["value_added"] / frame["land_mu"]
+        frame["enterprises"] = counts.sum(axis=1)
+        return frame.reset_index()
+
+    return {
+        "by_county": agg(["county_code", "county_name", "scope"]),
+        "by_industry": agg(["division", "industry_name", "scope"]),
+    }
+
+
+def result_objects(session: Session, year: int, run_id: int | None = None) -> list[dict[str, Any]]:
+    """One JSON object per enterprise of the run: identity, inputs, items, total, ranks, class."""
+    run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
+    assert run is not None
+    res = changes(session, year, run.id)
+    items = service.items_of(session, run.id)
+    items = items.astype(object).where(items.notna(), None)
+    by_ent: dict[int, dict[str, Any]] = {}
+    for it in items.to_dict("records"):
+        by_ent.setdefault(int(it["enterprise_id"]), {})[it["indicator"]] = {
+            k: it[k]
+            for k in (
+                "value",
+                "benchmark",
+                "benchmark_method",
+                "benchmark_period",
+                "benchmark_n",
+                "weight",
+                "raw_score",
+                "capped",
+                "fill_rule",
+                "score",
+            )
+        }
+    res = res.astype(object).where(res.notna(), None)
+    labels = _labels(run, "zh")
+    out = []
+    for r in res.to_dict("records"):
+        out.append(
+            {
+                "run_id": run.id,
+                "year": run.year,
+                "uscc": r["uscc"],
+                "name": r["name"],
+                "county_code": r["county_code"],
+                "industry_code": r["industry_code"],
+                "scope": r["scope"],
+                "evaluated": bool(r["evaluated"]),
+                "exempt_reason": r["exempt_reason"],
+                "inputs": {
+                    k: r[k]
+                    for k in (
+                        "land_mu",
+                        "tax",
+                        "value_added",
+                        "revenue",
+                        "rd_expense",
+                        "employees",
+                        "energy_tce",
+                        "emissions_t",
+                        "electricity_kwh",
+                    )
+                },
+                "items": by_ent.get(int(r["enterprise_id"]), {}),
+                "base_score": r["base_score"],
+                "bonus": r["bonus"],
+                "penalty": r["penalty"],
+                "veto": bool(r["veto"]),
+                "adjustments": r["adjustment_codes"] or [],
+                "score": r["score"],
+                "rank_county": r["rank_county"],
+                "n_county": r["n_county"],
+                "rank_industry": r["rank_industry"],
+                "n_industry": r["n_industry"],
+                "class_code": r["class_code"],
+                "class_label": labels.get(r["class_code"], r["class_code"]),
+                "class_rule": r["class_rule"],
+                "previous": {
+                    "class_code": r["class_code_prev"],
+                    "score": r["score_prev"],
+                    "rank_county": r["rank_county_prev"],
+                    "score_change": r["score_change"],
+                    "movement": r["movement"],
+                },
+            }
+        )
+    return out
+
+
+def _labels(run: MujunRun, lang: str) -> dict[str, str]:
+    base = run.parameters.get("base", {}).get("mujun.classes.labels", {}).get("value", {})
+    return {k: v.get(lang, k) for k, v in base.items()}
+
+
+def _indicators(run: MujunRun, county: str | None, scope: str) -> list[str]:
+    params = run.parameters.get(county or "base") or run.parameters.get("base", {})
+    return list(params.get(f"mujun.{scope}.weights", {}).get("value", {}))
+
+
+def write_workbook(
+    session: Session, year: int, path: Path, run_id: int | None = None
+) -> dict[str, Any]:
+    """The ranking workbook of ``year`` (published run unless ``run_id``) at ``path``."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
+    assert run is not None
+    res = changes(session, year, run.id)
+    names = county_names(session)
+    labels = _labels(run, "zh")
+    thin = Side(style="thin", color="999999")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    class_fill = {
+        "A": PatternFill("solid", fgColor="C6EFCE"),
+        "B": PatternFill("solid", fgColor="DDEBF7"),
+        "C": PatternFill("solid", fgColor="FFEB9C"),
+        "D": PatternFill("solid", fgColor="FFC7CE"),
+    }
+    wb = Workbook()
+    wb.remove(wb.active)
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sheets = []
+    for county in sorted(res["county_code"].dropna().unique()):
+        cname = names.get(county, county)
+        ws = wb.create_sheet(cname[:31])
+        sheets.append(cname[:31])
+        sub_all = res[res["county_code"] == county]
+        width = 0
+        ws.append([f"{cname} {year} 年度工业企业亩均效益综合评价结果"])
+        ws["A1"].font = Font(bold=True, size=14)
+        ws.append(
+            [
+                f"评价批次 #{run.id}（{'异议复核' if run.kind == 'appeal' else '年度评价'}）"
+                f"  参数版本 {run.parameter_version}  生成 {created}  分类："
+                + "  ".join(f"{c} {labels.get(c, c)}" for c in CLASSES)
+            ]
+        )
+        for block, scope in enumerate(("above", "below")):
+            sub = sub_all[sub_all["scope"] == scope]
+            codes = _indicators(run, county, scope)
+            ws.append([])
+            ev = sub[sub["evaluated"]].sort_values(["rank_county", "uscc"])
+            ex = sub[~sub["evaluated"]].sort_values("uscc")
+            ws.append(
+                [
+                    f"{'一' if block == 0 else '二'}、{SCOPE_ZH[scope]}工业企业"
+                    f"（参评 {len(ev)} 家，不参评 {len(ex)} 家）"
+                ]
+            )
+            ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=12)
+            header = [
+                "序号",
+                "企业名称",
+                "统一社会信用代码",
+                "行业代码",
+                "用地面积(亩)",
+                "税收(万元)",
+            ]
+            for code in codes:
+                ind = CATALOGUE[code]
+                header += [f"{ind.zh}({ind.unit})", f"{ind.zh}得分"]
+            header += [
+                "加分",
+                "减分",
+                "综合得分",
+                "县内排名",
+                "行业排名",
+                "分类",
+                "上年分类",
+                "得分变化",
+                "备注",
+            ]
+            ws.append(header)
+            hrow = ws.max_row
+            for cell in ws[hrow]:
+                cell.font = Font(bold=True)
+                cell.fill = head_fill
+                cell.border = border
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            width = max(width, len(header))
+            items = service.items_of(session, run.id, [int(e) for e in sub["enterprise_id"]])
+            if not items.empty:
+                wide_v = items.pivot(index="enterprise_id", columns="indicator", values="value")
+                wide_s = items.pivot(index="enterprise_id", columns="indicator", values="score")
+                wide_f = items.pivot(index="enterprise_id", columns="indicator", values="fill_rule")
+                wide_c = items.pivot(index="enterprise_id", columns="indicator", values="capped")
+            for k, r in enumerate(pd.concat([ev, ex]).itertuples(index=False), 1):
+                row: list[Any] = [
+                    k,
+                    r.name,
+                    r.uscc,
+                    r.industry_code,
+                    _num(r.land_mu),
+                    _num(r.tax),
+                ]
+                notes = []
+                for code in codes:
+                    eid = int(r.enterprise_id)
+                    value = _num(wide_v.at[eid, code]) if not items.empty else None
+                    score = _num(wide_s.at[eid, code]) if not items.empty else None
+                    row += [value, score]
+                    if not items.empty and r.evaluated:
+                        fill = wide_f.at[eid, code]
+                        if isinstance(fill, str):
+                            notes.append(f"{CATALOGUE[code].zh}缺失按{_fill_zh(fill)}")
+                        if bool(wide_c.at[eid, code]):
+                            notes.append(f"{CATALOGUE[code].zh}封顶")
+                if r.veto:
+                    notes.append("一票否决")
+                if r.adjustment_codes:
+                    notes.append("加减分：" + "、".join(r.adjustment_codes))
+                if not r.evaluated:
+                    notes.append(REASON_ZH.get(r.exempt_reason, r.exempt_reason or ""))
+                row += [
+                    _num(r.bonus) if r.evaluated else None,
+                    _num(r.penalty) if r.evaluated else None,
+                    _num(r.score),
+                    _int(r.rank_county),
+                    _int(r.rank_industry),
+                    r.class_code,
+                    r.class_code_prev if isinstance(r.class_code_prev, str) else None,
+                    _num(r.score_change),
+                    "；".join(notes) or None,
+                ]
+                ws.append(row)
+                cls_cell = ws.cell(row=ws.max_row, column=len(row) - 3)
+                if r.class_code in class_fill:
+                    cls_cell.fill = class_fill[r.class_code]
+                for cell in ws[ws.max_row]:
+                    cell.border = border
+                    if isinstance(cell.value, float):
+                        cell.number_format = "0.00"
+        ws.freeze_panes = "C6"
+        widths = {1: 6, 2: 34, 3: 21, 4: 9}
+        for col in range(1, width + 1):
+            ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 12)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+
+    summ = summary(session, year, run.id)
+    for title, frame, keys in (
+        ("汇总(区县)", summ["by_county"], ["county_name", "scope"]),
+        ("汇总(行业)", summ["by_industry"], ["division", "industry_name", "scope"]),
+    ):
+        ws = wb.create_sheet(title)
+        ws.append([f"{year} 年度亩均效益综合评价 {title}"])
+        ws["A1"].font = Font(bold=True, size=14)
+        key_zh = {
+            "county_name": "区县",
+            "division": "行业大类",
+            "industry_name": "行业名称",
+            "scope": "规模",
+        }
+        header = [key_zh[k] for k in keys] + [
+            *[f"{c} 类" for c in SUMMARY_CLASSES],
+            "企业数",
+            "平均得分",
+            "亩均税收(万元/亩)",
+            "亩均增加值(万元/亩)",
+        ]
+        ws.append(header)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+            cell.fill = head_fill
+        for r in frame.to_dict("records"):
+            ws.append(
+                [SCOPE_ZH.get(r[k], r[k]) if k == "scope" else r[k] for k in keys]
+                + [int(r[c]) for c in SUMMARY_CLASSES]
+                + [
+                    int(r["enterprises"]),
+                    _num(r["mean_score"]),
+                    _num(r["tax_per_mu"]),
+                    _num(r["va_per_mu"]),
+                ]
+            )
+        for col in range(1, len(header) + 1):
+            ws.column_dimensions[get_column_letter(col)].width = 14
+        ws.freeze_panes = "A3"
+    _notes_sheet(wb.create_sheet("说明"), run)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return {"path": str(path), "run_id": run.id, "sheets": [*sheets, *wb.sheetnames[len(sheets) :]]}
+
+
+def _fill_zh(fill: str) -> str:
+    return {
+        "population_item_mean": "县均分",
+        "own_items_mean": "本企业其他项得分率",
+        "zero": "0分",
+    }.get(fill, fill)
+
+
+def _notes_sheet(ws: Any, run: MujunRun) -> None:
+    from openpyxl.styles import Font
+
+    ws.append(["评价说明"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(
+        ["综合得分 = Σ(指标值 ÷ 基准值 × 权重)（负值记 0，可封顶）+ 加分 − 减分；一票否决定为 D 类"]
+    )
+    ws.append(
+        [f"评价批次 #{run.id}，参数版本 {run.parameter_version}，输入批次 {run.input_batch_ids}"]
+    )
+    ws.append([])
+    ws.append(["指标", "公式", "单位"])
+    for ind in CATALOGUE.values():
+        ws.append([ind.zh, ind.formula("zh"), ind.unit])
+    ws.append([])
+    ws.append(["区县", "参数", "取值", "来源", "质量"])
+    for county, params in sorted(run.parameters.items()):
+        for key, entry in sorted(params.items()):
+            value = entry["value"]
+            text = value if isinstance(value, str) else str(value)
+            ws.append([county, key, text, entry.get("source"), entry.get("quality")])
+    for col, w in zip("ABCDE", (10, 36, 60, 60, 10), strict=True):
+        ws.column_dimensions[col].width = w
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(v) else v
+
+
+def _int(x: Any) -> int | None:
+    v = _num(x)
+    return None if v is None else int(v)

@@ -1,0 +1,522 @@
+"""Running an evaluation on the store: snapshot → Ibis evaluation → a stored, published run.
+
+A run records its parameter version, the resolved parameters of every county, the import
+batches its input figures came from and the snapshot it read. Publishing a run supersedes the
+year's earlier published run (kept as history); the published list of a year is its latest
+published run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from industry_brain.core import parameters
+from industry_brain.core.errors import Location
+from industry_brain.domains.mujun.evaluate import evaluate
+from industry_brain.domains.mujun.models import (
+    MujunAdjustment,
+    MujunResult,
+    MujunResultItem,
+    MujunRun,
+)
+from industry_brain.domains.mujun.rules import (
+    CATALOGUE,
+    CODES,
+    INPUTS,
+    MujunError,
+    RuleSet,
+    rule_set,
+)
+from industry_brain.store import audit
+from industry_brain.store.db import data_dir
+from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
+from industry_brain.warehouse import Snapshot, build_snapshot, connect
+
+Progress = Callable[[str, int, int], None]
+#: Tax type (税种, the ``detail`` of tax facts) that land-use-tax relief is computed on.
+LAND_USE_TAX = "城镇土地使用税"
+RESULT_COLUMNS = (
+    "enterprise_id",
+    "uscc",
+    "name",
+    "county_code",
+    "industry_code",
+    "division",
+    "year",
+    "scope",
+    "evaluated",
+    "exempt_reason",
+    "land_mu",
+    "tax",
+    "value_added",
+    "revenue",
+    "rd_expense",
+    "employees",
+    "energy_tce",
+    "emissions_t",
+    "electricity_kwh",
+    "land_use_tax",
+    "base_score",
+    "bonus",
+    "penalty",
+    "veto",
+    "adjustment_codes",
+    "score",
+    "rank_county",
+    "n_county",
+    "rank_industry",
+    "n_industry",
+    "class_code",
+    "class_rule",
+)
+ITEM_COLUMNS = (
+    "enterprise_id",
+    "indicator",
+    "numerator",
+    "denominator",
+    "value",
+    "benchmark",
+    "benchmark_method",
+    "benchmark_group",
+    "benchmark_period",
+    "benchmark_n",
+    "weight",
+    "raw_score",
+    "cap",
+    "capped",
+    "fill_rule",
+    "score",
+)
+
+
+@dataclass
+class Evaluation:
+    """The executed evaluation of a year: wide results, long items, rules and timing."""
+
+    year: int
+    engine: str
+    rules: RuleSet
+    results: pd.DataFrame
+    items: pd.DataFrame
+    seconds: float
+    snapshot: Snapshot | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    year: int
+    engine: str
+    parameter_version: str
+    n_results: int
+    summary: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# -- evaluation on a snapshot -----------------------------------------------------------------
+def snapshot_counties(snapshot_dir: Path) -> list[str]:
+    ents = pd.read_parquet(Path(snapshot_dir) / "enterprises.parquet", columns=["county_code"])
+    return sorted(str(c) for c in ents["county_code"].dropna().unique())
+
+
+def evaluate_snapshot(
+    snapshot_dir: Path,
+    year: int,
+    engine: str = "duckdb",
+    adjustments: pd.DataFrame | None = None,
+    params: parameters.Parameters | None = None,
+) -> Evaluation:
+    """Evaluate data ``year`` on a warehouse snapshot with ``engine`` (duckdb | pyspark)."""
+    rules = rule_set(year, snapshot_counties(snapshot_dir), params)
+    con = connect(Path(snapshot_dir), engine, tables=("enterprises", "scales", "facts"))
+    if engine == "duckdb":
+        con.raw_sql("SET enable_progress_bar = false")  # keep stdout clean (--json)
+    tables = {name: con.table(name) for name in ("enterprises", "scales", "facts")}
+    start = time.perf_counter()
+    # to_pyarrow + to_pandas: ibis' execute() adds per-column conversions (3 s at 500k rows)
+    results = con.to_pyarrow(evaluate(tables, rules, adjustments)).to_pandas()
+    seconds = time.perf_counter() - start
+    results = normalise_results(results)
+    codes: dict[int, list[str]] = {}
+    if adjustments is not None and not adjustments.empty:
+        this_year = adjustments[adjustments["year"] == year].sort_values(["enterprise_id", "code"])
+        for eid, code in zip(this_year["enterprise_id"], this_year["code"], strict=True):
+            codes.setdefault(int(eid), []).append(str(code))
+    results["adjustment_codes"] = pd.Series(
+        [codes.get(int(e), []) for e in results["enterprise_id"]], index=results.index, dtype=object
+    )
+    return Evaluation(year, engine, rules, results, items_frame(results, rules), seconds)
+
+
+def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stable dtypes whatever the engine returned (nullable ints, floats, strings)."""
+    out = frame.copy()
+    for col in out.columns:
+        if col.startswith(("capped_", "bm_n_")) or col in (
+            "rank_county",
+            "n_county",
+            "rank_industry",
+            "n_industry",
+            "enterprise_id",
+            "year",
+        ):
+            out[col] = pd.to_numeric(out[col]).astype("Int64")
+        elif col.startswith(("fill_", "bm_period_")) or col in (
+            "uscc",
+            "name",
+            "county_code",
+            "industry_code",
+            "division",
+            "scope",
+            "exempt_reason",
+            "class_code",
+            "class_rule",
+        ):
+            out[col] = out[col].astype("object").where(out[col].notna(), None)
+        elif col in ("evaluated", "veto"):
+            out[col] = out[col].astype(bool)
+        else:
+            out[col] = pd.to_numeric(out[col]).astype("float64")
+    return out.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
+
+
+def items_frame(results: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Long items (one row per enterprise × configured indicator) from the wide results."""
+    table = rules.item_table()
+    known = set(rules.counties)
+    county_key = results["county_code"].where(results["county_code"].isin(known), "").fillna("")
+    parts = []
+    for code in CODES:
+        has = results[f"weight_{code}"].notna()
+        if not has.any():
+            continue
+        sub = results.loc[has]
+        ind = CATALOGUE[code]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "enterprise_id": sub["enterprise_id"].to_numpy(),
+                    "county_key": county_key[has].to_numpy(),
+                    "scope": sub["scope"].to_numpy(),
+                    "indicator": code,
+                    "numerator": sub[ind.numerator].to_numpy(dtype=float),
+                    "denominator": sub[ind.denominator].to_numpy(dtype=float),
+                    "value": sub[f"value_{code}"].to_numpy(dtype=float),
+                    "benchmark": sub[f"benchmark_{code}"].to_numpy(dtype=float),
+                    "benchmark_period": sub[f"bm_period_{code}"].to_numpy(dtype=object),
+                    "benchmark_n": sub[f"bm_n_{code}"].to_numpy(dtype=object),
+                    "weight": sub[f"weight_{code}"].to_numpy(dtype=float),
+                    "raw_score": sub[f"raw_{code}"].to_numpy(dtype=float),
+                    "cap": sub[f"cap_{code}"].to_numpy(dtype=float),
+                    "capped": sub[f"capped_{code}"].fillna(0).to_numpy(dtype=int) > 0,
+                    "fill_rule": sub[f"fill_{code}"].to_numpy(dtype=object),
+                    "score": sub[f"score_{code}"].to_numpy(dtype=float),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=list(ITEM_COLUMNS))
+    long = pd.concat(parts, ignore_index=True)
+    meta = table[["county_key", "scope", "indicator", "bm_method", "bm_group"]].astype(object)
+    long = long.merge(meta, on=["county_key", "scope", "indicator"], how="left")
+    long["benchmark_method"] = long["bm_method"]
+    fixed = long["benchmark_method"] == "fixed"
+    long["benchmark_group"] = long["bm_group"].where(~fixed, None)
+    return long[list(ITEM_COLUMNS)]
+
+
+# -- store ------------------------------------------------------------------------------------
+def load_adjustments(session: Session, years: list[int]) -> pd.DataFrame:
+    """Active bonus/penalty/veto records of ``years`` (enterprise_id, year, code)."""
+    rows = session.execute(
+        select(MujunAdjustment.enterprise_id, MujunAdjustment.year, MujunAdjustment.code).where(
+            MujunAdjustment.year.in_(years), MujunAdjustment.revoked_at.is_(None)
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["enterprise_id", "year", "code"]).astype(
+        {"enterprise_id": "int64", "year": "int64", "code": "string"}
+    )
+
+
+def _input_items(rules: RuleSet) -> list[str]:
+    """Store items the evaluation reads (plus output and revenue for the 投产年限 check)."""
+    items = {"output_value", "revenue"}
+    for county in rules.counties.values():
+        for scope in county.scopes.values():
+            for code in scope.weights:
+                ind = CATALOGUE[code]
+                for col in (ind.numerator, ind.denominator):
+                    if col == "emissions_t":
+                        items.update(county.emission_items)
+                    else:
+                        items.add(INPUTS[col].item)
+    return sorted(items)
+
+
+def input_batch_ids(session: Session, rules: RuleSet) -> list[int]:
+    """Import batches of the current figures the evaluation of ``rules.year`` read."""
+    years = [rules.year - 1, rules.year]
+    ids = session.scalars(
+        select(Fact.batch_id)
+        .where(
+            Fact.year.in_(years),
+            Fact.item.in_(_input_items(rules)),
+            Fact.superseded_by.is_(None),
+        )
+        .distinct()
+    ).all()
+    scale_ids = session.scalars(
+        select(EnterpriseScale.batch_id)
+        .where(EnterpriseScale.year.in_(years), EnterpriseScale.batch_id.is_not(None))
+        .distinct()
+    ).all()
+    return sorted({int(i) for i in [*ids, *scale_ids]})
+
+
+def land_use_tax(session: Session, year: int) -> pd.Series:
+    """城镇土地使用税 paid per enterprise in ``year`` (万元), from the tax bureau's tax types."""
+    rows = session.execute(
+        select(Fact.enterprise_id, func.sum(Fact.value))
+        .where(
+            Fact.year == year,
+            Fact.item == "tax_paid",
+            Fact.detail == LAND_USE_TAX,
+            Fact.superseded_by.is_(None),
+        )
+        .group_by(Fact.enterprise_id)
+    ).all()
+    return pd.Series({int(e): float(v) for e, v in rows if v is not None}, dtype="float64")
+
+
+def _summary(results: pd.DataFrame) -> dict[str, Any]:
+    counts = results.groupby(["county_code", "scope", "class_code"]).size()
+    by_county: dict[str, dict[str, dict[str, int]]] = {}
+    for (county, scope, cls), n in counts.items():
+        by_county.setdefault(str(county), {}).setdefault(str(scope), {})[str(cls)] = int(n)
+    return {
+        "enterprises": len(results),
+        "evaluated": int(results["evaluated"].sum()),
+        "classes": {str(k): int(v) for k, v in results["class_code"].value_counts().items()},
+        "by_county": by_county,
+    }
+
+
+def _records(frame: pd.DataFrame, columns: tuple[str, ...], extra: dict[str, Any]) -> list[dict]:
+    """Rows as dicts of plain Python values (None for missing), for a bulk insert."""
+    data: dict[str, list[Any]] = {}
+    for col in columns:
+        values = frame[col].astype(object).where(frame[col].notna(), None).tolist()
+        data[col] = [
+            v.item()
+            if isinstance(v, np.generic)
+            else v.tolist()
+            if isinstance(v, np.ndarray)
+            else v
+            for v in values
+        ]
+    rows = [dict(zip(data, vals, strict=True)) for vals in zip(*data.values(), strict=True)]
+    for row in rows:
+        row.update(extra)
+    return rows
+
+
+def store_run(
+    session: Session,
+    ev: Evaluation,
+    actor: str,
+    kind: str = "evaluation",
+    parent_run_id: int | None = None,
+    note: str | None = None,
+    publish: bool = True,
+) -> MujunRun:
+    """Write ``ev`` as a run with its results and items; publish it (superseding the year's
+    earlier published run) unless ``publish`` is false."""
+    results = ev.results.copy()
+    taxes = land_use_tax(session, ev.year)
+    results["land_use_tax"] = results["enterprise_id"].map(taxes).astype("float64")
+    run = MujunRun(
+        year=ev.year,
+        kind=kind,
+        status="draft",
+        engine=ev.engine,
+        parameter_version=ev.rules.version,
+        parameters=ev.rules.record(),
+        input_batch_ids=input_batch_ids(session, ev.rules),
+        snapshot=ev.snapshot.to_dict() if ev.snapshot else {},
+        summary=_summary(results),
+        parent_run_id=parent_run_id,
+        note=note,
+        actor=actor,
+    )
+    session.add(run)
+    session.flush()
+    if not results.empty:
+        session.execute(insert(MujunResult), _records(results, RESULT_COLUMNS, {"run_id": run.id}))
+    if not ev.items.empty:
+        session.execute(
+            insert(MujunResultItem), _records(ev.items, ITEM_COLUMNS, {"run_id": run.id})
+        )
+    if publish:
+        publish_run(session, run)
+    audit.record(
+        session,
+        actor,
+        "mujun.evaluate",
+        "mujun_run",
+        str(run.id),
+        {
+            "year": ev.year,
+            "kind": kind,
+            "engine": ev.engine,
+            "parameter_version": ev.rules.version,
+            "results": len(results),
+            "parent_run_id": parent_run_id,
+        },
+    )
+    return run
+
+
+def publish_run(session: Session, run: MujunRun) -> None:
+    session.execute(
+        update(MujunRun)
+        .where(MujunRun.year == run.year, MujunRun.status == "published", MujunRun.id != run.id)
+        .values(status="superseded")
+    )
+    run.status = "published"
+
+
+def published_run(session: Session, year: int, required: bool = True) -> MujunRun | None:
+    """The published run of ``year`` (the final result; earlier runs are history)."""
+    run = session.scalars(
+        select(MujunRun)
+        .where(MujunRun.year == year, MujunRun.status == "published")
+        .order_by(MujunRun.id.desc())
+        .limit(1)
+    ).first()
+    if run is None and required:
+        raise MujunError(
+            "mujun.no_run",
+            f"{year} 年度尚无已发布的亩均评价结果，"
+            f"请先运行 industry-brain mujun evaluate --year {year}",
+            f"no published 亩均 evaluation for {year}; run industry-brain mujun evaluate "
+            f"--year {year} first",
+            Location(field="year"),
+            year,
+        )
+    return run
+
+
+def get_run(session: Session, run_id: int) -> MujunRun:
+    run = session.get(MujunRun, run_id)
+    if run is None:
+        raise MujunError(
+            "mujun.run_not_found",
+            f"没有编号为 {run_id} 的评价批次",
+            f"no evaluation run {run_id}",
+            Location(field="run"),
+            run_id,
+        )
+    return run
+
+
+def results_frame(session: Session, run_id: int) -> pd.DataFrame:
+    cols = [getattr(MujunResult, c) for c in RESULT_COLUMNS]
+    rows = session.execute(
+        select(*cols).where(MujunResult.run_id == run_id).order_by(MujunResult.enterprise_id)
+    ).all()
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def items_of(
+    session: Session, run_id: int, enterprise_ids: list[int] | None = None
+) -> pd.DataFrame:
+    cols = [getattr(MujunResultItem, c) for c in ITEM_COLUMNS]
+    stmt = select(*cols).where(MujunResultItem.run_id == run_id)
+    if enterprise_ids is not None:
+        stmt = stmt.where(MujunResultItem.enterprise_id.in_(enterprise_ids))
+    rows = session.execute(stmt.order_by(MujunResultItem.id)).all()
+    return pd.DataFrame(rows, columns=list(ITEM_COLUMNS))
+
+
+def latest_year(session: Session) -> int | None:
+    return session.scalar(select(func.max(EnterpriseScale.year)))
+
+
+def take_snapshot(engine: Engine, root: Path | None = None) -> Snapshot:
+    """A fresh warehouse snapshot of the store under ``root`` (default DATA_DIR/snapshots)."""
+    root = root or data_dir() / "snapshots"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return build_snapshot(engine, Path(root) / f"mujun-{stamp}")
+
+
+def run(
+    engine: Engine,
+    year: int,
+    compute: str = "duckdb",
+    snapshot: Snapshot | None = None,
+    actor: str = "cli",
+    kind: str = "evaluation",
+    parent_run_id: int | None = None,
+    note: str | None = None,
+    progress: Progress | None = None,
+    snapshot_root: Path | None = None,
+) -> tuple[RunOutcome, Evaluation]:
+    """Snapshot the store (unless given), evaluate ``year`` with ``compute`` and store the run."""
+    step = progress or (lambda *_: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if snapshot is None:
+        step("snapshot", 0, 1)
+        snapshot = take_snapshot(engine, snapshot_root)
+        step("snapshot", 1, 1)
+    timings["snapshot"] = time.perf_counter() - t0
+    with Session(engine) as session:
+        adjustments = load_adjustments(session, [year])
+    step("evaluate", 0, 1)
+    ev = evaluate_snapshot(snapshot.path, year, compute, adjustments)
+    ev.snapshot = snapshot
+    timings["evaluate"] = ev.seconds
+    step("evaluate", 1, 1)
+    step("store", 0, 1)
+    t1 = time.perf_counter()
+    with Session(engine) as session:
+        stored = store_run(session, ev, actor, kind, parent_run_id, note)
+        session.commit()
+        outcome = RunOutcome(
+            run_id=stored.id,
+            year=year,
+            engine=compute,
+            parameter_version=stored.parameter_version,
+            n_results=len(ev.results),
+            summary=stored.summary,
+        )
+    timings["store"] = time.perf_counter() - t1
+    step("store", 1, 1)
+    outcome.seconds = {k: round(v, 3) for k, v in timings.items()}
+    return outcome, ev
+
+
+def enterprise_by_uscc(session: Session, uscc: str) -> Enterprise:
+    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == uscc)).first()
+    if ent is None:
+        raise MujunError(
+            "enterprise.not_found",
+            f"企业库中没有统一社会信用代码为 {uscc} 的企业",
+            f"no enterprise with USCC {uscc}",
+            Location(field="uscc"),
+            uscc,
+        )
+    return ent

@@ -1,0 +1,560 @@
+"""Scoped repository: every read the web pages and the JSON API make, filtered by a ``Scope``.
+
+Each function takes the caller's :class:`~industry_brain.store.scope.Scope` and applies
+``scope.enterprise_clause()`` (or ``project_clause()``) itself; an enterprise outside the scope is
+reported exactly like one that does not exist (``enterprise.not_found``), so a URL reveals
+nothing. Reads of an enterprise's file, of a figure's lineage and every export are audited.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import Location, NotFoundError, ValidationError
+from industry_brain.store import enterprises as enterprise_repo
+from industry_brain.store import facts as facts_repo
+from industry_brain.store.audit import record
+from industry_brain.store.models import (
+    AgentAssignment,
+    AuditLog,
+    Enterprise,
+    EnterpriseName,
+    EnterpriseScale,
+    Fact,
+    ImportBatch,
+    Industry,
+    Project,
+    Region,
+)
+from industry_brain.store.scope import SENSITIVE_ITEMS, Scope
+
+# Items shown by the cockpit's coverage chart and the profile's figure table, in this order.
+KEY_ITEMS = (
+    "output_value",
+    "value_added",
+    "revenue",
+    "profit",
+    "tax_paid",
+    "tax_revenue",
+    "employees",
+    "rd_expense",
+    "energy_total",
+    "electricity",
+    "land_area",
+)
+STAGES = ("signed", "started", "completed", "producing", "above_scale", "at_capacity")
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page:
+    """One page of results."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+        }
+
+
+def _not_found(uscc: str) -> NotFoundError:
+    return NotFoundError(
+        "enterprise.not_found",
+        f"没有统一社会信用代码为 {uscc} 的企业，或您无权查看",
+        f"no enterprise with USCC {uscc}, or it is outside your scope",
+        Location(field="uscc"),
+        uscc,
+    )
+
+
+def _page_args(page: int, per_page: int) -> tuple[int, int]:
+    if page < 1 or per_page < 1 or per_page > MAX_PER_PAGE:
+        raise ValidationError(
+            "query.page",
+            f"页码须 ≥ 1，每页条数须在 1–{MAX_PER_PAGE} 之间",
+            f"page must be ≥ 1 and per_page between 1 and {MAX_PER_PAGE}",
+            Location(field="page"),
+        )
+    return page, per_page
+
+
+def latest_scale_year(session: Session) -> int | None:
+    return session.scalar(select(func.max(EnterpriseScale.year)))
+
+
+def counties(session: Session, scope: Scope) -> list[dict[str, str]]:
+    """Counties that have enterprises the caller can see (for filters)."""
+    rows = session.execute(
+        select(Region.code, Region.name)
+        .where(
+            Region.code.in_(
+                select(Enterprise.county_code).where(scope.enterprise_clause()).distinct()
+            )
+        )
+        .order_by(Region.code)
+    ).all()
+    return [{"code": c, "name": n} for c, n in rows]
+
+
+def industry_divisions(session: Session) -> list[dict[str, str]]:
+    rows = session.execute(
+        select(Industry.code, Industry.name)
+        .where(Industry.level == "division")
+        .order_by(Industry.code)
+    ).all()
+    return [{"code": c, "name": n} for c, n in rows]
+
+
+def search_enterprises(
+    session: Session,
+    scope: Scope,
+    *,
+    q: str | None = None,
+    county: str | None = None,
+    industry: str | None = None,
+    scale: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """Enterprises in scope matching the filters, by name.
+
+    ``q`` matches part of the current or a former name, or the whole USCC; ``industry`` is a
+    GB/T 4754 code prefix (``26`` = division 26); ``scale`` is ``above`` (规上) or ``below``
+    (规下) in the latest year with a 规上 directory.
+    """
+    page, per_page = _page_args(page, per_page)
+    year = latest_scale_year(session)
+    conds = [scope.enterprise_clause()]
+    if q and q.strip():
+        text = q.strip()
+        conds.append(
+            or_(
+                Enterprise.name.contains(text, autoescape=True),
+                Enterprise.uscc == text.upper(),
+                Enterprise.id.in_(
+                    select(EnterpriseName.enterprise_id).where(
+                        EnterpriseName.name.contains(text, autoescape=True)
+                    )
+                ),
+            )
+        )
+    if county:
+        conds.append(Enterprise.county_code == county)
+    if industry:
+        conds.append(Enterprise.industry_code.startswith(industry, autoescape=True))
+    if scale in ("above", "below") and year is not None:
+        flagged = select(EnterpriseScale.enterprise_id).where(
+            EnterpriseScale.year == year, EnterpriseScale.above_scale.is_(scale == "above")
+        )
+        conds.append(Enterprise.id.in_(flagged))
+    elif scale not in (None, "", "above", "below"):
+        raise ValidationError(
+            "query.scale",
+            "规模只能是 above（规上）或 below（规下）",
+            "scale must be above or below",
+            Location(field="scale"),
+            scale,
+        )
+    total = session.scalar(select(func.count()).select_from(Enterprise).where(*conds)) or 0
+    scale_col = (
+        select(EnterpriseScale.above_scale)
+        .where(EnterpriseScale.enterprise_id == Enterprise.id, EnterpriseScale.year == year)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.county_code,
+            Region.name,
+            Enterprise.industry_code,
+            Industry.name,
+            Enterprise.status,
+            scale_col,
+        )
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
+        .where(*conds)
+        .order_by(Enterprise.name, Enterprise.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    items = [
+        {
+            "uscc": r[0],
+            "name": r[1],
+            "county_code": r[2],
+            "county_name": r[3],
+            "industry_code": r[4],
+            "industry_name": r[5],
+            "status": r[6],
+            "above_scale": r[7],
+            "scale_year": year,
+        }
+        for r in rows
+    ]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def visible_enterprise(session: Session, scope: Scope, uscc: str) -> Enterprise:
+    """The enterprise with ``uscc`` if the caller may see it, else ``enterprise.not_found``."""
+    ent = session.scalars(
+        select(Enterprise).where(Enterprise.uscc == uscc.strip().upper(), scope.enterprise_clause())
+    ).first()
+    if ent is None:
+        raise _not_found(uscc)
+    return ent
+
+
+def mask_facts(facts: dict[str, dict], scope: Scope) -> dict[str, dict]:
+    """Sensitive items' values replaced by ``None`` with ``masked: true`` for roles without
+    the right."""
+    if scope.sees_sensitive:
+        return facts
+    out: dict[str, dict] = {}
+    for item, by_year in facts.items():
+        if item in SENSITIVE_ITEMS:
+            out[item] = {
+                y: {**v, "value": None, "source_dept": None, "masked": True}
+                for y, v in by_year.items()
+            }
+        else:
+            out[item] = by_year
+    return out
+
+
+def enterprise_profile(
+    session: Session, scope: Scope, uscc: str, request_id: str | None = None
+) -> dict[str, Any]:
+    """一企一档 of an enterprise in scope (audited read), sensitive figures masked as needed."""
+    ent = visible_enterprise(session, scope, uscc)
+    data = enterprise_repo.profile(
+        session, ent.uscc, scope.username, user_id=scope.user_id, request_id=request_id
+    )
+    data["names"] = [
+        {"name": n.name, "kind": n.kind}
+        for n in session.scalars(
+            select(EnterpriseName)
+            .where(EnterpriseName.enterprise_id == ent.id)
+            .order_by(EnterpriseName.id)
+        )
+    ]
+    data["facts"] = mask_facts(data["facts"], scope)
+    data["sensitive_masked"] = not scope.sees_sensitive
+    data["projects"] = (
+        [
+            {"code": p.code, "name": p.name, "stage": p.stage}
+            for p in session.scalars(
+                select(Project)
+                .where(Project.enterprise_id == ent.id, scope.project_clause())
+                .order_by(Project.id)
+            )
+        ]
+        if scope.role != "bank"
+        else []
+    )
+    return data
+
+
+def explain_fact(
+    session: Session,
+    scope: Scope,
+    uscc: str,
+    year: int,
+    item: str,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """A figure's value and lineage (``facts.explain``) for an enterprise in scope; sensitive
+    items need the right; the read is audited."""
+    ent = visible_enterprise(session, scope, uscc)
+    canonical = facts_repo.ITEM_ALIASES.get(item, item)
+    if canonical in SENSITIVE_ITEMS and not scope.sees_sensitive:
+        from industry_brain.store.scope import PermissionDenied
+
+        raise PermissionDenied(
+            "fact.masked",
+            f"“{canonical}”属于敏感数据，当前角色无权查看",
+            f"'{canonical}' is sensitive; your role may not read it",
+            Location(field="item"),
+            canonical,
+        )
+    out = facts_repo.explain(session, ent.uscc, year, canonical)
+    record(
+        session,
+        scope.username,
+        "fact.explain",
+        "enterprise",
+        ent.uscc,
+        {"year": year, "item": canonical},
+        user_id=scope.user_id,
+        request_id=request_id,
+    )
+    return out
+
+
+# -- cockpit -----------------------------------------------------------------------------------
+@dataclass
+class _CacheEntry:
+    stamp: tuple
+    value: dict[str, Any]
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    entries: dict[tuple[str, str], _CacheEntry] = field(default_factory=dict)
+
+
+_COCKPIT_CACHE = _Cache()
+
+
+def _data_stamp(session: Session) -> tuple:
+    """Changes whenever enterprises or figures may have changed: every load is an import batch."""
+    return (
+        session.scalar(select(func.max(ImportBatch.id))),
+        session.scalar(select(func.count()).select_from(Enterprise)),
+    )
+
+
+def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
+    clause = scope.enterprise_clause()
+    year = latest_scale_year(session)
+    in_scope = select(Enterprise.id).where(clause)
+    rows = session.execute(
+        select(
+            Enterprise.county_code,
+            Region.name,
+            EnterpriseScale.above_scale,
+            func.count(Enterprise.id),
+        )
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .outerjoin(
+            EnterpriseScale,
+            (EnterpriseScale.enterprise_id == Enterprise.id) & (EnterpriseScale.year == year),
+        )
+        .where(clause)
+        .group_by(Enterprise.county_code, Region.name, EnterpriseScale.above_scale)
+        .order_by(Enterprise.county_code)
+    ).all()
+    by_county: dict[str, dict[str, Any]] = {}
+    for code, name, above, n in rows:
+        c = by_county.setdefault(
+            code or "",
+            {"code": code, "name": name, "above": 0, "below": 0, "unknown": 0, "total": 0},
+        )
+        key = "unknown" if above is None else ("above" if above else "below")
+        c[key] += n
+        c["total"] += n
+    years = sorted(
+        session.scalars(select(Fact.year).where(Fact.item.in_(KEY_ITEMS)).distinct()).all()
+    )[-5:]
+    coverage_rows = session.execute(
+        select(Fact.item, Fact.year, func.count(distinct(Fact.enterprise_id)))
+        .where(
+            Fact.item.in_(KEY_ITEMS),
+            Fact.year.in_(years),
+            Fact.superseded_by.is_(None),
+            Fact.enterprise_id.in_(in_scope),
+        )
+        .group_by(Fact.item, Fact.year)
+    ).all()
+    coverage = {item: {y: 0 for y in years} for item in KEY_ITEMS}
+    for item, y, n in coverage_rows:
+        coverage[item][y] = n
+    total = sum(c["total"] for c in by_county.values())
+    return {
+        "scale_year": year,
+        "by_county": list(by_county.values()),
+        "total": total,
+        "coverage": {"years": years, "items": coverage},
+    }
+
+
+def cockpit(session: Session, scope: Scope) -> dict[str, Any]:
+    """Counts by county and 规上/规下, figure coverage by item and year, projects by stage,
+    recent import batches — all within the caller's scope.
+
+    The enterprise and figure aggregates are cached per scope until the next import batch.
+    """
+    scope.require("cockpit.view")
+    stamp = _data_stamp(session)
+    key = (scope.cache_key, "aggregates")
+    with _COCKPIT_CACHE.lock:
+        hit = _COCKPIT_CACHE.entries.get(key)
+    if hit is not None and hit.stamp == stamp:
+        aggregates = hit.value
+    else:
+        aggregates = _aggregates(session, scope)
+        with _COCKPIT_CACHE.lock:
+            _COCKPIT_CACHE.entries[key] = _CacheEntry(stamp, aggregates)
+    stage_rows = dict(
+        session.execute(
+            select(Project.stage, func.count())
+            .where(scope.project_clause())
+            .group_by(Project.stage)
+        ).all()
+    )
+    return {
+        **aggregates,
+        "projects_by_stage": [{"stage": s, "count": stage_rows.get(s, 0)} for s in STAGES],
+        "batches": import_batches(session, scope, limit=10) if scope.city_wide else [],
+        "batch_status": _batch_status(session) if scope.city_wide else {},
+    }
+
+
+def _batch_status(session: Session) -> dict[str, int]:
+    return dict(
+        session.execute(select(ImportBatch.status, func.count()).group_by(ImportBatch.status)).all()
+    )
+
+
+def import_batches(session: Session, scope: Scope, limit: int = 20) -> list[dict[str, Any]]:
+    """Latest import batches (city-wide data: admins and city officers only)."""
+    if not scope.city_wide:
+        scope.require("import.run")
+    rows = session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit))
+    return [
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "department": b.department,
+            "file_name": b.file_name,
+            "status": b.status,
+            "year": b.year,
+            "rows_total": b.rows_total,
+            "rows_loaded": b.rows_loaded,
+            "rows_rejected": b.rows_rejected,
+            "created_at": b.created_at.isoformat() if b.created_at else None,
+        }
+        for b in rows
+    ]
+
+
+# -- audit -------------------------------------------------------------------------------------
+def audit_search(
+    session: Session,
+    scope: Scope,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Audit log entries, newest first (admins only)."""
+    scope.require("audit.search")
+    page, per_page = _page_args(page, per_page)
+    conds = []
+    if actor:
+        conds.append(AuditLog.actor == actor)
+    if action:
+        conds.append(AuditLog.action == action)
+    if object_id:
+        conds.append(AuditLog.object_id == object_id.strip().upper())
+    if since:
+        conds.append(AuditLog.at >= since)
+    if until:
+        conds.append(AuditLog.at <= until)
+    total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
+    rows = session.scalars(
+        select(AuditLog)
+        .where(*conds)
+        .order_by(AuditLog.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    items = [
+        {
+            "id": a.id,
+            "at": a.at.isoformat() if a.at else None,
+            "actor": a.actor,
+            "action": a.action,
+            "object_type": a.object_type,
+            "object_id": a.object_id,
+            "detail": a.detail,
+            "request_id": a.request_id,
+        }
+        for a in rows
+    ]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def record_export(
+    session: Session,
+    scope: Scope,
+    what: str,
+    object_id: str | None,
+    detail: dict[str, Any],
+    request_id: str | None = None,
+) -> None:
+    """Audit an export (download) the caller makes."""
+    record(
+        session,
+        scope.username,
+        f"export.{what}",
+        what,
+        object_id,
+        detail,
+        user_id=scope.user_id,
+        request_id=request_id,
+    )
+
+
+# -- portals -----------------------------------------------------------------------------------
+def agent_enterprises(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Enterprises assigned to the agent (服务专员)."""
+    scope.require("portal.agent")
+    rows = session.execute(
+        select(Enterprise.uscc, Enterprise.name, Region.name, Enterprise.industry_code)
+        .join(AgentAssignment, AgentAssignment.enterprise_id == Enterprise.id)
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .where(AgentAssignment.user_id == scope.user_id, scope.enterprise_clause())
+        .order_by(Enterprise.name)
+    ).all()
+    return [{"uscc": u, "name": n, "county_name": c, "industry_code": i} for u, n, c, i in rows]
+
+
+def agent_projects(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """Projects the agent follows (read-only until the projects service is built)."""
+    scope.require("portal.agent")
+    rows = session.scalars(select(Project).where(scope.project_clause()).order_by(Project.code))
+    return [
+        {
+            "code": p.code,
+            "name": p.name,
+            "stage": p.stage,
+            "planned_investment": p.planned_investment,
+            "county_code": p.county_code,
+        }
+        for p in rows
+    ]
+
+
+def own_enterprise_uscc(session: Session, scope: Scope) -> str:
+    """The USCC of an enterprise user's own enterprise."""
+    scope.require("portal.enterprise")
+    uscc = session.scalar(select(Enterprise.uscc).where(Enterprise.id == scope.enterprise_id))
+    if uscc is None:
+        raise _not_found(str(scope.enterprise_id))
+    return uscc

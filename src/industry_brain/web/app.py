@@ -1,0 +1,198 @@
+"""The FastAPI application: ``create_app()`` (served by ``industry-brain serve``).
+
+Pages (Jinja2 + HTMX + ECharts, Chinese by default with an English switch), the JSON API under
+``/api/v1`` (OpenAPI at ``/openapi.json``, docs at ``/docs``), ``/healthz``, and the web
+modules of the domain services found by discovery (:mod:`industry_brain.web.domains`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from industry_brain.store.db import get_engine
+from industry_brain.web import domains
+from industry_brain.web import errors as web_errors
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.i18n import Translator, catalog
+from industry_brain.web.logs import LOGGER, configure, request_id_var
+from industry_brain.web.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+VENDOR_FILES = ("echarts.min.js", "htmx.min.js")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+def format_number(value: Any) -> str:
+    """A figure for display: thousands separators, at most 2 decimals, ``—`` when missing."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+class MissingAssets(RuntimeError):
+    """The vendored ECharts/htmx files are not built."""
+
+
+def check_assets() -> None:
+    missing = [f for f in VENDOR_FILES if not (STATIC / "vendor" / f).is_file()]
+    if missing:
+        raise MissingAssets(
+            f"web assets missing in {STATIC / 'vendor'}: {', '.join(missing)}. "
+            "Build them with `.venv/bin/python -m industry_brain.web.build_assets` "
+            "(runs `npm ci` on the repository's package.json and copies the dist files)."
+        )
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id (``X-Request-ID`` in and out), security headers and
+    one JSON access-log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger(LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                headers.extend(SECURITY_HEADERS)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.log.info(
+                "request",
+                extra={
+                    "request_id": rid,
+                    "fields": {
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - start) * 1000, 1),
+                    },
+                },
+            )
+            request_id_var.reset(token)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The web application on ``engine`` (default: the store of ``IB_DATABASE_URL``)."""
+    check_assets()
+    settings = settings or Settings.from_env()
+    configure(settings.log_level)
+    engine = engine or get_engine(settings.database_url)
+    app = FastAPI(
+        title="Industry Brain 产业大脑 API",
+        version="1",
+        description=(
+            "JSON API of the Industry Brain platform. Authenticate with a session cookie "
+            "(browser) or `Authorization: Bearer ibt_…` (banks and machine clients). Errors "
+            "always have the body `{code, zh, en}`."
+        ),
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["num"] = format_number
+    app.state.templates = templates
+    app.state.domains = domains.discover()
+
+    def render(
+        request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
+        lang = page_lang(request)
+        principal = getattr(request.state, "principal", None)
+        user = principal.user if principal is not None else None
+        session = principal.session if principal is not None else None
+        ctx = {
+            "t": Translator(lang),
+            "catalog_keys": catalog(lang),
+            "lang": lang,
+            "user": user,
+            "scope": principal.scope if user is not None else None,
+            "csrf_token": session.row.csrf_token if session is not None else "",
+            "request_id": request_id_var.get(),
+            "path": request.url.path,
+            "known_domains": domains.KNOWN,
+            "domain_web": app.state.domains,
+            **context,
+        }
+        return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+    def render_error(request: Request, status: int, body: dict[str, Any]) -> Response:
+        return render(request, "error.html", {"error": body, "status": status}, status)
+
+    app.state.render = render
+    app.state.render_error = render_error
+    web_errors.install(app)
+    app.add_middleware(RequestContext)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
+    def healthz() -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            logging.getLogger(LOGGER).error("health check failed", exc_info=exc)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    from industry_brain.web.routes import api, pages
+
+    for entry in app.state.domains.values():
+        if entry.router is not None:
+            app.include_router(entry.router)
+        if entry.api_router is not None:
+            app.include_router(entry.api_router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    pages.add_placeholders(app)
+    return app

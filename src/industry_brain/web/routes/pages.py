@@ -1,0 +1,464 @@
+"""HTML pages. Each route parses input, takes the caller's scope, calls one scoped repository
+or service function and renders; permissions and scope live in the data-access layer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from industry_brain.core.errors import IBError
+from industry_brain.store import scoped
+from industry_brain.store.scope import Scope
+from industry_brain.web import auth, imports
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.deps import (
+    LANG_COOKIE,
+    CsrfDep,
+    DbDep,
+    PrincipalDep,
+    ScopeDep,
+    SettingsDep,
+    client_ip,
+    request_id,
+)
+from industry_brain.web.domains import KNOWN
+from industry_brain.web.i18n import LANGUAGES, Translator
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    return request.app.state.render(request, name, context, status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login or a language switch."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def _set_session_cookie(response: Response, settings: Any, value: str, max_age: int) -> None:
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def home_for(scope: Scope) -> str:
+    if scope.can("cockpit.view"):
+        return "/cockpit"
+    return {"agent": "/agent", "enterprise": "/portal", "bank": "/bank"}.get(scope.role, "/login")
+
+
+@router.get("/")
+def index(principal: PrincipalDep) -> Response:
+    if principal.user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(home_for(principal.scope), status_code=303)
+
+
+# -- login / logout / language -----------------------------------------------------------------
+@router.get("/login")
+def login_page(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    next: str = "/",
+) -> Response:
+    if principal.user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    info = principal.session or auth.create_session(db, settings, None, ip=client_ip(request))
+    auth.purge_expired(db)
+    db.commit()
+    principal.session = info
+    response = _render(request, "login.html", next=_safe_next(next), error=None)
+    if request.cookies.get(auth.SESSION_COOKIE) != info.cookie:
+        _set_session_cookie(
+            response, settings, info.cookie, settings.anonymous_session_minutes * 60
+        )
+    return response
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    try:
+        user = auth.authenticate(db, settings, username, password, client_ip(request), request_id())
+    except (auth.AuthError, auth.Throttled) as exc:
+        status = 429 if isinstance(exc, auth.Throttled) else 401
+        return _render(
+            request,
+            "login.html",
+            status,
+            next=_safe_next(next),
+            error=exc.to_dict(),
+            username=username,
+        )
+    lang = request.cookies.get(LANG_COOKIE)
+    old = principal.session.cookie if principal.session else None
+    info = auth.login(
+        db, settings, user, old, lang if lang in LANGUAGES else None, client_ip(request)
+    )
+    db.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_session_cookie(response, settings, info.cookie, settings.session_hours * 3600)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, db: DbDep, principal: PrincipalDep, settings: SettingsDep, _csrf: CsrfDep
+) -> Response:
+    auth.end_session(db, principal.session.cookie if principal.session else None)
+    db.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        auth.SESSION_COOKIE,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, settings: SettingsDep, next: str = "/") -> Response:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE,
+            code,
+            max_age=365 * 86400,
+            path="/",
+            secure=settings.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+# -- cockpit -----------------------------------------------------------------------------------
+def _section(fn: Any, *args: Any) -> dict | None:
+    try:
+        return fn(*args)
+    except IBError:
+        return None
+
+
+@router.get("/cockpit")
+def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    data = scoped.cockpit(db, scope)
+    sections = [
+        s
+        for entry in request.app.state.domains.values()
+        if entry.cockpit_section is not None
+        and (s := _section(entry.cockpit_section, db, scope)) is not None
+    ]
+    t = Translator(page_lang(request))
+    labels = {
+        "above": t("scale.above"),
+        "below": t("scale.below"),
+        "unknown": t("scale.unknown"),
+        "items": {item: t(f"item.{item}") for item in data["coverage"]["items"]},
+        "stages": {s["stage"]: t(f"stage.{s['stage']}") for s in data["projects_by_stage"]},
+        "status": {st: t(f"status.{st}") for st in data["batch_status"]},
+    }
+    chart = json.loads(json.dumps({"data": data, "labels": labels}, default=str))
+    return _render(request, "cockpit.html", data=data, chart=chart, sections=sections)
+
+
+# -- enterprises -------------------------------------------------------------------------------
+@router.get("/enterprises")
+def enterprise_search(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    industry: Annotated[str | None, Query(max_length=4)] = None,
+    scale: Annotated[str | None, Query(max_length=5)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+) -> Response:
+    scope.require("enterprise.search")
+    result = scoped.search_enterprises(
+        db,
+        scope,
+        q=q,
+        county=county or None,
+        industry=industry or None,
+        scale=scale or None,
+        page=page,
+        per_page=20,
+    )
+    filters = {
+        "q": q or "",
+        "county": county or "",
+        "industry": industry or "",
+        "scale": scale or "",
+    }
+    template = "_results.html" if request.headers.get("hx-request") else "enterprises.html"
+    return _render(
+        request,
+        template,
+        result=result,
+        filters=filters,
+        counties=scoped.counties(db, scope),
+        industries=scoped.industry_divisions(db),
+    )
+
+
+@router.get("/enterprises/{uscc}")
+def enterprise_profile(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    profile = scoped.enterprise_profile(db, scope, uscc, request_id())
+    db.commit()  # the audit entry of this view
+    plugins = request.app.state.domains
+    sections = [
+        s
+        for entry in plugins.values()
+        if entry.profile_section is not None
+        and (s := _section(entry.profile_section, db, scope, profile["uscc"])) is not None
+    ]
+    missing = [
+        KNOWN[name][0]
+        for name in ("mujun", "carbon", "projects")
+        if name not in plugins or plugins[name].profile_section is None
+    ]
+    years = sorted({y for by_year in profile["facts"].values() for y in by_year})
+    return _render(
+        request,
+        "profile.html",
+        p=profile,
+        years=years,
+        items=[i for i in scoped.KEY_ITEMS if i in profile["facts"]]
+        + sorted(i for i in profile["facts"] if i not in scoped.KEY_ITEMS),
+        sections=sections,
+        missing_sections=missing,
+    )
+
+
+@router.get("/enterprises/{uscc}/facts/{item}/{year}")
+def fact_lineage(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    uscc: str,
+    item: str,
+    year: int,
+) -> Response:
+    explained = scoped.explain_fact(db, scope, uscc, year, item, request_id())
+    db.commit()
+    return _render(request, "_lineage.html", e=explained)
+
+
+# -- import ------------------------------------------------------------------------------------
+@router.get("/import")
+def import_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("import.run")
+    return _render(
+        request,
+        "import.html",
+        kinds=imports.KINDS,
+        report=None,
+        batches=scoped.import_batches(db, scope, limit=10),
+    )
+
+
+def _year(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+@router.post("/import/preview")
+def import_preview(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    kind: Annotated[str, Form(max_length=32)],
+    file: Annotated[UploadFile, File()],
+    sheet: Annotated[str | None, Form(max_length=100)] = None,
+    year: Annotated[str | None, Form(max_length=4)] = None,
+) -> Response:
+    imports.check_kind(kind)
+    token = imports.stage(scope, file.filename, file.file, settings.upload_max_mb << 20)
+    report = imports.preview(
+        scope, token, kind, sheet or None, _year(year), request.app.state.engine
+    )
+    template = "_import_report.html" if request.headers.get("hx-request") else "import.html"
+    return _render(
+        request,
+        template,
+        kinds=imports.KINDS,
+        report=report,
+        sheet=sheet or "",
+        year=year or "",
+        batches=scoped.import_batches(db, scope, limit=10),
+    )
+
+
+@router.post("/import/commit")
+def import_commit(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    token: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=32)],
+    sheet: Annotated[str | None, Form(max_length=100)] = None,
+    year: Annotated[str | None, Form(max_length=4)] = None,
+    accept_valid: Annotated[str | None, Form(max_length=8)] = None,
+) -> Response:
+    report = imports.commit(
+        scope,
+        token,
+        kind,
+        sheet or None,
+        _year(year),
+        accept_valid == "1",
+        request.app.state.engine,
+    )
+    template = "_import_report.html" if request.headers.get("hx-request") else "import.html"
+    return _render(
+        request,
+        template,
+        kinds=imports.KINDS,
+        report=report,
+        committed=True,
+        batches=scoped.import_batches(db, scope, limit=10),
+    )
+
+
+@router.get("/import/{token}/workbook")
+def import_workbook(db: DbDep, scope: ScopeDep, token: str) -> Response:
+    path = imports.workbook(scope, token)
+    scoped.record_export(db, scope, "import_workbook", token, {"file": path.name}, request_id())
+    db.commit()
+    return FileResponse(
+        path,
+        filename=path.name,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+# -- admin -------------------------------------------------------------------------------------
+@router.get("/admin/audit")
+def audit_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+) -> Response:
+    result = scoped.audit_search(
+        db,
+        scope,
+        actor=actor or None,
+        action=action or None,
+        object_id=object_id or None,
+        page=page,
+        per_page=50,
+    )
+    filters = {"actor": actor or "", "action": action or "", "object_id": object_id or ""}
+    return _render(request, "audit.html", result=result, filters=filters)
+
+
+@router.get("/admin/tokens")
+def tokens_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("token.manage")
+    return _render(request, "tokens.html", tokens=auth.list_api_tokens(db), new_token=None)
+
+
+@router.post("/admin/tokens")
+def tokens_create(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    username: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=100)],
+) -> Response:
+    scope.require("token.manage")
+    from industry_brain.web.tokens import issue_token
+
+    token = issue_token(db, scope, username, name, request_id())
+    db.commit()
+    return _render(request, "tokens.html", tokens=auth.list_api_tokens(db), new_token=token)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def tokens_revoke(
+    request: Request, db: DbDep, scope: ScopeDep, _csrf: CsrfDep, token_id: int
+) -> Response:
+    scope.require("token.manage")
+    from industry_brain.web.tokens import revoke_token
+
+    revoke_token(db, scope, token_id, request_id())
+    db.commit()
+    return RedirectResponse("/admin/tokens", status_code=303)
+
+
+# -- portals -----------------------------------------------------------------------------------
+@router.get("/portal")
+def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    uscc = scoped.own_enterprise_uscc(db, scope)
+    return RedirectResponse(f"/enterprises/{uscc}", status_code=303)
+
+
+@router.get("/agent")
+def agent_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    return _render(
+        request,
+        "agent.html",
+        enterprises=scoped.agent_enterprises(db, scope),
+        projects=scoped.agent_projects(db, scope),
+    )
+
+
+@router.get("/bank")
+def bank_page(request: Request, scope: ScopeDep) -> Response:
+    return _render(request, "bank.html")
+
+
+def add_placeholders(app: FastAPI) -> None:
+    """Pages of services that are not built yet say so plainly (the service's own router,
+    when it exists, is included before these and wins)."""
+    taken = {getattr(r, "path", None) for r in app.routes}
+    for name, (key, path, issue) in KNOWN.items():
+        if path in taken:
+            continue
+
+        def page(
+            request: Request,
+            scope: ScopeDep,
+            _key: str = key,
+            _issue: int = issue,
+            _name: str = name,
+        ) -> Response:
+            return _render(request, "not_built.html", title_key=_key, issue=_issue, service=_name)
+
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,99 @@
+// Cockpit charts (ECharts, vendored). Data and translated labels come from the JSON block
+// #cockpit-data rendered by the server; each chart also has a table beside it.
+(function () {
+  "use strict";
+  var block = document.getElementById("cockpit-data");
+  if (!block || typeof echarts === "undefined") {
+    return;
+  }
+  var payload = JSON.parse(block.textContent);
+  var data = payload.data;
+  var labels = payload.labels;
+  var pending = 0;
+  var rendered = 0;
+
+  function done() {
+    rendered += 1;
+    document.body.setAttribute("data-charts-rendered", String(rendered));
+    if (rendered === pending) {
+      document.body.setAttribute("data-charts-ready", "1");
+    }
+  }
+
+  function chart(name, option) {
+    var el = document.querySelector('[data-chart="' + name + '"]');
+    if (!el) {
+      return;
+    }
+    pending += 1;
+    var c = echarts.init(el, null, { renderer: "canvas" });
+    var once = false;
+    c.on("finished", function () {
+      if (!once) {
+        once = true;
+        done();
+      }
+    });
+    c.setOption(option);
+    window.addEventListener("resize", function () { c.resize(); });
+  }
+
+  var counties = data.by_county.map(function (c) { return c.name || c.code || "—"; });
+  chart("county", {
+    animation: false,
+    tooltip: { trigger: "axis" },
+    legend: { top: 0 },
+    grid: { left: 50, right: 10, top: 30, bottom: 30 },
+    xAxis: { type: "category", data: counties },
+    yAxis: { type: "value" },
+    series: ["above", "below", "unknown"].map(function (k) {
+      return {
+        name: labels[k], type: "bar", stack: "n",
+        data: data.by_county.map(function (c) { return c[k]; })
+      };
+    })
+  });
+
+  var years = data.coverage.years.map(String);
+  chart("coverage", {
+    animation: false,
+    tooltip: { trigger: "axis" },
+    legend: { type: "scroll", top: 0 },
+    grid: { left: 50, right: 10, top: 30, bottom: 30 },
+    xAxis: { type: "category", data: years },
+    yAxis: { type: "value" },
+    series: Object.keys(data.coverage.items).map(function (item) {
+      var byYear = data.coverage.items[item];
+      return {
+        name: labels.items[item] || item, type: "line",
+        data: data.coverage.years.map(function (y) { return byYear[String(y)] || 0; })
+      };
+    })
+  });
+
+  chart("stages", {
+    animation: false,
+    tooltip: { trigger: "item" },
+    series: [{
+      type: "funnel", sort: "none", left: "10%", width: "80%", top: 10, bottom: 10,
+      label: { show: true, position: "inside" },
+      data: data.projects_by_stage.map(function (s) {
+        return { name: labels.stages[s.stage] || s.stage, value: s.count };
+      })
+    }]
+  });
+
+  if (Object.keys(data.batch_status || {}).length) {
+    chart("batches", {
+      animation: false,
+      tooltip: { trigger: "item" },
+      legend: { top: 0 },
+      series: [{
+        type: "pie", radius: ["35%", "65%"], top: 20,
+        data: Object.keys(data.batch_status).map(function (st) {
+          return { name: labels.status[st] || st, value: data.batch_status[st] };
+        })
+      }]
+    });
+  }
+})();
