@@ -6,22 +6,19 @@ Errors print their code with the Chinese and English message and exit with statu
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import IBError
+from industry_brain.cli_support import JsonOpt, console, err, progress
+from industry_brain.cli_support import errors as _errors
+from industry_brain.cli_support import print_json as _print_json
 
 app = typer.Typer(
     help="Industry Brain 产业大脑 — data platform of a city's economy & IT bureau.",
@@ -42,54 +39,18 @@ app.add_typer(facts_app, name="facts")
 app.add_typer(review_app, name="review")
 app.add_typer(batches_app, name="batches")
 
-console = Console()
-err = Console(stderr=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except IBError as exc:
-        err.print(f"[bold red]错误 error[/] {escape(exc.problem.message())}", highlight=False)
-        raise typer.Exit(2) from exc
+PROGRESS_LABELS = {
+    "read": "读取文件 reading",
+    "validate": "校验 validating",
+    "load": "入库 loading",
+    "hash": "校验和 hashing",
+    "import": "导入部门文件 importing department files",
+}
 
 
-@contextmanager
-def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar per named step; callbacks are ``(step, done, total)``."""
-    labels = {
-        "read": "读取文件 reading",
-        "validate": "校验 validating",
-        "load": "入库 loading",
-        "hash": "校验和 hashing",
-        "import": "导入部门文件 importing department files",
-    }
-    if not enabled:
-        yield lambda *_: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(labels.get(step, step), total=max(total, 1))
-            bar.update(tasks[step], completed=done, total=max(total, 1))
-
-        yield update
+def _progress(enabled: bool = True):  # type: ignore[no-untyped-def]
+    return progress(enabled, PROGRESS_LABELS)
 
 
 # -- demo -------------------------------------------------------------------------------------

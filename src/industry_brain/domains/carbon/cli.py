@@ -21,6 +21,9 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from industry_brain.cli_support import JsonOpt
+from industry_brain.cli_support import errors as _errors
+from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core.errors import IBError
 
 NAME = "carbon"
@@ -43,21 +46,7 @@ EXTRA_APPS = {"keys": keys_app}  # registered by industry_brain.cli as `industry
 
 console = Console()
 err = Console(stderr=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 YearOpt = Annotated[int | None, typer.Option(help="Evaluation year (default: latest).")]
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except IBError as exc:
-        err.print(f"[bold red]错误 error[/] {escape(exc.problem.message())}", highlight=False)
-        raise typer.Exit(2) from exc
 
 
 @contextmanager

@@ -6,21 +6,18 @@ print their code with both messages and exit with status 2.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import IBError, Location
+from industry_brain.cli_support import JsonOpt, progress
+from industry_brain.cli_support import errors as _errors
+from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core.errors import Location
 
 NAME = "mujun"
 app = typer.Typer(
@@ -38,7 +35,6 @@ app.add_typer(appeal_app, name="appeal")
 console = Console()
 err = Console(stderr=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 YearOpt = Annotated[
     int | None, typer.Option(help="Data year 数据年度 (default: the latest year in the store).")
 ]
@@ -53,47 +49,8 @@ LABELS = {
 }
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except IBError as exc:
-        err.print(f"[bold red]错误 error[/] {escape(exc.problem.message())}", highlight=False)
-        raise typer.Exit(2) from exc
-
-
-@contextmanager
-def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    if not enabled:
-        yield lambda *_: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(LABELS.get(step, step), total=max(total, 1))
-            bar.update(tasks[step], completed=done, total=max(total, 1))
-
-        yield update
+def _progress(enabled: bool = True):  # type: ignore[no-untyped-def]
+    return progress(enabled, LABELS)
 
 
 def _engine():  # type: ignore[no-untyped-def]

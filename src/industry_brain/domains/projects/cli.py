@@ -6,21 +6,19 @@ and English message and exit with status 2.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import IBError, Location, ValidationError
+from industry_brain.cli_support import JsonOpt
+from industry_brain.cli_support import errors as _errors
+from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core.errors import Location, ValidationError
 
 NAME = "projects"
 app = typer.Typer(
@@ -34,7 +32,6 @@ app.add_typer(tickets_app, name="tickets")
 console = Console()
 err = Console(stderr=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 TodayOpt = Annotated[
     str | None, typer.Option("--today", help="Today as YYYY-MM-DD (default: the real date).")
 ]
@@ -49,23 +46,6 @@ UserOpt = Annotated[
     str | None, typer.Option("--user", help="Username doing this (recorded in the audit log).")
 ]
 COLOUR_STYLE = {"yellow": "bold yellow", "red": "bold red", "black": "bold white on black"}
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except IBError as exc:
-        err.print(
-            f"[bold red]错误 error[/] {escape(exc.problem.message())}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from exc
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _day(text: str | None, field: str) -> date:
