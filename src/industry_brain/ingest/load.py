@@ -171,12 +171,25 @@ def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats:
     _bulk_insert_facts(session, new)
     stats.facts_inserted += len(new)
     if not to_supersede.empty:
-        fresh = read_frame(
-            session,
-            select(
-                Fact.id, Fact.enterprise_id, Fact.year, Fact.month, Fact.item, Fact.detail
-            ).where(Fact.batch_id == batch.id, Fact.item.in_(items)),
-            ["new_id", *KEY],
+        # the new rows of the superseded keys, found through ix_facts_lookup
+        ids = sorted({int(e) for e in to_supersede["enterprise_id"]})
+        fresh = pd.concat(
+            [
+                read_frame(
+                    session,
+                    select(
+                        Fact.id, Fact.enterprise_id, Fact.year, Fact.month, Fact.item, Fact.detail
+                    ).where(
+                        Fact.enterprise_id.in_(ids[k : k + 500]),
+                        Fact.year.in_(years),
+                        Fact.item.in_(items),
+                        Fact.batch_id == batch.id,
+                    ),
+                    ["new_id", *KEY],
+                )
+                for k in range(0, len(ids), 500)
+            ],
+            ignore_index=True,
         )
         pairs = to_supersede.merge(fresh, on=KEY, how="inner")
         session.execute(

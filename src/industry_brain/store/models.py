@@ -175,8 +175,8 @@ class Fact(Base):
 
     __tablename__ = "facts"
     __table_args__ = (
+        # the only index besides the primary key: every extra index costs bulk imports time
         Index("ix_facts_lookup", "enterprise_id", "year", "item"),
-        Index("ix_facts_batch", "batch_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
