@@ -88,6 +88,8 @@ INPUT_COLUMNS = (
     "electricity_kwh",
     "output_value",
 )
+#: Inputs stored with each result and shown in explanations (gross output only feeds checks).
+STORED_INPUTS = tuple(c for c in INPUT_COLUMNS if c != "output_value")
 #: Per-enterprise columns joined to the result after ranking.
 CARRIED = ("uscc", "name", "county_code", "industry_code", "exempt_reason", *INPUT_COLUMNS)
 

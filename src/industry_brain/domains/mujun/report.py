@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from industry_brain.domains.mujun import service
+from industry_brain.domains.mujun.evaluate import STORED_INPUTS
 from industry_brain.domains.mujun.lists import county_names
 from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.domains.mujun.rules import CATALOGUE, CLASSES, SCOPE_ZH
@@ -128,20 +129,7 @@ def result_objects(session: Session, year: int, run_id: int | None = None) -> li
                 "scope": r["scope"],
                 "evaluated": bool(r["evaluated"]),
                 "exempt_reason": r["exempt_reason"],
-                "inputs": {
-                    k: r[k]
-                    for k in (
-                        "land_mu",
-                        "tax",
-                        "value_added",
-                        "revenue",
-                        "rd_expense",
-                        "employees",
-                        "energy_tce",
-                        "emissions_t",
-                        "electricity_kwh",
-                    )
-                },
+                "inputs": {k: r[k] for k in STORED_INPUTS},
                 "items": by_ent.get(int(r["enterprise_id"]), {}),
                 "base_score": r["base_score"],
                 "bonus": r["bonus"],

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location
-from industry_brain.domains.mujun.evaluate import evaluate
+from industry_brain.domains.mujun.evaluate import STORED_INPUTS, evaluate
 from industry_brain.domains.mujun.models import (
     MujunAdjustment,
     MujunResult,
@@ -56,15 +56,7 @@ RESULT_COLUMNS = (
     "scope",
     "evaluated",
     "exempt_reason",
-    "land_mu",
-    "tax",
-    "value_added",
-    "revenue",
-    "rd_expense",
-    "employees",
-    "energy_tce",
-    "emissions_t",
-    "electricity_kwh",
+    *STORED_INPUTS,
     "land_use_tax",
     "base_score",
     "bonus",
