@@ -387,7 +387,7 @@ def test_catalogs_have_the_same_keys_and_cover_the_templates():
     zh, en = catalog("zh"), catalog("en")
     assert set(zh) == set(en)
     used = set()
-    for path in (web_app.HERE / "templates").glob("*.html"):
+    for path in (p for d in web_app.template_dirs() for p in d.glob("*.html")):
         used |= set(re.findall(r"""\bt\(["']([a-z_.]+)["']""", path.read_text("utf-8")))
     prefixes = {k for k in used if k.endswith(".")}  # t("stage." ~ value): dynamic keys
     assert used - prefixes - set(zh) == set()

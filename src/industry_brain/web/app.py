@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +58,20 @@ def format_number(value: Any) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}"
+
+
+def template_dirs() -> list[Path]:
+    """The platform's templates, then each domain's ``domains/<name>/web_templates``."""
+    import industry_brain.domains as pkg
+
+    dirs = [HERE / "templates"]
+    for root in pkg.__path__:
+        dirs += sorted(p for p in Path(root).glob("*/web_templates") if p.is_dir())
+    return dirs
+
+
+def template_loader() -> FileSystemLoader:
+    return FileSystemLoader([str(d) for d in template_dirs()])
 
 
 class MissingAssets(RuntimeError):
@@ -139,7 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(env=Environment(loader=template_loader(), autoescape=True))
     templates.env.filters["num"] = format_number
     app.state.templates = templates
     app.state.domains = domains.discover()

@@ -1,7 +1,9 @@
-"""Message catalogs: ``web/i18n/<lang>.yaml`` (flat keys → text; ``{name}`` placeholders).
+"""Message catalogs: ``web/i18n/<lang>.yaml`` plus each domain service's
+``domains/<name>/i18n/<lang>.yaml`` (flat keys → text; ``{name}`` placeholders).
 
 Chinese (``zh``) is the default; English (``en``) is the switch. Templates call ``t("key")``;
-a key missing from a catalog is an error (tests check both catalogs have the same keys).
+a key missing from a catalog is an error (tests check both catalogs have the same keys). A domain
+catalog may not redefine a key of the platform or of another domain.
 """
 
 from __future__ import annotations
@@ -15,14 +17,35 @@ import yaml
 LANGUAGES = ("zh", "en")
 
 
+def _read(path: Any) -> dict[str, str]:
+    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def domain_catalog_files(lang: str) -> list[Any]:
+    """The ``i18n/<lang>.yaml`` files of the domain packages, by package name."""
+    root = resources.files("industry_brain.domains")
+    return sorted(
+        (d.joinpath("i18n", f"{lang}.yaml") for d in root.iterdir() if d.is_dir()),
+        key=str,
+    )
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    """The catalog of ``lang`` (``zh`` or ``en``)."""
+    """The catalog of ``lang`` (``zh`` or ``en``): the platform's and every domain's."""
     if lang not in LANGUAGES:
         raise KeyError(f"no catalog for language {lang!r}")
-    text = resources.files("industry_brain.web").joinpath("i18n", f"{lang}.yaml")
-    data = yaml.safe_load(text.read_text("utf-8"))
-    return {str(k): str(v) for k, v in data.items()}
+    merged = _read(resources.files("industry_brain.web").joinpath("i18n", f"{lang}.yaml"))
+    for path in domain_catalog_files(lang):
+        if not path.is_file():
+            continue
+        extra = _read(path)
+        clash = sorted(set(extra) & set(merged))
+        if clash:
+            raise ValueError(f"{path}: keys already defined elsewhere: {', '.join(clash[:5])}")
+        merged.update(extra)
+    return merged
 
 
 def translate(lang: str, key: str, **values: Any) -> str:
