@@ -6,7 +6,12 @@ A service package ``industry_brain.domains.<name>`` joins the web by providing, 
   ``profile_section(session, scope, uscc) -> dict | None`` — a section of the enterprise
   profile: ``{"title_zh", "title_en", "rows": [[label_zh, label_en, value], ...],
   "note_zh", "note_en"}`` (rendered escaped by the platform);
-  and/or ``cockpit_section(session, scope) -> dict | None`` in the same shape for the cockpit.
+  and/or ``cockpit_section(session, scope) -> dict | None`` in the same shape for the cockpit,
+  and/or ``portal_section(session, scope) -> dict | None`` for the enterprise portal.
+  A section may also name ``"template"`` (a file in the domain's ``web_templates/``, rendered
+  with the section as ``s``, autoescaped) and ``"id"`` (the HTML id of its card); a section's
+  function applies the caller's scope itself (``scope.enterprise_clause()`` and friends).
+  Catalog keys of a domain live in ``domains/<name>/i18n/<lang>.yaml``.
 - ``api.py`` with ``router`` (JSON endpoints, included as-is with their own prefix).
 
 Pages of the known services that are missing say plainly that the service is not built yet.
@@ -41,6 +46,7 @@ class DomainWeb:
     api_router: Any = None
     profile_section: Callable[..., dict | None] | None = None
     cockpit_section: Callable[..., dict | None] | None = None
+    portal_section: Callable[..., dict | None] | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,6 +78,7 @@ def discover() -> dict[str, DomainWeb]:
             entry.router = getattr(web, "router", None)
             entry.profile_section = getattr(web, "profile_section", None)
             entry.cockpit_section = getattr(web, "cockpit_section", None)
+            entry.portal_section = getattr(web, "portal_section", None)
         if api is not None:
             entry.api_router = getattr(api, "router", None)
         if web is not None or api is not None or entry.errors:
