@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.today = settings.current_date  # the clock the carbon API reads too
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
     templates = Jinja2Templates(env=Environment(loader=template_loader(), autoescape=True))

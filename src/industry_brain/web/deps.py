@@ -1,10 +1,12 @@
 """Annotated dependencies: ``DbDep`` (a session), ``PrincipalDep`` (the signed-in caller or
-none), ``ScopeDep`` (the caller's data scope — every scoped query takes it), ``CsrfDep``."""
+none), ``ScopeDep`` (the caller's data scope — every scoped query takes it), ``CsrfDep``,
+``TodayDep`` (the platform's today)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,6 +42,14 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_today(request: Request) -> date:
+    """The platform's today (``IB_TODAY`` when set; see :class:`Settings`)."""
+    return request.app.state.settings.current_date()
+
+
+TodayDep = Annotated[date, Depends(get_today)]
 
 
 def client_ip(request: Request) -> str:
