@@ -161,8 +161,8 @@ def test_county_officer_sees_only_own_county(client):
 def test_enterprise_reads_only_its_own_record(client):
     login(client, "ent_wx")
     assert client.get("/", follow_redirects=False).headers["location"] == "/portal"
-    r = client.get("/portal", follow_redirects=False)
-    assert r.headers["location"] == f"/enterprises/{USCC_WX}"
+    portal = client.get("/portal").text  # its own page, linking its file
+    assert f'id="own-profile" href="/enterprises/{USCC_WX}"' in portal
     own = client.get(f"/api/v1/enterprises/{USCC_WX}").json()
     assert own["facts"]["tax_paid"]["2024"]["value"] == 321.5  # own tax is visible
     assert client.get(f"/api/v1/enterprises/{USCC_NX}").status_code == 404
@@ -205,8 +205,8 @@ def test_bank_uses_hashed_api_tokens(client, app, engine):
     api = new_client(app)
     auth = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/me", headers=auth).json()["role"] == "bank"
-    # no consents exist (not built): a bank reaches no enterprise
-    assert api.get("/api/v1/enterprises", headers=auth).json()["total"] == 0
+    # a bank reads consented carbon grades only (carbon bank API), never enterprise files
+    assert api.get("/api/v1/enterprises", headers=auth).status_code == 403
     assert api.get(f"/api/v1/enterprises/{USCC_WX}", headers=auth).status_code == 404
     assert api.get("/api/v1/audit", headers=auth).status_code == 403
     r = api.get("/api/v1/me", headers={"Authorization": "Bearer ibt_0000_forged"})
@@ -307,13 +307,27 @@ def test_pages_render_for_city_officer_in_both_languages(client):
         == "/"
     )
     for path, text in (
-        ("/mujun", "Not built yet"),
-        ("/carbon", "not built"),
-        ("/projects", "not built"),
-        ("/bulletins", "not built"),
+        ("/mujun", "Per-mu evaluation"),
+        ("/carbon", "Carbon-efficiency codes"),
+        ("/projects", "Projects"),
+        ("/bulletins", "bulletin"),
     ):
         page = client.get(path)
-        assert page.status_code == 200 and text.lower() in page.text.lower()
+        assert page.status_code == 200 and text.lower() in page.text.lower(), path
+
+
+def test_pages_of_services_without_web_module_say_not_built(engine, monkeypatch):
+    from industry_brain.web import domains
+
+    seed(engine)
+    monkeypatch.setattr(domains, "discover", dict)  # as if no service had a web module
+    with TestClient(create_app(Settings(), engine), base_url="https://testserver") as c:
+        login(c, "admin")
+        for path in ("/mujun", "/carbon", "/projects", "/bulletins"):
+            page = c.get(path + "?lang=en")
+            assert page.status_code == 200 and "not built yet" in page.text.lower(), path
+        profile = c.get(f"/enterprises/{USCC_WX}?lang=en").text
+        assert profile.lower().count("not built yet") == 3  # 亩均, carbon, projects sections
 
 
 def test_error_bodies_share_one_shape(client):

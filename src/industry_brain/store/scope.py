@@ -11,7 +11,12 @@ data outside the caller's scope by forgetting a check.
 | ``county_officer`` | those registered in the officer's county | yes |
 | ``agent`` | assigned (``agent_assignments``) and those of the agent's projects | masked |
 | ``enterprise`` | its own (``users.enterprise_id``) | yes (its own) |
-| ``bank`` | those that consented (consents are not built yet: none) | masked |
+| ``bank`` | none through the platform's enterprise reads | masked |
+
+A bank reads only what an enterprise consented to (授权): its carbon grade (scopes ``grade``,
+``history``) through the carbon service's bank API and the bank page, each read checked against
+an active consent and audited (:mod:`industry_brain.domains.carbon.access`). A consent covers
+that grade, not the enterprise's file, so ``enterprise_clause()`` selects nothing for a bank.
 """
 
 from __future__ import annotations
@@ -31,13 +36,19 @@ SENSITIVE_ITEMS = frozenset({"tax_paid", "tax_revenue", "profit"})
 # permission → roles holding it
 PERMISSIONS: dict[str, frozenset[str]] = {
     "cockpit.view": frozenset({"admin", "city_officer", "county_officer"}),
-    "enterprise.search": frozenset({"admin", "city_officer", "county_officer", "agent", "bank"}),
+    "enterprise.search": frozenset({"admin", "city_officer", "county_officer", "agent"}),
     "enterprise.view": frozenset(ROLES),
     "import.run": frozenset({"admin", "city_officer"}),
     "audit.search": frozenset({"admin"}),
     "token.manage": frozenset({"admin"}),
     "portal.enterprise": frozenset({"enterprise"}),
     "portal.agent": frozenset({"agent"}),
+    "mujun.view": frozenset({"admin", "city_officer", "county_officer"}),
+    "carbon.view": frozenset({"admin", "city_officer", "county_officer"}),
+    "consent.manage": frozenset({"enterprise"}),
+    "consent.read": frozenset({"bank"}),
+    "projects.view": frozenset({"admin", "city_officer", "county_officer", "agent", "enterprise"}),
+    "bulletins.view": frozenset({"admin", "city_officer", "county_officer"}),
 }
 
 
@@ -103,8 +114,7 @@ class Scope:
                 Project.agent_id == self.user_id, Project.enterprise_id.is_not(None)
             )
             return or_(Enterprise.id.in_(assigned), Enterprise.id.in_(projects))
-        # bank: only enterprises that consented; consents are part of the carbon/finance
-        # service, not built yet, so a bank reaches no enterprise through the core API.
+        # bank: consents cover the carbon grade only (carbon bank API), not the file
         return false()
 
     def project_clause(self) -> ColumnElement[bool]:

@@ -7,7 +7,10 @@ A service package ``industry_brain.domains.<name>`` joins the web by providing, 
   profile: ``{"title_zh", "title_en", "rows": [[label_zh, label_en, value], ...],
   "note_zh", "note_en"}`` (rendered escaped by the platform);
   and/or ``cockpit_section(session, scope) -> dict | None`` in the same shape for the cockpit,
-  and/or ``portal_section(session, scope) -> dict | None`` for the enterprise portal.
+  and/or ``portal_section(session, scope) -> dict | None`` for the enterprise portal,
+  and/or ``bank_section(session, scope) -> dict | None`` for the bank's page.
+  Each may also take keyword arguments ``today`` (the platform's date) and ``lang``
+  (``zh``/``en``): they are passed when the function's signature names them.
   A section may also name ``"template"`` (a file in the domain's ``web_templates/``, rendered
   with the section as ``s``, autoescaped) and ``"id"`` (the HTML id of its card); a section's
   function applies the caller's scope itself (``scope.enterprise_clause()`` and friends).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 import pkgutil
 from collections.abc import Callable
@@ -30,12 +34,12 @@ from typing import Any
 
 from industry_brain.web.logs import LOGGER
 
-# service → (catalog key of its name, page path, issue number)
-KNOWN: dict[str, tuple[str, str, int]] = {
-    "mujun": ("nav.mujun", "/mujun", 5),
-    "carbon": ("nav.carbon", "/carbon", 6),
-    "projects": ("nav.projects", "/projects", 7),
-    "bulletins": ("nav.bulletins", "/bulletins", 7),
+# service → (catalog key of its name, page path, issue number, permission to see the page)
+KNOWN: dict[str, tuple[str, str, int, str]] = {
+    "mujun": ("nav.mujun", "/mujun", 5, "mujun.view"),
+    "carbon": ("nav.carbon", "/carbon", 6, "carbon.view"),
+    "projects": ("nav.projects", "/projects", 7, "projects.view"),
+    "bulletins": ("nav.bulletins", "/bulletins", 7, "bulletins.view"),
 }
 
 
@@ -47,7 +51,14 @@ class DomainWeb:
     profile_section: Callable[..., dict | None] | None = None
     cockpit_section: Callable[..., dict | None] | None = None
     portal_section: Callable[..., dict | None] | None = None
+    bank_section: Callable[..., dict | None] | None = None
     errors: list[str] = field(default_factory=list)
+
+
+def call_section(fn: Callable[..., dict | None], *args: Any, **optional: Any) -> dict | None:
+    """Call a section function with the optional keywords (``today``, ``lang``) it accepts."""
+    accepted = inspect.signature(fn).parameters
+    return fn(*args, **{k: v for k, v in optional.items() if k in accepted})
 
 
 def _load(module: str, errors: list[str]) -> Any:
@@ -79,6 +90,7 @@ def discover() -> dict[str, DomainWeb]:
             entry.profile_section = getattr(web, "profile_section", None)
             entry.cockpit_section = getattr(web, "cockpit_section", None)
             entry.portal_section = getattr(web, "portal_section", None)
+            entry.bank_section = getattr(web, "bank_section", None)
         if api is not None:
             entry.api_router = getattr(api, "router", None)
         if web is not None or api is not None or entry.errors:

@@ -29,11 +29,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import ConflictError, IBError, NotFoundError, ValidationError
+from industry_brain.core.errors import (
+    ConflictError,
+    IBError,
+    Location,
+    NotFoundError,
+    ValidationError,
+)
 from industry_brain.domains.carbon import access, codes, loans, products
 from industry_brain.domains.carbon.errors import AccessDenied, CodeInvalid, Unauthorized
 from industry_brain.store.db import get_engine
 from industry_brain.store.models import Enterprise, User
+from industry_brain.web import auth as web_auth
 
 CODE_STATUS = {
     "carbon.code_malformed": 400,
@@ -121,10 +128,25 @@ def bank_user(
     today: TodayDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> User:
+    """The bank of the bearer token: a carbon bank token (``ibk_…``, `carbon token create`) or
+    a platform API token (``ibt_…``, issued by an admin on /admin/tokens) of a bank user."""
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
-    user = access.authenticate(session, token, today)
+    if token and token.startswith(web_auth.TOKEN_PREFIX):
+        try:
+            user = web_auth.user_for_token(session, token)
+        except IBError:
+            user = None
+        if user is None or user.role != "bank":
+            raise Unauthorized(
+                "auth.token_invalid",
+                "API 令牌无效、已撤销，或不属于银行用户",
+                "API token is invalid, revoked, or not a bank user's",
+                Location(field="Authorization"),
+            )
+    else:
+        user = access.authenticate(session, token, today)
     session.commit()  # last_used_at
     return user
 

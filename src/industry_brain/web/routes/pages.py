@@ -25,7 +25,7 @@ from industry_brain.web.deps import (
     client_ip,
     request_id,
 )
-from industry_brain.web.domains import KNOWN
+from industry_brain.web.domains import KNOWN, call_section
 from industry_brain.web.i18n import LANGUAGES, Translator
 
 router = APIRouter(include_in_schema=False)
@@ -161,22 +161,31 @@ def switch_language(code: str, settings: SettingsDep, next: str = "/") -> Respon
 
 
 # -- cockpit -----------------------------------------------------------------------------------
-def _section(fn: Any, *args: Any) -> dict | None:
+def _section(fn: Any, *args: Any, **optional: Any) -> dict | None:
     try:
-        return fn(*args)
+        return call_section(fn, *args, **optional)
     except IBError:
         return None
+
+
+def _sections(request: Request, hook: str, *args: Any) -> list[dict]:
+    """The sections the domain services contribute to a page (``hook`` names the function)."""
+    optional = {
+        "today": request.app.state.settings.current_date(),
+        "lang": page_lang(request),
+    }
+    return [
+        s
+        for entry in request.app.state.domains.values()
+        if getattr(entry, hook) is not None
+        and (s := _section(getattr(entry, hook), *args, **optional)) is not None
+    ]
 
 
 @router.get("/cockpit")
 def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     data = scoped.cockpit(db, scope)
-    sections = [
-        s
-        for entry in request.app.state.domains.values()
-        if entry.cockpit_section is not None
-        and (s := _section(entry.cockpit_section, db, scope)) is not None
-    ]
+    sections = _sections(request, "cockpit_section", db, scope)
     t = Translator(page_lang(request))
     labels = {
         "above": t("scale.above"),
@@ -235,12 +244,7 @@ def enterprise_profile(request: Request, db: DbDep, scope: ScopeDep, uscc: str) 
     profile = scoped.enterprise_profile(db, scope, uscc, request_id())
     db.commit()  # the audit entry of this view
     plugins = request.app.state.domains
-    sections = [
-        s
-        for entry in plugins.values()
-        if entry.profile_section is not None
-        and (s := _section(entry.profile_section, db, scope, profile["uscc"])) is not None
-    ]
+    sections = _sections(request, "profile_section", db, scope, profile["uscc"])
     missing = [
         KNOWN[name][0]
         for name in ("mujun", "carbon", "projects")
@@ -425,8 +429,14 @@ def tokens_revoke(
 # -- portals -----------------------------------------------------------------------------------
 @router.get("/portal")
 def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    """The enterprise's own page: its file (一企一档) at a glance and what the services offer
+    it (carbon code and bank consents, tickets…)."""
     uscc = scoped.own_enterprise_uscc(db, scope)
-    return RedirectResponse(f"/enterprises/{uscc}", status_code=303)
+    profile = scoped.enterprise_profile(db, scope, uscc, request_id())
+    db.commit()  # the audit entry of this view
+    sections = _sections(request, "portal_section", db, scope)
+    db.commit()  # reads the services audit (e.g. a consented grade)
+    return _render(request, "portal.html", p=profile, sections=sections)
 
 
 @router.get("/agent")
@@ -440,15 +450,18 @@ def agent_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
 
 
 @router.get("/bank")
-def bank_page(request: Request, scope: ScopeDep) -> Response:
-    return _render(request, "bank.html")
+def bank_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("consent.read")
+    sections = _sections(request, "bank_section", db, scope)
+    db.commit()  # every consented read is audited
+    return _render(request, "bank.html", sections=sections)
 
 
 def add_placeholders(app: FastAPI) -> None:
     """Pages of services that are not built yet say so plainly (the service's own router,
     when it exists, is included before these and wins)."""
     taken = {getattr(r, "path", None) for r in app.routes}
-    for name, (key, path, issue) in KNOWN.items():
+    for name, (key, path, issue, _perm) in KNOWN.items():
         if path in taken:
             continue
 

@@ -2,13 +2,10 @@
 // #cockpit-data rendered by the server; each chart also has a table beside it.
 (function () {
   "use strict";
-  var block = document.getElementById("cockpit-data");
-  if (!block || typeof echarts === "undefined") {
+  if (typeof echarts === "undefined") {
     return;
   }
-  var payload = JSON.parse(block.textContent);
-  var data = payload.data;
-  var labels = payload.labels;
+  var block = document.getElementById("cockpit-data");
   var pending = 0;
   var rendered = 0;
 
@@ -21,7 +18,10 @@
   }
 
   function chart(name, option) {
-    var el = document.querySelector('[data-chart="' + name + '"]');
+    draw(document.querySelector('[data-chart="' + name + '"]'), option);
+  }
+
+  function draw(el, option) {
     if (!el) {
       return;
     }
@@ -37,6 +37,36 @@
     c.setOption(option);
     window.addEventListener("resize", function () { c.resize(); });
   }
+
+  // Domain sections: <div class="chart" data-chart-json="ID"> with a JSON block #ID holding
+  // {"kind": "stacked", "categories": [...], "series": [{"name": ..., "data": [...]}]}.
+  document.querySelectorAll("[data-chart-json]").forEach(function (el) {
+    var src = document.getElementById(el.getAttribute("data-chart-json"));
+    if (!src) {
+      return;
+    }
+    var spec = JSON.parse(src.textContent);
+    draw(el, {
+      animation: false,
+      tooltip: { trigger: "axis" },
+      legend: { type: "scroll", top: 0 },
+      grid: { left: 50, right: 10, top: 30, bottom: 30 },
+      xAxis: { type: "category", data: spec.categories },
+      yAxis: { type: "value" },
+      color: spec.colors || undefined,
+      series: spec.series.map(function (s) {
+        return { name: s.name, type: "bar", stack: spec.kind === "stacked" ? "n" : undefined,
+                 data: s.data };
+      })
+    });
+  });
+
+  if (!block) {
+    return;
+  }
+  var payload = JSON.parse(block.textContent);
+  var data = payload.data;
+  var labels = payload.labels;
 
   var counties = data.by_county.map(function (c) { return c.name || c.code || "—"; });
   chart("county", {

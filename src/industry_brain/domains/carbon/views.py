@@ -1,0 +1,308 @@
+"""Scoped reads and actions of 工业碳效码 for the web pages (data-access layer).
+
+Every function takes the caller's :class:`~industry_brain.store.scope.Scope`: enterprises are
+filtered with ``scope.enterprise_clause()``; consents are managed by the enterprise's own user
+(``consent.manage``) and read by banks (``consent.read``) through
+:mod:`industry_brain.domains.carbon.access`, which audits every grant, revoke and bank read.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core import parameters
+from industry_brain.core.errors import IBError, Location, NotFoundError, ValidationError
+from industry_brain.domains.carbon import access, codes
+from industry_brain.domains.carbon import explain as explain_mod
+from industry_brain.domains.carbon.models import BankConsent, CarbonCode, CarbonResult
+from industry_brain.domains.carbon.rules import on_date
+from industry_brain.domains.carbon.service import current_runs, history, result_for
+from industry_brain.store import scoped
+from industry_brain.store.models import Enterprise, Region, User
+from industry_brain.store.scope import Scope
+
+GRADES = (1, 2, 3, 4, 5)
+# what a role without the right to sensitive figures may not see of a result (the denominator
+# of 规下 firms may be tax; the explanation shows it)
+SENSITIVE_FIELDS = ("denominator",)
+
+
+def latest_year(session: Session) -> int | None:
+    runs = current_runs(session)
+    return max(runs) if runs else None
+
+
+def grade_colours(year: int | None, region: str | None = None) -> list[str]:
+    """The code colours of grades 1–5 (parameter ``carbon.colours``) for a data year."""
+    on = on_date(year) if year else date.today()
+    return list(parameters.load().get("carbon.colours", region, on))
+
+
+def grade_distribution(session: Session, scope: Scope, year: int | None = None) -> dict[str, Any]:
+    """Enterprises per county and grade (1–5; ``ungraded`` = no grade) in scope, from the
+    current run of ``year`` (default: the latest year)."""
+    runs = current_runs(session)
+    year = year or (max(runs) if runs else None)
+    if year is None or year not in runs:
+        return {"year": year, "counties": [], "totals": {}}
+    rows = session.execute(
+        select(CarbonResult.county_code, Region.name, CarbonResult.grade, func.count())
+        .join(Enterprise, Enterprise.id == CarbonResult.enterprise_id)
+        .outerjoin(Region, Region.code == CarbonResult.county_code)
+        .where(CarbonResult.run_id == runs[year], scope.enterprise_clause())
+        .group_by(CarbonResult.county_code, Region.name, CarbonResult.grade)
+        .order_by(CarbonResult.county_code)
+    ).all()
+    counties: dict[str, dict[str, Any]] = {}
+    totals: dict[str, int] = {str(g): 0 for g in GRADES} | {"ungraded": 0}
+    for code, name, grade, n in rows:
+        key = str(grade) if grade else "ungraded"
+        entry = counties.setdefault(
+            code or "",
+            {"code": code, "name": name or code or "—", "total": 0}
+            | {str(g): 0 for g in GRADES}
+            | {"ungraded": 0},
+        )
+        entry[key] += n
+        entry["total"] += n
+        totals[key] += n
+    return {"year": year, "counties": list(counties.values()), "totals": totals}
+
+
+def results(
+    session: Session,
+    scope: Scope,
+    year: int | None = None,
+    *,
+    county: str | None = None,
+    grade: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    """One page of current results in scope, best (lowest K) first, ungraded last."""
+    scope.require("carbon.view")
+    page, per_page = scoped._page_args(page, per_page)
+    if grade is not None and grade not in GRADES:
+        raise ValidationError(
+            "query.grade", "等级应为 1–5", "grade must be 1–5", Location(field="grade"), grade
+        )
+    runs = current_runs(session)
+    year = year or (max(runs) if runs else None)
+    if year is None or year not in runs:
+        return {"year": year, "page": scoped.Page([], 0, page, per_page)}
+    conds = [CarbonResult.run_id == runs[year], scope.enterprise_clause()]
+    if county:
+        conds.append(CarbonResult.county_code == county)
+    if grade:
+        conds.append(CarbonResult.grade == grade)
+    joined = (
+        select(CarbonResult, Enterprise)
+        .join(Enterprise, Enterprise.id == CarbonResult.enterprise_id)
+        .where(*conds)
+    )
+    total = session.scalar(select(func.count()).select_from(joined.subquery()))
+    rows = session.execute(
+        joined.order_by(CarbonResult.k_value.is_(None), CarbonResult.k_value, Enterprise.uscc)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    names = dict(session.execute(select(Region.code, Region.name)).all())
+    items = [
+        {
+            "uscc": e.uscc,
+            "name": e.name,
+            "county": names.get(r.county_code or "", r.county_code),
+            "above_scale": r.above_scale,
+            "co2_net": r.co2_net,
+            "intensity": r.intensity,
+            "k_value": r.k_value,
+            "level": r.level,
+            "grade": r.grade,
+            "label": r.label,
+            "status": r.status,
+        }
+        for r, e in rows
+    ]
+    return {"year": year, "page": scoped.Page(items, int(total or 0), page, per_page)}
+
+
+def _latest_code(session: Session, ent: Enterprise, today: date) -> CarbonCode | None:
+    return session.scalars(
+        select(CarbonCode)
+        .where(CarbonCode.enterprise_id == ent.id, CarbonCode.expires_on >= today)
+        .order_by(CarbonCode.id.desc())
+        .limit(1)
+    ).first()
+
+
+def enterprise_carbon(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, Any]:
+    """The enterprise's current grade, its history and its valid code (if issued)."""
+    ent = scoped.visible_enterprise(session, scope, uscc)
+    try:
+        res = result_for(session, ent)
+    except IBError:
+        res = None
+    code = _latest_code(session, ent, today)
+    out: dict[str, Any] = {
+        "uscc": ent.uscc,
+        "result": None,
+        "history": [],
+        "code": None,
+        "masked": not scope.sees_sensitive,
+        "can_issue": scope.role in ("admin", "city_officer")
+        or (scope.role == "enterprise" and scope.enterprise_id == ent.id),
+    }
+    if res is not None:
+        result = {
+            "year": res.year,
+            "status": res.status,
+            "method": res.method,
+            "above_scale": res.above_scale,
+            "co2_net": res.co2_net,
+            "intensity": res.intensity,
+            "industry_intensity": res.industry_intensity,
+            "k_value": res.k_value,
+            "level": res.level,
+            "grade": res.grade,
+            "label": res.label,
+            "neutral_rate": res.neutral_rate,
+            "denominator_item": res.denominator_item,
+            "denominator": res.denominator,
+        }
+        if not scope.sees_sensitive:
+            for f in SENSITIVE_FIELDS:
+                result[f] = None
+        out["result"] = result
+        out["history"] = [
+            {"year": h.year, "grade": h.grade, "label": h.label, "k_value": h.k_value}
+            for h in history(session, ent)
+        ]
+    if code is not None:
+        out["code"] = {
+            "year": code.year,
+            "grade": code.grade,
+            "level": code.level,
+            "issued_on": code.issued_on.isoformat(),
+            "expires_on": code.expires_on.isoformat(),
+            "key_id": code.key_id,
+        }
+    return out
+
+
+def explanation(session: Session, scope: Scope, uscc: str, lang: str) -> dict[str, Any] | None:
+    """The carbon accounting explanation (audited by the carbon service); needs the right to
+    sensitive figures (the 规下 denominator may be tax)."""
+    ent = scoped.visible_enterprise(session, scope, uscc)
+    if not scope.sees_sensitive:
+        return None
+    try:
+        data = explain_mod.explain(session, ent.uscc, actor=scope.username)
+    except IBError:
+        return None
+    return {"lines": data["text"][lang], "improvement": data.get("improvement")}
+
+
+def code_svg(session: Session, scope: Scope, uscc: str, today: date) -> bytes:
+    """The QR symbol (SVG) of the enterprise's valid code, in its grade colour."""
+    ent = scoped.visible_enterprise(session, scope, uscc)
+    code = _latest_code(session, ent, today)
+    if code is None:
+        raise scoped._not_found(uscc)
+    colours = grade_colours(code.year, ent.county_code)
+    buf = io.BytesIO()
+    codes.qr(code.payload).save(
+        buf, kind="svg", scale=4, dark=str(colours[code.grade - 1]), light="#FFFFFF"
+    )
+    return buf.getvalue()
+
+
+def issue(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, Any]:
+    """Issue (sign) a code for the enterprise's current graded result: its own user or a city
+    officer / admin; audited by the carbon service."""
+    ent = scoped.visible_enterprise(session, scope, uscc)
+    if not (scope.city_wide or (scope.role == "enterprise" and scope.enterprise_id == ent.id)):
+        scope.require("carbon.issue")
+    return codes.issue_code(session, ent.uscc, actor=scope.username, today=today).to_dict()
+
+
+# -- consents ---------------------------------------------------------------------------------
+def banks(session: Session) -> list[dict[str, str]]:
+    """The banks an enterprise can consent to (active users of role ``bank``)."""
+    rows = session.execute(
+        select(User.username, User.organisation, User.display_name)
+        .where(User.role == "bank", User.active.is_(True))
+        .order_by(User.username)
+    ).all()
+    return [{"username": u, "name": o or d or u} for u, o, d in rows]
+
+
+def own_consents(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """The consents the caller's enterprise has granted (newest first)."""
+    scope.require("consent.manage")
+    uscc = scoped.own_enterprise_uscc(session, scope)
+    return sorted(access.list_consents(session, uscc=uscc, today=today), key=lambda c: -c["id"])
+
+
+def grant(
+    session: Session,
+    scope: Scope,
+    bank: str,
+    scopes: list[str],
+    expires_on: date,
+    purpose: str,
+    today: date,
+) -> dict[str, Any]:
+    scope.require("consent.manage")
+    uscc = scoped.own_enterprise_uscc(session, scope)
+    c = access.grant(
+        session,
+        uscc,
+        bank,
+        scopes,
+        expires_on,
+        by_username=scope.username,
+        purpose=purpose,
+        today=today,
+    )
+    return {"id": c.id}
+
+
+def revoke(session: Session, scope: Scope, consent_id: int) -> None:
+    """Revoke one of the caller's own consents (another enterprise's is reported missing)."""
+    scope.require("consent.manage")
+    c = session.get(BankConsent, consent_id)
+    if c is None or c.enterprise_id != scope.enterprise_id:
+        raise NotFoundError(
+            "carbon.consent_not_found",
+            f"没有编号为 {consent_id} 的授权",
+            f"no consent with id {consent_id}",
+            Location(field="consent_id"),
+            consent_id,
+        )
+    access.revoke(session, consent_id, by_username=scope.username)
+
+
+def bank_consents(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """Consents granted to the caller's bank, with the current grade where a consent is
+    active and covers it (each such read is audited by the carbon service)."""
+    scope.require("consent.read")
+    bank = session.get(User, scope.user_id)
+    assert bank is not None
+    out = []
+    for c in sorted(
+        access.list_consents(session, bank_username=scope.username, today=today),
+        key=lambda c: -c["id"],
+    ):
+        grade = None
+        if c["state"] == "active" and "grade" in c["scopes"]:
+            try:
+                grade = access.bank_grade(session, bank, c["uscc"], today=today)
+            except IBError:
+                grade = None
+        out.append({**c, "grade": grade})
+    return out

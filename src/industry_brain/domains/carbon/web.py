@@ -1,0 +1,218 @@
+"""Web pages of 工业碳效码: grade distribution and results, the profile's carbon section with the
+dual code (signed QR) and the explanation, the enterprise portal's code and bank consents
+(授权), and the bank's page of consented enterprises.
+
+Routes: ``GET /carbon`` (officers), ``GET /carbon/explain/{uscc}`` (htmx fragment),
+``GET /carbon/code/{uscc}.svg`` (the valid code's QR), ``POST /carbon/code/{uscc}`` (issue a
+code: the enterprise itself or a city officer/admin), ``POST /portal/consents`` (grant) and
+``POST /portal/consents/{id}/revoke`` (enterprise users, CSRF-checked like every form).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import IBError, Location, ValidationError
+from industry_brain.domains.carbon import access, views
+from industry_brain.store import scoped
+from industry_brain.store.scope import Scope
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
+from industry_brain.web.errors import status_of
+from industry_brain.web.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+UNGRADED_COLOUR = "#9E9E9E"
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    return request.app.state.render(request, name, context, status)
+
+
+@router.get("/carbon")
+def results_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    grade: Annotated[int | None, Query(ge=1, le=5)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+) -> Response:
+    data = views.results(db, scope, year, county=county or None, grade=grade, page=page)
+    return _render(
+        request,
+        "carbon.html",
+        data=data,
+        dist=views.grade_distribution(db, scope, data["year"]),
+        counties=scoped.counties(db, scope),
+        grades=views.GRADES,
+        filters={"county": county or "", "grade": grade or ""},
+    )
+
+
+@router.get("/carbon/explain/{uscc}")
+def explanation(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    data = views.explanation(db, scope, uscc, page_lang(request))
+    db.commit()  # the carbon service audits the read
+    return _render(request, "carbon_explain.html", e=data)
+
+
+@router.get("/carbon/code/{uscc}.svg")
+def code_svg(db: DbDep, scope: ScopeDep, today: TodayDep, uscc: str) -> Response:
+    return Response(
+        views.code_svg(db, scope, uscc, today),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.post("/carbon/code/{uscc}")
+def issue_code(
+    request: Request, db: DbDep, scope: ScopeDep, today: TodayDep, _csrf: CsrfDep, uscc: str
+) -> Response:
+    try:
+        views.issue(db, scope, uscc, today)
+    except IBError as exc:
+        db.rollback()
+        return _failed(request, exc, _back(scope))
+    db.commit()
+    target = "/portal" if scope.role == "enterprise" else f"/enterprises/{uscc}"
+    return RedirectResponse(f"{target}#carbon-section", status_code=303)
+
+
+def _failed(request: Request, exc: IBError, back: str) -> Response:
+    """The page telling why an action was refused (in the UI language), with the status of
+    the error's kind (400 rule, 403 role, 404 missing or out of scope, 409 conflict)."""
+    status = status_of(exc)
+    return _render(request, "carbon_error.html", status, error=exc.to_dict(), back=back)
+
+
+def _back(scope: Scope) -> str:
+    return "/portal" if scope.role == "enterprise" else "/"
+
+
+def _expiry(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            "carbon.consent_expiry",
+            f"授权截止日应为 YYYY-MM-DD 格式的日期（收到“{text}”）",
+            f"the expiry must be a date YYYY-MM-DD (got '{text}')",
+            Location(field="expires_on"),
+            text,
+        ) from None
+
+
+@router.post("/portal/consents")
+def grant_consent(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    _csrf: CsrfDep,
+    bank: Annotated[str, Form(max_length=64)],
+    expires_on: Annotated[str, Form(max_length=10)],
+    scopes: Annotated[list[str] | None, Form(max_length=16)] = None,
+    purpose: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        views.grant(db, scope, bank, scopes or [], _expiry(expires_on), purpose.strip(), today)
+    except IBError as exc:
+        db.rollback()
+        return _failed(request, exc, "/portal")
+    db.commit()
+    return RedirectResponse("/portal#consents", status_code=303)
+
+
+@router.post("/portal/consents/{consent_id}/revoke")
+def revoke_consent(
+    request: Request, db: DbDep, scope: ScopeDep, _csrf: CsrfDep, consent_id: int
+) -> Response:
+    try:
+        views.revoke(db, scope, consent_id)
+    except IBError as exc:
+        db.rollback()
+        return _failed(request, exc, "/portal")
+    db.commit()
+    return RedirectResponse("/portal#consents", status_code=303)
+
+
+# -- sections -----------------------------------------------------------------------------------
+def profile_section(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, Any]:
+    return {
+        "id": "carbon-section",
+        "title_zh": "工业碳效码",
+        "title_en": "Carbon-efficiency code (工业碳效码)",
+        "template": "carbon_profile.html",
+        "c": views.enterprise_carbon(session, scope, uscc, today),
+    }
+
+
+def portal_section(session: Session, scope: Scope, today: date) -> dict[str, Any] | None:
+    """The enterprise's code and its bank consents (grant and revoke)."""
+    if not scope.can("consent.manage"):
+        return None
+    uscc = scoped.own_enterprise_uscc(session, scope)
+    return {
+        "id": "consents",
+        "title_zh": "碳效码与银行授权",
+        "title_en": "Carbon code and bank consents",
+        "template": "carbon_portal.html",
+        "c": views.enterprise_carbon(session, scope, uscc, today),
+        "consents": views.own_consents(session, scope, today),
+        "banks": views.banks(session),
+        "scopes": list(access.SCOPES),
+        "today": today.isoformat(),
+    }
+
+
+def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] | None:
+    """A bank's consents and the consented grades (each read audited)."""
+    if not scope.can("consent.read"):
+        return None
+    return {
+        "id": "bank-consents",
+        "title_zh": "企业授权",
+        "title_en": "Consents granted to this bank",
+        "template": "carbon_bank.html",
+        "consents": views.bank_consents(session, scope, today),
+    }
+
+
+def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    if not scope.can("carbon.view"):
+        return None
+    dist = views.grade_distribution(session, scope)
+    return {
+        "id": "carbon-cockpit",
+        "title_zh": f"碳效等级分布（{dist['year'] or '—'} 年度）",
+        "title_en": f"Carbon grades ({dist['year'] or '—'})",
+        "template": "carbon_cockpit.html",
+        "dist": dist,
+        "chart": _chart(dist),
+    }
+
+
+def _chart(dist: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    keys = [*(str(g) for g in views.GRADES), "ungraded"]
+    colours = [str(c) for c in views.grade_colours(dist["year"])] + [UNGRADED_COLOUR]
+    out = {}
+    for lang in ("zh", "en"):
+        t = Translator(lang)
+        out[lang] = {
+            "kind": "stacked",
+            "categories": [c["name"] for c in dist["counties"]],
+            "colors": colours,
+            "series": [
+                {"name": t(f"carbon.grade.{k}"), "data": [c[k] for c in dist["counties"]]}
+                for k in keys
+            ],
+        }
+    return out

@@ -1,0 +1,236 @@
+"""Scoped reads of 亩均论英雄 results for the web pages (data-access layer).
+
+Every function takes the caller's :class:`~industry_brain.store.scope.Scope` and filters
+enterprises with ``scope.enterprise_clause()``; results are those of the published run of a data
+year (the final result; re-evaluations after appeals supersede earlier runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import IBError, Location, ValidationError
+from industry_brain.domains.mujun import explain as explain_mod
+from industry_brain.domains.mujun import lists, service
+from industry_brain.domains.mujun.models import MujunResult, MujunRun
+from industry_brain.store import scoped
+from industry_brain.store.audit import record
+from industry_brain.store.models import Enterprise, Region
+from industry_brain.store.scope import Scope
+
+CLASS_CODES = ("A", "B", "C", "D", "T")
+SCOPES = ("above", "below")
+
+
+def published_years(session: Session) -> list[int]:
+    """Data years with a published evaluation, newest first."""
+    return sorted(
+        session.scalars(select(MujunRun.year).where(MujunRun.status == "published").distinct()),
+        reverse=True,
+    )
+
+
+def _run(session: Session, year: int | None) -> MujunRun | None:
+    years = published_years(session)
+    if year is None:
+        year = years[0] if years else None
+    if year is None:
+        return None
+    return service.published_run(session, year, required=False)
+
+
+def _check_choice(value: str | None, allowed: tuple[str, ...], field: str) -> None:
+    if value and value not in allowed:
+        raise ValidationError(
+            f"query.{field}",
+            f"{field} 只能是 {'、'.join(allowed)} 之一",
+            f"{field} must be one of {', '.join(allowed)}",
+            Location(field=field),
+            value,
+        )
+
+
+def class_distribution(session: Session, scope: Scope, year: int | None = None) -> dict[str, Any]:
+    """Enterprises per county and class (A/B/C/D, T = not evaluated) in the caller's scope,
+    split by 规上/规下, from the published run of ``year`` (default: the latest)."""
+    run = _run(session, year)
+    if run is None:
+        return {"year": year, "run_id": None, "counties": [], "totals": {}}
+    rows = session.execute(
+        select(
+            MujunResult.county_code,
+            Region.name,
+            MujunResult.scope,
+            MujunResult.class_code,
+            func.count(),
+        )
+        .join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
+        .outerjoin(Region, Region.code == MujunResult.county_code)
+        .where(MujunResult.run_id == run.id, scope.enterprise_clause())
+        .group_by(MujunResult.county_code, Region.name, MujunResult.scope, MujunResult.class_code)
+        .order_by(MujunResult.county_code)
+    ).all()
+    counties: dict[str, dict[str, Any]] = {}
+    totals = {c: 0 for c in CLASS_CODES}
+    for code, name, kind, cls, n in rows:
+        entry = counties.setdefault(
+            code or "",
+            {
+                "code": code,
+                "name": name or code or "—",
+                **{c: 0 for c in CLASS_CODES},
+                "above": {c: 0 for c in CLASS_CODES},
+                "below": {c: 0 for c in CLASS_CODES},
+                "total": 0,
+            },
+        )
+        entry[cls] += n
+        entry[kind][cls] += n
+        entry["total"] += n
+        totals[cls] += n
+    return {
+        "year": run.year,
+        "run_id": run.id,
+        "counties": list(counties.values()),
+        "totals": totals,
+    }
+
+
+def results(
+    session: Session,
+    scope: Scope,
+    year: int | None = None,
+    *,
+    county: str | None = None,
+    class_code: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> dict[str, Any]:
+    """One page of results in scope, best score first (not evaluated last)."""
+    scope.require("mujun.view")
+    _check_choice(class_code, CLASS_CODES, "class")
+    _check_choice(kind, SCOPES, "scope")
+    page, per_page = scoped._page_args(page, per_page)
+    run = _run(session, year)
+    if run is None:
+        return {"year": year, "run": None, "page": scoped.Page([], 0, page, per_page)}
+    conds = [MujunResult.run_id == run.id, scope.enterprise_clause()]
+    if county:
+        conds.append(MujunResult.county_code == county)
+    if class_code:
+        conds.append(MujunResult.class_code == class_code)
+    if kind:
+        conds.append(MujunResult.scope == kind)
+    base = select(MujunResult).join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
+    total = session.scalar(
+        select(func.count())
+        .select_from(MujunResult)
+        .join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
+        .where(*conds)
+    )
+    rows = session.scalars(
+        base.where(*conds)
+        .order_by(
+            MujunResult.score.is_(None),
+            MujunResult.score.desc(),
+            MujunResult.uscc,
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    names = lists.county_names(session)
+    items = [
+        {
+            "uscc": r.uscc,
+            "name": r.name,
+            "county": names.get(r.county_code or "", r.county_code),
+            "scope": r.scope,
+            "land_mu": r.land_mu,
+            "tax": r.tax,
+            "score": r.score,
+            "rank_county": r.rank_county,
+            "n_county": r.n_county,
+            "class_code": r.class_code,
+        }
+        for r in rows
+    ]
+    return {
+        "year": run.year,
+        "run": {"id": run.id, "kind": run.kind, "parameter_version": run.parameter_version},
+        "page": scoped.Page(items, int(total or 0), page, per_page),
+    }
+
+
+def enterprise_result(
+    session: Session, scope: Scope, uscc: str, lang: str, explain: bool = True
+) -> dict[str, Any]:
+    """The enterprise's latest published result, with its explanation when ``explain`` (which
+    needs the right to see tax: it shows tax per mu; others get class, score and ranks only).
+    Reading the explanation is audited."""
+    ent = scoped.visible_enterprise(session, scope, uscc)
+    row = session.execute(
+        select(MujunResult, MujunRun)
+        .join(MujunRun, MujunRun.id == MujunResult.run_id)
+        .where(MujunResult.enterprise_id == ent.id, MujunRun.status == "published")
+        .order_by(MujunRun.year.desc(), MujunRun.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return {"uscc": ent.uscc, "result": None}
+    res, run = row
+    out: dict[str, Any] = {
+        "uscc": ent.uscc,
+        "year": run.year,
+        "run_id": run.id,
+        "result": {
+            "class_code": res.class_code,
+            "score": res.score,
+            "rank_county": res.rank_county,
+            "n_county": res.n_county,
+            "rank_industry": res.rank_industry,
+            "n_industry": res.n_industry,
+            "scope": res.scope,
+            "evaluated": res.evaluated,
+        },
+        "explanation": None,
+        "masked": not scope.sees_sensitive,
+    }
+    if explain and scope.sees_sensitive:
+        try:
+            data = explain_mod.explain(session, ent.uscc, run.year, lang, lineage=True)
+        except IBError:
+            data = None
+        if data is not None:
+            out["explanation"] = data["text"]
+            out["class_label"] = data.get("class_label")
+            record(
+                session,
+                scope.username,
+                "mujun.explain",
+                "enterprise",
+                ent.uscc,
+                {"year": run.year, "run_id": run.id},
+                user_id=scope.user_id,
+            )
+    return out
+
+
+def low_lists(
+    session: Session, scope: Scope, year: int | None = None, county: str | None = None
+) -> dict[str, Any]:
+    """清三低 lists of ``year`` in scope: a county officer gets only the own county."""
+    scope.require("mujun.view")
+    run = _run(session, year)
+    if run is None:
+        return {"year": year, "frame": pd.DataFrame(columns=list(lists.LIST_COLUMNS))}
+    if scope.role == "county_officer":
+        county = scope.county_code
+    elif not scope.city_wide:
+        county = "\0"  # nothing: other roles do not hold mujun.view anyway
+    frame = lists.build(session, run.year, county or None)
+    return {"year": run.year, "frame": frame}

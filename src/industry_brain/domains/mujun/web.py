@@ -1,0 +1,155 @@
+"""Web pages of 亩均论英雄 (per-mu evaluation): results by class, 清三低 lists, the profile
+section with the explanation, and the cockpit's class distribution by county.
+
+Routes: ``GET /mujun`` (results of a published year, filters, pagination; officers),
+``GET /mujun/lists`` (清三低 lists) and ``GET /mujun/lists/{year}.xlsx`` (audited export),
+``GET /mujun/explain/{uscc}`` (the explanation, loaded into the profile by htmx).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from industry_brain.domains.mujun import lists, views
+from industry_brain.store import scoped
+from industry_brain.store.scope import Scope
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.deps import DbDep, ScopeDep, request_id
+from industry_brain.web.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, name: str, **context: Any) -> Response:
+    return request.app.state.render(request, name, context)
+
+
+@router.get("/mujun")
+def results_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    cls: Annotated[str | None, Query(alias="class", max_length=1)] = None,
+    kind: Annotated[str | None, Query(alias="scope", max_length=5)] = None,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+) -> Response:
+    data = views.results(
+        db,
+        scope,
+        year,
+        county=county or None,
+        class_code=cls or None,
+        kind=kind or None,
+        page=page,
+    )
+    return _render(
+        request,
+        "mujun.html",
+        data=data,
+        dist=views.class_distribution(db, scope, data["year"]),
+        years=views.published_years(db),
+        counties=scoped.counties(db, scope),
+        classes=views.CLASS_CODES,
+        filters={"county": county or "", "class": cls or "", "scope": kind or ""},
+    )
+
+
+@router.get("/mujun/lists")
+def lists_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> Response:
+    data = views.low_lists(db, scope, year)
+    frame = data["frame"]
+    return _render(
+        request,
+        "mujun_lists.html",
+        year=data["year"],
+        years=views.published_years(db),
+        rows=lists.to_records(frame),
+        counts=lists.counts(frame) if len(frame) else {},
+        categories=lists.CATEGORIES,
+    )
+
+
+@router.get("/mujun/lists/{year}.xlsx")
+def lists_export(db: DbDep, scope: ScopeDep, year: int) -> Response:
+    data = views.low_lists(db, scope, year)
+    folder = Path(tempfile.mkdtemp(prefix="mujun-lists-"))
+    path = lists.export(data["frame"], folder / f"清三低名单_{data['year']}.xlsx", data["year"])
+    scoped.record_export(
+        db, scope, "mujun_lists", str(data["year"]), {"rows": len(data["frame"])}, request_id()
+    )
+    db.commit()
+    return FileResponse(
+        path,
+        filename=path.name,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        background=BackgroundTask(_cleanup, folder),
+    )
+
+
+def _cleanup(folder: Path) -> None:
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+
+
+@router.get("/mujun/explain/{uscc}")
+def explanation(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    data = views.enterprise_result(db, scope, uscc, page_lang(request), explain=True)
+    db.commit()
+    return _render(request, "mujun_explain.html", r=data)
+
+
+def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any] | None:
+    data = views.enterprise_result(session, scope, uscc, "zh", explain=False)
+    return {
+        "id": "mujun-section",
+        "title_zh": "亩均论英雄",
+        "title_en": "Per-mu evaluation (亩均论英雄)",
+        "template": "mujun_profile.html",
+        "r": data,
+    }
+
+
+def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    if not scope.can("mujun.view"):
+        return None
+    dist = views.class_distribution(session, scope)
+    return {
+        "id": "mujun-cockpit",
+        "title_zh": f"亩均评价分类（{dist['year'] or '—'} 年度）",
+        "title_en": f"Per-mu classes ({dist['year'] or '—'})",
+        "template": "mujun_cockpit.html",
+        "dist": dist,
+        "chart": _chart(dist),
+    }
+
+
+def _chart(dist: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stacked-bar spec of the class distribution per language (labels from catalogs)."""
+    out = {}
+    for lang in ("zh", "en"):
+        t = Translator(lang)
+        out[lang] = {
+            "kind": "stacked",
+            "categories": [c["name"] for c in dist["counties"]],
+            "colors": ["#2e7d32", "#8bc34a", "#ffb300", "#e53935", "#9e9e9e"],
+            "series": [
+                {"name": t(f"mujun.class.{c}"), "data": [county[c] for county in dist["counties"]]}
+                for c in views.CLASS_CODES
+            ],
+        }
+    return out
