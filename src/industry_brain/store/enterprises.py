@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location, NotFoundError
@@ -13,6 +13,8 @@ from industry_brain.store.audit import record
 from industry_brain.store.facts import precedence
 from industry_brain.store.models import (
     Enterprise,
+    EnterpriseName,
+    EnterpriseScale,
     Fact,
     Industry,
     LandParcel,
@@ -37,69 +39,86 @@ def get_by_uscc(session: Session, uscc: str) -> Enterprise:
 
 def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> dict[str, dict]:
     """item → year → {value, unit, source_dept}: current facts of the preferred department,
-    monthly and per-detail figures summed to the year."""
+    monthly and per-detail figures summed to the year.
+
+    The database sums each (item, year, department) — one row per group instead of every
+    monthly and per-account figure (``ix_facts_lookup`` finds the enterprise's rows); Python
+    only picks the preferred department of each (item, year).
+    """
     rows = session.execute(
-        select(Fact.item, Fact.year, Fact.value, Fact.unit, Fact.source_dept).where(
-            Fact.enterprise_id == enterprise_id, Fact.superseded_by.is_(None)
+        select(
+            Fact.item,
+            Fact.year,
+            Fact.source_dept,
+            func.sum(Fact.value),
+            func.count(Fact.value),
+            func.min(Fact.unit),
         )
+        .where(Fact.enterprise_id == enterprise_id, Fact.superseded_by.is_(None))
+        .group_by(Fact.item, Fact.year, Fact.source_dept)
+        .order_by(Fact.item, Fact.year, Fact.source_dept)
     ).all()
-    sums: dict[tuple[str, int, str], list] = {}
-    for item, year, value, unit, dept in rows:
-        acc = sums.setdefault((item, year, dept), [0.0, unit, 0])
-        if value is not None:
-            acc[0] += value
-            acc[2] += 1
     out: dict[str, dict] = {}
-    for (item, year, dept), (total, unit, n) in sorted(sums.items()):
-        order = precedence(item, county, date(year, 1, 1))
-        current = out.setdefault(item, {}).get(year)
+    ranks: dict[tuple[str, int], int] = {}
+    orders: dict[tuple[str, int], list[str]] = {}
+    for item, year, dept, total, n, unit in rows:
+        order = orders.get((item, year))
+        if order is None:
+            order = orders[(item, year)] = precedence(item, county, date(year, 1, 1))
         rank = order.index(dept) if dept in order else len(order)
-        if current is None or rank < current["_rank"]:
-            out[item][year] = {
-                "value": total if n else None,
+        if (item, year) not in ranks or rank < ranks[(item, year)]:
+            ranks[(item, year)] = rank
+            out.setdefault(item, {})[year] = {
+                "value": float(total) if n else None,
                 "unit": unit,
                 "source_dept": dept,
-                "_rank": rank,
             }
-    for by_year in out.values():
-        for v in by_year.values():
-            v.pop("_rank", None)
     return out
 
 
-def profile(
-    session: Session,
-    uscc: str,
-    actor: str,
-    user_id: int | None = None,
-    request_id: str | None = None,
+def profile_data(
+    session: Session, ent: Enterprise, project_clause: ColumnElement[bool] | None = None
 ) -> dict[str, Any]:
-    """Everything the store knows about one enterprise; the read is audited."""
-    ent = get_by_uscc(session, uscc)
-    county = session.get(Region, ent.county_code) if ent.county_code else None
-    industry = session.get(Industry, ent.industry_code) if ent.industry_code else None
-    record(
-        session,
-        actor,
-        "enterprise.view",
-        "enterprise",
-        ent.uscc,
-        {},
-        user_id=user_id,
-        request_id=request_id,
+    """Everything the store knows about ``ent`` (not audited: callers audit the read).
+
+    A handful of narrow queries, each answered by an index on ``enterprise_id``;
+    ``project_clause`` further filters the projects (the caller's data scope).
+    """
+    county_name, industry_name = session.execute(
+        select(Region.name, Industry.name)
+        .select_from(Enterprise)
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
+        .where(Enterprise.id == ent.id)
+    ).one()
+    names = session.execute(
+        select(EnterpriseName.name, EnterpriseName.kind)
+        .where(EnterpriseName.enterprise_id == ent.id)
+        .order_by(EnterpriseName.id)
+    ).all()
+    scales = session.execute(
+        select(EnterpriseScale.year, EnterpriseScale.above_scale)
+        .where(EnterpriseScale.enterprise_id == ent.id)
+        .order_by(EnterpriseScale.year)
+    ).all()
+    projects = select(Project.code, Project.name, Project.stage).where(
+        Project.enterprise_id == ent.id
     )
+    if project_clause is not None:
+        projects = projects.where(project_clause)
     return {
         "uscc": ent.uscc,
         "name": ent.name,
-        "former_names": ent.former_names,
+        "former_names": [n for n, kind in names if kind == "former"],
+        "names": [{"name": n, "kind": kind} for n, kind in names],
         "address": ent.address,
         "county_code": ent.county_code,
-        "county_name": county.name if county else None,
+        "county_name": county_name,
         "industry_code": ent.industry_code,
-        "industry_name": industry.name if industry else None,
+        "industry_name": industry_name,
         "registration_date": ent.registration_date.isoformat() if ent.registration_date else None,
         "status": ent.status,
-        "scale": {s.year: s.above_scale for s in ent.scales},
+        "scale": {y: above for y, above in scales},
         "facts": yearly_figures(session, ent.id, ent.county_code),
         "power_accounts": list(
             session.scalars(
@@ -116,14 +135,46 @@ def profile(
                 "land_use": p.land_use,
                 "holder_name": p.holder_name,
             }
-            for p in session.scalars(
-                select(LandParcel).where(LandParcel.enterprise_id == ent.id).order_by(LandParcel.id)
+            for p in session.execute(
+                select(
+                    LandParcel.parcel_no,
+                    LandParcel.area_mu,
+                    LandParcel.tenure,
+                    LandParcel.land_use,
+                    LandParcel.holder_name,
+                )
+                .where(LandParcel.enterprise_id == ent.id)
+                .order_by(LandParcel.id)
             )
         ],
         "projects": [
-            {"code": p.code, "name": p.name, "stage": p.stage}
-            for p in session.scalars(
-                select(Project).where(Project.enterprise_id == ent.id).order_by(Project.id)
-            )
+            {"code": c, "name": n, "stage": s}
+            for c, n, s in session.execute(projects.order_by(Project.id))
         ],
     }
+
+
+def profile(
+    session: Session,
+    uscc: str,
+    actor: str,
+    user_id: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Everything the store knows about one enterprise; the read is audited (the entry is
+    added to the session after the reads, so a write transaction lasts only from the audit
+    insert to the caller's commit)."""
+    ent = get_by_uscc(session, uscc)
+    data = profile_data(session, ent)
+    data.pop("names")
+    record(
+        session,
+        actor,
+        "enterprise.view",
+        "enterprise",
+        ent.uscc,
+        {},
+        user_id=user_id,
+        request_id=request_id,
+    )
+    return data

@@ -116,7 +116,11 @@ class EnterpriseScale(Base):
     """规上/规下 flag of an enterprise for a year (规模以上工业企业 directory)."""
 
     __tablename__ = "enterprise_scales"
-    __table_args__ = (UniqueConstraint("enterprise_id", "year", name="uq_enterprise_scales_year"),)
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "year", name="uq_enterprise_scales_year"),
+        # latest 规上 year and the 规上/规下 filter of the search and the cockpit
+        Index("ix_enterprise_scales_year", "year", "above_scale", "enterprise_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
@@ -205,7 +209,9 @@ class LandParcel(Base):
     __table_args__ = (UniqueConstraint("parcel_no", "enterprise_id", name="uq_land_parcels_owner"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     parcel_no: Mapped[str] = mapped_column(String(64), index=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
     holder_name: Mapped[str] = mapped_column(String(200))
     area_mu: Mapped[float] = mapped_column(Float)
     land_use: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -222,7 +228,9 @@ class PowerAccount(Base):
     __tablename__ = "power_accounts"
     account_no: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_name: Mapped[str] = mapped_column(String(200))
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -310,14 +318,17 @@ class Project(Base):
     investor_uscc: Mapped[str] = mapped_column(String(18), index=True)
     # name of the investor when it is not (yet) in the enterprise registry (a new company)
     investor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id"), nullable=True, index=True
+    )
     county_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     industry_code: Mapped[str | None] = mapped_column(ForeignKey("industries.code"), nullable=True)
     project_type: Mapped[str] = mapped_column(String(32), default="industrial")
     planned_investment: Mapped[float] = mapped_column(Float)  # 万元
     planned_land_mu: Mapped[float | None] = mapped_column(Float, nullable=True)
     programs: Mapped[list] = mapped_column(JSON, default=list)
-    stage: Mapped[str] = mapped_column(String(16))  # last reached stage (signed … at_capacity)
+    # last reached stage (signed … at_capacity)
+    stage: Mapped[str] = mapped_column(String(16), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     land_transfer_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     planned_signed: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import distinct, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
 from industry_brain.store import enterprises as enterprise_repo
@@ -103,12 +103,14 @@ def latest_scale_year(session: Session) -> int | None:
 
 def counties(session: Session, scope: Scope) -> list[dict[str, str]]:
     """Counties that have enterprises the caller can see (for filters)."""
+    # one indexed probe per region (ix_enterprises_county_code) instead of a DISTINCT over
+    # every enterprise
     rows = session.execute(
         select(Region.code, Region.name)
         .where(
-            Region.code.in_(
-                select(Enterprise.county_code).where(scope.enterprise_clause()).distinct()
-            )
+            select(Enterprise.id)
+            .where(Enterprise.county_code == Region.code, scope.enterprise_clause())
+            .exists()
         )
         .order_by(Region.code)
     ).all()
@@ -143,18 +145,24 @@ def search_enterprises(
     """
     page, per_page = _page_args(page, per_page)
     year = latest_scale_year(session)
+    by_uscc = aliased(Enterprise)
     conds = [scope.enterprise_clause()]
     if q and q.strip():
         text = q.strip()
+        # The name is read from ix_enterprises_name, the former names are scanned once into
+        # a list (enterprise_names) and the USCC is looked up once as a scalar subquery, so
+        # no full-table scan of enterprises; the page query stops walking the name index as
+        # soon as it has its rows.
         conds.append(
             or_(
                 Enterprise.name.contains(text, autoescape=True),
-                Enterprise.uscc == text.upper(),
                 Enterprise.id.in_(
                     select(EnterpriseName.enterprise_id).where(
                         EnterpriseName.name.contains(text, autoescape=True)
                     )
                 ),
+                Enterprise.id
+                == select(by_uscc.id).where(by_uscc.uscc == text.upper()).scalar_subquery(),
             )
         )
     if county:
@@ -245,32 +253,28 @@ def mask_facts(facts: dict[str, dict], scope: Scope) -> dict[str, dict]:
 def enterprise_profile(
     session: Session, scope: Scope, uscc: str, request_id: str | None = None
 ) -> dict[str, Any]:
-    """一企一档 of an enterprise in scope (audited read), sensitive figures masked as needed."""
+    """一企一档 of an enterprise in scope (audited read), sensitive figures masked as needed.
+
+    The audit entry is added after the reads: the write transaction it opens lasts only until
+    the caller commits (the page and the API commit before responding), so concurrent views
+    do not queue behind one another's reads on SQLite.
+    """
     ent = visible_enterprise(session, scope, uscc)
-    data = enterprise_repo.profile(
-        session, ent.uscc, scope.username, user_id=scope.user_id, request_id=request_id
+    data = enterprise_repo.profile_data(
+        session, ent, scope.project_clause() if scope.role != "bank" else false()
     )
-    data["names"] = [
-        {"name": n.name, "kind": n.kind}
-        for n in session.scalars(
-            select(EnterpriseName)
-            .where(EnterpriseName.enterprise_id == ent.id)
-            .order_by(EnterpriseName.id)
-        )
-    ]
+    data["names"] = data.pop("names")
     data["facts"] = mask_facts(data["facts"], scope)
     data["sensitive_masked"] = not scope.sees_sensitive
-    data["projects"] = (
-        [
-            {"code": p.code, "name": p.name, "stage": p.stage}
-            for p in session.scalars(
-                select(Project)
-                .where(Project.enterprise_id == ent.id, scope.project_clause())
-                .order_by(Project.id)
-            )
-        ]
-        if scope.role != "bank"
-        else []
+    record(
+        session,
+        scope.username,
+        "enterprise.view",
+        "enterprise",
+        ent.uscc,
+        {},
+        user_id=scope.user_id,
+        request_id=request_id,
     )
     return data
 
