@@ -393,3 +393,115 @@ def test_unit_column_gives_the_unit_per_row(registered, tmp_path):
         assert explain(s, A, 2025, "tax")["value"] == pytest.approx(150)
         assert explain(s, C, 2025, "tax")["value"] == pytest.approx(80)
         assert explain(s, B, 2025, "tax")["value"] is None
+
+
+def _power_rows(accounts: int, value) -> tuple[str, dict[int, tuple]]:  # type: ignore[no-untyped-def]
+    """A power CSV of ``accounts`` accounts × 12 months of 2025 (the last account 11 months),
+    owners A–E by account number; December rows carry no USCC (matched through the account's
+    other rows). Returns the text and, by line number, (account, uscc, month, raw, value)."""
+    owners = [A, B, C, D, E]
+    lines = ["户号,户名,统一社会信用代码,月份,用电量(千瓦时)"]
+    expected: dict[int, tuple] = {}
+    for k in range(accounts):
+        for month in range(1, 12 if k == accounts - 1 else 13):
+            owner = owners[k % 5]
+            number = value(k, month)
+            raw = f"{number:,.1f}" if (k + month) % 7 == 0 else f"{number:.1f}"
+            cell = f'"{raw}"' if "," in raw else raw
+            code = "" if month == 12 else owner
+            lines.append(f"3300{k:05d},户{k % 5},{code},2025年{month}月,{cell}")
+            expected[len(lines)] = (f"3300{k:05d}", owner, month, raw, float(f"{number:.1f}"))
+    return "\n".join(lines) + "\n", expected
+
+
+def _stored_power(engine) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        rows = s.execute(
+            select(
+                Fact.row,
+                Fact.detail,
+                Enterprise.uscc,
+                Fact.month,
+                Fact.raw_value,
+                Fact.value,
+                Fact.column,
+                Fact.sheet,
+                Fact.year,
+                Fact.unit,
+                Fact.batch_id,
+                Fact.id,
+                Fact.superseded_by,
+            )
+            .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+            .where(Fact.item == "electricity")
+        ).all()
+    return rows
+
+
+def test_large_power_file_keeps_every_cell_and_supersedes_exactly(registered, tmp_path):
+    # 417 accounts × 12 months - 1 = 5,003 rows: more than the rows above which repeating text
+    # is shared between rows, and not a multiple of the rows per INSERT statement
+    text, expected = _power_rows(417, lambda k, m: k * 1000 + m * 10 + 0.5)
+    r = import_file("power", _write(tmp_path / "p1.csv", text, "gbk"), engine=registered)
+    assert r.status == "committed", r.problems[:3]
+    assert (r.rows_total, r.rows_loaded, r.facts_inserted) == (5003, 5003, 5003)
+    stored = _stored_power(registered)
+    assert len(stored) == 5003
+    for row, detail, uscc, month, raw, value, column, sheet, year, unit, batch, _, sup in stored:
+        assert (detail, uscc, month, raw, value) == expected[row]
+        assert (column, sheet, year, unit, batch, sup) == (
+            "E（用电量(千瓦时)）",
+            None,
+            2025,
+            "千瓦时",
+            r.batch_id,
+            None,
+        )
+    assert _count(registered, PowerAccount) == 417
+    with Session(registered) as s:
+        owner = s.scalar(
+            select(Enterprise.uscc)
+            .join(PowerAccount, PowerAccount.enterprise_id == Enterprise.id)
+            .where(PowerAccount.account_no == "330000416")
+        )
+        assert owner == [A, B, C, D, E][416 % 5]
+
+    # a corrected file: every month 3 changes (417 facts), the other 4,586 stay as they are
+    text2, expected2 = _power_rows(417, lambda k, m: k * 1000 + m * 10 + (7.5 if m == 3 else 0.5))
+    r2 = import_file("power", _write(tmp_path / "p2.csv", text2, "gbk"), engine=registered)
+    assert r2.status == "committed", r2.problems[:3]
+    assert (r2.facts_inserted, r2.facts_superseded, r2.facts_unchanged) == (417, 417, 4586)
+    stored = _stored_power(registered)
+    assert len(stored) == 5003 + 417
+    by_id = {f[11]: f for f in stored}
+    for row, detail, uscc, month, raw, value, _, _, _, _, batch, _, sup in stored:
+        if batch == r2.batch_id:
+            assert month == 3 and sup is None
+            assert (detail, uscc, month, raw, value) == expected2[row]
+        elif month == 3:  # superseded by the new fact of the same account and month
+            new = by_id[sup]
+            assert (new[1], new[3], new[10]) == (detail, 3, r2.batch_id)
+            assert (detail, uscc, month, raw, value) == expected[row]
+        else:
+            assert sup is None and (detail, uscc, month, raw, value) == expected[row]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"户{i % 37}" if i % 11 else None for i in range(10_000)],  # repeating, with nulls
+        [f"{i}.5" for i in range(10_000)],  # all distinct
+        ["ok"] * 9_999 + ["invalid"],
+        [None] * 5_000,
+        ["a", None, "b"],  # short
+    ],
+)
+def test_objects_gives_the_python_values_of_a_column(values):
+    import pyarrow as pa
+
+    from industry_brain.ingest.pipeline import _objects
+
+    arr = pa.array(values, pa.string())
+    assert _objects(arr).tolist() == values
+    assert _objects(pa.chunked_array([arr.slice(0, 3), arr.slice(3)])).tolist() == values
+    assert _objects(pa.chunked_array([arr]).combine_chunks().dictionary_encode()).tolist() == values

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -32,21 +31,9 @@ if TYPE_CHECKING:
     from industry_brain.ingest.matching import Lookup
     from industry_brain.ingest.pipeline import Prepared
 
-FACT_COLUMNS = (
-    "enterprise_id",
-    "year",
-    "month",
-    "item",
-    "detail",
-    "value",
-    "unit",
-    "source_dept",
-    "batch_id",
-    "sheet",
-    "row",
-    "column",
-    "raw_value",
-)
+# the columns of a fact that vary by row, and those that are constant within an item column
+VARYING = ("enterprise_id", "year", "month", "detail", "value", "row", "raw_value")
+CONSTANT = ("item", "unit", "source_dept", "batch_id", "sheet", "column")
 KEY = ["enterprise_id", "year", "month", "item", "detail"]
 
 
@@ -73,7 +60,7 @@ def load(
     for prep in prepared:
         ok = ~prep.frame["_error"].to_numpy()
         stats.rows_loaded += int(ok.sum())
-        frame = prep.frame.loc[ok]
+        frame = prep.frame if ok.all() else prep.frame.loc[ok]
         if frame.empty:
             continue
         if mapping.kind == "registration":
@@ -85,23 +72,64 @@ def load(
             _power_accounts(session, frame, lookup)
         if mapping.kind == "land":
             _parcels(session, batch, frame)
-        long = _long_facts(prep, frame, mapping, batch)
-        step("load", 0, len(long))
-        _write_facts(session, batch, long, stats)
-        step("load", len(long), len(long))
+        parts = _long_facts(prep, frame, mapping, batch)
+        total = sum(len(p) for p in parts)
+        step("load", 0, total)
+        _write_facts(session, batch, parts, stats)
+        step("load", total, total)
     return stats
 
 
 # -- facts --------------------------------------------------------------------------------------
+@dataclass
+class _Facts:
+    """The facts of one item column of a sheet: the lineage and constants once (``item``,
+    ``unit``, ``source_dept``, ``batch_id``, ``sheet``, ``column``), the values that vary by
+    row as NumPy columns (``VARYING``: int64, float64, or object for text)."""
+
+    constants: dict[str, Any]
+    rows: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A frame of NumPy columns as they are (pandas 3 would turn object columns of strings
+    into its Arrow string dtype, which costs a copy at every take)."""
+    return pd.DataFrame(
+        {
+            k: pd.Series(v, dtype=object if v.dtype == object else None, copy=False)
+            for k, v in columns.items()
+        },
+        copy=False,
+    )
+
+
+def _text(series: pd.Series) -> np.ndarray:
+    """A text column as an object array of ``str`` ("" where missing)."""
+    values = series.to_numpy(dtype=object, na_value=None)
+    missing = pd.isna(values)
+    if missing.any() or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array(
+            ["" if m else str(v) for v, m in zip(values, missing, strict=True)], dtype=object
+        )
+    return values
+
+
 def _long_facts(
     prep: Prepared, frame: pd.DataFrame, mapping: Mapping, batch: ImportBatch
-) -> pd.DataFrame:
+) -> list[_Facts]:
     detail_col = mapping.detail_column()
     detail = (
-        frame[detail_col].astype("object").fillna("").astype(str)
+        _text(frame[detail_col])
         if detail_col and detail_col in frame
-        else pd.Series([""] * len(frame), index=frame.index)
+        else np.full(len(frame), "", dtype=object)
     )
+    enterprise = frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
+    year = frame["year"].to_numpy(dtype=float, na_value=np.nan)
+    month = frame["month"].to_numpy(dtype=float, na_value=np.nan)
+    row = frame["_row"].to_numpy()
     parts = []
     for name, spec in mapping.items().items():
         if name not in frame:
@@ -110,36 +138,42 @@ def _long_facts(
         has = ~np.isnan(values)
         if not has.any():
             continue
+        everywhere = bool(has.all())
+
+        def pick(a: np.ndarray, has: np.ndarray = has, everywhere: bool = everywhere) -> np.ndarray:
+            return a if everywhere else a[has]
+
         col = prep.columns[name]
-        sub = pd.DataFrame(
-            {
-                "enterprise_id": frame["enterprise_id"].to_numpy(dtype=float)[has].astype(np.int64),
-                "year": frame["year"].to_numpy(dtype=float)[has].astype(np.int64),
-                "month": frame["month"].to_numpy(dtype=float)[has].astype(np.int64),
-                "item": spec.item,
-                "detail": detail.to_numpy()[has],
-                "value": values[has],
-                "unit": units.store_unit(spec.dimension),
-                "source_dept": mapping.department,
-                "batch_id": batch.id,
-                "sheet": prep.table.sheet,
-                "row": frame["_row"].to_numpy()[has].astype(np.int64),
-                "column": f"{col.letter}（{col.name}）",
-                "raw_value": frame[name + "__raw"].to_numpy(dtype=object)[has],
-            }
-        )
-        parts.append(sub)
+        rows = {
+            "enterprise_id": pick(enterprise).astype(np.int64),
+            "year": pick(year).astype(np.int64),
+            "month": pick(month).astype(np.int64),
+            "detail": pick(detail),
+            "value": pick(values),
+            "row": pick(row).astype(np.int64),
+            "raw_value": pick(frame[name + "__raw"].to_numpy(dtype=object)),
+        }
+        constants = {
+            "item": spec.item,
+            "unit": units.store_unit(spec.dimension),
+            "source_dept": mapping.department,
+            "batch_id": batch.id,
+            "sheet": prep.table.sheet,
+            "column": f"{col.letter}（{col.name}）",
+        }
+        parts.append(_Facts(constants, _frame(rows)))
+    return parts
+
+
+def _write_facts(
+    session: Session, batch: ImportBatch, parts: list[_Facts], stats: LoadStats
+) -> None:
+    parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame(columns=list(FACT_COLUMNS))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats: LoadStats) -> None:
-    if new.empty:
         return
-    items = sorted(new["item"].unique())
-    years = sorted(int(y) for y in new["year"].unique())
-    dept = str(new["source_dept"].iloc[0])
+    items = sorted({p.constants["item"] for p in parts})
+    years = sorted({int(y) for p in parts for y in np.unique(p.rows["year"].to_numpy())})
+    dept = str(parts[0].constants["source_dept"])
     existing = read_frame(
         session,
         select(
@@ -152,24 +186,33 @@ def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats:
         ),
         ["old_id", *KEY, "old_value"],
     )
-    to_supersede = pd.DataFrame(columns=["old_id", *KEY])
+    supersede: list[pd.DataFrame] = []
     if not existing.empty:
         existing = existing.astype({"enterprise_id": np.int64, "year": np.int64, "month": np.int64})
-        merged = new.merge(existing, on=KEY, how="left")
-        old = merged["old_value"].to_numpy(dtype=float, na_value=np.nan)
-        val = merged["value"].to_numpy(dtype=float)
-        had = merged["old_id"].notna().to_numpy()
-        same = had & np.isclose(old, val, rtol=1e-12, atol=1e-12, equal_nan=False)
-        stats.facts_unchanged += int(same.sum())
-        to_supersede = merged.loc[had & ~same, ["old_id", *KEY]]
-        new = merged.loc[~same, list(FACT_COLUMNS)]
-    if new.empty:
-        return
-    # inserting in index order keeps the B-tree appends local (about 1.5x faster on SQLite)
-    order = np.argsort(new["enterprise_id"].to_numpy(dtype=np.int64), kind="stable")
-    new = new.iloc[order]
-    _bulk_insert_facts(session, new)
-    stats.facts_inserted += len(new)
+        keys = [k for k in KEY if k != "item"]
+        for k, part in enumerate(parts):
+            item = part.constants["item"]
+            old = existing.loc[existing["item"] == item, ["old_id", *keys, "old_value"]]
+            if old.empty:
+                continue
+            merged = part.rows.merge(old, on=keys, how="left")
+            old_value = merged["old_value"].to_numpy(dtype=float, na_value=np.nan)
+            val = merged["value"].to_numpy(dtype=float)
+            had = merged["old_id"].notna().to_numpy()
+            same = had & np.isclose(old_value, val, rtol=1e-12, atol=1e-12, equal_nan=False)
+            stats.facts_unchanged += int(same.sum())
+            supersede.append(merged.loc[had & ~same, ["old_id", *keys]].assign(item=item))
+            parts[k] = _Facts(part.constants, merged.loc[~same, list(VARYING)])
+    for part in parts:
+        if not len(part):
+            continue
+        # inserting in index order keeps the B-tree appends local (about 1.5x faster on SQLite)
+        order = np.argsort(part.rows["enterprise_id"].to_numpy(dtype=np.int64), kind="stable")
+        _bulk_insert_facts(session, part.constants, part.rows.iloc[order])
+        stats.facts_inserted += len(part)
+    to_supersede = (
+        pd.concat(supersede, ignore_index=True) if supersede else pd.DataFrame(columns=KEY)
+    )
     if not to_supersede.empty:
         # the new rows of the superseded keys, found through ix_facts_lookup
         ids = sorted({int(e) for e in to_supersede["enterprise_id"]})
@@ -202,36 +245,73 @@ def _write_facts(session: Session, batch: ImportBatch, new: pd.DataFrame, stats:
         stats.facts_superseded += len(pairs)
 
 
-def _bulk_insert_facts(session: Session, frame: pd.DataFrame) -> None:
-    """Fast path: DB-API executemany (SQLite) or COPY (PostgreSQL)."""
+#: rows per INSERT statement on SQLite: one statement with many VALUES tuples costs SQLite and
+#: the driver much less per row than one statement per row (7 × 100 = 700 bound parameters,
+#: below SQLite's oldest limit of 999)
+SQLITE_ROWS_PER_INSERT = 100
+
+
+def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.DataFrame) -> None:
+    """Fast path: COPY (PostgreSQL) or multi-row INSERTs through the DB-API (SQLite)."""
     conn = session.connection()
-    cols = list(FACT_COLUMNS)
     dbapi = conn.connection.driver_connection
+    varying = list(VARYING)
+    const = list(CONSTANT)
+    table = _value_table(rows, varying)  # n × 7 Python values (None for missing)
     if conn.dialect.name == "postgresql":
-        records = _records(frame, cols)
+        tail = tuple(constants[c] for c in const)
         with dbapi.cursor() as cur:
-            quoted = ", ".join(f'"{c}"' for c in cols)
+            quoted = ", ".join(f'"{c}"' for c in [*varying, *const])
             with cur.copy(f"COPY facts ({quoted}) FROM STDIN") as copy:
-                for rec in records:
-                    copy.write_row(rec)
+                for rec in table.tolist():
+                    copy.write_row((*rec, *tail))
         return
-    # SQLite: the columns that are constant within an item column of a sheet are written as
-    # SQL literals, so each row binds only its own 7 values (about twice as fast).
-    constant = ["item", "unit", "source_dept", "batch_id", "sheet", "column"]
-    varying = [c for c in cols if c not in constant]
-    names = ", ".join(f'"{c}"' for c in [*varying, *constant, "created_at"])
+    # SQLite: the constants and the creation time are SQL literals, so each row binds only
+    # its own 7 values
+    names = ", ".join(f'"{c}"' for c in [*varying, *const, "created_at"])
     now = _literal(datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
+    literals = ", ".join([*(_literal(constants[c]) for c in const), now])
+    one = "(" + ", ".join("?" for _ in varying) + f", {literals})"
+    k = SQLITE_ROWS_PER_INSERT
+    full = len(table) // k * k
     cur = dbapi.cursor()
     try:
-        for key, group in frame.groupby(constant, dropna=False, sort=False):
-            literals = ", ".join(_literal(v) for v in key)
-            placeholders = ", ".join("?" for _ in varying)
+        if full:
             cur.executemany(
-                f"INSERT INTO facts ({names}) VALUES ({placeholders}, {literals}, {now})",
-                _records(group, varying),
+                f"INSERT INTO facts ({names}) VALUES " + ", ".join([one] * k),
+                _lists(table[:full].reshape(-1, k * len(varying))),
             )
+        if full < len(table):
+            cur.executemany(f"INSERT INTO facts ({names}) VALUES {one}", table[full:].tolist())
     finally:
         cur.close()
+
+
+def _lists(table: np.ndarray, block: int = 1000) -> Iterator[list[Any]]:
+    """The rows of an object array as lists, made a block at a time (a million short-lived
+    lists at once would only make Python's garbage collector scan them)."""
+    for start in range(0, len(table), block):
+        yield from table[start : start + block].tolist()
+
+
+def _value_table(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """The columns as one n × len(cols) object array of Python values (None for missing)."""
+    out = np.empty((len(rows), len(cols)), dtype=object)
+    for j, c in enumerate(cols):
+        values = rows[c].to_numpy()
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
+            out[:, j] = values
+            if missing.any():
+                out[missing, j] = None
+        elif values.dtype == object:
+            out[:, j] = values
+            missing = pd.isna(values)
+            if missing.any():
+                out[missing, j] = None
+        else:
+            out[:, j] = values
+    return out
 
 
 def _literal(value: Any) -> str:
@@ -241,12 +321,6 @@ def _literal(value: Any) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _records(frame: pd.DataFrame, cols: list[str]) -> list[tuple]:
-    """Rows as tuples of Python values (None for missing), converted column-wise by pyarrow."""
-    table = pa.Table.from_pandas(frame[cols], preserve_index=False)
-    return list(zip(*(table.column(c).to_pylist() for c in cols), strict=True))
 
 
 # -- enterprises ---------------------------------------------------------------------------------
@@ -398,18 +472,37 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
     accounts = frame["account_no"].to_numpy(dtype=object)
     codes, _ = pd.factorize(accounts)
     _, first = np.unique(codes, return_index=True)
-    sub = frame.iloc[np.sort(first)][["account_no", "account_name", "enterprise_id"]]
+    first = np.sort(first)  # each account's first row, in file order
+    names = frame["account_name"].to_numpy(dtype=object)[first]
+    owners = frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)[first]
     fresh = [
-        {"account_no": a, "account_name": n or "", "enterprise_id": int(e)}
-        for a, n, e in zip(
-            sub["account_no"], sub["account_name"], sub["enterprise_id"], strict=True
-        )
+        (a, n or "", int(e))
+        for a, n, e in zip(accounts[first], names, owners, strict=True)
         if a not in lookup.by_account
     ]
     if fresh:
-        session.execute(PowerAccount.__table__.insert(), fresh)
-        for r in fresh:
-            lookup.by_account[r["account_no"]] = r["enterprise_id"]
+        _insert_rows(
+            session, PowerAccount.__table__, ("account_no", "account_name", "enterprise_id"), fresh
+        )
+        for a, _n, e in fresh:
+            lookup.by_account[a] = e
+
+
+def _insert_rows(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many rows of plain values: through the DB-API on SQLite (no per-row statement
+    building), through SQLAlchemy elsewhere. Only for tables without Python-side defaults."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        session.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
+    finally:
+        cur.close()
 
 
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:

@@ -194,7 +194,7 @@ def match_rows(
         ambiguous = need & pd.Series(names).isin(multi).to_numpy()
 
     frame["enterprise_id"] = pd.array(ids, dtype="Float64")
-    frame["_match"] = method
+    frame["_match"] = pd.Series(method, dtype=object, copy=False)  # not pandas' Arrow strings
     unmatched = np.isnan(ids) & ~bad_uscc & ~sheet.error
     reviews: list[dict[str, Any]] = []
     if not unmatched.any():

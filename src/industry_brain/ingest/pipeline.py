@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -275,9 +276,7 @@ class _Sheet:
 
 
 def _status(arr: Any) -> np.ndarray:
-    if isinstance(arr, pa.ChunkedArray | pa.Array):
-        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-    return np.asarray(arr, dtype=object)
+    return _objects(arr)
 
 
 def _floats(arr: Any) -> np.ndarray:
@@ -286,10 +285,41 @@ def _floats(arr: Any) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64)
 
 
+# Below this many rows a column is converted directly; above it, repeating text (codes, names,
+# months, statuses) becomes one Python object per distinct value, shared by its rows.
+_SHARED_MIN_ROWS = 4096
+_SHARED_SAMPLE = 20000
+
+
 def _objects(arr: Any) -> np.ndarray:
-    if isinstance(arr, pa.ChunkedArray | pa.Array):
-        return np.asarray(arr.to_pylist(), dtype=object)
-    return np.asarray(arr, dtype=object)
+    """A column as an object array of Python values (None for null)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not isinstance(arr, pa.Array):
+        return np.asarray(arr, dtype=object)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    n = len(arr)
+    if n >= _SHARED_MIN_ROWS and (
+        pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+    ):
+        head = arr.slice(0, _SHARED_SAMPLE)
+        if 2 * pc.count_distinct(head, mode="all").as_py() <= len(head):
+            encoded = pc.dictionary_encode(arr)
+            if 2 * len(encoded.dictionary) <= n:
+                distinct = np.empty(len(encoded.dictionary) + 1, dtype=object)
+                distinct[:-1] = encoded.dictionary.to_pylist()
+                distinct[-1] = None
+                idx = pc.fill_null(encoded.indices, len(encoded.dictionary))
+                return distinct[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.intp)]
+    return np.asarray(arr.to_pylist(), dtype=object)
+
+
+def _int64(arr: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """An integer column as pandas ``Int64`` (NA for null), without Python objects."""
+    values = np.asarray(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    mask = np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
+    return pd.arrays.IntegerArray(values, mask)
 
 
 def _obj_column(values: np.ndarray) -> pd.Series:
@@ -404,13 +434,13 @@ def prepare(
             if spec.type == "date":
                 frame[name] = _obj_column(_objects(parsed.date))
             else:
-                frame[name + "__year"] = pd.array(_objects(parsed.year), dtype="Int64")
-                frame[name + "__month"] = pd.array(_objects(parsed.month), dtype="Int64")
+                frame[name + "__year"] = _int64(parsed.year)
+                frame[name + "__month"] = _int64(parsed.month)
         elif spec.type == "uscc":
             codes, status, expected = normalize.normalize_uscc(raw)
             status = _status(status)
-            expected_arr = _objects(expected)
-            raw_obj = _objects(raw)
+            # the expected check character is only needed for the rows that have it wrong
+            expected_arr = _objects(expected) if (status == "checksum").any() else None
             sheet.flag(
                 status == "checksum",
                 col,
@@ -439,7 +469,7 @@ def prepare(
             codes_obj = _objects(codes)
             codes_obj[status != "ok"] = None
             frame[name] = _obj_column(codes_obj)
-            frame[name + "__raw"] = _obj_column(raw_obj)
+            frame[name + "__raw"] = _obj_column(_objects(raw))
             frame[name + "__status"] = _obj_column(status)
         elif spec.type in CHOICE_TYPES:
             parser, code, zh, en = CHOICE_TYPES[spec.type]

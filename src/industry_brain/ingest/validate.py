@@ -26,12 +26,20 @@ def _key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.nda
     combined = np.zeros(len(frame), dtype=np.int64)
     usable = np.ones(len(frame), dtype=bool)
     for k in keys:
-        codes, uniques = pd.factorize(frame[k].to_numpy(dtype=object), use_na_sentinel=True)
+        codes, uniques = pd.factorize(_key_values(frame[k]), use_na_sentinel=True)
         usable &= codes >= 0
         combined = combined * (len(uniques) + 1) + (codes + 1)
         combined, _ = pd.factorize(combined)  # keep the code range small
         combined = combined.astype(np.int64)
     return combined, usable
+
+
+def _key_values(column: pd.Series) -> np.ndarray:
+    """A key column for factorising: numbers as float64 (NaN for missing; no Python objects),
+    anything else as objects."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return column.to_numpy(dtype=object)
 
 
 def duplicates(
@@ -46,16 +54,21 @@ def duplicates(
     if mapping.kind == "registration":
         keys = ["uscc"] if "uscc" in frame else []
     else:
-        ent = frame["enterprise_id"].to_numpy(dtype=object, na_value=None)
+        ent = frame["enterprise_id"].to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(ent)
         fallback = None
         for cand in ("uscc", "account_no", "name", "holder"):
             if cand in frame:
                 fallback = frame[cand].to_numpy(dtype=object)
                 break
-        if fallback is not None:
-            missing = pd.isna(ent)
-            ent[missing] = fallback[missing]
-        frame["_ekey"] = ent
+        if fallback is not None and missing.any():
+            # unmatched rows: the enterprise is keyed by its code, account or name instead
+            mixed = ent.astype(object)
+            mixed[missing] = fallback[missing]
+            mixed[missing & pd.isna(mixed)] = None
+            frame["_ekey"] = pd.Series(mixed, dtype=object, copy=False)
+        else:
+            frame["_ekey"] = ent
         keys = ["_ekey", "year", "month"]
         detail = mapping.detail_column()
         if detail and detail in frame:
