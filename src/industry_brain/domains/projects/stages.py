@@ -597,11 +597,17 @@ def report_progress(
     output: float | None = None,
     headcount: int | None = None,
     notes: str = "",
+    expected_version: int | None = None,
     actor: str = "system",
     user_id: int | None = None,
 ) -> ProgressReport:
-    """进度填报: cumulative investment completed (万元), year-to-date output (万元), headcount."""
+    """进度填报: cumulative investment completed (万元), year-to-date output (万元), headcount.
+
+    With ``expected_version`` (the project version the reporter read, e.g. from a web form) a
+    project changed since then refuses the report with ``project.version_conflict``. A report
+    does not change the project itself, so it does not bump the version."""
     project = get_project(session, ref)
+    check_version(session, project, expected_version)
     _not_future(report_date, today, "report_date")
     if project.actual_signed is not None and report_date < project.actual_signed:
         raise _bad_date(

@@ -1,0 +1,265 @@
+"""Web pages of 项目钉, included by the platform through discovery (``web/domains.py``).
+
+- ``GET /projects`` — admin, officers, agents, enterprises (bank: 403): the board by stage
+  with 破五未 warnings, filters (county, stage, colour, warnings only) and the warnings table;
+- ``GET /projects/{code}`` — the same roles, in scope (else 404): stages, deadline and
+  warning, history, progress reports, tickets;
+- ``POST /projects/{code}/progress`` — the project's agent or an admin: 进度填报, optionally
+  with the next stage, under the project's optimistic lock (the form carries the version);
+- ``POST /projects/{code}/tickets`` — the project's agent or its enterprise: 提出难题;
+- ``GET /bulletins`` — admin, city and county officers: the 百千万 county bulletin;
+- ``GET /bulletins/{year}.xlsx`` — the same: the bulletin workbook, audited as an export.
+
+Sections: ``profile_section`` (the enterprise's projects with warnings, and its tickets),
+``cockpit_section`` (warnings by kind and colour), ``portal_section`` (an enterprise user's
+projects and tickets). Scope and permissions live in :mod:`.views`.
+
+"Today" is the platform's clock (``Settings.today`` / ``IB_TODAY``, else the real date): routes
+take ``TodayDep``, sections receive ``today=`` from the platform.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import ConflictError, IBError
+from industry_brain.domains.projects import views
+from industry_brain.store.scope import Scope
+from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    return request.app.state.render(request, name, context, status_code)
+
+
+# -- board ------------------------------------------------------------------------------------
+@router.get("/projects")
+def projects_board(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    stage: Annotated[str | None, Query(max_length=16)] = None,
+    warnings: Annotated[str | None, Query(max_length=1)] = None,
+    colour: Annotated[str | None, Query(max_length=8)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+) -> Response:
+    data = views.board(
+        db,
+        scope,
+        today,
+        county=county or None,
+        stage=stage or None,
+        warnings_only=warnings == "1",
+        colour=colour or None,
+        page=page,
+    )
+    return _render(request, "projects_board.html", d=data)
+
+
+# -- one project ------------------------------------------------------------------------------
+def _detail_page(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    code: str,
+    today: date,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    data = views.detail(db, scope, code, today)
+    context: dict[str, Any] = {"d": data, "form": {}, "form_error": None, "form_name": None}
+    context.update(extra)
+    return _render(request, "projects_detail.html", status_code, **context)
+
+
+@router.get("/projects/{code}")
+def project_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    code: str,
+    saved: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    return _detail_page(request, db, scope, code, today, saved=saved)
+
+
+def _form_failed(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    code: str,
+    today: date,
+    exc: IBError,
+    which: str,
+    form: dict,
+) -> Response:
+    db.rollback()
+    status = 409 if isinstance(exc, ConflictError) else 400
+    if exc.code == "project.version_conflict":
+        form = {k: v for k, v in form.items() if k != "version"}  # the page shows the new one
+    return _detail_page(
+        request,
+        db,
+        scope,
+        code,
+        today,
+        status,
+        form=form,
+        form_error=exc.to_dict(),
+        form_name=which,
+    )
+
+
+@router.post("/projects/{code}/progress")
+def project_progress(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    _csrf: CsrfDep,
+    code: str,
+    version: Annotated[str, Form(max_length=12)] = "",
+    report_date: Annotated[str, Form(max_length=10)] = "",
+    investment_completed: Annotated[str, Form(max_length=32)] = "",
+    output: Annotated[str, Form(max_length=32)] = "",
+    headcount: Annotated[str, Form(max_length=12)] = "",
+    notes: Annotated[str, Form(max_length=2000)] = "",
+    advance_to: Annotated[str, Form(max_length=16)] = "",
+    advance_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    form = {
+        "version": version,
+        "report_date": report_date,
+        "investment_completed": investment_completed,
+        "output": output,
+        "headcount": headcount,
+        "notes": notes,
+        "advance_to": advance_to,
+        "advance_on": advance_on,
+    }
+    views.visible_project(db, scope, code)  # 404 before anything else
+    try:
+        views.submit_progress(db, scope, code, form, today, request_id())
+        db.commit()
+    except IBError as exc:
+        if exc.code in ("projects.forbidden", "project.report_forbidden", "project.not_found"):
+            raise
+        return _form_failed(request, db, scope, code, today, exc, "progress", form)
+    return RedirectResponse(f"/projects/{quote(code)}?saved=progress#progress", status_code=303)
+
+
+@router.post("/projects/{code}/tickets")
+def project_ticket(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    _csrf: CsrfDep,
+    code: str,
+    title: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    category: Annotated[str, Form(max_length=16)] = "",
+    department: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    form = {
+        "title": title,
+        "description": description,
+        "category": category,
+        "department": department,
+    }
+    views.visible_project(db, scope, code)
+    try:
+        views.submit_ticket(db, scope, code, form, today, request_id())
+        db.commit()
+    except IBError as exc:
+        if exc.code in ("projects.forbidden", "ticket.forbidden", "project.not_found"):
+            raise
+        return _form_failed(request, db, scope, code, today, exc, "ticket", form)
+    return RedirectResponse(f"/projects/{quote(code)}?saved=ticket#tickets", status_code=303)
+
+
+# -- 百千万 bulletin --------------------------------------------------------------------------
+@router.get("/bulletins")
+def bulletins_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> Response:
+    data = views.bulletin_page(db, scope, year or today.year, today)
+    return _render(request, "projects_bulletin.html", d=data, years=range(today.year, 2018, -1))
+
+
+@router.get("/bulletins/{year}.xlsx")
+def bulletin_download(db: DbDep, scope: ScopeDep, today: TodayDep, year: int) -> Response:
+    name, content = views.bulletin_workbook(db, scope, year, today, request_id())
+    db.commit()  # the export's audit entry
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- sections ---------------------------------------------------------------------------------
+def profile_section(session: Session, scope: Scope, uscc: str, today: date) -> dict | None:
+    """The enterprise's projects (stage, 破五未 warning) and tickets, in the caller's scope."""
+    data = views.enterprise_projects(session, scope, uscc, today)
+    if data is None:
+        return None
+    return {
+        "title_zh": "项目钉：项目预警与诉求工单",
+        "title_en": "Projects: warnings and service tickets",
+        "rows": [],
+        "note_zh": f"预警按 {data['as_of']} 计算。",
+        "note_en": f"Warnings as of {data['as_of']}.",
+        "template": "projects_section.html",
+        "id": "projects-section",
+        **data,
+    }
+
+
+def cockpit_section(session: Session, scope: Scope, today: date) -> dict | None:
+    """破五未 warnings in the caller's scope by kind and colour (table and chart)."""
+    data = views.warnings_by_kind(session, scope, today)
+    if data is None:
+        return None
+    return {
+        "title_zh": "破五未预警（按类别和颜色）",
+        "title_en": "破五未 warnings by kind and colour",
+        "rows": [],
+        "note_zh": f"按 {data['as_of']} 计算；详见项目看板。",
+        "note_en": f"As of {data['as_of']}; see the projects board.",
+        "template": "projects_cockpit.html",
+        "id": "projects-warnings",
+        **data,
+    }
+
+
+def portal_section(session: Session, scope: Scope, today: date) -> dict | None:
+    """For an enterprise user: its projects with their warnings, and its tickets."""
+    data = views.own_projects(session, scope, today)
+    if data is None:
+        return None
+    return {
+        "title_zh": "我的项目与诉求工单",
+        "title_en": "My projects and service tickets",
+        "rows": [],
+        "note_zh": f"预警按 {data['as_of']} 计算。",
+        "note_en": f"Warnings as of {data['as_of']}.",
+        "template": "projects_section.html",
+        "id": "projects-portal",
+        **data,
+    }
