@@ -637,7 +637,12 @@ def bulletin_page(session: Session, scope: Scope, year: int, today: date) -> dic
     require_bulletin(scope)
     data = programs.progress(session, year, today)
     visible = set(session.scalars(select(Project.code).where(scope.project_clause())))
-    enrolled = [e for e in programs.enrolments(session, year, today) if e["project"] in visible]
+    names = {c["county_code"]: c["county"] for c in data["counties"]}
+    enrolled = [
+        {**e, "county": names.get(e["county_code"], e["county_code"])}
+        for e in programs.enrolments(session, year, today)
+        if e["project"] in visible
+    ]
     cats = {c["code"]: c for c in programs.categories(None, today)}
     return {"b": data, "enrolled": enrolled, "categories": cats, "year": year}
 

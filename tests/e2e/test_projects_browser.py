@@ -1,0 +1,96 @@
+"""项目钉 in the browser: an agent opens a project from the agent desk and files a progress
+report through the form; officers see the 破五未 badges on the board and the warnings chart on
+the cockpit; the bulletin — in Chromium against a real server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from industry_brain.web.app import format_number
+from tests.e2e.conftest import Site
+from tests.e2e.test_browser import shot, sign_in
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").strip() or 0)
+
+
+def test_agent_reports_progress_from_the_agent_desk(page: Page, site: Site) -> None:
+    sign_in(page, site, site.users["agent"])
+    assert page.url.endswith("/agent")
+    expect(page.locator("main")).not_to_contain_text("尚未上线")
+    link = page.locator("a[href^='/projects/']").first
+    code = link.inner_text().strip()
+    link.click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("h1.project-name")).to_have_attribute("data-code", code)
+    form = page.locator("#progress-form")
+    expect(form).to_be_visible()
+    version = form.locator("input[name=version]").input_value()
+    # investment completed to date never decreases: report a little more than the latest one
+    rows = page.locator("#table-reports tbody tr td:nth-child(2)")
+    latest = _number(rows.first.inner_text()) if rows.count() else 0.0
+    note = f"e2e 填报 {site.store}"
+    value = round(latest + 100, 1)
+    form.locator("input[name=investment_completed]").fill(f"{value:.1f}")
+    form.locator("input[name=headcount]").fill("42")
+    form.locator("textarea[name=notes]").fill(note)
+    shot(page, site, "projects-progress-form")
+    page.click("#progress-submit")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#saved")).to_be_visible()
+    first = page.locator("#table-reports tbody tr").first
+    expect(first).to_contain_text(note)
+    expect(first).to_contain_text(format_number(value))
+    # a report does not change the project: the form still carries the same version
+    assert page.locator("#progress-form input[name=version]").input_value() == version
+    shot(page, site, "projects-progress-saved")
+
+
+def test_officer_sees_warning_badges_on_the_board(page: Page, site: Site) -> None:
+    sign_in(page, site, site.users["county_officer"])
+    page.goto(f"{site.url}/projects")
+    expect(page.locator("h1")).to_contain_text("项目看板")
+    badges = page.locator("#board .wuwei")
+    expect(badges.first).to_be_visible()
+    colour = badges.first.get_attribute("data-colour")
+    assert colour in ("yellow", "red", "black")
+    assert re.search(r"(逾期|剩) \d+ 天", badges.first.inner_text())
+    expect(page.locator("#table-warnings tbody tr").first).to_be_visible()
+    shot(page, site, "projects-board")
+    # only warned projects, then one project's page explains its warning
+    page.check("input[name=warnings]")
+    page.click("#board-filters button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    cards = page.locator("#board .pcard")
+    assert cards.count() == page.locator("#board .pcard.warned").count() > 0
+    cards.first.locator("a.pcode").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#warning .wuwei")).to_be_visible()
+    page.locator("#warning details.explain summary").click()
+    expect(page.locator("#warning details.explain")).to_contain_text("projects.deadlines")
+    # an officer reads but does not file progress
+    expect(page.locator("#progress-form")).to_have_count(0)
+    shot(page, site, "projects-detail")
+
+
+def test_cockpit_warning_chart_and_the_bulletin(page: Page, site: Site) -> None:
+    sign_in(page, site, site.users["city_officer"])
+    page.wait_for_selector("body[data-charts-ready='1']", state="attached", timeout=15000)
+    section = page.locator("#projects-warnings")
+    canvas = section.locator("canvas")
+    expect(canvas.first).to_be_attached()
+    box = canvas.first.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100
+    expect(section.locator("#table-wuwei tbody tr")).to_have_count(5)
+    page.goto(f"{site.url}/bulletins")
+    expect(page.locator("#table-ranking tbody tr")).to_have_count(5)
+    expect(page.locator("#table-lists")).to_contain_text("红榜")
+    with page.expect_download() as download:
+        page.click("#bulletin-download")
+    assert download.value.suggested_filename.startswith("bulletin_")
+    page.goto(f"{site.url}/lang/en?next=/bulletins")
+    expect(page.locator("h1")).to_contain_text("bulletin")
+    shot(page, site, "projects-bulletin-en")
