@@ -339,6 +339,15 @@ def test_agent_and_enterprise_raise_tickets_with_state_and_history(app, engine):
             select(AuditLog.request_id).where(AuditLog.action == "ticket.raise")
         )  # the web request's id
     assert "办理中" in c.get(f"/projects/{WX1}").text
+    # text typed by users renders inert
+    r = c.post(
+        f"/projects/{WX1}/tickets",
+        data={"csrf_token": token, "title": "<script>alert(1)</script>", "department": "gdj"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = c.get(f"/projects/{WX1}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
     e, etoken = _as(app, "ent_wx")
     r = e.post(
         f"/projects/{WX2}/tickets",
@@ -362,7 +371,7 @@ def test_agent_and_enterprise_raise_tickets_with_state_and_history(app, engine):
     )
     assert r.status_code == 403
     assert e.post(f"/projects/{WX2}/tickets", data={"title": "x"}).status_code == 403  # CSRF
-    assert _count(engine, Ticket) == 2
+    assert _count(engine, Ticket) == 3
 
 
 # -- bulletin ----------------------------------------------------------------------------------
