@@ -505,3 +505,29 @@ def test_objects_gives_the_python_values_of_a_column(values):
     assert _objects(arr).tolist() == values
     assert _objects(pa.chunked_array([arr.slice(0, 3), arr.slice(3)])).tolist() == values
     assert _objects(pa.chunked_array([arr]).combine_chunks().dictionary_encode()).tolist() == values
+
+
+def test_values_shared_by_all_rows_are_stored_exactly(registered, tmp_path):
+    # one tax type (with a quote) in every row, two years: the detail is the same everywhere,
+    # the year is not; 1,000,000 元 = 100 万元
+    text = (
+        "纳税人识别号,所属年度,税种,实缴税金(元)\n"
+        f"{A},2025,增值税'一般',1000000\n"
+        f"{C},2025,增值税'一般',500000\n"
+        f"{A},2024,增值税'一般',900000\n"
+    )
+    r = import_file("tax", _write(tmp_path / "t.csv", text), engine=registered)
+    assert r.status == "committed" and r.facts_inserted == 3
+    with Session(registered) as s:
+        got = sorted(
+            s.execute(
+                select(Enterprise.uscc, Fact.year, Fact.month, Fact.detail, Fact.value, Fact.row)
+                .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+                .where(Fact.item == "tax_paid")
+            ).all()
+        )
+    assert got == [
+        (A, 2024, 0, "增值税'一般'", 90.0, 4),
+        (A, 2025, 0, "增值税'一般'", 100.0, 2),
+        (C, 2025, 0, "增值税'一般'", 50.0, 3),
+    ]

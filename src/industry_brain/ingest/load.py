@@ -255,10 +255,10 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     """Fast path: COPY (PostgreSQL) or multi-row INSERTs through the DB-API (SQLite)."""
     conn = session.connection()
     dbapi = conn.connection.driver_connection
-    varying = list(VARYING)
-    const = list(CONSTANT)
-    table = _value_table(rows, varying)  # n × 7 Python values (None for missing)
     if conn.dialect.name == "postgresql":
+        varying = list(VARYING)
+        const = list(CONSTANT)
+        table = _value_table(rows, varying)  # n × 7 Python values (None for missing)
         tail = tuple(constants[c] for c in const)
         with dbapi.cursor() as cur:
             quoted = ", ".join(f'"{c}"' for c in [*varying, *const])
@@ -266,11 +266,23 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
                 for rec in table.tolist():
                     copy.write_row((*rec, *tail))
         return
-    # SQLite: the constants and the creation time are SQL literals, so each row binds only
-    # its own 7 values
-    names = ", ".join(f'"{c}"' for c in [*varying, *const, "created_at"])
+    # SQLite: the constants, the creation time and the integer or text columns that hold one
+    # value in all these rows (usually the year; the month and detail of yearly figures) are
+    # SQL literals, so each row binds only the values of its own
+    fixed = {**constants}
+    for c in ("year", "month", "detail", "enterprise_id"):
+        values = rows[c].to_numpy()
+        first = values[0] if len(values) else None
+        literal = isinstance(first, int | np.integer) or (
+            isinstance(first, str) and "\x00" not in first  # SQL text cannot hold NUL
+        )
+        if literal and bool((values == first).all()):
+            fixed[c] = first
+    varying = [c for c in VARYING if c not in fixed]
+    table = _value_table(rows, varying)  # n × len(varying) Python values (None for missing)
+    names = ", ".join(f'"{c}"' for c in [*varying, *fixed, "created_at"])
     now = _literal(datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
-    literals = ", ".join([*(_literal(constants[c]) for c in const), now])
+    literals = ", ".join([*(_literal(v) for v in fixed.values()), now])
     one = "(" + ", ".join("?" for _ in varying) + f", {literals})"
     k = SQLITE_ROWS_PER_INSERT
     full = len(table) // k * k
@@ -287,9 +299,9 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
         cur.close()
 
 
-def _lists(table: np.ndarray, block: int = 1000) -> Iterator[list[Any]]:
-    """The rows of an object array as lists, made a block at a time (a million short-lived
-    lists at once would only make Python's garbage collector scan them)."""
+def _lists(table: np.ndarray, block: int = 100) -> Iterator[list[Any]]:
+    """The rows of an object array as lists, made a block at a time: the driver consumes them
+    one by one, and few lists alive at once keep Python's garbage collector passes short."""
     for start in range(0, len(table), block):
         yield from table[start : start + block].tolist()
 
