@@ -137,7 +137,7 @@ def test_board_is_scoped_per_role(app):
         assert _codes(r.text) == codes, username
     c, _ = _as(app, "bank")
     r = c.get("/projects")
-    assert r.status_code == 403 and "projects.forbidden" in r.text
+    assert r.status_code == 403 and "auth.forbidden" in r.text and "projects.view" in r.text
     assert c.get(f"/projects/{WX1}").status_code == 403
 
 

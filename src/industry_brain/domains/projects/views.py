@@ -8,8 +8,8 @@ forgetting a check:
   county officer: own county; agent: own projects; enterprise: own projects; bank: none), and a
   project outside the scope answers ``project.not_found`` exactly like a missing one;
 - the board and the project pages are for the roles that have projects in their scope
-  (:data:`BOARD_ROLES`, others get 403), the 百千万 bulletin for officers and admins
-  (:data:`BULLETIN_ROLES`);
+  (permission ``projects.view``; others get 403), the 百千万 bulletin for officers and admins
+  (``bulletins.view``);
 - progress reports (进度填报) are filed by the project's own agent (代办员) or an admin; 破难题
   tickets are raised by the project's agent or its enterprise (the rules of
   :func:`industry_brain.domains.projects.tickets.raise_ticket`).
@@ -42,10 +42,6 @@ from industry_brain.store.models import AuditLog, Enterprise, Project, Region, U
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.store.scoped import record_export
 
-#: roles that have projects in their scope (the board, project pages, sections)
-BOARD_ROLES = frozenset({"admin", "city_officer", "county_officer", "agent", "enterprise"})
-#: roles that read the 百千万 county bulletin (officers of the bureau and admins)
-BULLETIN_ROLES = frozenset({"admin", "city_officer", "county_officer"})
 #: cards per stage column on the unfiltered board; page size of one stage's column
 PER_COLUMN = 30
 PER_PAGE = 60
@@ -67,25 +63,14 @@ def _deny(code: str, zh: str, en: str, scope: Scope) -> PermissionDenied:
 
 
 def require_board(scope: Scope) -> None:
-    """Raise 403 unless the caller's role has projects in its scope."""
-    if scope.role not in BOARD_ROLES:
-        raise _deny(
-            "projects.forbidden",
-            f"当前角色（{scope.role}）不能查看项目",
-            f"the role {scope.role} may not see projects",
-            scope,
-        )
+    """Raise 403 unless the caller's role has projects in its scope (``projects.view``)."""
+    scope.require("projects.view")
 
 
 def require_bulletin(scope: Scope) -> None:
-    """Raise 403 unless the caller is an officer of the bureau or an admin."""
-    if scope.role not in BULLETIN_ROLES:
-        raise _deny(
-            "bulletin.forbidden",
-            f"当前角色（{scope.role}）不能查看百千万通报",
-            f"the role {scope.role} may not see the 百千万 bulletin",
-            scope,
-        )
+    """Raise 403 unless the caller may read the 百千万 bulletin (``bulletins.view``: officers of
+    the bureau and admins)."""
+    scope.require("bulletins.view")
 
 
 def can_report(scope: Scope, project: Project) -> bool:
@@ -576,7 +561,7 @@ def enterprise_projects(
 ) -> dict[str, Any] | None:
     """The projects of enterprise ``uscc`` in the caller's scope with their warnings, and their
     tickets; None when the enterprise is not visible or has no such project."""
-    if scope.role not in BOARD_ROLES:
+    if not scope.can("projects.view"):
         return None
     ent_id = session.scalar(
         select(Enterprise.id).where(Enterprise.uscc == uscc, scope.enterprise_clause())
@@ -618,7 +603,7 @@ def own_projects(session: Session, scope: Scope, today: date) -> dict[str, Any] 
 def warnings_by_kind(session: Session, scope: Scope, today: date) -> dict[str, Any] | None:
     """破五未 warnings in the caller's scope by kind and colour (None for roles without a
     projects scope)."""
-    if scope.role not in BOARD_ROLES:
+    if not scope.can("projects.view"):
         return None
     found = [warning_dict(w) for _, w in _evaluate(_rows(session, scope), today) if w is not None]
     table = kind_table(found)

@@ -28,9 +28,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import ConflictError, IBError
+from industry_brain.core.errors import ConflictError, IBError, NotFoundError
 from industry_brain.domains.projects import views
-from industry_brain.store.scope import Scope
+from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
 
 router = APIRouter(include_in_schema=False)
@@ -153,7 +153,7 @@ def project_progress(
         views.submit_progress(db, scope, code, form, today, request_id())
         db.commit()
     except IBError as exc:
-        if exc.code in ("projects.forbidden", "project.report_forbidden", "project.not_found"):
+        if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
             raise
         return _form_failed(request, db, scope, code, today, exc, "progress", form)
     return RedirectResponse(f"/projects/{quote(code)}?saved=progress#progress", status_code=303)
@@ -183,7 +183,7 @@ def project_ticket(
         views.submit_ticket(db, scope, code, form, today, request_id())
         db.commit()
     except IBError as exc:
-        if exc.code in ("projects.forbidden", "ticket.forbidden", "project.not_found"):
+        if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
             raise
         return _form_failed(request, db, scope, code, today, exc, "ticket", form)
     return RedirectResponse(f"/projects/{quote(code)}?saved=ticket#tickets", status_code=303)
