@@ -1,19 +1,29 @@
-"""Browser tests: a real uvicorn server on 127.0.0.1 (in a thread) over a small demo store built
-once per session, driven by Playwright with Debian's Chromium. Screenshots go to
-``test-artifacts/``."""
+"""Browser tests: a real uvicorn server on 127.0.0.1 (in a thread) over a small demo store,
+driven by Playwright with Debian's Chromium. Screenshots go to ``test-artifacts/``.
+
+``site`` (session) is parametrised over the store, ``sqlite`` and ``postgresql`` (a database on
+the session's one throwaway server, ``pg_server``; the param carries the ``postgres`` marker), so
+every test that takes it runs on both. The demo is built once per store with the whole main job,
+the domain services' hooks included (亩均, 碳效, 项目钉), so domain pages have their data. Its files
+(the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR`` points there
+while the demo is built and during each test that uses ``site``.
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain import mainjob
@@ -21,6 +31,7 @@ from industry_brain.store.db import make_engine
 from industry_brain.store.models import AgentAssignment, Enterprise, User
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
+from tests import pgserver
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -48,12 +59,29 @@ def browser_context_args() -> dict:
     return {"viewport": {"width": 1400, "height": 1000}, "locale": "zh-CN"}
 
 
+#: store → seconds the demo build took (printed at the end of the run)
+BUILD_SECONDS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if BUILD_SECONDS:
+        built = ", ".join(f"{store} {s:.1f} s" for store, s in BUILD_SECONDS.items())
+        terminalreporter.write_line(f"e2e demo stores (small, main job with hooks): {built}")
+
+
 @dataclass
 class Site:
+    store: str  # "sqlite" or "postgresql"
     url: str
     demo_dir: Path
+    data_dir: Path  # IB_DATA_DIR of the site (carbon keys, uploads)
     users: dict[str, str]  # role key → username
     usccs: dict[str, str]  # what → USCC
+    setup_seconds: float  # building the demo store (main job with the services' hooks)
+
+    def artifact(self, name: str) -> Path:
+        """Where the screenshot ``name`` of this store goes (both stores' shots are kept)."""
+        return ARTIFACTS / f"{name}-{self.store}.png"
 
 
 def _free_port() -> int:
@@ -62,33 +90,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    root = tmp_path_factory.mktemp("e2e")
-    engine = make_engine(f"sqlite:///{root / 'store.sqlite'}")
-    # The platform's store only: the domain services' main-job hooks are tested by their own
-    # suites (and may be mid-build); their web pages join by discovery either way.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(mainjob, "service_hooks", list)
-        mainjob.run_demo(root / "demo", scale="small", engine=engine)
+@contextmanager
+def _store_url(request: pytest.FixtureRequest, store: str, root: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file under ``root`` or a new database on ``pg_server``."""
+    if store == "sqlite":
+        yield f"sqlite:///{root / 'store.sqlite'}"
+        return
+    server: pgserver.PgServer = request.getfixturevalue("pg_server")
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={server.port} user=app dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _people(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+    """Usernames per role and USCCs the tests need, from the demo store."""
     with Session(engine) as s:
-        county = s.scalars(select(User).where(User.role == "county_officer")).first()
+        county = s.scalars(
+            select(User).where(User.role == "county_officer").order_by(User.id)
+        ).first()
         agent = s.scalars(
-            select(User).where(
+            select(User)
+            .where(
                 User.role == "agent",
                 User.id.in_(select(AgentAssignment.user_id)),
             )
+            .order_by(User.id)
         ).first()
-        ent_user = s.scalars(select(User).where(User.role == "enterprise")).first()
-        bank = s.scalars(select(User).where(User.role == "bank")).first()
+        ent_user = s.scalars(
+            select(User).where(User.role == "enterprise").order_by(User.id)
+        ).first()
+        bank = s.scalars(select(User).where(User.role == "bank").order_by(User.id)).first()
         own = s.get(Enterprise, ent_user.enterprise_id)
         other_county = s.scalars(
-            select(Enterprise).where(Enterprise.county_code != county.county_code)
+            select(Enterprise)
+            .where(Enterprise.county_code != county.county_code)
+            .order_by(Enterprise.id)
         ).first()
         same_county = s.scalars(
-            select(Enterprise).where(Enterprise.county_code == county.county_code)
+            select(Enterprise)
+            .where(Enterprise.county_code == county.county_code)
+            .order_by(Enterprise.id)
         ).first()
-        other_ent = s.scalars(select(Enterprise).where(Enterprise.id != own.id)).first()
+        other_ent = s.scalars(
+            select(Enterprise).where(Enterprise.id != own.id).order_by(Enterprise.id)
+        ).first()
         users = {
             "admin": "admin",
             "city_officer": "city_officer_01",
@@ -103,6 +154,42 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "other_county": other_county.uscc,
             "same_county": same_county.uscc,
         }
+    return users, usccs
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgresql"],
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """The demo site of one store (``sqlite`` / ``postgresql``), built once per session."""
+    store: str = request.param
+    root = tmp_path_factory.mktemp(f"e2e-{store}")
+    data = root / "data"
+    data.mkdir()
+    with _store_url(request, store, root) as url:
+        engine = make_engine(url)
+        try:
+            yield from _serve(store, engine, root, data)
+        finally:
+            engine.dispose()
+
+
+def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]:
+    """Build the demo on ``engine`` and serve it with uvicorn in a thread while the tests run."""
+    started = time.monotonic()
+    # The whole main job, services' hooks included; their files (the carbon signing key) go to
+    # the site's data dir, never to ./data (session fixtures start before _isolated_env).
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IB_DATA_DIR", str(data))
+        mp.delenv("IB_DATABASE_URL", raising=False)
+        mp.delenv("IB_PARAMETERS_DIR", raising=False)
+        mainjob.run_demo(root / "demo", scale="small", engine=engine)
+    seconds = BUILD_SECONDS[store] = time.monotonic() - started
+    users, usccs = _people(engine)
     # plain HTTP on loopback in tests: Secure cookies would need TLS
     app = create_app(Settings(cookie_secure=False), engine)
     port = _free_port()
@@ -111,15 +198,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start", pytrace=False)
-        time.sleep(0.05)
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
-        yield Site(f"http://127.0.0.1:{port}", root / "demo", users, usccs)
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("uvicorn did not start", pytrace=False)
+            time.sleep(0.05)
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield Site(store, f"http://127.0.0.1:{port}", root / "demo", data, users, usccs, seconds)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _site_data_dir(
+    request: pytest.FixtureRequest, _isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test on ``site`` sees the site's data dir (the server reads ``IB_DATA_DIR`` per
+    request: the carbon key that signed the demo's codes, uploads), not its own temp dir."""
+    if "site" in request.fixturenames:
+        site: Site = request.getfixturevalue("site")
+        monkeypatch.setenv("IB_DATA_DIR", str(site.data_dir))

@@ -1,5 +1,5 @@
 """What each role sees and is refused, the import page end to end, cockpit charts in both
-languages, lineage on hover — in Chromium against a real server."""
+languages, lineage on hover — in Chromium against a real server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from industry_brain.demo.operational import DEMO_PASSWORD
-from tests.e2e.conftest import ARTIFACTS, Site
+from tests.e2e.conftest import Site
 
 
 def sign_in(page: Page, site: Site, username: str) -> None:
@@ -23,8 +23,9 @@ def sign_in(page: Page, site: Site, username: str) -> None:
     assert "/login" not in page.url, page.content()[:2000]
 
 
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def shot(page: Page, site: Site, name: str) -> None:
+    """A full-page screenshot ``test-artifacts/<name>-<store>.png``."""
+    page.screenshot(path=str(site.artifact(name)), full_page=True)
 
 
 START = {
@@ -32,7 +33,7 @@ START = {
     "city_officer": r"/cockpit$",
     "county_officer": r"/cockpit$",
     "agent": r"/agent$",
-    "enterprise": r"/enterprises/[0-9A-Z]{18}$",
+    "enterprise": r"/portal$",
     "bank": r"/bank$",
 }
 
@@ -53,7 +54,7 @@ def test_each_role_lands_on_its_page(page: Page, site: Site, role: str) -> None:
         expect(page.locator(".sub")).to_contain_text(site.usccs["own"])
     if role == "bank":
         expect(page.locator("main")).to_contain_text("尚未上线")
-    shot(page, f"role-{role}")
+    shot(page, site, f"role-{role}")
     # signing out ends the session
     page.click("#logout")
     page.goto(f"{site.url}/cockpit")
@@ -67,7 +68,7 @@ def test_county_officer_cannot_open_another_county_by_url(page: Page, site: Site
     refused = page.goto(f"{site.url}/enterprises/{site.usccs['other_county']}")
     assert refused is not None and refused.status == 404
     expect(page.locator("section.error")).to_contain_text("enterprise.not_found")
-    shot(page, "county-refused")
+    shot(page, site, "county-refused")
     assert page.goto(f"{site.url}/admin/audit").status == 403
 
 
@@ -86,7 +87,7 @@ def test_agent_sees_tax_masked(page: Page, site: Site) -> None:
     page.wait_for_load_state("networkidle")
     expect(page.locator("h1.ent-name")).to_be_visible()
     assert page.locator("td.fact[data-item='tax_paid']").count() == 0
-    shot(page, "agent-profile")
+    shot(page, site, "agent-profile")
 
 
 def _canvas_painted(page: Page, chart: str) -> bool:
@@ -112,7 +113,7 @@ def test_cockpit_charts_render_in_both_languages(page: Page, site: Site, lang: s
     for chart in ("county", "coverage", "stages", "batches"):
         assert _canvas_painted(page, chart), f"{chart} chart is blank"
         expect(page.locator(f"#table-{chart} tbody tr").first).to_be_visible()
-    shot(page, f"cockpit-{lang}")
+    shot(page, site, f"cockpit-{lang}")
 
 
 def test_profile_shows_lineage_on_hover(page: Page, site: Site) -> None:
@@ -125,7 +126,7 @@ def test_profile_shows_lineage_on_hover(page: Page, site: Site) -> None:
     lineage = cell.locator(".lineage")
     expect(lineage).to_contain_text("批次", timeout=10000)
     expect(lineage).to_be_visible()
-    shot(page, "profile-lineage")
+    shot(page, site, "profile-lineage")
 
 
 def _corrected_copy(site: Site, tmp_path: Path) -> Path:
@@ -160,11 +161,11 @@ def test_upload_department_workbook_and_see_its_report(
     expect(report).to_have_attribute("data-status", "dry_run")
     expect(page.locator("table.mapping").first).to_contain_text("工业总产值")
     expect(page.locator("table.problems")).to_contain_text("value.not_number")
-    shot(page, "import-report")
+    shot(page, site, "import-report")
     with page.expect_download() as download:
         page.click("#download-workbook")
     assert download.value.suggested_filename.endswith(".xlsx")
     page.check("input[name=accept_valid]")
     page.click("#commit")
     expect(page.locator("#committed")).to_be_visible(timeout=60000)
-    shot(page, "import-committed")
+    shot(page, site, "import-committed")
