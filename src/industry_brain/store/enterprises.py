@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.store.audit import record
-from industry_brain.store.facts import precedence
+from industry_brain.store.facts import precedence_table
 from industry_brain.store.models import (
     Enterprise,
     EnterpriseName,
@@ -60,11 +60,12 @@ def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> 
     ).all()
     out: dict[str, dict] = {}
     ranks: dict[tuple[str, int], int] = {}
-    orders: dict[tuple[str, int], list[str]] = {}
+    tables: dict[int, dict[str, list[str]]] = {}  # year → the precedence table in force
     for item, year, dept, total, n, unit in rows:
-        order = orders.get((item, year))
-        if order is None:
-            order = orders[(item, year)] = precedence(item, county, date(year, 1, 1))
+        table = tables.get(year)
+        if table is None:
+            table = tables[year] = precedence_table(county, date(year, 1, 1))
+        order = table.get(item) or table["default"]
         rank = order.index(dept) if dept in order else len(order)
         if (item, year) not in ranks or rank < ranks[(item, year)]:
             ranks[(item, year)] = rank

@@ -63,8 +63,14 @@ def current_values(
     return read_frame(session, stmt, [c.key for c in cols])
 
 
+def precedence_table(region: str | None = None, on: date | None = None) -> dict[str, list[str]]:
+    """``ingest.precedence`` in force for ``region`` on ``on``: item → departments, best first,
+    with ``default`` for the other items (resolve once, look up many items)."""
+    return parameters.load().get("ingest.precedence", region=region, on=on)
+
+
 def precedence(item: str, region: str | None = None, on: date | None = None) -> list[str]:
-    table = parameters.load().get("ingest.precedence", region=region, on=on)
+    table = precedence_table(region, on)
     return list(table.get(item) or table["default"])
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, false, func, or_, select
+from sqlalchemy import distinct, false, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
@@ -49,6 +49,9 @@ KEY_ITEMS = (
     "electricity",
     "land_area",
 )
+# aliases of the search, built once (a fresh alias per request costs SQLAlchemy ~1 ms)
+_BY_USCC = aliased(Enterprise, name="by_uscc")
+_PAGE_ENT = aliased(Enterprise, name="ent")
 STAGES = ("signed", "started", "completed", "producing", "above_scale", "at_capacity")
 MAX_PER_PAGE = 100
 
@@ -145,14 +148,12 @@ def search_enterprises(
     """
     page, per_page = _page_args(page, per_page)
     year = latest_scale_year(session)
-    by_uscc = aliased(Enterprise)
     conds = [scope.enterprise_clause()]
     if q and q.strip():
         text = q.strip()
         # The name is read from ix_enterprises_name, the former names are scanned once into
-        # a list (enterprise_names) and the USCC is looked up once as a scalar subquery, so
-        # no full-table scan of enterprises; the page query stops walking the name index as
-        # soon as it has its rows.
+        # a list (enterprise_names) and the USCC is looked up once as a scalar subquery: no
+        # scan of the enterprises table itself.
         conds.append(
             or_(
                 Enterprise.name.contains(text, autoescape=True),
@@ -162,7 +163,7 @@ def search_enterprises(
                     )
                 ),
                 Enterprise.id
-                == select(by_uscc.id).where(by_uscc.uscc == text.upper()).scalar_subquery(),
+                == select(_BY_USCC.id).where(_BY_USCC.uscc == text.upper()).scalar_subquery(),
             )
         )
     if county:
@@ -182,30 +183,53 @@ def search_enterprises(
             Location(field="scale"),
             scale,
         )
-    total = session.scalar(select(func.count()).select_from(Enterprise).where(*conds)) or 0
-    scale_col = (
-        select(EnterpriseScale.above_scale)
-        .where(EnterpriseScale.enterprise_id == Enterprise.id, EnterpriseScale.year == year)
-        .scalar_subquery()
-    )
-    rows = session.execute(
+    # The page's ids first, then its rows joined to their county, industry and scale. With a
+    # text filter the total comes with the page as a window count, so the name scans run once
+    # instead of once for a count and again for the page; without one the page walks the name
+    # index and stops, and the count is an index count.
+    one_pass = bool(q and q.strip())
+    hits = (
         select(
-            Enterprise.uscc,
-            Enterprise.name,
-            Enterprise.county_code,
-            Region.name,
-            Enterprise.industry_code,
-            Industry.name,
-            Enterprise.status,
-            scale_col,
+            Enterprise.id.label("id"),
+            Enterprise.name.label("name"),
+            (func.count().over() if one_pass else null()).label("total"),
         )
-        .outerjoin(Region, Region.code == Enterprise.county_code)
-        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
         .where(*conds)
         .order_by(Enterprise.name, Enterprise.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .subquery("hits")
+    )
+    ent = _PAGE_ENT
+    scale_col = (
+        select(EnterpriseScale.above_scale)
+        .where(EnterpriseScale.enterprise_id == ent.id, EnterpriseScale.year == year)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            ent.uscc,
+            ent.name,
+            ent.county_code,
+            Region.name,
+            ent.industry_code,
+            Industry.name,
+            ent.status,
+            scale_col,
+            hits.c.total,
+        )
+        .select_from(hits)
+        .join(ent, ent.id == hits.c.id)
+        .outerjoin(Region, Region.code == ent.county_code)
+        .outerjoin(Industry, Industry.code == ent.industry_code)
+        .order_by(hits.c.name, hits.c.id)
     ).all()
+    if one_pass and rows:
+        total = rows[0][8]
+    elif one_pass and page == 1:
+        total = 0  # nothing matches
+    else:  # no text filter, or a page past the last one
+        total = session.scalar(select(func.count()).select_from(Enterprise).where(*conds)) or 0
     items = [
         {
             "uscc": r[0],
