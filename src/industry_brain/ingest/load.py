@@ -245,10 +245,10 @@ def _write_facts(
         stats.facts_superseded += len(pairs)
 
 
-#: rows per INSERT statement on SQLite: one statement with many VALUES tuples costs SQLite and
-#: the driver much less per row than one statement per row (7 × 100 = 700 bound parameters,
-#: below SQLite's oldest limit of 999)
-SQLITE_ROWS_PER_INSERT = 100
+#: bound parameters per INSERT statement on SQLite: one statement with many VALUES tuples costs
+#: SQLite and the driver much less per row than one statement per row (999 is the limit of the
+#: oldest SQLite versions)
+SQLITE_MAX_PARAMS = 999
 
 
 def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.DataFrame) -> None:
@@ -279,22 +279,39 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
         if literal and bool((values == first).all()):
             fixed[c] = first
     varying = [c for c in VARYING if c not in fixed]
-    table = _value_table(rows, varying)  # n × len(varying) Python values (None for missing)
-    names = ", ".join(f'"{c}"' for c in [*varying, *fixed, "created_at"])
-    now = _literal(datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
-    literals = ", ".join([*(_literal(v) for v in fixed.values()), now])
-    one = "(" + ", ".join("?" for _ in varying) + f", {literals})"
-    k = SQLITE_ROWS_PER_INSERT
-    full = len(table) // k * k
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    _sqlite_insert(
+        dbapi,
+        "facts",
+        varying,
+        _value_table(rows, varying),  # n × len(varying) Python values (None for missing)
+        {**fixed, "created_at": now},
+    )
+
+
+def _sqlite_insert(
+    dbapi: Any,
+    table: str,
+    columns: list[str],
+    values: np.ndarray,
+    literals: dict[str, Any] | None = None,
+) -> None:
+    """Insert the rows of an n × len(columns) object array through the DB-API, many rows per
+    statement; ``literals`` are the same in every row and written into the SQL."""
+    literals = literals or {}
+    names = ", ".join(f'"{c}"' for c in [*columns, *literals])
+    one = "(" + ", ".join(["?"] * len(columns) + [_literal(v) for v in literals.values()]) + ")"
+    k = max(1, SQLITE_MAX_PARAMS // max(1, len(columns)))
+    full = len(values) // k * k
     cur = dbapi.cursor()
     try:
         if full:
             cur.executemany(
-                f"INSERT INTO facts ({names}) VALUES " + ", ".join([one] * k),
-                _lists(table[:full].reshape(-1, k * len(varying))),
+                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * k),
+                _lists(values[:full].reshape(-1, k * len(columns))),
             )
-        if full < len(table):
-            cur.executemany(f"INSERT INTO facts ({names}) VALUES {one}", table[full:].tolist())
+        if full < len(values):
+            cur.executemany(f"INSERT INTO {table} ({names}) VALUES {one}", values[full:].tolist())
     finally:
         cur.close()
 
@@ -492,29 +509,20 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
         for a, n, e in zip(accounts[first], names, owners, strict=True)
         if a not in lookup.by_account
     ]
-    if fresh:
-        _insert_rows(
-            session, PowerAccount.__table__, ("account_no", "account_name", "enterprise_id"), fresh
-        )
-        for a, _n, e in fresh:
-            lookup.by_account[a] = e
-
-
-def _insert_rows(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows of plain values: through the DB-API on SQLite (no per-row statement
-    building), through SQLAlchemy elsewhere. Only for tables without Python-side defaults."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        session.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
+    if not fresh:
         return
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        cur.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
-    finally:
-        cur.close()
+    columns = ["account_no", "account_name", "enterprise_id"]
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        values = np.empty((len(fresh), len(columns)), dtype=object)
+        values[:] = fresh
+        _sqlite_insert(conn.connection.driver_connection, "power_accounts", columns, values)
+    else:
+        session.execute(
+            PowerAccount.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in fresh]
+        )
+    for a, _n, e in fresh:
+        lookup.by_account[a] = e
 
 
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
