@@ -178,7 +178,7 @@ def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] 
     if not scope.can("consent.read"):
         return None
     return {
-        "id": "bank-consents",
+        "id": "bank-consents-section",
         "title_zh": "企业授权",
         "title_en": "Consents granted to this bank",
         "template": "carbon_bank.html",
