@@ -1,12 +1,22 @@
 """The web's hot reads on SQLite and PostgreSQL: search (count and page in one pass), the
 profile (per-year sums in SQL, department precedence, masking, scoped projects) and its audit
-entry, also with views from several connections at once (as from several worker processes)."""
+entry, also with views from several connections at once (as from several worker processes),
+the cockpit cache filled once by a burst of cold requests, and ``serve --workers 2``."""
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +36,8 @@ from industry_brain.store.models import (
     Project,
 )
 from industry_brain.store.scope import Scope
+from tests.web_fixtures import PASSWORD, USCC_NX, USCC_WX
+from tests.web_fixtures import seed as seed_web
 
 CITY = Scope(user_id=None, username="city", role="city_officer")
 COUNTY_WX = Scope(user_id=None, username="county_wx", role="county_officer", county_code="330502")
@@ -301,3 +313,114 @@ def test_concurrent_profile_views_from_several_connections_are_all_audited(sqlit
             )
         )
     assert n == 8 * views_per_thread
+
+
+def test_a_burst_of_cold_cockpit_requests_computes_the_aggregates_once(engine, monkeypatch):
+    """Threads asking for the same scope's cockpit while its cache is cold wait for one
+    computation; a new import batch makes the next request compute it again, once."""
+    _seed(engine)
+    scoped._COCKPIT_CACHE.entries.clear()
+    calls: list[str] = []
+    real = scoped._aggregates
+
+    def counting(session, scope):  # type: ignore[no-untyped-def]
+        calls.append(scope.cache_key)
+        return real(session, scope)
+
+    monkeypatch.setattr(scoped, "_aggregates", counting)
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def view() -> None:
+        try:
+            with Session(engine) as s:
+                results.append(scoped.cockpit(s, CITY))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with scoped._COCKPIT_CACHE.lock:  # hold the cache so that all threads arrive cold
+        threads = [threading.Thread(target=view) for _ in range(6)]
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 6
+    assert calls == ["city"]
+    assert all(r["total"] == N for r in results)
+    with Session(engine) as s:
+        s.add(
+            ImportBatch(
+                kind="registration",
+                department="market",
+                file_name="g",
+                file_hash="c" * 64,
+                status="committed",
+            )
+        )
+        s.commit()
+        scoped.cockpit(s, CITY)
+        scoped.cockpit(s, CITY)
+    assert calls == ["city", "city"]
+    scoped._COCKPIT_CACHE.entries.clear()
+
+
+def test_serve_with_two_workers_answers_and_audits_every_view(sqlite_engine, tmp_path):
+    """``industry-brain serve --workers 2`` (the app factory by import string) over a SQLite
+    store: concurrent signed-in profile views all answer 200 and each leaves its audit row."""
+    seed_web(sqlite_engine)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "IB_DATABASE_URL": sqlite_engine.url.render_as_string(hide_password=False),
+        "IB_DATA_DIR": str(tmp_path),
+        "IB_COOKIE_SECURE": "0",
+        "IB_LOG_LEVEL": "WARNING",
+    }
+    cli = Path(sys.executable).with_name("industry-brain")
+    log = tmp_path / "server.log"
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        with httpx.Client(base_url=url) as c:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+            r = c.post(
+                "/login",
+                data={"username": "city", "password": PASSWORD, "csrf_token": token.group(1)},
+            )
+            assert r.status_code == 303
+            cookie = r.cookies["ib_session"]
+
+        def view(i: int) -> int:
+            with httpx.Client(base_url=url, cookies={"ib_session": cookie}, timeout=30) as c:
+                return c.get(f"/enterprises/{(USCC_WX, USCC_NX)[i % 2]}").status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(view, range(40)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert statuses == [200] * 40, log.read_text()[-2000:]
+    with Session(sqlite_engine) as s:
+        views = s.scalar(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.action == "enterprise.view", AuditLog.actor == "city")
+        )
+    assert views == 40
+    assert "locked" not in log.read_text()

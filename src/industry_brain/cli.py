@@ -607,13 +607,23 @@ def batches_list(
 
 
 # -- web ---------------------------------------------------------------------------------------
-@app.command(epilog="Example: industry-brain serve --host 127.0.0.1 --port 8000")
+@app.command(epilog="Example: industry-brain serve --host 127.0.0.1 --port 8000 --workers 2")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes (one per core; sessions, throttling and the audit "
+            "log live in the database, so any worker serves any request).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web platform and JSON API (FastAPI on uvicorn); open http://HOST:PORT/login."""
+    # Each worker process builds its own app from the factory (uvicorn needs the import string
+    # for several workers) with its own connection pool; on SQLite the workers share the WAL
+    # store and wait for each other's short write transactions (busy timeout, store.db).
     import uvicorn
 
     from industry_brain.web.app import MissingAssets, check_assets

@@ -38,6 +38,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # several web worker processes share the store: a writer waits up to 10 s for another's
+    # (short) write transaction instead of failing with "database is locked"
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-131072")  # 128 MiB page cache: bulk imports touch indexes
     cur.execute("PRAGMA temp_store=MEMORY")

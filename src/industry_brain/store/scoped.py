@@ -350,6 +350,9 @@ class _CacheEntry:
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
     entries: dict[tuple[str, str], _CacheEntry] = field(default_factory=dict)
+    # one lock per key: when an entry is missing or stale, one thread computes it and the
+    # others asking for the same key wait for that result instead of computing it too
+    filling: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 
 
 _COCKPIT_CACHE = _Cache()
@@ -426,14 +429,23 @@ def cockpit(session: Session, scope: Scope) -> dict[str, Any]:
     scope.require("cockpit.view")
     stamp = _data_stamp(session)
     key = (scope.cache_key, "aggregates")
-    with _COCKPIT_CACHE.lock:
-        hit = _COCKPIT_CACHE.entries.get(key)
+    cache = _COCKPIT_CACHE
+    with cache.lock:
+        hit = cache.entries.get(key)
     if hit is not None and hit.stamp == stamp:
         aggregates = hit.value
     else:
-        aggregates = _aggregates(session, scope)
-        with _COCKPIT_CACHE.lock:
-            _COCKPIT_CACHE.entries[key] = _CacheEntry(stamp, aggregates)
+        with cache.lock:
+            filling = cache.filling.setdefault(key, threading.Lock())
+        with filling:  # a burst of cold requests computes the aggregates once, not N times
+            with cache.lock:
+                hit = cache.entries.get(key)
+            if hit is not None and hit.stamp == stamp:
+                aggregates = hit.value
+            else:
+                aggregates = _aggregates(session, scope)
+                with cache.lock:
+                    cache.entries[key] = _CacheEntry(stamp, aggregates)
     stage_rows = dict(
         session.execute(
             select(Project.stage, func.count())
