@@ -293,3 +293,28 @@ def test_plain_postgresql_url_uses_psycopg(pg_server: pgserver.PgServer) -> None
         engine.dispose()
         with _admin(pg_server) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_timestamps_read_back_as_utc_on_both_stores(engine: Engine) -> None:
+    """A server-default timestamp and one written by code read back aware and in UTC, whatever
+    the store (SQLite returns naive text; PostgreSQL returns the session's zone)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from industry_brain.store.models import AuditLog
+    from industry_brain.web.app import format_timestamp
+
+    written = datetime(2026, 11, 27, 9, 30, tzinfo=timezone(timedelta(hours=8)))  # 01:30 UTC
+    with Session(engine) as s:
+        if engine.dialect.name == "postgresql":
+            s.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
+        s.add(AuditLog(actor="t", action="x", object_type="y", at=written, detail={}))
+        s.add(AuditLog(actor="t", action="default", object_type="y", detail={}))
+        s.commit()
+        by_action = {a.action: a.at for a in s.scalars(select(AuditLog))}
+    assert by_action["x"] == datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
+    assert by_action["x"].tzinfo == UTC and by_action["default"].tzinfo == UTC
+    assert abs(by_action["default"] - datetime.now(UTC)) < timedelta(minutes=5)
+    # pages show it in the bureau's zone: 01:30 UTC = 09:30 Beijing
+    assert format_timestamp(by_action["x"]) == "2026-11-27 09:30:00"
+    assert format_timestamp(by_action["x"].isoformat(), "UTC") == "2026-11-27 01:30:00"
+    assert format_timestamp(None) == "—"

@@ -11,8 +11,10 @@ import logging
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -72,6 +74,23 @@ def template_dirs() -> list[Path]:
 
 def template_loader() -> FileSystemLoader:
     return FileSystemLoader([str(d) for d in template_dirs()])
+
+
+def format_timestamp(value: Any, zone: str = "Asia/Shanghai") -> str:
+    """A stored timestamp (UTC ``datetime`` or ISO text) shown in ``zone``, to the second;
+    ``—`` when missing. Naive values are UTC (what the store writes)."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class MissingAssets(RuntimeError):
@@ -157,6 +176,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
     templates = Jinja2Templates(env=Environment(loader=template_loader(), autoescape=True))
     templates.env.filters["num"] = format_number
+    templates.env.filters["dt"] = lambda v: format_timestamp(v, settings.timezone)
     app.state.templates = templates
     app.state.domains = domains.discover()
 

@@ -10,6 +10,7 @@
 | ``IB_DEFAULT_LANG`` | ``zh`` | UI language when the visitor chose none (``zh`` or ``en``) |
 | ``IB_LOG_LEVEL`` | ``INFO`` | level of the JSON request log on stderr |
 | ``IB_UPLOAD_MAX_MB`` | ``50`` | largest department file accepted by the import page |
+| ``IB_TIMEZONE`` | ``Asia/Shanghai`` | time zone in which pages show stored timestamps (UTC) |
 | ``IB_TODAY`` | (the real date) | the platform's "today" (ISO date) for deadlines, consents and
   codes — set only to replay a day, e.g. the demo's 2026-11-27 |
 """
@@ -46,6 +47,7 @@ class Settings:
     upload_max_mb: int = 50
     languages: tuple[str, ...] = field(default=("zh", "en"))
     today: date | None = None
+    timezone: str = "Asia/Shanghai"
 
     def current_date(self) -> date:
         """The platform's today: ``today`` when fixed, else the real date."""
@@ -63,6 +65,7 @@ class Settings:
             default_lang=lang if lang in ("zh", "en") else "zh",
             log_level=os.environ.get("IB_LOG_LEVEL", "INFO").upper(),
             upload_max_mb=_int("IB_UPLOAD_MAX_MB", 50),
+            timezone=os.environ.get("IB_TIMEZONE") or "Asia/Shanghai",
             today=date.fromisoformat(os.environ["IB_TODAY"])
             if os.environ.get("IB_TODAY")
             else None,

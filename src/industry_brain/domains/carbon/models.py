@@ -13,7 +13,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from industry_brain.store.models import Base
+from industry_brain.store.models import Base, UTCDateTime
 
 
 class CarbonRun(Base):
@@ -42,7 +41,7 @@ class CarbonRun(Base):
     batch_ids: Mapped[list] = mapped_column(JSON, default=list)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(64), default="system")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class CarbonResult(Base):
@@ -131,7 +130,7 @@ class CarbonAdjustment(Base):
     unit: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(200))
     entered_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class CarbonCode(Base):
@@ -149,7 +148,7 @@ class CarbonCode(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class BankConsent(Base):
@@ -165,9 +164,9 @@ class BankConsent(Base):
     granted_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)
     granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class BankToken(Base):
@@ -180,9 +179,9 @@ class BankToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class CarbonLoan(Base):
@@ -207,4 +206,4 @@ class CarbonLoan(Base):
     county_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("carbon_consents.id"))
     reported_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

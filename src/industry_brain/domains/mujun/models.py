@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from industry_brain.store.models import Base
+from industry_brain.store.models import Base, UTCDateTime
 
 
 class MujunRun(Base):
@@ -46,7 +45,7 @@ class MujunRun(Base):
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("mujun_runs.id"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class MujunResult(Base):
@@ -136,8 +135,8 @@ class MujunAdjustment(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MujunAppeal(Base):
@@ -154,10 +153,10 @@ class MujunAppeal(Base):
     claimed_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     statement: Mapped[str] = mapped_column(Text)
     filed_by: Mapped[str] = mapped_column(String(64))
-    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|accepted|rejected
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     corrected_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     fact_id: Mapped[int | None] = mapped_column(ForeignKey("facts.id"), nullable=True)

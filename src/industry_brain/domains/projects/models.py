@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from sqlalchemy import (
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from industry_brain.store.models import Base
+from industry_brain.store.models import Base, UTCDateTime
 
 
 class StageEvent(Base):
@@ -49,7 +48,7 @@ class StageEvent(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     on_day: Mapped[date] = mapped_column(Date)
     version_after: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class ProgressReport(Base):
@@ -71,7 +70,7 @@ class ProgressReport(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class Ticket(Base):
@@ -97,7 +96,7 @@ class Ticket(Base):
     resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
@@ -118,7 +117,7 @@ class TicketEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class ProgramEnrolment(Base):
@@ -136,7 +135,7 @@ class ProgramEnrolment(Base):
     year: Mapped[int] = mapped_column(Integer, index=True)
     enrolled_on: Mapped[date] = mapped_column(Date)  # its year is ``year``
     actor: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class WarningSnapshot(Base):
@@ -162,4 +161,4 @@ class WarningSnapshot(Base):
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     params_version: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
