@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.domains.carbon import codes
 from industry_brain.domains.carbon.models import BankConsent, CarbonCode
+from industry_brain.store import scoped
 from industry_brain.store.models import AuditLog
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
@@ -248,3 +249,46 @@ def test_portal_pages_in_english_and_bank_denied_elsewhere(app):
         assert bank.get("/enterprises").status_code == 403
         assert bank.get(f"/enterprises/{USCC_WX}").status_code == 404
         assert bank.get("/portal").status_code == 403
+
+
+def test_cockpit_sections_cached_until_their_data_change(app, admin, engine):
+    """The 亩均 section is computed once per scope and language, then served from the cache
+    until a new run is stored; a new run shows at once."""
+    from industry_brain.domains.mujun.models import MujunResult, MujunRun
+
+    entry = app.state.domains["mujun"]
+    real = entry.cockpit_section
+    calls: list[int] = []
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    entry.cockpit_section = counting
+    scoped._COCKPIT_CACHE.entries.clear()  # signing in already opened the cockpit
+    first = _table(admin.get("/cockpit").text, "table-mujun")
+    admin.get("/cockpit")
+    assert first[0] == ["吴兴区", "1", "1", "0", "0", "0", "2"] and len(calls) == 1
+    # a re-evaluation publishes a run in which 甲 is class C
+    with Session(engine) as s:
+        old = s.scalars(select(MujunRun)).one()
+        old.status = "superseded"
+        run = MujunRun(
+            year=2024,
+            kind="evaluation",
+            status="published",
+            engine="duckdb",
+            parameter_version="test",
+            actor="test",
+        )
+        s.add(run)
+        s.flush()
+        for r in s.scalars(select(MujunResult).where(MujunResult.run_id == old.id)).all():
+            values = {c.key: getattr(r, c.key) for c in MujunResult.__table__.columns}
+            values.update(id=None, run_id=run.id)
+            if r.uscc == USCC_WX:
+                values.update(class_code="C", score=60.0)
+            s.add(MujunResult(**values))
+        s.commit()
+    after = _table(admin.get("/cockpit").text, "table-mujun")
+    assert after[0] == ["吴兴区", "0", "1", "1", "0", "0", "2"] and len(calls) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -349,16 +350,39 @@ class _CacheEntry:
 @dataclass
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: dict[tuple[str, str], _CacheEntry] = field(default_factory=dict)
+    entries: dict[tuple, _CacheEntry] = field(default_factory=dict)
     # one lock per key: when an entry is missing or stale, one thread computes it and the
     # others asking for the same key wait for that result instead of computing it too
-    filling: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    filling: dict[tuple, threading.Lock] = field(default_factory=dict)
 
 
 _COCKPIT_CACHE = _Cache()
 
 
-def _data_stamp(session: Session) -> tuple:
+def cached(session: Session, key: tuple, stamp: tuple, compute: Callable[[], Any]) -> Any:
+    """The cached value of ``key`` (per store) if it was computed at ``stamp``, else
+    ``compute()`` stored under ``key``. A burst of cold requests for one key computes it once
+    (the others wait)."""
+    key = (str(session.get_bind().url), *key)
+    cache = _COCKPIT_CACHE
+    with cache.lock:
+        hit = cache.entries.get(key)
+    if hit is not None and hit.stamp == stamp:
+        return hit.value
+    with cache.lock:
+        filling = cache.filling.setdefault(key, threading.Lock())
+    with filling:
+        with cache.lock:
+            hit = cache.entries.get(key)
+        if hit is not None and hit.stamp == stamp:
+            return hit.value
+        value = compute()
+        with cache.lock:
+            cache.entries[key] = _CacheEntry(stamp, value)
+        return value
+
+
+def data_stamp(session: Session) -> tuple:
     """Changes whenever enterprises or figures may have changed: every load is an import batch."""
     return (
         session.scalar(select(func.max(ImportBatch.id))),
@@ -427,25 +451,12 @@ def cockpit(session: Session, scope: Scope) -> dict[str, Any]:
     The enterprise and figure aggregates are cached per scope until the next import batch.
     """
     scope.require("cockpit.view")
-    stamp = _data_stamp(session)
-    key = (scope.cache_key, "aggregates")
-    cache = _COCKPIT_CACHE
-    with cache.lock:
-        hit = cache.entries.get(key)
-    if hit is not None and hit.stamp == stamp:
-        aggregates = hit.value
-    else:
-        with cache.lock:
-            filling = cache.filling.setdefault(key, threading.Lock())
-        with filling:  # a burst of cold requests computes the aggregates once, not N times
-            with cache.lock:
-                hit = cache.entries.get(key)
-            if hit is not None and hit.stamp == stamp:
-                aggregates = hit.value
-            else:
-                aggregates = _aggregates(session, scope)
-                with cache.lock:
-                    cache.entries[key] = _CacheEntry(stamp, aggregates)
+    aggregates = cached(
+        session,
+        (scope.cache_key, "aggregates"),
+        data_stamp(session),
+        lambda: _aggregates(session, scope),
+    )
     stage_rows = dict(
         session.execute(
             select(Project.stage, func.count())
@@ -463,7 +474,11 @@ def cockpit(session: Session, scope: Scope) -> dict[str, Any]:
 
 def _batch_status(session: Session) -> dict[str, int]:
     return dict(
-        session.execute(select(ImportBatch.status, func.count()).group_by(ImportBatch.status)).all()
+        session.execute(
+            select(ImportBatch.status, func.count())
+            .group_by(ImportBatch.status)
+            .order_by(ImportBatch.status)
+        ).all()
     )
 
 

@@ -9,6 +9,9 @@ A service package ``industry_brain.domains.<name>`` joins the web by providing, 
   and/or ``cockpit_section(session, scope) -> dict | None`` in the same shape for the cockpit,
   and/or ``portal_section(session, scope) -> dict | None`` for the enterprise portal,
   and/or ``bank_section(session, scope) -> dict | None`` for the bank's page.
+  A service may add ``cockpit_stamp(session) -> tuple``: a cheap value that changes whenever
+  its cockpit section may change; the section is then cached per scope, language and day until
+  the stamp (or the platform's import stamp, or the parameters) changes.
   Each may also take keyword arguments ``today`` (the platform's date) and ``lang``
   (``zh``/``en``): they are passed when the function's signature names them.
   A section may also name ``"template"`` (a file in the domain's ``web_templates/``, rendered
@@ -52,6 +55,7 @@ class DomainWeb:
     cockpit_section: Callable[..., dict | None] | None = None
     portal_section: Callable[..., dict | None] | None = None
     bank_section: Callable[..., dict | None] | None = None
+    cockpit_stamp: Callable[..., tuple] | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -91,6 +95,7 @@ def discover() -> dict[str, DomainWeb]:
             entry.cockpit_section = getattr(web, "cockpit_section", None)
             entry.portal_section = getattr(web, "portal_section", None)
             entry.bank_section = getattr(web, "bank_section", None)
+            entry.cockpit_stamp = getattr(web, "cockpit_stamp", None)
         if api is not None:
             entry.api_router = getattr(api, "router", None)
         if web is not None or api is not None or entry.errors:

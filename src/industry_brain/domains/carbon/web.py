@@ -15,10 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.domains.carbon import access, views
+from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.app_helpers import page_lang
@@ -184,6 +186,11 @@ def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] 
         "template": "carbon_bank.html",
         "consents": views.bank_consents(session, scope, today),
     }
+
+
+def cockpit_stamp(session: Session) -> tuple:
+    """Changes with every accounting run (results are only written by runs)."""
+    return (session.scalar(select(func.max(CarbonRun.id))),)
 
 
 def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:

@@ -14,10 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from industry_brain.domains.mujun import lists, views
+from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.app_helpers import page_lang
@@ -122,6 +124,18 @@ def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any]
         "template": "mujun_profile.html",
         "r": data,
     }
+
+
+def cockpit_stamp(session: Session) -> tuple:
+    """Changes with every evaluation run and publication (cached cockpit section)."""
+    return tuple(
+        session.execute(
+            select(
+                func.max(MujunRun.id),
+                func.count().filter(MujunRun.status == "published"),
+            )
+        ).one()
+    )
 
 
 def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:

@@ -26,10 +26,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ConflictError, IBError, NotFoundError
 from industry_brain.domains.projects import views
+from industry_brain.store.models import Project
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
 
@@ -229,6 +231,14 @@ def profile_section(session: Session, scope: Scope, uscc: str, today: date) -> d
         "id": "projects-section",
         **data,
     }
+
+
+def cockpit_stamp(session: Session) -> tuple:
+    """Changes whenever a project changes (every change bumps its version), for the cached
+    cockpit section; the day is part of the cache key."""
+    return tuple(
+        session.execute(select(func.count(), func.max(Project.id), func.sum(Project.version))).one()
+    )
 
 
 def cockpit_section(session: Session, scope: Scope, today: date) -> dict | None:

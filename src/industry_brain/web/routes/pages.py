@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from industry_brain.core import parameters
 from industry_brain.core.errors import IBError
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
@@ -182,10 +184,38 @@ def _sections(request: Request, hook: str, *args: Any) -> list[dict]:
     ]
 
 
+def _cockpit_sections(request: Request, db: Session, scope: Scope) -> list[dict]:
+    """The services' cockpit sections; those with a ``cockpit_stamp`` are cached per scope,
+    language and day until their stamp, the import stamp or the parameters change."""
+    today = request.app.state.settings.current_date()
+    lang = page_lang(request)
+    out = []
+    for name, entry in request.app.state.domains.items():
+        if entry.cockpit_section is None:
+            continue
+
+        def compute(fn: Any = entry.cockpit_section) -> dict | None:
+            return _section(fn, db, scope, today=today, lang=lang)
+
+        if entry.cockpit_stamp is None:
+            section = compute()
+        else:
+            stamp = (
+                scoped.data_stamp(db),
+                entry.cockpit_stamp(db),
+                parameters.load().version(),
+            )
+            key = (scope.cache_key, f"section:{name}", lang, today.isoformat())
+            section = scoped.cached(db, key, stamp, compute)
+        if section is not None:
+            out.append(section)
+    return out
+
+
 @router.get("/cockpit")
 def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     data = scoped.cockpit(db, scope)
-    sections = _sections(request, "cockpit_section", db, scope)
+    sections = _cockpit_sections(request, db, scope)
     t = Translator(page_lang(request))
     labels = {
         "above": t("scale.above"),
