@@ -36,7 +36,7 @@ system-deps:
 
 demo: $(STAMP) $(ASSETS)
 	$(VENV)/bin/industry-brain demo --scale $(SCALE)
-	@echo "Open the platform: $(VENV)/bin/industry-brain serve  →  http://127.0.0.1:8000/login (user admin, password Demo@2026)"
+	@echo "Open the platform: $(VENV)/bin/industry-brain serve  →  http://127.0.0.1:8000/login (users of each role are listed above; password Demo@2026)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -152,6 +152,17 @@ def _print_demo(run: Any, store: str) -> None:
     console.print(f"  .venv/bin/industry-brain enterprises show {example}")
     console.print(f"  .venv/bin/industry-brain facts explain {example} --year {year} --item tax")
     console.print("  .venv/bin/industry-brain review list")
+    users = s.get("sign_in") or {}
+    if users:
+        from industry_brain.demo.operational import DEMO_PASSWORD
+
+        console.print(
+            "Web 网页: .venv/bin/industry-brain serve → http://127.0.0.1:8000/login "
+            f"(password 密码 {DEMO_PASSWORD})"
+        )
+        for role in ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank"):
+            if role in users:
+                console.print(f"  {role}: {users[role]}")
 
 
 # -- db ---------------------------------------------------------------------------------------

@@ -175,4 +175,11 @@ def summarise(engine: Engine) -> dict[str, Any]:
             ),
             "projects": session.scalar(select(func.count()).select_from(Project)),
             "users": session.scalar(select(func.count()).select_from(User)),
+            # one demo user of each role, to sign in to the web platform with
+            "sign_in": {
+                role: name
+                for role, name in session.execute(
+                    select(User.role, func.min(User.username)).group_by(User.role)
+                ).all()
+            },
         }
