@@ -282,17 +282,21 @@ def grant(
     return consent
 
 
+def consent_not_found(consent_id: int) -> NotFoundError:
+    return NotFoundError(
+        "carbon.consent_not_found",
+        f"没有编号为 {consent_id} 的授权",
+        f"no consent with id {consent_id}",
+        Location(field="consent_id"),
+        consent_id,
+    )
+
+
 def revoke(session: Session, consent_id: int, by_username: str | None = None) -> BankConsent:
     """Revoke a consent (by the enterprise's user, or an admin); access ends at once."""
     consent = session.get(BankConsent, consent_id)
     if consent is None:
-        raise NotFoundError(
-            "carbon.consent_not_found",
-            f"没有编号为 {consent_id} 的授权",
-            f"no consent with id {consent_id}",
-            Location(field="consent_id"),
-            consent_id,
-        )
+        raise consent_not_found(consent_id)
     ent = session.get(Enterprise, consent.enterprise_id)
     assert ent is not None
     by = get_user(session, by_username) if by_username else enterprise_user(session, ent)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
-from industry_brain.core.errors import IBError, Location, NotFoundError, ValidationError
+from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.domains.carbon import access, codes
 from industry_brain.domains.carbon import explain as explain_mod
 from industry_brain.domains.carbon.models import BankConsent, CarbonCode, CarbonResult
@@ -277,13 +277,7 @@ def revoke(session: Session, scope: Scope, consent_id: int) -> None:
     scope.require("consent.manage")
     c = session.get(BankConsent, consent_id)
     if c is None or c.enterprise_id != scope.enterprise_id:
-        raise NotFoundError(
-            "carbon.consent_not_found",
-            f"没有编号为 {consent_id} 的授权",
-            f"no consent with id {consent_id}",
-            Location(field="consent_id"),
-            consent_id,
-        )
+        raise access.consent_not_found(consent_id)
     access.revoke(session, consent_id, by_username=scope.username)
 
 

@@ -24,9 +24,9 @@ from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
-from industry_brain.web.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
 UNGRADED_COLOUR = "#9E9E9E"
@@ -203,23 +203,10 @@ def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
         "title_en": f"Carbon grades ({dist['year'] or '—'})",
         "template": "carbon_cockpit.html",
         "dist": dist,
-        "chart": _chart(dist),
+        "chart": stacked_by_county(
+            dist["counties"],
+            [*(str(g) for g in views.GRADES), "ungraded"],
+            "carbon.grade.{}",
+            [str(c) for c in views.grade_colours(dist["year"])] + [UNGRADED_COLOUR],
+        ),
     }
-
-
-def _chart(dist: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    keys = [*(str(g) for g in views.GRADES), "ungraded"]
-    colours = [str(c) for c in views.grade_colours(dist["year"])] + [UNGRADED_COLOUR]
-    out = {}
-    for lang in ("zh", "en"):
-        t = Translator(lang)
-        out[lang] = {
-            "kind": "stacked",
-            "categories": [c["name"] for c in dist["counties"]],
-            "colors": colours,
-            "series": [
-                {"name": t(f"carbon.grade.{k}"), "data": [c[k] for c in dist["counties"]]}
-                for k in keys
-            ],
-        }
-    return out

@@ -23,10 +23,12 @@ from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
-from industry_brain.web.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
+# chart colours of classes A, B, C, D and T (not evaluated), as the badges in app.css
+CLASS_COLOURS = ["#1b5e20", "#8bc34a", "#ffd54f", "#fb8c00", "#9e9e9e"]
 
 
 def _render(request: Request, name: str, **context: Any) -> Response:
@@ -148,22 +150,7 @@ def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
         "title_en": f"Per-mu classes ({dist['year'] or '—'})",
         "template": "mujun_cockpit.html",
         "dist": dist,
-        "chart": _chart(dist),
+        "chart": stacked_by_county(
+            dist["counties"], list(views.CLASS_CODES), "mujun.class.{}", CLASS_COLOURS
+        ),
     }
-
-
-def _chart(dist: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The stacked-bar spec of the class distribution per language (labels from catalogs)."""
-    out = {}
-    for lang in ("zh", "en"):
-        t = Translator(lang)
-        out[lang] = {
-            "kind": "stacked",
-            "categories": [c["name"] for c in dist["counties"]],
-            "colors": ["#2e7d32", "#8bc34a", "#ffb300", "#e53935", "#9e9e9e"],
-            "series": [
-                {"name": t(f"mujun.class.{c}"), "data": [county[c] for county in dist["counties"]]}
-                for c in views.CLASS_CODES
-            ],
-        }
-    return out
