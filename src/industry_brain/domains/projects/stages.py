@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -638,13 +639,7 @@ def report_progress(
         )
     )
     if any(r.report_date == report_date for r in others):
-        raise ConflictError(
-            "report.duplicate",
-            f"项目 {project.code} 已有 {report_date} 的进度填报",
-            f"project {project.code} has a progress report for {report_date} already",
-            Location(field="report_date"),
-            report_date.isoformat(),
-        )
+        raise _duplicate_report(project.code, report_date)
     earlier = [r for r in others if r.report_date < report_date]
     later = [r for r in others if r.report_date > report_date]
     if earlier and investment_completed < earlier[-1].investment_completed:
@@ -686,8 +681,25 @@ def report_progress(
         user_id,
         {"date": report_date.isoformat(), "investment_completed": investment_completed},
     )
-    session.flush()
+    code = project.code
+    try:
+        session.flush()
+    except IntegrityError:
+        # a concurrent report of the same date won the race: the unique constraint refused
+        # this one; the transaction is rolled back and the caller gets the same conflict
+        session.rollback()
+        raise _duplicate_report(code, report_date) from None
     return report
+
+
+def _duplicate_report(code: str, report_date: date) -> ConflictError:
+    return ConflictError(
+        "report.duplicate",
+        f"项目 {code} 已有 {report_date} 的进度填报",
+        f"project {code} has a progress report for {report_date} already",
+        Location(field="report_date"),
+        report_date.isoformat(),
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------
