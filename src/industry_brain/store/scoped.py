@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, false, func, null, or_, select
+from sqlalchemy import distinct, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
@@ -285,10 +285,7 @@ def enterprise_profile(
     do not queue behind one another's reads on SQLite.
     """
     ent = visible_enterprise(session, scope, uscc)
-    data = enterprise_repo.profile_data(
-        session, ent, scope.project_clause() if scope.role != "bank" else false()
-    )
-    data["names"] = data.pop("names")
+    data = enterprise_repo.profile_data(session, ent, scope.project_clause())
     data["facts"] = mask_facts(data["facts"], scope)
     data["sensitive_masked"] = not scope.sees_sensitive
     record(
@@ -606,10 +603,19 @@ def agent_projects(session: Session, scope: Scope) -> list[dict[str, Any]]:
     ]
 
 
+def own_enterprise(session: Session, scope: Scope) -> dict[str, Any]:
+    """An enterprise user's own enterprise: USCC, name and county name."""
+    scope.require("portal.enterprise")
+    row = session.execute(
+        select(Enterprise.uscc, Enterprise.name, Region.name)
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .where(Enterprise.id == scope.enterprise_id)
+    ).first()
+    if row is None:
+        raise _not_found(str(scope.enterprise_id))
+    return {"uscc": row[0], "name": row[1], "county_name": row[2]}
+
+
 def own_enterprise_uscc(session: Session, scope: Scope) -> str:
     """The USCC of an enterprise user's own enterprise."""
-    scope.require("portal.enterprise")
-    uscc = session.scalar(select(Enterprise.uscc).where(Enterprise.id == scope.enterprise_id))
-    if uscc is None:
-        raise _not_found(str(scope.enterprise_id))
-    return uscc
+    return own_enterprise(session, scope)["uscc"]

@@ -21,10 +21,10 @@ from industry_brain.domains.carbon import access, codes
 from industry_brain.domains.carbon import explain as explain_mod
 from industry_brain.domains.carbon.models import BankConsent, CarbonCode, CarbonResult
 from industry_brain.domains.carbon.rules import on_date
-from industry_brain.domains.carbon.service import current_runs, history, result_for
+from industry_brain.domains.carbon.service import current_runs, history, result_dict, result_for
 from industry_brain.store import scoped
 from industry_brain.store.models import Enterprise, Region, User
-from industry_brain.store.scope import Scope
+from industry_brain.store.scope import PermissionDenied, Scope
 
 GRADES = (1, 2, 3, 4, 5)
 # what a role without the right to sensitive figures may not see of a result (the denominator
@@ -140,6 +140,11 @@ def _latest_code(session: Session, ent: Enterprise, today: date) -> CarbonCode |
     ).first()
 
 
+def may_issue(scope: Scope, ent: Enterprise) -> bool:
+    """A code is issued by the enterprise's own user, or an admin or city officer."""
+    return scope.city_wide or (scope.role == "enterprise" and scope.enterprise_id == ent.id)
+
+
 def enterprise_carbon(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, Any]:
     """The enterprise's current grade, its history and its valid code (if issued)."""
     ent = scoped.visible_enterprise(session, scope, uscc)
@@ -154,26 +159,10 @@ def enterprise_carbon(session: Session, scope: Scope, uscc: str, today: date) ->
         "history": [],
         "code": None,
         "masked": not scope.sees_sensitive,
-        "can_issue": scope.role in ("admin", "city_officer")
-        or (scope.role == "enterprise" and scope.enterprise_id == ent.id),
+        "can_issue": may_issue(scope, ent),
     }
     if res is not None:
-        result = {
-            "year": res.year,
-            "status": res.status,
-            "method": res.method,
-            "above_scale": res.above_scale,
-            "co2_net": res.co2_net,
-            "intensity": res.intensity,
-            "industry_intensity": res.industry_intensity,
-            "k_value": res.k_value,
-            "level": res.level,
-            "grade": res.grade,
-            "label": res.label,
-            "neutral_rate": res.neutral_rate,
-            "denominator_item": res.denominator_item,
-            "denominator": res.denominator,
-        }
+        result = result_dict(res)
         if not scope.sees_sensitive:
             for f in SENSITIVE_FIELDS:
                 result[f] = None
@@ -225,8 +214,14 @@ def issue(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, A
     """Issue (sign) a code for the enterprise's current graded result: its own user or a city
     officer / admin; audited by the carbon service."""
     ent = scoped.visible_enterprise(session, scope, uscc)
-    if not (scope.city_wide or (scope.role == "enterprise" and scope.enterprise_id == ent.id)):
-        scope.require("carbon.issue")
+    if not may_issue(scope, ent):
+        raise PermissionDenied(
+            "carbon.issue_forbidden",
+            f"当前角色（{scope.role}）不能为该企业签发碳效码",
+            f"the role {scope.role} may not issue this enterprise's code",
+            Location(field="uscc"),
+            ent.uscc,
+        )
     return codes.issue_code(session, ent.uscc, actor=scope.username, today=today).to_dict()
 
 

@@ -228,9 +228,7 @@ def low_lists(
     run = _run(session, year)
     if run is None:
         return {"year": year, "frame": pd.DataFrame(columns=list(lists.LIST_COLUMNS))}
-    if scope.role == "county_officer":
+    if scope.role == "county_officer":  # the other holders of mujun.view are city-wide
         county = scope.county_code
-    elif not scope.city_wide:
-        county = "\0"  # nothing: other roles do not hold mujun.view anyway
     frame = lists.build(session, run.year, county or None)
     return {"year": run.year, "frame": frame}

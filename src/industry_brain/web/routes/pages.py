@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError
@@ -170,34 +169,28 @@ def _section(fn: Any, *args: Any, **optional: Any) -> dict | None:
         return None
 
 
-def _sections(request: Request, hook: str, *args: Any) -> list[dict]:
-    """The sections the domain services contribute to a page (``hook`` names the function)."""
-    optional = {
-        "today": request.app.state.settings.current_date(),
-        "lang": page_lang(request),
-    }
-    return [
-        s
-        for entry in request.app.state.domains.values()
-        if getattr(entry, hook) is not None
-        and (s := _section(getattr(entry, hook), *args, **optional)) is not None
-    ]
+def _sections(
+    request: Request, hook: str, *args: Any, cache_scope: Scope | None = None
+) -> list[dict]:
+    """The sections the domain services contribute to a page (``hook`` names the function).
 
-
-def _cockpit_sections(request: Request, db: Session, scope: Scope) -> list[dict]:
-    """The services' cockpit sections; those with a ``cockpit_stamp`` are cached per scope,
-    language and day until their stamp, the import stamp or the parameters change."""
+    With ``cache_scope`` (the cockpit), a service that has a ``cockpit_stamp`` gets its section
+    cached per scope, language and day until its stamp, the import stamp or the parameters
+    change.
+    """
     today = request.app.state.settings.current_date()
     lang = page_lang(request)
+    db = args[0]
     out = []
     for name, entry in request.app.state.domains.items():
-        if entry.cockpit_section is None:
+        fn = getattr(entry, hook)
+        if fn is None:
             continue
 
-        def compute(fn: Any = entry.cockpit_section) -> dict | None:
-            return _section(fn, db, scope, today=today, lang=lang)
+        def compute(fn: Any = fn) -> dict | None:
+            return _section(fn, *args, today=today, lang=lang)
 
-        if entry.cockpit_stamp is None:
+        if cache_scope is None or entry.cockpit_stamp is None:
             section = compute()
         else:
             stamp = (
@@ -205,7 +198,7 @@ def _cockpit_sections(request: Request, db: Session, scope: Scope) -> list[dict]
                 entry.cockpit_stamp(db),
                 parameters.load().version(),
             )
-            key = (scope.cache_key, f"section:{name}", lang, today.isoformat())
+            key = (cache_scope.cache_key, f"{hook}:{name}", lang, today.isoformat())
             section = scoped.cached(db, key, stamp, compute)
         if section is not None:
             out.append(section)
@@ -215,7 +208,7 @@ def _cockpit_sections(request: Request, db: Session, scope: Scope) -> list[dict]
 @router.get("/cockpit")
 def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     data = scoped.cockpit(db, scope)
-    sections = _cockpit_sections(request, db, scope)
+    sections = _sections(request, "cockpit_section", db, scope, cache_scope=scope)
     t = Translator(page_lang(request))
     labels = {
         "above": t("scale.above"),
@@ -461,12 +454,10 @@ def tokens_revoke(
 def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     """The enterprise's own page: its file (一企一档) at a glance and what the services offer
     it (carbon code and bank consents, tickets…)."""
-    uscc = scoped.own_enterprise_uscc(db, scope)
-    profile = scoped.enterprise_profile(db, scope, uscc, request_id())
-    db.commit()  # the audit entry of this view
+    own = scoped.own_enterprise(db, scope)
     sections = _sections(request, "portal_section", db, scope)
-    db.commit()  # reads the services audit (e.g. a consented grade)
-    return _render(request, "portal.html", p=profile, sections=sections)
+    db.commit()  # audit entries the services' sections may write
+    return _render(request, "portal.html", p=own, sections=sections)
 
 
 @router.get("/agent")
