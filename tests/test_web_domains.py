@@ -86,9 +86,10 @@ def test_mujun_profile_section_and_explanation_masked_for_agent(app, admin, engi
     text = admin.get(f"/mujun/explain/{USCC_WX}").text
     assert 'id="mujun-explanation"' in text and USCC_WX in text
     with Session(engine) as s:
-        assert s.scalar(
+        entry = s.scalar(
             select(AuditLog).where(AuditLog.action == "mujun.explain", AuditLog.actor == "admin")
         )
+        assert entry is not None and entry.request_id  # the request that read it
     with client_for(app, "agent_wx") as agent:
         page = agent.get(f"/enterprises/{USCC_WX}").text
         assert "A 类" in page and "mujun/explain" not in page  # class yes, tax-based maths no

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# the same variable the audit log reads, so audit entries carry the request id
+from industry_brain.store.audit import request_id_var
+
 LOGGER = "industry_brain.web"
 
 

@@ -24,21 +24,19 @@ from __future__ import annotations
 import math
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
 from industry_brain.domains.projects import bulletin, programs, stages, tickets, wuwei
 from industry_brain.domains.projects.models import ProgressReport, Ticket
-from industry_brain.store.models import AuditLog, Enterprise, Project, Region, User
+from industry_brain.store.models import Enterprise, Project, Region, User
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.store.scoped import record_export
 
@@ -420,33 +418,12 @@ def _date(form: dict[str, Any], field: str, label_zh: str, default: date | None 
         ) from None
 
 
-@contextmanager
-def _stamped(session: Session, request_id: str | None) -> Iterator[None]:
-    """Give the audit entries written inside the block the web request's id (the service
-    functions record them without one)."""
-
-    def stamp(sess: Session, _context: Any, _instances: Any) -> None:
-        for obj in sess.new:
-            if isinstance(obj, AuditLog) and obj.request_id is None:
-                obj.request_id = request_id
-
-    if not request_id:
-        yield
-        return
-    event.listen(session, "before_flush", stamp)
-    try:
-        yield
-    finally:
-        event.remove(session, "before_flush", stamp)
-
-
 def submit_progress(
     session: Session,
     scope: Scope,
     code: str,
     form: dict[str, Any],
     today: date,
-    request_id: str | None = None,
 ) -> ProgressReport:
     """进度填报 from the project page: figures as of ``report_date`` and, optionally, the next
     stage reached (``advance_to`` on ``advance_on``). The form carries the project version the
@@ -476,33 +453,32 @@ def submit_progress(
         )
     advance_to = _text(form, "advance_to")
     advance_on = _date(form, "advance_on", "阶段日期") if advance_to else None
-    with _stamped(session, request_id):
-        expected = version
-        if advance_to and advance_on is not None:
-            stages.advance(
-                session,
-                project.id,
-                advance_to,
-                advance_on,
-                today,
-                expected_version=version,
-                actor=scope.username,
-                user_id=scope.user_id,
-            )
-            expected = None  # checked by advance, which bumped the version
-        return stages.report_progress(
+    expected = version
+    if advance_to and advance_on is not None:
+        stages.advance(
             session,
             project.id,
-            report_date,
-            investment,
+            advance_to,
+            advance_on,
             today,
-            output=output,
-            headcount=headcount,
-            notes=notes,
-            expected_version=expected,
+            expected_version=version,
             actor=scope.username,
             user_id=scope.user_id,
         )
+        expected = None  # checked by advance, which bumped the version
+    return stages.report_progress(
+        session,
+        project.id,
+        report_date,
+        investment,
+        today,
+        output=output,
+        headcount=headcount,
+        notes=notes,
+        expected_version=expected,
+        actor=scope.username,
+        user_id=scope.user_id,
+    )
 
 
 def submit_ticket(
@@ -511,7 +487,6 @@ def submit_ticket(
     code: str,
     form: dict[str, Any],
     today: date,
-    request_id: str | None = None,
 ) -> Ticket:
     """提出难题 from the project page, as the caller (its agent or its enterprise)."""
     project = visible_project(session, scope, code)
@@ -540,19 +515,18 @@ def submit_ticket(
             "description",
             None,
         )
-    with _stamped(session, request_id):
-        return tickets.raise_ticket(
-            session,
-            project.id,
-            title,
-            _text(form, "department"),
-            today,
-            raised_by_role=scope.role,
-            description=description,
-            category=_text(form, "category") or "其他",
-            user=scope.username,
-            actor=scope.username,
-        )
+    return tickets.raise_ticket(
+        session,
+        project.id,
+        title,
+        _text(form, "department"),
+        today,
+        raised_by_role=scope.role,
+        description=description,
+        category=_text(form, "category") or "其他",
+        user=scope.username,
+        actor=scope.username,
+    )
 
 
 # -- sections ---------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def project_progress(
     }
     views.visible_project(db, scope, code)  # 404 before anything else
     try:
-        views.submit_progress(db, scope, code, form, today, request_id())
+        views.submit_progress(db, scope, code, form, today)
         db.commit()
     except IBError as exc:
         if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
@@ -182,7 +182,7 @@ def project_ticket(
     }
     views.visible_project(db, scope, code)
     try:
-        views.submit_ticket(db, scope, code, form, today, request_id())
+        views.submit_ticket(db, scope, code, form, today)
         db.commit()
     except IBError as exc:
         if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
