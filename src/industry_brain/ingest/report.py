@@ -3,6 +3,8 @@
 The workbook has, per imported sheet, the original rows with their original row numbers, the
 problem cells filled (red for errors, yellow for warnings) and a problems column; and a sheet
 listing every problem. Files above ``FULL_ROWS_LIMIT`` rows get only their problem rows.
+Cells are written through :mod:`industry_brain.core.exports`: department text is never a
+formula, and control characters (e.g. NUL) appear escaped instead of failing the report.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from industry_brain.core import exports
+
 if TYPE_CHECKING:
+    from openpyxl import Workbook
+
     from industry_brain.ingest.pipeline import ImportResult, Prepared
 
 FULL_ROWS_LIMIT = 20_000
@@ -35,19 +40,8 @@ def write_json(result: ImportResult, path: Path) -> Path:
     return path
 
 
-def _sheet_title(name: str | None, used: set[str]) -> str:
-    base = (name or "数据")[:28]
-    for ch in "[]:*?/\\":
-        base = base.replace(ch, "_")
-    title, k = base, 2
-    while title in used or title == "问题清单":
-        title, k = f"{base[:25]}_{k}", k + 1
-    used.add(title)
-    return title
-
-
 def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Path:
-    wb = Workbook()
+    wb = exports.workbook()
     summary = wb.active
     summary.title = "问题清单"
     head = [
@@ -62,14 +56,13 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
         "原值 value",
         "USCC",
     ]
-    summary.append(head)
+    exports.append(summary, head)
     for cell in summary[1]:
         cell.font = HEADER_FONT
-    summary_row = 1
     for p in result.problems:
         loc = p.location
-        summary_row += 1
-        summary.append(
+        summary_row = exports.append(
+            summary,
             [
                 p.severity,
                 p.code,
@@ -81,18 +74,17 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
                 loc.column or loc.field,
                 None if p.value is None else str(p.value),
                 p.uscc,
-            ]
+            ],
         )
         fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
         summary.cell(row=summary_row, column=1).fill = fill
     for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20], start=1):
         summary.column_dimensions[get_column_letter(idx)].width = width
 
-    used: set[str] = set()
+    used: set[str] = {summary.title}
     for prep in prepared:
         _data_sheet(wb, prep, result, used)
-    wb.save(path)
-    return path
+    return exports.save(wb, path)
 
 
 def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[str]) -> None:
@@ -105,8 +97,8 @@ def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[st
             and (p.location.file == table.file)
         ):
             by_row[p.location.row].append(p)
-    ws = wb.create_sheet(_sheet_title(table.sheet, used))
-    ws.append([ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER])
+    ws = wb.create_sheet(exports.sheet_title(table.sheet, used))
+    exports.append(ws, [ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER])
     for cell in ws[1]:
         cell.font = HEADER_FONT
     letters = {c.letter: k for k, c in enumerate(table.columns)}
@@ -117,18 +109,17 @@ def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[st
         selected = np.flatnonzero(np.isin(rows, list(by_row)))
     data = table.data
     columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
-    r = 1  # openpyxl's max_row scans the sheet: count rows here
     for i in selected:
         row_no = int(rows[i])
         problems = by_row.get(row_no, [])
-        ws.append(
+        r = exports.append(
+            ws,
             [
                 row_no,
                 *[columns[k][i] for k in range(len(columns))],
                 "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
-            ]
+            ],
         )
-        r += 1
         for p in problems:
             fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
             letter = (p.location.column or "").split("（")[0]

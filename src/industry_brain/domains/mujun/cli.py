@@ -451,8 +451,9 @@ def measures(
         y = _year(session, year)
         frame = m.compute(session, y, county)
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False, encoding="utf-8-sig")
+        from industry_brain.core import exports
+
+        exports.write_frame_csv(frame, Path(out))
     tot = m.totals(frame)
     if as_json:
         _print_json({"year": y, "totals": tot, "rows": m.to_records(frame)})

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core import parameters
+from industry_brain.core import exports, parameters
 from industry_brain.domains.mujun import service
 from industry_brain.domains.mujun.rules import MujunError, parameter_date
 from industry_brain.store.models import Region
@@ -173,14 +173,13 @@ HEADERS = {
 
 def export(frame: pd.DataFrame, path: Path, year: int) -> Path:
     """Write the lists: ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx`` (one sheet per
-    county plus a summary; a 处置方式 column offers the configured disposal types)."""
+    county plus a summary; a 处置方式 column offers the configured disposal types). Written
+    through :mod:`industry_brain.core.exports`: names are text, never formulas."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = frame.assign(scope=frame["scope"].map({"above": "规上", "below": "规下"}))
     table = table[list(HEADERS)].rename(columns=HEADERS)
     if path.suffix.lower() == ".csv":
-        table.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+        return exports.write_frame_csv(table, path)
     if path.suffix.lower() != ".xlsx":
         raise MujunError(
             "mujun.export_format",
@@ -189,37 +188,37 @@ def export(frame: pd.DataFrame, path: Path, year: int) -> Path:
             None,
             str(path),
         )
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
     disposal = parameters.load().get("mujun.lists.disposal_types", on=parameter_date(year))
-    wb = Workbook()
+    wb = exports.workbook()
     summary = wb.active
     summary.title = "汇总"
-    summary.append([f"{year} 年度“清三低”及低效企业名单汇总"])
+    used = {summary.title}
+    exports.append(summary, [f"{year} 年度“清三低”及低效企业名单汇总"])
     summary["A1"].font = Font(bold=True, size=14)
     cats = list(CATEGORIES)
-    summary.append(["区县", *[CATEGORIES[c][0] for c in cats], "涉及企业"])
+    exports.append(summary, ["区县", *[CATEGORIES[c][0] for c in cats], "涉及企业"])
     by = counts(frame)
     for county, row in sorted(by.items()):
-        summary.append([county, *[row.get(c, 0) for c in cats], row.get("enterprises", 0)])
+        exports.append(summary, [county, *[row.get(c, 0) for c in cats], row.get("enterprises", 0)])
     for county, sub in table.groupby("区县", sort=True):
-        ws = wb.create_sheet(str(county)[:31])
-        ws.append([f"{county} {year} 年度“清三低”及低效企业名单"])
+        ws = wb.create_sheet(exports.sheet_title(county, used))
+        exports.append(ws, [f"{county} {year} 年度“清三低”及低效企业名单"])
         ws["A1"].font = Font(bold=True, size=14)
-        ws.append([*sub.columns, "处置方式"])
+        exports.append(ws, [*sub.columns, "处置方式"])
         for cell in ws[2]:
             cell.font = Font(bold=True)
+        last = 2
         for values in sub.itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and np.isnan(v)) else v for v in values])
+            last = exports.append(ws, values)
         dv = DataValidation(type="list", formula1='"' + ",".join(disposal) + '"', allow_blank=True)
         ws.add_data_validation(dv)
         col = ws.cell(row=2, column=len(sub.columns) + 1).column_letter
-        dv.add(f"{col}3:{col}{max(3, ws.max_row)}")
+        dv.add(f"{col}3:{col}{max(3, last)}")
         ws.freeze_panes = "A3"
-    wb.save(path)
-    return path
+    return exports.save(wb, path)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ Workbook layout, per county sheet: title row, run line (run id, parameter versio
 then a 规上 block and a 规下 block, each with its header row: 序号, 企业名称, 统一社会信用代码,
 行业, 用地面积, 税收, per indicator its value and score, 加分, 减分, 综合得分, 县内排名, 行业排名,
 分类, 上年分类, 得分变化, 备注. Evaluated firms by rank, then 不参评 firms with the reason.
-Then ``汇总(区县)``, ``汇总(行业)`` and ``说明`` (formulas and parameters).
+Then ``汇总(区县)``, ``汇总(行业)`` and ``说明`` (formulas and parameters). Rows are written
+through :mod:`industry_brain.core.exports`, so enterprise names are never formulas.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from industry_brain.core import exports
 from industry_brain.domains.mujun import service
 from industry_brain.domains.mujun.evaluate import STORED_INPUTS
 from industry_brain.domains.mujun.lists import county_names
@@ -170,7 +172,6 @@ def write_workbook(
     session: Session, year: int, path: Path, run_id: int | None = None
 ) -> dict[str, Any]:
     """The ranking workbook of ``year`` (published run unless ``run_id``) at ``path``."""
-    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
@@ -188,38 +189,41 @@ def write_workbook(
         "C": PatternFill("solid", fgColor="FFEB9C"),
         "D": PatternFill("solid", fgColor="FFC7CE"),
     }
-    wb = Workbook()
+    wb = exports.workbook()
     wb.remove(wb.active)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sheets = []
+    sheets: list[str] = []
+    used: set[str] = set()
     for county in sorted(res["county_code"].dropna().unique()):
         cname = names.get(county, county)
-        ws = wb.create_sheet(cname[:31])
-        sheets.append(cname[:31])
+        ws = wb.create_sheet(exports.sheet_title(cname, used))
+        sheets.append(ws.title)
         sub_all = res[res["county_code"] == county]
         width = 0
-        ws.append([f"{cname} {year} 年度工业企业亩均效益综合评价结果"])
+        exports.append(ws, [f"{cname} {year} 年度工业企业亩均效益综合评价结果"])
         ws["A1"].font = Font(bold=True, size=14)
-        ws.append(
+        exports.append(
+            ws,
             [
                 f"评价批次 #{run.id}（{'异议复核' if run.kind == 'appeal' else '年度评价'}）"
                 f"  参数版本 {run.parameter_version}  生成 {created}  分类："
                 + "  ".join(f"{c} {labels.get(c, c)}" for c in CLASSES)
-            ]
+            ],
         )
         for block, scope in enumerate(("above", "below")):
             sub = sub_all[sub_all["scope"] == scope]
             codes = _indicators(run, county, scope)
-            ws.append([])
+            exports.append(ws, [])
             ev = sub[sub["evaluated"]].sort_values(["rank_county", "uscc"])
             ex = sub[~sub["evaluated"]].sort_values("uscc")
-            ws.append(
+            title_row = exports.append(
+                ws,
                 [
                     f"{'一' if block == 0 else '二'}、{SCOPE_ZH[scope]}工业企业"
                     f"（参评 {len(ev)} 家，不参评 {len(ex)} 家）"
-                ]
+                ],
             )
-            ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=12)
+            ws.cell(row=title_row, column=1).font = Font(bold=True, size=12)
             header = [
                 "序号",
                 "企业名称",
@@ -242,8 +246,7 @@ def write_workbook(
                 "得分变化",
                 "备注",
             ]
-            ws.append(header)
-            hrow = ws.max_row
+            hrow = exports.append(ws, header)
             for cell in ws[hrow]:
                 cell.font = Font(bold=True)
                 cell.fill = head_fill
@@ -294,11 +297,11 @@ def write_workbook(
                     _num(r.score_change),
                     "；".join(notes) or None,
                 ]
-                ws.append(row)
-                cls_cell = ws.cell(row=ws.max_row, column=len(row) - 3)
+                at = exports.append(ws, row)
+                cls_cell = ws.cell(row=at, column=len(row) - 3)
                 if r.class_code in class_fill:
                     cls_cell.fill = class_fill[r.class_code]
-                for cell in ws[ws.max_row]:
+                for cell in ws[at]:
                     cell.border = border
                     if isinstance(cell.value, float):
                         cell.number_format = "0.00"
@@ -314,8 +317,8 @@ def write_workbook(
         ("汇总(区县)", summ["by_county"], ["county_name", "scope"]),
         ("汇总(行业)", summ["by_industry"], ["division", "industry_name", "scope"]),
     ):
-        ws = wb.create_sheet(title)
-        ws.append([f"{year} 年度亩均效益综合评价 {title}"])
+        ws = wb.create_sheet(exports.sheet_title(title, used))
+        exports.append(ws, [f"{year} 年度亩均效益综合评价 {title}"])
         ws["A1"].font = Font(bold=True, size=14)
         key_zh = {
             "county_name": "区县",
@@ -330,12 +333,13 @@ def write_workbook(
             "亩均税收(万元/亩)",
             "亩均增加值(万元/亩)",
         ]
-        ws.append(header)
+        exports.append(ws, header)
         for cell in ws[2]:
             cell.font = Font(bold=True)
             cell.fill = head_fill
         for r in frame.to_dict("records"):
-            ws.append(
+            exports.append(
+                ws,
                 [SCOPE_ZH.get(r[k], r[k]) if k == "scope" else r[k] for k in keys]
                 + [int(r[c]) for c in SUMMARY_CLASSES]
                 + [
@@ -343,15 +347,13 @@ def write_workbook(
                     _num(r["mean_score"]),
                     _num(r["tax_per_mu"]),
                     _num(r["va_per_mu"]),
-                ]
+                ],
             )
         for col in range(1, len(header) + 1):
             ws.column_dimensions[get_column_letter(col)].width = 14
         ws.freeze_panes = "A3"
-    _notes_sheet(wb.create_sheet("说明"), run)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    _notes_sheet(wb.create_sheet(exports.sheet_title("说明", used)), run)
+    path = exports.save(wb, Path(path))
     return {"path": str(path), "run_id": run.id, "sheets": [*sheets, *wb.sheetnames[len(sheets) :]]}
 
 
@@ -366,25 +368,30 @@ def _fill_zh(fill: str) -> str:
 def _notes_sheet(ws: Any, run: MujunRun) -> None:
     from openpyxl.styles import Font
 
-    ws.append(["评价说明"])
+    exports.append(ws, ["评价说明"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(
-        ["综合得分 = Σ(指标值 ÷ 基准值 × 权重)（负值记 0，可封顶）+ 加分 − 减分；一票否决定为 D 类"]
+    exports.append(
+        ws,
+        [
+            "综合得分 = Σ(指标值 ÷ 基准值 × 权重)（负值记 0，可封顶）+ 加分 − 减分；"
+            "一票否决定为 D 类"
+        ],
     )
-    ws.append(
-        [f"评价批次 #{run.id}，参数版本 {run.parameter_version}，输入批次 {run.input_batch_ids}"]
+    exports.append(
+        ws,
+        [f"评价批次 #{run.id}，参数版本 {run.parameter_version}，输入批次 {run.input_batch_ids}"],
     )
-    ws.append([])
-    ws.append(["指标", "公式", "单位"])
+    exports.append(ws, [])
+    exports.append(ws, ["指标", "公式", "单位"])
     for ind in CATALOGUE.values():
-        ws.append([ind.zh, ind.formula("zh"), ind.unit])
-    ws.append([])
-    ws.append(["区县", "参数", "取值", "来源", "质量"])
+        exports.append(ws, [ind.zh, ind.formula("zh"), ind.unit])
+    exports.append(ws, [])
+    exports.append(ws, ["区县", "参数", "取值", "来源", "质量"])
     for county, params in sorted(run.parameters.items()):
         for key, entry in sorted(params.items()):
             value = entry["value"]
             text = value if isinstance(value, str) else str(value)
-            ws.append([county, key, text, entry.get("source"), entry.get("quality")])
+            exports.append(ws, [county, key, text, entry.get("source"), entry.get("quality")])
     for col, w in zip("ABCDE", (10, 36, 60, 60, 10), strict=True):
         ws.column_dimensions[col].width = w
 

@@ -1,7 +1,8 @@
 """百千万 bulletin files: XLSX (openpyxl), HTML (Jinja2) and PDF (WeasyPrint, from the HTML).
 
 The figures come from :func:`industry_brain.domains.projects.programs.progress`; this module
-only renders them.
+only renders them. Workbook rows go through :mod:`industry_brain.core.exports` (project and
+county names are text, never formulas).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from industry_brain.core import exports
 from industry_brain.core.errors import IBError, Location
 from industry_brain.domains.projects.programs import LIST_ZH
 
@@ -51,17 +52,17 @@ def render_html(data: dict[str, Any]) -> str:
 
 def write_xlsx(data: dict[str, Any], path: Path, enrolled: list[dict[str, Any]]) -> Path:
     """Workbook with sheets 排名 (ranking), 红黄黑榜 (lists), 入库项目 (enrolments), 参数."""
-    wb = Workbook()
+    wb = exports.workbook()
     ws = wb.active
     ws.title = "排名 ranking"
     cats = _categories(data)
-    ws.append([f"{data['year']}年百千万工程进度通报（截至 {data['as_of']}）"])
-    ws.append([f"时序进度 time progress: {data['time_fraction']:.4f}"])
+    exports.append(ws, [f"{data['year']}年百千万工程进度通报（截至 {data['as_of']}）"])
+    exports.append(ws, [f"时序进度 time progress: {data['time_fraction']:.4f}"])
     header = ["排名 rank", "区县代码 code", "区县 county"]
     for c in cats:
         header += [f"{c} 完成", f"{c} 目标", f"{c} 时序目标", f"{c} 完成率"]
     header += ["综合得分 score", "榜单 list"]
-    ws.append(header)
+    exports.append(ws, header)
     bold = Font(bold=True)
     for cell in ws[3]:
         cell.font = bold
@@ -71,30 +72,33 @@ def write_xlsx(data: dict[str, Any], path: Path, enrolled: list[dict[str, Any]])
         for p in c["programs"]:
             row += [p["achieved"], p["target"], p["time_target"], p["ratio"]]
         row += [c["score"], LIST_ZH[c["list"]] if c["list"] else None]
-        ws.append(row)
+        at = exports.append(ws, row)
         if c["list"]:
             fill = PatternFill("solid", fgColor=FILLS[c["list"]])
-            for cell in ws[ws.max_row]:
+            for cell in ws[at]:
                 cell.fill = fill
     ws.column_dimensions["C"].width = 12
     lists = wb.create_sheet("红黄黑榜 lists")
     rules = _rules(data)
-    lists.append(["榜单 list", "规则 rule", "区县 counties"])
+    exports.append(lists, ["榜单 list", "规则 rule", "区县 counties"])
     for key in ("red", "yellow", "black"):
-        lists.append([LIST_ZH[key], rules[key], "、".join(data["lists"][key])])
+        exports.append(lists, [LIST_ZH[key], rules[key], "、".join(data["lists"][key])])
     totals = wb.create_sheet("分类汇总 totals")
-    totals.append(
-        ["类别 category", "目标 target", "入库 enrolled", "计划投资 万元", "已完成投资 万元"]
+    exports.append(
+        totals,
+        ["类别 category", "目标 target", "入库 enrolled", "计划投资 万元", "已完成投资 万元"],
     )
     for code, t in data["totals"].items():
-        totals.append(
-            [code, t["target"], t["achieved"], t["planned_investment"], t["investment_done"]]
+        exports.append(
+            totals,
+            [code, t["target"], t["achieved"], t["planned_investment"], t["investment_done"]],
         )
     detail = wb.create_sheet("入库项目 enrolments")
-    detail.append(["类别 program", "年度 year", "入库日期 date", "项目代码 code", "项目 name",
-                   "区县 county", "阶段 stage"])  # fmt: skip
+    exports.append(detail, ["类别 program", "年度 year", "入库日期 date", "项目代码 code",
+                            "项目 name", "区县 county", "阶段 stage"])  # fmt: skip
     for e in enrolled:
-        detail.append(
+        exports.append(
+            detail,
             [
                 e["program"],
                 e["year"],
@@ -103,20 +107,18 @@ def write_xlsx(data: dict[str, Any], path: Path, enrolled: list[dict[str, Any]])
                 e["name"],
                 e["county_code"],
                 e["stage"],
-            ]
+            ],
         )
     params = wb.create_sheet("参数 parameters")
-    params.append(["key", "region", "value", "since", "quality", "source"])
+    exports.append(params, ["key", "region", "value", "since", "quality", "source"])
     for p in data["parameters"]:
-        params.append(
-            [p["key"], p["region"], str(p["value"]), p["since"], p["quality"], p["source"]]
+        exports.append(
+            params, [p["key"], p["region"], str(p["value"]), p["since"], p["quality"], p["source"]]
         )
     stamp = datetime.fromisoformat(data["as_of"])
     wb.properties.created = stamp
     wb.properties.modified = stamp
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return exports.save(wb, path)
 
 
 def write_pdf(html: str, path: Path) -> Path:

@@ -1,0 +1,207 @@
+"""One writer for every exported file (导出文件): XLSX workbooks and CSV tables.
+
+Exports carry user-sourced text (enterprise names, department cell values, statements), so every
+export goes through this module, which makes them safe to open in a spreadsheet:
+
+- **No formula from data.** In XLSX every text value is written as a string cell (openpyxl
+  ``data_type 's'``), so ``=HYPERLINK("http://…","click")`` stays inert text and ``#N/A`` is not
+  an error cell. In CSV, which has no cell types, text starting with ``=``, ``+``, ``-``, ``@``,
+  a tab or a carriage return gets the OWASP ``'`` prefix (CSV injection guidance), so a
+  spreadsheet shows it as text instead of evaluating it.
+- **Writing never crashes on a character.** Characters XML 1.0 (hence XLSX) cannot hold — NUL
+  and the other C0 control characters except tab, line feed and carriage return, lone
+  surrogates, U+FFFE and U+FFFF — are replaced by a visible escape such as ``\\x00`` in both
+  formats (:func:`clean_text`), so a reader sees that the source held one.
+- Text longer than an XLSX cell holds is cut with a visible ``…[截断 truncated]`` mark.
+- Missing numbers (``None``, NaN, ±inf, pandas ``NA``/``NaT``) are written as empty cells.
+
+Worksheet styling (fonts, fills, widths) stays with the caller; rows go in through
+:func:`append`, sheets are named through :func:`sheet_title`. An architectural test
+(``tests/security/test_exports_architecture.py``) fails when a module writes XLSX or CSV
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from openpyxl.worksheet.worksheet import Worksheet
+
+#: First characters that make a spreadsheet read CSV text as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: The prefix that makes such text inert.
+CSV_PREFIX = "'"
+#: Longest text an XLSX cell holds (Office Open XML / Excel specification limit).
+XLSX_CELL_MAX = 32_767
+TRUNCATED = "…[截断 truncated]"
+#: Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF).
+ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Characters an Excel sheet title cannot hold.
+_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+SHEET_TITLE_MAX = 31  # Excel's limit on a sheet name
+
+_PLAIN = (int, float, Decimal, bool, date, datetime, time)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every character an XLSX cell cannot hold replaced by a visible escape
+    (NUL → ``\\x00``, U+FFFF → ``\\uffff``)."""
+    if ILLEGAL_CHARACTERS.search(text) is None:
+        return text
+    return ILLEGAL_CHARACTERS.sub(_escape, text)
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell: cleaned and, when it could start a formula, prefixed with ``'``."""
+    text = clean_text(text)
+    return CSV_PREFIX + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value) or math.isinf(value)
+    if isinstance(value, (*_PLAIN, str)):
+        return False
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-likes are not missing scalars
+        return False
+
+
+def _number(value: Any) -> Any:
+    """numpy scalars as Python numbers; other values unchanged."""
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        value = item()
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+    return value
+
+
+# -- XLSX -------------------------------------------------------------------------------------
+def workbook() -> Workbook:
+    """A new, empty-sheeted workbook (the default sheet is kept; name it with
+    :func:`sheet_title`)."""
+    return Workbook()
+
+
+def sheet_title(name: Any, used: set[str] | None = None, default: str = "数据") -> str:
+    """A valid, unique sheet title from ``name`` (user text): illegal characters replaced,
+    at most 31 characters; ``used`` collects the titles already taken."""
+    base = clean_text(str(name)) if name not in (None, "") else default
+    base = _TITLE_FORBIDDEN.sub("_", base).strip("'") or default
+    base = base[:SHEET_TITLE_MAX]
+    if used is None:
+        return base
+    title, k = base, 2
+    while title.lower() in {u.lower() for u in used}:
+        suffix = f"_{k}"
+        title, k = base[: SHEET_TITLE_MAX - len(suffix)] + suffix, k + 1
+    used.add(title)
+    return title
+
+
+def xlsx_value(ws: Worksheet, value: Any) -> Any:
+    """What to hand openpyxl for ``value``: text as a string :class:`Cell` (never a formula or
+    an error code), numbers and dates as they are, missing values as ``None``."""
+    value = _number(value)
+    if _missing(value):
+        return None
+    if isinstance(value, datetime | time) and value.tzinfo is not None:
+        return value.isoformat()  # Excel has no time zones: keep the offset visible as text
+    if isinstance(value, _PLAIN):
+        return value
+    text = clean_text(value if isinstance(value, str) else str(value))
+    if len(text) > XLSX_CELL_MAX:
+        text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
+    if not text.startswith("=") and text[:1] != "#":
+        return text  # openpyxl types any other text as a string already
+    cell = Cell(ws, value=text)
+    cell.data_type = "s"
+    return cell
+
+
+def append(ws: Worksheet, values: Iterable[Any]) -> int:
+    """Append one row of values to ``ws`` safely; returns the row number written."""
+    ws.append([xlsx_value(ws, v) for v in values])
+    return ws._current_row  # openpyxl's own append cursor: max_row would scan the sheet
+
+
+def set_value(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one cell safely (as :func:`append` does) and return it."""
+    safe = xlsx_value(ws, value)
+    cell = ws.cell(row=row, column=column)
+    if isinstance(safe, Cell):
+        cell.value = safe.value
+        cell.data_type = "s"
+    else:
+        cell.value = safe
+    return cell
+
+
+def save(wb: Workbook, path: Path) -> Path:
+    """Save ``wb`` at ``path`` (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+# -- CSV --------------------------------------------------------------------------------------
+def csv_value(value: Any) -> Any:
+    """A CSV cell: numbers as they are, missing as empty, text through :func:`csv_text`."""
+    value = _number(value)
+    if _missing(value):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return value
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return csv_text(value if isinstance(value, str) else str(value))
+
+
+def write_csv(
+    path: Path,
+    header: Sequence[Any],
+    rows: Iterable[Iterable[Any]],
+    encoding: str = "utf-8-sig",
+) -> Path:
+    """Write a CSV export (UTF-8 with BOM by default, so Excel opens it as Unicode)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([csv_value(v) for v in header])
+        for row in rows:
+            writer.writerow([csv_value(v) for v in row])
+    return path
+
+
+def write_frame_csv(frame: pd.DataFrame, path: Path, encoding: str = "utf-8-sig") -> Path:
+    """A pandas frame as a CSV export (its columns as the header, no index)."""
+    return write_csv(path, list(frame.columns), frame.itertuples(index=False), encoding)
