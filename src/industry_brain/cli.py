@@ -657,22 +657,13 @@ def serve(
 
 
 def _register_domain_commands() -> None:
-    """Each service package ``industry_brain.domains.<name>`` with a ``cli`` module exposing a
-    Typer ``app`` (and its command group ``NAME``) joins the command line."""
-    import importlib
-    import importlib.util
-    import pkgutil
+    """Each service on the contract (:mod:`industry_brain.contract`, hook ``ib_cli_groups``)
+    adds its command groups."""
+    from industry_brain import contract
 
-    import industry_brain.domains as domains
-
-    for info in sorted(pkgutil.iter_modules(domains.__path__), key=lambda i: i.name):
-        name = f"industry_brain.domains.{info.name}.cli"
-        if info.ispkg and importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            app.add_typer(module.app, name=getattr(module, "NAME", info.name))
-            # a service may own further top-level groups, e.g. carbon's `keys`
-            for extra_name, extra_app in getattr(module, "EXTRA_APPS", {}).items():
-                app.add_typer(extra_app, name=extra_name)
+    for _name, groups in contract.each("cli_groups"):
+        for group_name, group_app in groups.items():
+            app.add_typer(group_app, name=group_name)
 
 
 _register_domain_commands()

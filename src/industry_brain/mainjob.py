@@ -109,20 +109,11 @@ def run_demo(
 
 
 def service_hooks() -> list[tuple[str, Any]]:
-    """Services that join the main job: ``industry_brain.domains.<name>.demo_hook`` modules with
-    ``ORDER`` (int), ``run(engine, out_dir, progress) -> dict`` (JSON-serialisable summary) and
-    ``headline(summary) -> list[str]`` (lines the demo prints)."""
-    import importlib
-    import importlib.util
-    import pkgutil
+    """Services that join the main job: each service's ``ib_demo_hook`` (see
+    :mod:`industry_brain.contract`), ordered by its ``ORDER`` then name."""
+    from industry_brain import contract
 
-    import industry_brain.domains as domains
-
-    hooks = []
-    for info in pkgutil.iter_modules(domains.__path__):
-        name = f"industry_brain.domains.{info.name}.demo_hook"
-        if info.ispkg and importlib.util.find_spec(name) is not None:
-            hooks.append((info.name, importlib.import_module(name)))
+    hooks = list(contract.each("demo_hook"))
     return sorted(hooks, key=lambda h: (getattr(h[1], "ORDER", 100), h[0]))
 
 

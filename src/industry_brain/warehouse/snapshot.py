@@ -8,9 +8,13 @@ Tables (one Parquet file each under the snapshot folder):
   figures of the preferred department (``ingest.precedence``), monthly and per-detail figures
   (power accounts, parcels, tax types) summed to the year
 - ``electricity_monthly``: enterprise_id, year, month, value (kWh, all accounts summed)
+- ``result_<service>``: the results each service publishes (``ib_result_tables`` of the service
+  contract, :mod:`industry_brain.contract`): ``result_mujun``, ``result_carbon``,
+  ``result_projects``, … — the rows of the services' published runs with run id and parameter
+  version. A service reads another's results only here, as Ibis tables.
 
-``manifest.json`` records the snapshot time, row counts and the batch ids it contains, so a
-result can name the inputs it was computed from.
+``manifest.json`` records the snapshot time, row counts, the batch ids and the service runs it
+contains, so a result can name the inputs (batches and runs) it was computed from.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Snapshot:
     rows: dict[str, int] = field(default_factory=dict)
     batch_ids: list[int] = field(default_factory=list)
     created_at: str = ""
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def table(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
@@ -50,18 +55,48 @@ class Snapshot:
             "rows": self.rows,
             "batch_ids": self.batch_ids,
             "created_at": self.created_at,
+            "runs": self.runs,
         }
+
+    def runs_of(self, table: str) -> list[dict[str, Any]]:
+        """The runs whose rows the result table ``table`` holds (from the manifest)."""
+        return [r for r in self.runs if r.get("table") == table]
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
         data = json.loads((path / "manifest.json").read_text("utf-8"))
-        return cls(Path(path), data["rows"], data["batch_ids"], data["created_at"])
+        return cls(
+            Path(path), data["rows"], data["batch_ids"], data["created_at"], data.get("runs", [])
+        )
 
 
 def _write(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> int:
     table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     pq.write_table(table, path, compression="zstd")
     return table.num_rows
+
+
+_ARROW = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
+_PANDAS = {"int64": "Int64", "float64": "float64", "string": "object", "bool": "boolean"}
+
+
+def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Every service's published result tables (service contract) as Parquet, and their runs."""
+    from industry_brain import contract
+
+    rows: dict[str, int] = {}
+    runs: list[dict[str, Any]] = []
+    for _service, tables in contract.each("result_tables"):
+        for table in tables:
+            frame, table_runs = table.read(session)
+            frame = frame[[c for c, _ in table.schema]].copy()
+            for col, kind in table.schema:
+                values = frame[col].astype(object).where(frame[col].notna(), None)
+                frame[col] = values if kind == "string" else values.astype(_PANDAS[kind])
+            schema = pa.schema([(c, _ARROW[k]) for c, k in table.schema])
+            rows[table.name] = _write(frame, out_dir / f"{table.name}.parquet", schema)
+            runs += [{**r, "table": table.name} for r in table_runs]
+    return rows, runs
 
 
 def _preferred(facts: pd.DataFrame, counties: pd.Series) -> pd.DataFrame:
@@ -128,6 +163,7 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
                 .order_by(ImportBatch.id)
             )
         ]
+        result_rows, runs = _write_results(s, out_dir)
     scales["above_scale"] = scales["above_scale"].astype(bool)
     ents["division"] = ents["industry_code"].str.slice(0, 2)
     counties = ents.set_index("enterprise_id")["county_code"]
@@ -192,9 +228,10 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
     }
     snap = Snapshot(
         path=out_dir,
-        rows=rows,
+        rows={**rows, **result_rows},
         batch_ids=batch_ids,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        runs=runs,
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
     return snap

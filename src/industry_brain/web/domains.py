@@ -1,49 +1,26 @@
-"""Domain services plugged into the web platform by discovery.
+"""Services plugged into the web platform through the service contract.
 
-A service package ``industry_brain.domains.<name>`` joins the web by providing, optionally:
+Every service registered in the entry-point group ``industry_brain.services`` (see
+:mod:`industry_brain.contract`, where each hook is documented) joins the web with what it
+declares: its pages in the navigation, its page and API routers, its profile, cockpit, portal
+and bank sections and its cockpit stamp, its templates and its message catalogs.
 
-- ``web.py`` with ``router`` (a FastAPI ``APIRouter`` of pages, included as-is) and/or
-  ``profile_section(session, scope, uscc) -> dict | None`` — a section of the enterprise
-  profile: ``{"title_zh", "title_en", "rows": [[label_zh, label_en, value], ...],
-  "note_zh", "note_en"}`` (rendered escaped by the platform);
-  and/or ``cockpit_section(session, scope) -> dict | None`` in the same shape for the cockpit,
-  and/or ``portal_section(session, scope) -> dict | None`` for the enterprise portal,
-  and/or ``bank_section(session, scope) -> dict | None`` for the bank's page.
-  A service may add ``cockpit_stamp(session) -> tuple``: a cheap value that changes whenever
-  its cockpit section may change; the section is then cached per scope, language and day until
-  the stamp (or the platform's import stamp, or the parameters) changes.
-  Each may also take keyword arguments ``today`` (the platform's date) and ``lang``
-  (``zh``/``en``): they are passed when the function's signature names them.
-  A section may also name ``"template"`` (a file in the domain's ``web_templates/``, rendered
-  with the section as ``s``, autoescaped) and ``"id"`` (the HTML id of its card); a section's
-  function applies the caller's scope itself (``scope.enterprise_clause()`` and friends).
-  Catalog keys of a domain live in ``domains/<name>/i18n/<lang>.yaml``.
-- ``api.py`` with ``router`` (JSON endpoints, included as-is with their own prefix).
-
-Pages of the known services that are missing say plainly that the service is not built yet.
-A module that fails to import is logged as an error and its pages show as not available.
+Pages in the navigation that no router serves say plainly that the service is not built yet.
+A service whose hook fails is logged as an error and its pages show as not available.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import logging
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from industry_brain.web.logs import LOGGER
+from industry_brain import contract
 
-# service → (catalog key of its name, page path, issue number, permission to see the page)
-KNOWN: dict[str, tuple[str, str, int, str]] = {
-    "mujun": ("nav.mujun", "/mujun", 5, "mujun.view"),
-    "carbon": ("nav.carbon", "/carbon", 6, "carbon.view"),
-    "projects": ("nav.projects", "/projects", 7, "projects.view"),
-    "bulletins": ("nav.bulletins", "/bulletins", 7, "bulletins.view"),
-}
+#: The navigation of the loaded services: page name → (catalog key of its label, path, issue
+#: number, permission to see it). Refreshed in place by :func:`discover`.
+KNOWN: dict[str, tuple[str, str, int, str]] = {}
 
 
 @dataclass
@@ -65,39 +42,38 @@ def call_section(fn: Callable[..., dict | None], *args: Any, **optional: Any) ->
     return fn(*args, **{k: v for k, v in optional.items() if k in accepted})
 
 
-def _load(module: str, errors: list[str]) -> Any:
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        return importlib.import_module(module)
-    except Exception as exc:  # a half-built service must not take the platform down
-        logging.getLogger(LOGGER).error(
-            "domain web module failed to import", extra={"fields": {"module": module}}, exc_info=exc
-        )
-        errors.append(f"{module}: {exc}")
-        return None
+def navigation() -> dict[str, tuple[str, str, int, str]]:
+    """Every service's navigation entries in navigation order."""
+    entries = sorted(
+        (e for _, nav in contract.each("navigation") for e in nav), key=lambda e: (e.order, e.name)
+    )
+    return {e.name: (e.key, e.path, e.issue, e.permission) for e in entries}
 
 
 def discover() -> dict[str, DomainWeb]:
-    """Every domain package's web and API modules, by package name."""
-    import industry_brain.domains as domains
-
+    """The web parts of every registered service, by service name."""
     found: dict[str, DomainWeb] = {}
-    for info in sorted(pkgutil.iter_modules(domains.__path__), key=lambda i: i.name):
-        if not info.ispkg:
-            continue
-        entry = DomainWeb(name=info.name)
-        web = _load(f"industry_brain.domains.{info.name}.web", entry.errors)
-        api = _load(f"industry_brain.domains.{info.name}.api", entry.errors)
-        if web is not None:
-            entry.router = getattr(web, "router", None)
-            entry.profile_section = getattr(web, "profile_section", None)
-            entry.cockpit_section = getattr(web, "cockpit_section", None)
-            entry.portal_section = getattr(web, "portal_section", None)
-            entry.bank_section = getattr(web, "bank_section", None)
-            entry.cockpit_stamp = getattr(web, "cockpit_stamp", None)
-        if api is not None:
-            entry.api_router = getattr(api, "router", None)
-        if web is not None or api is not None or entry.errors:
-            found[info.name] = entry
+    for name, svc in contract.services().items():
+        entry = DomainWeb(
+            name=name,
+            router=svc.web_router,
+            api_router=svc.api_router,
+            profile_section=svc.profile_section,
+            cockpit_section=svc.cockpit_section,
+            portal_section=svc.portal_section,
+            bank_section=svc.bank_section,
+            cockpit_stamp=svc.cockpit_stamp,
+            errors=list(svc.errors),
+        )
+        has_web = any(
+            getattr(entry, f) is not None
+            for f in ("router", "api_router", "profile_section", "cockpit_section")
+        )
+        if has_web or entry.portal_section or entry.bank_section or entry.errors:
+            found[name] = entry
+    KNOWN.clear()
+    KNOWN.update(navigation())
     return found
+
+
+KNOWN.update(navigation())
