@@ -316,10 +316,14 @@ def _parse(key: str, raw: dict[str, Any], file: str) -> ParameterSpec:
 
 
 def default_dirs() -> list[Path]:
-    """Parameter folders: every ``domains/*/parameters`` plus ``$IB_PARAMETERS_DIR`` entries."""
+    """Parameter folders: every ``domains/*/parameters``, those of the services on the contract
+    (``ib_parameter_domain``) plus ``$IB_PARAMETERS_DIR`` entries."""
+    from industry_brain import contract
+
     dirs = sorted(PACKAGE_ROOT.glob("domains/*/parameters")) + sorted(
         PACKAGE_ROOT.glob("*/parameters")
     )
+    dirs += [d for _, (_, d) in contract.each("parameter_domain") if Path(d) not in dirs]
     extra = os.environ.get("IB_PARAMETERS_DIR")
     if extra:
         dirs += [Path(p) for p in extra.split(os.pathsep) if p]

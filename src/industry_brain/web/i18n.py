@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,12 +24,14 @@ def _read(path: Any) -> dict[str, str]:
 
 
 def domain_catalog_files(lang: str) -> list[Any]:
-    """The ``i18n/<lang>.yaml`` files of the domain packages, by package name."""
+    """The ``i18n/<lang>.yaml`` files of the domain packages and of the services on the
+    contract (``ib_message_catalogs``), by path."""
+    from industry_brain import contract
+
     root = resources.files("industry_brain.domains")
-    return sorted(
-        (d.joinpath("i18n", f"{lang}.yaml") for d in root.iterdir() if d.is_dir()),
-        key=str,
-    )
+    files = {str(d.joinpath("i18n", f"{lang}.yaml")) for d in root.iterdir() if d.is_dir()}
+    files |= {str(d / f"{lang}.yaml") for _, d in contract.each("message_catalogs")}
+    return [Path(f) for f in sorted(files)]
 
 
 @cache
