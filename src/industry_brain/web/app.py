@@ -63,12 +63,15 @@ def format_number(value: Any) -> str:
 
 
 def template_dirs() -> list[Path]:
-    """The platform's templates, then each domain's ``domains/<name>/web_templates``."""
+    """The platform's templates, then each domain's ``domains/<name>/web_templates`` and those
+    of the services on the contract (``ib_templates_dir``)."""
     import industry_brain.domains as pkg
+    from industry_brain import contract
 
     dirs = [HERE / "templates"]
     for root in pkg.__path__:
         dirs += sorted(p for p in Path(root).glob("*/web_templates") if p.is_dir())
+    dirs += [Path(d) for _, d in contract.each("templates_dir") if Path(d) not in dirs]
     return dirs
 
 
