@@ -17,3 +17,8 @@ def ib_navigation() -> list[NavEntry]:
 @hookimpl
 def ib_permissions() -> dict[str, frozenset[str]]:
     return {"monitor.view": frozenset({"admin", "city_officer", "county_officer"})}
+
+
+@hookimpl
+def ib_message_catalogs() -> Path:
+    return HERE / "i18n"
