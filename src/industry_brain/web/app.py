@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from industry_brain.core import formatting
 from industry_brain.store.db import get_engine
 from industry_brain.web import domains
 from industry_brain.web import errors as web_errors
@@ -52,14 +53,8 @@ SECURITY_HEADERS = [
 
 
 def format_number(value: Any) -> str:
-    """A figure for display: thousands separators, at most 2 decimals, ``—`` when missing."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
+    """A figure for display (:func:`industry_brain.core.formatting.number`)."""
+    return formatting.number(value)
 
 
 def template_dirs() -> list[Path]:
@@ -170,7 +165,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "(browser) or `Authorization: Bearer ibt_…` (banks and machine clients). Errors "
             "always have the body `{code, zh, en}`."
         ),
-        docs_url="/docs",
+        docs_url=None,  # /docs: vendored Swagger UI (routes/pages.py)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -178,7 +173,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
     templates = Jinja2Templates(env=Environment(loader=template_loader(), autoescape=True))
-    templates.env.filters["num"] = format_number
+    templates.env.filters["num"] = formatting.number
+    templates.env.filters["count"] = formatting.integer
+    templates.env.filters["pct"] = formatting.percent
+    templates.env.filters["rank"] = formatting.rank
     templates.env.filters["dt"] = lambda v: format_timestamp(v, settings.timezone)
     app.state.templates = templates
     app.state.domains = domains.discover()

@@ -20,6 +20,9 @@ VENDOR = WEB / "static" / "vendor"
 FILES = {
     "echarts.min.js": Path("echarts/dist/echarts.min.js"),
     "htmx.min.js": Path("htmx.org/dist/htmx.min.js"),
+    # Swagger UI of /docs (the JSON API), served without a CDN
+    "swagger-ui-bundle.js": Path("swagger-ui-dist/swagger-ui-bundle.js"),
+    "swagger-ui.css": Path("swagger-ui-dist/swagger-ui.css"),
 }
 
 

@@ -27,6 +27,7 @@ from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
+from industry_brain.web.query import OptionalInt, Page, Year
 
 router = APIRouter(include_in_schema=False)
 UNGRADED_COLOUR = "#9E9E9E"
@@ -41,10 +42,10 @@ def results_page(
     request: Request,
     db: DbDep,
     scope: ScopeDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year, Query()] = None,
     county: Annotated[str | None, Query(max_length=6)] = None,
-    grade: Annotated[int | None, Query(ge=1, le=5)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    grade: Annotated[OptionalInt(1, 5), Query()] = None,
+    page: Annotated[Page, Query()] = 1,
 ) -> Response:
     data = views.results(db, scope, year, county=county or None, grade=grade, page=page)
     return _render(

@@ -25,6 +25,7 @@ from industry_brain.store.scope import Scope
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
+from industry_brain.web.query import Page, Year
 
 router = APIRouter(include_in_schema=False)
 # chart colours of classes A, B, C, D and T (not evaluated), as the badges in app.css
@@ -40,11 +41,11 @@ def results_page(
     request: Request,
     db: DbDep,
     scope: ScopeDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year, Query()] = None,
     county: Annotated[str | None, Query(max_length=6)] = None,
     cls: Annotated[str | None, Query(alias="class", max_length=1)] = None,
     kind: Annotated[str | None, Query(alias="scope", max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page: Annotated[Page, Query()] = 1,
 ) -> Response:
     data = views.results(
         db,
@@ -72,7 +73,7 @@ def lists_page(
     request: Request,
     db: DbDep,
     scope: ScopeDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year, Query()] = None,
 ) -> Response:
     data = views.low_lists(db, scope, year)
     frame = data["frame"]

@@ -34,6 +34,7 @@ from industry_brain.domains.projects import views
 from industry_brain.store.models import Project
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
+from industry_brain.web.query import PageNumber, Year
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ def projects_board(
     stage: Annotated[str | None, Query(max_length=16)] = None,
     warnings: Annotated[str | None, Query(max_length=1)] = None,
     colour: Annotated[str | None, Query(max_length=8)] = None,
-    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+    page: Annotated[PageNumber(10000), Query()] = 1,
 ) -> Response:
     data = views.board(
         db,
@@ -198,7 +199,7 @@ def bulletins_page(
     db: DbDep,
     scope: ScopeDep,
     today: TodayDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year, Query()] = None,
 ) -> Response:
     data = views.bulletin_page(db, scope, year or today.year, today)
     return _render(request, "projects_bulletin.html", d=data, years=range(today.year, 2018, -1))

@@ -4,6 +4,7 @@ or service function and renders; permissions and scope live in the data-access l
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -28,8 +29,10 @@ from industry_brain.web.deps import (
 )
 from industry_brain.web.domains import KNOWN, call_section
 from industry_brain.web.i18n import LANGUAGES, Translator
+from industry_brain.web.query import Page
 
 router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -69,6 +72,23 @@ def index(principal: PrincipalDep) -> Response:
     if principal.user is None:
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse(home_for(principal.scope), status_code=303)
+
+
+# -- docs and icon -------------------------------------------------------------------------------
+@router.get("/docs")
+def api_docs(request: Request) -> Response:
+    """Swagger UI of the JSON API from the vendored ``swagger-ui-dist`` (no CDN, no inline
+    script: the page keeps the platform's Content-Security-Policy)."""
+    return _render(request, "docs.html", openapi_url=request.app.openapi_url or "/openapi.json")
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return FileResponse(
+        STATIC / "favicon.ico",
+        media_type="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 # -- login / logout / language -----------------------------------------------------------------
@@ -232,7 +252,7 @@ def enterprise_search(
     county: Annotated[str | None, Query(max_length=6)] = None,
     industry: Annotated[str | None, Query(max_length=4)] = None,
     scale: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page: Annotated[Page, Query()] = 1,
 ) -> Response:
     scope.require("enterprise.search")
     result = scoped.search_enterprises(
@@ -399,7 +419,7 @@ def audit_page(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page: Annotated[Page, Query()] = 1,
 ) -> Response:
     result = scoped.audit_search(
         db,

@@ -1,0 +1,116 @@
+"""Web usability (issue 14, "defects seen") on real SQLite and PostgreSQL: empty filters mean
+"all", messages whole, the import flow's messages, readable bulletin parameters, numbers
+formatted once, Swagger UI vendored, consents, names instead of codes, favicon.
+
+The store is the web fixtures' (tests/web_fixtures.py) with the hand-made 亩均 and carbon
+results (tests/domain_fixtures.py) and one 项目钉 project; the platform's day is the demo's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from industry_brain.domains.projects import stages
+from industry_brain.web.app import create_app
+from industry_brain.web.settings import Settings
+from tests.domain_fixtures import seed_domains
+from tests.web_fixtures import USCC_WX, login, seed
+
+TODAY = date(2026, 11, 27)
+PROJECT = "P-WX-9"
+
+
+@pytest.fixture
+def app(engine: Engine):  # type: ignore[no-untyped-def]
+    seed(engine)
+    seed_domains(engine)
+    with Session(engine) as s:
+        stages.create_project(
+            s,
+            code=PROJECT,
+            name="年产10万件零部件项目",
+            investor_uscc=USCC_WX,
+            county_code="330502",
+            planned_investment=12000.0,
+            signed_on=date(2026, 3, 1),
+            today=TODAY,
+            actor="seed",
+            agent="agent_wx",
+            industry_code="3411",
+        )
+        s.commit()
+    return create_app(Settings(today=TODAY), engine)
+
+
+def client_for(app, username: str | None = None) -> TestClient:  # type: ignore[no-untyped-def]
+    c = TestClient(app, base_url="https://testserver")
+    if username:
+        login(c, username)
+    return c
+
+
+@pytest.fixture
+def admin(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with client_for(app, "admin") as c:
+        yield c
+
+
+def _text(html: str) -> str:
+    """The visible text of a page: no tags, scripts or styles; whitespace folded."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+# -- 1. an empty filter value means "all" --------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/carbon?county=330502&grade=",
+        "/carbon?year=&county=&grade=&page=",
+        "/mujun?year=&county=&class=&scope=&page=",
+        "/mujun/lists?year=",
+        "/enterprises?q=&county=&industry=&scale=&page=",
+        "/projects?county=&stage=&warnings=&colour=&page=",
+        "/bulletins?year=",
+        "/admin/audit?actor=&action=&object_id=&page=",
+    ],
+)
+def test_empty_filter_values_mean_all(admin, url):
+    r = admin.get(url)
+    assert r.status_code == 200, r.text[:300]
+
+
+def test_carbon_grade_all_lists_every_grade_of_the_county(admin):
+    page = admin.get("/carbon?county=330502&grade=").text
+    # 吴兴区: 甲 graded 2 and the script-named firm not graded; 乙 (南浔区) not listed
+    assert "湖州甲机械有限公司" in page and "湖州乙纺织有限公司" not in page
+    assert admin.get("/carbon?county=330502&grade=9").status_code == 422  # bounds still hold
+
+
+# -- 9. /docs from vendored Swagger UI; 10. the icon ---------------------------------------------
+def test_docs_use_vendored_swagger_ui_without_inline_script(app, admin):
+    r = admin.get("/docs")
+    assert r.status_code == 200
+    html = r.text
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all(body.strip() == "" for _, body in scripts)  # CSP: no inline script
+    assert "http://" not in html and "https://" not in html  # no CDN
+    srcs = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert "/static/vendor/swagger-ui-bundle.js" in srcs and "/static/vendor/swagger-ui.css" in srcs
+    for src in srcs:
+        asset = admin.get(src)
+        assert asset.status_code == 200 and len(asset.content) > 100, src
+    assert admin.get("/openapi.json").json()["paths"]  # what the UI loads
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_favicon_is_served(app, admin):
+    r = TestClient(app, base_url="https://testserver").get("/favicon.ico")  # signed out too
+    assert r.status_code == 200 and r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert 'rel="icon"' in admin.get("/cockpit").text
