@@ -2,6 +2,6 @@
 DuckDB by default, PySpark for province scale)."""
 
 from industry_brain.warehouse.engines import connect
-from industry_brain.warehouse.snapshot import Snapshot, build_snapshot
+from industry_brain.warehouse.snapshot import Snapshot, build_snapshot, latest_snapshot
 
-__all__ = ["Snapshot", "build_snapshot", "connect"]
+__all__ = ["Snapshot", "build_snapshot", "connect", "latest_snapshot"]

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
-from industry_brain.store.db import read_frame
+from industry_brain.store.db import describe, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
@@ -45,6 +45,7 @@ class Snapshot:
     batch_ids: list[int] = field(default_factory=list)
     created_at: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
+    database: str = ""
 
     def table(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
@@ -56,6 +57,7 @@ class Snapshot:
             "batch_ids": self.batch_ids,
             "created_at": self.created_at,
             "runs": self.runs,
+            "database": self.database,
         }
 
     def runs_of(self, table: str) -> list[dict[str, Any]]:
@@ -66,8 +68,38 @@ class Snapshot:
     def open(cls, path: Path) -> Snapshot:
         data = json.loads((path / "manifest.json").read_text("utf-8"))
         return cls(
-            Path(path), data["rows"], data["batch_ids"], data["created_at"], data.get("runs", [])
+            Path(path),
+            data["rows"],
+            data["batch_ids"],
+            data["created_at"],
+            data.get("runs", []),
+            data.get("database", ""),
         )
+
+
+def latest_snapshot(root: Path, engine: Engine) -> Snapshot | None:
+    """The newest snapshot under ``root`` taken of the store of ``engine`` that is current:
+    no import batch committed since and every service run it holds still the published one
+    (None when there is none)."""
+    database = describe(str(engine.url))
+    found = []
+    for manifest in Path(root).glob("*/manifest.json"):
+        try:
+            snap = Snapshot.open(manifest.parent)
+        except (OSError, ValueError, KeyError):
+            continue  # a snapshot being written or a foreign folder
+        if snap.database == database:
+            found.append(snap)
+    if not found:
+        return None
+    snap = max(found, key=lambda s: (s.created_at, str(s.path)))
+    with Session(engine) as s:
+        batches = _input_batches(s)
+        runs = _write_results(s, None)[1]
+    current = batches == snap.batch_ids and [
+        {k: r[k] for k in ("table", "run_id")} for r in runs
+    ] == [{k: r[k] for k in ("table", "run_id")} for r in snap.runs]
+    return snap if current else None
 
 
 def _write(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> int:
@@ -80,8 +112,23 @@ _ARROW = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(), "
 _PANDAS = {"int64": "Int64", "float64": "float64", "string": "object", "bool": "boolean"}
 
 
-def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Every service's published result tables (service contract) as Parquet, and their runs."""
+def _input_batches(session: Session) -> list[int]:
+    """Every batch whose rows are in the store (committed or partly loaded): a snapshot's inputs."""
+    return [
+        int(b)
+        for b in session.scalars(
+            select(ImportBatch.id)
+            .where(ImportBatch.status.in_(["committed", "partial"]))
+            .order_by(ImportBatch.id)
+        )
+    ]
+
+
+def _write_results(
+    session: Session, out_dir: Path | None
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Every service's published result tables (service contract) as Parquet under ``out_dir``
+    (only read when None), and their runs."""
     from industry_brain import contract
 
     rows: dict[str, int] = {}
@@ -89,13 +136,15 @@ def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], lis
     for _service, tables in contract.each("result_tables"):
         for table in tables:
             frame, table_runs = table.read(session)
+            runs += [{**r, "table": table.name} for r in table_runs]
+            if out_dir is None:
+                continue
             frame = frame[[c for c, _ in table.schema]].copy()
             for col, kind in table.schema:
                 values = frame[col].astype(object).where(frame[col].notna(), None)
                 frame[col] = values if kind == "string" else values.astype(_PANDAS[kind])
             schema = pa.schema([(c, _ARROW[k]) for c, k in table.schema])
             rows[table.name] = _write(frame, out_dir / f"{table.name}.parquet", schema)
-            runs += [{**r, "table": table.name} for r in table_runs]
     return rows, runs
 
 
@@ -154,15 +203,7 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
             ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None)),
             ["enterprise_id", "year", "month", "item", "value", "unit", "source_dept", "batch_id"],
         )
-        # every batch whose rows are in the store (committed or partly loaded) is an input
-        batch_ids = [
-            int(b)
-            for b in s.scalars(
-                select(ImportBatch.id)
-                .where(ImportBatch.status.in_(["committed", "partial"]))
-                .order_by(ImportBatch.id)
-            )
-        ]
+        batch_ids = _input_batches(s)
         result_rows, runs = _write_results(s, out_dir)
     scales["above_scale"] = scales["above_scale"].astype(bool)
     ents["division"] = ents["industry_code"].str.slice(0, 2)
@@ -232,6 +273,7 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
         batch_ids=batch_ids,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         runs=runs,
+        database=describe(str(engine.url)),
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
     return snap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from industry_brain.contract import NavEntry, hookimpl
 
@@ -22,3 +23,22 @@ def ib_permissions() -> dict[str, frozenset[str]]:
 @hookimpl
 def ib_message_catalogs() -> Path:
     return HERE / "i18n"
+
+
+@hookimpl
+def ib_cli_groups() -> dict[str, Any]:
+    from industry_brain.domains.monitor import cli
+
+    return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_parameter_domain() -> tuple[str, Path]:
+    return "monitor", HERE / "parameters"
+
+
+@hookimpl
+def ib_demo_hook() -> Any:
+    from industry_brain.domains.monitor import demo_hook
+
+    return demo_hook
