@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from industry_brain.domains.carbon import access
+from industry_brain.domains.carbon.models import BankConsent
 from industry_brain.domains.projects import stages
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
 from tests.domain_fixtures import seed_domains
-from tests.web_fixtures import USCC_WX, login, seed
+from tests.web_fixtures import USCC_WX, csrf_of, login, seed
 
 TODAY = date(2026, 11, 27)
 PROJECT = "P-WX-9"
@@ -114,3 +116,29 @@ def test_favicon_is_served(app, admin):
     r = TestClient(app, base_url="https://testserver").get("/favicon.ico")  # signed out too
     assert r.status_code == 200 and r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
     assert 'rel="icon"' in admin.get("/cockpit").text
+
+
+# -- 10. one live consent per bank ----------------------------------------------------------------
+def test_same_bank_cannot_be_granted_twice_while_a_consent_waits_to_start(app, engine):
+    """A consent that starts later (granted on a later day than the platform's, as the demo's
+    were) is live too: a second one to the same bank is refused, nothing is stored."""
+    with Session(engine) as s:
+        access.grant(
+            s, USCC_WX, "bank", ["grade"], TODAY + timedelta(days=90), today=TODAY + timedelta(3)
+        )
+        s.commit()
+    with client_for(app, "ent_wx") as ent:
+        page = ent.get("/portal").text
+        r = ent.post(
+            "/portal/consents",
+            data={
+                "csrf_token": csrf_of(page),
+                "bank": "bank",
+                "scopes": "grade",
+                "expires_on": (TODAY + timedelta(days=60)).isoformat(),
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 409 and "请先撤销" in r.text
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(BankConsent)) == 1

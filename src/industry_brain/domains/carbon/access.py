@@ -243,7 +243,7 @@ def grant(
                 BankConsent.enterprise_id == ent.id, BankConsent.bank_user_id == bank.id
             )
         )
-        if consent_state(c, today) == "active"
+        if consent_state(c, today) in ("active", "pending")  # one live consent per bank
     ]
     if existing:
         raise ConflictError(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from industry_brain.demo.constants import DEMO_TODAY
 from industry_brain.domains.carbon import access, codes, loans, products
 from industry_brain.domains.carbon.errors import CarbonError
 from industry_brain.domains.carbon.models import CarbonResult
@@ -60,7 +61,7 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
     snap = build_snapshot(engine, out / "snapshot")
     summary = run_accounting(engine, None, "duckdb", snapshot_dir=snap.path, actor="demo")
     progress("carbon", 1, 4)
-    today = date.today()
+    today = DEMO_TODAY  # the demo runs on its own day, never after the platform's
     try:
         codes.signing_key()
     except CarbonError:
@@ -130,7 +131,9 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
                 "payload": code.payload,
                 "expires": code.expires.isoformat(),
             }
-        token, _row = access.create_token(session, "bank_huzhou", "demo", 30, actor="demo")
+        token, _row = access.create_token(
+            session, "bank_huzhou", "demo", 30, actor="demo", today=today
+        )
         token_file = out / "bank_huzhou.token"
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
