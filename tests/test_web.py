@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from industry_brain.store.models import AuditLog, Enterprise, ImportBatch
 from industry_brain.web import app as web_app
 from industry_brain.web.app import create_app
-from industry_brain.web.auth import SESSION_COOKIE
+from industry_brain.web.auth import LOGIN_COOKIE, SESSION_COOKIE
 from industry_brain.web.models import WebSession
 from industry_brain.web.settings import Settings
 from tests.web_fixtures import (
@@ -58,11 +58,16 @@ def _error(r) -> dict:  # type: ignore[no-untyped-def]
 # -- sessions ----------------------------------------------------------------------------------
 def test_login_sets_secure_cookie_rotates_session_and_logout_ends_it(client, engine):
     r = client.get("/login")
-    pre = client.cookies.get(SESSION_COOKIE)
-    assert pre and r.status_code == 200
+    assert r.status_code == 200 and client.cookies.get(LOGIN_COOKIE)
+    assert client.cookies.get(SESSION_COOKIE) is None  # an anonymous visit stores nothing
+    # another user's live session cookie (planted: fixation) is replaced, not reused
+    planted = new_client(client.app)
+    login(planted, "city")
+    pre = planted.cookies.get(SESSION_COOKIE)
     r = client.post(
         "/login",
         data={"username": "admin", "password": PASSWORD, "csrf_token": csrf_of(r.text)},
+        headers={"cookie": f"{SESSION_COOKIE}={pre}; {LOGIN_COOKIE}={client.cookies[LOGIN_COOKIE]}"},
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/"
@@ -70,10 +75,9 @@ def test_login_sets_secure_cookie_rotates_session_and_logout_ends_it(client, eng
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
     post = client.cookies.get(SESSION_COOKIE)
     assert post and post != pre  # rotated at login
+    assert client.cookies.get(LOGIN_COOKIE) is None  # the login nonce is spent
     # the pre-login cookie is dead: replaying it is anonymous
-    replay = new_client(client.app)
-    replay.cookies.set(SESSION_COOKIE, pre)
-    assert replay.get("/api/v1/me").status_code == 401
+    assert planted.get("/api/v1/me").status_code == 401  # the planted session ended
     with Session(engine) as s:  # only hashes are stored
         stored = {w.id_hash for w in s.scalars(select(WebSession))}
         assert pre not in stored and post not in stored
@@ -130,9 +134,12 @@ def test_failed_logins_are_throttled_by_username_and_address(client, app):
             "/login", data={"username": "city", "password": "wrong", "csrf_token": token}
         )
         assert r.status_code == 401 and 'data-code="auth.invalid"' in r.text
+    # the address is locked for this username: a wrong password is refused as throttled …
     token = csrf_of(client.get("/login").text)
-    r = client.post("/login", data={"username": "city", "password": PASSWORD, "csrf_token": token})
+    r = client.post("/login", data={"username": "city", "password": "nope", "csrf_token": token})
     assert r.status_code == 429 and 'data-code="auth.throttled"' in r.text
+    # … while the real user's correct password passes (the username's own count is low)
+    login(new_client(app), "city")
     # another username from the same address is not affected
     login(new_client(app), "admin")
 

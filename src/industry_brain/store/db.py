@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -69,6 +71,55 @@ def engine_for(url: str) -> Engine:
 def get_engine(url: str | None = None) -> Engine:
     """Shared engine per URL."""
     return engine_for(url or database_url())
+
+
+def check_writable(engine: Engine, wait_ms: int = 2000) -> None:
+    """Prove the store answers and accepts a write: a no-op ``UPDATE`` of the migration table,
+    rolled back. Raises the driver's error (read-only file or transaction, unreachable server;
+    on SQLite ``database is locked`` when another writer holds it longer than ``wait_ms``)."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+
+
+class WriterBusy(TimeoutError):
+    """Another import holds the store's writer lock longer than the wait."""
+
+
+@contextmanager
+def writer_lock(engine: Engine, wait_seconds: float) -> Iterator[None]:
+    """One import at a time per SQLite store, across threads and worker processes: an exclusive
+    ``flock`` on ``<database>.import.lock`` beside the file, waited for at most
+    ``wait_seconds`` (then :class:`WriterBusy`). PostgreSQL stores need none (row locks)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    path = Path(url.database).with_name(Path(url.database).name + ".import.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterBusy(f"import lock {path} held over {wait_seconds} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

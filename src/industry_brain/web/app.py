@@ -21,15 +21,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from industry_brain.core import formatting
-from industry_brain.store.db import get_engine
-from industry_brain.web import domains
+from industry_brain.core.errors import Location
+from industry_brain.store.db import check_writable, get_engine
+from industry_brain.store.models import User
+from industry_brain.web import auth, domains
 from industry_brain.web import errors as web_errors
 from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.auth import AuthError
 from industry_brain.web.i18n import Translator, catalog
 from industry_brain.web.logs import LOGGER, configure, request_id_var
 from industry_brain.web.settings import Settings
@@ -106,8 +113,12 @@ def check_assets() -> None:
 
 
 class RequestContext:
-    """Pure ASGI middleware: request id (``X-Request-ID`` in and out), security headers and
-    one JSON access-log line per request."""
+    """Pure ASGI middleware around everything else: request id (``X-Request-ID`` in and out),
+    security headers and one JSON access-log line per request.
+
+    Whatever escapes the application is answered here in the one error shape (503 for a store
+    fault, 404 for an out-of-range number, else 500) and not re-raised, so error responses carry
+    the headers too and the server keeps the connection alive."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -133,8 +144,24 @@ class RequestContext:
                 message["headers"] = headers
             await send(message)
 
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_tracked)
+            except Exception as exc:
+                if started:  # too late for an error page: the client sees a cut response
+                    self.log.error("error after the response started", exc_info=exc)
+                    raise
+                request = Request(scope, receive)
+                response = await run_in_threadpool(web_errors.response_for, request, exc)
+                await response(scope, receive, send_tracked)
         finally:
             self.log.info(
                 "request",
@@ -149,6 +176,60 @@ class RequestContext:
                 },
             )
             request_id_var.reset(token)
+
+
+class UploadGate:
+    """Pure ASGI middleware in front of the body: a request whose ``Content-Length`` exceeds
+    ``IB_UPLOAD_MAX_MB`` is refused (413) unread, and a multipart upload from a caller who is
+    not signed in (no live session, no valid ``ibt_`` token) is refused (401) before a byte of
+    it is read or spooled. Bodies without a length are counted while they stream by
+    Starlette's ``RequestBodyLimitMiddleware`` (inside this one)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            exc = StarletteHTTPException(413 if length.isdigit() else 400)
+            response = await run_in_threadpool(web_errors.http_error_response, request, exc)
+            response.headers["Connection"] = "close"  # the unread body is not drained
+            await response(scope, receive, send)
+            return
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("multipart/") and request.method not in ("GET", "HEAD"):
+            signed_in = await run_in_threadpool(self._signed_in, request)
+            if not signed_in:
+                exc = AuthError(
+                    "auth.required", "请先登录", "please sign in", Location(field="session")
+                )
+                response = await run_in_threadpool(web_errors.ib_error_response, request, exc)
+                response.headers["Connection"] = "close"
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _signed_in(request: Request) -> bool:
+        """A live session of an active user, or a valid platform token (nothing written)."""
+        with request.app.state.sessionmaker() as db:
+            header = request.headers.get("authorization", "")
+            if header.lower().startswith("bearer "):
+                try:
+                    auth.user_for_token(db, header[7:].strip(), touch=False)
+                except AuthError:
+                    return False
+                return True
+            info = auth.load_session(db, request.cookies.get(auth.SESSION_COOKIE))
+            if info is None or info.row.user_id is None:
+                return False
+            user = db.get(User, info.row.user_id)
+            return user is not None and user.active
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -209,17 +290,31 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.render = render
     app.state.render_error = render_error
     web_errors.install(app)
+    # outermost last: request id and headers around everything, then the upload gate, then the
+    # streaming byte count, then (optionally) the trusted proxies' forwarded headers
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.upload_max_mb << 20)
+    app.add_middleware(UploadGate, max_bytes=settings.upload_max_mb << 20)
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
-    def healthz() -> JSONResponse:
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness and database check (the store must answer and accept a write)",
+        responses={503: web_errors.ERROR_RESPONSES[503]},
+    )
+    def healthz(request: Request) -> Response:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            check_writable(engine)
         except Exception as exc:
+            fault = web_errors.store_error(exc)
+            if isinstance(fault, web_errors.StoreBusy):  # another writer: up, just busy
+                return JSONResponse({"status": "ok", "database": "busy"})
             logging.getLogger(LOGGER).error("health check failed", exc_info=exc)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+            engine.dispose()  # reconnect on the next request
+            return web_errors.ib_error_response(request, web_errors.store_unavailable())
         return JSONResponse({"status": "ok", "database": "ok"})
 
     from industry_brain.web.routes import api, pages

@@ -4,6 +4,7 @@ none), ``ScopeDep`` (the caller's data scope — every scoped query takes it), `
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -53,9 +54,16 @@ TodayDep = Annotated[date, Depends(get_today)]
 
 
 def client_ip(request: Request) -> str:
-    """The client address as uvicorn reports it (behind a proxy run uvicorn with
-    ``--forwarded-allow-ips`` so that this is the real client)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address, normalised (``ipaddress``); ``unknown`` when it is not one.
+
+    ``X-Forwarded-For`` counts only from the proxies of ``IB_TRUSTED_PROXIES`` (the app then
+    runs uvicorn's ``ProxyHeadersMiddleware`` for them; ``serve`` itself trusts no header), so a
+    client cannot pick the address its login attempts are throttled under."""
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return "unknown"
 
 
 @dataclass

@@ -3,7 +3,9 @@ mapping and the validation report (``import_file(..., dry_run=True)``), then com
 download the error workbook.
 
 Uploads are staged under ``DATA_DIR/uploads/<user id>/<token>/``; a token is usable only by the
-user who uploaded it.
+user who uploaded it. Commits of one SQLite store queue behind a writer lock (one import at a
+time, :func:`industry_brain.store.db.writer_lock`); a wait longer than ``IB_IMPORT_WAIT_SECONDS``
+answers 503 ``store.busy``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from industry_brain.ingest import import_file
 from industry_brain.ingest.mapping import KINDS, load_mapping
 from industry_brain.ingest.pipeline import ImportResult, map_columns
 from industry_brain.ingest.readers import read_file
-from industry_brain.store.db import data_dir
+from industry_brain.store.db import WriterBusy, data_dir, writer_lock
 from industry_brain.store.scope import Scope
+from industry_brain.web.errors import store_busy, store_unavailable
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
@@ -170,19 +173,27 @@ def commit(
     year: int | None,
     accept_valid: bool,
     engine: Any,
+    wait_seconds: float = 60.0,
 ) -> dict[str, Any]:
-    """Import a staged upload for real (atomic; ``accept_valid`` loads the valid rows)."""
+    """Import a staged upload for real (atomic; ``accept_valid`` loads the valid rows), after
+    the imports queued before it on the same store (at most ``wait_seconds``)."""
     path = staged_file(scope, token)
-    result = import_file(
-        check_kind(kind),
-        path,
-        engine=engine,
-        sheet=sheet,
-        year=year,
-        accept_valid=accept_valid,
-        user_id=scope.user_id,
-        report_dir=path.parent / "reports",
-    )
+    try:
+        with writer_lock(engine, wait_seconds):
+            result = import_file(
+                check_kind(kind),
+                path,
+                engine=engine,
+                sheet=sheet,
+                year=year,
+                accept_valid=accept_valid,
+                user_id=scope.user_id,
+                report_dir=path.parent / "reports",
+            )
+    except WriterBusy as exc:
+        raise store_busy() from exc
+    except PermissionError as exc:  # the lock file cannot be made: the data dir is read-only
+        raise store_unavailable() from exc
     return {"file": path.name, "kind": kind, "mapping": [], **_result(result, token)}
 
 

@@ -35,7 +35,10 @@ class LoginAttempt(Base):
     """One login attempt by username and client address (failed ones throttle the next)."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key", "username", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_key", "username", "ip", "at"),
+        Index("ix_login_attempts_ip", "ip", "at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
@@ -44,7 +47,8 @@ class LoginAttempt(Base):
 
 
 class ApiToken(Base):
-    """A bearer token of a bank or machine client; only its SHA-256 and a display prefix kept."""
+    """A bearer token of a bank or machine client; only its SHA-256 and a display prefix kept.
+    It answers until ``expires_at`` (at most ``web.tokens.max_days`` after issue)."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,3 +59,4 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -5,11 +5,27 @@
 | ``IB_DATABASE_URL`` | SQLite under ``IB_DATA_DIR`` | the store (see ``industry_brain.store.db``) |
 | ``IB_COOKIE_SECURE`` | ``1`` | session cookie ``Secure`` (off only for plain-HTTP tests) |
 | ``IB_SESSION_HOURS`` | ``8`` | lifetime of a signed-in session without activity |
-| ``IB_LOGIN_MAX_FAILURES`` | ``5`` | failures per username+IP in the window before refusal |
+| ``IB_LOGIN_MAX_FAILURES`` | ``5`` | failures per username+address in the window that lock the
+  address for that username (a correct password still passes while the username's own count is
+  below ``IB_LOGIN_USER_MAX_FAILURES``) |
+| ``IB_LOGIN_ADDRESS_MAX_FAILURES`` | ``30`` | failures from one address over all usernames in
+  the window that lock the address (same correct-password rule) |
+| ``IB_LOGIN_USER_MAX_FAILURES`` | ``10`` | failures per username from all addresses in the window
+  after which every attempt waits a backoff (password not checked) |
+| ``IB_LOGIN_BACKOFF_SECONDS`` | ``2`` | first backoff; it doubles with each further failure, at
+  most the window |
 | ``IB_LOGIN_WINDOW_SECONDS`` | ``900`` | throttling window |
+| ``IB_TRUSTED_PROXIES`` | (none) | comma-separated addresses or networks (CIDR) of reverse
+  proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed; from anyone else the
+  headers are ignored |
+| ``IB_SECRET_KEY`` | (generated) | key signing the login form's CSRF token; default: a random
+  key kept in ``IB_DATA_DIR/secret_key`` (shared by the workers) |
+| ``IB_IMPORT_WAIT_SECONDS`` | ``60`` | how long an import waits for another import of the same
+  SQLite store before answering 503 ``store.busy`` |
 | ``IB_DEFAULT_LANG`` | ``zh`` | UI language when the visitor chose none (``zh`` or ``en``) |
 | ``IB_LOG_LEVEL`` | ``INFO`` | level of the JSON request log on stderr |
-| ``IB_UPLOAD_MAX_MB`` | ``50`` | largest department file accepted by the import page |
+| ``IB_UPLOAD_MAX_MB`` | ``50`` | largest request body (department file upload) accepted, checked
+  on ``Content-Length`` and while reading |
 | ``IB_TIMEZONE`` | ``Asia/Shanghai`` | time zone in which pages show stored timestamps (UTC) |
 | ``IB_TODAY`` | (the real date) | the platform's "today" (ISO date) for deadlines, consents and
   codes — set only to replay a day, e.g. the demo's 2026-11-27 |
@@ -17,6 +33,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +51,20 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``IB_TRUSTED_PROXIES``: each entry a valid address or network, else ``ValueError``."""
+    out = []
+    for item in (p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        if "/" in item:
+            ipaddress.ip_network(item, strict=False)
+        else:
+            ipaddress.ip_address(item)
+        out.append(item)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -41,7 +72,13 @@ class Settings:
     session_hours: int = 8
     anonymous_session_minutes: int = 60
     login_max_failures: int = 5
+    login_address_max_failures: int = 30
+    login_user_max_failures: int = 10
+    login_backoff_seconds: int = 2
     login_window_seconds: int = 900
+    trusted_proxies: tuple[str, ...] = ()
+    secret_key: str | None = None
+    import_wait_seconds: float = 60.0
     default_lang: str = "zh"
     log_level: str = "INFO"
     upload_max_mb: int = 50
@@ -61,7 +98,13 @@ class Settings:
             cookie_secure=_flag("IB_COOKIE_SECURE", True),
             session_hours=_int("IB_SESSION_HOURS", 8),
             login_max_failures=_int("IB_LOGIN_MAX_FAILURES", 5),
+            login_address_max_failures=_int("IB_LOGIN_ADDRESS_MAX_FAILURES", 30),
+            login_user_max_failures=_int("IB_LOGIN_USER_MAX_FAILURES", 10),
+            login_backoff_seconds=_int("IB_LOGIN_BACKOFF_SECONDS", 2),
             login_window_seconds=_int("IB_LOGIN_WINDOW_SECONDS", 900),
+            trusted_proxies=trusted_proxies(os.environ.get("IB_TRUSTED_PROXIES", "")),
+            secret_key=os.environ.get("IB_SECRET_KEY") or None,
+            import_wait_seconds=float(os.environ.get("IB_IMPORT_WAIT_SECONDS") or 60),
             default_lang=lang if lang in ("zh", "en") else "zh",
             log_level=os.environ.get("IB_LOG_LEVEL", "INFO").upper(),
             upload_max_mb=_int("IB_UPLOAD_MAX_MB", 50),

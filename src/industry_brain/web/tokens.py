@@ -13,9 +13,15 @@ from industry_brain.web import auth
 
 
 def issue_token(
-    db: Session, scope: Scope, username: str, name: str, request_id: str | None = None
+    db: Session,
+    scope: Scope,
+    username: str,
+    name: str,
+    request_id: str | None = None,
+    days: int | None = None,
 ) -> str:
-    """A new bearer token for ``username`` (shown once)."""
+    """A new bearer token for ``username`` (shown once), valid ``days`` (default and maximum:
+    parameters ``web.tokens.default_days`` / ``web.tokens.max_days``)."""
     scope.require("token.manage")
     user = db.scalars(select(User).where(User.username == username.strip())).first()
     if user is None:
@@ -26,14 +32,14 @@ def issue_token(
             Location(field="username"),
             username,
         )
-    token = auth.create_api_token(db, user.id, name or "api")
+    token = auth.create_api_token(db, user.id, name or "api", days)
     record(
         db,
         scope.username,
         "token.issue",
         "user",
         user.username,
-        {"name": name},
+        {"name": name, "days": auth.token_days(days)},
         user_id=scope.user_id,
         request_id=request_id,
     )

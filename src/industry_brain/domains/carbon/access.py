@@ -458,12 +458,23 @@ def bank_grade(
     today: date | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The enterprise's current grade for a consenting bank (audited)."""
-    acc = require_consent(session, bank, uscc, "grade", "carbon.bank.grade", today, request_id)
+    """The enterprise's current grade for a consenting bank (audited). ``year``, when it is
+    not the year of the current grade, is history: the consent must cover ``history``."""
+    needed = "grade" if year is None or year == _current_year(session, uscc) else "history"
+    acc = require_consent(session, bank, uscc, needed, "carbon.bank.grade", today, request_id)
     res = result_for(session, acc.enterprise, year, graded_only=True)
     return _public(result_dict(res, acc.enterprise)) | {
         "consent_expires_on": str(acc.consent.expires_on)
     }
+
+
+def _current_year(session: Session, uscc: str) -> int | None:
+    """The year of the enterprise's current graded result (``None`` when none or unknown)."""
+    try:
+        ent = get_by_uscc(session, uscc_mod.normalize(uscc))
+        return result_for(session, ent, None, graded_only=True).year
+    except IBError:
+        return None
 
 
 def bank_history(

@@ -6,7 +6,8 @@
 - ``GET /api/v1/carbon/products`` — public: 碳效贷 products by bank.
 - Bank endpoints, ``Authorization: Bearer <token>`` (401 without a valid token; 403 without an
   active consent of the enterprise — missing, revoked, expired or scope):
-  ``GET /api/v1/carbon/bank/enterprises/{uscc}`` (current grade),
+  ``GET /api/v1/carbon/bank/enterprises/{uscc}`` (current grade; ``?year=`` of another year
+  needs the ``history`` scope),
   ``GET /api/v1/carbon/bank/enterprises/{uscc}/history``, ``GET /api/v1/carbon/bank/consents``,
   ``POST /api/v1/carbon/bank/loans``, ``GET /api/v1/carbon/bank/loans``.
 
@@ -21,7 +22,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -202,7 +203,10 @@ def bank_grade(
     session: SessionDep,
     bank: BankDep,
     today: TodayDep,
-    year: int | None = None,
+    year: Annotated[
+        int | None,
+        Query(ge=1949, le=2100, description="a year other than the current needs `history`"),
+    ] = None,
 ) -> dict[str, Any]:
     data = access.bank_grade(session, bank, uscc, year, today, _request_id(request))
     session.commit()

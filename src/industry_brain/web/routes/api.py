@@ -197,7 +197,14 @@ def import_commit(
     imports.check_kind(kind)
     token = _staged(scope, file, settings)
     return imports.commit(
-        scope, token, kind, sheet or None, year, accept_valid, request.app.state.engine
+        scope,
+        token,
+        kind,
+        sheet or None,
+        year,
+        accept_valid,
+        request.app.state.engine,
+        settings.import_wait_seconds,
     )
 
 

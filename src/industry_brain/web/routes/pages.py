@@ -95,23 +95,36 @@ def favicon() -> Response:
 @router.get("/login")
 def login_page(
     request: Request,
-    db: DbDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     next: str = "/",
 ) -> Response:
     if principal.user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    info = principal.session or auth.create_session(db, settings, None, ip=client_ip(request))
-    auth.purge_expired(db)
-    db.commit()
-    principal.session = info
-    response = _render(request, "login.html", next=_safe_next(next), error=None)
-    if request.cookies.get(auth.SESSION_COOKIE) != info.cookie:
-        _set_session_cookie(
-            response, settings, info.cookie, settings.anonymous_session_minutes * 60
-        )
+    # stateless: the form's CSRF token signs the nonce of the ib_login cookie (nothing stored)
+    nonce = auth.login_nonce(request.cookies.get(auth.LOGIN_COOKIE))
+    response = _render(
+        request,
+        "login.html",
+        next=_safe_next(next),
+        error=None,
+        csrf_token=auth.login_csrf_token(settings, nonce),
+    )
+    if request.cookies.get(auth.LOGIN_COOKIE) != nonce:
+        _set_login_cookie(response, settings, nonce)
     return response
+
+
+def _set_login_cookie(response: Response, settings: Any, nonce: str) -> None:
+    response.set_cookie(
+        auth.LOGIN_COOKIE,
+        nonce,
+        max_age=settings.anonymous_session_minutes * 60,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
 
 
 @router.post("/login")
@@ -120,11 +133,13 @@ def login_submit(
     db: DbDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    _csrf: CsrfDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
+    nonce = request.cookies.get(auth.LOGIN_COOKIE)
+    auth.check_login_csrf(settings, nonce, csrf_token)
     try:
         user = auth.authenticate(db, settings, username, password, client_ip(request), request_id())
     except (auth.AuthError, auth.Throttled) as exc:
@@ -136,15 +151,20 @@ def login_submit(
             next=_safe_next(next),
             error=exc.to_dict(),
             username=username,
+            csrf_token=csrf_token,
         )
     lang = request.cookies.get(LANG_COOKIE)
     old = principal.session.cookie if principal.session else None
     info = auth.login(
         db, settings, user, old, lang if lang in LANGUAGES else None, client_ip(request)
     )
+    auth.purge_expired(db)
     db.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_session_cookie(response, settings, info.cookie, settings.session_hours * 3600)
+    response.delete_cookie(
+        auth.LOGIN_COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax"
+    )
     return response
 
 
@@ -386,6 +406,7 @@ def import_commit(
         _year(year),
         accept_valid == "1",
         request.app.state.engine,
+        request.app.state.settings.import_wait_seconds,
     )
     template = "_import_report.html" if request.headers.get("hx-request") else "import.html"
     return _render(
@@ -448,11 +469,12 @@ def tokens_create(
     _csrf: CsrfDep,
     username: Annotated[str, Form(max_length=64)],
     name: Annotated[str, Form(max_length=100)],
+    days: Annotated[str | None, Form(max_length=6, pattern=r"^\d*$")] = None,
 ) -> Response:
     scope.require("token.manage")
     from industry_brain.web.tokens import issue_token
 
-    token = issue_token(db, scope, username, name, request_id())
+    token = issue_token(db, scope, username, name, request_id(), days=int(days) if days else None)
     db.commit()
     return _render(request, "tokens.html", tokens=auth.list_api_tokens(db), new_token=token)
 
