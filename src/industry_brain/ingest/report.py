@@ -21,8 +21,6 @@ from openpyxl.utils import get_column_letter
 from industry_brain.core import exports
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
-
     from industry_brain.ingest.pipeline import ImportResult, Prepared
 
 FULL_ROWS_LIMIT = 20_000
@@ -87,7 +85,7 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
     return exports.save(wb, path)
 
 
-def _data_sheet(wb: Workbook, prep: Prepared, result: ImportResult, used: set[str]) -> None:
+def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used: set[str]) -> None:
     table = prep.table
     by_row: dict[int, list] = defaultdict(list)
     for p in result.problems:

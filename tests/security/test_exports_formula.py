@@ -1,0 +1,192 @@
+"""Formula injection and unwritable characters in every export (issue 13, point 11).
+
+An enterprise renamed ``=HYPERLINK("http://evil.example/x","click")`` and one whose name holds a
+NUL byte flow through the real store into each export: the ingest error report, the 亩均
+ranking workbook, the 清三低 lists (XLSX and CSV) and the 百千万 bulletin. Each produced XLSX is
+opened with openpyxl: the name is a string cell, no cell of the workbook is a formula, and the
+raw sheet XML holds no ``<f>`` element. CSV cells that could start a formula carry the OWASP
+``'`` prefix. No writer fails on the NUL; it shows as ``\\x00``.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from industry_brain.core import exports, uscc
+from industry_brain.domains.mujun import lists
+from industry_brain.domains.mujun import report as mujun_report
+from industry_brain.domains.mujun.models import MujunResult
+from industry_brain.domains.projects import bulletin, programs, stages
+from industry_brain.ingest import import_file
+from industry_brain.store.models import Enterprise
+from tests.domain_fixtures import seed_domains
+from tests.web_fixtures import USCC_NX, USCC_WX, seed
+
+EVIL = '=HYPERLINK("http://evil.example/x","click")'
+NUL_NAME = "湖州\x00空字符有限公司"
+NUL_SHOWN = "湖州\\x00空字符有限公司"
+
+
+def _formula_cells(path: Path) -> list[str]:
+    wb = load_workbook(path)
+    return [
+        f"{ws.title}!{cell.coordinate}"
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+
+
+def _cells_with(path: Path, text: str) -> list[tuple[object, str]]:
+    wb = load_workbook(path)
+    return [
+        (cell.value, cell.data_type)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and text in cell.value
+    ]
+
+
+def _assert_inert(path: Path) -> None:
+    """The evil name is a string cell, the NUL name is shown escaped, no formula anywhere."""
+    assert _cells_with(path, "HYPERLINK"), "the renamed enterprise is missing from the export"
+    assert all(v == EVIL and t == "s" for v, t in _cells_with(path, "HYPERLINK"))
+    assert _formula_cells(path) == []
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in z.read(name) and b"<f " not in z.read(name), name
+
+
+# -- the helper itself --------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [EVIL, "+1+2", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "=1"])
+def test_csv_text_prefixes_formula_triggers(text: str) -> None:
+    assert exports.csv_text(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["湖州甲", "1-2", "a=b", "", "'quoted"])
+def test_csv_text_leaves_other_text(text: str) -> None:
+    assert exports.csv_text(text) == text
+
+
+def test_xlsx_cells_are_strings_and_control_characters_escaped(tmp_path: Path) -> None:
+    wb = exports.workbook()
+    ws = wb.active
+    ws.title = exports.sheet_title("税收/2025:[a]\x00")
+    row = exports.append(
+        ws, [EVIL, "#N/A", NUL_NAME, "\ud800x\uffff", "x" * 40_000, 1.5, float("nan"), -3]
+    )
+    assert row == 1
+    path = exports.save(wb, tmp_path / "t.xlsx")
+    got = load_workbook(path).active
+    assert got.title == "税收_2025__a__x00"
+    values = [(c.value, c.data_type) for c in got[1]]
+    assert values[:4] == [(EVIL, "s"), ("#N/A", "s"), (NUL_SHOWN, "s"), ("\\ud800x\\uffff", "s")]
+    assert len(values[4][0]) == exports.XLSX_CELL_MAX and values[4][0].endswith(exports.TRUNCATED)
+    assert values[5:] == [(1.5, "n"), (None, "n"), (-3, "n")]
+
+
+def test_write_csv_prefixes_text_not_numbers(tmp_path: Path) -> None:
+    path = exports.write_csv(
+        tmp_path / "t.csv", ["名称", "值"], [[EVIL, -3], ["-5", 2.5], [NUL_NAME, None]]
+    )
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [["名称", "值"], ["'" + EVIL, "-3"], ["'-5", "2.5"], [NUL_SHOWN, ""]]
+
+
+# -- the ingest error report -------------------------------------------------------------------
+A = "91330502MA2B3C4D1U"
+B = "91330503MA2B3C4E2E"
+
+
+def test_ingest_error_report_is_formula_safe(engine: Engine, tmp_path: Path) -> None:
+    text = (
+        "统一社会信用代码,企业名称,所属区县,行业代码,成立日期\n"
+        f'{A},"{EVIL.replace(chr(34), chr(34) * 2)}",吴兴区,1751,2010-05-01\n'
+        f"{B},{NUL_NAME},南浔区,3841,2016-03-08\n"
+        "91330503MA2B3C4E2X,坏代码有限公司,南浔区,3841,2016-03-08\n"  # bad check digit
+    )
+    path = tmp_path / "reg.csv"
+    path.write_text(text, encoding="utf-8-sig")
+    r = import_file("registration", path, engine=engine, report_dir=tmp_path / "rep")
+    assert r.report_xlsx, r.problems  # the bad USCC makes a report
+    _assert_inert(Path(r.report_xlsx))
+    data = load_workbook(r.report_xlsx).worksheets[1]
+    names = [row[2] for row in data.iter_rows(min_row=2, values_only=True)]
+    assert names[:2] == [EVIL, NUL_SHOWN]
+
+
+# -- 亩均 ranking workbook and 清三低 lists -----------------------------------------------------
+@pytest.fixture
+def mujun_store(engine: Engine) -> Engine:
+    """The web fixtures' enterprises and a published 2024 亩均 run; one enterprise renamed to a
+    formula, one with a NUL in its name; every firm's tax low enough for the 低贡献 list."""
+    seed(engine)
+    with Session(engine) as s:
+        s.execute(update(Enterprise).where(Enterprise.uscc == USCC_WX).values(name=EVIL))
+        s.execute(update(Enterprise).where(Enterprise.uscc == USCC_NX).values(name=NUL_NAME))
+        s.commit()
+    seed_domains(engine)  # the run copies each enterprise's name into its results
+    with Session(engine) as s:
+        s.execute(update(MujunResult).values(tax=1.0))
+        s.commit()
+    return engine
+
+
+def test_mujun_workbook_is_formula_safe(mujun_store: Engine, tmp_path: Path) -> None:
+    with Session(mujun_store) as s:
+        out = mujun_report.write_workbook(s, 2024, tmp_path / "mujun_2024.xlsx")
+    path = Path(out["path"])
+    _assert_inert(path)
+    assert [v for v, _ in _cells_with(path, "空字符")] == [NUL_SHOWN]
+
+
+def test_mujun_lists_are_formula_safe(mujun_store: Engine, tmp_path: Path) -> None:
+    with Session(mujun_store) as s:
+        frame = lists.build(s, 2024)
+    assert {EVIL, NUL_NAME} <= set(frame["name"])
+    xlsx = lists.export(frame, tmp_path / "lists.xlsx", 2024)
+    _assert_inert(xlsx)
+    assert [v for v, _ in _cells_with(xlsx, "空字符")] == [NUL_SHOWN]
+    path = lists.export(frame, tmp_path / "lists.csv", 2024)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    names = {r["企业名称"] for r in rows}
+    assert "'" + EVIL in names and NUL_SHOWN in names and EVIL not in names
+    assert all(not v.startswith(exports.FORMULA_TRIGGERS) for r in rows for v in r.values())
+
+
+# -- 百千万 bulletin -----------------------------------------------------------------------------
+def test_bulletin_is_formula_safe(engine: Engine, tmp_path: Path) -> None:
+    today = date(2024, 12, 31)
+    with Session(engine) as s:
+        for n, name in enumerate((EVIL, NUL_NAME), start=1):
+            p = stages.create_project(
+                s,
+                code=f"HZXM-X-{n:03d}",
+                name=name,
+                investor_uscc=uscc.make(f"91330502MA{n:06d}0"),
+                investor_name=f"新公司{n}",
+                county_code="330502",
+                planned_investment=1000.0,
+                signed_on=date(2024, 1, 5),
+                today=today,
+            )
+            programs.enrol(s, p.id, "攻关", date(2024, 3, 1), today)
+        s.commit()
+        data = programs.progress(s, 2024, date(2024, 7, 1))
+        enrolled = programs.enrolments(s, 2024, date(2024, 7, 1))
+    files = bulletin.write_bulletin(data, enrolled, tmp_path / "out", pdf=False)
+    _assert_inert(Path(files["xlsx"]))
+    assert [v for v, _ in _cells_with(Path(files["xlsx"]), "空字符")] == [NUL_SHOWN]
