@@ -28,14 +28,24 @@ is not reported in 2025, so it is no row). 330503 (firms 3 and 5) 2024: Jan 500 
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from industry_brain.domains.monitor import service
 from industry_brain.domains.monitor.service import report
+from industry_brain.web.app import create_app
+from industry_brain.web.settings import Settings
+from tests.web_fixtures import login, seed
 
 YEAR = 2025
 APPROX = {"rel": 1e-12}
@@ -181,3 +191,96 @@ def test_a_year_without_data_is_an_error(snapshot: Path) -> None:
     with pytest.raises(service.MonitorError) as exc:
         report(snapshot, 2019)
     assert exc.value.problem.code == "monitor.no_data"
+
+
+# -- on a store: the page, its export and the CLI ------------------------------------------------
+WEB_YEAR = 2024  # tests/web_fixtures.py: 2024 figures; 330502 has the two 规上 firms
+
+
+@pytest.fixture
+def app(engine: Engine):  # type: ignore[no-untyped-def]
+    seed(engine)
+    return create_app(Settings(), engine)
+
+
+def _client(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
+    c = TestClient(app, base_url="https://testserver")
+    login(c, username)
+    return c
+
+
+def _rows(html: str, table_id: str) -> list[list[str]]:
+    body = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body, table_id
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
+
+
+def test_page_shows_the_county_figures_in_both_languages(app) -> None:  # type: ignore[no-untyped-def]
+    with _client(app, "admin") as c:
+        page = c.get(f"/monitor?year={WEB_YEAR}")
+        assert page.status_code == 200, page.text
+        rows = _rows(page.text, "table-monitor-county")
+        assert [r[:2] for r in rows] == [["吴兴区", "2"]]
+        assert rows[0][4] == "24,691.20" and rows[0][7] == "643"  # 2 × 12,345.6 and 2 × 321.5
+        assert "名义" in page.text and 'data-chart-json="chart-monitor-va"' in page.text
+        assert 'href="/monitor"' in page.text  # the navigation names the service
+        en = c.get(f"/monitor?year={WEB_YEAR}&lang=en")
+        assert "Value added growth (nominal)" in en.text
+
+
+def test_county_officer_sees_only_the_scope_county(app) -> None:  # type: ignore[no-untyped-def]
+    with _client(app, "county_nx") as c:  # 南浔区 has no 规上 firm in the fixtures
+        page = c.get(f"/monitor?year={WEB_YEAR}&county=330502")
+        assert page.status_code == 200
+        assert "没有规上企业数据" in page.text and "table-monitor-county" not in page.text
+    with _client(app, "agent_wx") as c:
+        assert c.get(f"/monitor?year={WEB_YEAR}").status_code == 403
+
+
+def test_export_is_a_workbook_of_the_page_and_audited(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from industry_brain.store.models import AuditLog
+
+    with _client(app, "county_wx") as c:
+        resp = c.get(f"/monitor/{WEB_YEAR}.xlsx")
+        assert resp.status_code == 200
+    wb = load_workbook(io.BytesIO(resp.content))
+    assert wb.sheetnames == ["区县", "行业", "用电"]
+    ws = wb["区县"]
+    assert [ws.cell(3, i).value for i in (1, 2, 3)] == ["330502", "吴兴区", 2]
+    assert ws.cell(3, 6).value == pytest.approx(24691.2)
+    with Session(engine) as s:
+        actions = s.scalars(select(AuditLog.action)).all()
+    assert any("export" in a for a in actions)
+
+
+def test_cli_json_and_table(sqlite_engine: Engine, tmp_path: Path) -> None:
+    seed(sqlite_engine)
+    env = {**os.environ, "IB_DATABASE_URL": str(sqlite_engine.url), "COLUMNS": "200"}
+    exe = Path(sys.executable).parent / "industry-brain"
+    proc = subprocess.run(
+        [str(exe), "monitor", "--year", str(WEB_YEAR), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["growth_basis"] == "nominal" and data["city"]["enterprises"] == 2
+    assert data["counties"][0]["county_name"] == "吴兴区"
+    assert data["city"]["output_value"] == pytest.approx(24691.2)
+    bad = subprocess.run(
+        [str(exe), "monitor", "--year", str(WEB_YEAR), "--county", "999999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert bad.returncode == 2 and "monitor.county" in bad.stderr

@@ -42,3 +42,15 @@ def ib_demo_hook() -> Any:
     from industry_brain.domains.monitor import demo_hook
 
     return demo_hook
+
+
+@hookimpl
+def ib_web_router() -> Any:
+    from industry_brain.domains.monitor import web
+
+    return web.router
+
+
+@hookimpl
+def ib_templates_dir() -> Path:
+    return HERE / "web_templates"

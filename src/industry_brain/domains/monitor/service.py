@@ -180,16 +180,20 @@ def _pct(value: float | None, sign: str = "") -> str:
     return "—" if value is None else f"{value * 100:{sign}.1f}%"
 
 
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
 def headline(rep: Report) -> list[str]:
     """The headline figures, one line each, in Chinese and English."""
     c = rep.city
     growth = _pct(c["va_growth"], "+")
     lines = [
-        f"{rep.year} 年规上工业增加值 {c['value_added']:,.0f} 万元，名义增长 {growth}"
-        f"（{c['enterprises']} 家规上企业）/ above-scale value added {c['value_added']:,.0f} "
+        f"{rep.year} 年规上工业增加值 {_num(c['value_added'])} 万元，名义增长 {growth}"
+        f"（{c['enterprises']} 家规上企业）/ above-scale value added {_num(c['value_added'])} "
         f"(10k CNY), nominal growth {growth}",
-        f"工业总产值 output {c['output_value']:,.0f} · 营业收入 revenue {c['revenue']:,.0f} · "
-        f"利润 profit {c['profit']:,.0f} · 税金 tax {c['tax']:,.0f}（万元 10k CNY）",
+        f"工业总产值 output {_num(c['output_value'])} · 营业收入 revenue {_num(c['revenue'])} · "
+        f"利润 profit {_num(c['profit'])} · 税金 tax {_num(c['tax'])}（万元 10k CNY）",
     ]
     shares = " · ".join(f"{g['zh']} {_pct(c.get('share_' + k))}" for k, g in rep.groups.items())
     lines.append(f"产业结构 shares of value added: {shares}")
@@ -197,7 +201,7 @@ def headline(rep: Report) -> list[str]:
         last = rep.electricity_city[-1]
         ytd = _pct(last["ytd_growth"], "+")
         lines.append(
-            f"工业用电 1–{last['month']} 月累计 {last['ytd']:,.0f} kWh，同比 {ytd} / "
+            f"工业用电 1–{last['month']} 月累计 {_num(last['ytd'])} kWh，同比 {ytd} / "
             f"industrial electricity Jan–{last['month']} year to date, growth {ytd}"
         )
     rate = c.get("new_product_rate")
