@@ -30,10 +30,12 @@ __all__ = [
     "FlagResult",
     "NumberResult",
     "PeriodResult",
+    "ScrubResult",
     "TenureResult",
     "UnitResult",
     "UsccResult",
     "as_strings",
+    "formula_like",
     "normalize_name",
     "normalize_text",
     "normalize_uscc",
@@ -41,14 +43,17 @@ __all__ = [
     "parse_numbers",
     "parse_periods",
     "parse_tenure",
+    "scrub_text",
     "unit_from_unit_column",
 ]
 
 ArrayLike = pa.Array | pa.ChunkedArray | Sequence[Any] | np.ndarray  # or a pandas Series
 
 #: Placeholders meaning "no value" (after NFKC and whitespace removal), case-insensitive:
-#: runs of dashes (—, --, -, ——), slashes, 无, 空, 暂无, 不详, N/A, NA, null, none, nan.
-MISSING_PATTERN = r"^(?i:[\-‐‑‒–—―−─━_~/\\]*|无|空|暂无|不详|n/?a|null|none|nan|#n/a)$"
+#: runs of dashes (—, --, -, ——), slashes, 无, 空, 暂无, 不详, N/A, NA, null, none. ``NaN``
+#: (a program's failed computation) and Excel error values (``#N/A``, ``#DIV/0!``) are not
+#: placeholders: in a number column they are invalid (value.not_number), never silently missing.
+MISSING_PATTERN = r"^(?i:[\-‐‑‒–—―−─━_~/\\]*|无|空|暂无|不详|n/?a|null|none)$"
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?"
 _NUMBER_PATTERN = rf"^(?:(?P<sign>[+-]?)[¥$]?(?P<n1>{_NUM})|\([¥$]?(?P<n2>{_NUM})\))(?P<pct>%?)$"
 _PLAIN_NUMBER = r"^-?\d+(?:\.\d+)?$"
@@ -342,6 +347,74 @@ def _normalize_name(arr: pa.Array) -> pa.Array:
     s = _replace_all(s, r"[\[【〔〖﹝]", "(")
     s = _replace_all(s, r"[\]】〕〗﹞]", ")")
     return _empty_to_null(pc.utf8_upper(s))
+
+
+# -- control and invisible characters -------------------------------------------------------
+#: C0 control characters other than tab, line feed and carriage return; DEL; C1 controls.
+CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+#: Invisible format characters (Unicode Cf): soft hyphen, Arabic letter mark, Mongolian vowel
+#: separator, zero-width space/joiners, left-to-right/right-to-left marks, bidi embeddings and
+#: overrides (U+202A–U+202E), word joiner and invisible operators, bidi isolates, BOM.
+INVISIBLE_PATTERN = (
+    r"[\x{00ad}\x{061c}\x{180e}\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}"
+    r"\x{2066}-\x{206f}\x{feff}]"
+)
+_INVISIBLE_CHARS = frozenset(
+    [
+        *(0x00AD, 0x061C, 0x180E, 0xFEFF),
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2065),
+        *range(0x2066, 0x2070),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """``values``: the text with invisible characters removed; ``control`` bool: the value
+    holds a control character (NUL, ESC…); ``removed``: the code points removed, e.g.
+    ``"U+202E U+200B"`` (null where nothing was removed)."""
+
+    values: pa.Array
+    control: pa.Array
+    removed: pa.Array
+
+
+def scrub_text(values: ArrayLike) -> ScrubResult:
+    """Find control characters (控制字符) and remove invisible ones (不可见字符: zero-width and
+    bidi controls such as U+202E, which make ``司公限有`` display as ``有限公司``).
+
+    A control character is reported, never removed (the cell is refused); invisible
+    characters are removed and listed. Values of printable text only are returned as they are
+    (one vectorised check; the slow path runs only when some value is not printable).
+    """
+    return _by_distinct(as_strings(values), _scrub_text, sample=True)
+
+
+def _scrub_text(arr: pa.Array) -> ScrubResult:
+    n = len(arr)
+    printable = pc.fill_null(pc.utf8_is_printable(arr), True)
+    if pc.all(printable).as_py() is not False:
+        return ScrubResult(arr, pa.array(np.zeros(n, dtype=bool)), pa.nulls(n, pa.string()))
+    control = pc.fill_null(pc.match_substring_regex(arr, CONTROL_PATTERN), False)
+    invisible = _np_bool(pc.match_substring_regex(arr, INVISIBLE_PATTERN))
+    removed: list[str | None] = [None] * n
+    cleaned = arr
+    if invisible.any():
+        idx = np.flatnonzero(invisible)
+        for i, value in zip(idx, arr.take(pa.array(idx)).to_pylist(), strict=True):
+            found = sorted({ord(ch) for ch in value if ord(ch) in _INVISIBLE_CHARS})
+            removed[i] = " ".join(f"U+{cp:04X}" for cp in found)
+        cleaned = pc.replace_substring_regex(arr, INVISIBLE_PATTERN, "")
+    return ScrubResult(cleaned, control, pa.array(removed, pa.string()))
+
+
+def formula_like(values: ArrayLike) -> np.ndarray:
+    """True where a text starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``), as an
+    enterprise renamed ``=HYPERLINK(…)`` would (公式注入)."""
+    arr = as_strings(values)
+    return _np_bool(_by_distinct(arr, lambda a: pc.match_substring_regex(a, r"^[=+\-@]")))
 
 
 # -- USCC --------------------------------------------------------------------------------------

@@ -4,13 +4,31 @@ Everything is column-wise (pyarrow/pandas/numpy); there is no per-row Python on 
 A batch is atomic: by default any error rejects the whole file and the store's data stay as
 they were (the attempt itself is recorded as a rejected batch with its problems, so that the
 review queue and the error report survive). ``accept_valid`` loads the rows without errors and
-records the rejects. The same file (same content hash) imported twice changes nothing; a
-corrected re-import supersedes earlier values, which stay as history.
+records the rejects. The same content (same hash, same kind) that was loaded before — committed
+or partially — is a ``duplicate`` whatever the options, so ``--accept-valid`` cannot load a
+file twice; a file only rejected before may be tried again (the store may have changed, e.g. a
+review was confirmed), and its review entries are not opened twice: a review entry is unique per
+kind, file content, sheet and row (``MatchReview.identity``). A corrected re-import supersedes
+earlier values, which stay as history.
+
+Before validation, reading refuses hostile files (``file.too_large``, ``file.sparse``, see
+``readers``) and a file without data rows (``file.no_rows``): nothing is recorded. Cell checks:
+text over ``ingest.limits.max_cell_chars`` (``value.too_long``), control characters such as NUL
+(``value.control_char``), invisible zero-width and bidi characters (removed, warning
+``value.invisible_removed``), text that starts like a formula (warning ``value.formula_like``),
+formulas saved without a value (``value.formula_uncached``), Excel error values
+(``value.not_number`` / ``value.excel_error``); plausibility bounds per dimension and the data
+year range (``ingest.plausibility.*``: ``value.implausible``, ``value.year_out_of_range``).
+
+Reports are written before the commit: a failing report writer is recorded as a warning
+(``report.failed``) and can never leave a committed batch behind an error exit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters, units
@@ -110,6 +130,15 @@ class Prepared:
     factors: dict[str, float]
     problems: list[Problem]
     reviews: list[dict[str, Any]]
+    # an error located on a row that is not a data row (e.g. a row of uncached formulas only)
+    orphan_errors: bool = False
+
+
+def today() -> date:
+    """The platform's today: ``IB_TODAY`` (ISO date) when set, else the real date (the same
+    clock as the web platform's ``Settings.today``)."""
+    value = os.environ.get("IB_TODAY")
+    return date.fromisoformat(value) if value else date.today()
 
 
 def file_hash(path: Path) -> str:
@@ -228,6 +257,7 @@ class _Sheet:
         self.n = len(self.rows)
         self.error = np.zeros(self.n, dtype=bool)
         self.problems: list[Problem] = []
+        self.orphan_errors = False
 
     def raw(self, col: readers.RawColumn) -> pa.Array:
         arr = self.table.data.column(col.index)
@@ -348,11 +378,12 @@ def prepare(
         frame["_error"] = sheet.error
         return Prepared(table, frame, columns, found_units, factors, sheet.problems, [])
 
+    max_chars = int(thresholds["max_cell_chars"])
     for name, col in columns.items():
+        raw = _cell_checks(sheet, col, mapping.columns.get(name), max_chars)
         if name == UNIT_COLUMN:
             continue
         spec = mapping.columns[name]
-        raw = sheet.raw(col)
         status: np.ndarray | None = None
         if spec.type == "number":
             unit = units.detect_unit(col.label, spec.dimension) or units.detect_unit(
@@ -420,6 +451,7 @@ def prepare(
             # numerator, then denominator: each step correctly rounded, so 3 千元 → 0.3 万元
             frame[name] = values * numerator / denominator
             frame[name + "__raw"] = _obj_column(_objects(raw))
+            _magnitude(sheet, col, spec, frame[name].to_numpy(), status, thresholds)
         elif spec.type in ("year", "month", "date"):
             parsed = normalize.parse_periods(raw, kind=spec.type)
             status = _status(parsed.status)
@@ -436,6 +468,7 @@ def prepare(
             else:
                 frame[name + "__year"] = _int64(parsed.year)
                 frame[name + "__month"] = _int64(parsed.month)
+                _year_range(sheet, col, spec, parsed.year, thresholds)
         elif spec.type == "uscc":
             codes, status, expected = normalize.normalize_uscc(raw)
             status = _status(status)
@@ -480,7 +513,10 @@ def prepare(
         elif spec.type == "text_list":
             frame[name] = _obj_column(_objects(normalize.normalize_text(raw)))
         else:  # text, region, industry
-            frame[name] = _obj_column(_objects(normalize.normalize_text(raw)))
+            text = normalize.normalize_text(raw)
+            if spec.type == "text":
+                _formula_like(sheet, col, spec, text)
+            frame[name] = _obj_column(_objects(text))
         if spec.required and spec.type not in ("uscc",):
             # invalid cells have their own problem: only flag cells that are truly empty
             sheet.flag(
@@ -491,12 +527,212 @@ def prepare(
                 f"required value '{spec.aliases[0]}' is empty",
             )
 
+    _cell_flags(sheet, columns, mapping)
     _periods(frame, sheet, mapping, columns, year)
     reviews = matching.match_rows(frame, sheet, mapping, columns, lookup)
     validate.duplicates(frame, sheet, mapping, columns)
     validate.store_rules(frame, sheet, mapping, columns, session, thresholds)
     frame["_error"] = sheet.error
-    return Prepared(table, frame, columns, found_units, factors, sheet.problems, reviews)
+    return Prepared(
+        table,
+        frame,
+        columns,
+        found_units,
+        factors,
+        sheet.problems,
+        reviews,
+        orphan_errors=sheet.orphan_errors,
+    )
+
+
+# -- cell checks (issue 13: control characters, huge cells, formulas, plausibility) ---------
+_TEXT_TYPES = ("text", "text_list", "region", "industry", "uscc")
+_CONTROL_RE = re.compile(normalize.CONTROL_PATTERN)
+
+
+def _shown(value: Any) -> Any:
+    """A cell value as it may be shown in a report: control characters escaped (``\\x00``),
+    long text cut to its first 50 characters and its length."""
+    if not isinstance(value, str):
+        return value
+    text = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return text if len(text) <= 200 else f"{text[:50]}…（{len(value)} 字符 / characters）"
+
+
+def _cell_checks(sheet: _Sheet, col: readers.RawColumn, spec: Any, max_chars: int) -> pa.Array:
+    """Refuse over-long cells and control characters; strip invisible characters (text).
+
+    Returns the column to parse (invisible characters removed, refused cells null)."""
+    raw = sheet.raw(col)
+    label = spec.aliases[0] if spec is not None else col.name
+    longest = pc.max(pc.binary_length(raw)).as_py() if len(raw) else None
+    if longest is not None and longest > max_chars:
+        long = np.asarray(
+            pc.fill_null(pc.greater(pc.utf8_length(raw), max_chars), False), dtype=bool
+        )
+        if long.any():
+            values = raw.to_pylist()
+            sheet.flag(
+                long,
+                col,
+                "value.too_long",
+                f"“{label}”超过 {max_chars} 个字符",
+                f"'{label}' is longer than {max_chars} characters",
+                values=[_shown(v) for v in values],
+            )
+            raw = pc.if_else(pa.array(long), pa.scalar(None, pa.string()), raw)
+    if spec is None or spec.type not in _TEXT_TYPES:
+        return raw  # control characters make a number, month or flag invalid anyway
+    scrub = normalize.scrub_text(raw)
+    control = np.asarray(scrub.control.to_numpy(zero_copy_only=False), dtype=bool)
+    if control.any():
+        values = raw.to_pylist()
+        sheet.flag(
+            control,
+            col,
+            "value.control_char",
+            f"“{label}”含控制字符（如 NUL），请检查导出程序",
+            f"'{label}' contains control characters (such as NUL): check the exporting program",
+            values=[_shown(v) for v in values],
+        )
+    if scrub.removed.null_count < len(scrub.removed):
+        removed = scrub.removed.to_pylist()
+        sheet.flag(
+            np.asarray(pc.is_valid(scrub.removed).to_numpy(zero_copy_only=False), dtype=bool),
+            col,
+            "value.invisible_removed",
+            "",
+            "",
+            severity="warning",
+            zh_each=lambda i: (
+                f"已删除“{label}”中的不可见字符 {removed[i]}（零宽或文字方向控制字符）"
+            ),
+            en_each=lambda i: (
+                f"removed invisible characters {removed[i]} (zero-width or bidi controls) "
+                f"from '{label}'"
+            ),
+        )
+    return scrub.values
+
+
+def _formula_like(sheet: _Sheet, col: readers.RawColumn, spec: Any, text: pa.Array) -> None:
+    sheet.flag(
+        normalize.formula_like(text),
+        col,
+        "value.formula_like",
+        f"“{spec.aliases[0]}”以 = + - @ 开头，像电子表格公式；导出时按文本处理，请核实",
+        f"'{spec.aliases[0]}' starts with = + - or @ like a spreadsheet formula; it is "
+        "exported as text, please check",
+        severity="warning",
+    )
+
+
+def _magnitude(
+    sheet: _Sheet,
+    col: readers.RawColumn,
+    spec: Any,
+    values: np.ndarray,
+    status: np.ndarray,
+    thresholds: dict[str, Any],
+) -> None:
+    """``value.implausible``: the absolute value (in the store unit) beyond the dimension's
+    bound (``ingest.plausibility.max_magnitude``)."""
+    bound = thresholds["max_magnitude"].get(spec.dimension)
+    if bound is None:
+        return
+    with np.errstate(invalid="ignore"):
+        mask = (status == "ok") & ~(np.abs(values) <= float(bound))
+    if not mask.any():
+        return
+    store = units.DIMENSIONS[spec.dimension].store_unit
+    label = spec.aliases[0]
+    sheet.flag(
+        mask,
+        col,
+        "value.implausible",
+        "",
+        "",
+        zh_each=lambda i: (
+            f"“{label}”为 {values[i]:g} {store}，超出合理范围（绝对值上限 {bound:g} {store}）"
+        ),
+        en_each=lambda i: (
+            f"'{label}' is {values[i]:g} {store}, beyond the plausible bound "
+            f"(absolute value at most {bound:g} {store})"
+        ),
+    )
+
+
+def _year_range(
+    sheet: _Sheet,
+    col: readers.RawColumn,
+    spec: Any,
+    years: pa.Array,
+    thresholds: dict[str, Any],
+) -> None:
+    """``value.year_out_of_range``: a data year before ``ingest.plausibility.first_data_year``
+    or after the platform's current year."""
+    first, last = int(thresholds["first_data_year"]), int(thresholds["today"].year)
+    y = np.asarray(pc.fill_null(years, first).to_numpy(zero_copy_only=False), dtype=np.int64)
+    mask = (y < first) | (y > last)
+    what = "年份" if spec.type == "year" else "月份"
+    sheet.flag(
+        mask,
+        col,
+        "value.year_out_of_range",
+        "",
+        "",
+        zh_each=lambda i: f"{what}的年份 {y[i]} 超出数据年份范围 {first}–{last}",
+        en_each=lambda i: f"year {y[i]} is outside the data years {first}–{last}",
+    )
+
+
+def _cell_flags(sheet: _Sheet, columns: dict[str, readers.RawColumn], mapping: Mapping) -> None:
+    """Cells the reader saw but calamine read as empty: formulas without a cached value and
+    Excel error values (in a number column the error text itself is invalid)."""
+    flags = sheet.table.cell_flags
+    if not flags:
+        return
+    by_index = {col.index: (name, col) for name, col in columns.items() if name != UNIT_COLUMN}
+    position = {int(r): i for i, r in enumerate(sheet.rows)}
+    header_end = max(sheet.table.header_rows, default=0)
+    for flag in flags:
+        if flag.column not in by_index or flag.row <= header_end:
+            continue
+        name, col = by_index[flag.column]
+        spec = mapping.columns[name]
+        if flag.kind == "error" and spec.type == "number":
+            continue  # parse_numbers reports the error text as value.not_number
+        if flag.kind == "formula_uncached":
+            code = "value.formula_uncached"
+            zh = f"“{spec.aliases[0]}”是公式但没有保存计算结果（请在 Excel 中打开并保存后重新导入）"
+            en = (
+                f"'{spec.aliases[0]}' is a formula saved without its result (open and save "
+                "the file in Excel, then import it again)"
+            )
+        else:
+            code = "value.excel_error"
+            zh = f"“{spec.aliases[0]}”是 Excel 错误值 {flag.value}"
+            en = f"'{spec.aliases[0]}' is the Excel error value {flag.value}"
+        i = position.get(flag.row)
+        if i is not None:
+            sheet.error[i] = True
+        else:
+            sheet.orphan_errors = True
+        sheet.problems.append(
+            Problem(
+                code,
+                zh,
+                en,
+                Location(
+                    file=sheet.table.file,
+                    sheet=sheet.table.sheet,
+                    row=flag.row,
+                    column=f"{col.letter}（{col.name}）",
+                ),
+                "error",
+                flag.value,
+            )
+        )
 
 
 def _missing(frame: pd.DataFrame, name: str, typ: str, status: np.ndarray | None) -> np.ndarray:
@@ -584,17 +820,21 @@ def import_file(
     mapping = load_mapping(kind)
     path = Path(path)
     engine = engine or get_engine()
+    now = today()
+    ensure_year(year, now)
     result = ImportResult(kind=kind, file=path.name, status="rejected")
     step = progress or (lambda *_: None)
     step("hash", 0, 1)
     digest = file_hash(path)
     with Session(engine) as session:
+        # content loaded before (committed, or partially with --accept-valid) is a duplicate
+        # whatever the options; content only rejected before may be tried again
         prior = session.scalars(
             select(ImportBatch)
             .where(
                 ImportBatch.file_hash == digest,
                 ImportBatch.kind == kind,
-                ImportBatch.status == "committed",
+                ImportBatch.status.in_(("committed", "partial")),
             )
             .order_by(ImportBatch.id)
         ).first()
@@ -605,10 +845,23 @@ def import_file(
             return result
 
     step("read", 0, 1)
-    tables = readers.read_file(path, sheet=sheet, encoding=encoding, header_hints=mapping.hints())
+    tables = readers.read_file(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        header_hints=mapping.hints(),
+        limits=readers.Limits.from_parameters(now),
+    )
+    if not any(t.num_rows for t in tables):
+        raise ValidationError(
+            "file.no_rows",
+            "文件只有表头，没有数据行（未导入）",
+            "the file has a header but no data rows (nothing imported)",
+            Location(file=path.name, sheet=sheet),
+        )
     result.sheets = [t.sheet for t in tables]
-    on = date(year, 1, 1) if year else date.today()
-    thresholds = _thresholds(on)
+    on = date(year, 1, 1) if year else now
+    thresholds = _thresholds(on, now)
     with Session(engine) as session:
         lookup = matching.Lookup.load(session)
         prepared: list[Prepared] = []
@@ -621,8 +874,10 @@ def import_file(
             result.problems.extend(prep.problems)
             result.rows_total += len(prep.frame)
             result.rows_rejected += int(prep.frame["_error"].sum())
-        has_errors = result.rows_rejected > 0 or any(
-            p.severity == "error" and p.location.row is None for p in result.problems
+        has_errors = (
+            result.rows_rejected > 0
+            or any(p.severity == "error" and p.location.row is None for p in result.problems)
+            or any(prep.orphan_errors for prep in prepared)
         )
         result.problems.sort(key=_problem_order)
         if dry_run:
@@ -630,7 +885,7 @@ def import_file(
             result.rows_loaded = result.rows_total - result.rows_rejected
             result.reviews_opened = sum(len(p.reviews) for p in prepared)
             if write_reports:
-                _reports(result, prepared, report_dir, f"dry-run-{digest[:10]}")
+                _safe_reports(result, prepared, report_dir, f"dry-run-{digest[:10]}")
             return result
         status = "committed"
         if has_errors:
@@ -665,24 +920,43 @@ def import_file(
             result.enterprises_created = stats.enterprises_created
             result.enterprises_updated = stats.enterprises_updated
             batch.rows_loaded = stats.rows_loaded
-        result.reviews_opened = _record_reviews(session, batch, prepared)
-        _record_problems(session, batch, result.problems)
+        result.reviews_opened = _record_reviews(session, batch, prepared, digest)
         result.status = status
+        if write_reports:
+            # before the commit: nothing after it can fail the import (issue 13 point 2)
+            _safe_reports(result, prepared, report_dir, f"batch-{result.batch_id}")
+        _record_problems(session, batch, result.problems)
         batch.summary = result.to_dict(with_problems=False)
         session.commit()
-    if write_reports:
-        _reports(result, prepared, report_dir, f"batch-{result.batch_id}")
-        with Session(engine) as session:
-            b = session.get(ImportBatch, result.batch_id)
-            if b is not None:
-                b.summary = result.to_dict(with_problems=False)
-                session.commit()
     return result
 
 
-def _thresholds(on: date) -> dict[str, Any]:
+def _safe_reports(
+    result: ImportResult, prepared: list[Prepared], report_dir: Path | None, stem: str
+) -> None:
+    """Write the reports; a failure becomes the warning ``report.failed`` on the import."""
+    try:
+        _reports(result, prepared, report_dir, stem)
+    except Exception as exc:  # any writer failure: the import itself stays whole
+        result.problems.append(
+            Problem(
+                "report.failed",
+                f"导入报告未能生成：{type(exc).__name__}: {exc}",
+                f"the import report could not be written: {type(exc).__name__}: {exc}",
+                Location(file=result.file),
+                "warning",
+            )
+        )
+
+
+def _thresholds(on: date, now: date | None = None) -> dict[str, Any]:
     params = parameters.load()
+    now = now or today()
     return {
+        "today": now,
+        "first_data_year": params.get("ingest.plausibility.first_data_year", on=now),
+        "max_magnitude": params.get("ingest.plausibility.max_magnitude", on=now),
+        "max_cell_chars": params.get("ingest.limits.max_cell_chars", on=now),
         "tax_revenue_ratio_max": params.get("ingest.validation.tax_revenue_ratio_max", on=on),
         "electricity_yoy_jump_max": params.get("ingest.validation.electricity_yoy_jump_max", on=on),
         "value_added_exceeds_output": params.get(
@@ -696,13 +970,42 @@ def _problem_order(p: Problem) -> tuple:
     return (loc.sheet or "", loc.row if loc.row is not None else -1, loc.column or "", p.code)
 
 
-def _record_reviews(session: Session, batch: ImportBatch, prepared: list[Prepared]) -> int:
-    count = 0
-    for prep in prepared:
-        for review in prep.reviews:
-            session.add(MatchReview(batch_id=batch.id, sheet=prep.table.sheet, **review))
-            count += 1
-    return count
+def review_identity(kind: str, digest: str, sheet: str | None, row: int | None) -> str:
+    """A review entry's identity: kind, file content, sheet and row (unique in the store)."""
+    return f"{kind}:{digest}:{sheet or ''}:{row if row is not None else ''}"
+
+
+def _record_reviews(
+    session: Session, batch: ImportBatch, prepared: list[Prepared], digest: str
+) -> int:
+    """Open the review entries not opened before for the same content and row; returns how
+    many were opened (a re-import of a rejected file opens none twice)."""
+    rows = [
+        {
+            "batch_id": batch.id,
+            "sheet": prep.table.sheet,
+            "identity": review_identity(batch.kind, digest, prep.table.sheet, review.get("row")),
+            "status": "open",
+            "candidates": [],
+            **review,
+        }
+        for prep in prepared
+        for review in prep.reviews
+    ]
+    if not rows:
+        return 0
+    prefix = review_identity(batch.kind, digest, None, None).rsplit(":", 2)[0] + ":"
+    known = set(
+        session.scalars(select(MatchReview.identity).where(MatchReview.identity.startswith(prefix)))
+    )
+    new = [r for r in rows if r["identity"] not in known]
+    if not new:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(MatchReview).on_conflict_do_nothing(index_elements=["identity"])
+    session.execute(stmt, new)
+    return len(new)
 
 
 def _record_problems(session: Session, batch: ImportBatch, problems: list[Problem]) -> None:
@@ -739,8 +1042,18 @@ def _reports(
         )
 
 
-def ensure_year(year: int | None) -> None:
-    if year is not None and not (1949 <= year <= 2100):
+def ensure_year(year: int | None, now: date | None = None) -> None:
+    """The ``--year`` option must be a data year: from ``ingest.plausibility.first_data_year``
+    to the platform's current year."""
+    if year is None:
+        return
+    now = now or today()
+    first = int(parameters.load().get("ingest.plausibility.first_data_year", on=now))
+    if not (first <= year <= now.year):
         raise ValidationError(
-            "import.year", f"年份 {year} 不合理", f"year {year} is out of range", None, year
+            "import.year",
+            f"年份 {year} 不合理（数据年份应在 {first}–{now.year} 之间）",
+            f"year {year} is out of range (data years are {first}–{now.year})",
+            Location(field="year"),
+            year,
         )

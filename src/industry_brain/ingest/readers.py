@@ -24,20 +24,37 @@ header; a 单位：万元 note above the header is kept as ``RawTable.unit_note`
 
 Reason codes in ``RawTable.skipped``: ``title``, ``blank``, ``column_codes`` (the 甲/乙/1/2
 column-code row of statistical forms), ``total_row``, ``repeated_header``, ``note``.
+
+Hostile or oversized files (超限文件) are refused before any large allocation, within the
+bounds of the dated parameters ``ingest.limits.*`` (``Limits``): the file size is checked
+first; an Excel zip (XLSX/XLSM/XLSB/ODS) has every member decompressed as a stream, counting
+bytes (total size and compression ratio: a zip bomb), and every XLSX worksheet's XML is scanned
+with regular expressions over the stream for its declared ``<dimension>``, the cell references,
+the number of cells, formulas without a cached value and error cells (``#DIV/0!``), all before
+calamine loads a sheet. ``file.too_large``: more bytes, rows, columns or cells than allowed;
+``file.sparse``: a used range (declared or spanned by the cells) far beyond the bounds while
+the cells themselves are few (a 4.8 KB file with cells at A2 and XFD1048576). A CSV file is
+read whole (its size is bounded) and its number of fields per record is checked before the
+table is built. Cells Excel shows as formulas without a cached value or as error values are
+listed in ``RawTable.cell_flags`` (calamine reads both as empty).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
+import os
 import re
 import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +64,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import python_calamine
 
+from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
 from industry_brain.core.units import DIMENSIONS, canonical_unit
 
@@ -55,6 +73,8 @@ __all__ = [
     "EXCEL_EXTENSIONS",
     "HEADER_SCAN_ROWS",
     "SKIP_REASONS",
+    "CellFlag",
+    "Limits",
     "RawColumn",
     "RawTable",
     "clean_label",
@@ -71,6 +91,9 @@ DELIMITERS = (",", "\t", ";", "|")
 SKIP_REASONS = ("title", "blank", "column_codes", "total_row", "repeated_header", "note")
 
 _ZIP_MAGIC = b"PK\x03\x04"
+# A CSV field may be long (a huge cell is reported by the pipeline as value.too_long, not
+# raised by the csv module's default 128 KiB limit); the file size bounds it.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 Grid = list[list[str | None]]
@@ -78,6 +101,52 @@ Merge = tuple[int, int, int, int]  # first row, first column, last row, last col
 
 
 # -- public data structures ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a department file (parameters ``ingest.limits.*``, see ``ingest.yaml``)."""
+
+    max_file_bytes: int
+    max_uncompressed_bytes: int
+    max_compression_ratio: float
+    ratio_check_from_bytes: int
+    max_rows: int
+    max_columns: int
+    max_cells: int
+    max_cell_chars: int
+
+    @classmethod
+    def from_parameters(cls, on: date | None = None) -> Limits:
+        """The limits in force on ``on`` (default: today)."""
+        params = parameters.load()
+
+        def get(name: str) -> Any:
+            return params.get(f"ingest.limits.{name}", on=on or date.today())
+
+        mb = 1 << 20
+        return cls(
+            max_file_bytes=int(get("max_file_mb") * mb),
+            max_uncompressed_bytes=int(get("max_uncompressed_mb") * mb),
+            max_compression_ratio=float(get("max_compression_ratio")),
+            ratio_check_from_bytes=int(get("ratio_check_from_mb") * mb),
+            max_rows=int(get("max_rows")),
+            max_columns=int(get("max_columns")),
+            max_cells=int(get("max_cells")),
+            max_cell_chars=int(get("max_cell_chars")),
+        )
+
+
+@dataclass(frozen=True)
+class CellFlag:
+    """A cell calamine reads as empty but that is not: ``kind`` ``formula_uncached`` (a formula
+    saved without its result, e.g. by a script) or ``error`` (an Excel error value such as
+    ``#DIV/0!``, given in ``value``). ``row`` is 1-based, ``column`` 0-based."""
+
+    row: int
+    column: int
+    kind: str
+    value: str | None = None
+
+
 @dataclass
 class RawColumn:
     """One column of a sheet.
@@ -117,6 +186,7 @@ class RawTable:
     header_rows: list[int]
     skipped: list[tuple[int, str]] = field(default_factory=list)
     unit_note: str | None = None
+    cell_flags: list[CellFlag] = field(default_factory=list)
 
     @property
     def num_rows(self) -> int:
@@ -603,6 +673,331 @@ def _unreadable(file: str, exc: BaseException) -> ValidationError:
     )
 
 
+# -- limits (file.too_large / file.sparse) ---------------------------------------------------
+def _too_large(
+    file: str, zh: str, en: str, value: Any = None, sheet: str | None = None
+) -> ValidationError:
+    return ValidationError("file.too_large", zh, en, Location(file=file, sheet=sheet), value)
+
+
+def _sparse(file: str, sheet: str | None, used: str, cells: int, limits: Limits) -> ValidationError:
+    return ValidationError(
+        "file.sparse",
+        f"工作表的使用区域 {used} 远超上限（最多 {limits.max_rows} 行、{limits.max_columns} 列、"
+        f"{limits.max_cells} 个单元格），而实际只有 {cells} 个单元格：请删除多余的空行空列后另存",
+        f"the sheet's used range {used} is far beyond the limits ({limits.max_rows} rows, "
+        f"{limits.max_columns} columns, {limits.max_cells} cells) while it holds only {cells} "
+        "cells: delete the stray cells and save again",
+        Location(file=file, sheet=sheet),
+        used,
+    )
+
+
+def _check_file_size(path: Path, file: str, limits: Limits) -> None:
+    size = os.path.getsize(path)
+    if size > limits.max_file_bytes:
+        mb = limits.max_file_bytes / (1 << 20)
+        raise _too_large(
+            file,
+            f"文件过大：{size / (1 << 20):.1f} MB，上限 {mb:g} MB",
+            f"the file is too large: {size / (1 << 20):.1f} MB (limit {mb:g} MB)",
+            size,
+        )
+
+
+def _col_index(letters: bytes) -> int:
+    """0-based column index of Excel column letters: b"A" → 0, b"XFD" → 16383."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+_REF_RANGE = re.compile(r"^\$?([A-Z]{1,4})\$?(\d{1,9})(?::\$?([A-Z]{1,4})\$?(\d{1,9}))?$")
+_ROOT_RE = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """Worksheet XML patterns for one namespace prefix (``b""`` or e.g. ``b"x:"``)."""
+
+    prefix: bytes
+    dimension: re.Pattern[bytes]
+    row_r: re.Pattern[bytes]
+    special: re.Pattern[bytes]
+    formula: re.Pattern[bytes]
+    value: re.Pattern[bytes]
+    row_end: bytes
+
+
+@cache
+def _patterns(prefix: bytes) -> _Patterns:
+    ns = re.escape(prefix)
+    return _Patterns(
+        prefix=prefix,
+        dimension=re.compile(rb"<" + ns + rb"dimension\b[^>]*?\bref=\"([^\"]*)\""),
+        row_r=re.compile(rb"<" + ns + rb"row\s[^>]*?\br=\"(\d{1,9})\""),
+        special=re.compile(rb"<" + ns + rb"c\b([^>]*?)(?:/>|>(.*?)</" + ns + rb"c>)", re.DOTALL),
+        formula=re.compile(rb"<" + ns + rb"f\b"),
+        value=re.compile(rb"<" + ns + rb"v\b[^>]*>([^<]*)</" + ns + rb"v>", re.DOTALL),
+        row_end=b"</" + prefix + b"row>",
+    )
+
+
+_ATTR_R_RE = re.compile(rb"\br=\"([A-Z]{1,4})(\d{1,9})\"")
+_CELL_ROW_RE = re.compile(rb"\sr=\"[A-Z]{1,4}(\d{1,9})\"")
+_CELL_COL_RE = re.compile(rb"\sr=\"([A-Z]{1,4})\d")
+_ATTR_T_RE = re.compile(rb"\bt=\"([^\"]*)\"")
+
+
+@dataclass
+class _SheetScan:
+    """What the stream scan of one worksheet's XML found."""
+
+    patterns: _Patterns | None = None
+    declared: tuple[int, int] | None = None  # rows, columns of the <dimension> ref
+    cells: int = 0
+    max_row: int = 0  # 1-based
+    max_col: int = 0  # 1-based
+    flags: list[CellFlag] = field(default_factory=list)
+
+    def cut(self, buf: bytes) -> int:
+        """End of the last complete row in ``buf`` (0 when there is none yet)."""
+        if self.patterns is None:
+            root = _ROOT_RE.search(buf)
+            if root is None:
+                return 0
+            self.patterns = _patterns(root.group(1) or b"")
+        end = self.patterns.row_end
+        at = buf.rfind(end)
+        return at + len(end) if at >= 0 else 0
+
+
+def _scan_chunk(scan: _SheetScan, chunk: bytes) -> None:
+    """Scan complete rows of worksheet XML (regular expressions, no per-cell Python)."""
+    if scan.patterns is None:
+        root = _ROOT_RE.search(chunk)
+        scan.patterns = _patterns(root.group(1) or b"" if root else b"")
+    pat = scan.patterns
+    if scan.declared is None and scan.cells == 0:
+        m = pat.dimension.search(chunk)
+        if m:
+            ref = _REF_RANGE.match(m.group(1).decode("ascii", "replace").upper())
+            if ref:
+                last_col, last_row = ref.group(3) or ref.group(1), ref.group(4) or ref.group(2)
+                scan.declared = (int(last_row), _col_index(last_col.encode()) + 1)
+    tag = b"<" + pat.prefix + b"c"
+    tags = sum(chunk.count(tag + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    scan.cells += tags
+    # a cell's r="B12" (a row's r is digits only): its column letters and its row number
+    numbers = _CELL_ROW_RE.findall(chunk)
+    if numbers:
+        letters = set(_CELL_COL_RE.findall(chunk))
+        scan.max_col = max(scan.max_col, *(_col_index(c) + 1 for c in letters))
+        scan.max_row = max(scan.max_row, max(map(int, numbers)))
+    if len(numbers) < tags:  # cells without a reference: their position is their order in the row
+        rows = pat.row_r.findall(chunk)
+        if rows:
+            scan.max_row = max(scan.max_row, max(map(int, rows)))
+        for row in chunk.split(pat.row_end):
+            width = sum(row.count(tag + end) for end in (b" ", b">", b"/"))
+            scan.max_col = max(scan.max_col, width)
+    if b"<" + pat.prefix + b"f" in chunk or b't="e"' in chunk:
+        _special_cells(scan, chunk)
+
+
+def _special_cells(scan: _SheetScan, chunk: bytes) -> None:
+    """Formulas without a cached value and error cells (calamine reads both as empty)."""
+    pat = scan.patterns
+    assert pat is not None
+    for m in pat.special.finditer(chunk):
+        attrs, body = m.group(1), m.group(2) or b""
+        t = _ATTR_T_RE.search(attrs)
+        typ = t.group(1) if t else b"n"
+        is_formula = pat.formula.search(body) is not None
+        if typ != b"e" and not is_formula:
+            continue
+        ref = _ATTR_R_RE.search(attrs)
+        if ref is None:
+            continue  # no position to report (and calamine places it by order)
+        row, col = int(ref.group(2)), _col_index(ref.group(1))
+        v = pat.value.search(body)
+        value = html.unescape(v.group(1).decode("utf-8", "replace")) if v else None
+        if typ == b"e":
+            scan.flags.append(CellFlag(row, col, "error", value or "#ERROR"))
+        elif (value is None or value == "") and typ not in (b"str", b"inlineStr"):
+            scan.flags.append(CellFlag(row, col, "formula_uncached"))
+
+
+def _check_scan(scan: _SheetScan, file: str, sheet: str | None, limits: Limits) -> None:
+    def fits(rows: int, cols: int) -> bool:
+        return (
+            rows <= limits.max_rows
+            and cols <= limits.max_columns
+            and rows * cols <= (limits.max_cells)
+        )
+
+    if scan.cells > limits.max_cells:
+        raise _too_large(
+            file,
+            f"工作表单元格过多：超过 {limits.max_cells} 个",
+            f"the sheet has too many cells: more than {limits.max_cells}",
+            scan.cells,
+            sheet,
+        )
+    rows, cols = scan.max_row, scan.max_col
+    if not fits(rows, cols) or (scan.declared is not None and not fits(*scan.declared)):
+        if scan.declared is not None and not fits(*scan.declared):
+            rows, cols = max(rows, scan.declared[0]), max(cols, scan.declared[1])
+        used = f"A1:{column_letter(max(cols, 1) - 1)}{max(rows, 1)}"
+        if scan.cells * 100 < rows * cols:  # under 1 % of the used range holds a cell
+            raise _sparse(file, sheet, used, scan.cells, limits)
+        raise _too_large(
+            file,
+            f"工作表过大：使用区域 {used}（上限 {limits.max_rows} 行、{limits.max_columns} 列、"
+            f"{limits.max_cells} 个单元格）",
+            f"the sheet is too large: used range {used} (limits {limits.max_rows} rows, "
+            f"{limits.max_columns} columns, {limits.max_cells} cells)",
+            used,
+            sheet,
+        )
+
+
+def _xlsx_sheet_names(zf: zipfile.ZipFile, sizes_ok: set[str]) -> dict[str, str]:
+    """Worksheet member path → sheet name, from xl/workbook.xml and its relationships."""
+    names: dict[str, str] = {}
+    if "xl/workbook.xml" not in sizes_ok or "xl/_rels/workbook.xml.rels" not in sizes_ok:
+        return names
+    book = zf.read("xl/workbook.xml")
+    rels = zf.read("xl/_rels/workbook.xml.rels")
+    targets: dict[bytes, str] = {}
+    for m in re.finditer(rb"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        rid = re.search(rb"\bId=\"([^\"]*)\"", m.group(1))
+        target = re.search(rb"\bTarget=\"([^\"]*)\"", m.group(1))
+        if rid and target:
+            t = target.group(1).decode("utf-8", "replace")
+            targets[rid.group(1)] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    for m in re.finditer(rb"<(?:\w+:)?sheet\b([^>]*)>", book):
+        name = re.search(rb"\bname=\"([^\"]*)\"", m.group(1))
+        rid = re.search(rb"\br:id=\"([^\"]*)\"|\bid=\"([^\"]*)\"", m.group(1))
+        if name and rid:
+            key = rid.group(1) or rid.group(2)
+            if key in targets:
+                names[targets[key]] = html.unescape(name.group(1).decode("utf-8", "replace"))
+    return names
+
+
+_CHUNK = 1 << 20
+
+
+def _stream_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    file: str,
+    limits: Limits,
+    scan: _SheetScan | None,
+    sheet: str | None,
+    total: int,
+) -> int:
+    """Decompress one member as a stream within the limits; returns the running total."""
+    limit_mb = limits.max_uncompressed_bytes / (1 << 20)
+    ratio = limits.max_compression_ratio
+    size = 0
+    carry = b""
+    with zf.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            size += len(chunk)
+            total += len(chunk)
+            if total > limits.max_uncompressed_bytes:
+                raise _too_large(
+                    file,
+                    f"文件解压后超过 {limit_mb:g} MB",
+                    f"the file is larger than {limit_mb:g} MB uncompressed",
+                    total,
+                )
+            if size > limits.ratio_check_from_bytes and size > ratio * max(info.compress_size, 1):
+                raise _too_large(
+                    file,
+                    f"压缩比异常（超过 {ratio:g} 倍，疑似压缩炸弹）：{info.filename}",
+                    f"abnormal compression ratio (over {ratio:g}×, a zip bomb?): {info.filename}",
+                    info.filename,
+                )
+            if scan is not None:
+                buf = carry + chunk if carry else chunk
+                cut = scan.cut(buf)
+                if cut:
+                    _scan_chunk(scan, buf[:cut])
+                    _check_scan(scan, file, sheet, limits)
+                carry = buf[cut:]
+    if scan is not None:
+        _scan_chunk(scan, carry)
+        _check_scan(scan, file, sheet, limits)
+    return total
+
+
+def _check_zip(path: Path, file: str, limits: Limits) -> dict[str, list[CellFlag]]:
+    """Stream every member of an Excel zip within the limits; scan XLSX worksheets.
+
+    Returns the cell flags per sheet name. Raises ``file.too_large`` / ``file.sparse``, or
+    ``read.unreadable`` for a truncated or corrupt zip."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable(file, exc) from exc
+    flags: dict[str, list[CellFlag]] = {}
+    total = 0
+    limit_mb = limits.max_uncompressed_bytes / (1 << 20)
+    with zf:
+        infos = zf.infolist()
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.max_uncompressed_bytes:
+            raise _too_large(
+                file,
+                f"文件解压后过大：{declared / (1 << 20):.0f} MB，上限 {limit_mb:g} MB",
+                f"the file is too large uncompressed: {declared / (1 << 20):.0f} MB "
+                f"(limit {limit_mb:g} MB)",
+                declared,
+            )
+        sheets = {
+            i.filename
+            for i in infos
+            if re.fullmatch(r"xl/worksheets/[^/]+\.xml", i.filename, re.IGNORECASE)
+        }
+        ok = {i.filename for i in infos}
+        names = _xlsx_sheet_names(zf, ok) if sheets else {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            sheet = names.get(info.filename, info.filename) if info.filename in sheets else None
+            scan = _SheetScan() if sheet is not None else None
+            try:
+                total = _stream_member(zf, info, file, limits, scan, sheet, total)
+            except ValidationError:
+                raise
+            except Exception as exc:  # zlib.error, BadZipFile, EOFError: a corrupt member
+                raise _unreadable(file, exc) from exc
+            if scan is not None and sheet is not None:
+                flags[sheet] = scan.flags
+    return flags
+
+
+def _check_range(ws: Any, file: str, sheet: str, limits: Limits) -> None:
+    """Bound a loaded sheet (XLS, XLSB, ODS) before it is turned into Python values."""
+    end = ws.end
+    rows, cols = (int(end[0]) + 1, int(end[1]) + 1) if end else (0, 0)
+    if rows > limits.max_rows or cols > limits.max_columns or rows * cols > limits.max_cells:
+        used = f"A1:{column_letter(max(cols, 1) - 1)}{max(rows, 1)}"
+        raise _too_large(
+            file,
+            f"工作表过大：使用区域 {used}（上限 {limits.max_rows} 行、{limits.max_columns} 列、"
+            f"{limits.max_cells} 个单元格）",
+            f"the sheet is too large: used range {used} (limits {limits.max_rows} rows, "
+            f"{limits.max_columns} columns, {limits.max_cells} cells)",
+            used,
+            sheet,
+        )
+
+
 # -- Excel -------------------------------------------------------------------------------------
 def _render_float(v: float) -> str:
     if v != v or v in (float("inf"), float("-inf")):
@@ -660,8 +1055,16 @@ def _sheet_table(
     merges: Sequence[Merge],
     hints: Collection[str],
     fill_merged: bool,
+    flags: Sequence[CellFlag] = (),
 ) -> RawTable | None:
     grid: Grid = [[_render(v) for v in row] for row in rows]
+    for flag in flags:  # calamine reads an error cell as empty: show its value, as Excel does
+        if (
+            flag.kind == "error"
+            and flag.row - 1 < len(grid)
+            and flag.column < len(grid[flag.row - 1])
+        ):
+            grid[flag.row - 1][flag.column] = flag.value
     while grid and not any(v is not None for v in grid[-1]):
         grid.pop()
     if not grid:
@@ -679,7 +1082,7 @@ def _sheet_table(
     ]
     data = pa.table(arrays, names=[f"c{i}" for i in range(width)])
     numbers = np.arange(header.data_start + 1, len(grid) + 1, dtype=np.int64)
-    return _finish(
+    table = _finish(
         file=file,
         sheet=sheet,
         encoding=None,
@@ -689,11 +1092,20 @@ def _sheet_table(
         skipped=_leading_skips(grid, header),
         unit_note=_unit_note(grid, header),
     )
+    table.cell_flags = list(flags)
+    return table
 
 
 def _read_excel(
-    path: Path, file: str, sheet: str | None, hints: Collection[str], fill_merged: bool
+    path: Path,
+    file: str,
+    sheet: str | None,
+    hints: Collection[str],
+    fill_merged: bool,
+    limits: Limits,
+    is_zip: bool,
 ) -> list[RawTable]:
+    flags = _check_zip(path, file, limits) if is_zip else {}
     try:
         wb = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for broken files
@@ -722,12 +1134,16 @@ def _read_excel(
         for name in targets:
             try:
                 ws = wb.get_sheet_by_name(name)
+            except Exception as exc:
+                raise _unreadable(file, exc) from exc
+            _check_range(ws, file, name, limits)
+            try:
                 rows = ws.to_python(skip_empty_area=False)
                 ranges = ws.merged_cell_ranges or []
             except Exception as exc:
                 raise _unreadable(file, exc) from exc
             merges = [(a[0], a[1], b[0], b[1]) for a, b in ranges]
-            table = _sheet_table(file, name, rows, merges, hints, fill_merged)
+            table = _sheet_table(file, name, rows, merges, hints, fill_merged, flags.get(name, ()))
             if table is None and sheet is not None:
                 raise _no_header(file, sheet)
             if table is not None:
@@ -882,7 +1298,18 @@ def _widen(table: pa.Table, width: int) -> pa.Table:
     return table
 
 
-def _read_csv(data: bytes, file: str, encoding: str | None, hints: Collection[str]) -> RawTable:
+def _too_wide(file: str, width: int, limits: Limits) -> ValidationError:
+    return _too_large(
+        file,
+        f"列数过多：{width} 列（上限 {limits.max_columns} 列）",
+        f"too many columns: {width} (limit {limits.max_columns})",
+        width,
+    )
+
+
+def _read_csv(
+    data: bytes, file: str, encoding: str | None, hints: Collection[str], limits: Limits
+) -> RawTable:
     text, used = _decode(data, encoding, file)
     if text is None:
         buf = data[3:] if data.startswith(codecs.BOM_UTF8) else data
@@ -905,6 +1332,8 @@ def _read_csv(data: bytes, file: str, encoding: str | None, hints: Collection[st
     lengths = Counter(len(grid[r]) for r in range(header.data_start, len(grid)) if grid[r])
     header_len = max(len(grid[r]) for r in header.rows)
     width = max(lengths.most_common(1)[0][0] if lengths else header_len, len(header.names), 1)
+    if width > limits.max_columns:
+        raise _too_wide(file, width, limits)
     start = header.data_start
     skipped = _leading_skips(grid, header)
     idx = np.arange(start, len(rec))
@@ -944,6 +1373,8 @@ def _read_csv(data: bytes, file: str, encoding: str | None, hints: Collection[st
         if bad or table.num_rows != candidates.size:
             # Rows with another number of fields: pad or widen them in Python (rare rows).
             counts = rec.field_counts(delimiter)[candidates]
+            if counts.size and int(counts.max()) > limits.max_columns:
+                raise _too_wide(file, int(counts.max()), limits)
             odd = candidates[counts != width]
             regular = candidates[counts == width]
             if len(odd) == len(bad) and table.num_rows == regular.size:
@@ -999,6 +1430,7 @@ def read_file(
     encoding: str | None = None,
     header_hints: Collection[str] = (),
     fill_merged: bool = True,
+    limits: Limits | None = None,
 ) -> list[RawTable]:
     """Read a department export into raw string tables, one per non-empty sheet.
 
@@ -1007,11 +1439,13 @@ def read_file(
     GB2312 are read as GB18030). ``header_hints`` are known column aliases used to find the
     header row. ``fill_merged`` gives the cells of a merged range in the data area (e.g. a
     区县 cell merged over several rows) the range's value, as a person reads it.
-    Hidden sheets are read only when named.
+    Hidden sheets are read only when named. ``limits`` bound the file (default: the
+    parameters ``ingest.limits.*`` in force today).
 
     Errors (``ValidationError``): ``read.unreadable``, ``read.format``, ``read.encoding``,
-    ``read.no_header``, ``read.sheet_not_found``.
+    ``read.no_header``, ``read.sheet_not_found``, ``file.too_large``, ``file.sparse``.
     """
+    limits = limits or Limits.from_parameters()
     p = Path(path)
     file = p.name
     suffix = p.suffix.lower()
@@ -1025,8 +1459,10 @@ def read_file(
             suffix,
         )
     try:
+        _check_file_size(p, file, limits)
         with open(p, "rb") as fh:
-            kind = _sniff_kind(fh.read(512), suffix)
+            head = fh.read(512)
+            kind = _sniff_kind(head, suffix)
             data = b""
             if kind != "excel":
                 fh.seek(0)
@@ -1043,5 +1479,6 @@ def read_file(
             suffix,
         )
     if kind == "excel":
-        return _read_excel(p, file, sheet, header_hints, fill_merged)
-    return [_read_csv(data, file, encoding, header_hints)]
+        is_zip = head.startswith(_ZIP_MAGIC)
+        return _read_excel(p, file, sheet, header_hints, fill_merged, limits, is_zip)
+    return [_read_csv(data, file, encoding, header_hints, limits)]

@@ -290,6 +290,10 @@ class MatchReview(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # kind:file hash:sheet:row — one entry per file content and row (migration 0011)
+    identity: Mapped[str | None] = mapped_column(
+        String(250), nullable=True, unique=True, index=True
+    )
 
 
 class Role(Base):
