@@ -3,7 +3,7 @@ projects and users, and summarise. Every service joins this job once it is built
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,11 +101,27 @@ def run_demo(
         run.operational = demo.seed_operational(session, out_dir, scale=scale, seed=seed)
         session.commit()
     run.summary = summarise(engine)
-    for name, hook in service_hooks():
-        step(name, 0, 1)
-        run.services[name] = hook.run(engine, out_dir, progress=step)
-        step(name, 1, 1)
+    run.services = run_services(engine, out_dir, step)
     return run
+
+
+def run_services(
+    engine: Engine,
+    out_dir: Path,
+    progress: Progress | None = None,
+    names: Collection[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run the services' main-job hooks in order (only ``names`` when given): service →
+    summary."""
+    step = progress or (lambda *_: None)
+    out: dict[str, dict[str, Any]] = {}
+    for name, hook in service_hooks():
+        if names is not None and name not in names:
+            continue
+        step(name, 0, 1)
+        out[name] = hook.run(engine, out_dir, progress=step)
+        step(name, 1, 1)
+    return out
 
 
 def service_hooks() -> list[tuple[str, Any]]:
