@@ -181,29 +181,37 @@ def test_two_ticket_updates_one_conflicts(engine: Engine, db_url: str) -> None:
 
 def test_a_report_of_the_same_date_committed_meanwhile_is_a_conflict(engine: Engine) -> None:
     """Writer B has checked that no report of the day exists when writer A commits one (A runs
-    just before B's flush): the unique constraint refuses B's row, B gets the same
-    ``report.duplicate`` conflict as a sequential duplicate, and A's report is the one kept."""
+    just before B's first write): B's report finds the project at a newer version and gets
+    ``project.version_conflict`` (reports bump the version), and A's report is the one kept."""
     from sqlalchemy import event
 
     from industry_brain.domains.projects.models import ProgressReport
 
     pid = _setup(engine)
     day = date(2026, 6, 30)
-    with Session(engine) as b:
+    rival_ran = []
 
-        @event.listens_for(b, "before_flush", once=True)
-        def rival(*_: object) -> None:
-            with Session(engine) as a:
-                stages.report_progress(a, pid, day, 100, TODAY, actor="a")
-                a.commit()
+    def rival(_conn: object, _cur: object, statement: str, *_: object) -> None:
+        if rival_ran or not statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            return
+        rival_ran.append(True)
+        with Session(engine) as a:
+            stages.report_progress(a, pid, day, 100, TODAY, actor="a")
+            a.commit()
 
-        try:
-            stages.report_progress(b, pid, day, 200, TODAY, actor="b")
-        except ConflictError as exc:
-            code = exc.problem.code
-        else:
-            code = "ok"
-    assert code == "report.duplicate"
+    event.listen(engine, "before_cursor_execute", rival)
+    try:
+        with Session(engine) as b:
+            try:
+                stages.report_progress(b, pid, day, 200, TODAY, actor="b")
+            except ConflictError as exc:
+                code = exc.problem.code
+            else:
+                code = "ok"
+    finally:
+        event.remove(engine, "before_cursor_execute", rival)
+    assert rival_ran and code == "project.version_conflict"
     with Session(engine) as s:
         rows = s.execute(select(ProgressReport.actor, ProgressReport.investment_completed)).all()
-    assert rows == [("a", 100.0)]
+        assert rows == [("a", 100.0)]
+        assert s.get(Project, pid).version == 2

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from industry_brain.core import parameters
@@ -601,12 +602,19 @@ def report_progress(
     expected_version: int | None = None,
     actor: str = "system",
     user_id: int | None = None,
+    bump: bool = True,
 ) -> ProgressReport:
     """进度填报: cumulative investment completed (万元), year-to-date output (万元), headcount.
 
     With ``expected_version`` (the project version the reporter read, e.g. from a web form) a
-    project changed since then refuses the report with ``project.version_conflict``. A report
-    does not change the project itself, so it does not bump the version."""
+    project changed since then refuses the report with ``project.version_conflict``.
+
+    A report bumps the project version in its own transaction (compare-and-set, see
+    :func:`_bump_version`), so reports of one project are serialised: of two agents posting at
+    once, the second gets ``project.version_conflict`` instead of storing a figure checked
+    against a series that changed meanwhile (累计完成投资 never decreases). ``bump=False`` is
+    for a caller that has already bumped the version in this transaction (a stage advance
+    filed with the report: one submission, one version)."""
     project = get_project(session, ref)
     check_version(session, project, expected_version)
     _not_future(report_date, today, "report_date")
@@ -662,6 +670,8 @@ def report_progress(
             Location(field="investment_completed"),
             investment_completed,
         )
+    if bump:
+        _bump_version(session, project)
     report = ProgressReport(
         project_id=project.id,
         report_date=report_date,
@@ -690,6 +700,24 @@ def report_progress(
         session.rollback()
         raise _duplicate_report(code, report_date) from None
     return report
+
+
+def _bump_version(session: Session, project: Project) -> None:
+    """``UPDATE projects SET version = n + 1 WHERE id = … AND version = n`` for the version ``n``
+    this session read. A writer that committed in between (or holds the row: PostgreSQL makes
+    the UPDATE wait for its commit, SQLite's single writer does the same) leaves no row to
+    match, and the caller gets :class:`ConflictError` after a rollback."""
+    pid, seen = project.id, project.version
+    done = session.execute(
+        update(Project)
+        .where(Project.id == pid, Project.version == seen)
+        .values(version=seen + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.rollback()
+        raise conflict(session, pid, seen)
+    set_committed_value(project, "version", seen + 1)
 
 
 def _duplicate_report(code: str, report_date: date) -> ConflictError:

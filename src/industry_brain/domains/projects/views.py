@@ -453,7 +453,7 @@ def submit_progress(
         )
     advance_to = _text(form, "advance_to")
     advance_on = _date(form, "advance_on", "阶段日期") if advance_to else None
-    expected = version
+    expected, bump = version, True
     if advance_to and advance_on is not None:
         stages.advance(
             session,
@@ -465,7 +465,8 @@ def submit_progress(
             actor=scope.username,
             user_id=scope.user_id,
         )
-        expected = None  # checked by advance, which bumped the version
+        # checked by advance, which bumped the version in this transaction (the row is ours)
+        expected, bump = None, False
     return stages.report_progress(
         session,
         project.id,
@@ -478,6 +479,7 @@ def submit_progress(
         expected_version=expected,
         actor=scope.username,
         user_id=scope.user_id,
+        bump=bump,
     )
 
 
