@@ -373,7 +373,7 @@ def test_import_page_preview_commit_and_error_workbook(client, engine):
     assert r.status_code == 200, r.text[-2000:]
     html = r.text
     assert 'data-status="dry_run"' in html
-    assert "纳税人识别号" in html and "(uscc)" in html  # detected mapping
+    assert "纳税人识别号" in html and 'data-field="uscc"' in html  # detected mapping
     with Session(engine) as s:  # a dry run changes nothing
         assert s.scalar(select(func.count()).select_from(ImportBatch)) == 1
     upload = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)

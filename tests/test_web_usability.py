@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from industry_brain.domains.carbon import access
 from industry_brain.domains.carbon.models import BankConsent
 from industry_brain.domains.projects import stages
+from industry_brain.store.models import ImportBatch
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
 from tests.domain_fixtures import seed_domains
@@ -142,3 +144,68 @@ def test_same_bank_cannot_be_granted_twice_while_a_consent_waits_to_start(app, e
         assert r.status_code == 409 and "请先撤销" in r.text
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(BankConsent)) == 1
+
+
+# -- 3. and 11. the import page ------------------------------------------------------------------
+DATA = Path(__file__).parent / "data"
+
+
+def _preview(client: TestClient, token: str, kind: str, name: str) -> str:
+    files = {"file": (name, (DATA / name).read_bytes(), "application/octet-stream")}
+    r = client.post(
+        "/import/preview",
+        data={"kind": kind, "csrf_token": token},
+        files=files,
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200, r.text[-1500:]
+    return r.text
+
+
+def test_import_refused_without_valid_only_says_so_and_the_batch_list_refreshes(app, engine):
+    with client_for(app) as client:
+        token = login(client, "admin")
+        html = _preview(client, token, "tax", "tax_gbk.csv")
+        assert 'id="commit"' in html and 'name="accept_valid"' in html  # some rows are invalid
+        upload = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+        r = client.post(
+            "/import/commit",
+            data={"csrf_token": token, "token": upload, "kind": "tax"},
+            headers={"HX-Request": "true"},
+        )
+        text = _text(r.text)
+        assert 'id="rejected"' in r.text and 'id="committed"' not in r.text
+        assert "已导入，批次" not in text and "只导入有效行" in text
+        r = client.post(
+            "/import/commit",
+            data={"csrf_token": token, "token": upload, "kind": "tax", "accept_valid": "1"},
+            headers={"HX-Request": "true"},
+        )
+        assert 'id="committed"' in r.text and 'id="rejected"' not in r.text
+        with Session(engine) as s:
+            batch = s.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+        # the batch list below the form comes with the answer, swapped in by htmx (out of band)
+        oob = re.search(
+            r'<section[^>]*id="recent-batches"[^>]*hx-swap-oob="true".*?</section>', r.text, re.S
+        )
+        assert oob and "tax_gbk.csv" in oob.group(0) and f"<td>{batch.id}</td>" in oob.group(0)
+
+
+def test_wrong_kind_suggests_the_matching_one_names_web_controls_and_offers_no_commit(app):
+    with client_for(app) as client:
+        token = login(client, "admin")
+        html = _preview(client, token, "tax", "power_utf8.csv")
+        text = _text(html)
+        assert "--year" not in text and "--" not in re.sub(r"—+", "", text)
+        assert 'id="commit"' not in html and 'id="nothing-valid"' in html
+        suggestion = re.search(r'id="kind-suggestion".*?</form>', html, re.S)
+        assert suggestion and 'name="kind" value="power"' in suggestion.group(0)
+        assert "电力" in _text(suggestion.group(0))
+        upload = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+        again = client.post(
+            "/import/preview/again",
+            data={"csrf_token": token, "token": upload, "kind": "power"},
+            headers={"HX-Request": "true"},
+        )
+        assert again.status_code == 200 and 'id="commit"' in again.text
+        assert 'id="kind-suggestion"' not in again.text

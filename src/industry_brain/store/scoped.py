@@ -33,6 +33,7 @@ from industry_brain.store.models import (
     Industry,
     Project,
     Region,
+    User,
 )
 from industry_brain.store.scope import SENSITIVE_ITEMS, Scope
 
@@ -550,6 +551,18 @@ def audit_search(
         for a in rows
     ]
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def display_names(session: Session, usernames: Any) -> dict[str, str]:
+    """``username → display name`` of the given users (pages show people by name; a name
+    that is not a user's, e.g. ``demo`` or ``system``, is left out)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))
+    ).all()
+    return {u: n for u, n in rows if n}
 
 
 def record_export(

@@ -210,3 +210,27 @@ def workbook(scope: Scope, token: str) -> Path:
             token,
         )
     return books[-1]
+
+
+def recognised(mapping: list[dict[str, Any]]) -> int:
+    """How many header columns a detected mapping recognises (all sheets)."""
+    return sum(1 for sheet in mapping for col in sheet["columns"] if col["field"])
+
+
+def suggest_kind(
+    scope: Scope, token: str, kind: str, sheet: str | None, current: int
+) -> dict[str, Any] | None:
+    """The kind whose column mapping recognises the most columns of a staged upload's header,
+    when that is more than ``current`` (what the chosen ``kind`` recognises); else ``None``."""
+    path = staged_file(scope, token)
+    best: tuple[int, str] | None = None
+    for other in KINDS:
+        if other == kind:
+            continue
+        try:
+            matched = recognised(detected_mapping(path, other, sheet))
+        except IBError:
+            continue
+        if matched > current and (best is None or matched > best[0]):
+            best = (matched, other)
+    return None if best is None else {"kind": best[1], "matched": best[0], "current": current}

@@ -371,15 +371,48 @@ def import_preview(
 ) -> Response:
     imports.check_kind(kind)
     token = imports.stage(scope, file.filename, file.file, settings.upload_max_mb << 20)
+    return _preview_page(request, db, scope, token, kind, sheet, year)
+
+
+@router.post("/import/preview/again")
+def import_preview_again(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    token: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=32)],
+    sheet: Annotated[str | None, Form(max_length=100)] = None,
+    year: Annotated[str | None, Form(max_length=4)] = None,
+) -> Response:
+    """The preview of an upload already staged, with another kind (the suggested one)."""
+    imports.check_kind(kind)
+    return _preview_page(request, db, scope, token, kind, sheet, year)
+
+
+def _preview_page(
+    request: Request,
+    db: Any,
+    scope: Scope,
+    token: str,
+    kind: str,
+    sheet: str | None,
+    year: str | None,
+) -> Response:
     report = imports.preview(
         scope, token, kind, sheet or None, _year(year), request.app.state.engine
     )
+    suggestion = None
+    if not report["rows_loaded"] or any(sh["missing"] for sh in report["mapping"]):
+        current = imports.recognised(report["mapping"])
+        suggestion = imports.suggest_kind(scope, token, kind, sheet or None, current)
     template = "_import_report.html" if request.headers.get("hx-request") else "import.html"
     return _render(
         request,
         template,
         kinds=imports.KINDS,
         report=report,
+        suggestion=suggestion,
         sheet=sheet or "",
         year=year or "",
         batches=scoped.import_batches(db, scope, limit=10),
@@ -408,13 +441,14 @@ def import_commit(
         request.app.state.engine,
         request.app.state.settings.import_wait_seconds,
     )
-    template = "_import_report.html" if request.headers.get("hx-request") else "import.html"
+    htmx = bool(request.headers.get("hx-request"))
     return _render(
         request,
-        template,
+        "_import_report.html" if htmx else "import.html",
         kinds=imports.KINDS,
         report=report,
         committed=True,
+        refresh_batches=htmx,  # the list below the form, swapped out of band
         batches=scoped.import_batches(db, scope, limit=10),
     )
 
@@ -452,7 +486,8 @@ def audit_page(
         per_page=50,
     )
     filters = {"actor": actor or "", "action": action or "", "object_id": object_id or ""}
-    return _render(request, "audit.html", result=result, filters=filters)
+    names = scoped.display_names(db, (a["actor"] for a in result.items))
+    return _render(request, "audit.html", result=result, filters=filters, names=names)
 
 
 @router.get("/admin/tokens")
