@@ -1312,7 +1312,9 @@ def _read_csv(
 ) -> RawTable:
     text, used = _decode(data, encoding, file)
     if text is None:
-        buf = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        buf = data
+        while buf.startswith(codecs.BOM_UTF8):  # a BOM written twice by a careless converter
+            buf = buf[3:]
     else:
         buf = text.lstrip("\ufeff").encode("utf-8")
     if b"\n" not in buf and b"\r" in buf:
@@ -1412,9 +1414,25 @@ def _read_csv(
 
 
 # -- entry point -------------------------------------------------------------------------------
+#: Signatures of files that are not spreadsheets, sent renamed (a PDF saved as .xlsx).
+_BINARY_MAGIC = {
+    b"%PDF": "PDF",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"\x1f\x8b": "gzip",
+    b"7z\xbc\xaf": "7z",
+    b"Rar!": "RAR",
+    b"{\\rtf": "RTF",
+    b"PK\x05\x06": "empty zip",
+}
+
+
 def _sniff_kind(head: bytes, suffix: str) -> str:
     if head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC):
         return "excel"
+    if any(head.startswith(magic) for magic in _BINARY_MAGIC):
+        return "binary"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if stripped.startswith((b"<", b"\xff\xfe<", b"\xfe\xff\x00<")):
         return "html"
@@ -1469,6 +1487,16 @@ def read_file(
                 data = fh.read()
     except OSError as exc:
         raise _unreadable(file, exc) from exc
+    if kind == "binary":
+        what = next(name for magic, name in _BINARY_MAGIC.items() if head.startswith(magic))
+        raise ValidationError(
+            "read.format",
+            f"文件实际是 {what} 文件而非表格（扩展名为 {suffix}），请提交 Excel 或 CSV 文件",
+            f"the file is really a {what} file, not a spreadsheet (named {suffix}): send an "
+            "Excel or CSV file",
+            Location(file=file),
+            what,
+        )
     if kind == "html":
         raise ValidationError(
             "read.format",
