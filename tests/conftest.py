@@ -46,6 +46,7 @@ def _isolated_env(
     monkeypatch.setenv("IB_DATA_DIR", str(data))
     monkeypatch.delenv("IB_DATABASE_URL", raising=False)
     monkeypatch.delenv("IB_PARAMETERS_DIR", raising=False)
+    monkeypatch.delenv("IB_JURISDICTION", raising=False)
     _clear_caches()
     yield data
     _clear_caches()

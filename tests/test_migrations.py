@@ -111,12 +111,20 @@ def test_upgrade_from_empty_creates_all_tables(db_url: str) -> None:
 
 
 def test_reference_data(engine: Engine) -> None:
+    """Huzhou as the seeds describe it, inside the complete national tables (exact counts of
+    every level are checked in tests/test_reference.py)."""
     with Session(engine) as s:
         counties = {
-            r.code: r for r in s.scalars(select(Region).where(Region.parent_code == "330500"))
+            r.code: r
+            for r in s.scalars(
+                select(Region).where(Region.parent_code == "330500", Region.valid_to.is_(None))
+            )
         }
         assert {code: r.name for code, r in counties.items()} == HUZHOU_COUNTIES
         assert all(r.level == "county" for r in counties.values())
+        # 330511 郊区 was a county of Huzhou until 1988: kept, with its end date
+        suburb = s.get(Region, "330511")
+        assert (suburb.name, suburb.valid_to.year) == ("郊区", 1988)
         huzhou = s.get(Region, "330500")
         assert (huzhou.name, huzhou.level, huzhou.parent_code) == ("湖州市", "city", "330000")
         zhejiang = s.get(Region, "330000")
@@ -125,21 +133,23 @@ def test_reference_data(engine: Engine) -> None:
         section = s.get(Industry, "C")
         assert (section.name, section.level, section.parent_code) == ("制造业", "section", None)
         divisions = {
-            i.code: i for i in s.scalars(select(Industry).where(Industry.level == "division"))
+            i.code: i
+            for i in s.scalars(
+                select(Industry).where(Industry.level == "division", Industry.parent_code == "C")
+            )
         }
         assert {code: i.name for code, i in divisions.items()} == DIVISIONS
-        assert {i.parent_code for i in divisions.values()} == {"C"}
         assert {i.standard for i in divisions.values()} == {"GB/T 4754-2017"}
 
         classes = list(s.scalars(select(Industry).where(Industry.level == "class")))
-        assert classes, "some 4-digit classes are loaded"
+        assert len(classes) == 1381
         for cls in classes:
             assert len(cls.code) == 4
-            assert cls.parent_code == cls.code[:2]
-            assert cls.parent_code in divisions
-        # 3841 锂离子电池制造 sits under 38 (codes.md: power batteries → 38)
+            assert cls.parent_code == cls.code[:3]
+        # 3841 锂离子电池制造 sits under 384 电池制造 of 38 (codes.md: power batteries → 38)
         battery = s.get(Industry, "3841")
-        assert (battery.name, battery.parent_code) == ("锂离子电池制造", "38")
+        assert (battery.name, battery.parent_code) == ("锂离子电池制造", "384")
+        assert s.get(Industry, "384").parent_code == "38"
 
         roles = {r.name: r for r in s.scalars(select(Role))}
         assert set(roles) == ROLES
@@ -148,8 +158,10 @@ def test_reference_data(engine: Engine) -> None:
 
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     before = counts(engine)
-    assert before["regions"] == 7  # 浙江省, 湖州市 and its 5 counties
-    assert before["industries"] >= 1 + len(DIVISIONS)
+    # every code GB/T 2260 ever used (6,450 distinct of 6,823 incarnations), the 133
+    # statistics-only county units and 41,352 towns of the NBS table
+    assert before["regions"] == 6450 + 133 + 41352
+    assert before["industries"] == 20 + 97 + 473 + 1381
     assert before["roles"] == 6
     tables = migrate.table_names(engine)
     assert migrate.upgrade(engine) == head_revision(engine)

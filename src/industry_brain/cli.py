@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from industry_brain.cli_support import JsonOpt, console, err, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.reference_cli import reference_app
 
 app = typer.Typer(
     help="Industry Brain 产业大脑 — data platform of a city's economy & IT bureau.",
@@ -38,6 +39,7 @@ app.add_typer(ent_app, name="enterprises")
 app.add_typer(facts_app, name="facts")
 app.add_typer(review_app, name="review")
 app.add_typer(batches_app, name="batches")
+app.add_typer(reference_app, name="reference")
 
 
 PROGRESS_LABELS = {

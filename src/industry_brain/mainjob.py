@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.ingest import import_file
 from industry_brain.ingest.pipeline import ImportResult
-from industry_brain.store import migrate
+from industry_brain.store import codes, migrate
 from industry_brain.store.db import describe, get_engine
 from industry_brain.store.models import (
     Enterprise,
@@ -22,7 +22,6 @@ from industry_brain.store.models import (
     ImportBatch,
     MatchReview,
     Project,
-    Region,
     User,
 )
 
@@ -137,9 +136,7 @@ def summarise(engine: Engine) -> dict[str, Any]:
     """Counts by county and scale (latest year), facts, batches, reviews, projects, users."""
     with Session(engine) as session:
         latest = session.scalar(select(func.max(EnterpriseScale.year)))
-        counties = dict(
-            session.execute(select(Region.code, Region.name).where(Region.level == "county")).all()
-        )
+        counties = dict(codes.jurisdiction_counties(session))
         by_county: dict[str, dict[str, int]] = {
             name: {"above": 0, "below": 0, "unknown": 0, "total": 0} for name in counties.values()
         }

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from industry_brain.store import reference
-
 #: Fuels of the energy report (统计能源消费): key, Chinese name, physical unit, tce per unit.
 FUELS: tuple[tuple[str, str, str, float], ...] = (
     ("coal_raw", "原煤", "吨", 0.7143),
@@ -164,7 +162,7 @@ CLASS_WORDS: dict[str, tuple[str, ...]] = {
     "1530": ("茶业", "白茶"),
     "1713": ("印染",),
     "1761": ("针织",),
-    "1954": ("鞋业",),
+    "1953": ("鞋业",),
     "2041": ("竹业", "竹制品"),
     "2120": ("家具", "竹藤家具"),
     "2631": ("农药", "化工"),
@@ -179,11 +177,11 @@ CLASS_WORDS: dict[str, tuple[str, ...]] = {
     "3411": ("锅炉",),
     "3451": ("轴承",),
     "3551": ("纺织机械",),
-    "3731": ("摩托车",),
+    "3751": ("摩托车",),
     "3761": ("车业",),
     "3811": ("电机",),
     "3841": ("电源", "电池", "新能源"),
-    "3856": ("电器", "厨具"),
+    "3854": ("电器", "厨具"),
     "3871": ("照明", "光电"),
     "3982": ("电路", "电子"),
     "3985": ("电子材料", "新材料"),
@@ -222,14 +220,25 @@ PARK_LESSORS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The GB/T 4754-2017 classes the demo city's enterprises are drawn from (a curated set shaped
+#: like Huzhou's industry; every code is checked against the shipped table by the tests).
+DEMO_CLASSES: tuple[str, ...] = (
+    "1311", "1391", "1431", "1461", "1514", "1530", "1620", "1711", "1713", "1751", "1761",
+    "1811", "1819", "1830", "1910", "1953", "2021", "2041", "2110", "2120", "2231", "2319",
+    "2411", "2439", "2511", "2521", "2614", "2631", "2641", "2710", "2740", "2821", "2822",
+    "2911", "2929", "3011", "3021", "3041", "3071", "3110", "3130", "3216", "3251", "3311",
+    "3340", "3411", "3444", "3451", "3511", "3551", "3611", "3670", "3751", "3761", "3811",
+    "3841", "3854", "3871", "3911", "3982", "3985", "4011", "4028", "4190", "4210", "4220",
+    "4320",
+)  # fmt: skip
+
+
 @cache
 def classes_by_division() -> dict[str, tuple[str, ...]]:
-    """The 4-digit classes of the industries reference table, by division (only these are used)."""
+    """The demo's 4-digit classes by division."""
     out: dict[str, list[str]] = {}
-    for row in reference.industries():
-        if row["level"] == "class":
-            code = str(row["code"])
-            out.setdefault(code[:2], []).append(code)
+    for code in DEMO_CLASSES:
+        out.setdefault(code[:2], []).append(code)
     return {div: tuple(sorted(codes)) for div, codes in sorted(out.items())}
 
 

@@ -364,7 +364,7 @@ def _registration(
         ]
 
     usccs, names = col("uscc"), col("name")
-    counties, industries = col("county_code"), col("industry_code")
+    counties, industries, towns = col("county_code"), col("industry_code"), col("town_code")
     addresses, dates, statuses = col("address"), col("registration_date"), col("status")
     formers = col("former_names")
     new_rows, changed = [], []
@@ -387,6 +387,7 @@ def _registration(
             "address": addresses[i],
             "county_code": counties[i],
             "industry_code": industries[i],
+            "town_code": towns[i],
             "registration_date": dates[i],
             "status": statuses[i] or "存续",
             "batch_id": batch.id,

@@ -259,39 +259,8 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
 
 
 def _reference_codes(frame, sheet, columns, session) -> None:  # type: ignore[no-untyped-def]
-    """County (GB/T 2260 code or name) and industry (GB/T 4754) must be known codes."""
-    from sqlalchemy import select
+    """County, town (GB/T 2260 / 统计用区划) and industry (GB/T 4754) resolved against the
+    reference tables; see :mod:`industry_brain.ingest.reference_codes`."""
+    from industry_brain.ingest import reference_codes
 
-    from industry_brain.store.models import Industry, Region
-
-    n = len(frame)
-    if "county" in frame:
-        regions = session.execute(select(Region.code, Region.name, Region.level)).all()
-        by_text = {code: code for code, _, level in regions if level == "county"}
-        by_text.update({name: code for code, name, level in regions if level == "county"})
-        raw = frame["county"].astype("object")
-        codes = raw.map(by_text)
-        bad = (raw.notna() & codes.isna()).to_numpy()
-        sheet.flag(
-            bad,
-            columns["county"],
-            "value.unknown_region",
-            "区县不在行政区划表中（应为本市区县名称或 GB/T 2260 代码）",
-            "county is not a known division (a county name or GB/T 2260 code of this city)",
-        )
-        frame["county_code"] = codes.to_numpy(dtype=object)
-    else:
-        frame["county_code"] = np.full(n, None, dtype=object)
-    if "industry_code" in frame:
-        known = set(session.scalars(select(Industry.code)))
-        raw = frame["industry_code"].astype("object")
-        stripped = raw.str.replace(r"^[A-Za-z]", "", regex=True)
-        frame["industry_code"] = stripped.to_numpy(dtype=object)
-        bad = (stripped.notna() & ~stripped.isin(known)).to_numpy()
-        sheet.flag(
-            bad,
-            columns["industry_code"],
-            "value.unknown_industry",
-            "行业代码不在 GB/T 4754-2017 行业表中",
-            "industry code is not in the GB/T 4754-2017 table",
-        )
+    reference_codes.check(frame, sheet, columns, session)

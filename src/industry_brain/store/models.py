@@ -66,15 +66,49 @@ class Base(DeclarativeBase):
 
 
 class Region(Base):
-    """行政区划 GB/T 2260 division (province, city, county), dated."""
+    """行政区划: a GB/T 2260 division (province, city, county) or a 统计用区划 unit (a
+    statistics-only county-level unit such as a development zone, or a 乡镇街道 town with a
+    9-digit code).
+
+    One row per code, describing its latest incarnation; ``valid_to`` is set when the code is
+    retired. The dated history (names, successors) is in :class:`RegionHistory`.
+    """
 
     __tablename__ = "regions"
-    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-    level: Mapped[str] = mapped_column(String(16))  # province | city | county
-    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    level: Mapped[str] = mapped_column(String(16))  # province | city | county | town
+    parent_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code"), nullable=True, index=True
+    )
     valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # gbt2260 (administrative division) | nbs (统计用区划代码 only: towns, development zones)
+    source: Mapped[str] = mapped_column(String(16), default="gbt2260")
+
+
+class RegionHistory(Base):
+    """One incarnation of a GB/T 2260 code: its name and level from ``valid_from`` (year,
+    inclusive) to ``valid_to`` (year, exclusive; NULL while in use) and the codes it passed to.
+
+    ``successors`` lists the codes that took the unit over when it ended (``;``-separated);
+    ``transfers`` lists partial hand-overs while it existed (``code[year]``). Rows are only ever
+    added or given an end year by a newer edition, never rewritten.
+    """
+
+    __tablename__ = "region_history"
+    __table_args__ = (UniqueConstraint("code", "valid_from", name="uq_region_history_code_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    prefecture: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    valid_from: Mapped[int] = mapped_column(Integer)
+    valid_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    successors: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    transfers: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    edition: Mapped[str] = mapped_column(String(64))
 
 
 class Industry(Base):
@@ -86,6 +120,32 @@ class Industry(Base):
     level: Mapped[str] = mapped_column(String(16))  # section | division | group | class
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("industries.code"), nullable=True)
     standard: Mapped[str] = mapped_column(String(32), default="GB/T 4754-2017")
+
+
+class Industry2011(Base):
+    """A GB/T 4754-2011 code, kept to read files of data years before 2018 (mapped to 2017)."""
+
+    __tablename__ = "industries_2011"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+
+
+class ReferenceEdition(Base):
+    """A reference file loaded into the store: which table, which edition, its SHA-256."""
+
+    __tablename__ = "reference_editions"
+    __table_args__ = (UniqueConstraint("table_name", "sha256", name="uq_reference_editions_file"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(32))
+    edition: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class Enterprise(Base):
@@ -101,6 +161,10 @@ class Enterprise(Base):
     )
     industry_code: Mapped[str | None] = mapped_column(
         ForeignKey("industries.code"), nullable=True, index=True
+    )
+    # 乡镇街道: the 9-digit 统计用区划代码 of the town or street, when the registration names it
+    town_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code"), nullable=True, index=True
     )
     registration_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="存续")

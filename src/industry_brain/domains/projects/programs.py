@@ -32,8 +32,9 @@ from industry_brain.domains.projects.stages import (
     flush_or_conflict,
     get_project,
 )
+from industry_brain.store import codes
 from industry_brain.store.audit import record
-from industry_brain.store.models import Project, Region
+from industry_brain.store.models import Project
 
 LISTS: tuple[str, ...] = ("red", "yellow", "black")
 LIST_ZH = {"red": "红榜", "yellow": "黄榜", "black": "黑榜"}
@@ -160,11 +161,7 @@ def progress(session: Session, year: int, as_of: date) -> dict[str, Any]:
     """Progress of every county against its targets and the bulletin lists (see module doc)."""
     params = parameters.load()
     f = time_fraction(year, as_of)
-    counties = list(
-        session.execute(
-            select(Region.code, Region.name).where(Region.level == "county").order_by(Region.code)
-        ).all()
-    )
+    counties = codes.jurisdiction_counties(session)
     rows = session.execute(
         select(
             ProgramEnrolment.program,
