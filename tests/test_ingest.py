@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file
 from industry_brain.ingest.review import confirm, open_reviews
 from industry_brain.store.facts import explain
@@ -531,3 +532,168 @@ def test_values_shared_by_all_rows_are_stored_exactly(registered, tmp_path):
         (A, 2025, 0, "增值税'一般'", 100.0, 2),
         (C, 2025, 0, "增值税'一般'", 50.0, 3),
     ]
+
+
+# -- issue 13: hardening -----------------------------------------------------------------------
+POWER_TEXT = (
+    "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
+    f"3300000001,湖州甲织造有限公司,{A},2025年1月,1000\n"
+    "3300000005,无名作坊,,2025年1月,10\n"  # nobody: a review entry
+)
+
+
+def _open_review_count(engine) -> int:  # type: ignore[no-untyped-def]
+    return _count(engine, MatchReview, MatchReview.status == "open")
+
+
+def test_same_content_is_a_duplicate_whatever_the_flags(registered, tmp_path):
+    """Re-importing with --accept-valid made a new batch and opened the same review ×3."""
+    path = _write(tmp_path / "p.csv", POWER_TEXT, encoding="gbk")
+    first = import_file("power", path, engine=registered)
+    assert first.status == "rejected" and first.reviews_opened == 1
+    # a rejected file may be tried again (the store may have changed), but opens no review twice
+    again = import_file("power", path, engine=registered)
+    assert again.status == "rejected" and again.reviews_opened == 0
+    assert _open_review_count(registered) == 1
+    partial = import_file("power", path, engine=registered, accept_valid=True)
+    assert partial.status == "partial" and partial.rows_loaded == 1
+    assert partial.reviews_opened == 0 and _open_review_count(registered) == 1
+    batches, problems = _count(registered, ImportBatch), _count(registered, ImportProblem)
+    facts = _count(registered, Fact)
+    for accept in (True, False):
+        dup = import_file("power", path, engine=registered, accept_valid=accept)
+        assert dup.status == "duplicate" and dup.duplicate_of == partial.batch_id
+    assert _count(registered, ImportBatch) == batches
+    assert _count(registered, ImportProblem) == problems
+    assert _count(registered, Fact) == facts
+    assert _open_review_count(registered) == 1
+    with Session(registered) as s:
+        (identity,) = s.scalars(select(MatchReview.identity)).all()
+        assert identity.startswith("power:") and identity.endswith(":3")  # kind, hash, row 3
+
+
+def test_a_failing_report_cannot_fail_a_committed_import(registered, tmp_path):
+    """The report writer failing after the commit gave an error exit for a committed batch
+    (and the rerun said 'duplicate'). Reports are written before the commit; a failure is a
+    warning and the import is whole."""
+    path = _write(tmp_path / "t.csv", f"纳税人识别号,所属年度,实缴税金(元)\n{A},2025,2500000\n")
+    blocked = tmp_path / "reports"
+    blocked.write_text("a file where the report folder should be")  # mkdir fails for real
+    r = import_file("tax", path, engine=registered, report_dir=blocked)
+    assert r.status == "committed" and r.facts_inserted == 1
+    (warning,) = r.warnings
+    assert warning.code == "report.failed" and "FileExistsError" in warning.en
+    with Session(registered) as s:
+        batch = s.get(ImportBatch, r.batch_id)
+        assert batch.status == "committed" and batch.summary["warnings"] == 1
+        codes = s.scalars(select(ImportProblem.code).where(ImportProblem.batch_id == batch.id))
+        assert list(codes) == ["report.failed"]
+
+
+def test_nul_and_a_field_over_128_kib_are_cell_errors(registered, tmp_path):
+    """NUL bytes crashed the report writer after the commit; a CSV field over 128 KiB raised."""
+    long_name = "A" * 140_000
+    text = (
+        "纳税人识别号,纳税人名称,所属年度,实缴税金(元)\n"
+        f"{A},湖州甲\x00织造,2025,1\n"
+        f"{B},{long_name},2025,2\n"
+        f"{C},德清丁家具有限公司,2025,3\n"
+    )
+    path = _write(tmp_path / "t.csv", text, encoding="utf-8")
+    r = import_file("tax", path, engine=registered, report_dir=tmp_path / "out")
+    assert r.status == "rejected"
+    found = {(p.code, p.location.row, p.location.column) for p in r.errors}
+    assert found == {
+        ("value.control_char", 2, "B（纳税人名称）"),
+        ("value.too_long", 3, "B（纳税人名称）"),
+    }
+    control = next(p for p in r.errors if p.code == "value.control_char")
+    assert control.value == "湖州甲\\x00织造"  # shown escaped, never as a raw NUL
+    too_long = next(p for p in r.errors if p.code == "value.too_long")
+    assert "32000" in too_long.en and len(str(too_long.value)) < 100
+    assert Path(r.report_json).exists()
+    assert _count(registered, Fact, Fact.item == "tax_paid") == 0
+
+
+def test_plausibility_bounds_and_data_years(registered, tmp_path, monkeypatch):
+    """1e308 kWh, tax 1e300 元, 1.5e9 employees, months 1900-01 and 2100-12, statistics for
+    2100 and 1901 were stored; the platform's clock (IB_TODAY) bounds the data year."""
+    monkeypatch.setenv("IB_TODAY", "2026-06-30")
+    power = _write(
+        tmp_path / "p.csv",
+        "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
+        f"3301,甲,{A},2025-01,1e308\n"
+        f"3301,甲,{A},1900-01,5\n"
+        f"3301,甲,{A},2100-12,5\n"
+        f"3301,甲,{A},2025-02,99999999999\n",  # 1e11 - 1 kWh: within the bound
+    )
+    r = import_file("power", power, engine=registered)
+    assert r.status == "rejected"
+    by_row = {p.location.row: p for p in r.errors}
+    assert set(by_row) == {2, 3, 4}
+    assert by_row[2].code == "value.implausible"
+    assert "1e+11 千瓦时" in by_row[2].zh and "1e+11 千瓦时" in by_row[2].en
+    assert by_row[3].code == by_row[4].code == "value.year_out_of_range"
+    assert "2000–2026" in by_row[3].en
+    stats = _write(
+        tmp_path / "s.csv",
+        "统一社会信用代码,年份,营业收入(万元),从业人员平均人数,应交税金(元)\n"
+        f"{A},2025,100,1500000000,10\n"
+        f"{B},2025,100,10,1e300\n"
+        f"{C},2100,100,10,10\n"
+        f"{D},1901,100,10,10\n",
+    )
+    r = import_file("stats_annual", stats, engine=registered)
+    assert sorted((p.code, p.location.row) for p in r.errors) == [
+        ("value.implausible", 2),
+        ("value.implausible", 3),
+        ("value.year_out_of_range", 4),
+        ("value.year_out_of_range", 5),
+    ]
+    assert _count(registered, Fact, Fact.year.in_((1900, 1901, 2100))) == 0
+    # the clock decides: with today in 2024, data of 2025 are from the future
+    monkeypatch.setenv("IB_TODAY", "2024-06-30")
+    r = import_file(
+        "tax",
+        _write(tmp_path / "t.csv", f"纳税人识别号,所属年度,实缴税金(元)\n{A},2025,1\n"),
+        engine=registered,
+    )
+    assert r.counts_by_code() == {"value.year_out_of_range": 1}
+    with pytest.raises(ValidationError) as info:
+        import_file(
+            "tax",
+            _write(tmp_path / "t2.csv", f"纳税人识别号,实缴税金(元)\n{A},1\n"),
+            engine=registered,
+            year=2100,
+        )
+    assert info.value.code == "import.year" and "2000–2024" in info.value.en
+
+
+def test_names_are_cleaned_of_invisible_characters_and_formula_like_names_warned(
+    registered, tmp_path
+):
+    """U+202E, zero-width characters and control characters in names were stored unchanged;
+    a name starting with '=' went into every exported workbook as a live formula."""
+    f_code, g_code, h_code = "91330502MA2B3C4J11", "91330502MA2B3C4K12", "91330502MA2B3C4L13"
+    text = (
+        "统一社会信用代码,企业名称,所属区县,行业代码\n"
+        f"{f_code},湖州庚\u202e司公限有\u200b,吴兴区,1751\n"
+        f'{g_code},"=HYPERLINK(""http://evil.example/x"",""点击"")",吴兴区,1751\n'
+        f"{h_code},湖州壬\x07有限公司,吴兴区,1751\n"
+    )
+    path = _write(tmp_path / "reg2.csv", text)
+    r = import_file("registration", path, engine=registered, accept_valid=True)
+    assert r.status == "partial" and r.rows_loaded == 2
+    codes = {(p.code, p.severity, p.location.row) for p in r.problems}
+    assert codes == {
+        ("value.invisible_removed", "warning", 2),
+        ("value.formula_like", "warning", 3),
+        ("value.control_char", "error", 4),
+    }
+    removed = next(p for p in r.problems if p.code == "value.invisible_removed")
+    assert "U+200B U+202E" in removed.zh and "U+200B U+202E" in removed.en
+    with Session(registered) as s:
+        names = dict(s.execute(select(Enterprise.uscc, Enterprise.name)).all())
+    assert names[f_code] == "湖州庚司公限有"
+    assert names[g_code].startswith("=HYPERLINK(")  # kept as text, warned
+    assert h_code not in names
