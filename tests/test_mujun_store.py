@@ -194,3 +194,48 @@ def test_adjustments_veto_and_revoke(engine: Engine, tmp_path) -> None:
     _, ev = service.run(engine, 2025, snapshot_root=tmp_path)
     row = ev.results.set_index("uscc").loc[b]
     assert not row["veto"] and row["class_code"] != "T"
+
+
+def test_migration_0012_keeps_one_open_appeal_per_figure(engine: Engine) -> None:
+    """A store from before 0012 with two open appeals on one figure: the upgrade keeps the
+    earliest open, closes the later as rejected with a reason naming it, and builds the index
+    that refuses a third."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from industry_brain.domains.mujun.models import MujunAppeal
+    from industry_brain.store import migrate
+
+    ids = _load(engine)
+    migrate.downgrade(engine, "0012-1")  # only this branch: back to 0008
+    row = {
+        "enterprise_id": next(iter(ids.values())),
+        "year": 2025,
+        "item": "tax_paid",
+        "statement": "s",
+        "filed_by": "ent",
+        "superseded_fact_ids": [],
+    }
+    with engine.begin() as conn:
+        for status in ("open", "open", "rejected", "open"):
+            conn.execute(insert(MujunAppeal).values(**row, status=status))
+        conn.execute(insert(MujunAppeal).values(**{**row, "item": "land_area"}, status="open"))
+    migrate.upgrade(engine)
+    with Session(engine) as s:
+        got = s.execute(
+            select(
+                MujunAppeal.id, MujunAppeal.item, MujunAppeal.status, MujunAppeal.decision_reason
+            ).order_by(MujunAppeal.id)
+        ).all()
+    first = got[0].id
+    assert [(r.item, r.status) for r in got] == [
+        ("tax_paid", "open"),
+        ("tax_paid", "rejected"),
+        ("tax_paid", "rejected"),
+        ("tax_paid", "rejected"),
+        ("land_area", "open"),
+    ]
+    assert f"#{first}" in got[1].decision_reason and f"#{first}" in got[3].decision_reason
+    assert got[2].decision_reason is None  # a decided appeal is left as it was
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(MujunAppeal).values(**row, status="open"))

@@ -7,6 +7,13 @@ rejects it. Accepting writes the corrected figure into the store as a new fact f
 figure of that item, enterprise and year at it through ``superseded_by`` with the reason —
 the correction wins whatever the department precedence, and the old values stay as history.
 ``reevaluate`` then produces a new run that becomes the published list; earlier runs are kept.
+
+One open appeal per figure (enterprise, year, item): a second one is refused with
+``mujun.appeal_open`` naming the first (a partial unique index, migration 0012, also refuses
+one filed concurrently). A decision claims its appeal with ``UPDATE … WHERE status = 'open'``
+before writing anything, so of two officers deciding the same appeal at once the second gets
+``mujun.appeal_decided``; the corrected figure recorded on an accepted appeal is therefore
+always the effective one.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from industry_brain.core import units
-from industry_brain.core.errors import Location
+from industry_brain.core.errors import ConflictError, Location
 from industry_brain.domains.mujun import service
 from industry_brain.domains.mujun.models import MujunAppeal, MujunResult
 from industry_brain.domains.mujun.rules import EMISSION_ITEMS, MujunError
@@ -103,6 +112,7 @@ def file(
             Location(field="claimed"),
             claimed_value,
         )
+    _no_open_appeal(session, ent.id, ent.uscc, year, item)
     current = store_facts.explain(session, ent.uscc, year, item)
     appeal = MujunAppeal(
         enterprise_id=ent.id,
@@ -117,7 +127,14 @@ def file(
         superseded_fact_ids=[],
     )
     session.add(appeal)
-    session.flush()
+    ent_id, ent_uscc = ent.id, ent.uscc
+    try:
+        session.flush()
+    except IntegrityError:
+        # an appeal on the same figure was filed concurrently and won (unique open index)
+        session.rollback()
+        _no_open_appeal(session, ent_id, ent_uscc, year, item)
+        raise
     audit.record(
         session,
         filed_by,
@@ -127,6 +144,54 @@ def file(
         {"uscc": ent.uscc, "year": year, "item": item, "claimed": claimed_value},
     )
     return appeal
+
+
+def _no_open_appeal(session: Session, enterprise_id: int, uscc: str, year: int, item: str) -> None:
+    """Refuse a second open appeal on the same figure (``mujun.appeal_open``, a conflict)."""
+    open_id = session.scalar(
+        select(MujunAppeal.id).where(
+            MujunAppeal.enterprise_id == enterprise_id,
+            MujunAppeal.year == year,
+            MujunAppeal.item == item,
+            MujunAppeal.status == "open",
+        )
+    )
+    if open_id is not None:
+        raise ConflictError(
+            "mujun.appeal_open",
+            f"{uscc} {year} 年“{item}”已有未决异议 #{open_id}，请待其处理后再提出",
+            f"{uscc} already has the open appeal #{open_id} on {item} of {year}; "
+            "file again after it is decided",
+            Location(field="item"),
+            open_id,
+        )
+
+
+def _decided(appeal_id: int, status: str) -> MujunError:
+    return MujunError(
+        "mujun.appeal_decided",
+        f"异议 #{appeal_id} 已处理（{status}）",
+        f"appeal #{appeal_id} is already {status}",
+        Location(field="id"),
+        appeal_id,
+    )
+
+
+def _claim(session: Session, appeal: MujunAppeal, status: str) -> None:
+    """Move the appeal from ``open`` to ``status`` with a compare-and-set in this transaction;
+    a decision committed meanwhile (or in progress: PostgreSQL waits for it, SQLite's single
+    writer too) leaves no open row, and the caller gets ``mujun.appeal_decided``."""
+    appeal_id = appeal.id
+    done = session.execute(
+        update(MujunAppeal)
+        .where(MujunAppeal.id == appeal_id, MujunAppeal.status == "open")
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.rollback()
+        raise _decided(appeal_id, str(session.get(MujunAppeal, appeal_id).status))
+    set_committed_value(appeal, "status", status)
 
 
 def decide(
@@ -140,13 +205,7 @@ def decide(
     """Accept (write the corrected fact, superseding the disputed ones) or reject an appeal."""
     appeal = _get(session, appeal_id)
     if appeal.status != "open":
-        raise MujunError(
-            "mujun.appeal_decided",
-            f"异议 #{appeal_id} 已处理（{appeal.status}）",
-            f"appeal #{appeal_id} is already {appeal.status}",
-            Location(field="id"),
-            appeal_id,
-        )
+        raise _decided(appeal_id, appeal.status)
     if not reason.strip():
         raise MujunError(
             "mujun.appeal_reason",
@@ -154,10 +213,19 @@ def decide(
             "a decision needs a reason",
             Location(field="reason"),
         )
+    value = corrected_value if corrected_value is not None else appeal.claimed_value
+    if accept and (value is None or value < 0):
+        raise MujunError(
+            "mujun.appeal_value",
+            "采纳异议需要一个非负的更正数值（--value）",
+            "accepting an appeal needs a non-negative corrected value (--value)",
+            Location(field="value"),
+            value,
+        )
+    _claim(session, appeal, "accepted" if accept else "rejected")
     now = datetime.now(UTC)
     appeal.decided_by, appeal.decided_at, appeal.decision_reason = officer, now, reason
     if not accept:
-        appeal.status = "rejected"
         audit.record(
             session,
             officer,
@@ -167,15 +235,7 @@ def decide(
             {"reason": reason},
         )
         return appeal
-    value = corrected_value if corrected_value is not None else appeal.claimed_value
-    if value is None or value < 0:
-        raise MujunError(
-            "mujun.appeal_value",
-            "采纳异议需要一个非负的更正数值（--value）",
-            "accepting an appeal needs a non-negative corrected value (--value)",
-            Location(field="value"),
-            value,
-        )
+    assert value is not None
     unit = units.store_unit(APPEALABLE[appeal.item])
     batch = ImportBatch(
         kind="appeal",
@@ -229,7 +289,6 @@ def decide(
                 superseded_by=fact.id, reason=f"异议 #{appeal.id} / appeal #{appeal.id}: {reason}"
             )
         )
-    appeal.status = "accepted"
     appeal.corrected_value = float(value)
     appeal.fact_id = fact.id
     appeal.superseded_fact_ids = old_ids

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -143,7 +144,19 @@ class MujunAppeal(Base):
     """异议: an enterprise disputes a figure of a published run; an officer decides it."""
 
     __tablename__ = "mujun_appeals"
-    __table_args__ = (Index("ix_mujun_appeals_year", "year", "status"),)
+    __table_args__ = (
+        Index("ix_mujun_appeals_year", "year", "status"),
+        # one open appeal per figure (migration 0012)
+        Index(
+            "ux_mujun_appeals_open",
+            "enterprise_id",
+            "year",
+            "item",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     year: Mapped[int] = mapped_column(Integer)
