@@ -364,3 +364,39 @@ def test_unit_column_with_unknown_dimension() -> None:
     with pytest.raises(ValidationError) as err:
         nz.unit_from_unit_column(["吨"], "weight")
     assert err.value.code == "unit.dimension"
+
+
+# -- issue 13: control and invisible characters, formula-like text, NaN ----------------------
+def test_scrub_text_reports_control_and_removes_invisible_characters() -> None:
+    r = nz.scrub_text(
+        ["湖州甲\u202e司公限有", "a\x00b", "纯文本", None, "\u200b甲\ufeff", "a\tb", "\x1b[31m"]
+    )
+    assert r.values.to_pylist() == [
+        "湖州甲司公限有",
+        "a\x00b",
+        "纯文本",
+        None,
+        "甲",
+        "a\tb",
+        "\x1b[31m",
+    ]
+    assert r.control.to_pylist() == [False, True, False, False, False, False, True]
+    assert r.removed.to_pylist() == ["U+202E", None, None, None, "U+200B U+FEFF", None, None]
+
+
+def test_scrub_text_on_many_repeated_values_is_exact() -> None:
+    values = ["甲\u202e乙", "正常名称", None] * 3000  # the distinct-value path
+    r = nz.scrub_text(values)
+    assert r.values.to_pylist() == ["甲乙", "正常名称", None] * 3000
+    assert r.removed.to_pylist() == ["U+202E", None, None] * 3000
+
+
+def test_formula_like_text() -> None:
+    got = nz.formula_like(["=HYPERLINK(1)", "+86", "-x", "@SUM", "甲=乙", None, ""])
+    assert got.tolist() == [True, True, True, True, False, False, False]
+
+
+@pytest.mark.parametrize("text", ["NaN", "nan", "#N/A", "#DIV/0!", "TRUE", "#VALUE!"])
+def test_nan_true_and_excel_errors_are_not_numbers(text: str) -> None:
+    r = nz.parse_numbers([text])
+    assert r.status.to_pylist() == ["invalid"]

@@ -504,3 +504,126 @@ def test_label_helpers() -> None:
         "ZZ",
         "AAA",
     ]
+
+
+# -- issue 13: limits, cell flags, long fields --------------------------------------------------
+def _limits(**changes: int) -> readers.Limits:
+    base = readers.Limits.from_parameters()
+    return readers.Limits(**{**base.__dict__, **changes})
+
+
+def _bad_xlsx():  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(DATA / "bad"))
+    import xlsx_raw
+
+    return xlsx_raw
+
+
+def test_limits_come_from_dated_parameters() -> None:
+    lim = readers.Limits.from_parameters()
+    assert lim.max_rows == 500_000 and lim.max_columns == 1000 and lim.max_cells == 5_000_000
+    assert lim.max_file_bytes == 512 << 20 and lim.max_cell_chars == 32000
+
+
+def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("户号,用电量\n" + "3301,1\n" * 1000, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_file(path, limits=_limits(max_file_bytes=1000))
+    assert info.value.code == "file.too_large" and "MB" in info.value.en
+
+
+def test_xlsx_rows_and_columns_bounded_by_the_stream_scan(tmp_path: Path) -> None:
+    X = _bad_xlsx()
+    rows = [["户号", "用电量"], *[[f"33{i:04d}", i] for i in range(50)]]
+    path = X.write_xlsx(tmp_path / "p.xlsx", X.rows_xml(rows))
+    assert one(path, limits=_limits(max_rows=51)).num_rows == 50
+    with pytest.raises(ValidationError) as info:
+        read_file(path, limits=_limits(max_rows=50))
+    assert info.value.code == "file.too_large" and info.value.location.sheet == "Sheet1"
+    with pytest.raises(ValidationError) as info:
+        read_file(path, limits=_limits(max_columns=1))
+    assert info.value.code == "file.too_large"
+
+
+def test_cells_without_references_are_bounded_too(tmp_path: Path) -> None:
+    X = _bad_xlsx()
+    head = '<row r="1">' + "".join(f'<c t="inlineStr"><is><t>列{i}</t></is></c>' for i in range(30))
+    path = X.write_xlsx(
+        tmp_path / "noref.xlsx", [head + "</row>", '<row r="2"><c><v>1</v></c></row>']
+    )
+    assert len(one(path).columns) == 30
+    with pytest.raises(ValidationError) as info:
+        read_file(path, limits=_limits(max_columns=20))
+    assert info.value.code == "file.too_large"
+
+
+def test_formulas_without_cache_and_error_cells_are_flagged(tmp_path: Path) -> None:
+    X = _bad_xlsx()
+    rows = [
+        '<row r="1">'
+        + X.cell("A1", "户号")
+        + X.cell("B1", "用电量")
+        + X.cell("C1", "户名")
+        + "</row>",
+        '<row r="2">'
+        + X.cell("A2", "3301")
+        + X.cell("B2", formula="SUM(1,2)")
+        + X.cell("C2", "甲")
+        + "</row>",
+        '<row r="3">'
+        + X.cell("A3", "3302")
+        + X.cell("B3", error="#DIV/0!")
+        + X.cell("C3", error="#REF!")
+        + "</row>",
+        '<row r="4">'
+        + X.cell("A4", "3303")
+        + '<c r="B4"><f>1+1</f><v>2</v></c>'
+        + X.cell("C4", "丙")
+        + "</row>",
+    ]
+    t = one(X.write_xlsx(tmp_path / "f.xlsx", rows))
+    assert sorted((f.row, f.column, f.kind, f.value) for f in t.cell_flags) == [
+        (2, 1, "formula_uncached", None),
+        (3, 1, "error", "#DIV/0!"),
+        (3, 2, "error", "#REF!"),
+    ]
+    # an error cell reads as its error text, as Excel shows it; a cached formula as its value
+    assert col(t, "用电量") == [None, "#DIV/0!", "2"]
+
+
+def test_csv_field_over_128_kib_is_read_not_raised(tmp_path: Path) -> None:
+    long = "A" * 140_000
+    path = tmp_path / "long.csv"
+    # a ragged row goes through the csv module (its default limit is 128 KiB per field)
+    path.write_text(f"户号,户名,用电量\n3301,{long},1\n3302,乙,2,多余\n", encoding="utf-8")
+    t = one(path)
+    assert [len(v or "") for v in col(t, "户名")] == [140_000, 1]
+
+
+def test_csv_with_too_many_fields_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("户号,用电量\n3301,1\n3302,2" + ",x" * 1500 + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_file(path)
+    assert info.value.code == "file.too_large" and "1000" in info.value.en
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [(b"%PDF-1.7\n", "PDF"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff\xe0", "JPEG")],
+)
+def test_renamed_binary_files_are_named(tmp_path: Path, head: bytes, what: str) -> None:
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(head + bytes(100))
+    with pytest.raises(ValidationError) as info:
+        read_file(path)
+    assert info.value.code == "read.format" and what in info.value.en
+
+
+def test_double_bom_is_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_bytes(codecs.BOM_UTF8 * 2 + "户号,用电量\n3301,1\n".encode())
+    assert names(one(path)) == ["户号", "用电量"]
