@@ -153,9 +153,10 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
     names = {ep.name for ep in entry_points(group=contract.GROUP)}
     assert names >= BUILT
     assert [t.name for t in services["mujun"].result_tables] == ["result_mujun"]
-    assert [t.name for t in services["carbon"].result_tables] == ["result_carbon"]
+    carbon_tables = [t.name for t in services["carbon"].result_tables]
+    assert carbon_tables == ["result_carbon", "result_carbon_lines"]
     assert [t.name for t in services["projects"].result_tables] == ["result_projects"]
-    assert services["mujun"].reads_results == ["result_carbon"]
+    assert services["mujun"].reads_results == ["result_carbon", "result_carbon_lines"]
     assert list(web_domains.KNOWN) == ["mujun", "carbon", "projects", "bulletins", "monitor"]
     for name, svc in services.items():
         assert svc.errors == [], name

@@ -106,4 +106,4 @@ def ib_templates_dir() -> Path:
 def ib_result_tables() -> list[ResultTable]:
     from industry_brain.domains.carbon import publish
 
-    return [publish.RESULT_TABLE]
+    return [publish.RESULT_TABLE, publish.LINES_TABLE]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
-from industry_brain.domains.carbon.models import CarbonResult, CarbonRun
+from industry_brain.domains.carbon.models import CarbonResult, CarbonResultLine, CarbonRun
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -30,19 +30,57 @@ SCHEMA: tuple[tuple[str, str], ...] = (
     ("k_value", "float64"),
     ("co2_net", "float64"),
     ("e_energy", "float64"),
+    ("co2_electricity", "float64"),
+    ("electricity_kwh", "float64"),
+    ("grid_factor", "float64"),
+    ("e_zero_carbon", "float64"),
+    ("e_sinks", "float64"),
     ("denominator", "float64"),
+)
+#: The fuel lines of each result (the carbon figure's own lineage: quantity × factor = CO2).
+LINE_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("run_id", "int64"),
+    ("parameter_version", "string"),
+    ("year", "int64"),
+    ("enterprise_id", "int64"),
+    ("item", "string"),
+    ("fuel_group", "string"),
+    ("quantity", "float64"),
+    ("unit", "string"),
+    ("factor", "float64"),
+    ("co2", "float64"),
 )
 _COLUMNS = {"l_value": CarbonResult.intensity}
 
 
-def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Rows of the latest run of every year and those runs."""
+def _runs(session: Session) -> list[Any]:
     latest = select(func.max(CarbonRun.id)).group_by(CarbonRun.year).scalar_subquery()
-    runs = session.execute(
+    return session.execute(
         select(CarbonRun.id, CarbonRun.year, CarbonRun.parameter_version)
         .where(CarbonRun.id.in_(latest))
         .order_by(CarbonRun.year)
     ).all()
+
+
+def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Fuel lines of the latest run of every year (the runs are named by ``result_carbon``)."""
+    runs = _runs(session)
+    meta = {int(i): (int(y), str(v)) for i, y, v in runs}
+    cols = [c for c, _ in LINE_SCHEMA if c not in ("run_id", "parameter_version", "year")]
+    rows = session.execute(
+        select(CarbonResultLine.run_id, *[getattr(CarbonResultLine, c) for c in cols])
+        .where(CarbonResultLine.run_id.in_(list(meta)))
+        .order_by(CarbonResultLine.run_id, CarbonResultLine.enterprise_id, CarbonResultLine.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame.insert(1, "parameter_version", frame["run_id"].map(lambda i: meta[int(i)][1]))
+    frame.insert(2, "year", frame["run_id"].map(lambda i: meta[int(i)][0]))
+    return frame, []
+
+
+def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the latest run of every year and those runs."""
+    runs = _runs(session)
     versions = {int(i): str(v) for i, _, v in runs}
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
     rows = session.execute(
@@ -62,3 +100,6 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
 
 
 RESULT_TABLE = ResultTable("result_carbon", SCHEMA, ("year", "enterprise_id"), read)
+LINES_TABLE = ResultTable(
+    "result_carbon_lines", LINE_SCHEMA, ("year", "enterprise_id", "item"), read_lines
+)

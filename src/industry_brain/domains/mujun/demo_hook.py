@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from industry_brain.domains.mujun import lists, measures, report, service
 from industry_brain.domains.mujun.models import MujunAdjustment
 
-ORDER = 10
+ORDER = 25  # after carbon (20): the Huzhou scheme reads its published results (result_carbon)
 DEMO_SOURCE = "演示数据 demo"
 
 

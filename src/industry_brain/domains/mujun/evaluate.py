@@ -87,11 +87,21 @@ INPUT_COLUMNS = (
     "emissions_t",
     "electricity_kwh",
     "output_value",
+    "co2_net",
 )
-#: Inputs stored with each result and shown in explanations (gross output only feeds checks).
-STORED_INPUTS = tuple(c for c in INPUT_COLUMNS if c != "output_value")
+#: Inputs stored with each result and shown in explanations (gross output only feeds checks;
+#: net CO2 comes from the carbon results and is kept as the item's denominator).
+STORED_INPUTS = tuple(c for c in INPUT_COLUMNS if c not in ("output_value", "co2_net"))
 #: Per-enterprise columns joined to the result after ranking.
-CARRIED = ("uscc", "name", "county_code", "industry_code", "exempt_reason", *INPUT_COLUMNS)
+CARRIED = (
+    "uscc",
+    "name",
+    "county_code",
+    "industry_code",
+    "exempt_reason",
+    "carbon_grade",
+    *INPUT_COLUMNS,
+)
 
 
 def _round(x: ir.FloatingValue, scale: ir.FloatingValue | float) -> ir.FloatingValue:
@@ -176,6 +186,18 @@ def _population(
     )
     b = b.left_join(exempt, [b.county_key == exempt.county_key_x, b.division == exempt.division_x])
     b = b.left_join(reported, b.enterprise_id == reported.enterprise_id_r)
+    # 碳效 in 亩均: net CO2 and grade of the carbon service's published results (result_carbon)
+    rc = tables.get("result_carbon")
+    if rules.uses_carbon and rc is not None:
+        rc = rc.filter(rc.year.isin([year - 1, year])).select(
+            eid_c=rc.enterprise_id,
+            year_c=rc.year.cast("int64"),
+            co2_net=rc.co2_net.cast("float64"),
+            carbon_grade=rc.grade.cast("int64"),
+        )
+        b = b.left_join(rc, [b.enterprise_id == rc.eid_c, b.year == rc.year_c])
+    else:
+        b = b.mutate(co2_net=_null_float(), carbon_grade=ibis.null().cast("int64"))
 
     em_sum: ir.FloatingValue | None = None
     em_present: ir.BooleanValue = ibis.literal(False)
@@ -432,8 +454,23 @@ def evaluate(
         veto_n=ibis.ifelse(adj.veto, 1, 0).sum(),
     )
     r = r.left_join(adj_sum, r.enterprise_id == adj_sum.enterprise_id_a)
-    bonus = ibis.least(r.bonus_raw.fill_null(0.0), r.bonus_max)
-    penalty = ibis.least(r.penalty_raw.fill_null(0.0), r.penalty_max)
+    grade_table = rules.carbon_grade_table()
+    if grade_table.empty:
+        r = r.mutate(carbon_points=ibis.literal(0.0))
+    else:
+        cur = b.filter(b.year == year)
+        pts = ibis.memtable(grade_table).rename(
+            county_key_p="county_key", carbon_grade_p="carbon_grade"
+        )
+        cg = cur.join(
+            pts, [cur.county_key == pts.county_key_p, cur.carbon_grade == pts.carbon_grade_p]
+        ).select(enterprise_id_p=cur.enterprise_id, carbon_points=pts.points)
+        r = r.left_join(cg, r.enterprise_id == cg.enterprise_id_p)
+        r = r.mutate(carbon_points=r.carbon_points.fill_null(0.0))
+    bonus_raw = r.bonus_raw.fill_null(0.0) + ibis.greatest(r.carbon_points, 0.0)
+    penalty_raw = r.penalty_raw.fill_null(0.0) + ibis.greatest(-r.carbon_points, 0.0)
+    bonus = ibis.least(bonus_raw, r.bonus_max)
+    penalty = ibis.least(penalty_raw, r.penalty_max)
     r = r.mutate(
         bonus=ibis.ifelse(r.evaluated, bonus, 0.0),
         penalty=ibis.ifelse(r.evaluated, penalty, 0.0),
@@ -538,6 +575,8 @@ def evaluate(
                 value = null_int if name in ("capped", "bm_n") else null_float
             columns[f"{name}_{code}"] = value
     columns.update(
+        carbon_grade=r.carbon_grade,
+        carbon_points=ibis.ifelse(r.evaluated, r.carbon_points, 0.0),
         base_score=r.base_score,
         bonus=r.bonus,
         penalty=r.penalty,

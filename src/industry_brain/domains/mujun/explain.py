@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from industry_brain.domains.mujun.rules import (
     CATALOGUE,
     CLASSES,
     INPUTS,
+    RESULT_INPUTS,
     SCOPE_ZH,
     Benchmark,
     MujunError,
@@ -37,6 +39,7 @@ from industry_brain.domains.mujun.service import (
     published_run,
 )
 from industry_brain.store import facts as store_facts
+from industry_brain.warehouse import connect
 
 LANGS = ("zh", "en")
 DEPT_ZH = {
@@ -155,6 +158,59 @@ def _lineage(session: Session, uscc: str, year: int, item: str) -> dict[str, Any
     }
 
 
+def carbon_lineage(run: MujunRun, enterprise_id: int, year: int) -> dict[str, Any] | None:
+    """The carbon figure's own lineage, read from the warehouse snapshot the run evaluated
+    (``result_carbon`` and ``result_carbon_lines`` of the carbon service; never its modules):
+    the carbon run, its fuel lines (quantity × factor = CO2), electricity, the subtractions and
+    the grade. None when the snapshot is gone or holds no carbon result of the enterprise."""
+    path = Path(str((run.snapshot or {}).get("path") or ""))
+    if not (path / "result_carbon.parquet").exists():
+        return None
+    con = connect(path, "duckdb", tables=("result_carbon", "result_carbon_lines"))
+    rc, lines = con.table("result_carbon"), con.table("result_carbon_lines")
+    head = con.to_pyarrow(
+        rc.filter((rc.enterprise_id == enterprise_id) & (rc.year == year))
+    ).to_pylist()
+    if not head:
+        return None
+    fuel = con.to_pyarrow(
+        lines.filter((lines.enterprise_id == enterprise_id) & (lines.year == year)).order_by("item")
+    ).to_pylist()
+    return {**head[0], "lines": fuel, "snapshot": str(path)}
+
+
+def _carbon_text(c: dict[str, Any], zh: bool) -> list[str]:
+    """Lines of the carbon lineage (a figure of the carbon accounting, with its own inputs)."""
+    out = [
+        f"    ← 碳效核算 批次 #{c['run_id']}（{c['year']} 年，参数版本 {c['parameter_version']}，"
+        f"碳效服务发布的 result_carbon）"
+        if zh
+        else f"    ← carbon accounting run #{c['run_id']} ({c['year']}, parameter version "
+        f"{c['parameter_version']}, published by the carbon service as result_carbon)"
+    ]
+    for line in c["lines"]:
+        out.append(
+            f"      {line['item']} {_n(line['quantity'])} {line['unit']} × {_g(line['factor'])}"
+            f" = {_n(line['co2'])} tCO2"
+        )
+    if c.get("electricity_kwh") is not None:
+        out.append(
+            f"      电力 {_n(c['electricity_kwh'])} kWh，电网排放因子 {_g(c['grid_factor'])}"
+            f" → {_n(c['co2_electricity'])} tCO2"
+            if zh
+            else f"      electricity {_n(c['electricity_kwh'])} kWh, grid factor "
+            f"{_g(c['grid_factor'])} → {_n(c['co2_electricity'])} tCO2"
+        )
+    out.append(
+        f"      能源排放 {_n(c['e_energy'])} − 零碳电力 {_n(c['e_zero_carbon'])} − 碳汇 "
+        f"{_n(c['e_sinks'])} = 净排放 {_n(c['co2_net'])} tCO2；碳效等级 {c['grade'] or '—'} 级"
+        if zh
+        else f"      energy CO2 {_n(c['e_energy'])} − zero-carbon power {_n(c['e_zero_carbon'])}"
+        f" − sinks {_n(c['e_sinks'])} = net {_n(c['co2_net'])} tCO2; grade {c['grade'] or '—'}"
+    )
+    return out
+
+
 def explain(
     session: Session,
     uscc: str,
@@ -224,8 +280,29 @@ def explain(
     emission_items = _param(run, county, "mujun.inputs.emission_items") or []
     inputs = []
     lines.append("一、输入数据" if zh else "1. Inputs")
+    carbon = carbon_lineage(run, ent.id, year) if lineage else None
     for col in needed:
         spec = INPUTS[col]
+        if col in RESULT_INPUTS:
+            # another service's published result: the item's denominator, with its own lineage
+            uses = [CATALOGUE[str(c)].denominator == col for c in items["indicator"]]
+            rows = items[uses]
+            value = rows["denominator"].iloc[0] if len(rows) else None
+            inputs.append(
+                {
+                    "column": col,
+                    "item": spec.item,
+                    "name": spec.zh if zh else spec.en,
+                    "unit": spec.unit,
+                    "value": value,
+                    "lineage": [],
+                    "result": carbon,
+                }
+            )
+            lines.append(f"  {spec.zh if zh else spec.en}: {_n(value)} {spec.unit}")
+            if carbon is not None:
+                lines.extend(_carbon_text(carbon, zh))
+            continue
         value = getattr(res, col)
         store_items = emission_items if col == "emissions_t" else [spec.item]
         lineages = [_lineage(session, uscc, year, i) for i in store_items] if lineage else []
@@ -392,6 +469,29 @@ def explain(
                 "一票否决" if a["veto"] and zh else ("veto" if a["veto"] else f"{a['points']:+g}")
             )
             lines.append(f"  · {a['label']} {sign}  {a['source'] or ''} {a['note'] or ''}".rstrip())
+        grade_points = _param(run, county, "mujun.carbon.grade_points") or {}
+        if grade_points and carbon is not None and carbon.get("grade") is not None:
+            points = grade_points.get(carbon["grade"], grade_points.get(str(carbon["grade"]), 0))
+            adjustments.append(
+                {
+                    "code": "carbon_grade",
+                    "label": f"碳效等级 {carbon['grade']} 级"
+                    if zh
+                    else f"carbon grade {carbon['grade']}",
+                    "points": points,
+                    "veto": False,
+                    "note": None,
+                    "source": f"result_carbon run #{carbon['run_id']}",
+                    "recorded_by": None,
+                }
+            )
+            lines.append(
+                f"  · 碳效等级 {carbon['grade']} 级 {float(points):+g}"
+                f"（碳效批次 #{carbon['run_id']}）"
+                if zh
+                else f"  · carbon grade {carbon['grade']} {float(points):+g} "
+                f"(carbon run #{carbon['run_id']})"
+            )
         if adjustments and (res.bonus or res.penalty):
             limits = _param(run, county, "mujun.adjustments.limits") or {}
             lines.append(

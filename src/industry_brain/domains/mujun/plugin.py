@@ -86,4 +86,4 @@ def ib_result_tables() -> list[ResultTable]:
 
 @hookimpl
 def ib_reads_results() -> list[str]:
-    return ["result_carbon"]
+    return ["result_carbon", "result_carbon_lines"]

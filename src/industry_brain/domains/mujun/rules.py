@@ -68,8 +68,17 @@ INPUTS: dict[str, Input] = {
         Input("electricity_kwh", "electricity", "kWh", "用电量", "electricity consumption"),
         Input("land_mu", "land_area", "亩", "用地面积", "land area"),
         Input("output_value", "output_value", "万元", "工业总产值", "gross industrial output"),
+        Input(
+            "co2_net",
+            "result_carbon.co2_net",
+            "tCO2",
+            "净碳排放量（碳效核算）",
+            "net CO2 emissions (carbon accounting)",
+        ),
     )
 }
+#: Inputs read from other services' published results (warehouse result tables), not facts.
+RESULT_INPUTS = {"co2_net": "result_carbon"}
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,14 @@ CATALOGUE: dict[str, Indicator] = {
             "tax",
             "electricity_kwh",
             10000.0,
+        ),
+        Indicator(
+            "va_per_co2",
+            "单位碳排放增加值",
+            "value added per tonne of CO2",
+            "万元/tCO2",
+            "value_added",
+            "co2_net",
         ),
     )
 }
@@ -221,6 +238,15 @@ class CountyRules:
     score_decimals: int
     labels: dict[str, dict[str, str]]
     resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: 碳效等级 → bonus (> 0) or penalty (< 0) points, from the carbon service's results
+    carbon_grade_points: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def uses_carbon(self) -> bool:
+        """Whether this county's scheme reads the carbon service's results."""
+        return bool(self.carbon_grade_points) or any(
+            "va_per_co2" in sr.weights for sr in self.scopes.values()
+        )
 
 
 @dataclass
@@ -233,6 +259,21 @@ class RuleSet:
 
     def for_county(self, county: str | None) -> CountyRules:
         return self.counties.get(county or "") or self.counties[""]
+
+    @property
+    def uses_carbon(self) -> bool:
+        """Whether some county's scheme reads the carbon results (``result_carbon``)."""
+        return any(c.uses_carbon for c in self.counties.values())
+
+    def carbon_grade_table(self) -> pd.DataFrame:
+        """Points per county and 碳效等级 (bonus > 0, penalty < 0)."""
+        rows = [
+            {"county_key": c, "carbon_grade": int(g), "points": float(p)}
+            for c, r in self.counties.items()
+            for g, p in r.carbon_grade_points.items()
+        ]
+        frame = pd.DataFrame(rows, columns=["county_key", "carbon_grade", "points"])
+        return frame.astype({"county_key": "string", "carbon_grade": "int64", "points": "float64"})
 
     def record(self) -> dict[str, Any]:
         """Resolved parameters per county (stored with a run)."""
@@ -560,6 +601,16 @@ def county_rules(params: parameters.Parameters, county: str | None, year: int) -
         for code, spec in adj_raw.items()
     }
     limits = get("adjustments.limits") or {}
+    grade_points = get("carbon.grade_points") or {}
+    bad_grades = [g for g in grade_points if str(g) not in {"1", "2", "3", "4", "5"}]
+    if bad_grades:
+        raise _error(
+            "mujun.carbon_grade",
+            f"参数 mujun.carbon.grade_points 含无效的碳效等级 {bad_grades}（应为 1–5）",
+            f"mujun.carbon.grade_points names invalid carbon grades {bad_grades} (1–5)",
+            "mujun.carbon.grade_points",
+            bad_grades,
+        )
     return CountyRules(
         county=county or "",
         year=year,
@@ -575,6 +626,7 @@ def county_rules(params: parameters.Parameters, county: str | None, year: int) -
         score_decimals=int(get("score_decimals")),
         labels=get("classes.labels"),
         resolved=record,
+        carbon_grade_points={int(g): float(p) for g, p in grade_points.items()},
     )
 
 

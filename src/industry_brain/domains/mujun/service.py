@@ -33,6 +33,7 @@ from industry_brain.domains.mujun.rules import (
     CATALOGUE,
     CODES,
     INPUTS,
+    RESULT_INPUTS,
     MujunError,
     RuleSet,
     rule_set,
@@ -43,6 +44,8 @@ from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 
 Progress = Callable[[str, int, int], None]
+#: The carbon service's published results (a warehouse table; never its modules).
+CARBON_TABLE = "result_carbon"
 #: Tax type (税种, the ``detail`` of tax facts) that land-use-tax relief is computed on.
 LAND_USE_TAX = "城镇土地使用税"
 RESULT_COLUMNS = (
@@ -102,6 +105,8 @@ class Evaluation:
     items: pd.DataFrame
     seconds: float
     snapshot: Snapshot | None = None
+    #: Other services' runs whose published results the evaluation read (e.g. carbon runs).
+    input_runs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -133,10 +138,14 @@ def evaluate_snapshot(
 ) -> Evaluation:
     """Evaluate data ``year`` on a warehouse snapshot with ``engine`` (duckdb | pyspark)."""
     rules = rule_set(year, snapshot_counties(snapshot_dir), params)
-    con = connect(Path(snapshot_dir), engine, tables=("enterprises", "scales", "facts"))
+    names = ["enterprises", "scales", "facts"]
+    # 碳效 in 亩均: the carbon service's published results, read only from the warehouse
+    if rules.uses_carbon and (Path(snapshot_dir) / f"{CARBON_TABLE}.parquet").exists():
+        names.append(CARBON_TABLE)
+    con = connect(Path(snapshot_dir), engine, tables=tuple(names))
     if engine == "duckdb":
         con.raw_sql("SET enable_progress_bar = false")  # keep stdout clean (--json)
-    tables = {name: con.table(name) for name in ("enterprises", "scales", "facts")}
+    tables = {name: con.table(name) for name in names}
     start = time.perf_counter()
     # to_pyarrow + to_pandas: ibis' execute() adds per-column conversions (3 s at 500k rows)
     results = con.to_pyarrow(evaluate(tables, rules, adjustments)).to_pandas()
@@ -150,7 +159,14 @@ def evaluate_snapshot(
     results["adjustment_codes"] = pd.Series(
         [codes.get(int(e), []) for e in results["enterprise_id"]], index=results.index, dtype=object
     )
-    return Evaluation(year, engine, rules, results, items_frame(results, rules), seconds)
+    ev = Evaluation(year, engine, rules, results, items_frame(results, rules), seconds)
+    if CARBON_TABLE in names:
+        ev.input_runs = [
+            r
+            for r in Snapshot.open(Path(snapshot_dir)).runs_of(CARBON_TABLE)
+            if r["year"] in (year - 1, year)
+        ]
+    return ev
 
 
 def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
@@ -164,6 +180,7 @@ def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
             "n_industry",
             "enterprise_id",
             "year",
+            "carbon_grade",
         ):
             out[col] = pd.to_numeric(out[col]).astype("Int64")
         elif col.startswith(("fill_", "bm_period_")) or col in (
@@ -251,6 +268,8 @@ def _input_items(rules: RuleSet) -> list[str]:
             for code in scope.weights:
                 ind = CATALOGUE[code]
                 for col in (ind.numerator, ind.denominator):
+                    if col in RESULT_INPUTS:
+                        continue  # another service's published result, not a fact
                     if col == "emissions_t":
                         items.update(county.emission_items)
                     else:
@@ -347,7 +366,8 @@ def store_run(
         parameter_version=ev.rules.version,
         parameters=ev.rules.record(),
         input_batch_ids=input_batch_ids(session, ev.rules),
-        snapshot=ev.snapshot.to_dict() if ev.snapshot else {},
+        # the snapshot read, with the other services' runs whose results were inputs
+        snapshot={**(ev.snapshot.to_dict() if ev.snapshot else {}), "input_runs": ev.input_runs},
         summary=_summary(results),
         parent_run_id=parent_run_id,
         note=note,
