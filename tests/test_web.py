@@ -67,7 +67,9 @@ def test_login_sets_secure_cookie_rotates_session_and_logout_ends_it(client, eng
     r = client.post(
         "/login",
         data={"username": "admin", "password": PASSWORD, "csrf_token": csrf_of(r.text)},
-        headers={"cookie": f"{SESSION_COOKIE}={pre}; {LOGIN_COOKIE}={client.cookies[LOGIN_COOKIE]}"},
+        headers={
+            "cookie": f"{SESSION_COOKIE}={pre}; {LOGIN_COOKIE}={client.cookies[LOGIN_COOKIE]}"
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/"

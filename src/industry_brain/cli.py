@@ -56,7 +56,9 @@ def _progress(enabled: bool = True):  # type: ignore[no-untyped-def]
 
 
 # -- demo -------------------------------------------------------------------------------------
-@app.command(epilog="Example: industry-brain demo --scale small")
+@app.command(
+    epilog="Examples: industry-brain demo --scale small · industry-brain demo --region 330100"
+)
 def demo(
     scale: Annotated[str, typer.Option(help="small | city | province")] = "city",
     seed: Annotated[int, typer.Option(help="Random seed (same seed → same files).")] = 20261127,
@@ -64,6 +66,13 @@ def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the store instead of resetting.")
     ] = False,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Prefecture code of the demo city: 330500 湖州 (default), 330100 杭州, "
+            "320500 苏州, 420100 武汉, … (its real counties and towns)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the demo city, import its department files, seed projects and users, summarise."""
@@ -74,7 +83,9 @@ def demo(
         raise typer.BadParameter("scale must be small, city or province", param_hint="--scale")
     out_dir = out or (data_dir() / "demo")
     with _errors(), _progress(not as_json) as step:
-        run = run_demo(out_dir, scale=scale, seed=seed, reset=not keep, progress=step)
+        run = run_demo(
+            out_dir, scale=scale, seed=seed, reset=not keep, progress=step, region=region
+        )
     if as_json:
         _print_json(run.to_dict())
         return
@@ -149,8 +160,10 @@ def _print_demo(run: Any, store: str) -> None:
         console.print(f"演示账号密码 demo password: {op['password']}")
     example = s.get("example_uscc") or "USCC"
     year = s.get("latest_year") or 2025
+    console.print(f"演示城市 demo city: {run.region_name} ({run.region})")
     console.print("Where to look next 接下来:")
-    console.print("  .venv/bin/industry-brain enterprises list --county 330502 --limit 5")
+    first_county = next(iter(s.get("county_codes") or []), "330502")
+    console.print(f"  .venv/bin/industry-brain enterprises list --county {first_county} --limit 5")
     console.print(f"  .venv/bin/industry-brain enterprises show {example}")
     console.print(f"  .venv/bin/industry-brain facts explain {example} --year {year} --item tax")
     console.print("  .venv/bin/industry-brain review list")
@@ -158,8 +171,9 @@ def _print_demo(run: Any, store: str) -> None:
     if users:
         from industry_brain.demo.operational import DEMO_PASSWORD
 
+        env = "" if run.region == "330500" else f"IB_JURISDICTION={run.region} "
         console.print(
-            "Web 网页: .venv/bin/industry-brain serve → http://127.0.0.1:8000/login "
+            f"Web 网页: {env}.venv/bin/industry-brain serve → http://127.0.0.1:8000/login "
             f"(password 密码 {DEMO_PASSWORD})"
         )
         for role in ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank"):
@@ -654,7 +668,8 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,
-        proxy_headers=True,
+        # forwarded headers count only from IB_TRUSTED_PROXIES, checked by the app itself
+        proxy_headers=False,
     )
 
 

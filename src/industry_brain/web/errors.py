@@ -209,6 +209,18 @@ def _out_of_range() -> IBError:
     )
 
 
+def _out_of_range_error(exc: BaseException) -> bool:
+    """A number from the request beyond what the store or the calendar can hold: SQLite's
+    ``OverflowError`` for a 64-bit overflow, PostgreSQL's out-of-range ``DataError``, and
+    ``date(year, …)``'s ``year … is out of range`` for a year outside 1–9999."""
+    text = str(exc).lower()
+    if isinstance(exc, OverflowError):
+        return True
+    if isinstance(exc, sa_exc.DataError):
+        return "out of range" in text
+    return isinstance(exc, ValueError) and text.startswith("year ") and "out of range" in text
+
+
 def response_for(request: Request, exc: BaseException) -> Response:
     """The one-shape response of any exception that escaped the routes (logged when
     unexpected)."""
@@ -217,10 +229,7 @@ def response_for(request: Request, exc: BaseException) -> Response:
     fault = _store_fault(request, exc)
     if fault is not None:
         return fault
-    if isinstance(exc, OverflowError) or (
-        isinstance(exc, sa_exc.DataError) and "out of range" in str(exc).lower()
-    ):
-        # an integer beyond the database's range names nothing (SQLite raises OverflowError)
+    if _out_of_range_error(exc):
         return ib_error_response(request, _out_of_range())
     logging.getLogger(LOGGER).error("unhandled error", exc_info=exc)
     body = {"code": "server.error", "zh": "服务器内部错误", "en": "internal server error"}
@@ -248,6 +257,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> Response:
         return response_for(request, exc)
+
+    @app.exception_handler(ValueError)
+    async def _value(request: Request, exc: ValueError) -> Response:
+        return response_for(request, exc)  # out of range → 404; any other → logged 500
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

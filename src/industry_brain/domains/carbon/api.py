@@ -11,8 +11,9 @@
   ``GET /api/v1/carbon/bank/enterprises/{uscc}/history``, ``GET /api/v1/carbon/bank/consents``,
   ``POST /api/v1/carbon/bank/loans``, ``GET /api/v1/carbon/bank/loans``.
 
-Every error is JSON ``{code, zh, en}`` (plus the field when there is one). The engine and the
-clock come from ``app.state.engine`` / ``app.state.today`` when set (tests, the web app).
+Every error is JSON ``{code, zh, en, request_id}`` (plus the field when there is one). The
+engine and the clock come from ``app.state.engine`` / ``app.state.today`` when set (tests, the
+web app).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from industry_brain.core.errors import (
 )
 from industry_brain.domains.carbon import access, codes, loans, products
 from industry_brain.domains.carbon.errors import AccessDenied, CodeInvalid, Unauthorized
+from industry_brain.store.audit import request_id_var
 from industry_brain.store.db import get_engine
 from industry_brain.store.models import Enterprise, User
 from industry_brain.web import auth as web_auth
@@ -69,9 +71,11 @@ def error_status(exc: IBError) -> int:
 
 
 def error_body(exc: IBError) -> dict[str, Any]:
+    """The platform's one error shape: ``{code, zh, en, request_id}`` (+ ``field``)."""
     body: dict[str, Any] = {"code": exc.code, "zh": exc.zh, "en": exc.en}
     if exc.location.field:
         body["field"] = exc.location.field
+    body["request_id"] = request_id_var.get()
     return body
 
 
@@ -96,6 +100,7 @@ class CarbonRoute(APIRoute):
                         "zh": f"请求参数无效（{where}）：{first.get('msg', '')}",
                         "en": f"invalid request ({where}): {first.get('msg', '')}",
                         "field": where,
+                        "request_id": request_id_var.get(),
                     },
                     status_code=422,
                 )
@@ -156,7 +161,8 @@ BankDep = Annotated[User, Depends(bank_user)]
 
 
 def _request_id(request: Request) -> str:
-    return request.headers.get("x-request-id") or uuid.uuid4().hex
+    """The request id the platform's middleware set (else the header, else a new one)."""
+    return request_id_var.get() or request.headers.get("x-request-id") or uuid.uuid4().hex
 
 
 class VerifyIn(BaseModel):
