@@ -504,15 +504,15 @@ PUBLIC_FIELDS = (
     "level",
     "grade",
     "label",
-    "intensity",
     "industry_intensity",
     "k_value",
-    "co2_net",
     "neutral_rate",
     "run_id",
 )
 
 
 def _public(d: dict[str, Any]) -> dict[str, Any]:
-    """What a bank sees of a result: the three marks and the grade, not the inputs."""
+    """What a bank sees of a result: the grade, K and the industry benchmark, not the inputs —
+    nor ``co2_net`` and ``intensity``, whose quotient is the masked denominator (value added,
+    or tax), the same masking as the pages' (``views.SENSITIVE_FIELDS``)."""
     return {k: d[k] for k in PUBLIC_FIELDS if k in d}

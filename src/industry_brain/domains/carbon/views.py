@@ -27,9 +27,10 @@ from industry_brain.store.models import Enterprise, Region, User
 from industry_brain.store.scope import PermissionDenied, Scope
 
 GRADES = (1, 2, 3, 4, 5)
-# what a role without the right to sensitive figures may not see of a result (the denominator
-# of 规下 firms may be tax; the explanation shows it)
-SENSITIVE_FIELDS = ("denominator",)
+# what a role without the right to sensitive figures (agent, bank) may not see of a result: the
+# denominator (value added, or tax for 规下 firms when ``carbon.below.denominator`` is
+# ``tax_paid``) and the two figures it is one division away from (co2_net / intensity)
+SENSITIVE_FIELDS = ("denominator", "co2_net", "intensity")
 
 
 def latest_year(session: Session) -> int | None:
