@@ -190,3 +190,22 @@ def test_bulletin_is_formula_safe(engine: Engine, tmp_path: Path) -> None:
     files = bulletin.write_bulletin(data, enrolled, tmp_path / "out", pdf=False)
     _assert_inert(Path(files["xlsx"]))
     assert [v for v, _ in _cells_with(Path(files["xlsx"]), "空字符")] == [NUL_SHOWN]
+
+
+def test_web_lists_download_is_formula_safe(mujun_store: Engine, tmp_path: Path) -> None:
+    """The same through the web export route (``GET /mujun/lists/{year}.xlsx``)."""
+    from fastapi.testclient import TestClient
+
+    from industry_brain.web.app import create_app
+    from industry_brain.web.settings import Settings
+    from tests.web_fixtures import login
+
+    app = create_app(Settings(today=date(2026, 11, 27)), mujun_store)
+    with TestClient(app, base_url="https://testserver") as client:
+        login(client, "admin")
+        r = client.get("/mujun/lists/2024.xlsx")
+    assert r.status_code == 200, r.text[:500]
+    path = tmp_path / "download.xlsx"
+    path.write_bytes(r.content)
+    _assert_inert(path)
+    assert [v for v, _ in _cells_with(path, "空字符")] == [NUL_SHOWN]
