@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE ?= city
+# REGION: prefecture code of the demo city (empty = Huzhou 330500), e.g. make demo REGION=330100
+REGION ?=
 
 .PHONY: demo test lint format bench serve venv system-deps assets clean
 
@@ -35,8 +37,8 @@ system-deps:
 	fi
 
 demo: $(STAMP) $(ASSETS)
-	$(VENV)/bin/industry-brain demo --scale $(SCALE)
-	@echo "Open the platform: $(VENV)/bin/industry-brain serve  →  http://127.0.0.1:8000/login (users of each role are listed above; password Demo@2026)"
+	$(VENV)/bin/industry-brain demo --scale $(SCALE) $(if $(REGION),--region $(REGION))
+	@echo "Open the platform: $(if $(REGION),IB_JURISDICTION=$(REGION) )$(VENV)/bin/industry-brain serve  →  http://127.0.0.1:8000/login (users of each role are listed above; password Demo@2026)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -53,7 +55,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 serve: $(STAMP) $(ASSETS)
-	$(VENV)/bin/industry-brain serve
+	$(if $(REGION),IB_JURISDICTION=$(REGION) )$(VENV)/bin/industry-brain serve
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -3,7 +3,9 @@ projects and users, and summarise. Every service joins this job once it is built
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import os
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ class DemoRun:
     database: str
     scale: str
     seed: int
+    region: str = "330500"
+    region_name: str = "湖州市"
     imports: list[ImportResult] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     operational: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +50,8 @@ class DemoRun:
             "database": self.database,
             "scale": self.scale,
             "seed": self.seed,
+            "region": self.region,
+            "region_name": self.region_name,
             "imports": [r.to_dict(with_problems=False) for r in self.imports],
             "operational": self.operational,
             "summary": self.summary,
@@ -66,13 +72,53 @@ def run_demo(
     engine: Engine | None = None,
     reset: bool = True,
     progress: Progress | None = None,
+    region: str | None = None,
 ) -> DemoRun:
-    """Build the demo city into ``out_dir`` and run the main job on the store."""
+    """Build the demo city of ``region`` (a prefecture code; default Huzhou 330500) into
+    ``out_dir`` and run the main job on the store, with that city as the jurisdiction."""
+    from industry_brain.demo.cities import city_for
+    from industry_brain.demo.constants import use_city
+
+    demo_city = city_for(region)
+    with use_city(demo_city), _jurisdiction(demo_city.code):
+        return _run_demo(out_dir, scale, seed, engine, reset, progress, demo_city)
+
+
+@contextmanager
+def _jurisdiction(code: str) -> Iterator[None]:
+    """``IB_JURISDICTION`` set to ``code`` for the block (the demo's city is its jurisdiction)."""
+    saved = os.environ.get("IB_JURISDICTION")
+    os.environ["IB_JURISDICTION"] = code
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("IB_JURISDICTION", None)
+        else:
+            os.environ["IB_JURISDICTION"] = saved
+
+
+def _run_demo(
+    out_dir: Path,
+    scale: str,
+    seed: int,
+    engine: Engine | None,
+    reset: bool,
+    progress: Progress | None,
+    demo_city: Any,
+) -> DemoRun:
     from industry_brain import demo
 
     engine = engine or get_engine()
     step = progress or (lambda *_: None)
-    run = DemoRun(out_dir=out_dir, database=describe(str(engine.url)), scale=scale, seed=seed)
+    run = DemoRun(
+        out_dir=out_dir,
+        database=describe(str(engine.url)),
+        scale=scale,
+        seed=seed,
+        region=demo_city.code,
+        region_name=demo_city.name,
+    )
     migrate.upgrade(engine)
     if reset:
         reset_store(engine)
@@ -137,6 +183,7 @@ def summarise(engine: Engine) -> dict[str, Any]:
     with Session(engine) as session:
         latest = session.scalar(select(func.max(EnterpriseScale.year)))
         counties = dict(codes.jurisdiction_counties(session))
+        county_codes = sorted(counties)
         by_county: dict[str, dict[str, int]] = {
             name: {"above": 0, "below": 0, "unknown": 0, "total": 0} for name in counties.values()
         }
@@ -170,6 +217,7 @@ def summarise(engine: Engine) -> dict[str, Any]:
         return {
             "latest_year": latest,
             "example_uscc": example,
+            "county_codes": county_codes,
             "enterprises": session.scalar(select(func.count()).select_from(Enterprise)),
             "by_county": by_county,
             "facts": session.scalar(select(func.count()).select_from(Fact)),

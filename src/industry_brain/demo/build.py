@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 
 from industry_brain.demo import sheets
 from industry_brain.demo.constants import (
-    COUNTIES,
     DEFAULT_SEED,
     DEMO_TODAY,
     LATEST_YEAR,
     SCALES,
     YEARS,
+    city,
     scale_of,
 )
 from industry_brain.demo.departments import CityFiles
@@ -164,7 +164,7 @@ def _counts(pop: Population) -> dict[str, Any]:
     active = pop.active[:, k]
     above = pop.above[:, k]
     by_county: dict[str, dict[str, Any]] = {}
-    for c, county in enumerate(COUNTIES):
+    for c, county in enumerate(city().counties):
         here = pop.county_idx == c
         by_county[county.code] = {
             "name": county.name,

@@ -6,7 +6,9 @@ always gives the same files and the same store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 #: The demo's reference date ("today" in the synthetic city); never ``date.today()``.
@@ -124,6 +126,68 @@ COUNTY_CODES: tuple[str, ...] = tuple(c.code for c in COUNTIES)
 
 
 @dataclass(frozen=True)
+class DemoCity:
+    """The city a demo is built for: its counties and towns, and the names departments use.
+
+    :data:`HUZHOU` is the default (curated county shares, towns and parks); other cities are
+    built from the reference tables by :func:`industry_brain.demo.cities.city_for`.
+    """
+
+    code: str
+    name: str  # 湖州市
+    short: str  # 湖州
+    province: str  # 浙江省
+    province_short: str  # 浙江
+    counties: tuple[County, ...]
+    park_lessors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    specialities: dict[str, dict[str, float]] = field(default_factory=dict)
+    above: int = 3800  # 规上 enterprises at city scale
+    below: int = 6000  # 规下 enterprises at city scale
+
+    @property
+    def county_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.counties)
+
+    @property
+    def banks(self) -> tuple[tuple[str, str], ...]:
+        """(username, organisation) of the demo's cooperating banks."""
+        return (
+            ("bank_huzhou", f"{self.short}银行"),
+            ("bank_icbc", f"中国工商银行{self.short}分行"),
+            ("bank_rcb", f"{self.short}农村商业银行"),
+        )
+
+
+def _huzhou() -> DemoCity:
+    from industry_brain.demo.params import COUNTY_SPECIALITIES, PARK_LESSORS
+
+    return DemoCity(
+        CITY_CODE, CITY_NAME, "湖州", PROVINCE_NAME, "浙江", COUNTIES,
+        PARK_LESSORS, COUNTY_SPECIALITIES,
+    )  # fmt: skip
+
+
+_ACTIVE: list[DemoCity] = []
+
+
+def city() -> DemoCity:
+    """The city the demo is being built for (Huzhou unless :func:`use_city` says otherwise)."""
+    if not _ACTIVE:
+        _ACTIVE.append(_huzhou())
+    return _ACTIVE[-1]
+
+
+@contextmanager
+def use_city(demo_city: DemoCity) -> Iterator[DemoCity]:
+    """Build the demo for ``demo_city`` inside this block."""
+    _ACTIVE.append(demo_city)
+    try:
+        yield demo_city
+    finally:
+        _ACTIVE.pop()
+
+
+@dataclass(frozen=True)
 class Scale:
     """Size of the demo: 规上 and 规下 enterprises active in the latest year, plus closed ones."""
 
@@ -145,9 +209,24 @@ SCALES: dict[str, Scale] = {
 
 
 def scale_of(name: str) -> Scale:
-    """The :class:`Scale` called ``name`` (small, city, province)."""
+    """The :class:`Scale` called ``name`` (small, city, province), sized for the active city:
+    its 规上/规下 counts at city scale (a tenth at small scale), the rest in proportion."""
     try:
-        return SCALES[name]
+        base = SCALES[name]
     except KeyError:
         known = ", ".join(SCALES)
         raise ValueError(f"unknown demo scale {name!r} (known: {known})") from None
+    here = city()
+    ref = SCALES["city"]
+    if not base.files or (here.above, here.below) == (ref.above, ref.below):
+        return base
+    factor = here.above / ref.above
+    div = ref.above / base.above  # 1 for city, 10 for small
+    return replace(
+        base,
+        above=round(here.above / div),
+        below=round(here.below / div),
+        closed=max(1, round(base.closed * factor)),
+        projects=max(10, round(base.projects * factor)),
+        enterprise_users=max(5, round(base.enterprise_users * factor)),
+    )

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from industry_brain.demo.constants import COUNTIES, LATEST_YEAR, YEARS
+from industry_brain.demo.constants import LATEST_YEAR, YEARS, city
 from industry_brain.demo.identifiers import random_uscc
-from industry_brain.demo.params import FUELS, PARK_LESSORS, POLLUTANTS
+from industry_brain.demo.params import FUELS, POLLUTANTS
 from industry_brain.demo.population import TAX_TYPES, Population
 from industry_brain.demo.sheets import DeptFile, Row, Sheet
 
@@ -257,8 +257,8 @@ class CityFiles:
         rng = self._rng("parks", 0)
         known = set(pop.uscc)
         self.park_uscc: dict[str, str] = {}
-        for county in COUNTIES:
-            for name in PARK_LESSORS[county.code]:
+        for county in city().counties:
+            for name in city().park_lessors[county.code]:
                 code = random_uscc(rng, county.code)
                 while code in known:
                     code = random_uscc(rng, county.code)
@@ -470,12 +470,13 @@ class CityFiles:
             ("industry_code", "行业代码"),
             ("registration_date", "成立日期"),
             ("status", "登记状态"),
+            ("town", "乡镇街道"),
         ]
         sheet = Sheet(
             header=[h for _, h in cols],
             keys=[k for k, _ in cols],
             name="登记信息",
-            title=f"湖州市工业企业登记信息（截至{LATEST_YEAR}年12月31日）",
+            title=f"{city().name}工业企业登记信息（截至{LATEST_YEAR}年12月31日）",
         )
         order = np.lexsort((np.array(pop.uscc), pop.reg_date, pop.county_idx))
         for seq, i in enumerate(order, 1):
@@ -487,21 +488,22 @@ class CityFiles:
                     pop.name[i],
                     former or None,
                     pop.address[i],
-                    COUNTIES[int(pop.county_idx[i])].name,
+                    city().counties[int(pop.county_idx[i])].name,
                     pop.class_code[i],
                     pop.reg_date_of(i),
                     pop.status[i],
+                    city().counties[int(pop.county_idx[i])].towns[int(pop.town_idx[i])][1] or None,
                 ],
                 int(i),
             )
         dept = DeptFile(
             "registration",
             None,
-            f"inbox/registration/湖州市工业企业登记信息_{LATEST_YEAR}年末.xlsx",
+            f"inbox/registration/{city().name}工业企业登记信息_{LATEST_YEAR}年末.xlsx",
             "xlsx",
             None,
             [sheet],
-            creator="湖州市市场监督管理局",
+            creator=f"{city().name}市场监督管理局",
         )
         P = self.planter
         P.record(
@@ -591,7 +593,7 @@ class CityFiles:
             fmt,
             None if fmt == "xlsx" else "utf-8-sig",
             sheets,
-            creator="湖州市统计局",
+            creator=f"{city().name}统计局",
         )
         main = sheets[0]
         other = sheets[-1]
@@ -747,7 +749,7 @@ class CityFiles:
             fmt,
             None if fmt == "xlsx" else "utf-8-sig",
             [sheet],
-            creator="湖州市统计局",
+            creator=f"{city().name}统计局",
         )
         if year == 2021:
             self._marker(dept, sheet, "natural_gas", "—")
@@ -816,7 +818,7 @@ class CityFiles:
             "csv",
             "gbk",
             [sheet],
-            creator="国家税务总局湖州市税务局",
+            creator=f"国家税务总局{city().name}税务局",
         )
         P = self.planter
         if year in (2021, 2023, 2025):
@@ -922,7 +924,7 @@ class CityFiles:
             "csv",
             "gbk",
             [sheet],
-            creator="国网湖州供电公司",
+            creator=f"国网{city().short}供电公司",
         )
         if year == 2021:
             self._bad_month(dept, sheet, f"{year}年13月")
@@ -1087,7 +1089,7 @@ class CityFiles:
             "xlsx" if xlsx else "csv",
             None if xlsx else "utf-8-sig",
             [sheet],
-            creator="湖州市自然资源和规划局",
+            creator=f"{city().name}自然资源和规划局",
         )
         P = self.planter
         if year == 2021:
@@ -1173,7 +1175,7 @@ class CityFiles:
             "csv",
             "utf-8-sig",
             [sheet],
-            creator="湖州市生态环境局",
+            creator=f"{city().name}生态环境局",
         )
         P = self.planter
         if year == 2021:

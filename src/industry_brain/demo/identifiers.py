@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from industry_brain.core import uscc as uscc_core
-from industry_brain.demo.constants import COUNTIES
+from industry_brain.demo.constants import city
 from industry_brain.demo.params import SUFFIXES, TECH_DIVISIONS, TRADE_CHARS, words_for
 
 # GB 11714 organisation code: values 0–9, A=10 … Z=35; weights of the 8 body characters.
@@ -115,8 +115,8 @@ class NameFactory:
 
     @staticmethod
     def _places(county_idx: int, town_idx: int) -> tuple[str, ...]:
-        county = COUNTIES[county_idx]
-        return ("浙江", "湖州", county.short, county.towns[town_idx][0])
+        county = city().counties[county_idx]
+        return (city().province_short, city().short, county.short, county.towns[town_idx][0])
 
     def batch(
         self,
@@ -185,7 +185,7 @@ class NameFactory:
 
 
 def _place_choice(u: float, big: bool) -> int:
-    # 0 浙江, 1 湖州, 2 county, 3 town
+    # 0 province (浙江), 1 city (湖州), 2 county, 3 town
     cuts = (0.25, 0.5, 0.75) if big else (0.08, 0.33, 0.62)
     return next((k for k, c in enumerate(cuts) if u < c), 3)
 

@@ -25,7 +25,7 @@ from argon2.low_level import Type, hash_secret
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.demo.constants import COUNTIES, DEFAULT_SEED, DEMO_TODAY, scale_of
+from industry_brain.demo.constants import DEFAULT_SEED, DEMO_TODAY, city, scale_of
 from industry_brain.demo.identifiers import random_uscc
 from industry_brain.demo.params import TRADE_CHARS, classes_by_division, words_for
 from industry_brain.store.models import AgentAssignment, Enterprise, Project, User
@@ -46,11 +46,6 @@ _STAGE_WEIGHTS = (0.14, 0.26, 0.14, 0.14, 0.14, 0.18)
 _GAPS_NEW = ((60, 180), (300, 720), (30, 120), (180, 540), (365, 730))
 _GAPS_UPGRADE = ((30, 90), (120, 360), (15, 60), (120, 360), (180, 540))
 PROGRAMS = ("攻关", "推广", "上云", "机器换人", "工厂物联网", "智改数转", "标准地")
-BANKS = (
-    ("bank_huzhou", "湖州银行"),
-    ("bank_icbc", "中国工商银行湖州分行"),
-    ("bank_rcb", "湖州农村商业银行"),
-)
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙朱胡沈钱姚潘施蒋"
 _GIVEN = "建国华明伟芳军丽强敏静磊洁勇艳杰娟涛超秀霞平刚桂英"
 # argon2id, RFC 9106 second recommended option scaled to OWASP's minimum (m=19 MiB, t=2, p=1).
@@ -109,15 +104,15 @@ def seed_operational(
         users_by_role[role] = users_by_role.get(role, 0) + 1
         return user
 
-    add_user("admin", "系统管理员", "admin", organisation="湖州市经济和信息化局")
+    add_user("admin", "系统管理员", "admin", organisation=f"{city().name}经济和信息化局")
     for k in (1, 2):
         add_user(
             f"city_officer_{k:02d}",
             f"市经信局 {_person(rng)}",
             "city_officer",
-            organisation="湖州市经济和信息化局",
+            organisation=f"{city().name}经济和信息化局",
         )
-    for county in COUNTIES:
+    for county in city().counties:
         add_user(
             f"county_{county.code}",
             f"{county.name}经信局 {_person(rng)}",
@@ -126,7 +121,7 @@ def seed_operational(
             organisation=f"{county.name}经济和信息化局",
         )
     agents: dict[str, list[User]] = {}
-    for county in COUNTIES:
+    for county in city().counties:
         agents[county.code] = [
             add_user(
                 f"agent_{county.code}_{k:02d}",
@@ -143,13 +138,13 @@ def seed_operational(
         add_user(
             f"ent_{ent.uscc}", ent.name, "enterprise", enterprise_id=ent.id, organisation=ent.name
         )
-    for username, bank in BANKS:
+    for username, bank in city().banks:
         add_user(username, bank, "bank", organisation=bank)
     session.flush()
 
     # Agent assignments (服务专员包联): about a quarter of each county's enterprises.
     pairs: dict[tuple[int, int], None] = {}
-    for county in COUNTIES:
+    for county in city().counties:
         mine = [e for e in enterprises if e.county_code == county.code]
         chosen = [e for e, u in zip(mine, rng.random(len(mine)), strict=True) if u < 0.25]
         team = agents[county.code]
@@ -212,8 +207,8 @@ def _projects(
     for k in range(count):
         new_investor = rng.random() < 0.15
         if new_investor:
-            ci = int(rng.integers(0, len(COUNTIES)))
-            county = COUNTIES[ci].code
+            ci = int(rng.integers(0, len(city().counties)))
+            county = city().counties[ci].code
             cls = all_classes[int(rng.integers(0, len(all_classes)))]
             uscc = random_uscc(rng, county)
             while uscc in known_uscc:
@@ -224,7 +219,7 @@ def _projects(
         else:
             ent = enterprises[int(rng.integers(0, len(enterprises)))]
             uscc = ent.uscc
-            county = ent.county_code or COUNTIES[0].code
+            county = ent.county_code or city().counties[0].code
             cls = ent.industry_code if ent.industry_code in all_classes else all_classes[0]
             short = _short_name(ent.name)
         upgrade = ent is not None and rng.random() < 0.35
@@ -309,7 +304,7 @@ def _new_company(rng: np.random.Generator, ci: int, cls: str, taken: set[str]) -
     words = words_for(cls)
     while True:
         idx = rng.integers(0, len(TRADE_CHARS), 2)
-        short = COUNTIES[ci].short + "".join(TRADE_CHARS[int(i)] for i in idx) + words[0]
+        short = city().counties[ci].short + "".join(TRADE_CHARS[int(i)] for i in idx) + words[0]
         if short + "有限公司" not in taken:
             taken.add(short + "有限公司")
             return short

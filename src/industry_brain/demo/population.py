@@ -19,18 +19,16 @@ import numpy as np
 
 from industry_brain.demo.constants import (
     ABOVE_SCALE_REVENUE,
-    COUNTIES,
     LATEST_YEAR,
     YEARS,
+    city,
 )
 from industry_brain.demo.identifiers import CodeBook, NameFactory, random_uscc
 from industry_brain.demo.params import (
-    COUNTY_SPECIALITIES,
     DIVISIONS,
     FUEL_KEYS,
     FUELS,
     HEAVY_DIVISIONS,
-    PARK_LESSORS,
     ROADS,
     SEASON,
     TCE_PER_KWH,
@@ -133,7 +131,7 @@ def _to_date(d: np.datetime64) -> date:
 
 
 def _division_weights(county: str, divisions: tuple[str, ...]) -> np.ndarray:
-    spec = COUNTY_SPECIALITIES.get(county, {})
+    spec = city().specialities.get(county, {})
     w = np.array([DIVISIONS[d].weight * spec.get(d, 1.0) for d in divisions], dtype=float)
     return w / w.sum()
 
@@ -162,17 +160,17 @@ def generate(
     closed = group == 2
 
     # --- where and what -------------------------------------------------------------------
-    shares = np.array([c.share for c in COUNTIES])
-    county_idx = rng.choice(len(COUNTIES), size=n, p=shares / shares.sum()).astype(np.int8)
+    shares = np.array([c.share for c in city().counties])
+    county_idx = rng.choice(len(city().counties), size=n, p=shares / shares.sum()).astype(np.int8)
     town_u = rng.random(n)
     town_idx = np.array(
-        [int(u * len(COUNTIES[c].towns)) for u, c in zip(town_u, county_idx, strict=True)],
+        [int(u * len(city().counties[c].towns)) for u, c in zip(town_u, county_idx, strict=True)],
         dtype=np.int8,
     )
     divisions = division_codes()
     classes = classes_by_division()
     division = np.empty(n, dtype="<U2")
-    for k, county in enumerate(COUNTIES):
+    for k, county in enumerate(city().counties):
         mask = county_idx == k
         division[mask] = rng.choice(
             divisions, size=int(mask.sum()), p=_division_weights(county.code, divisions)
@@ -298,7 +296,7 @@ def generate(
 
     # --- identifiers, names, addresses ----------------------------------------------------
     index = offset + np.arange(n)
-    county_codes = [COUNTIES[int(c)].code for c in county_idx]
+    county_codes = [city().counties[int(c)].code for c in county_idx]
     new_style = reg_date >= np.datetime64("2015-10-01")
     uscc = codes.usccs(index, county_codes, new_style)
     big = base > 20000
@@ -306,7 +304,7 @@ def generate(
     road = rng.integers(0, len(ROADS), n)
     number = rng.integers(1, 1200, n)
     address = [
-        f"浙江省湖州市{COUNTIES[int(c)].name}{COUNTIES[int(c)].towns[int(t)][1]}"
+        f"{city().province}{city().name}{city().counties[int(c)].name}{city().counties[int(c)].towns[int(t)][1]}"
         f"{ROADS[int(r)]}{int(no)}号"
         for c, t, r, no in zip(county_idx, town_idx, road, number, strict=True)
     ]
@@ -436,10 +434,10 @@ def _parcels(
     """Land parcels (宗地): owned 出让 land, expansions, and leases (租赁) from park companies or
     from other enterprises (the lessee is not the 权利人)."""
     n = pop.n
-    seq = {c.code: 0 for c in COUNTIES}
+    seq = {c.code: 0 for c in city().counties}
 
     def parcel_no(ci: int, ti: int) -> str:
-        code = COUNTIES[ci].code
+        code = city().counties[ci].code
         seq[code] += 1
         return f"{code}{ti + 1:03d}{int(rng.integers(1, 60)):03d}GB{seq[code]:05d}"
 
@@ -490,7 +488,7 @@ def _parcels(
                 )
             )
     # Lessors among enterprises: 规上 firms with large own parcels, by county.
-    lessors: dict[int, list[int]] = {k: [] for k in range(len(COUNTIES))}
+    lessors: dict[int, list[int]] = {k: [] for k in range(len(city().counties))}
     for i, p in own_primary.items():
         if is_above[i] and p.area_mu >= 30 and pop.close_year[i] == 0:
             lessors[int(pop.county_idx[i])].append(i)
@@ -525,7 +523,7 @@ def _parcels(
                 )
             )
         else:
-            park = int(rng.integers(0, len(PARK_LESSORS[COUNTIES[ci].code])))
+            park = int(rng.integers(0, len(city().park_lessors[city().counties[ci].code])))
             key = (ci, park * 100 + int(rng.integers(0, 8)))
             if key not in park_blocks:
                 park_blocks[key] = parcel_no(ci, ti)
@@ -538,7 +536,7 @@ def _parcels(
                     start=start,
                     end=end,
                     land_use="工业用地",
-                    holder_name=PARK_LESSORS[COUNTIES[ci].code][park],
+                    holder_name=city().park_lessors[city().counties[ci].code][park],
                 )
             )
     pop.parcels = parcels
@@ -558,12 +556,12 @@ def _outsiders(pop: Population, rng: np.random.Generator, names: NameFactory) ->
     """A few workshops that appear in department files but not in the registry."""
     known = set(pop.uscc)
     for k in range(8):
-        ci = k % len(COUNTIES)
+        ci = k % len(city().counties)
         cls = pop.class_code[int(rng.integers(0, pop.n))]
-        name = names.outsider(ci, int(rng.integers(0, len(COUNTIES[ci].towns))), cls)
-        code = random_uscc(rng, COUNTIES[ci].code)
+        name = names.outsider(ci, int(rng.integers(0, len(city().counties[ci].towns))), cls)
+        code = random_uscc(rng, city().counties[ci].code)
         while code in known:
-            code = random_uscc(rng, COUNTIES[ci].code)
+            code = random_uscc(rng, city().counties[ci].code)
         known.add(code)
         pop.outsiders.append((name, ci, cls, code))
 

@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
 
-from industry_brain.demo.constants import FIXED_TIMESTAMP
+from industry_brain.demo.constants import FIXED_TIMESTAMP, city
 
 Row = list[Any]
 
@@ -136,7 +136,7 @@ def _text(value: Any) -> str:
 
 def _write_xlsx(dept: DeptFile, path: Path) -> None:
     wb = Workbook(write_only=True)
-    wb.properties.creator = dept.creator or "湖州市"
+    wb.properties.creator = dept.creator or city().name
     wb.properties.created = FIXED_TIMESTAMP
     wb.properties.modified = FIXED_TIMESTAMP
     for sheet in dept.sheets:

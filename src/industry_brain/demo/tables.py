@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from industry_brain.demo.constants import COUNTIES, YEARS
+from industry_brain.demo.constants import YEARS, city
 from industry_brain.demo.params import FUELS, POLLUTANTS
 from industry_brain.demo.population import Population
 
@@ -69,7 +69,9 @@ def enterprise_table(pop: Population) -> pa.Table:
             "former_names": pa.array(
                 [[n for n, _ in f] for f in pop.former], pa.list_(pa.string())
             ),
-            "county_code": pa.array([COUNTIES[int(c)].code for c in pop.county_idx], pa.string()),
+            "county_code": pa.array(
+                [city().counties[int(c)].code for c in pop.county_idx], pa.string()
+            ),
             "industry_code": pa.array(pop.class_code, pa.string()),
             "registration_date": pa.array(pop.reg_date.astype("datetime64[D]"), pa.date32()),
             "status": pa.array(pop.status, pa.string()),

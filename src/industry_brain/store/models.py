@@ -378,7 +378,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    county_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), nullable=True)
+    county_code: Mapped[str | None] = mapped_column(
+        ForeignKey("regions.code"), nullable=True, index=True
+    )
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
     organisation: Mapped[str | None] = mapped_column(String(100), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -8,7 +8,6 @@ filtered with ``scope.enterprise_clause()``; consents are managed by the enterpr
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
@@ -44,20 +43,25 @@ def grade_colours(year: int | None, region: str | None = None) -> list[str]:
     return list(parameters.load().get("carbon.colours", region, on))
 
 
-def grade_distribution(session: Session, scope: Scope, year: int | None = None) -> dict[str, Any]:
-    """Enterprises per county and grade (1–5; ``ungraded`` = no grade) in scope, from the
-    current run of ``year`` (default: the latest year)."""
+def grade_distribution(
+    session: Session, scope: Scope, year: int | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """Enterprises per county — or per town (乡镇街道) for a county officer, or ``by="town"`` —
+    and grade (1–5; ``ungraded`` = no grade) in scope, from the current run of ``year``
+    (default: the latest year). ``level`` says which (county | town)."""
     runs = current_runs(session)
     year = year or (max(runs) if runs else None)
+    level = by or ("town" if scope.county_code else "county")
     if year is None or year not in runs:
-        return {"year": year, "counties": [], "totals": {}}
+        return {"year": year, "counties": [], "totals": {}, "level": level}
+    area = Enterprise.town_code if level == "town" else CarbonResult.county_code
     rows = session.execute(
-        select(CarbonResult.county_code, Region.name, CarbonResult.grade, func.count())
+        select(area, Region.name, CarbonResult.grade, func.count())
         .join(Enterprise, Enterprise.id == CarbonResult.enterprise_id)
-        .outerjoin(Region, Region.code == CarbonResult.county_code)
+        .outerjoin(Region, Region.code == area)
         .where(CarbonResult.run_id == runs[year], scope.enterprise_clause())
-        .group_by(CarbonResult.county_code, Region.name, CarbonResult.grade)
-        .order_by(CarbonResult.county_code)
+        .group_by(area, Region.name, CarbonResult.grade)
+        .order_by(area)
     ).all()
     counties: dict[str, dict[str, Any]] = {}
     totals: dict[str, int] = {str(g): 0 for g in GRADES} | {"ungraded": 0}
@@ -72,7 +76,7 @@ def grade_distribution(session: Session, scope: Scope, year: int | None = None) 
         entry[key] += n
         entry["total"] += n
         totals[key] += n
-    return {"year": year, "counties": list(counties.values()), "totals": totals}
+    return {"year": year, "counties": list(counties.values()), "totals": totals, "level": level}
 
 
 def results(
@@ -198,17 +202,14 @@ def explanation(session: Session, scope: Scope, uscc: str, lang: str) -> dict[st
 
 
 def code_svg(session: Session, scope: Scope, uscc: str, today: date) -> bytes:
-    """The QR symbol (SVG) of the enterprise's valid code, in its grade colour."""
+    """The QR symbol (SVG) of the enterprise's valid code: dark modules in a frame of its
+    grade colour."""
     ent = scoped.visible_enterprise(session, scope, uscc)
     code = _latest_code(session, ent, today)
     if code is None:
         raise scoped._not_found(uscc)
     colours = grade_colours(code.year, ent.county_code)
-    buf = io.BytesIO()
-    codes.qr(code.payload).save(
-        buf, kind="svg", scale=4, dark=str(colours[code.grade - 1]), light="#FFFFFF"
-    )
-    return buf.getvalue()
+    return codes.svg_bytes(code.payload, str(colours[code.grade - 1]))
 
 
 def issue(session: Session, scope: Scope, uscc: str, today: date) -> dict[str, Any]:

@@ -54,25 +54,24 @@ def _check_choice(value: str | None, allowed: tuple[str, ...], field: str) -> No
         )
 
 
-def class_distribution(session: Session, scope: Scope, year: int | None = None) -> dict[str, Any]:
-    """Enterprises per county and class (A/B/C/D, T = not evaluated) in the caller's scope,
-    split by 规上/规下, from the published run of ``year`` (default: the latest)."""
+def class_distribution(
+    session: Session, scope: Scope, year: int | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """Enterprises per county — or per town (乡镇街道) for a county officer, or ``by="town"`` —
+    and class (A/B/C/D, T = not evaluated) in the caller's scope, split by 规上/规下, from the
+    published run of ``year`` (default: the latest). ``level`` says which (county | town)."""
     run = _run(session, year)
+    level = by or ("town" if scope.county_code else "county")
     if run is None:
-        return {"year": year, "run_id": None, "counties": [], "totals": {}}
+        return {"year": year, "run_id": None, "counties": [], "totals": {}, "level": level}
+    area = Enterprise.town_code if level == "town" else MujunResult.county_code
     rows = session.execute(
-        select(
-            MujunResult.county_code,
-            Region.name,
-            MujunResult.scope,
-            MujunResult.class_code,
-            func.count(),
-        )
+        select(area, Region.name, MujunResult.scope, MujunResult.class_code, func.count())
         .join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
-        .outerjoin(Region, Region.code == MujunResult.county_code)
+        .outerjoin(Region, Region.code == area)
         .where(MujunResult.run_id == run.id, scope.enterprise_clause())
-        .group_by(MujunResult.county_code, Region.name, MujunResult.scope, MujunResult.class_code)
-        .order_by(MujunResult.county_code)
+        .group_by(area, Region.name, MujunResult.scope, MujunResult.class_code)
+        .order_by(area)
     ).all()
     counties: dict[str, dict[str, Any]] = {}
     totals = {c: 0 for c in CLASS_CODES}
@@ -97,6 +96,7 @@ def class_distribution(session: Session, scope: Scope, year: int | None = None) 
         "run_id": run.id,
         "counties": list(counties.values()),
         "totals": totals,
+        "level": level,
     }
 
 

@@ -74,6 +74,8 @@ def upgrade() -> None:
     for table in ("users", "projects"):
         with op.batch_alter_table(table) as batch:
             batch.alter_column("county_code", type_=sa.String(length=12), existing_nullable=True)
+    # users by county (county officers, agents); also keeps deleting regions fast
+    op.create_index(op.f("ix_users_county_code"), "users", ["county_code"], unique=False)
     with op.batch_alter_table("enterprises") as batch:
         batch.alter_column("county_code", type_=sa.String(length=12), existing_nullable=True)
         batch.add_column(sa.Column("town_code", sa.String(length=12), nullable=True))
@@ -93,11 +95,13 @@ def downgrade() -> None:
         batch.drop_index(batch.f("ix_enterprises_town_code"))
         batch.drop_column("town_code")
         batch.alter_column("county_code", type_=sa.String(length=6), existing_nullable=True)
+    # while the indexes of the references still exist (each deleted row is checked)
+    op.execute(sa.text("DELETE FROM regions WHERE source = 'nbs'"))
+    op.execute(sa.text("DELETE FROM region_history"))
+    op.drop_index(op.f("ix_users_county_code"), table_name="users")
     for table in ("users", "projects"):
         with op.batch_alter_table(table) as batch:
             batch.alter_column("county_code", type_=sa.String(length=6), existing_nullable=True)
-    op.execute(sa.text("DELETE FROM regions WHERE source = 'nbs'"))
-    op.execute(sa.text("DELETE FROM region_history"))
     with op.batch_alter_table("regions") as batch:
         batch.drop_index(batch.f("ix_regions_parent_code"))
         batch.drop_column("source")
