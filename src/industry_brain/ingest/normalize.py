@@ -389,7 +389,59 @@ def scrub_text(values: ArrayLike) -> ScrubResult:
     characters are removed and listed. Values of printable text only are returned as they are
     (one vectorised check; the slow path runs only when some value is not printable).
     """
-    return _by_distinct(as_strings(values), _scrub_text, sample=True)
+    arr = as_strings(values)
+    if not _maybe_unclean(arr):  # one pass over the bytes: the usual case costs milliseconds
+        n = len(arr)
+        return ScrubResult(arr, pa.array(np.zeros(n, dtype=bool)), pa.nulls(n, pa.string()))
+    return _by_distinct(arr, _scrub_text, sample=True)
+
+
+def _string_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64, one more than the values) and the UTF-8 bytes of a string array."""
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    offsets = offsets.astype(np.int64)
+    if data_buf is None or len(offsets) == 0:
+        return offsets, np.zeros(0, dtype=np.uint8)
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return offsets - offsets[0], data
+
+
+#: UTF-8 of the invisible characters: lead byte → allowed (second byte, third-byte range).
+_INVISIBLE_UTF8 = {
+    0xC2: ((0xAD, None),),  # U+00AD
+    0xD8: ((0x9C, None),),  # U+061C
+    0xE1: ((0xA0, (0x8E, 0x8E)),),  # U+180E
+    0xE2: ((0x80, (0x8B, 0x8F)), (0x80, (0xAA, 0xAE)), (0x81, (0xA0, 0xAF))),
+    0xEF: ((0xBB, (0xBF, 0xBF)),),  # U+FEFF
+}
+
+
+def _maybe_unclean(arr: pa.Array) -> bool:
+    """Could a value hold a control or invisible character? Vectorised over the raw bytes;
+    a false positive only costs the exact (slower) check."""
+    if pa.types.is_large_string(arr.type):
+        return True
+    _, data = _string_bytes(arr)
+    if data.size == 0:
+        return False
+    if bool((data < 0x20).any()) or bool((data == 0x7F).any()):
+        return True  # tab, CR and LF too: rare in cells, and the exact check handles them
+    if bool(((data[:-1] == 0xC2) & (data[1:] >= 0x80) & (data[1:] <= 0x9F)).any()):
+        return True  # C1 controls
+    for lead, seqs in _INVISIBLE_UTF8.items():
+        pos = np.flatnonzero(data[:-1] == lead)
+        if pos.size == 0:
+            continue
+        second = data[pos + 1]
+        third = data[np.minimum(pos + 2, data.size - 1)]
+        for b2, b3 in seqs:
+            hit = second == b2
+            if b3 is not None:
+                hit &= (third >= b3[0]) & (third <= b3[1])
+            if hit.any():
+                return True
+    return False
 
 
 def _scrub_text(arr: pa.Array) -> ScrubResult:
@@ -414,7 +466,15 @@ def formula_like(values: ArrayLike) -> np.ndarray:
     """True where a text starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``), as an
     enterprise renamed ``=HYPERLINK(…)`` would (公式注入)."""
     arr = as_strings(values)
-    return _np_bool(_by_distinct(arr, lambda a: pc.match_substring_regex(a, r"^[=+\-@]")))
+    if pa.types.is_large_string(arr.type):
+        return _np_bool(pc.match_substring_regex(arr, r"^[=+\-@]"))
+    offsets, data = _string_bytes(arr)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    first = data[np.minimum(starts, max(data.size - 1, 0))] if data.size else np.zeros(0, np.uint8)
+    if not data.size:
+        return np.zeros(len(arr), dtype=bool)
+    hit = (lengths > 0) & np.isin(first, np.frombuffer(b"=+-@", dtype=np.uint8))
+    return hit & _np_bool(pc.is_valid(arr))
 
 
 # -- USCC --------------------------------------------------------------------------------------
