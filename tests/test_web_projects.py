@@ -512,9 +512,9 @@ def test_pages_render_in_both_languages(app, engine, lang):
         "/projects": ("项目看板", "Projects board"),
         "/projects?stage=signed": ("项目看板", "Projects board"),
         f"/projects/{WX1}": ("六环节点", "The six milestones"),
-        "/bulletins": ("百千万工程进度通报", "百千万 programme progress bulletin"),
+        "/bulletins": ("百千万工程进度通报", "Programme progress bulletin (百千万)"),
         f"/enterprises/{USCC_WX}": ("项目钉：项目预警与诉求工单", "Projects: warnings and"),
-        "/cockpit": ("破五未预警（按类别和颜色）", "破五未 warnings by kind and colour"),
+        "/cockpit": ("破五未预警（按类别和颜色）", "Project warnings (破五未) by kind and colour"),
     }
     for path, (zh, en) in pages.items():
         r = c.get(path)

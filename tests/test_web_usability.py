@@ -209,3 +209,30 @@ def test_wrong_kind_suggests_the_matching_one_names_web_controls_and_offers_no_c
         )
         assert again.status_code == 200 and 'id="commit"' in again.text
         assert 'id="kind-suggestion"' not in again.text
+
+
+# -- 8. the dual code: dark modules, the grade colour as a frame -----------------------------------
+def test_code_modules_are_dark_and_the_grade_colour_frames_them(app, engine, tmp_path):
+    from PIL import Image
+
+    from industry_brain.domains.carbon import codes, views
+
+    with Session(engine) as s:
+        code = codes.issue_code(s, USCC_WX, actor="test", today=TODAY)
+        s.commit()
+    colour = views.grade_colours(2024)[code.grade - 1]
+    with client_for(app, "admin") as admin:
+        r = admin.get(f"/carbon/code/{USCC_WX}.svg")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    svg = r.text
+    frame = re.search(r'<rect width="(\d+)" height="\d+" fill="([^"]+)"/>', svg)
+    assert frame and frame.group(2) == colour  # the frame in the grade colour
+    modules = re.findall(r'stroke="(#[0-9a-fA-F]{3,6})"', svg)
+    assert modules and {m.lower() for m in modules} <= {"#111", codes.MODULE_COLOUR}  # dark
+    png = codes.save_png(code, tmp_path / "code.png")
+    with Image.open(png) as img:
+        rgb = img.convert("RGB")
+        assert rgb.getpixel((1, 1)) == tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        side = img.size[0]
+        inner = rgb.crop((side // 4, side // 4, 3 * side // 4, 3 * side // 4))
+        assert {c for _, c in inner.getcolors(1 << 16)} <= {(255, 255, 255), (17, 17, 17)}

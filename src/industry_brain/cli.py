@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from industry_brain.cli_support import JsonOpt, console, err, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import formatting
 from industry_brain.reference_cli import reference_app
 
 app = typer.Typer(
@@ -304,7 +305,7 @@ def enterprises_show(
         t.add_column(str(y), justify="right")
     for item, by_year in sorted(e["facts"].items()):
         unit = next(iter(by_year.values()))["unit"]
-        t.add_row(item, unit, *[_fmt(by_year.get(y, {}).get("value")) for y in years])
+        t.add_row(item, unit, *[_fmt(by_year.get(y, {}).get("value"), unit) for y in years])
     console.print(t)
     if e["power_accounts"]:
         console.print("电力户号 power accounts: " + "、".join(e["power_accounts"]))
@@ -318,10 +319,10 @@ def enterprises_show(
     console.print(f"项目 projects: {len(e['projects'])}")
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+def _fmt(value: Any, unit: str | None = None) -> str:
+    """A figure for a table (:func:`industry_brain.core.formatting.number`: thousands
+    separators, the unit's decimals); ``-`` when missing."""
+    return "-" if value is None else formatting.number(value, unit=unit)
 
 
 @ent_app.command(
@@ -512,7 +513,7 @@ def facts_explain(
         )
         t.add_row(
             str(h["id"]),
-            _fmt(h["value"]),
+            _fmt(h["value"], h["unit"]),
             h["unit"],
             str(h["month"] or ""),
             h["detail"],

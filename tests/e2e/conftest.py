@@ -78,6 +78,7 @@ class Site:
     users: dict[str, str]  # role key → username
     usccs: dict[str, str]  # what → USCC
     setup_seconds: float  # building the demo store (main job with the services' hooks)
+    store_url: str = ""  # the demo store (tests that read it directly)
 
     def artifact(self, name: str) -> Path:
         """Where the screenshot ``name`` of this store goes (both stores' shots are kept)."""
@@ -205,7 +206,16 @@ def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]
                 pytest.fail("uvicorn did not start", pytrace=False)
             time.sleep(0.05)
         ARTIFACTS.mkdir(exist_ok=True)
-        yield Site(store, f"http://127.0.0.1:{port}", root / "demo", data, users, usccs, seconds)
+        yield Site(
+            store,
+            f"http://127.0.0.1:{port}",
+            root / "demo",
+            data,
+            users,
+            usccs,
+            seconds,
+            engine.url.render_as_string(hide_password=False),
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -565,6 +565,15 @@ def display_names(session: Session, usernames: Any) -> dict[str, str]:
     return {u: n for u, n in rows if n}
 
 
+def industry_names(session: Session, codes: Any) -> dict[str, str]:
+    """``GB/T 4754 code → name`` of the given industry codes (pages show names with codes)."""
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return {}
+    rows = session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(wanted)))
+    return {c: n for c, n in rows.all()}
+
+
 def record_export(
     session: Session,
     scope: Scope,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from PIL import Image, ImageOps
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -417,11 +419,56 @@ def qr(payload: str) -> segno.QRCode:
     return segno.make_qr(payload, error="m")
 
 
+#: the QR modules are always dark on white (scanners need the contrast); the grade colour is a
+#: frame around the quiet zone, FRAME_MODULES modules wide
+MODULE_COLOUR = "#111111"
+QUIET_ZONE = 4
+FRAME_MODULES = 3
+
+
+def svg_bytes(payload: str, colour: str, scale: int = 4) -> bytes:
+    """The QR symbol as SVG: dark modules on white inside a frame of the grade ``colour``."""
+    symbol = qr(payload)
+    buf = io.BytesIO()
+    symbol.save(
+        buf,
+        kind="svg",
+        scale=scale,
+        border=QUIET_ZONE,
+        dark=MODULE_COLOUR,
+        light="#FFFFFF",
+        xmldecl=False,
+        nl=False,
+    )
+    inner = buf.getvalue().decode("utf-8")
+    frame = FRAME_MODULES * scale
+    size = symbol.symbol_size(scale=scale, border=QUIET_ZONE)[0] + 2 * frame
+    inner = inner.replace("<svg ", f'<svg x="{frame}" y="{frame}" ', 1)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" '
+        f'fill="{colour}"/>{inner}</svg>'
+    ).encode()
+
+
+def png_bytes(payload: str, colour: str, scale: int = 6) -> bytes:
+    """The QR symbol as PNG, framed like :func:`svg_bytes`."""
+    buf = io.BytesIO()
+    qr(payload).save(
+        buf, kind="png", scale=scale, border=QUIET_ZONE, dark=MODULE_COLOUR, light="#FFFFFF"
+    )
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        framed = ImageOps.expand(img.convert("RGB"), border=FRAME_MODULES * scale, fill=colour)
+        out = io.BytesIO()
+        framed.save(out, format="PNG")
+    return out.getvalue()
+
+
 def save_svg(code: IssuedCode, path: Path, scale: int = 4) -> Path:
-    qr(code.payload).save(str(path), kind="svg", scale=scale, dark=code.colour, light="#FFFFFF")
+    Path(path).write_bytes(svg_bytes(code.payload, code.colour, scale))
     return path
 
 
 def save_png(code: IssuedCode, path: Path, scale: int = 6) -> Path:
-    qr(code.payload).save(str(path), kind="png", scale=scale, dark=code.colour, light="#FFFFFF")
+    Path(path).write_bytes(png_bytes(code.payload, code.colour, scale))
     return path

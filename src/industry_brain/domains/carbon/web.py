@@ -152,7 +152,7 @@ def profile_section(session: Session, scope: Scope, uscc: str, today: date) -> d
     return {
         "id": "carbon-section",
         "title_zh": "工业碳效码",
-        "title_en": "Carbon-efficiency code (工业碳效码)",
+        "title_en": "Carbon-efficiency code",
         "template": "carbon_profile.html",
         "c": views.enterprise_carbon(session, scope, uscc, today),
     }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from industry_brain.cli_support import JsonOpt, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import formatting
 from industry_brain.core.errors import Location
 
 NAME = "mujun"
@@ -105,13 +106,10 @@ def _check_engine(engine: str) -> None:
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
-    if x is None:
-        return "-"
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    return "-" if v != v else f"{v:,.{digits}f}"
+    """A figure for a table (:func:`industry_brain.core.formatting.number`); ``-`` when
+    missing."""
+    text = formatting.number(x, decimals=digits)
+    return "-" if text == formatting.MISSING else text
 
 
 # -- evaluate ---------------------------------------------------------------------------------

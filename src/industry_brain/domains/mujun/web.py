@@ -84,6 +84,8 @@ def lists_page(
         years=views.published_years(db),
         rows=lists.to_records(frame),
         counts=lists.counts(frame) if len(frame) else {},
+        # counties in code order, as on every other page (the frame is sorted by county code)
+        county_order=list(dict.fromkeys(frame["county_name"])) if len(frame) else [],
         categories=lists.CATEGORIES,
     )
 
@@ -123,7 +125,7 @@ def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any]
     return {
         "id": "mujun-section",
         "title_zh": "亩均论英雄",
-        "title_en": "Per-mu evaluation (亩均论英雄)",
+        "title_en": "Per-mu evaluation",
         "template": "mujun_profile.html",
         "r": data,
     }

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ConflictError, IBError, NotFoundError
 from industry_brain.domains.projects import views
+from industry_brain.store import scoped
 from industry_brain.store.models import Project
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
@@ -80,7 +81,17 @@ def _detail_page(
     **extra: Any,
 ) -> Response:
     data = views.detail(db, scope, code, today)
-    context: dict[str, Any] = {"d": data, "form": {}, "form_error": None, "form_name": None}
+    people = [e["actor"] for e in data["history"]] + [r["actor"] for r in data["reports"]]
+    for tk in data["tickets"]:
+        people += [tk["raised_by"], *(h["actor"] for h in tk.get("history", []))]
+    context: dict[str, Any] = {
+        "d": data,
+        "form": {},
+        "form_error": None,
+        "form_name": None,
+        "names": scoped.display_names(db, people),  # people by name, not username
+        "industries": scoped.industry_names(db, [data["project"].get("industry_code")]),
+    }
     context.update(extra)
     return _render(request, "projects_detail.html", status_code, **context)
 
@@ -249,7 +260,7 @@ def cockpit_section(session: Session, scope: Scope, today: date) -> dict | None:
         return None
     return {
         "title_zh": "破五未预警（按类别和颜色）",
-        "title_en": "破五未 warnings by kind and colour",
+        "title_en": "Project warnings (破五未) by kind and colour",
         "rows": [],
         "note_zh": f"按 {data['as_of']} 计算；详见项目看板。",
         "note_en": f"As of {data['as_of']}; see the projects board.",

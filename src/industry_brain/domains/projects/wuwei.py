@@ -181,7 +181,8 @@ class ProjectWarning:
                 "zh": f"{STAGE_ZH[reached]}后未{STAGE_ZH[missing]}：自{anchor_zh}日 "
                 f"{self.rule.anchor_date} 起 {self.rule.months} 个月，期限 {self.rule.deadline}；"
                 f"{self.rule.yellow_from} 起黄灯，期限次日起红灯，{self.rule.black_from} 起黑灯",
-                "en": f"{en}: {self.rule.months} months from {self.rule.anchor} "
+                "en": f"{en}: {self.rule.months} months from "
+                f"{'land handover' if self.rule.anchor == LAND_TRANSFER else self.rule.anchor} "
                 f"{self.rule.anchor_date}, deadline {self.rule.deadline}; yellow from "
                 f"{self.rule.yellow_from}, red after the deadline, black from "
                 f"{self.rule.black_from}",

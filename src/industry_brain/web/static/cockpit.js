@@ -46,12 +46,17 @@
       return;
     }
     var spec = JSON.parse(src.textContent);
+    // every legend entry whole (wrapped below the chart, never paged or cut) and every
+    // category label shown (turned when they would not fit side by side)
+    var longest = Math.max.apply(null, spec.categories.map(function (c) { return String(c).length; }).concat([0]));
+    var turn = spec.categories.length * longest > 24;
     draw(el, {
       animation: false,
       tooltip: { trigger: "axis" },
-      legend: { type: "scroll", top: 0 },
-      grid: { left: 50, right: 10, top: 30, bottom: 30 },
-      xAxis: { type: "category", data: spec.categories },
+      legend: { type: "plain", bottom: 0, left: "center" },
+      grid: { left: 10, right: 10, top: 10, bottom: 64, containLabel: true },
+      xAxis: { type: "category", data: spec.categories,
+               axisLabel: { interval: 0, hideOverlap: false, rotate: turn ? 30 : 0 } },
       yAxis: { type: "value" },
       color: spec.colors || undefined,
       series: spec.series.map(function (s) {
