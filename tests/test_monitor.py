@@ -284,3 +284,14 @@ def test_cli_json_and_table(sqlite_engine: Engine, tmp_path: Path) -> None:
         timeout=300,
     )
     assert bad.returncode == 2 and "monitor.county" in bad.stderr
+
+
+def test_demo_hook_prints_the_headline_figures(sqlite_engine: Engine, tmp_path: Path) -> None:
+    from industry_brain.domains.monitor import demo_hook
+
+    seed(sqlite_engine)
+    summary = demo_hook.run(sqlite_engine, tmp_path, lambda *_: None)
+    lines = demo_hook.headline(summary)
+    assert summary["year"] == WEB_YEAR and json.dumps(summary)
+    assert lines[0].startswith("2024 年规上工业增加值") and "nominal growth" in lines[0]
+    assert "工业总产值 output 24,691" in lines[1] and "税金 tax 643" in lines[1]

@@ -219,3 +219,22 @@ def test_mujun_run_reads_carbon_results_records_them_and_explains_their_lineage(
     assert f"carbon accounting run #{crun}" in en["text"] and "grade 2" in en["text"]
     co2_input = next(i for i in zh["inputs"] if i["column"] == "co2_net")
     assert co2_input["result"]["lines"][0]["co2"] == 190.03
+
+
+@pytest.mark.slow
+def test_monitoring_figures_are_the_same_on_both_engines(tmp_path: Path) -> None:
+    from industry_brain.domains.monitor.service import report
+    from tests.test_monitor import YEAR, write_snapshot
+
+    snap = write_snapshot(tmp_path / "snap")
+    duck, spark = report(snap, YEAR, "duckdb"), report(snap, YEAR, "pyspark")
+    for part in ("counties", "industries", "electricity", "electricity_city"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(duck, part)),
+            pd.DataFrame(getattr(spark, part)),
+            check_dtype=False,
+            obj=part,
+        )
+    assert duck.city.keys() == spark.city.keys()
+    for key, value in duck.city.items():
+        assert spark.city[key] == (None if value is None else pytest.approx(value)), key

@@ -127,7 +127,7 @@ class Hooks:
     def ib_permissions(self) -> dict[str, frozenset[str]]:
         """Permissions the service defines: permission → roles holding it. They join the
         platform's table (``store.scope.PERMISSIONS``) when the services are loaded; a service
-        may not give a permission already defined other roles."""
+        cannot change the roles of a permission already defined (the clash is an error)."""
 
     @hookspec
     def ib_parameter_domain(self) -> tuple[str, Path]:
@@ -228,16 +228,24 @@ def services() -> dict[str, Service]:
 
 
 def _register_permissions(found: dict[str, Service]) -> None:
+    """Add the services' permissions to the platform's table; a permission already defined
+    for other roles keeps its definition and the clash is logged and kept in the service's
+    ``errors`` (tests require none)."""
     from industry_brain.store.scope import PERMISSIONS
 
     for svc in found.values():
         for permission, roles in svc.permissions.items():
             known = PERMISSIONS.get(permission)
             if known is not None and known != frozenset(roles):
-                raise ValueError(
-                    f"service {svc.name}: permission {permission} is already defined for "
-                    f"roles {sorted(known)}"
+                message = (
+                    f"permission {permission} is already defined for roles {sorted(known)}, "
+                    f"not {sorted(roles)}"
                 )
+                logging.getLogger("industry_brain").error(
+                    "service permission clash", extra={"fields": {"service": svc.name}}
+                )
+                svc.errors.append(message)
+                continue
             PERMISSIONS[permission] = frozenset(roles)
 
 
