@@ -15,9 +15,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest_power, mujun, web
+from bench import ingest_power, mujun, reference, web
 
-BENCHES = {"ingest": ingest_power.run, "mujun": mujun.run, "web": web.run}
+BENCHES = {
+    "ingest": ingest_power.run,
+    "mujun": mujun.run,
+    "web": web.run,
+    "reference": reference.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
