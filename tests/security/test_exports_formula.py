@@ -1,11 +1,13 @@
 """Formula injection and unwritable characters in every export (issue 13, point 11).
 
 An enterprise renamed ``=HYPERLINK("http://evil.example/x","click")`` and one whose name holds a
-NUL byte flow through the real store into each export: the ingest error report, the 亩均
-ranking workbook, the 清三低 lists (XLSX and CSV) and the 百千万 bulletin. Each produced XLSX is
-opened with openpyxl: the name is a string cell, no cell of the workbook is a formula, and the
-raw sheet XML holds no ``<f>`` element. CSV cells that could start a formula carry the OWASP
-``'`` prefix. No writer fails on the NUL; it shows as ``\\x00``.
+control character flow through the real store into each export: the ingest error report, the
+亩均 ranking workbook, the 清三低 lists (XLSX and CSV, also downloaded from the web) and the 百千万
+bulletin. Each produced XLSX is opened with openpyxl: the name is a string cell, no cell of the
+workbook is a formula, and the raw sheet XML holds no ``<f>`` element. CSV cells that could start
+a formula carry the OWASP ``'`` prefix. No writer fails on the control character; it shows
+escaped. The department file of the ingest report carries a NUL byte; names stored directly use
+U+0001 instead, because PostgreSQL text cannot hold NUL (XLSX can hold neither).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from tests.web_fixtures import USCC_NX, USCC_WX, seed
 EVIL = '=HYPERLINK("http://evil.example/x","click")'
 NUL_NAME = "湖州\x00空字符有限公司"
 NUL_SHOWN = "湖州\\x00空字符有限公司"
+#: A name with a control character the store keeps on both backends (PostgreSQL refuses NUL).
+CTRL_NAME = "湖州\x01空字符有限公司"
+CTRL_SHOWN = "湖州\\x01空字符有限公司"
 
 
 def _formula_cells(path: Path) -> list[str]:
@@ -131,11 +136,12 @@ def test_ingest_error_report_is_formula_safe(engine: Engine, tmp_path: Path) -> 
 @pytest.fixture
 def mujun_store(engine: Engine) -> Engine:
     """The web fixtures' enterprises and a published 2024 亩均 run; one enterprise renamed to a
-    formula, one with a NUL in its name; every firm's tax low enough for the 低贡献 list."""
+    formula, one with a control character in its name; every firm's tax low enough for the
+    低贡献 list."""
     seed(engine)
     with Session(engine) as s:
         s.execute(update(Enterprise).where(Enterprise.uscc == USCC_WX).values(name=EVIL))
-        s.execute(update(Enterprise).where(Enterprise.uscc == USCC_NX).values(name=NUL_NAME))
+        s.execute(update(Enterprise).where(Enterprise.uscc == USCC_NX).values(name=CTRL_NAME))
         s.commit()
     seed_domains(engine)  # the run copies each enterprise's name into its results
     with Session(engine) as s:
@@ -149,21 +155,21 @@ def test_mujun_workbook_is_formula_safe(mujun_store: Engine, tmp_path: Path) -> 
         out = mujun_report.write_workbook(s, 2024, tmp_path / "mujun_2024.xlsx")
     path = Path(out["path"])
     _assert_inert(path)
-    assert [v for v, _ in _cells_with(path, "空字符")] == [NUL_SHOWN]
+    assert [v for v, _ in _cells_with(path, "空字符")] == [CTRL_SHOWN]
 
 
 def test_mujun_lists_are_formula_safe(mujun_store: Engine, tmp_path: Path) -> None:
     with Session(mujun_store) as s:
         frame = lists.build(s, 2024)
-    assert {EVIL, NUL_NAME} <= set(frame["name"])
+    assert {EVIL, CTRL_NAME} <= set(frame["name"])
     xlsx = lists.export(frame, tmp_path / "lists.xlsx", 2024)
     _assert_inert(xlsx)
-    assert [v for v, _ in _cells_with(xlsx, "空字符")] == [NUL_SHOWN]
+    assert [v for v, _ in _cells_with(xlsx, "空字符")] == [CTRL_SHOWN]
     path = lists.export(frame, tmp_path / "lists.csv", 2024)
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     names = {r["企业名称"] for r in rows}
-    assert "'" + EVIL in names and NUL_SHOWN in names and EVIL not in names
+    assert "'" + EVIL in names and CTRL_SHOWN in names and EVIL not in names
     assert all(not v.startswith(exports.FORMULA_TRIGGERS) for r in rows for v in r.values())
 
 
@@ -171,7 +177,7 @@ def test_mujun_lists_are_formula_safe(mujun_store: Engine, tmp_path: Path) -> No
 def test_bulletin_is_formula_safe(engine: Engine, tmp_path: Path) -> None:
     today = date(2024, 12, 31)
     with Session(engine) as s:
-        for n, name in enumerate((EVIL, NUL_NAME), start=1):
+        for n, name in enumerate((EVIL, CTRL_NAME), start=1):
             p = stages.create_project(
                 s,
                 code=f"HZXM-X-{n:03d}",
@@ -189,7 +195,7 @@ def test_bulletin_is_formula_safe(engine: Engine, tmp_path: Path) -> None:
         enrolled = programs.enrolments(s, 2024, date(2024, 7, 1))
     files = bulletin.write_bulletin(data, enrolled, tmp_path / "out", pdf=False)
     _assert_inert(Path(files["xlsx"]))
-    assert [v for v, _ in _cells_with(Path(files["xlsx"]), "空字符")] == [NUL_SHOWN]
+    assert [v for v, _ in _cells_with(Path(files["xlsx"]), "空字符")] == [CTRL_SHOWN]
 
 
 def test_web_lists_download_is_formula_safe(mujun_store: Engine, tmp_path: Path) -> None:
@@ -208,4 +214,4 @@ def test_web_lists_download_is_formula_safe(mujun_store: Engine, tmp_path: Path)
     path = tmp_path / "download.xlsx"
     path.write_bytes(r.content)
     _assert_inert(path)
-    assert [v for v, _ in _cells_with(path, "空字符")] == [NUL_SHOWN]
+    assert [v for v, _ in _cells_with(path, "空字符")] == [CTRL_SHOWN]
