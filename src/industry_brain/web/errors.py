@@ -106,11 +106,17 @@ _STORE_FAULT = (
 )
 
 
+# driver errors that are bugs (a query the schema does not fit), never a store fault
+_NOT_A_FAULT = ("no such table", "no such column", "syntax error")
+
+
 def store_error(exc: BaseException) -> IBError | None:
     """``store.busy`` / ``store.unavailable`` for a database fault, else ``None``."""
     if not isinstance(exc, sa_exc.DBAPIError | sa_exc.DisconnectionError):
         return None
     text = str(getattr(exc, "orig", None) or exc).lower()
+    if any(m in text for m in _NOT_A_FAULT):
+        return None
     if any(m in text for m in _BUSY):
         return store_busy()
     if (
