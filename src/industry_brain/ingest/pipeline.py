@@ -287,6 +287,8 @@ class _Sheet:
             raw_values = self.raw(col).take(pa.array(idx)).to_pylist()
         for k, i in enumerate(idx):
             value = values[i] if values is not None else raw_values[k] if raw_values else None
+            if isinstance(value, str):
+                value = escape_controls(value)
             self.problems.append(
                 Problem(
                     code,
@@ -550,12 +552,20 @@ _TEXT_TYPES = ("text", "text_list", "region", "industry", "uscc")
 _CONTROL_RE = re.compile(normalize.CONTROL_PATTERN)
 
 
+def escape_controls(text: str) -> str:
+    """Control characters written visibly (NUL → ``\\x00``): PostgreSQL text cannot hold NUL,
+    and a report must show what was there."""
+    if not _CONTROL_RE.search(text):
+        return text
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _shown(value: Any) -> Any:
     """A cell value as it may be shown in a report: control characters escaped (``\\x00``),
     long text cut to its first 50 characters and its length."""
     if not isinstance(value, str):
         return value
-    text = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    text = escape_controls(value)
     return text if len(text) <= 200 else f"{text[:50]}…（{len(value)} 字符 / characters）"
 
 
@@ -988,6 +998,11 @@ def _record_reviews(
             "status": "open",
             "candidates": [],
             **review,
+            **{
+                k: escape_controls(v)
+                for k, v in review.items()
+                if k in ("raw_name", "raw_uscc", "raw_account") and isinstance(v, str)
+            },
         }
         for prep in prepared
         for review in prep.reviews
@@ -1014,12 +1029,12 @@ def _record_problems(session: Session, batch: ImportBatch, problems: list[Proble
             "batch_id": batch.id,
             "severity": p.severity,
             "code": p.code,
-            "message_zh": p.zh,
-            "message_en": p.en,
+            "message_zh": escape_controls(p.zh),
+            "message_en": escape_controls(p.en),
             "sheet": p.location.sheet,
             "row": p.location.row,
             "column": p.location.column or p.location.field,
-            "value": None if p.value is None else str(p.value)[:500],
+            "value": None if p.value is None else escape_controls(str(p.value))[:500],
             "uscc": p.uscc,
         }
         for p in problems

@@ -288,6 +288,17 @@ CORPUS: list[tuple[str, str, Callable[[Path], None], dict[str, Any], dict[str, A
         {"status": "rejected", "problems": [["value.not_number", 2, "D"]]},
     ),
     (
+        "nul_in_unmatched_power_name.csv",
+        "power",
+        text(power_rows(("3309", "无名\x00作坊", "", "2025-01", 5))),
+        {},
+        {
+            "status": "rejected",
+            # a refused cell keeps its row out of matching: no review entry holds the NUL
+            "problems": [["value.control_char", 2, "B"]],
+        },
+    ),
+    (
         "escape_in_name.csv",
         "tax",
         text(tax_rows((A, "甲\x1b[31m", 2025, 1))),
