@@ -44,8 +44,10 @@ def test_agent_reports_progress_from_the_agent_desk(page: Page, site: Site) -> N
     first = page.locator("#table-reports tbody tr").first
     expect(first).to_contain_text(note)
     expect(first).to_contain_text(format_number(value))
-    # a report does not change the project: the form still carries the same version
-    assert page.locator("#progress-form input[name=version]").input_value() == version
+    # a report bumps the project version (reports of a project are serialised, issue 13): the
+    # reloaded form carries the next one
+    new_version = page.locator("#progress-form input[name=version]").input_value()
+    assert int(new_version) == int(version) + 1
     shot(page, site, "projects-progress-saved")
 
 
