@@ -10,12 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.store import db, migrate
+from industry_brain.store import db
 from industry_brain.store.models import ImportBatch, User
 from industry_brain.web import auth
+from industry_brain.web.app import create_app
+from industry_brain.web.settings import Settings
 from tests.reliability.webserver import serve
 from tests.web_fixtures import USCC_NX, USCC_WX, seed
 
@@ -63,10 +66,9 @@ def _run(base: str, token: str) -> tuple[list[httpx.Response], list[int]]:
     return answers, reads
 
 
-def test_twenty_concurrent_imports_queue_without_500(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
+def test_twenty_concurrent_imports_queue_without_500(sqlite_engine: Engine, tmp_path: Path) -> None:
+    engine = sqlite_engine
+    url = engine.url.render_as_string(hide_password=False)
     seed(engine)
     with Session(engine) as s:
         admin = s.scalars(select(User).where(User.username == "admin")).one()
@@ -85,35 +87,30 @@ def test_twenty_concurrent_imports_queue_without_500(tmp_path: Path) -> None:
         batches = s.scalar(
             select(func.count()).select_from(ImportBatch).where(ImportBatch.kind == "tax")
         )
-    engine.dispose()
     assert batches == IMPORTS
 
 
-def test_an_import_waiting_longer_than_the_setting_gets_503_store_busy(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
+def test_an_import_waiting_longer_than_the_setting_gets_503_store_busy(
+    sqlite_engine: Engine,
+) -> None:
+    engine = sqlite_engine
     seed(engine)
     with Session(engine) as s:
         admin = s.scalars(select(User).where(User.username == "admin")).one()
         token = auth.create_api_token(s, admin.id, "busy")
         s.commit()
-    data = tmp_path / "data"
-    data.mkdir()
+    app = create_app(Settings(import_wait_seconds=0.5), engine)
+    bearer = {"Authorization": f"Bearer {token}"}
     with (
-        serve(url, data, workers=2, extra_env={"IB_IMPORT_WAIT_SECONDS": "1"}) as base,
+        TestClient(app, base_url="https://testserver") as client,
         db.writer_lock(engine, wait_seconds=5),  # another import holds the store
     ):
-        r = httpx.post(
-            f"{base}/api/v1/imports",
-            headers={"Authorization": f"Bearer {token}"},
+        r = client.post(
+            "/api/v1/imports",
+            headers=bearer,
             data={"kind": "tax"},
             files={"file": ("tax.csv", _tax_file(0), "text/csv")},
-            timeout=60,
         )
         assert r.status_code == 503 and r.json()["code"] == "store.busy", r.text
-        assert r.headers["retry-after"] and r.json()["en"]
-        # reads go on meanwhile
-        me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-        assert me.status_code == 200
-    engine.dispose()
+        assert r.headers["retry-after"] and r.json()["en"] and r.headers["x-request-id"]
+        assert client.get("/api/v1/me", headers=bearer).status_code == 200  # reads go on

@@ -6,13 +6,16 @@ PostgreSQL: the database server stopped and started under load."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from industry_brain.store import db, migrate
@@ -23,11 +26,13 @@ from tests.reliability.webserver import serve, without_root_override
 from tests.web_fixtures import PASSWORD, csrf_of, seed
 
 
-def _prepare(url: str) -> str:
-    """Migrate and seed the store at ``url``; returns an admin's platform token."""
+def _prepare(url: str, migrated: bool = False) -> str:
+    """Migrate (unless ``migrated``) and seed the store at ``url``; returns an admin's platform
+    token."""
     engine = db.make_engine(url)
     try:
-        migrate.upgrade(engine)
+        if not migrated:
+            migrate.upgrade(engine)
         seed(engine)
         with Session(engine) as s:
             admin = s.query(User).filter_by(username="admin").one()
@@ -53,11 +58,19 @@ def _login(client: httpx.Client) -> httpx.Response:
     )
 
 
-def test_read_only_sqlite_store_answers_503_then_recovers_without_restart(tmp_path: Path) -> None:
+def test_read_only_sqlite_store_answers_503_then_recovers_without_restart(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    url = f"sqlite:///{store / 'industry_brain.sqlite'}"
-    token = _prepare(url)
+    target = store / "industry_brain.sqlite"
+    with (  # a copy of the migrated test store, in a directory of its own
+        closing(sqlite3.connect(sqlite_engine.url.database)) as src,
+        closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+    url = f"sqlite:///{target}"
+    token = _prepare(url, migrated=True)
     data = tmp_path / "data"
     data.mkdir()
     bearer = {"Authorization": f"Bearer {token}"}
