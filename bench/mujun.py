@@ -92,6 +92,14 @@ def pandas_baseline(snapshot_dir: Path, rules: RuleSet) -> pd.DataFrame:
     wide = wide.reindex(
         columns=[*INPUT_ITEMS, *["em_" + i.split(".", 1)[1] for i in EMISSION_ITEMS]]
     ).reset_index()
+    # 碳效 in 亩均: net CO2 from the carbon service's result table when the snapshot has one
+    # (the generated benchmark snapshot has none, so no carbon grade points apply either)
+    carbon = snapshot_dir / "result_carbon.parquet"
+    if carbon.exists():
+        rc = pd.read_parquet(carbon, columns=["enterprise_id", "year", "co2_net"])
+        wide = wide.merge(rc, on=["enterprise_id", "year"], how="left")
+    else:
+        wide["co2_net"] = np.nan
     rep = facts[
         facts["year"].isin(years)
         & facts["item"].isin(["output_value", "revenue"])
