@@ -207,7 +207,7 @@ def test_migration_0012_keeps_one_open_appeal_per_figure(engine: Engine) -> None
     from industry_brain.store import migrate
 
     ids = _load(engine)
-    migrate.downgrade(engine, "0012-1")  # only this branch: back to 0008
+    migrate.downgrade(engine, "0012-1")  # undo only this migration
     row = {
         "enterprise_id": next(iter(ids.values())),
         "year": 2025,
