@@ -5,7 +5,6 @@ PostgreSQL: the database server stopped and started under load."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -165,4 +164,3 @@ def test_postgresql_restart_under_load_answers_503_then_recovers(tmp_path: Path)
         assert statuses[503] > 0 and statuses[200] > 0, statuses
     finally:
         server.stop()
-        os.environ.pop("PGPASSWORD", None)
