@@ -57,3 +57,24 @@ def test_county_officer_sees_towns_city_officer_counties(engine) -> None:  # typ
         "吴兴区": (1, 0, 1),
         "南浔区": (0, 1, 0),
     }
+
+
+def test_cockpit_of_a_county_officer_lists_towns(engine) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from industry_brain.web.app import create_app
+    from industry_brain.web.settings import Settings
+    from tests.web_fixtures import login
+
+    _seed(engine)
+    app = create_app(Settings(), engine)
+    with TestClient(app, base_url="https://testserver") as client:
+        login(client, "county_wx")
+        page = client.get("/cockpit").text
+        assert "各乡镇街道规上/规下企业数" in page
+        assert "织里镇" in page and "月河街道" in page
+        assert "吴兴区" in page  # the officer's county in the title
+    with TestClient(app, base_url="https://testserver") as client:
+        login(client, "city")
+        page = client.get("/cockpit").text
+        assert "各区县规上/规下企业数" in page and "织里镇" not in page

@@ -392,21 +392,19 @@ def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
     clause = scope.enterprise_clause()
     year = latest_scale_year(session)
     in_scope = select(Enterprise.id).where(clause)
+    # a county officer sees the county's towns (乡镇街道); everyone else the counties
+    town_level = scope.role == "county_officer" and bool(scope.county_code)
+    area = Enterprise.town_code if town_level else Enterprise.county_code
     rows = session.execute(
-        select(
-            Enterprise.county_code,
-            Region.name,
-            EnterpriseScale.above_scale,
-            func.count(Enterprise.id),
-        )
-        .outerjoin(Region, Region.code == Enterprise.county_code)
+        select(area, Region.name, EnterpriseScale.above_scale, func.count(Enterprise.id))
+        .outerjoin(Region, Region.code == area)
         .outerjoin(
             EnterpriseScale,
             (EnterpriseScale.enterprise_id == Enterprise.id) & (EnterpriseScale.year == year),
         )
         .where(clause)
-        .group_by(Enterprise.county_code, Region.name, EnterpriseScale.above_scale)
-        .order_by(Enterprise.county_code)
+        .group_by(area, Region.name, EnterpriseScale.above_scale)
+        .order_by(area)
     ).all()
     by_county: dict[str, dict[str, Any]] = {}
     for code, name, above, n in rows:
@@ -434,8 +432,15 @@ def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
     for item, y, n in coverage_rows:
         coverage[item][y] = n
     total = sum(c["total"] for c in by_county.values())
+    county_name = (
+        session.scalar(select(Region.name).where(Region.code == scope.county_code))
+        if scope.county_code
+        else None
+    )
     return {
         "scale_year": year,
+        "area_level": "town" if town_level else "county",
+        "county_name": county_name,
         "by_county": list(by_county.values()),
         "total": total,
         "coverage": {"years": years, "items": coverage},

@@ -46,8 +46,8 @@ from industry_brain.domains.mujun.rules import CATALOGUE, CODES, EMISSION_ITEMS,
 
 GROUP_KEYS: dict[str, list[str]] = {
     "county": ["county_key", "scope", "indicator"],
-    "industry": ["division", "scope", "indicator"],
-    "county_industry": ["county_key", "division", "scope", "indicator"],
+    "industry": ["industry_key", "scope", "indicator"],
+    "county_industry": ["county_key", "industry_key", "scope", "indicator"],
     "all": ["scope", "indicator"],
 }
 INPUT_ITEMS: dict[str, str] = {
@@ -148,6 +148,10 @@ def _population(
         "county_code",
         "industry_code",
         division=ent.division.cast("string"),
+        # peers by industry (benchmarks, rank_industry) at the level of mujun.industry_level
+        industry_key=ibis.coalesce(
+            ent.industry_code.substr(0, rules.industry_digits), ent.division
+        ).cast("string"),
         county_key=county_key.cast("string"),
     )
     sc = tables["scales"]
@@ -254,7 +258,7 @@ def evaluate(
     # -- 3. indicator values: one row per configured indicator ---------------------------------
     inputs = sorted({c for i in CATALOGUE.values() for c in (i.numerator, i.denominator)})
     narrow = b.select(
-        "enterprise_id", "year", "county_key", "division", "scope", "evaluated", *inputs
+        "enterprise_id", "year", "county_key", "industry_key", "scope", "evaluated", *inputs
     )
     item_table = rules.item_table()
     long = narrow.join(ibis.memtable(item_table), ["county_key", "scope"])
@@ -270,7 +274,7 @@ def evaluate(
         "enterprise_id",
         "year",
         "county_key",
-        "division",
+        "industry_key",
         "scope",
         "evaluated",
         *[c for c in item_table.columns if c not in ("county_key", "scope")],
@@ -406,6 +410,7 @@ def evaluate(
         "county_key",
         "scope",
         "division",
+        "industry_key",
         "evaluated",
         *[c for c in current.columns if c.startswith(("quota_", "threshold_"))],
         "class_method",
@@ -486,7 +491,7 @@ def evaluate(
         group_by=[r.county_key, r.scope, r.evaluated], order_by=[r.veto_order, r.score.desc()]
     )
     by_industry = ibis.window(
-        group_by=[r.division, r.scope, r.evaluated], order_by=[r.veto_order, r.score.desc()]
+        group_by=[r.industry_key, r.scope, r.evaluated], order_by=[r.veto_order, r.score.desc()]
     )
     # counts over the same ordered partitions with a full frame share the windows' sort
     county_all = ibis.window(
@@ -495,7 +500,7 @@ def evaluate(
         rows=(None, None),
     )
     industry_all = ibis.window(
-        group_by=[r.division, r.scope, r.evaluated],
+        group_by=[r.industry_key, r.scope, r.evaluated],
         order_by=[r.veto_order, r.score.desc()],
         rows=(None, None),
     )

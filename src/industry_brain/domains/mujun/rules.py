@@ -19,12 +19,15 @@ import pandas as pd
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError, Location
+from industry_brain.store.codes import jurisdiction
 
 SCOPES = ("above", "below")
 SCOPE_ZH = {"above": "规上", "below": "规下"}
 CLASSES = ("A", "B", "C", "D")
 BENCHMARK_METHODS = ("fixed", "mean", "median", "aggregate")
 BENCHMARK_GROUPS = ("county", "industry", "county_industry", "all")
+#: Levels of GB/T 4754 for industry peers (``mujun.industry_level``) and their code digits.
+INDUSTRY_DIGITS = {"division": 2, "group": 3, "class": 4}
 BENCHMARK_PERIODS = ("current", "previous")
 MISSING_RULES = ("population_item_mean", "own_items_mean", "zero")
 CLASS_METHODS = ("quota", "threshold")
@@ -256,6 +259,8 @@ class RuleSet:
     year: int
     counties: dict[str, CountyRules]
     version: str
+    # GB/T 4754 digits of the industry peers (2 division, 3 group, 4 class): mujun.industry_level
+    industry_digits: int = 2
 
     def for_county(self, county: str | None) -> CountyRules:
         return self.counties.get(county or "") or self.counties[""]
@@ -638,4 +643,17 @@ def rule_set(
     out = {"": county_rules(params, None, year)}
     for county in sorted({c for c in counties if c}):
         out[county] = county_rules(params, county, year)
-    return RuleSet(year=year, counties=out, version=params.version())
+    level = params.resolve("mujun.industry_level", jurisdiction(), parameter_date(year)).value
+    if level not in INDUSTRY_DIGITS:
+        raise MujunError(
+            "mujun.industry_level",
+            f"行业口径应为 {'、'.join(INDUSTRY_DIGITS)} 之一，而不是“{level}”",
+            f"industry level must be one of {', '.join(INDUSTRY_DIGITS)}, not '{level}'",
+            Location(field="mujun.industry_level"),
+        )
+    return RuleSet(
+        year=year,
+        counties=out,
+        version=params.version(),
+        industry_digits=INDUSTRY_DIGITS[level],
+    )
