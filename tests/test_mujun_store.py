@@ -105,7 +105,8 @@ def test_run_appeal_and_history(engine: Engine, tmp_path) -> None:
         assert run.input_batch_ids == [ids["batch"]]
         assert run.parameter_version == ev.rules.version and run.parameters["330502"]
         items = s.scalars(select(MujunResultItem).where(MujunResultItem.run_id == run.id)).all()
-        assert len(items) == 3 * 6 + 2 * 2  # 规上 six indicators, 规下 two
+        # 规上 seven indicators (six plus va_per_co2, Huzhou override mujun.330500), 规下 two
+        assert len(items) == 3 * 7 + 2 * 2
         res = s.scalars(
             select(MujunResult).where(
                 MujunResult.run_id == run.id, MujunResult.enterprise_id == ids[a]
