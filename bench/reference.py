@@ -59,9 +59,9 @@ def run(rows: int = 100_000, **_: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'store.sqlite'}")
         migrate.upgrade(engine, "0008")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         migrate.upgrade(engine, "0009")
-        load_s = time.perf_counter() - t0
+        load_s, load_cpu_s = time.perf_counter() - t0, time.process_time() - c0
         raw_s = _raw_insert(Path(tmp) / "raw.sqlite")
         with Session(engine) as s:
             t1 = time.perf_counter()
@@ -82,16 +82,20 @@ def run(rows: int = 100_000, **_: Any) -> dict[str, Any]:
         engine.dispose()
     out = {
         "migration_0009_s": round(load_s, 2),
+        # CPU time of this process: what the load costs when other work shares the cores
+        "migration_0009_cpu_s": round(load_cpu_s, 2),
         "raw_sqlite_executemany_s": round(raw_s, 2),
         "region_index_build_s": round(index_s, 2),
         "resolve_column_rows": rows,
         "resolve_column_distinct_s": round(distinct_s, 4),
         "resolve_column_every_row_s": round(per_row_s, 3),
+        "load_average_1min": round(__import__("os").getloadavg()[0], 1),
         "target_s": TARGET_S,
         "target_met": load_s < TARGET_S,
     }
     print(
-        f"reference tables: migration 0009 (alter + load) {load_s:.2f} s "
+        f"reference tables: migration 0009 (alter + load) {load_s:.2f} s wall, "
+        f"{load_cpu_s:.2f} s CPU "
         f"(raw executemany of the same rows {raw_s:.2f} s); region index {index_s:.2f} s; "
         f"{rows:,}-row county column {distinct_s * 1000:.1f} ms by distinct value "
         f"(every row: {per_row_s:.2f} s); target < {TARGET_S} s: "
