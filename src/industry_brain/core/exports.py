@@ -103,8 +103,7 @@ def _number(value: Any) -> Any:
 
 # -- XLSX -------------------------------------------------------------------------------------
 def workbook() -> Workbook:
-    """A new, empty-sheeted workbook (the default sheet is kept; name it with
-    :func:`sheet_title`)."""
+    """A new workbook with openpyxl's one default sheet (rename it, or remove it)."""
     return Workbook()
 
 
@@ -148,18 +147,6 @@ def append(ws: Worksheet, values: Iterable[Any]) -> int:
     """Append one row of values to ``ws`` safely; returns the row number written."""
     ws.append([xlsx_value(ws, v) for v in values])
     return ws._current_row  # openpyxl's own append cursor: max_row would scan the sheet
-
-
-def set_value(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
-    """Write one cell safely (as :func:`append` does) and return it."""
-    safe = xlsx_value(ws, value)
-    cell = ws.cell(row=row, column=column)
-    if isinstance(safe, Cell):
-        cell.value = safe.value
-        cell.data_type = "s"
-    else:
-        cell.value = safe
-    return cell
 
 
 def save(wb: Workbook, path: Path) -> Path:
