@@ -53,11 +53,23 @@ PUBLIC = {
 #: path prefixes and the permission they need (a role without it gets 403/404)
 GUARDED = (
     ("/admin/tokens", "token.manage"),
+    ("/admin/audit", "audit.search"),
+    ("/api/v1/audit", "audit.search"),
     ("/import", "import.run"),
     ("/api/v1/imports", "import.run"),
     ("/cockpit", "cockpit.view"),
     ("/api/v1/cockpit", "cockpit.view"),
+    ("/mujun/lists", "mujun.view"),
+    ("/bulletins", "bulletins.view"),
 )
+#: exact paths and the permission they need (their sub-paths serve other roles too)
+GUARDED_EXACT = {
+    "/enterprises": "enterprise.search",
+    "/api/v1/enterprises": "enterprise.search",
+    "/mujun": "mujun.view",
+    "/carbon": "carbon.view",
+    "/bank": "consent.read",
+}
 VALID = {
     "uscc": USCC_WX,
     "item": "output_value",
@@ -120,6 +132,8 @@ def calls(app: Any) -> Iterator[tuple[str, str, str, dict[str, str], bool]]:
 
 
 def _guard(path: str) -> str | None:
+    if path in GUARDED_EXACT:
+        return GUARDED_EXACT[path]
     for prefix, permission in GUARDED:
         if path == prefix or path.startswith(prefix + "/"):
             return permission
@@ -177,7 +191,9 @@ def test_role_route_matrix_no_500_headers_and_access(app):
                     problems.append(f"{where}: anonymous not refused")
             role = ROLE_OF.get(who.removesuffix("_token"))
             permission = _guard(path)
-            refused = r.status_code in (401, 403, 404, 422)
+            refused = r.status_code in (401, 403, 404, 422) or (
+                r.status_code == 303 and r.headers["location"].startswith("/login")
+            )
             if role and permission and role not in PERMISSIONS[permission] and not refused:
                 problems.append(f"{where}: role without {permission} not refused")
     assert not problems, "\n".join(problems[:60]) + f"\n({len(problems)} problems)"
