@@ -15,17 +15,13 @@ from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
 from industry_brain.demo.constants import CITY_CODE, DEMO_TODAY, County, DemoCity, city
 from industry_brain.store import reference
-
-_COUNTY_SUFFIXES = ("自治县", "林区", "区", "县", "市", "旗")
-_TOWN_SUFFIXES = ("街道", "镇", "乡")
-_PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
-
-
-def _short(name: str, suffixes: tuple[str, ...]) -> str:
-    for suffix in suffixes:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
+from industry_brain.store.codes import (
+    CITY_SUFFIXES,
+    COUNTY_SUFFIXES,
+    PROVINCE_SUFFIXES,
+    TOWN_SUFFIXES,
+    short_name,
+)
 
 
 @cache
@@ -83,22 +79,22 @@ def city_for(region: str | None) -> DemoCity:
     ):
         name = units[code]["name"]
         mine = sorted(towns.get(code, []), key=lambda r: r["code"])
-        pairs = tuple((_short(t["name"], _TOWN_SUFFIXES), t["name"]) for t in mine) or (
-            (_short(name, _COUNTY_SUFFIXES), ""),
+        pairs = tuple((short_name(t["name"], TOWN_SUFFIXES), t["name"]) for t in mine) or (
+            (short_name(name, COUNTY_SUFFIXES), ""),
         )
         counties.append(
-            County(code, name, _short(name, _COUNTY_SUFFIXES), float(len(pairs)), pairs)
+            County(code, name, short_name(name, COUNTY_SUFFIXES), float(len(pairs)), pairs)
         )
     if not counties:
         raise _bad_region(region, f"{region} 没有区县", f"{region} has no counties")
-    short = _short(unit["name"], ("市", "地区", "自治州", "盟"))
+    short = short_name(unit["name"], CITY_SUFFIXES)
     params = parameters.load()
     return DemoCity(
         code=region,
         name=unit["name"],
         short=short,
         province=province,
-        province_short=_short(province, _PROVINCE_SUFFIXES),
+        province_short=short_name(province, PROVINCE_SUFFIXES),
         counties=tuple(counties),
         park_lessors={
             c.code: (

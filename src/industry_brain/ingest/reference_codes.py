@@ -17,6 +17,7 @@ cell like every other ingest problem:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -149,146 +150,123 @@ def check(
         frame["industry_code"] = _objects(frame, ind_codes)
 
 
-def _flag_regions(
-    sheet: _Sheet, col: readers.RawColumn, res: list[Resolved | None], years: np.ndarray
+Message = Callable[[Resolved, int], str]
+
+
+def _flag(
+    sheet: _Sheet,
+    col: readers.RawColumn,
+    res: list[Resolved | None],
+    statuses: tuple[str, ...],
+    code: str,
+    zh: Message,
+    en: Message,
+    severity: str = "error",
 ) -> None:
-    def r(i: int) -> Resolved:
+    """Flag the rows whose resolution has one of ``statuses``; messages see the result."""
+
+    def at(i: int) -> Resolved:
         item = res[i]
         assert item is not None
         return item
 
-    def unknown_zh(i: int) -> str:
-        x = r(i)
+    sheet.flag(
+        _mask(res, *statuses), col, code, "", "", severity=severity,
+        zh_each=lambda i: zh(at(i), i), en_each=lambda i: en(at(i), i),
+    )  # fmt: skip
+
+
+def _orig(x: Resolved) -> str:
+    return f"{x.original[0]} {x.original[1]}" if x.original else ""
+
+
+def _flag_regions(
+    sheet: _Sheet, col: readers.RawColumn, res: list[Resolved | None], years: np.ndarray
+) -> None:
+    def unknown_zh(x: Resolved, i: int) -> str:
         if x.status == "wrong_level" and x.note == "town":
             return f"“{x.name or ''}”是乡镇街道代码，此列应填区县"
         if x.status == "wrong_level":
             return f"“{x.name}”是{'省级' if x.note == 'province' else '地级'}单位，此列应填区县"
         if x.original:
-            return f"区划 {x.original[0]} {x.original[1]} 已于 {x.note} 撤销，且没有继承单位"
+            return f"区划 {_orig(x)} 已于 {x.note} 撤销，且没有继承单位"
         return "区县不在行政区划表中（应为 GB/T 2260 代码或区县名称）"
 
-    def unknown_en(i: int) -> str:
-        x = r(i)
+    def unknown_en(x: Resolved, i: int) -> str:
         if x.status == "wrong_level" and x.note == "town":
             return f"'{x.name or ''}' is a town code: this column takes a county"
         if x.status == "wrong_level":
             return f"'{x.name}' is a {x.note}-level unit: this column takes a county"
         if x.original:
-            return f"division {x.original[0]} {x.original[1]} was {x.note} with no successor"
+            return f"division {_orig(x)} was {x.note} with no successor"
         return "county is not a known division (a GB/T 2260 code or a county name)"
 
-    sheet.flag(
-        _mask(res, "unknown", "wrong_level"), col, "value.unknown_region", "", "",
-        zh_each=unknown_zh, en_each=unknown_en,
+    _flag(
+        sheet, col, res, ("unknown", "wrong_level"), "value.unknown_region", unknown_zh, unknown_en
+    )
+    _flag(
+        sheet, col, res, ("ambiguous",), "value.ambiguous_region",
+        lambda x, i: f"对应多个区县，请填写代码：{candidates_text(x.candidates)}",
+        lambda x, i: f"matches several counties, write the code: {candidates_text(x.candidates)}",
     )  # fmt: skip
-    sheet.flag(
-        _mask(res, "ambiguous"),
-        col,
-        "value.ambiguous_region",
-        "",
-        "",
-        zh_each=lambda i: f"对应多个区县，请填写代码：{candidates_text(r(i).candidates)}",
-        en_each=lambda i: (
-            f"matches several counties, write the code: {candidates_text(r(i).candidates)}"
+    _flag(
+        sheet, col, res, ("mapped",), "value.region_retired",
+        lambda x, i: f"区划 {_orig(x)} 已于 {x.note} 年撤销，按继承关系记为 {x.code} {x.name}",
+        lambda x, i: (
+            f"division {_orig(x)} was retired in {x.note}; recorded as its successor "
+            f"{x.code} {x.name}"
         ),
-    )
-    sheet.flag(
-        _mask(res, "mapped"),
-        col,
-        "value.region_retired",
-        "",
-        "",
         severity="warning",
-        zh_each=lambda i: (
-            f"区划 {r(i).original[0]} {r(i).original[1]} 已于 {r(i).note} 年撤销，"  # type: ignore[index]
-            f"按继承关系记为 {r(i).code} {r(i).name}"
+    )  # fmt: skip
+    _flag(
+        sheet, col, res, ("early",), "value.region_not_yet",
+        lambda x, i: f"区划 {x.code} {x.name} 自 {x.note} 年启用，晚于数据年度 {years[i]}",
+        lambda x, i: (
+            f"division {x.code} {x.name} exists from {x.note}, after the data year {years[i]}"
         ),
-        en_each=lambda i: (
-            f"division {r(i).original[0]} {r(i).original[1]} was retired in {r(i).note}; "  # type: ignore[index]
-            f"recorded as its successor {r(i).code} {r(i).name}"
-        ),
-    )
-    sheet.flag(
-        _mask(res, "early"),
-        col,
-        "value.region_not_yet",
-        "",
-        "",
         severity="warning",
-        zh_each=lambda i: (
-            f"区划 {r(i).code} {r(i).name} 自 {r(i).note} 年启用，晚于数据年度 {years[i]}"
-        ),
-        en_each=lambda i: (
-            f"division {r(i).code} {r(i).name} exists from {r(i).note}, after the data year "
-            f"{years[i]}"
-        ),
-    )
+    )  # fmt: skip
 
 
 def _flag_towns(
     sheet: _Sheet, col: readers.RawColumn, res: list[Resolved | None], counties: np.ndarray
 ) -> None:
-    def r(i: int) -> Resolved:
-        item = res[i]
-        assert item is not None
-        return item
-
-    sheet.flag(
-        _mask(res, "unknown"),
-        col,
-        "value.unknown_town",
-        "",
-        "",
-        zh_each=lambda i: (
+    _flag(
+        sheet, col, res, ("unknown",), "value.unknown_town",
+        lambda x, i: (
             f"乡镇街道不在区县 {counties[i]} 的统计用区划中"
             if counties[i]
             else "乡镇街道无法确定（请填写9位统计用区划代码，或同时填写区县）"
         ),
-        en_each=lambda i: (
+        lambda x, i: (
             f"town is not a town of county {counties[i]} in the statistical divisions"
             if counties[i]
             else "town cannot be determined (write its 9-digit code, or give the county too)"
         ),
-    )
-    sheet.flag(
-        _mask(res, "ambiguous"),
-        col,
-        "value.ambiguous_town",
-        "",
-        "",
-        zh_each=lambda i: f"对应多个乡镇街道，请填写全称或代码：{candidates_text(r(i).candidates)}",
-        en_each=lambda i: (
-            f"matches several towns, write the full name or code: "
-            f"{candidates_text(r(i).candidates)}"
+    )  # fmt: skip
+    _flag(
+        sheet, col, res, ("ambiguous",), "value.ambiguous_town",
+        lambda x, i: f"对应多个乡镇街道，请填写全称或代码：{candidates_text(x.candidates)}",
+        lambda x, i: (
+            f"matches several towns, write the full name or code: {candidates_text(x.candidates)}"
         ),
-    )
-    sheet.flag(
-        _mask(res, "mismatch"),
-        col,
-        "value.town_county_mismatch",
-        "",
-        "",
-        zh_each=lambda i: (
-            f"乡镇街道 {r(i).name} 属于 {candidates_text(r(i).candidates)}，"
-            f"与区县 {counties[i]} 不符"
+    )  # fmt: skip
+    _flag(
+        sheet, col, res, ("mismatch",), "value.town_county_mismatch",
+        lambda x, i: (
+            f"乡镇街道 {x.name} 属于 {candidates_text(x.candidates)}，与区县 {counties[i]} 不符"
         ),
-        en_each=lambda i: (
-            f"town {r(i).name} belongs to {candidates_text(r(i).candidates)}, not to county "
+        lambda x, i: (
+            f"town {x.name} belongs to {candidates_text(x.candidates)}, not to county "
             f"{counties[i]}"
         ),
-    )
+    )  # fmt: skip
 
 
 def _flag_industries(
     sheet: _Sheet, col: readers.RawColumn, res: list[Resolved | None], years: np.ndarray
 ) -> None:
-    def r(i: int) -> Resolved:
-        item = res[i]
-        assert item is not None
-        return item
-
-    def unknown_zh(i: int) -> str:
-        x = r(i)
+    def unknown_zh(x: Resolved, i: int) -> str:
         if x.status == "wrong_level":
             return f"“{x.name}”是门类，行业应至少写到大类（两位代码）"
         if x.note == "2011" and x.original:
@@ -298,8 +276,7 @@ def _flag_industries(
             )
         return "行业代码或名称不在 GB/T 4754-2017 行业表中"
 
-    def unknown_en(i: int) -> str:
-        x = r(i)
+    def unknown_en(x: Resolved, i: int) -> str:
         if x.status == "wrong_level":
             return f"'{x.name}' is a section: give at least a division (two digits)"
         if x.note == "2011" and x.original:
@@ -309,76 +286,51 @@ def _flag_industries(
             )
         return "industry code or name is not in the GB/T 4754-2017 table"
 
-    sheet.flag(
-        _mask(res, "unknown", "wrong_level"), col, "value.unknown_industry", "", "",
-        zh_each=unknown_zh, en_each=unknown_en,
-    )  # fmt: skip
-
-    def ambiguous_zh(i: int) -> str:
-        x = r(i)
+    def ambiguous_zh(x: Resolved, i: int) -> str:
         if x.original:
             return (
-                f"GB/T 4754-2011 代码 {x.original[0]} {x.original[1]} 对应多个 2017 代码，"
+                f"GB/T 4754-2011 代码 {_orig(x)} 对应多个 2017 代码，"
                 f"请改填其一：{candidates_text(x.candidates)}"
             )
         return f"行业名称对应多个代码，请填写代码：{candidates_text(x.candidates)}"
 
-    def ambiguous_en(i: int) -> str:
-        x = r(i)
+    def ambiguous_en(x: Resolved, i: int) -> str:
         if x.original:
             return (
-                f"GB/T 4754-2011 code {x.original[0]} {x.original[1]} maps to several 2017 "
-                f"codes, write one of: {candidates_text(x.candidates)}"
+                f"GB/T 4754-2011 code {_orig(x)} maps to several 2017 codes, write one of: "
+                f"{candidates_text(x.candidates)}"
             )
         return (
             f"industry name matches several codes, write the code: {candidates_text(x.candidates)}"
         )
 
-    sheet.flag(
-        _mask(res, "ambiguous"), col, "value.ambiguous_industry", "", "",
-        zh_each=ambiguous_zh, en_each=ambiguous_en,
+    _flag(
+        sheet, col, res, ("unknown", "wrong_level"), "value.unknown_industry", unknown_zh,
+        unknown_en,
     )  # fmt: skip
-    sheet.flag(
-        _mask(res, "mismatch"),
-        col,
-        "value.industry_mismatch",
-        "",
-        "",
-        zh_each=lambda i: f"行业代码与名称或门类不一致：{candidates_text(r(i).candidates)}",
-        en_each=lambda i: (
+    _flag(sheet, col, res, ("ambiguous",), "value.ambiguous_industry", ambiguous_zh, ambiguous_en)
+    _flag(
+        sheet, col, res, ("mismatch",), "value.industry_mismatch",
+        lambda x, i: f"行业代码与名称或门类不一致：{candidates_text(x.candidates)}",
+        lambda x, i: (
             f"industry code and name (or section letter) disagree: "
-            f"{candidates_text(r(i).candidates)}"
+            f"{candidates_text(x.candidates)}"
         ),
-    )
-    sheet.flag(
-        _mask(res, "coarse"),
-        col,
-        "value.coarse_industry",
-        "",
-        "",
-        severity="warning",
-        zh_each=lambda i: (
-            f"行业只写到{'大类' if r(i).note == 'division' else '中类'} {r(i).code} {r(i).name}，"
+    )  # fmt: skip
+    _flag(
+        sheet, col, res, ("coarse",), "value.coarse_industry",
+        lambda x, i: (
+            f"行业只写到{'大类' if x.note == 'division' else '中类'} {x.code} {x.name}，"
             "无法与同小类企业比较"
         ),
-        en_each=lambda i: (
-            f"industry is only a {r(i).note} ({r(i).code} {r(i).name}): too coarse for "
-            "class-level peers"
+        lambda x, i: (
+            f"industry is only a {x.note} ({x.code} {x.name}): too coarse for class-level peers"
         ),
-    )
-    sheet.flag(
-        _mask(res, "mapped"),
-        col,
-        "value.industry_2011",
-        "",
-        "",
         severity="warning",
-        zh_each=lambda i: (
-            f"GB/T 4754-2011 代码 {r(i).original[0]} {r(i).original[1]} 记为 2017 代码 "  # type: ignore[index]
-            f"{r(i).code} {r(i).name}"
-        ),
-        en_each=lambda i: (
-            f"GB/T 4754-2011 code {r(i).original[0]} {r(i).original[1]} recorded as 2017 "  # type: ignore[index]
-            f"code {r(i).code} {r(i).name}"
-        ),
-    )
+    )  # fmt: skip
+    _flag(
+        sheet, col, res, ("mapped",), "value.industry_2011",
+        lambda x, i: f"GB/T 4754-2011 代码 {_orig(x)} 记为 2017 代码 {x.code} {x.name}",
+        lambda x, i: f"GB/T 4754-2011 code {_orig(x)} recorded as 2017 code {x.code} {x.name}",
+        severity="warning",
+    )  # fmt: skip

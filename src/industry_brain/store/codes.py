@@ -33,9 +33,10 @@ from industry_brain.core.errors import Location, ValidationError
 DEFAULT_JURISDICTION = "330500"
 FIRST_2017_YEAR = 2018  # GB/T 4754-2017 applies to data years from 2018 (statistics practice)
 
-_COUNTY_SUFFIXES = ("自治县", "自治旗", "林区", "特区", "新区", "区", "县", "市", "旗")
-_CITY_SUFFIXES = ("自治州", "地区", "盟", "市")
-_PROVINCE_SUFFIXES = (
+COUNTY_SUFFIXES = ("自治县", "自治旗", "林区", "特区", "新区", "区", "县", "市", "旗")
+CITY_SUFFIXES = ("自治州", "地区", "盟", "市")
+TOWN_SUFFIXES = ("街道", "镇", "乡")
+PROVINCE_SUFFIXES = (
     "维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市",
 )  # fmt: skip
 
@@ -45,7 +46,9 @@ def clean(text: Any) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
 
 
-def _short(name: str, suffixes: tuple[str, ...]) -> str:
+def short_name(name: str, suffixes: tuple[str, ...]) -> str:
+    """The name without the first of ``suffixes`` it ends with (吴兴区 → 吴兴), keeping two
+    characters at least."""
     for suffix in suffixes:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
@@ -228,7 +231,7 @@ class RegionIndex:
             ):
                 self.levels[code], self.names[code] = "town", name
                 aliases = self.towns[parent]
-                for alias in {name, _short(name, ("街道", "镇", "乡"))}:
+                for alias in {name, short_name(name, TOWN_SUFFIXES)}:
                     # two towns of one county with the same short name: keep neither
                     aliases[alias] = "" if aliases.get(alias, code) != code else code
                 aliases[code] = code
@@ -236,13 +239,13 @@ class RegionIndex:
     def _add(self, inc: _Incarnation) -> None:
         self.by_code.setdefault(inc.code, []).append(inc)
         key = (inc.code, inc.valid_from)
-        names = {inc.name, _short(inc.name, _COUNTY_SUFFIXES)}
+        names = {inc.name, short_name(inc.name, COUNTY_SUFFIXES)}
         cities = {""}
         if inc.prefecture:
-            cities |= {inc.prefecture, _short(inc.prefecture, _CITY_SUFFIXES)}
+            cities |= {inc.prefecture, short_name(inc.prefecture, CITY_SUFFIXES)}
         provinces = {""}
         if inc.province:
-            provinces |= {inc.province, _short(inc.province, _PROVINCE_SUFFIXES)}
+            provinces |= {inc.province, short_name(inc.province, PROVINCE_SUFFIXES)}
         for p in provinces:
             for c in cities:
                 for n in names:
@@ -361,7 +364,7 @@ class RegionIndex:
             same = tuple(
                 (c, self.names[c])
                 for c in self.towns.get(county, {}).values()
-                if c and _short(self.names[c], ("街道", "镇", "乡")) == value
+                if c and short_name(self.names[c], TOWN_SUFFIXES) == value
             )
             return Resolved(None, "ambiguous", candidates=tuple(sorted(set(same))))
         return Resolved(code, "ok", self.names.get(code))
