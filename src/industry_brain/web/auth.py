@@ -27,6 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -283,20 +284,31 @@ def check_csrf(info: SessionInfo | None, supplied: str | None) -> None:
 # -- the login form's stateless CSRF token -----------------------------------------------------
 def secret_key(settings: Settings) -> str:
     """``IB_SECRET_KEY``, else a random key kept in ``IB_DATA_DIR/secret_key`` (made once,
-    mode 0600, shared by the worker processes)."""
+    mode 0600, published atomically so that worker processes starting together read the same
+    key)."""
     if settings.secret_key:
         return settings.secret_key
-    path = data_dir() / "secret_key"
+    return _stored_key(data_dir() / "secret_key")
+
+
+@lru_cache(maxsize=8)
+def _stored_key(path: Path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)  # fails when another worker published its key first
         except FileExistsError:
-            pass  # another worker made it first
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it or set IB_SECRET_KEY")
+    return key
 
 
 def _login_serializer(settings: Settings) -> URLSafeTimedSerializer:
