@@ -160,7 +160,9 @@ def test_upload_department_workbook_and_see_its_report(
     expect(report).to_be_visible(timeout=60000)
     expect(report).to_have_attribute("data-status", "dry_run")
     expect(page.locator("table.mapping").first).to_contain_text("工业总产值")
-    expect(page.locator("table.problems")).to_contain_text("value.not_number")
+    expect(page.locator("table.problems tr[data-code='value.not_number']").first).to_contain_text(
+        "不是数字"
+    )
     shot(page, site, "import-report")
     with page.expect_download() as download:
         page.click("#download-workbook")

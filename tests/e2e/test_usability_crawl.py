@@ -113,6 +113,7 @@ def kind_of(url: str) -> str:
     """Pages of one kind: the path with codes and numbers folded, and the query's names."""
     parts = urlsplit(url)
     path = USCC.sub("U", parts.path)
+    path = re.sub(r"/facts/[^/]+/", "/facts/I/", path)  # one lineage fragment kind
     path = re.sub(r"/[^/]*\d[^/]*", "/N", path)
     names = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} - {"page"})
     return f"{path}?{'&'.join(names)}"
