@@ -925,6 +925,8 @@ def _stream_member(
             if scan is not None:
                 buf = carry + chunk if carry else chunk
                 cut = scan.cut(buf)
+                if not cut and len(buf) > 8 * _CHUNK:  # one enormous row: scan what is whole
+                    cut = buf.rfind(b">") + 1
                 if cut:
                     _scan_chunk(scan, buf[:cut])
                     _check_scan(scan, file, sheet, limits)
