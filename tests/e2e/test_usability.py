@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -17,8 +18,6 @@ from industry_brain.domains.carbon.models import BankConsent, CarbonCode, Carbon
 from industry_brain.store.db import make_engine
 from tests.e2e.conftest import Site
 from tests.e2e.test_browser import shot, sign_in
-
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_empty_grade_and_pager_links_list_every_grade(page: Page, site: Site) -> None:
@@ -80,27 +79,48 @@ def test_bulletin_parameters_are_a_readable_table(page: Page, site: Site) -> Non
     shot(page, site, "bulletin")
 
 
-def test_import_of_the_wrong_kind_suggests_the_right_one(page: Page, site: Site) -> None:
+def _resent_workbook(site: Site, tmp_path: Path) -> Path:
+    """The 2024 statistics workbook re-sent with one figure re-typed as text (a new file with
+    one invalid row; another cell than test_browser's copy, so never a duplicate of it)."""
+    source = next((site.demo_dir / "inbox" / "stats_annual").glob("2024*.xlsx"))
+    book = openpyxl.load_workbook(source)
+    sheet = book["规上工业企业"]
+    for row in sheet.iter_rows(min_row=14, max_row=30):
+        numbers = [c for c in row if isinstance(c.value, int | float)]
+        if numbers:
+            numbers[0].value = "三百"
+            break
+    target = tmp_path / f"resent-{source.name}"
+    book.save(target)
+    return target
+
+
+def test_import_of_the_wrong_kind_suggests_the_right_one(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
     sign_in(page, site, site.users["admin"])
     page.goto(f"{site.url}/import")
-    page.select_option("#kind", "tax")
-    page.set_input_files("#file", str(DATA / "power_utf8.csv"))
+    page.select_option("#kind", "tax")  # a statistics workbook sent as tax
+    page.set_input_files("#file", str(_resent_workbook(site, tmp_path)))
+    page.fill("input[name=year]", "2024")
+    page.fill("input[name=sheet]", "规上工业企业")
     page.click("#preview")
     suggestion = page.locator("#kind-suggestion")
-    expect(suggestion).to_be_visible()
+    expect(suggestion).to_be_visible(timeout=60000)
+    expect(suggestion).to_contain_text("统计年报")
     expect(page.locator("#commit")).to_have_count(0)  # nothing valid: nothing to commit
     assert "--" not in page.locator("#import-report").inner_text()
     shot(page, site, "import-wrong-kind")
     page.click("#use-suggested-kind")
-    expect(page.locator("#commit")).to_be_visible()
-    accept = page.locator("input[name=accept_valid]")
-    if accept.count():
-        accept.check()
+    expect(page.locator("#commit")).to_be_visible(timeout=60000)
+    expect(page.locator("#kind-suggestion")).to_have_count(0)
+    # committing without "only the valid rows" is refused, and says only that
     page.click("#commit")
-    expect(page.locator("#committed")).to_be_visible()
-    # the batch list below the form shows the new batch without a reload
-    expect(page.locator("#recent-batches")).to_contain_text("power_utf8.csv")
-    shot(page, site, "import-committed")
+    expect(page.locator("#rejected")).to_be_visible(timeout=60000)
+    expect(page.locator("#committed")).to_have_count(0)
+    # the batch list below the form shows the refused batch without a reload
+    expect(page.locator("#recent-batches")).to_contain_text("resent-")
+    shot(page, site, "import-refused")
 
 
 def test_docs_render_swagger_ui_under_the_csp(page: Page, site: Site) -> None:
