@@ -59,7 +59,9 @@ def test_hangzhou_demo_through_the_main_job(hangzhou) -> None:  # type: ignore[n
     assert set(run.summary["by_county"]) == set(HANGZHOU.values())
     with Session(engine) as s:
         counties = dict(
-            s.execute(select(Enterprise.county_code, func.count()).group_by(Enterprise.county_code))
+            s.execute(
+                select(Enterprise.county_code, func.count()).group_by(Enterprise.county_code)
+            ).all()
         )
         assert set(counties) <= set(HANGZHOU) and len(counties) == 13
         # every enterprise keeps its town, a town of its own county

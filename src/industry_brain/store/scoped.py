@@ -388,13 +388,23 @@ def data_stamp(session: Session) -> tuple:
     )
 
 
-def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
-    clause = scope.enterprise_clause()
-    year = latest_scale_year(session)
-    in_scope = select(Enterprise.id).where(clause)
-    # a county officer sees the county's towns (乡镇街道); everyone else the counties
-    town_level = scope.role == "county_officer" and bool(scope.county_code)
-    area = Enterprise.town_code if town_level else Enterprise.county_code
+def towns_known(session: Session, scope: Scope) -> bool:
+    """Whether a county-scoped caller's enterprises carry towns (乡镇街道): then the services'
+    summaries break down by town instead of by county."""
+    if not scope.county_code:
+        return False
+    found = session.scalar(
+        select(Enterprise.id)
+        .where(scope.enterprise_clause(), Enterprise.town_code.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+def _counts_by_area(
+    session: Session, clause: Any, year: int | None, area: Any
+) -> list[dict[str, Any]]:
+    """Enterprises in scope per area (county or town) and 规上/规下 of ``year``."""
     rows = session.execute(
         select(area, Region.name, EnterpriseScale.above_scale, func.count(Enterprise.id))
         .outerjoin(Region, Region.code == area)
@@ -406,15 +416,26 @@ def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
         .group_by(area, Region.name, EnterpriseScale.above_scale)
         .order_by(area)
     ).all()
-    by_county: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for code, name, above, n in rows:
-        c = by_county.setdefault(
+        c = out.setdefault(
             code or "",
             {"code": code, "name": name, "above": 0, "below": 0, "unknown": 0, "total": 0},
         )
         key = "unknown" if above is None else ("above" if above else "below")
         c[key] += n
         c["total"] += n
+    return list(out.values())
+
+
+def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
+    clause = scope.enterprise_clause()
+    year = latest_scale_year(session)
+    in_scope = select(Enterprise.id).where(clause)
+    # counties; for a county officer also the county's towns (乡镇街道)
+    town_level = scope.role == "county_officer" and towns_known(session, scope)
+    by_county = _counts_by_area(session, clause, year, Enterprise.county_code)
+    by_town = _counts_by_area(session, clause, year, Enterprise.town_code) if town_level else None
     years = sorted(
         session.scalars(select(Fact.year).where(Fact.item.in_(KEY_ITEMS)).distinct()).all()
     )[-5:]
@@ -431,7 +452,7 @@ def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
     coverage = {item: {y: 0 for y in years} for item in KEY_ITEMS}
     for item, y, n in coverage_rows:
         coverage[item][y] = n
-    total = sum(c["total"] for c in by_county.values())
+    total = sum(c["total"] for c in by_county)
     county_name = (
         session.scalar(select(Region.name).where(Region.code == scope.county_code))
         if scope.county_code
@@ -441,7 +462,8 @@ def _aggregates(session: Session, scope: Scope) -> dict[str, Any]:
         "scale_year": year,
         "area_level": "town" if town_level else "county",
         "county_name": county_name,
-        "by_county": list(by_county.values()),
+        "by_county": by_county,
+        "by_town": by_town,
         "total": total,
         "coverage": {"years": years, "items": coverage},
     }

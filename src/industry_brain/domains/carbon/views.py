@@ -51,7 +51,7 @@ def grade_distribution(
     (default: the latest year). ``level`` says which (county | town)."""
     runs = current_runs(session)
     year = year or (max(runs) if runs else None)
-    level = by or ("town" if scope.county_code else "county")
+    level = by or ("town" if scoped.towns_known(session, scope) else "county")
     if year is None or year not in runs:
         return {"year": year, "counties": [], "totals": {}, "level": level}
     area = Enterprise.town_code if level == "town" else CarbonResult.county_code

@@ -61,7 +61,7 @@ def class_distribution(
     and class (A/B/C/D, T = not evaluated) in the caller's scope, split by 规上/规下, from the
     published run of ``year`` (default: the latest). ``level`` says which (county | town)."""
     run = _run(session, year)
-    level = by or ("town" if scope.county_code else "county")
+    level = by or ("town" if scoped.towns_known(session, scope) else "county")
     if run is None:
         return {"year": year, "run_id": None, "counties": [], "totals": {}, "level": level}
     area = Enterprise.town_code if level == "town" else MujunResult.county_code

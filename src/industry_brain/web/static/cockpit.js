@@ -73,7 +73,9 @@
   var data = payload.data;
   var labels = payload.labels;
 
-  var counties = data.by_county.map(function (c) { return c.name || c.code || "—"; });
+  // a county officer's chart shows the county's towns (乡镇街道)
+  var areas = data.area_level === "town" && data.by_town ? data.by_town : data.by_county;
+  var counties = areas.map(function (c) { return c.name || c.code || "—"; });
   chart("county", {
     animation: false,
     tooltip: { trigger: "axis" },
@@ -84,7 +86,7 @@
     series: ["above", "below", "unknown"].map(function (k) {
       return {
         name: labels[k], type: "bar", stack: "n",
-        data: data.by_county.map(function (c) { return c[k]; })
+        data: areas.map(function (c) { return c[k]; })
       };
     })
   });
