@@ -79,13 +79,13 @@ def test_bulletin_parameters_are_a_readable_table(page: Page, site: Site) -> Non
     shot(page, site, "bulletin")
 
 
-def _resent_workbook(site: Site, tmp_path: Path) -> Path:
-    """The 2024 statistics workbook re-sent with one figure re-typed as text (a new file with
-    one invalid row; another cell than test_browser's copy, so never a duplicate of it)."""
-    source = next((site.demo_dir / "inbox" / "stats_annual").glob("2024*.xlsx"))
+def _resent_land_file(site: Site, tmp_path: Path) -> Path:
+    """The demo's 2025 land workbook as the department re-sends it: one area re-typed as text
+    (a new file with one invalid row, so not a duplicate of the imported one)."""
+    source = next((site.demo_dir / "inbox" / "land").glob("2025*.xlsx"))
     book = openpyxl.load_workbook(source)
-    sheet = book["规上工业企业"]
-    for row in sheet.iter_rows(min_row=14, max_row=30):
+    sheet = book.worksheets[0]
+    for row in sheet.iter_rows(min_row=3, max_row=20):
         numbers = [c for c in row if isinstance(c.value, int | float)]
         if numbers:
             numbers[0].value = "三百"
@@ -100,14 +100,13 @@ def test_import_of_the_wrong_kind_suggests_the_right_one(
 ) -> None:
     sign_in(page, site, site.users["admin"])
     page.goto(f"{site.url}/import")
-    page.select_option("#kind", "tax")  # a statistics workbook sent as tax
-    page.set_input_files("#file", str(_resent_workbook(site, tmp_path)))
-    page.fill("input[name=year]", "2024")
-    page.fill("input[name=sheet]", "规上工业企业")
+    page.select_option("#kind", "tax")  # a land file sent as tax
+    page.set_input_files("#file", str(_resent_land_file(site, tmp_path)))
+    page.fill("input[name=year]", "2025")
     page.click("#preview")
     suggestion = page.locator("#kind-suggestion")
     expect(suggestion).to_be_visible(timeout=60000)
-    expect(suggestion).to_contain_text("统计年报")
+    expect(suggestion).to_contain_text("自然资源用地")
     expect(page.locator("#commit")).to_have_count(0)  # nothing valid: nothing to commit
     assert "--" not in page.locator("#import-report").inner_text()
     shot(page, site, "import-wrong-kind")
