@@ -235,6 +235,7 @@ def test_cli_evaluate_explain_report_lists(demo, tmp_path):
         "tax_per_mu",
         "va_per_mu",
         "va_per_tce",
+        "va_per_co2",  # 碳效 in 亩均: the Huzhou scheme (mujun.330500.yaml)
         "va_per_emission",
         "labour_productivity",
         "rd_ratio",
