@@ -95,8 +95,8 @@
   chart("coverage", {
     animation: false,
     tooltip: { trigger: "axis" },
-    legend: { type: "scroll", top: 0 },
-    grid: { left: 50, right: 10, top: 30, bottom: 30 },
+    legend: { type: "plain", bottom: 0, left: "center" },  // every item, wrapped, never paged
+    grid: { left: 10, right: 10, top: 10, bottom: 80, containLabel: true },
     xAxis: { type: "category", data: years },
     yAxis: { type: "value" },
     series: Object.keys(data.coverage.items).map(function (item) {
