@@ -72,7 +72,8 @@ def test_officer_sees_warning_badges_on_the_board(page: Page, site: Site) -> Non
     page.wait_for_load_state("networkidle")
     expect(page.locator("#warning .wuwei")).to_be_visible()
     page.locator("#warning details.explain summary").click()
-    expect(page.locator("#warning details.explain")).to_contain_text("projects.deadlines")
+    # the parameters used, as a readable table
+    expect(page.locator("#warning details.explain")).to_contain_text("交地后应开工的月数")
     # an officer reads but does not file progress
     expect(page.locator("#progress-form")).to_have_count(0)
     shot(page, site, "projects-detail")
