@@ -101,26 +101,6 @@ def jurisdiction_counties(session: Session, juris: str | None = None) -> list[tu
     return [(str(c), str(n)) for c, n in rows]
 
 
-def jurisdiction_name(session: Session, juris: str | None = None) -> str:
-    from industry_brain.store.models import Region
-
-    code = juris or jurisdiction()
-    name = session.scalar(select(Region.name).where(Region.code == code))
-    return str(name or code)
-
-
-def towns_of(session: Session, county: str) -> list[tuple[str, str]]:
-    """(code, name) of the towns and streets (乡镇街道) of a county-level unit."""
-    from industry_brain.store.models import Region
-
-    rows = session.execute(
-        select(Region.code, Region.name)
-        .where(Region.level == "town", Region.parent_code == county)
-        .order_by(Region.code)
-    ).all()
-    return [(str(c), str(n)) for c, n in rows]
-
-
 # -- resolution results --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Resolved:
