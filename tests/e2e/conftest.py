@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain import mainjob
+from industry_brain.demo.constants import DEMO_TODAY
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import AgentAssignment, Enterprise, User
 from industry_brain.web.app import create_app
@@ -191,8 +192,9 @@ def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]
         mainjob.run_demo(root / "demo", scale="small", engine=engine)
     seconds = BUILD_SECONDS[store] = time.monotonic() - started
     users, usccs = _people(engine)
-    # plain HTTP on loopback in tests: Secure cookies would need TLS
-    app = create_app(Settings(cookie_secure=False), engine)
+    # plain HTTP on loopback in tests: Secure cookies would need TLS; the platform replays the
+    # demo's day (IB_TODAY), whatever the real date, as a bureau replaying the demo would
+    app = create_app(Settings(cookie_secure=False, today=DEMO_TODAY), engine)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -4,10 +4,11 @@ not) from the bank's page, domain charts on the cockpit — on SQLite and Postgr
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
+from industry_brain.demo.constants import DEMO_TODAY
 from tests.e2e.conftest import Site
 from tests.e2e.test_browser import shot, sign_in
 
@@ -63,7 +64,7 @@ def test_enterprise_issues_code_and_manages_a_bank_consent(page: Page, site: Sit
         row.first.locator("button.revoke").click()
         page.wait_for_load_state("networkidle")
     page.select_option("#consent-form select[name=bank]", bank)
-    expires = (date.today() + timedelta(days=60)).isoformat()
+    expires = (DEMO_TODAY + timedelta(days=60)).isoformat()  # the site runs on the demo's day
     page.fill("#consent-form input[name=expires_on]", expires)
     page.fill("#consent-form input[name=purpose]", "浏览器测试授信")
     page.click("#consent-grant")
