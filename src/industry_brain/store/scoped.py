@@ -56,6 +56,22 @@ _BY_USCC = aliased(Enterprise, name="by_uscc")
 _PAGE_ENT = aliased(Enterprise, name="ent")
 STAGES = ("signed", "started", "completed", "producing", "above_scale", "at_capacity")
 MAX_PER_PAGE = 100
+#: sort keys of the enterprise search (the list's sortable columns) → their column
+SEARCH_SORTS = {
+    "name": Enterprise.name,
+    "uscc": Enterprise.uscc,
+    "county": Enterprise.county_code,
+    "industry": Enterprise.industry_code,
+    "status": Enterprise.status,
+}
+#: sort keys of the audit log search → their column
+AUDIT_SORTS = {
+    "id": AuditLog.id,
+    "at": AuditLog.at,
+    "actor": AuditLog.actor,
+    "action": AuditLog.action,
+    "object_id": AuditLog.object_id,
+}
 
 
 @dataclass
@@ -140,15 +156,28 @@ def search_enterprises(
     industry: str | None = None,
     scale: str | None = None,
     page: int = 1,
-    per_page: int = 20,
+    per_page: int | None = 20,
+    sort: str = "name",
+    desc: bool = False,
 ) -> Page:
-    """Enterprises in scope matching the filters, by name.
+    """Enterprises in scope matching the filters, by name (or by ``sort``, one of
+    :data:`SEARCH_SORTS`, descending with ``desc``; missing values last).
 
     ``q`` matches part of the current or a former name, or the whole USCC; ``industry`` is a
     GB/T 4754 code prefix (``26`` = division 26); ``scale`` is ``above`` (规上) or ``below``
-    (规下) in the latest year with a 规上 directory.
+    (规下) in the latest year with a 规上 directory. ``per_page=None`` returns every match
+    (an export).
     """
-    page, per_page = _page_args(page, per_page)
+    everything = per_page is None
+    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
+    if sort not in SEARCH_SORTS:
+        raise ValidationError(
+            "query.sort",
+            f"排序列只能是 {'、'.join(SEARCH_SORTS)} 之一",
+            f"sort must be one of {', '.join(SEARCH_SORTS)}",
+            Location(field="sort"),
+            sort,
+        )
     year = latest_scale_year(session)
     conds = [scope.enterprise_clause()]
     if q and q.strip():
@@ -189,19 +218,26 @@ def search_enterprises(
     # text filter the total comes with the page as a window count, so the name scans run once
     # instead of once for a count and again for the page; without one the page walks the name
     # index and stops, and the count is an index count.
-    one_pass = bool(q and q.strip())
-    hits = (
+    one_pass = bool(q and q.strip()) or everything
+    key = SEARCH_SORTS[sort]
+    hits_q = (
         select(
             Enterprise.id.label("id"),
             Enterprise.name.label("name"),
+            (key if sort != "name" else null()).label("sortkey"),
             (func.count().over() if one_pass else null()).label("total"),
         )
         .where(*conds)
-        .order_by(Enterprise.name, Enterprise.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery("hits")
+        .order_by(
+            *([key.is_(None), key.desc() if desc else key] if sort != "name" else []),
+            Enterprise.name.desc() if desc and sort == "name" else Enterprise.name,
+            Enterprise.id,
+        )
     )
+    if not everything:
+        hits_q = hits_q.limit(per_page).offset((page - 1) * per_page)
+    hits = hits_q.subquery("hits")
+    sortkey = hits.c.sortkey
     ent = _PAGE_ENT
     scale_col = (
         select(EnterpriseScale.above_scale)
@@ -224,7 +260,11 @@ def search_enterprises(
         .join(ent, ent.id == hits.c.id)
         .outerjoin(Region, Region.code == ent.county_code)
         .outerjoin(Industry, Industry.code == ent.industry_code)
-        .order_by(hits.c.name, hits.c.id)
+        .order_by(
+            *([sortkey.is_(None), sortkey.desc() if desc else sortkey] if sort != "name" else []),
+            hits.c.name.desc() if desc and sort == "name" else hits.c.name,
+            hits.c.id,
+        )
     ).all()
     if one_pass and rows:
         total = rows[0][8]
@@ -246,6 +286,8 @@ def search_enterprises(
         }
         for r in rows
     ]
+    if everything:
+        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -540,11 +582,23 @@ def audit_search(
     since: datetime | None = None,
     until: datetime | None = None,
     page: int = 1,
-    per_page: int = 50,
+    per_page: int | None = 50,
+    sort: str = "id",
+    desc: bool = True,
 ) -> Page:
-    """Audit log entries, newest first (admins only)."""
+    """Audit log entries, newest first (admins only); ``sort`` is one of :data:`AUDIT_SORTS`,
+    ``per_page=None`` returns every match (an export)."""
     scope.require("audit.search")
-    page, per_page = _page_args(page, per_page)
+    everything = per_page is None
+    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
+    if sort not in AUDIT_SORTS:
+        raise ValidationError(
+            "query.sort",
+            f"排序列只能是 {'、'.join(AUDIT_SORTS)} 之一",
+            f"sort must be one of {', '.join(AUDIT_SORTS)}",
+            Location(field="sort"),
+            sort,
+        )
     conds = []
     if actor:
         conds.append(AuditLog.actor == actor)
@@ -557,13 +611,15 @@ def audit_search(
     if until:
         conds.append(AuditLog.at <= until)
     total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
-    rows = session.scalars(
+    key = AUDIT_SORTS[sort]
+    query = (
         select(AuditLog)
         .where(*conds)
-        .order_by(AuditLog.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .order_by(key.is_(None), key.desc() if desc else key, AuditLog.id.desc())
     )
+    if not everything:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = session.scalars(query)
     items = [
         {
             "id": a.id,
@@ -577,6 +633,8 @@ def audit_search(
         }
         for a in rows
     ]
+    if everything:
+        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 

@@ -33,7 +33,7 @@ from industry_brain.core import formatting
 from industry_brain.core.errors import Location
 from industry_brain.store.db import check_writable, get_engine
 from industry_brain.store.models import User
-from industry_brain.web import auth, domains
+from industry_brain.web import auth, domains, flash
 from industry_brain.web import errors as web_errors
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.auth import AuthError
@@ -282,7 +282,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "domain_web": app.state.domains,
             **context,
         }
-        return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+        pending, consumed = flash.take(request, lang)  # a confirmation, shown once
+        if pending and not ctx.get("flash"):
+            ctx["flash"] = pending
+        response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+        if consumed:
+            flash.clear(response, settings.cookie_secure)
+        return response
 
     def render_error(request: Request, status: int, body: dict[str, Any]) -> Response:
         return render(request, "error.html", {"error": body, "status": status}, status)

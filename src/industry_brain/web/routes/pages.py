@@ -15,7 +15,7 @@ from industry_brain.core import parameters
 from industry_brain.core.errors import IBError
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
-from industry_brain.web import auth, imports
+from industry_brain.web import auth, imports, lists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import (
     LANG_COOKIE,
@@ -28,7 +28,7 @@ from industry_brain.web.deps import (
     request_id,
 )
 from industry_brain.web.domains import KNOWN, call_section
-from industry_brain.web.i18n import LANGUAGES, Translator
+from industry_brain.web.i18n import LANGUAGES, Translator, catalog
 from industry_brain.web.query import Page
 
 router = APIRouter(include_in_schema=False)
@@ -263,6 +263,45 @@ def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
 
 
 # -- enterprises -------------------------------------------------------------------------------
+def _scale_text(row: Any, t: Translator) -> str:
+    flag = row.get("above_scale")
+    return t("scale.above") if flag else (t("scale.below") if flag is False else "")
+
+
+def _code_name(code_key: str, name_key: str) -> Any:
+    def value(row: Any, t: Translator) -> str:
+        return " ".join(str(v) for v in (row.get(code_key), row.get(name_key)) if v)
+
+    return value
+
+
+def _catalog_text(prefix: str, key: str) -> Any:
+    """Export value of a code column: its catalog text when there is one, else the code."""
+
+    def value(row: Any, t: Translator) -> Any:
+        code = row.get(key)
+        full = f"{prefix}{code}"
+        return t(full) if code is not None and full in catalog(t.lang) else code
+
+    return value
+
+
+ENTERPRISES = lists.ListSpec(
+    "enterprises",
+    (
+        lists.Column("name", "col.name"),
+        lists.Column("uscc", "col.uscc"),
+        lists.Column("county", "col.county", value=lambda r, t: r.get("county_name")),
+        lists.Column(
+            "industry", "col.industry", value=_code_name("industry_code", "industry_name")
+        ),
+        lists.Column("scale", "col.scale", sortable=False, value=_scale_text),
+        lists.Column("status", "col.status", value=_catalog_text("ent_status.", "status")),
+    ),
+    default_sort="name",
+)
+
+
 @router.get("/enterprises")
 def enterprise_search(
     request: Request,
@@ -272,9 +311,15 @@ def enterprise_search(
     county: Annotated[str | None, Query(max_length=6)] = None,
     industry: Annotated[str | None, Query(max_length=4)] = None,
     scale: Annotated[str | None, Query(max_length=5)] = None,
-    page: Annotated[Page, Query()] = 1,
 ) -> Response:
     scope.require("enterprise.search")
+    filters = {
+        "q": q or "",
+        "county": county or "",
+        "industry": industry or "",
+        "scale": scale or "",
+    }
+    state = lists.read(request, ENTERPRISES, filters)
     result = scoped.search_enterprises(
         db,
         scope,
@@ -282,21 +327,22 @@ def enterprise_search(
         county=county or None,
         industry=industry or None,
         scale=scale or None,
-        page=page,
-        per_page=20,
+        page=state.page,
+        per_page=None if state.export else state.size,
+        sort=state.sort,
+        desc=state.desc,
     )
-    filters = {
-        "q": q or "",
-        "county": county or "",
-        "industry": industry or "",
-        "scale": scale or "",
-    }
+    state.paged(result.total)
+    if state.export:
+        return lists.export_response(db, scope, state, result.items, page_lang(request))
     template = "_results.html" if request.headers.get("hx-request") else "enterprises.html"
     return _render(
         request,
         template,
         result=result,
+        state=state,
         filters=filters,
+        vetoed=lists.vetoed(db, (e["uscc"] for e in result.items)),
         counties=scoped.counties(db, scope),
         industries=scoped.industry_divisions(db),
     )

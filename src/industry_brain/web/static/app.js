@@ -5,3 +5,11 @@ document.addEventListener("htmx:configRequest", function (evt) {
     evt.detail.headers["X-CSRF-Token"] = token;
   }
 });
+
+// Lists: a page-size choice applies at once (the form's button does the same without script).
+document.addEventListener("change", function (evt) {
+  var el = evt.target;
+  if (el && el.matches && el.matches("select[data-autosubmit]") && el.form) {
+    el.form.submit();
+  }
+});

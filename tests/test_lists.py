@@ -1,0 +1,201 @@
+"""The list component (web/lists.py, issue 14 point 12) and confirmations (web/flash.py, point
+17) over the web fixtures' store on SQLite and PostgreSQL: the sort whitelist (an unknown key
+answers 422), an empty filter means all, sorting and paging, the export of exactly the filtered
+rows (CSV and XLSX, formula-safe, audited) and a confirmation shown once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from industry_brain.store.models import AuditLog, Enterprise, EnterpriseName
+from industry_brain.web import lists
+from industry_brain.web.app import create_app
+from industry_brain.web.settings import Settings
+from tests.web_fixtures import USCC_NX, USCC_WX, USCC_XSS, login, seed
+
+FORMULA_USCC = "91330500MA2B3C4D9X"
+FORMULA_NAME = '=HYPERLINK("http://evil.example","点击")'
+
+
+@pytest.fixture
+def app(engine: Engine):  # type: ignore[no-untyped-def]
+    seed(engine)
+    with Session(engine) as s:  # a fourth firm in 吴兴区 whose name looks like a formula
+        e = Enterprise(
+            uscc=FORMULA_USCC,
+            name=FORMULA_NAME,
+            county_code="330502",
+            registration_date=date(2012, 1, 1),
+            status="存续",
+        )
+        s.add(e)
+        s.flush()
+        s.add(EnterpriseName(enterprise_id=e.id, name=e.name, normalized=e.name, kind="current"))
+        s.commit()
+    return create_app(Settings(today=date(2026, 11, 27)), engine)
+
+
+@pytest.fixture
+def admin(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="https://testserver") as c:
+        login(c, "admin")
+        yield c
+
+
+def _usccs(html: str) -> list[str]:
+    return re.findall(r'<tr data-uscc="([0-9A-Z]{18})"', html)
+
+
+# -- the sort whitelist and the other list parameters ---------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("sort=password_hash", "sort"),
+        ("sort=name;DROP TABLE enterprises", "sort"),
+        ("sort=scale", "sort"),  # a column that does not sort
+        ("dir=sideways", "dir"),
+        ("size=7", "size"),
+        ("page=0", "page"),
+        ("export=pdf", "export"),
+    ],
+)
+def test_unknown_list_parameters_answer_422(admin: TestClient, query: str, field: str) -> None:
+    r = admin.get(f"/enterprises?{query}", headers={"accept": "application/json"})
+    assert r.status_code == 422, r.text[:300]
+    body = r.json()
+    assert body["code"] == "request.invalid"
+    assert body["errors"][0]["loc"] == ["query", field]
+
+
+def test_empty_filters_mean_all(admin: TestClient) -> None:
+    r = admin.get("/enterprises?q=&county=&industry=&scale=&sort=&dir=&size=&page=")
+    assert r.status_code == 200
+    assert sorted(_usccs(r.text)) == sorted([USCC_WX, USCC_NX, USCC_XSS, FORMULA_USCC])
+    assert 'data-total="4"' in r.text
+
+
+def test_sort_by_column_both_ways_and_pages(admin: TestClient) -> None:
+    # the four USCCs by hand: 91330500MA2B3C4D1Y < …4D5B < …4D9X < 91330502MA28C0A01P
+    ascending = [USCC_XSS, USCC_WX, FORMULA_USCC, USCC_NX]
+    r = admin.get("/enterprises?sort=uscc&dir=asc")
+    assert _usccs(r.text) == ascending
+    assert 'aria-sort="ascending"' in r.text
+    r = admin.get("/enterprises?sort=uscc&dir=desc")
+    assert _usccs(r.text) == ascending[::-1]
+    # the header link of the sorted column turns the order round, keeping the filters
+    r = admin.get("/enterprises?county=330502&sort=uscc&dir=asc")
+    assert "sort=uscc&amp;dir=desc" in r.text and "county=330502" in r.text
+    assert _usccs(r.text) == [USCC_XSS, USCC_WX, FORMULA_USCC]
+
+
+def test_page_size_and_pages_in_sql(admin: TestClient, engine: Engine) -> None:
+    # 20 more firms in 南浔区: 24 in all, 20 on page 1, 4 on page 2, 24 with size 50
+    with Session(engine) as s:
+        for k in range(20):
+            s.add(
+                Enterprise(
+                    uscc=f"91330503MA0000{k:02d}0X"[:18],
+                    name=f"南浔测试企业{k:02d}",
+                    county_code="330503",
+                    status="存续",
+                )
+            )
+        s.commit()
+    r1 = admin.get("/enterprises?sort=uscc&dir=asc&size=20&page=1")
+    r2 = admin.get("/enterprises?sort=uscc&dir=asc&size=20&page=2")
+    p1, p2 = _usccs(r1.text), _usccs(r2.text)
+    assert len(p1) == 20 and len(p2) == 4 and not set(p1) & set(p2)
+    assert 'data-total="24"' in r1.text and "第 21–24 条，共 24 条" in r2.text
+    assert p1 + p2 == sorted(p1 + p2)
+    assert len(_usccs(admin.get("/enterprises?size=50").text)) == 24
+
+
+# -- export -------------------------------------------------------------------------------------
+def test_export_csv_and_xlsx_are_the_filtered_rows_formula_safe_and_audited(
+    admin: TestClient, engine: Engine
+) -> None:
+    query = "county=330502&sort=uscc&dir=desc&size=20&page=1"
+    r = admin.get(f"/enterprises?{query}&export=csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["企业名称", "统一社会信用代码", "区县", "行业", "规模", "状态"]
+    assert [row[1] for row in rows[1:]] == [FORMULA_USCC, USCC_WX, USCC_XSS]
+    by_uscc = {row[1]: row for row in rows[1:]}
+    assert by_uscc[FORMULA_USCC][0] == "'" + FORMULA_NAME  # inert in a spreadsheet
+    assert by_uscc[USCC_WX][0] == "湖州甲机械有限公司"
+    assert by_uscc[USCC_WX][2] == "吴兴区" and by_uscc[USCC_WX][4] == "规上"
+
+    r = admin.get(f"/enterprises?{query}&export=xlsx")
+    assert r.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert len(values) == 4 and [v[1] for v in values[1:]] == [FORMULA_USCC, USCC_WX, USCC_XSS]
+    name_cell = ws.cell(row=2, column=1)
+    assert name_cell.value == FORMULA_NAME and name_cell.data_type == "s"  # text, not a formula
+
+    with Session(engine) as s:
+        entries = s.scalars(
+            select(AuditLog)
+            .where(AuditLog.action == "export.list.enterprises")
+            .order_by(AuditLog.id)
+        ).all()
+    assert [e.detail["format"] for e in entries] == ["csv", "xlsx"]
+    assert entries[0].actor == "admin" and entries[0].detail["rows"] == 3
+    assert entries[0].detail["filters"] == {"county": "330502"}
+    assert entries[0].detail["sort"] == "uscc desc"
+
+
+def test_export_is_scoped_like_the_page(app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="https://testserver") as c:
+        login(c, "county_nx")  # 南浔区 only
+        r = c.get("/enterprises?export=csv")
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [row[1] for row in rows[1:]] == [USCC_NX]
+
+
+# -- the component alone ------------------------------------------------------------------------
+SPEC = lists.ListSpec(
+    "demo",
+    (lists.Column("name", "col.name"), lists.Column("score", "mujun.score")),
+    default_sort="score",
+    default_desc=True,
+    sizes=(2, 5),
+    default_size=2,
+)
+
+
+def _state(**kw: object) -> lists.ListState:
+    base = {"spec": SPEC, "path": "/x", "filters": {"county": ""}, "sort": "score"}
+    base |= {"desc": True, "page": 1, "size": 2}
+    return lists.ListState(**(base | kw))  # type: ignore[arg-type]
+
+
+def test_in_memory_sort_puts_missing_values_last_and_pages() -> None:
+    rows = [{"name": "甲", "score": 3.0}, {"name": "乙", "score": None}, {"name": "丙", "score": 9}]
+    state = _state(page=2)
+    assert state.apply(rows) == [{"name": "乙", "score": None}]
+    assert state.total == 3 and state.pages == 2 and (state.first, state.last) == (3, 3)
+    asc = _state(desc=False)
+    assert [r["name"] for r in asc.sorted(rows)] == ["甲", "丙", "乙"]
+    assert [r["name"] for r in _state(export="csv").apply(rows)] == ["丙", "甲", "乙"]
+
+
+def test_page_numbers_and_urls_keep_the_filters() -> None:
+    state = _state(page=7, filters={"county": "330502", "class": ""})
+    state.total = 40  # 20 pages of 2
+    assert state.page_numbers() == [1, None, 5, 6, 7, 8, 9, None, 20]
+    url = state.url(page=8)
+    assert url.startswith("/x?") and "county=330502" in url and "class=&" in url
+    assert "page=8" in url and "sort=score" in url and "dir=desc" in url
+    assert "page=" not in state.export_url("xlsx") and "export=xlsx" in state.export_url("xlsx")
+    assert "dir=asc" in state.sort_url("name") and "dir=asc" in state.sort_url("score")
