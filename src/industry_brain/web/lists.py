@@ -42,7 +42,7 @@ from industry_brain.core import exports
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.deps import request_id
-from industry_brain.web.i18n import Translator
+from industry_brain.web.i18n import Translator, catalog
 
 EXPORT_FORMATS = ("xlsx", "csv")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,6 +61,7 @@ class Column:
     sortable: bool = True
     value: Callable[[Mapping[str, Any], Translator], Any] | None = None
     export: bool = True
+    show: bool = True  # False: in the export only (e.g. the USCC beside a linked name)
 
     def cell(self, row: Mapping[str, Any], t: Translator) -> Any:
         return self.value(row, t) if self.value is not None else row.get(self.key)
@@ -86,12 +87,37 @@ class ListSpec:
             raise ValueError(f"list {self.name}: default size not among the sizes")
 
     @property
+    def shown(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.show)
+
+    @property
     def sortable(self) -> tuple[str, ...]:
         return tuple(c.key for c in self.columns if c.sortable)
 
     @property
     def audit_action(self) -> str:
         return f"export.list.{self.name}"
+
+
+def coded(prefix: str, key: str | None = None) -> Callable[[Mapping[str, Any], Translator], Any]:
+    """Export value of a code column ``key``: its catalog text ``prefix + code`` in the UI
+    language when the catalog has one, else the code itself."""
+
+    def value(row: Mapping[str, Any], t: Translator) -> Any:
+        code = row.get(key) if key else None
+        full = f"{prefix}{code}"
+        return t(full) if code is not None and full in catalog(t.lang) else code
+
+    return value
+
+
+def flag(key: str, label: str) -> Callable[[Mapping[str, Any], Translator], Any]:
+    """Export value of a true/false column ``key``: the catalog text ``label`` when true."""
+
+    def value(row: Mapping[str, Any], t: Translator) -> Any:
+        return t(label) if row.get(key) else ""
+
+    return value
 
 
 def _invalid(field_name: str, value: str, allowed: Iterable[Any]) -> RequestValidationError:

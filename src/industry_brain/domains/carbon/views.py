@@ -87,11 +87,23 @@ def results(
     county: str | None = None,
     grade: int | None = None,
     page: int = 1,
-    per_page: int = 50,
+    per_page: int | None = 50,
+    sort: str = "k_value",
+    desc: bool = False,
 ) -> dict[str, Any]:
-    """One page of current results in scope, best (lowest K) first, ungraded last."""
+    """One page of current results in scope, best (lowest K) first, ungraded last, or ordered
+    by ``sort`` (a key of :data:`RESULT_SORTS`); ``per_page=None`` returns every match."""
     scope.require("carbon.view")
-    page, per_page = scoped._page_args(page, per_page)
+    everything = per_page is None
+    page, per_page = scoped._page_args(1 if everything else page, 1 if everything else per_page)
+    if sort not in RESULT_SORTS:
+        raise ValidationError(
+            "query.sort",
+            f"排序列只能是 {'、'.join(RESULT_SORTS)} 之一",
+            f"sort must be one of {', '.join(RESULT_SORTS)}",
+            Location(field="sort"),
+            sort,
+        )
     if grade is not None and grade not in GRADES:
         raise ValidationError(
             "query.grade", "等级应为 1–5", "grade must be 1–5", Location(field="grade"), grade
@@ -111,11 +123,11 @@ def results(
         .where(*conds)
     )
     total = session.scalar(select(func.count()).select_from(joined.subquery()))
-    rows = session.execute(
-        joined.order_by(CarbonResult.k_value.is_(None), CarbonResult.k_value, Enterprise.uscc)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    key = RESULT_SORTS[sort]
+    query = joined.order_by(key.is_(None), key.desc() if desc else key.asc(), Enterprise.uscc)
+    if not everything:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = session.execute(query).all()
     names = dict(session.execute(select(Region.code, Region.name)).all())
     items = [
         {
@@ -133,7 +145,22 @@ def results(
         }
         for r, e in rows
     ]
-    return {"year": year, "page": scoped.Page(items, int(total or 0), page, per_page)}
+    return {
+        "year": year,
+        "page": scoped.Page(items, int(total or 0), page, max(per_page, len(items))),
+    }
+
+
+#: sort keys of the results list → their column
+RESULT_SORTS = {
+    "name": Enterprise.name,
+    "county": CarbonResult.county_code,
+    "above_scale": CarbonResult.above_scale,
+    "co2_net": CarbonResult.co2_net,
+    "intensity": CarbonResult.intensity,
+    "k_value": CarbonResult.k_value,
+    "grade": CarbonResult.grade,
+}
 
 
 def _latest_code(session: Session, ent: Enterprise, today: date) -> CarbonCode | None:

@@ -23,11 +23,12 @@ from industry_brain.domains.carbon import access, views
 from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
+from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
-from industry_brain.web.query import OptionalInt, Page, Year
+from industry_brain.web.query import OptionalInt, Year
 
 router = APIRouter(include_in_schema=False)
 UNGRADED_COLOUR = "#9E9E9E"
@@ -35,6 +36,35 @@ UNGRADED_COLOUR = "#9E9E9E"
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     return request.app.state.render(request, name, context, status)
+
+
+RESULTS = weblists.ListSpec(
+    "carbon_results",
+    (
+        weblists.Column("name", "col.name"),
+        weblists.Column("uscc", "col.uscc", sortable=False, show=False),
+        weblists.Column("county", "col.county"),
+        weblists.Column(
+            "above_scale",
+            "col.scale",
+            value=lambda r, t: t("scale.above") if r.get("above_scale") else t("scale.below"),
+        ),
+        weblists.Column("co2_net", "carbon.co2"),
+        weblists.Column("intensity", "carbon.intensity"),
+        weblists.Column("k_value", "carbon.k"),
+        weblists.Column("grade", "carbon.grade", value=weblists.coded("carbon.grade.", "grade")),
+        weblists.Column(
+            "veto",
+            "list.vetoed",
+            sortable=False,
+            show=False,
+            value=weblists.flag("veto", "list.vetoed"),
+        ),
+    ),
+    default_sort="k_value",
+    sizes=(20, 50, 100),
+    default_size=50,
+)
 
 
 @router.get("/carbon")
@@ -45,17 +75,38 @@ def results_page(
     year: Annotated[Year, Query()] = None,
     county: Annotated[str | None, Query(max_length=6)] = None,
     grade: Annotated[OptionalInt(1, 5), Query()] = None,
-    page: Annotated[Page, Query()] = 1,
 ) -> Response:
-    data = views.results(db, scope, year, county=county or None, grade=grade, page=page)
+    filters = {"county": county or "", "grade": grade or ""}
+    state = weblists.read(request, RESULTS, filters, extra={"year": year or ""})
+    data = views.results(
+        db,
+        scope,
+        year,
+        county=county or None,
+        grade=grade,
+        page=state.page,
+        per_page=None if state.export else state.size,
+        sort=state.sort,
+        desc=state.desc,
+    )
+    state.paged(data["page"].total)
+    state.extra["year"] = str(data["year"] or "")
+    vetoed = weblists.vetoed(db, (r["uscc"] for r in data["page"].items))
+    for r in data["page"].items:
+        r["veto"] = r["uscc"] in vetoed
+    if state.export:
+        return weblists.export_response(
+            db, scope, state, data["page"].items, page_lang(request), str(data["year"] or "")
+        )
     return _render(
         request,
         "carbon.html",
         data=data,
+        state=state,
         dist=views.grade_distribution(db, scope, data["year"]),
         counties=scoped.counties(db, scope),
         grades=views.GRADES,
-        filters={"county": county or "", "grade": grade or ""},
+        filters=filters,
     )
 
 

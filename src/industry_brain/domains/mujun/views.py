@@ -24,6 +24,17 @@ from industry_brain.store.scope import Scope
 
 CLASS_CODES = ("A", "B", "C", "D", "T")
 SCOPES = ("above", "below")
+#: sort keys of the results list → their column
+RESULT_SORTS = {
+    "name": MujunResult.name,
+    "county": MujunResult.county_code,
+    "scope": MujunResult.scope,
+    "land_mu": MujunResult.land_mu,
+    "tax": MujunResult.tax,
+    "score": MujunResult.score,
+    "rank_county": MujunResult.rank_county,
+    "class_code": MujunResult.class_code,
+}
 
 
 def published_years(session: Session) -> list[int]:
@@ -109,13 +120,18 @@ def results(
     class_code: str | None = None,
     kind: str | None = None,
     page: int = 1,
-    per_page: int = 50,
+    per_page: int | None = 50,
+    sort: str = "score",
+    desc: bool = True,
 ) -> dict[str, Any]:
-    """One page of results in scope, best score first (not evaluated last)."""
+    """One page of results in scope, best score first (not evaluated last), or ordered by
+    ``sort`` (a key of :data:`RESULT_SORTS`); ``per_page=None`` returns every match."""
     scope.require("mujun.view")
     _check_choice(class_code, CLASS_CODES, "class")
     _check_choice(kind, SCOPES, "scope")
-    page, per_page = scoped._page_args(page, per_page)
+    _check_choice(sort, tuple(RESULT_SORTS), "sort")
+    everything = per_page is None
+    page, per_page = scoped._page_args(1 if everything else page, 1 if everything else per_page)
     run = _run(session, year)
     if run is None:
         return {"year": year, "run": None, "page": scoped.Page([], 0, page, per_page)}
@@ -133,16 +149,13 @@ def results(
         .join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
         .where(*conds)
     )
-    rows = session.scalars(
-        base.where(*conds)
-        .order_by(
-            MujunResult.score.is_(None),
-            MujunResult.score.desc(),
-            MujunResult.uscc,
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    key = RESULT_SORTS[sort]
+    query = base.where(*conds).order_by(
+        key.is_(None), key.desc() if desc else key.asc(), MujunResult.uscc
+    )
+    if not everything:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = session.scalars(query).all()
     names = lists.county_names(session)
     items = [
         {
@@ -156,13 +169,14 @@ def results(
             "rank_county": r.rank_county,
             "n_county": r.n_county,
             "class_code": r.class_code,
+            "veto": bool(r.veto),
         }
         for r in rows
     ]
     return {
         "year": run.year,
         "run": {"id": run.id, "kind": run.kind, "parameter_version": run.parameter_version},
-        "page": scoped.Page(items, int(total or 0), page, per_page),
+        "page": scoped.Page(items, int(total or 0), page, max(per_page, len(items))),
     }
 
 

@@ -22,10 +22,11 @@ from industry_brain.domains.mujun import lists, views
 from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
+from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
-from industry_brain.web.query import Page, Year
+from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
 # chart colours of classes A, B, C, D and T (not evaluated), as the badges in app.css
@@ -34,6 +35,33 @@ CLASS_COLOURS = ["#1b5e20", "#8bc34a", "#ffd54f", "#fb8c00", "#9e9e9e"]
 
 def _render(request: Request, name: str, **context: Any) -> Response:
     return request.app.state.render(request, name, context)
+
+
+RESULTS = weblists.ListSpec(
+    "mujun_results",
+    (
+        weblists.Column("name", "col.name"),
+        weblists.Column("uscc", "col.uscc", sortable=False, show=False),
+        weblists.Column("county", "col.county"),
+        weblists.Column("scope", "col.scale", value=weblists.coded("scale.", "scope")),
+        weblists.Column("land_mu", "mujun.land"),
+        weblists.Column("tax", "mujun.tax"),
+        weblists.Column("score", "mujun.score"),
+        weblists.Column("rank_county", "mujun.rank_county"),
+        weblists.Column("class_code", "mujun.class"),
+        weblists.Column(
+            "veto",
+            "list.vetoed",
+            sortable=False,
+            show=False,
+            value=weblists.flag("veto", "list.vetoed"),
+        ),
+    ),
+    default_sort="score",
+    default_desc=True,
+    sizes=(20, 50, 100),
+    default_size=50,
+)
 
 
 @router.get("/mujun")
@@ -45,8 +73,9 @@ def results_page(
     county: Annotated[str | None, Query(max_length=6)] = None,
     cls: Annotated[str | None, Query(alias="class", max_length=1)] = None,
     kind: Annotated[str | None, Query(alias="scope", max_length=5)] = None,
-    page: Annotated[Page, Query()] = 1,
 ) -> Response:
+    filters = {"county": county or "", "class": cls or "", "scope": kind or ""}
+    state = weblists.read(request, RESULTS, filters, extra={"year": year or ""})
     data = views.results(
         db,
         scope,
@@ -54,18 +83,55 @@ def results_page(
         county=county or None,
         class_code=cls or None,
         kind=kind or None,
-        page=page,
+        page=state.page,
+        per_page=None if state.export else state.size,
+        sort=state.sort,
+        desc=state.desc,
     )
+    state.paged(data["page"].total)
+    state.extra["year"] = str(data["year"] or "")
+    if state.export:
+        return weblists.export_response(
+            db, scope, state, data["page"].items, page_lang(request), str(data["year"] or "")
+        )
     return _render(
         request,
         "mujun.html",
         data=data,
+        state=state,
         dist=views.class_distribution(db, scope, data["year"]),
         years=views.published_years(db),
         counties=scoped.counties(db, scope),
         classes=views.CLASS_CODES,
-        filters={"county": county or "", "class": cls or "", "scope": kind or ""},
+        filters=filters,
     )
+
+
+LOW_LISTS = weblists.ListSpec(
+    "mujun_lists",
+    (
+        weblists.Column(
+            "category", "mujun.category", value=weblists.coded("mujun.cat.", "category")
+        ),
+        weblists.Column("county_code", "col.county", value=lambda r, t: r.get("county_name")),
+        weblists.Column("name", "col.name"),
+        weblists.Column("uscc", "col.uscc", sortable=False, show=False),
+        weblists.Column("land_mu", "mujun.land"),
+        weblists.Column("tax_per_mu", "mujun.tax_per_mu"),
+        weblists.Column("classes", "mujun.class"),
+        weblists.Column("rule", "mujun.rule", sortable=False),
+        weblists.Column(
+            "veto",
+            "list.vetoed",
+            sortable=False,
+            show=False,
+            value=weblists.flag("veto", "list.vetoed"),
+        ),
+    ),
+    default_sort="county_code",
+    sizes=(20, 50, 100, 200),
+    default_size=50,
+)
 
 
 @router.get("/mujun/lists")
@@ -74,15 +140,46 @@ def lists_page(
     db: DbDep,
     scope: ScopeDep,
     year: Annotated[Year, Query()] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    cls: Annotated[str | None, Query(alias="class", max_length=1)] = None,
 ) -> Response:
+    """清三低 lists of a year: the counts by county, then every listed firm — filtered by
+    county, category and current class, sorted, paged and exported by the list component."""
+    filters = {"county": county or "", "category": category or "", "class": cls or ""}
+    state = weblists.read(request, LOW_LISTS, filters, extra={"year": year or ""})
     data = views.low_lists(db, scope, year)
     frame = data["frame"]
+    state.extra["year"] = str(data["year"] or "")
+    rows = lists.to_records(frame)
+    vetoed = weblists.vetoed(db, (r["uscc"] for r in rows))
+    for r in rows:
+        r["veto"] = r["uscc"] in vetoed
+    county_names = (
+        dict(zip(frame["county_code"], frame["county_name"], strict=False)) if len(frame) else {}
+    )
+    shown = [
+        r
+        for r in rows
+        if (not county or r["county_code"] == county)
+        and (not category or r["category"] == category)
+        and (not cls or r["class_code"] == cls)
+    ]
+    page_rows = state.apply(shown)
+    if state.export:
+        return weblists.export_response(
+            db, scope, state, page_rows, page_lang(request), str(data["year"] or "")
+        )
     return _render(
         request,
         "mujun_lists.html",
         year=data["year"],
         years=views.published_years(db),
-        rows=lists.to_records(frame),
+        rows=page_rows,
+        state=state,
+        filters=filters,
+        list_counties=sorted(county_names.items()),
+        classes=views.CLASS_CODES,
         counts=lists.counts(frame) if len(frame) else {},
         # counties in code order, as on every other page (the frame is sorted by county code)
         county_order=list(dict.fromkeys(frame["county_name"])) if len(frame) else [],

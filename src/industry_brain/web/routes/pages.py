@@ -28,8 +28,7 @@ from industry_brain.web.deps import (
     request_id,
 )
 from industry_brain.web.domains import KNOWN, call_section
-from industry_brain.web.i18n import LANGUAGES, Translator, catalog
-from industry_brain.web.query import Page
+from industry_brain.web.i18n import LANGUAGES, Translator
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -275,17 +274,6 @@ def _code_name(code_key: str, name_key: str) -> Any:
     return value
 
 
-def _catalog_text(prefix: str, key: str) -> Any:
-    """Export value of a code column: its catalog text when there is one, else the code."""
-
-    def value(row: Any, t: Translator) -> Any:
-        code = row.get(key)
-        full = f"{prefix}{code}"
-        return t(full) if code is not None and full in catalog(t.lang) else code
-
-    return value
-
-
 ENTERPRISES = lists.ListSpec(
     "enterprises",
     (
@@ -296,7 +284,7 @@ ENTERPRISES = lists.ListSpec(
             "industry", "col.industry", value=_code_name("industry_code", "industry_name")
         ),
         lists.Column("scale", "col.scale", sortable=False, value=_scale_text),
-        lists.Column("status", "col.status", value=_catalog_text("ent_status.", "status")),
+        lists.Column("status", "col.status", value=lists.coded("ent_status.", "status")),
     ),
     default_sort="name",
 )
@@ -512,6 +500,29 @@ def import_workbook(db: DbDep, scope: ScopeDep, token: str) -> Response:
 
 
 # -- admin -------------------------------------------------------------------------------------
+AUDIT = lists.ListSpec(
+    "audit",
+    (
+        lists.Column("id", "list.col.id"),
+        lists.Column("at", "col.time"),
+        lists.Column("actor", "audit.actor"),
+        lists.Column("action", "audit.action", value=lists.coded("audit.action.", "action")),
+        lists.Column("object_id", "audit.object"),
+        lists.Column(
+            "detail",
+            "audit.detail",
+            sortable=False,
+            value=lambda r, t: json.dumps(r.get("detail") or {}, ensure_ascii=False, default=str),
+        ),
+        lists.Column("request_id", "audit.request", sortable=False),
+    ),
+    default_sort="id",
+    default_desc=True,
+    sizes=(50, 100),
+    default_size=50,
+)
+
+
 @router.get("/admin/audit")
 def audit_page(
     request: Request,
@@ -520,20 +531,25 @@ def audit_page(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
-    page: Annotated[Page, Query()] = 1,
 ) -> Response:
+    filters = {"actor": actor or "", "action": action or "", "object_id": object_id or ""}
+    state = lists.read(request, AUDIT, filters)
     result = scoped.audit_search(
         db,
         scope,
         actor=actor or None,
         action=action or None,
         object_id=object_id or None,
-        page=page,
-        per_page=50,
+        page=state.page,
+        per_page=None if state.export else state.size,
+        sort=state.sort,
+        desc=state.desc,
     )
-    filters = {"actor": actor or "", "action": action or "", "object_id": object_id or ""}
+    state.paged(result.total)
+    if state.export:
+        return lists.export_response(db, scope, state, result.items, page_lang(request))
     names = scoped.display_names(db, (a["actor"] for a in result.items))
-    return _render(request, "audit.html", result=result, filters=filters, names=names)
+    return _render(request, "audit.html", result=result, state=state, filters=filters, names=names)
 
 
 @router.get("/admin/tokens")
