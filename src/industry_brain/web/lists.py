@@ -78,6 +78,13 @@ class ListSpec:
     default_desc: bool = False
     sizes: tuple[int, ...] = (20, 50, 100)
     default_size: int = 20
+    #: prefix of the list's own parameters when a page has another pager (``w_sort``, ``w_page``)
+    prefix: str = ""
+
+    def param(self, name: str) -> str:
+        """The URL name of the list parameter ``name`` (``sort``, ``dir``, ``page``, ``size``,
+        ``export``)."""
+        return f"{self.prefix}{name}"
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.columns]
@@ -161,23 +168,25 @@ class ListState:
 
     # -- URLs ---------------------------------------------------------------------------------
     def params(self, **changes: Any) -> dict[str, str]:
-        values: dict[str, Any] = {
-            **self.extra,
-            **self.filters,
+        own = {
             "sort": self.sort,
             "dir": "desc" if self.desc else "asc",
             "size": self.size,
             "page": self.page,
         }
-        values.update(changes)
+        own.update(changes)
+        values: dict[str, Any] = {**self.extra, **self.filters}
+        values.update({self.spec.param(k): v for k, v in own.items()})
         return {k: "" if v is None else str(v) for k, v in values.items()}
 
     def url(self, **changes: Any) -> str:
         """This list's URL with ``changes`` (filters always kept; empty means all)."""
         params = self.params(**changes)
-        if params.get("export") in (None, ""):
-            params.pop("export", None)
-        return f"{self.path}?{urlencode(params)}"
+        if params.get(self.spec.param("export")) in (None, ""):
+            params.pop(self.spec.param("export"), None)
+        # a list lower on a page with another pager: come back to the list, not the top
+        anchor = f"#{self.spec.name}-bar" if self.spec.prefix else ""
+        return f"{self.path}?{urlencode(params)}{anchor}"
 
     def sort_url(self, key: str) -> str:
         """The header link of ``key``: ascending first, the other way on the sorted column."""
@@ -186,12 +195,22 @@ class ListState:
 
     def export_url(self, fmt: str) -> str:
         params = self.params(export=fmt)
-        params.pop("page", None)
+        params.pop(self.spec.param("page"), None)
         return f"{self.path}?{urlencode(params)}"
 
     def hidden(self, *skip: str) -> list[tuple[str, str]]:
-        """(name, value) of the parameters a form of the list repeats as hidden inputs."""
-        return [(k, v) for k, v in self.params().items() if k not in skip]
+        """(name, value) of the parameters a form of the list repeats as hidden inputs
+        (``skip``: list parameters by their short name, or filters)."""
+        names = {self.spec.param(k) for k in skip} | set(skip)
+        return [(k, v) for k, v in self.params().items() if k not in names]
+
+    def keep(self) -> list[tuple[str, str]]:
+        """(name, value) of the order and page size, for the page's filter form."""
+        return [
+            (self.spec.param("sort"), self.sort),
+            (self.spec.param("dir"), "desc" if self.desc else "asc"),
+            (self.spec.param("size"), str(self.size)),
+        ]
 
     # -- paging -------------------------------------------------------------------------------
     @property
@@ -272,25 +291,28 @@ def read(
 ) -> ListState:
     """The list state the request asks for; an unknown sort key, direction, page size or
     export format answers 422 (``request.invalid``, the field named)."""
-    q = request.query_params
-    sort = (q.get("sort") or "").strip() or spec.default_sort
+
+    def get(name: str) -> str:
+        return (request.query_params.get(spec.param(name)) or "").strip()
+
+    sort = get("sort") or spec.default_sort
     if sort not in spec.sortable:
-        raise _invalid("sort", sort, spec.sortable)
-    direction = (q.get("dir") or "").strip()
+        raise _invalid(spec.param("sort"), sort, spec.sortable)
+    direction = get("dir")
     if direction not in ("", "asc", "desc"):
-        raise _invalid("dir", direction, ("asc", "desc"))
+        raise _invalid(spec.param("dir"), direction, ("asc", "desc"))
     desc = spec.default_desc if not direction and sort == spec.default_sort else direction == "desc"
-    size_text = (q.get("size") or "").strip()
-    size = _int(size_text, "size") if size_text else spec.default_size
+    size_text = get("size")
+    size = _int(size_text, spec.param("size")) if size_text else spec.default_size
     if size not in spec.sizes:
-        raise _invalid("size", size_text, spec.sizes)
-    page_text = (q.get("page") or "").strip()
-    page = _int(page_text, "page") if page_text else 1
+        raise _invalid(spec.param("size"), size_text, spec.sizes)
+    page_text = get("page")
+    page = _int(page_text, spec.param("page")) if page_text else 1
     if page > 100_000:
-        raise _invalid("page", page_text, ["1–100000"])
-    fmt = (q.get("export") or "").strip() or None
+        raise _invalid(spec.param("page"), page_text, ["1–100000"])
+    fmt = get("export") or None
     if fmt is not None and fmt not in EXPORT_FORMATS:
-        raise _invalid("export", fmt, EXPORT_FORMATS)
+        raise _invalid(spec.param("export"), fmt, EXPORT_FORMATS)
     return ListState(
         spec=spec,
         path=request.url.path,

@@ -242,9 +242,15 @@ def board(
             {"stage": s, "count": len(mine), "cards": shown, "more": len(mine) - len(shown)}
         )
     warnings = [
-        {**c["warning"], **{k: c[k] for k in ("code", "name", "county", "stage", "agent")}}
-        for c in cards
-        if c["warning"] is not None and (not stage or c["stage"] == stage)
+        {
+            **c["warning"],
+            **{k: c[k] for k in ("code", "name", "county", "county_code", "stage", "agent")},
+            "severity": rank,  # worst first, as the cards
+            "days": c["warning"]["days_overdue"] or -c["warning"]["days_left"],
+        }
+        for rank, c in enumerate(
+            c for c in cards if c["warning"] is not None and (not stage or c["stage"] == stage)
+        )
     ]
     return {
         "as_of": today.isoformat(),
@@ -254,6 +260,7 @@ def board(
         "page": page,
         "pages": pages,
         "warnings": warnings[:WARNINGS_SHOWN],
+        "warnings_all": warnings,  # the board's warnings list (sorted and paged by the page)
         "warnings_total": len(warnings),
         "by_kind": kind_table(warnings),
         "counties": counties_in_scope(session, scope),

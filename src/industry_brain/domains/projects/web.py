@@ -34,6 +34,8 @@ from industry_brain.domains.projects import views
 from industry_brain.store import scoped
 from industry_brain.store.models import Project
 from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web import lists as weblists
+from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
 from industry_brain.web.query import PageNumber, Year
 
@@ -45,6 +47,36 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
 
 
 # -- board ------------------------------------------------------------------------------------
+def _days_text(row: Any, t: Any) -> str:
+    if row.get("days_overdue"):
+        return t("projects.days_overdue", n=row["days_overdue"])
+    return t("projects.days_left", n=row.get("days_left"))
+
+
+WARNINGS = weblists.ListSpec(
+    "warnings",
+    (
+        weblists.Column("code", "projects.col.project"),
+        weblists.Column("name", "col.name", sortable=False, show=False),
+        weblists.Column("county_code", "col.county", value=lambda r, t: r.get("county")),
+        weblists.Column("stage", "col.stage", value=weblists.coded("stage.", "stage")),
+        weblists.Column(
+            "severity", "projects.col.kind", value=weblists.coded("projects.kind.", "kind")
+        ),
+        weblists.Column(
+            "colour", "projects.board.colour", value=weblists.coded("projects.colour.", "colour")
+        ),
+        weblists.Column("deadline", "projects.col.deadline"),
+        weblists.Column("days", "projects.col.days", value=_days_text),
+        weblists.Column("agent", "projects.col.agent"),
+    ),
+    default_sort="severity",
+    sizes=(20, 50, 100),
+    default_size=50,
+    prefix="w_",
+)
+
+
 @router.get("/projects")
 def projects_board(
     request: Request,
@@ -67,7 +99,13 @@ def projects_board(
         colour=colour or None,
         page=page,
     )
-    return _render(request, "projects_board.html", d=data)
+    state = weblists.read(
+        request, WARNINGS, data["filters"], extra={"page": page} if page > 1 else None
+    )
+    shown = state.apply(data["warnings_all"])
+    if state.export:
+        return weblists.export_response(db, scope, state, shown, page_lang(request))
+    return _render(request, "projects_board.html", d=data, wstate=state, wrows=shown)
 
 
 # -- one project ------------------------------------------------------------------------------
