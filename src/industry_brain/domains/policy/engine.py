@@ -1,0 +1,702 @@
+"""Every enterprise × every policy in force as one Ibis expression (DuckDB or PySpark).
+
+:func:`policy_rows` compiles one policy over the warehouse tables into rows of (enterprise,
+entity — the enterprise itself, one of its projects or loans), eligibility (three-valued), the
+amount (formula, floor, cap, cap per enterprise) and trace slots: the value every condition took,
+the values of the references it read and, for a comparison, its two sides (for the gap of an
+"almost"). :func:`evaluate` unions the policies, applies the stacking rule (one benefit per
+stacking group and enterprise/project/loan: the highest; ties by policy id) with a window, and
+executes the whole once; :func:`decode` turns the slots back into a readable trace.
+
+Warehouse inputs (Ibis tables by name): ``enterprises``, ``scales``, ``facts`` (snapshot),
+``tax_types`` (enterprise_id, year, tax_type, value), ``loans`` (loan_id, enterprise_id, bank,
+amount, rate, start_date, end_date, interest_paid), and the services' result tables
+``result_<namespace>``. A namespace whose result table is not in the inputs (tier, maturity
+today) reads as *unknown*.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from lark import Token
+
+from industry_brain.core.errors import Location
+from industry_brain.domains.policy.definitions import Policy, PolicyError, region_prefix
+
+#: taxes.<field> → the tax bureau's tax type (Fact.detail of item tax_paid).
+TAX_TYPES = {"land_use_tax": "城镇土地使用税", "property_tax": "房产税", "vat": "增值税"}
+#: result-table namespaces read by (year, enterprise_id).
+RESULT_NS = {
+    "mujun": "result_mujun",
+    "carbon": "result_carbon",
+    "tier": "result_tiers",
+    "maturity": "result_maturity",
+}
+TARGET_TABLE = {"project": ("result_projects", "project_id"), "loan": ("loans", "loan_id")}
+LOAN_SCHEMA = {
+    "loan_id": "int64",
+    "enterprise_id": "int64",
+    "bank": "string",
+    "amount": "float64",
+    "rate": "float64",
+    "start_date": "date",
+    "end_date": "date",
+    "interest_paid": "float64",
+    "purpose": "string",
+}
+TAX_SCHEMA = {"enterprise_id": "int64", "year": "int64", "tax_type": "string", "value": "float64"}
+
+
+class Unknown:
+    """A value nobody publishes yet (a result table not in the warehouse): always unknown."""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass
+class Layout:
+    """Where one policy's trace values sit in the shared slot columns."""
+
+    conditions: list[str] = field(default_factory=list)  # condition ids, slot c<i>
+    numbers: list[str] = field(default_factory=list)  # refs and comparison sides, slot n<i>
+    strings: list[str] = field(default_factory=list)  # refs, slot s<i>
+    kinds: dict[str, str] = field(default_factory=dict)  # ref → bool|number|string|unknown
+    sides: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # cond id → (op, l, r)
+    params: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # group → resolved
+
+
+@dataclass
+class Compiled:
+    policy: Policy
+    table: ir.Table
+    layout: Layout
+
+
+def _lit_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "float64"
+    if isinstance(value, date):
+        return "date"
+    return "string"
+
+
+class _Compiler:
+    """Compiles parsed trees over one row table with one set of parameter values."""
+
+    def __init__(self, row: ir.Table, values: dict[str, Any], year: int, file: str) -> None:
+        self.row = row
+        self.values = values
+        self.year = year
+        self.file = file
+
+    def fail(self, key: str, message: str) -> PolicyError:
+        return PolicyError(
+            "policy.compile",
+            f"政策文件 {self.file} 的 {key}：{message}",
+            f"policy file {self.file}, {key}: {message}",
+            Location(file=self.file, field=key),
+        )
+
+    def expr(self, node: Any, key: str) -> Any:
+        if isinstance(node, Token):
+            raise self.fail(key, f"unexpected token {node}")
+        kind = node.data
+        ch = node.children
+        if kind == "group":
+            return self.expr(ch[0], key)
+        if kind == "number":
+            text = str(ch[0])
+            return (
+                ibis.literal(float(text))
+                if any(c in text for c in ".eE")
+                else ibis.literal(int(text))
+            )
+        if kind == "string":
+            return ibis.literal(str(ch[0])[1:-1])
+        if kind in ("true", "false"):
+            return ibis.literal(kind == "true")
+        if kind == "null":
+            return UNKNOWN
+        if kind == "list":
+            return [self._plain(self.expr(c, key), key) for c in ch if c is not None]
+        if kind == "ref":
+            ns, name = str(ch[0]), str(ch[1])
+            if ns == "param":
+                return self._param(self.values[name])
+            if ns == "period":
+                return self._period(name, key)
+            col = f"{ns}__{name}"
+            if col in self.row.columns:
+                return self.row[col]
+            return UNKNOWN
+        if kind == "neg":
+            v = self.expr(ch[0], key)
+            return UNKNOWN if isinstance(v, Unknown) else -v
+        if kind == "arith":
+            a, op, b = self.expr(ch[0], key), str(ch[1]), self.expr(ch[2], key)
+            if isinstance(a, Unknown) or isinstance(b, Unknown):
+                return ibis.null("float64")
+            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
+        if kind == "compare":
+            a, op, b = self.expr(ch[0], key), str(ch[1]), self.expr(ch[2], key)
+            if isinstance(a, Unknown) or isinstance(b, Unknown):
+                return ibis.null("boolean")
+            return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[
+                op
+            ]
+        if kind in ("in_", "not_in"):
+            a, b = self.expr(ch[0], key), self.expr(ch[1], key)
+            if not isinstance(b, list):
+                raise self.fail(key, "the right side of 'in' must be a list")
+            if isinstance(a, Unknown):
+                return ibis.null("boolean")
+            out = a.isin(b) if b else ibis.literal(False)
+            return ~out if kind == "not_in" else out
+        if kind in ("and_", "or_"):
+            a, b = self._bool(self.expr(ch[0], key)), self._bool(self.expr(ch[1], key))
+            return a & b if kind == "and_" else a | b
+        if kind == "not_":
+            return ~self._bool(self.expr(ch[0], key))
+        if kind == "call":
+            return self._call(str(ch[0]), [c for c in ch[1:] if c is not None], key)
+        raise self.fail(key, f"unsupported expression {kind}")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _bool(self, v: Any) -> Any:
+        return ibis.null("boolean") if isinstance(v, Unknown) else v
+
+    def _plain(self, v: Any, key: str) -> Any:
+        """A literal's Python value (lists hold plain values)."""
+        if isinstance(v, ir.Scalar):
+            try:
+                return v.op().value
+            except AttributeError:
+                pass
+        raise self.fail(key, "a list may hold only literals")
+
+    def _param(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return dict(value)
+        if isinstance(value, list):
+            return list(value)
+        if value is None:
+            return UNKNOWN
+        return ibis.literal(value)
+
+    def _period(self, name: str, key: str) -> Any:
+        if name == "year":
+            return ibis.literal(self.year)
+        if name == "start":
+            return ibis.literal(date(self.year, 1, 1))
+        if name == "end":
+            return ibis.literal(date(self.year + 1, 1, 1))
+        raise self.fail(key, f"period has year, start and end, not {name}")
+
+    def _num(self, v: Any) -> Any:
+        return ibis.null("float64") if isinstance(v, Unknown) else v
+
+    def _call(self, name: str, nodes: list[Any], key: str) -> Any:
+        if name == "keys":
+            m = self.expr(nodes[0], key)
+            if not isinstance(m, dict):
+                raise self.fail(key, "keys() takes a mapping parameter")
+            return list(m)
+        if name == "lookup":
+            m, k = self.expr(nodes[0], key), self.expr(nodes[1], key)
+            if not isinstance(m, dict):
+                raise self.fail(key, "lookup() takes a mapping parameter first")
+            if isinstance(k, Unknown) or not m:
+                return ibis.null("float64")
+            return ibis.cases(*[(k == kk, ibis.literal(v)) for kk, v in m.items()], else_=None)
+        if name == "band":
+            bands, x = self.expr(nodes[0], key), self.expr(nodes[1], key)
+            if not isinstance(bands, list) or not all(
+                isinstance(b, list) and len(b) == 2 for b in bands
+            ):
+                raise self.fail(key, "band() takes a list of [floor, value] pairs first")
+            if isinstance(x, Unknown):
+                return ibis.null("float64")
+            ordered = sorted(bands, key=lambda b: b[0], reverse=True)
+            return ibis.cases(
+                *[(x >= ibis.literal(float(f)), ibis.literal(float(v))) for f, v in ordered],
+                else_=None,
+            )
+        args = [self.expr(n, key) for n in nodes]
+        if name in ("min", "max"):
+            if any(isinstance(a, Unknown) for a in args):
+                return ibis.null("float64")
+            out = ibis.least(*args) if name == "min" else ibis.greatest(*args)
+            # SQL least/greatest skip unknown arguments; a formula must not: unknown stays unknown
+            known = args[0].notnull()
+            for a in args[1:]:
+                known = known & a.notnull()
+            return ibis.ifelse(known, out, ibis.null("float64"))
+        if name == "if":
+            c, a, b = self._bool(args[0]), args[1], args[2]
+            if isinstance(a, Unknown) and isinstance(b, Unknown):
+                return UNKNOWN
+            typ = (b if isinstance(a, Unknown) else a).type()
+            a = ibis.null(typ) if isinstance(a, Unknown) else a
+            b = ibis.null(typ) if isinstance(b, Unknown) else b
+            return ibis.cases((c, a), (~c, b), else_=None)
+        if name == "coalesce":
+            known = [a for a in args if not isinstance(a, Unknown)]
+            return ibis.coalesce(*known) if len(known) > 1 else known[0] if known else UNKNOWN
+        if name == "known":
+            return ibis.literal(False) if isinstance(args[0], Unknown) else args[0].notnull()
+        if name == "prefix_in":
+            code, codes = args
+            if not isinstance(codes, list):
+                raise self.fail(key, "prefix_in() takes a list second")
+            if isinstance(code, Unknown):
+                return ibis.null("boolean")
+            out = ibis.literal(False)
+            for c in codes:
+                out = out | code.startswith(str(c))
+            return ibis.ifelse(code.isnull(), ibis.null("boolean"), out)
+        if name == "clip":
+            x, lo, hi = (self._num(a) for a in args)
+            return ibis.ifelse(
+                x.isnull(), ibis.null("float64"), ibis.least(ibis.greatest(x, lo), hi)
+            )
+        if name == "days_in_period":
+            s, e = args
+            if isinstance(s, Unknown) or isinstance(e, Unknown):
+                return ibis.null("float64")
+            start = ibis.greatest(s, ibis.literal(date(self.year, 1, 1)))
+            end = ibis.least(e, ibis.literal(date(self.year + 1, 1, 1)))
+            days = end.delta(start, unit="day").cast("float64")
+            return ibis.ifelse(days > 0, days, ibis.literal(0.0))
+        raise self.fail(key, f"unknown function {name}")
+
+
+def _rows(policy: Policy, inputs: dict[str, ir.Table], year: int) -> ir.Table:
+    """The row table of a policy: one row per target entity with ``ns__field`` columns."""
+    refs = {r for p in policy.exprs.values() for r in p.refs}
+    by_ns: dict[str, set[str]] = {}
+    for r in refs:
+        ns, name = r.split(".")
+        by_ns.setdefault(ns, set()).add(name)
+    ents = inputs["enterprises"]
+    if policy.spec.region:
+        ents = ents.filter(ents.county_code.startswith(region_prefix(policy.spec.region)))
+    base_cols: dict[str, Any] = {
+        "enterprise_id": ents.enterprise_id,
+        "county_code": ents.county_code,
+    }
+    for name in sorted(by_ns.get("enterprise", set()) - {"above_scale"}):
+        if name not in ents.columns:
+            raise _unknown_field(policy, "enterprise", name)
+        base_cols[f"enterprise__{name}"] = ents[name]
+    row = ents.select(**base_cols)
+    if "above_scale" in by_ns.get("enterprise", set()):
+        sc = inputs["scales"]
+        sc = sc.filter(sc.year == year).select(
+            "enterprise_id", enterprise__above_scale=sc.above_scale
+        )
+        row = row.left_join(sc, ["enterprise_id"]).select(row, "enterprise__above_scale")
+    target = policy.spec.target
+    if target in TARGET_TABLE:
+        tname, key = TARGET_TABLE[target]
+        t = inputs[tname]
+        if target == "project":
+            t = t.filter(t.enterprise_id.notnull())
+        cols = {key: t[key], "enterprise_id": t.enterprise_id}
+        for name in sorted(by_ns.get(target, set())):
+            if name not in t.columns:
+                raise _unknown_field(policy, target, name)
+            cols[f"{target}__{name}"] = t[name]
+        tt = t.select(**cols)
+        row = row.inner_join(tt, ["enterprise_id"]).select(
+            row, *[c for c in tt.columns if c != "enterprise_id"]
+        )
+        row = row.mutate(entity=ibis.literal(f"{target}:") + row[key].cast("string")).drop(key)
+    else:
+        row = row.mutate(entity=ibis.literal(""))
+    if by_ns.get("facts"):
+        f = inputs["facts"]
+        f = f.filter((f.year == year) & f.item.isin(sorted(by_ns["facts"])))
+        piv = f.group_by("enterprise_id").aggregate(
+            **{f"facts__{n}": f.value.sum(where=f.item == n) for n in sorted(by_ns["facts"])}
+        )
+        row = row.left_join(piv, ["enterprise_id"]).select(
+            row, *[c for c in piv.columns if c != "enterprise_id"]
+        )
+    if by_ns.get("taxes"):
+        unknown = by_ns["taxes"] - set(TAX_TYPES)
+        if unknown:
+            raise _unknown_field(policy, "taxes", sorted(unknown)[0])
+        t = inputs["tax_types"]
+        t = t.filter(t.year == year)
+        piv = t.group_by("enterprise_id").aggregate(
+            **{
+                f"taxes__{n}": t.value.sum(where=t.tax_type == TAX_TYPES[n])
+                for n in sorted(by_ns["taxes"])
+            }
+        )
+        row = row.left_join(piv, ["enterprise_id"]).select(
+            row, *[c for c in piv.columns if c != "enterprise_id"]
+        )
+    for ns, table in RESULT_NS.items():
+        names = by_ns.get(ns)
+        if not names or table not in inputs:
+            continue  # not published: the references read as unknown
+        r = inputs[table]
+        for name in names:
+            if name not in r.columns:
+                raise _unknown_field(policy, ns, name)
+        if "year" in r.columns:
+            r = r.filter(r.year == year)
+        r = r.select("enterprise_id", **{f"{ns}__{n}": r[n] for n in sorted(names)})
+        row = row.left_join(r, ["enterprise_id"]).select(
+            row, *[c for c in r.columns if c != "enterprise_id"]
+        )
+    return row
+
+
+def _unknown_field(policy: Policy, ns: str, name: str) -> PolicyError:
+    return PolicyError(
+        "policy.unknown_field",
+        f"政策文件 {policy.file}：{ns} 没有字段 {name}",
+        f"policy file {policy.file}: {ns} has no field '{name}'",
+        Location(file=policy.file, field=f"{ns}.{name}"),
+    )
+
+
+def _param_groups(
+    policy: Policy, counties: list[str], on: date
+) -> list[tuple[list[str], dict[str, Any], list[dict[str, Any]]]]:
+    """Counties grouped by the values of the policy's parameters on ``on``."""
+    names = sorted(policy.params)
+    groups: dict[str, tuple[list[str], dict[str, Any], list[dict[str, Any]]]] = {}
+    for county in counties or [""]:
+        resolved = [policy.resolve(n, county or None, on) for n in names]
+        values = {n: r.value for n, r in zip(names, resolved, strict=True)}
+        k = json.dumps(values, sort_keys=True, default=str)
+        if k not in groups:
+            trace = [{"name": n, **r.to_dict()} for n, r in zip(names, resolved, strict=True)]
+            groups[k] = ([], values, trace)
+        groups[k][0].append(county)
+    return list(groups.values())
+
+
+SLOT_TYPES = {"c": "boolean", "n": "float64", "s": "string"}
+FIXED = {
+    "policy": "string",
+    "enterprise_id": "int64",
+    "entity": "string",
+    "county_code": "string",
+    "eligible": "boolean",
+    "amount_formula": "float64",
+    "amount_floor": "float64",
+    "amount_cap": "float64",
+    "amount": "float64",
+    "cap_firm": "float64",
+    "rank_by": "float64",
+    "stack_group": "string",
+    "param_group": "int64",
+}
+
+
+def policy_rows(
+    policy: Policy,
+    inputs: dict[str, ir.Table],
+    year: int,
+    on: date,
+    counties: list[str],
+    slots: dict[str, int],
+) -> Compiled:
+    """One policy compiled over the inputs for data ``year`` with parameters on ``on``."""
+    row = _rows(policy, inputs, year)
+    prefix = region_prefix(policy.spec.region) if policy.spec.region else ""
+    groups = _param_groups(policy, [c for c in counties if c.startswith(prefix)], on)
+    layout = Layout(params={str(i): g[2] for i, g in enumerate(groups)})
+
+    def each(fn: Any) -> Any:
+        """``fn(compiler)`` per parameter group, chosen by the row's county."""
+        outs = [fn(_Compiler(row, g[1], year, policy.file)) for g in groups]
+        if len(outs) == 1:
+            return outs[0]
+        if any(isinstance(o, Unknown) for o in outs):
+            return UNKNOWN
+        return ibis.cases(
+            *[(row.county_code.isin(g[0]), o) for g, o in zip(groups, outs, strict=True)],
+            else_=None,
+        )
+
+    def compile_key(key: str) -> Any:
+        return each(lambda c: c.expr(policy.exprs[key].tree, key))
+
+    conds = []
+    cols: dict[str, Any] = {}
+    for i, cond in enumerate(policy.spec.conditions):
+        key = f"conditions[{i}].when"
+        v = compile_key(key)
+        v = ibis.null("boolean") if isinstance(v, Unknown) else v
+        if not v.type().is_boolean():
+            raise PolicyError(
+                "policy.not_boolean",
+                f"政策文件 {policy.file} 的 {key} 不是条件（真/假）",
+                f"policy file {policy.file}, {key} is not a condition (true/false)",
+                Location(file=policy.file, field=key),
+            )
+        conds.append(v)
+        layout.conditions.append(cond.id)
+        cols[f"c{len(layout.conditions) - 1}"] = v
+        tree = policy.exprs[key].tree
+        if tree.data == "compare":
+            sides = [
+                each(lambda c, t=t, k=key: c.expr(t, k))
+                for t in (tree.children[0], tree.children[2])
+            ]
+            if all(not isinstance(s, Unknown) and s.type().is_numeric() for s in sides):
+                for side_name, s in zip(("l", "r"), sides, strict=True):
+                    layout.numbers.append(f"{cond.id}:{side_name}")
+                    cols[f"n{len(layout.numbers) - 1}"] = s.cast("float64")
+                layout.sides[cond.id] = (str(tree.children[1]), f"{cond.id}:l", f"{cond.id}:r")
+    eligible = conds[0]
+    for c in conds[1:]:
+        eligible = eligible & c
+    refs = sorted(
+        {
+            r
+            for p in policy.exprs.values()
+            for r in p.refs
+            if r.split(".")[0] not in ("param", "period")
+        }
+    )
+    for ref in refs:
+        col = ref.replace(".", "__")
+        if col not in row.columns:
+            layout.kinds[ref] = "unknown"
+            continue
+        typ = row[col].type()
+        if typ.is_boolean() or typ.is_numeric():
+            layout.kinds[ref] = "bool" if typ.is_boolean() else "number"
+            layout.numbers.append(ref)
+            cols[f"n{len(layout.numbers) - 1}"] = row[col].cast("float64")
+        else:
+            layout.kinds[ref] = "string"
+            layout.strings.append(ref)
+            cols[f"s{len(layout.strings) - 1}"] = row[col].cast("string")
+
+    def num(key: str) -> Any:
+        if key not in policy.exprs:
+            return ibis.null("float64")
+        v = compile_key(key)
+        return ibis.null("float64") if isinstance(v, Unknown) else v.cast("float64")
+
+    formula, floor, cap = num("amount.formula"), num("amount.floor"), num("amount.cap")
+    amount = ibis.ifelse(floor.notnull() & (formula < floor), floor, formula)
+    amount = ibis.ifelse(cap.notnull() & (amount > cap), cap, amount)
+    amount = ibis.ifelse(eligible.fill_null(False), amount, ibis.null("float64"))
+    cap_firm = num("amount.cap_per_enterprise")
+    sign = -1.0 if policy.spec.kind == "charge" else 1.0
+    group_ids = (
+        ibis.cases(*[(row.county_code.isin(g[0]), i) for i, g in enumerate(groups)], else_=0)
+        if len(groups) > 1
+        else ibis.literal(0)
+    )
+    out = row.select(
+        policy=ibis.literal(policy.id),
+        enterprise_id=row.enterprise_id,
+        entity=row.entity,
+        county_code=row.county_code,
+        eligible=eligible,
+        amount_formula=formula,
+        amount_floor=floor,
+        amount_cap=cap,
+        amount=amount,
+        cap_firm=cap_firm,
+        rank_by=num("rationing.by"),
+        stack_group=ibis.literal(
+            policy.spec.stacking.group if policy.spec.stacking else None, type="string"
+        ),
+        param_group=group_ids,
+        **cols,
+    )
+    if policy.spec.amount.cap_per_enterprise:
+        total = out.amount.sum().over(group_by=["enterprise_id"])
+        out = out.mutate(
+            amount=ibis.ifelse(
+                out.cap_firm.notnull() & (total > out.cap_firm),
+                out.amount * out.cap_firm / total,
+                out.amount,
+            )
+        )
+    if sign < 0:
+        out = out.mutate(amount=out.amount * sign)
+    for prefix_, count in slots.items():
+        used = {c for c in out.columns if c[0] == prefix_ and c[1:].isdigit()}
+        out = out.mutate(
+            **{
+                f"{prefix_}{i}": ibis.null(SLOT_TYPES[prefix_])
+                for i in range(count)
+                if f"{prefix_}{i}" not in used
+            }
+        )
+    ordered = list(FIXED) + [f"{p}{i}" for p, n in slots.items() for i in range(n)]
+    out = out.select(*[out[c].cast(FIXED.get(c) or SLOT_TYPES[c[0]]).name(c) for c in ordered])
+    return Compiled(policy, out, layout)
+
+
+def slot_counts(policies: list[Policy]) -> dict[str, int]:
+    """Slots for the widest policy (conditions, numbers incl. comparison sides, strings)."""
+    c = max((len(p.spec.conditions) for p in policies), default=0)
+    refs = max(
+        (
+            sum(
+                1
+                for r in {r for e in p.exprs.values() for r in e.refs}
+                if r.split(".")[0] not in ("param", "period")
+            )
+            for p in policies
+        ),
+        default=0,
+    )
+    n = max((2 * len(p.spec.conditions) for p in policies), default=0) + refs
+    return {"c": max(c, 1), "n": max(n, 1), "s": max(refs, 1)}
+
+
+def evaluate_expr(
+    compiled: list[Compiled], keep: str = "candidates", enterprise_id: int | None = None
+) -> ir.Table:
+    """The union of the policies with the stacking decision, as one expression.
+
+    ``keep``: ``candidates`` (eligible or unknown rows only — the batch) or ``all``."""
+    union = compiled[0].table
+    if len(compiled) > 1:
+        union = ibis.union(*[c.table for c in compiled], distinct=False)
+    if enterprise_id is not None:
+        union = union.filter(union.enterprise_id == enterprise_id)
+    ok = union.eligible.fill_null(False)
+    rn = ibis.row_number().over(
+        group_by=[union.stack_group, union.enterprise_id, union.entity],
+        order_by=[
+            ibis.desc(ok.cast("int64")),
+            ibis.desc(union.amount.abs().fill_null(0.0)),
+            union.policy,
+        ],
+    )
+    union = union.mutate(stacked=union.stack_group.notnull() & ok & (rn > 0))
+    if keep == "candidates":
+        union = union.filter(union.eligible.fill_null(True))
+    return union.order_by(["policy", "enterprise_id", "entity"])
+
+
+def compile_all(
+    policies: list[Policy], inputs: dict[str, ir.Table], year: int, on: date, counties: list[str]
+) -> list[Compiled]:
+    slots = slot_counts(policies)
+    return [policy_rows(p, inputs, year, on, counties, slots) for p in policies]
+
+
+def _value(kind: str, v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if v is pd.NA:
+        return None
+    if kind == "bool":
+        return bool(v)
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def decode(frame: pd.DataFrame, compiled: list[Compiled]) -> list[dict[str, Any]]:
+    """Rows of an executed :func:`evaluate_expr` as result dicts with their trace."""
+    by_id = {c.policy.id: c for c in compiled}
+    out = []
+    for rec in frame.to_dict("records"):
+        c = by_id[rec["policy"]]
+        lay, spec = c.layout, c.policy.spec
+        values: dict[str, Any] = {}
+        for i, name in enumerate(lay.numbers):
+            kind = lay.kinds.get(name, "number")
+            values[name] = _value(kind, rec.get(f"n{i}"))
+        for i, name in enumerate(lay.strings):
+            values[name] = _value("string", rec.get(f"s{i}"))
+        conditions = []
+        for i, cond in enumerate(spec.conditions):
+            key = f"conditions[{i}].when"
+            res = _value("bool", rec.get(f"c{i}"))
+            seen = {r: values.get(r) for r in c.policy.exprs[key].refs if r in values}
+            unknown = [r for r in c.policy.exprs[key].refs if lay.kinds.get(r) == "unknown"]
+            item: dict[str, Any] = {
+                "id": cond.id,
+                "zh": cond.zh,
+                "en": cond.en,
+                "when": cond.when,
+                "result": res,
+                "values": seen,
+            }
+            if unknown:
+                item["unpublished"] = unknown
+            if cond.id in lay.sides:
+                op, lk, rk = lay.sides[cond.id]
+                lv, rv = values.get(lk), values.get(rk)
+                item["sides"] = {"op": op, "left": lv, "right": rv}
+                if (
+                    res is False
+                    and lv is not None
+                    and rv is not None
+                    and op in (">=", ">", "<=", "<")
+                ):
+                    item["gap"] = round(rv - lv, 6) if op in (">=", ">") else round(lv - rv, 6)
+            conditions.append(item)
+        eligible = _value("bool", rec["eligible"])
+        stacked = bool(rec.get("stacked")) if rec.get("stacked") is not None else False
+        status = (
+            "unknown"
+            if eligible is None
+            else "no"
+            if not eligible
+            else "stacked"
+            if stacked
+            else "eligible"
+        )
+        amount = _value("number", rec["amount"])
+        formula_refs = [r for r in c.policy.exprs["amount.formula"].refs if r in values]
+        out.append(
+            {
+                "policy": c.policy.id,
+                "enterprise_id": int(rec["enterprise_id"]),
+                "entity": rec["entity"] or "",
+                "county_code": rec["county_code"],
+                "status": status,
+                "amount": None if amount is None else round(amount, 6),
+                "trace": {
+                    "conditions": conditions,
+                    "amount": {
+                        "formula": spec.amount.formula,
+                        "values": {r: values[r] for r in formula_refs},
+                        "formula_value": _value("number", rec["amount_formula"]),
+                        "floor": _value("number", rec["amount_floor"]),
+                        "cap": _value("number", rec["amount_cap"]),
+                        "cap_per_enterprise": _value("number", rec["cap_firm"]),
+                        "unit": spec.amount.unit,
+                    },
+                    "parameters": lay.params.get(str(int(rec["param_group"])), []),
+                    "stacking": None
+                    if not spec.stacking
+                    else {
+                        "group": spec.stacking.group,
+                        "rule": spec.stacking.rule,
+                        "decision": "lower than another policy of the group" if stacked else "kept",
+                    },
+                },
+                "rank_by": _value("number", rec["rank_by"]),
+            }
+        )
+    return out

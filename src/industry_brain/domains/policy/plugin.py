@@ -1,0 +1,41 @@
+"""政策计算器 · 一键减负 · 政策直兑 on the service contract (:mod:`industry_brain.contract`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from industry_brain.contract import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def ib_permissions() -> dict[str, frozenset[str]]:
+    return {
+        "policy.view": frozenset({"admin", "city_officer", "county_officer"}),
+        "policy.review": frozenset({"admin", "city_officer", "county_officer"}),
+        "policy.approve": frozenset({"admin", "city_officer"}),
+    }
+
+
+@hookimpl
+def ib_message_catalogs() -> Path:
+    return HERE / "i18n"
+
+
+@hookimpl
+def ib_cli_groups() -> dict[str, Any]:
+    from industry_brain.domains.policy import cli
+
+    return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_parameter_domain() -> tuple[str, Path]:
+    return "policy", HERE / "parameters"
+
+
+@hookimpl
+def ib_reads_results() -> list[str]:
+    return ["result_mujun", "result_carbon", "result_projects"]
