@@ -199,3 +199,41 @@ def test_page_numbers_and_urls_keep_the_filters() -> None:
     assert "page=8" in url and "sort=score" in url and "dir=desc" in url
     assert "page=" not in state.export_url("xlsx") and "export=xlsx" in state.export_url("xlsx")
     assert "dir=asc" in state.sort_url("name") and "dir=asc" in state.sort_url("score")
+
+
+# -- import batches -----------------------------------------------------------------------------
+def test_batch_list_filters_sorts_and_exports(admin: TestClient, engine: Engine) -> None:
+    from industry_brain.store.models import ImportBatch
+
+    with Session(engine) as s:  # two more batches besides the fixtures' committed one
+        for k, (status, year, rows) in enumerate((("rejected", 2023, 7), ("committed", 2023, 40))):
+            s.add(
+                ImportBatch(
+                    kind="tax",
+                    department="tax",
+                    file_name=f"税务_{k}.xlsx",
+                    file_hash=f"{k}" * 64,
+                    year=year,
+                    status=status,
+                    rows_total=rows,
+                    rows_loaded=0 if status == "rejected" else rows,
+                    rows_rejected=rows if status == "rejected" else 0,
+                    options={},
+                    summary={},
+                )
+            )
+        s.commit()
+    r = admin.get("/import/batches?kind=&status=&year=&sort=rows_total&dir=desc")
+    assert r.status_code == 200
+    totals = re.findall(
+        r'<tr data-batch="\d+"><td>\d+</td>(?:<td>.*?</td>){4}<td>([\d,]+)</td>', r.text
+    )
+    assert totals == ["40", "7", "3"]  # 3 is the fixtures' statistics batch
+    r = admin.get("/import/batches?kind=tax&status=committed&export=csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][1] == "税务" and rows[1][2] == "税务_1.xlsx"
+    assert rows[1][4:8] == ["2023", "40", "40", "0"]
+    with Session(engine) as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "export.list.batches")).one()
+    assert entry.detail["filters"] == {"kind": "tax", "status": "committed"}
+    assert entry.detail["rows"] == 1

@@ -571,6 +571,96 @@ def import_batches(session: Session, scope: Scope, limit: int = 20) -> list[dict
     ]
 
 
+#: sort keys of the import batch list → their column
+BATCH_SORTS = {
+    "id": ImportBatch.id,
+    "kind": ImportBatch.kind,
+    "file_name": ImportBatch.file_name,
+    "status": ImportBatch.status,
+    "year": ImportBatch.year,
+    "rows_total": ImportBatch.rows_total,
+    "rows_loaded": ImportBatch.rows_loaded,
+    "rows_rejected": ImportBatch.rows_rejected,
+    "created_at": ImportBatch.created_at,
+}
+
+
+def batch_search(
+    session: Session,
+    scope: Scope,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    year: int | None = None,
+    page: int = 1,
+    per_page: int | None = 50,
+    sort: str = "id",
+    desc: bool = True,
+) -> Page:
+    """Import batches (city-wide data, like :func:`import_batches`) matching the filters,
+    ordered by ``sort`` (a key of :data:`BATCH_SORTS`); ``per_page=None`` returns all."""
+    if not scope.city_wide:
+        scope.require("import.run")
+    everything = per_page is None
+    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
+    if sort not in BATCH_SORTS:
+        raise ValidationError(
+            "query.sort",
+            f"排序列只能是 {'、'.join(BATCH_SORTS)} 之一",
+            f"sort must be one of {', '.join(BATCH_SORTS)}",
+            Location(field="sort"),
+            sort,
+        )
+    conds = []
+    if kind:
+        conds.append(ImportBatch.kind == kind)
+    if status:
+        conds.append(ImportBatch.status == status)
+    if year:
+        conds.append(ImportBatch.year == year)
+    total = session.scalar(select(func.count()).select_from(ImportBatch).where(*conds)) or 0
+    key = BATCH_SORTS[sort]
+    query = (
+        select(ImportBatch)
+        .where(*conds)
+        .order_by(key.is_(None), key.desc() if desc else key, ImportBatch.id.desc())
+    )
+    if not everything:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "department": b.department,
+            "file_name": b.file_name,
+            "status": b.status,
+            "year": b.year,
+            "rows_total": b.rows_total,
+            "rows_loaded": b.rows_loaded,
+            "rows_rejected": b.rows_rejected,
+            "created_at": b.created_at,
+        }
+        for b in session.scalars(query)
+    ]
+    if everything:
+        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def batch_choices(session: Session) -> dict[str, list[Any]]:
+    """Kinds, statuses and years the batches have (the list's filters)."""
+
+    def values(col: Any, newest_first: bool = False) -> list[Any]:
+        query = select(col).distinct().where(col.is_not(None))
+        return list(session.scalars(query.order_by(col.desc() if newest_first else col)))
+
+    return {
+        "kinds": values(ImportBatch.kind),
+        "statuses": values(ImportBatch.status),
+        "years": values(ImportBatch.year, newest_first=True),
+    }
+
+
 # -- audit -------------------------------------------------------------------------------------
 def audit_search(
     session: Session,

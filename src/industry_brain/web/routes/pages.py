@@ -29,6 +29,7 @@ from industry_brain.web.deps import (
 )
 from industry_brain.web.domains import KNOWN, call_section
 from industry_brain.web.i18n import LANGUAGES, Translator
+from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -496,6 +497,63 @@ def import_workbook(db: DbDep, scope: ScopeDep, token: str) -> Response:
         path,
         filename=path.name,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+BATCHES = lists.ListSpec(
+    "batches",
+    (
+        lists.Column("id", "list.col.id"),
+        lists.Column("kind", "col.kind", value=lists.coded("kind.", "kind")),
+        lists.Column("file_name", "col.file"),
+        lists.Column("status", "col.status", value=lists.coded("status.", "status")),
+        lists.Column("year", "list.col.year"),
+        lists.Column("rows_total", "col.rows"),
+        lists.Column("rows_loaded", "col.loaded"),
+        lists.Column("rows_rejected", "col.rejected"),
+        lists.Column("created_at", "col.time"),
+    ),
+    default_sort="id",
+    default_desc=True,
+    sizes=(20, 50, 100),
+    default_size=50,
+)
+
+
+@router.get("/import/batches")
+def batch_list(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    year: Annotated[Year, Query()] = None,
+) -> Response:
+    """Every import batch: filtered by kind, status and year, sorted, paged, exported."""
+    scope.require("import.run")
+    filters = {"kind": kind or "", "status": status or "", "year": year or ""}
+    state = lists.read(request, BATCHES, filters)
+    result = scoped.batch_search(
+        db,
+        scope,
+        kind=kind or None,
+        status=status or None,
+        year=year,
+        page=state.page,
+        per_page=None if state.export else state.size,
+        sort=state.sort,
+        desc=state.desc,
+    )
+    state.paged(result.total)
+    if state.export:
+        return lists.export_response(db, scope, state, result.items, page_lang(request))
+    return _render(
+        request,
+        "batches.html",
+        result=result,
+        state=state,
+        filters=filters,
+        choices=scoped.batch_choices(db),
     )
 
 
