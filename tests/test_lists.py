@@ -237,3 +237,26 @@ def test_batch_list_filters_sorts_and_exports(admin: TestClient, engine: Engine)
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "export.list.batches")).one()
     assert entry.detail["filters"] == {"kind": "tax", "status": "committed"}
     assert entry.detail["rows"] == 1
+
+
+def test_agent_list_is_the_agents_own_firms_and_exports_them(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="https://testserver") as c:
+        login(c, "agent_wx")  # assigned: 湖州甲机械有限公司 only
+        html = c.get("/agent?county=&industry=").text
+        assert _usccs(html) == [USCC_WX]
+        assert _usccs(c.get("/agent?county=330503").text) == []
+        r = c.get("/agent?county=330502&e_export=xlsx")
+        ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+        assert [[c.value for c in row] for row in ws.iter_rows()][1][:3] == [
+            "湖州甲机械有限公司",
+            USCC_WX,
+            "吴兴区",
+        ]
+        assert c.get("/agent?e_sort=password", headers={"accept": "application/json"}).json()[
+            "errors"
+        ][0]["loc"] == ["query", "e_sort"]
+    with Session(engine) as s:
+        entry = s.scalars(
+            select(AuditLog).where(AuditLog.action == "export.list.agent_enterprises")
+        ).one()
+    assert entry.actor == "agent_wx" and entry.detail["rows"] == 1

@@ -775,13 +775,31 @@ def agent_enterprises(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """Enterprises assigned to the agent (服务专员)."""
     scope.require("portal.agent")
     rows = session.execute(
-        select(Enterprise.uscc, Enterprise.name, Region.name, Enterprise.industry_code)
+        select(
+            Enterprise.uscc,
+            Enterprise.name,
+            Region.name,
+            Enterprise.industry_code,
+            Enterprise.county_code,
+            Industry.name,
+        )
         .join(AgentAssignment, AgentAssignment.enterprise_id == Enterprise.id)
         .outerjoin(Region, Region.code == Enterprise.county_code)
+        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
         .where(AgentAssignment.user_id == scope.user_id, scope.enterprise_clause())
         .order_by(Enterprise.name)
     ).all()
-    return [{"uscc": u, "name": n, "county_name": c, "industry_code": i} for u, n, c, i in rows]
+    return [
+        {
+            "uscc": u,
+            "name": n,
+            "county_name": c,
+            "industry_code": i,
+            "county_code": cc,
+            "industry_name": iname,
+        }
+        for u, n, c, i, cc, iname in rows
+    ]
 
 
 def agent_projects(session: Session, scope: Scope) -> list[dict[str, Any]]:

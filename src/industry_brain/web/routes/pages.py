@@ -657,12 +657,76 @@ def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     return _render(request, "portal.html", p=own, sections=sections)
 
 
+AGENT_ENTERPRISES = lists.ListSpec(
+    "agent_enterprises",
+    (
+        lists.Column("name", "col.name"),
+        lists.Column("uscc", "col.uscc"),
+        lists.Column("county_code", "col.county", value=lambda r, t: r.get("county_name")),
+        lists.Column(
+            "industry_code", "col.industry", value=_code_name("industry_code", "industry_name")
+        ),
+        lists.Column(
+            "veto",
+            "list.vetoed",
+            sortable=False,
+            show=False,
+            value=lists.flag("veto", "list.vetoed"),
+        ),
+    ),
+    default_sort="name",
+    sizes=(20, 50, 100),
+    default_size=20,
+    prefix="e_",
+)
+
+
+def _agent_enterprises(
+    request: Request, db: Any, scope: Scope, county: str | None, industry: str | None
+) -> tuple[lists.ListState, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The agent's enterprises as a list (filtered by county and industry division): its
+    state, the rows shown (all of them when exporting) and every assigned firm."""
+    everyone = scoped.agent_enterprises(db, scope)
+    state = lists.read(
+        request, AGENT_ENTERPRISES, {"county": county or "", "industry": industry or ""}
+    )
+    wanted = [
+        e
+        for e in everyone
+        if (not county or e["county_code"] == county)
+        and (not industry or (e["industry_code"] or "").startswith(industry))
+    ]
+    vetoed = lists.vetoed(db, (e["uscc"] for e in wanted))
+    for e in wanted:
+        e["veto"] = e["uscc"] in vetoed
+    return state, state.apply(wanted), everyone
+
+
 @router.get("/agent")
-def agent_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+def agent_portal(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    industry: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    estate, shown, everyone = _agent_enterprises(request, db, scope, county, industry)
+    if estate.export:
+        return lists.export_response(db, scope, estate, shown, page_lang(request))
     return _render(
         request,
         "agent.html",
-        enterprises=scoped.agent_enterprises(db, scope),
+        enterprises=everyone,
+        estate=estate,
+        erows=shown,
+        ecounties=sorted(
+            {(e["county_code"], e["county_name"]) for e in everyone if e["county_code"]}
+        ),
+        eindustries=sorted(
+            scoped.industry_names(
+                db, {e["industry_code"][:2] for e in everyone if e["industry_code"]}
+            ).items()
+        ),
         projects=scoped.agent_projects(db, scope),
     )
 
