@@ -51,8 +51,11 @@ def test_run_is_stored_with_provenance_and_explains_itself(store: Engine) -> Non
         assert data["result"]["label"] == "中碳4级" and data["run"]["id"] == run.id
         text = "\n".join(data["text"]["zh"])
         # the arithmetic, with the stored factors
-        assert "原煤：1,000 吨 × 1.9003 tCO2/t = 1,900.3 tCO2 [V]" in text
-        assert "(5,000,000 kWh 外购[electricity] + 500,000 kWh 自发自用) × 0.55" in text
+        assert "原煤：1,000 吨 × 1.9003 tCO2/t = 1,900.3 tCO2（因子已核实）" in text
+        assert "(5,000,000 kWh 外购（电网抄表用电量） + 500,000 kWh 自发自用) × 0.55" in text
+        english = "\n".join(data["text"]["en"])  # quality tags and items as words, no codes
+        assert "raw coal: 1,000 t × 1.9003 tCO2/t = 1,900.3 tCO2 (factor verified)" in english
+        assert "purchased (metered grid electricity)" in english and "[V]" not in english
         assert "= 4,650.3 tCO2" in text and "4,650.3 / 3,000 万元 = 1.5501" in text
         assert "7,798.399 / 9,000" in text and "→ 4 级" in text
         grid = next(p for p in data["parameters"] if p["key"] == "carbon.grid_factor")

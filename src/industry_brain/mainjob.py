@@ -139,6 +139,7 @@ def _run_demo(
             encoding=entry.get("encoding"),
             accept_valid=True,
             report_dir=out_dir / "reports",
+            on_day=demo.DEMO_TODAY,  # the demo runs on its own day (batches stamped on it)
         )
         run.imports.append(result)
     step("import", len(files), len(files))

@@ -31,9 +31,10 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,20 @@ def today() -> date:
     clock as the web platform's ``Settings.today``)."""
     value = os.environ.get("IB_TODAY")
     return date.fromisoformat(value) if value else date.today()
+
+
+def stamp(day: date | None = None) -> datetime | None:
+    """When an import made on the platform's day ``day`` (default :func:`today`) is stamped:
+    ``None`` (the store's clock) when that day is the real date; else the real time of day on
+    ``day`` in the platform's time zone (``IB_TIMEZONE``, default Asia/Shanghai), in UTC — a
+    store replaying another day (the demo's ``DEMO_TODAY``, ``IB_TODAY``) never shows an import
+    after its today."""
+    day = day or today()
+    zone = ZoneInfo(os.environ.get("IB_TIMEZONE") or "Asia/Shanghai")
+    now = datetime.now(zone)
+    if day == now.date():
+        return None
+    return datetime.combine(day, now.time(), zone).astimezone(UTC)
 
 
 def file_hash(path: Path) -> str:
@@ -822,15 +837,19 @@ def import_file(
     report_dir: Path | None = None,
     progress: Progress | None = None,
     write_reports: bool = True,
+    on_day: date | None = None,
 ) -> ImportResult:
     """Import one department file of ``kind`` atomically; see the module docstring.
+
+    ``on_day`` is the platform's today (default :func:`today`): it bounds the data year and
+    the batch is stamped on it (:func:`stamp`).
 
     Example: ``import_file("power", "data/demo/inbox/power_2025.csv", accept_valid=True)``.
     """
     mapping = load_mapping(kind)
     path = Path(path)
     engine = engine or get_engine()
-    now = today()
+    now = on_day or today()
     ensure_year(year, now)
     result = ImportResult(kind=kind, file=path.name, status="rejected")
     step = progress or (lambda *_: None)
@@ -917,6 +936,9 @@ def import_file(
             summary={},
             user_id=user_id,
         )
+        stamped = stamp(now)
+        if stamped is not None:
+            batch.created_at = stamped
         session.add(batch)
         session.flush()
         result.batch_id = batch.id

@@ -37,6 +37,59 @@ FUEL_ZH = {
     "fuel.natural_gas": "天然气",
     "fuel.heat": "外购热力",
 }
+#: the store items read as purchased electricity (``carbon.electricity_sources``)
+ELECTRICITY_TEXT = {
+    "electricity": ("电网抄表用电量", "metered grid electricity"),
+    "fuel.electricity": ("统计能源报表外购电力", "purchased electricity of the energy report"),
+}
+#: parameter quality tags as words (the web shows them as badges with their meaning)
+QUALITY_TEXT = {
+    "V": ("已核实", "verified"),
+    "SEED": ("参考资料", "reference"),
+    "PRIOR": ("往年取值", "prior year"),
+    "DEFAULT": ("系统默认", "default"),
+    "NOT_FOUND": ("未找到依据", "no source found"),
+}
+
+
+def quality(tag: str | None, zh: bool) -> str:
+    """A parameter's quality tag as a word (``V`` → 已核实 / verified)."""
+    if not tag:
+        return "—"
+    pair = QUALITY_TEXT.get(tag)
+    return (pair[0] if zh else pair[1]) if pair else tag
+
+
+def _electricity(item: str | None, zh: bool) -> str:
+    if not item:
+        return "无数据" if zh else "no data"
+    pair = ELECTRICITY_TEXT.get(item)
+    return (pair[0] if zh else pair[1]) if pair else item
+
+
+FUEL_EN = {
+    "fuel.coal_raw": "raw coal",
+    "fuel.coke": "coke",
+    "fuel.crude_oil": "crude oil",
+    "fuel.fuel_oil": "fuel oil",
+    "fuel.gasoline": "gasoline",
+    "fuel.kerosene": "kerosene",
+    "fuel.diesel": "diesel",
+    "fuel.lpg": "LPG",
+    "fuel.refinery_gas": "refinery gas",
+    "fuel.natural_gas": "natural gas",
+    "fuel.heat": "purchased heat",
+}
+#: units as English text reads them
+UNITS_EN = {"万元": "10k yuan", "万m³": "10k m³", "万立方米": "10k m³", "立方米": "m³", "吨": "t"}
+
+
+def _english(text: str) -> str:
+    for zh, en in UNITS_EN.items():
+        text = text.replace(zh, en)
+    return text
+
+
 STATUS_TEXT = {
     "VA_NONPOSITIVE": ("增加值缺失或不大于 0", "value added missing or ≤ 0"),
     "BASE_NONPOSITIVE": ("分母（营业收入/税收）缺失或不大于 0", "revenue/tax missing or ≤ 0"),
@@ -44,6 +97,7 @@ STATUS_TEXT = {
     "NO_INDUSTRY": ("缺少行业代码", "no industry code"),
     "INDUSTRY_AVG_NONPOSITIVE": ("行业平均不大于 0，无法计算 K", "industry average ≤ 0: no K"),
 }
+DENOM_EN = {"value_added": "value added", "revenue": "revenue", "tax_paid": "tax paid"}
 METHOD_TEXT = {
     "huzhou_2021": (
         "规上：湖州《规上工业企业碳效等级评价方法》，L = 碳排放 / 增加值",
@@ -129,6 +183,7 @@ def explain(
     steps: list[dict[str, Any]] = []
 
     def step(key: str, text_zh: str, text_en: str, value: Any, unit: str = "") -> None:
+        text_en = _english(text_en)
         steps.append({"step": key, "zh": text_zh, "en": text_en, "value": value, "unit": unit})
         zh.append(text_zh)
         en.append(text_en)
@@ -161,9 +216,11 @@ def explain(
         step(
             f"fuel:{ln.item}",
             f"{FUEL_ZH.get(ln.item, ln.item)}：{num(ln.quantity)} {ln.unit} × {num(ln.factor)} "
-            f"{meta.get('unit') or ''} = {num(ln.co2)} tCO2 [{meta.get('quality') or '-'}]",
-            f"{ln.item}: {num(ln.quantity)} {ln.unit} × {num(ln.factor)} "
-            f"{meta.get('unit') or ''} = {num(ln.co2)} tCO2 [{meta.get('quality') or '-'}]",
+            f"{meta.get('unit') or ''} = {num(ln.co2)} tCO2"
+            f"（因子{quality(meta.get('quality'), True)}）",
+            f"{FUEL_EN.get(ln.item, ln.item)}: {num(ln.quantity)} {ln.unit} × {num(ln.factor)} "
+            f"{meta.get('unit') or ''} = {num(ln.co2)} tCO2 "
+            f"(factor {quality(meta.get('quality'), False)})",
             ln.co2,
             "tCO2",
         )
@@ -176,14 +233,14 @@ def explain(
     pv_part = res.onsite_pv_kwh if pv_in_use else 0.0
     step(
         "electricity",
-        f"电力：({num(kwh, 0)} kWh 外购[{res.electricity_item or '无数据'}]"
+        f"电力：({num(kwh, 0)} kWh 外购（{_electricity(res.electricity_item, True)}）"
         f" + {num(pv_part, 0)} kWh 自发自用) × {num(res.grid_factor)} tCO2/MWh ÷ 1000 = "
-        f"{num(res.co2_electricity)} tCO2 [电网因子 {grid.get('quality') or '-'}，"
-        f"{grid.get('region')}]",
-        f"electricity: ({num(kwh, 0)} kWh purchased [{res.electricity_item or 'no data'}]"
+        f"{num(res.co2_electricity)} tCO2（电网因子{quality(grid.get('quality'), True)}，"
+        f"地区 {grid.get('region')}）",
+        f"electricity: ({num(kwh, 0)} kWh purchased ({_electricity(res.electricity_item, False)})"
         f" + {num(pv_part, 0)} kWh own PV) × {num(res.grid_factor)} tCO2/MWh / 1000 = "
-        f"{num(res.co2_electricity)} tCO2 [grid factor {grid.get('quality') or '-'}, "
-        f"{grid.get('region')}]",
+        f"{num(res.co2_electricity)} tCO2 (grid factor {quality(grid.get('quality'), False)}, "
+        f"region {grid.get('region')})",
         res.co2_electricity,
         "tCO2",
     )
@@ -246,7 +303,8 @@ def explain(
             "intensity",
             f"碳效 L = 碳排量 / {dz} = {num(res.co2_net)} / {num(res.denominator)} 万元 = "
             f"{num(raw_l, 8)} → 保留 {decimals} 位 {num(res.intensity, decimals)} tCO2/万元",
-            f"L = CO2 net / {res.denominator_item} = {num(res.co2_net)} / "
+            f"L = CO2 net / {DENOM_EN.get(res.denominator_item, res.denominator_item)} = "
+            f"{num(res.co2_net)} / "
             f"{num(res.denominator)} 万元 = {num(raw_l, 8)} → {decimals} decimals "
             f"{num(res.intensity, decimals)} tCO2/万元",
             res.intensity,
@@ -271,7 +329,8 @@ def explain(
             f"{n} 家）= Σ碳排量 / Σ{dz} = {num(co2_sum)} / {num(base_sum)} = "
             f"{num(res.industry_intensity, 8)} tCO2/万元",
             f"industry average ({res.industry_key}, region {res.peer_region}*, {n} firms) = "
-            f"ΣCO2 / Σ{res.denominator_item} = {num(co2_sum)} / {num(base_sum)} = "
+            f"ΣCO2 / Σ{DENOM_EN.get(res.denominator_item, res.denominator_item)} = "
+            f"{num(co2_sum)} / {num(base_sum)} = "
             f"{num(res.industry_intensity, 8)} tCO2/万元",
             res.industry_intensity,
             "tCO2/万元",
@@ -294,26 +353,28 @@ def explain(
             "level",
             f"碳效水平：L = {num(res.intensity, decimals)}，分档 ≤{lo} 低碳 / ≤{hi} 中碳 / "
             "以上高碳 "
-            f"→ {res.level} [{bands.get('quality') or '-'}]",
+            f"→ {res.level}（分档{quality(bands.get('quality'), True)}）",
             f"level: L = {num(res.intensity, decimals)}, bands ≤{lo} low / ≤{hi} mid / above "
-            f"high → {LEVEL_EN.get(res.level or '', res.level)} [{bands.get('quality') or '-'}]",
+            f"high → {LEVEL_EN.get(res.level or '', res.level)} "
+            f"(bands {quality(bands.get('quality'), False)})",
             res.level,
         )
         c = cuts.get("value") or []
         step(
             "grade",
-            f"碳效等级：K = {num(res.k_value, decimals)}，切分点 {c}（含上界）→ {res.grade} 级 "
-            f"[{cuts.get('quality') or '-'}]；标识 {res.label}",
+            f"碳效等级：K = {num(res.k_value, decimals)}，切分点 {c}（含上界）→ {res.grade} 级"
+            f"（切分点{quality(cuts.get('quality'), True)}）；标识 {res.label}",
             f"grade: K = {num(res.k_value, decimals)}, cut-offs {c} (upper bounds inclusive) → "
-            f"grade {res.grade} [{cuts.get('quality') or '-'}]; label {res.label}",
+            f"grade {res.grade} (cut-offs {quality(cuts.get('quality'), False)}); "
+            f"label {LEVEL_EN.get(res.level or '', res.level)} {res.grade}",
             res.grade,
         )
         step(
             "neutral_rate",
             f"碳中和率 = (E_zero + E_sinks) / E_energy = ({num(res.e_zero_carbon)} + "
-            f"{num(res.e_sinks)}) / {num(res.e_energy)} = {num(res.neutral_rate, 6)} [DEFAULT]",
+            f"{num(res.e_sinks)}) / {num(res.e_energy)} = {num(res.neutral_rate, 6)}（系统默认）",
             f"carbon-neutral rate = (E_zero + E_sinks) / E_energy = ({num(res.e_zero_carbon)} "
-            f"+ {num(res.e_sinks)}) / {num(res.e_energy)} = {num(res.neutral_rate, 6)} [DEFAULT]",
+            f"+ {num(res.e_sinks)}) / {num(res.e_energy)} = {num(res.neutral_rate, 6)} (default)",
             res.neutral_rate,
         )
     else:
@@ -343,6 +404,10 @@ def explain(
         "method": res.method,
         "method_text": {"zh": METHOD_TEXT[res.method][0], "en": METHOD_TEXT[res.method][1]},
         "status": res.status,
+        "status_text": dict(
+            zip(("zh", "en"), STATUS_TEXT.get(res.status, (None, None)), strict=True)
+        ),
+        "level_en": LEVEL_EN.get(res.level or "", res.level),
         "result": result_dict(res),
         "run": {
             "id": run.id,

@@ -225,7 +225,8 @@ def explanation(session: Session, scope: Scope, uscc: str, lang: str) -> dict[st
         data = explain_mod.explain(session, ent.uscc, actor=scope.username)
     except IBError:
         return None
-    return {"lines": data["text"][lang], "improvement": data.get("improvement")}
+    # the structured explanation (the document template) and its text lines (CLI wording)
+    return {"lines": data["text"][lang], "improvement": data.get("improvement"), "doc": data}
 
 
 def code_svg(session: Session, scope: Scope, uscc: str, today: date) -> bytes:

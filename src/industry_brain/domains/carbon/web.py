@@ -3,6 +3,7 @@ dual code (signed QR) and the explanation, the enterprise portal's code and bank
 (授权), and the bank's page of consented enterprises.
 
 Routes: ``GET /carbon`` (officers), ``GET /carbon/explain/{uscc}`` (htmx fragment),
+``GET /carbon/explanation/{uscc}`` (the explanation as a printable document) and ``….pdf``,
 ``GET /carbon/code/{uscc}.svg`` (the valid code's QR), ``POST /carbon/code/{uscc}`` (issue a
 code: the enterprise itself or a city officer/admin), ``POST /portal/consents`` (grant) and
 ``POST /portal/consents/{id}/revoke`` (enterprise users, CSRF-checked like every form).
@@ -23,11 +24,13 @@ from industry_brain.domains.carbon import access, views
 from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
+from industry_brain.web import documents
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
+from industry_brain.web.i18n import Translator
 from industry_brain.web.query import OptionalInt, Year
 
 router = APIRouter(include_in_schema=False)
@@ -115,6 +118,41 @@ def explanation(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Resp
     data = views.explanation(db, scope, uscc, page_lang(request))
     db.commit()  # the carbon service audits the read
     return _render(request, "carbon_explain.html", e=data)
+
+
+def _document(request: Request, db: Session, scope: Scope, uscc: str) -> dict[str, Any]:
+    data = views.explanation(db, scope, uscc, page_lang(request))
+    db.commit()  # the carbon service audits the read
+    if data is None:  # masked for the role, or no result
+        raise scoped._not_found(uscc)
+    return {"d": data["doc"], "links": scope.can("import.run")}
+
+
+def _title(request: Request, d: dict[str, Any]) -> str:
+    return Translator(page_lang(request))("carbon.doc.title", year=d["year"])
+
+
+@router.get("/carbon/explanation/{uscc}.pdf")
+def explanation_pdf(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    ctx = _document(request, db, scope, uscc)
+    title = _title(request, ctx["d"])
+    return documents.pdf(
+        request, "carbon_explain_doc.html", title, ctx, f"{title}_{ctx['d']['uscc']}.pdf"
+    )
+
+
+@router.get("/carbon/explanation/{uscc}")
+def explanation_page(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    """The explanation as a printable document, with its PDF download."""
+    ctx = _document(request, db, scope, uscc)
+    return documents.page(
+        request,
+        "carbon_explain_doc.html",
+        _title(request, ctx["d"]),
+        ctx,
+        f"/carbon/explanation/{uscc}.pdf",
+        f"/enterprises/{uscc}#carbon-section",
+    )
 
 
 @router.get("/carbon/code/{uscc}.svg")

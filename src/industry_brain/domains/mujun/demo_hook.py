@@ -2,7 +2,7 @@
 write the ranking workbook and the 清三低 lists, compute the measures, summarise.
 
 The demo city has no bonus/penalty records, so the hook records a few, marked as demo data
-(source ``演示数据 demo``), chosen deterministically from the USCC: 高新技术企业 among 规上
+(source ``演示数据``), chosen deterministically from the USCC: 高新技术企业 among 规上
 firms with R&D intensity ≥ 3 %, some 专精特新, environmental and safety penalties, and one
 one-vote veto per county — so that the demo shows every rule at work.
 """
@@ -23,7 +23,7 @@ from industry_brain.domains.mujun import lists, measures, report, service
 from industry_brain.domains.mujun.models import MujunAdjustment
 
 ORDER = 25  # after carbon (20): the Huzhou scheme reads its published results (result_carbon)
-DEMO_SOURCE = "演示数据 demo"
+DEMO_SOURCE = "演示数据"
 
 
 def _hash(usccs: pd.Series, salt: str) -> np.ndarray:
@@ -68,7 +68,7 @@ def seed_adjustments(session: Session, snapshot_dir: Path, year: int) -> int:
         {
             **r,
             "year": year,
-            "note": "演示数据（合成）/ synthetic demo record",
+            "note": "演示数据（合成）",
             "source": DEMO_SOURCE,
             "recorded_by": "demo",
         }

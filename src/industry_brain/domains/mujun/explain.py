@@ -57,6 +57,15 @@ REASONS = {
     "small_land": ("用地面积低于参评最小面积", "land area below the minimum for evaluation"),
     "new_enterprise": ("投产不满规定年限", "not yet in production for the required years"),
 }
+RUN_STATUS_ZH = {"published": "已发布", "draft": "未发布", "superseded": "已被替代"}
+ENGINES = {"duckdb": "DuckDB", "pyspark": "PySpark", "spark": "Spark", "postgres": "PostgreSQL"}
+
+
+def engine_name(engine: str | None) -> str:
+    """The computing engine's proper name (``duckdb`` → DuckDB)."""
+    return ENGINES.get(str(engine or "").lower(), str(engine or "—"))
+
+
 FILL_TEXT = {
     "population_item_mean": (
         "该项缺失：按本县同类参评企业该项平均得分计",
@@ -124,6 +133,25 @@ def _grouped(used: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for g in groups.values():
         g["rows"] = sorted(g["rows"]) or ["—"]
     return list(groups.values())
+
+
+def _source(lin: dict[str, Any], g: dict[str, Any]) -> dict[str, Any]:
+    """One grouped line of an input's lineage, for the explanation document: the fact item,
+    department, batch, file, sheet, column, detail, first and last row, and the sum."""
+    rows = [r for r in g["rows"] if r != "—"]
+    return {
+        "item": lin["item"],
+        "source_dept": g["source_dept"],
+        "batch_id": g["batch_id"],
+        "file": g["file"],
+        "sheet": g["sheet"],
+        "column": g["column"],
+        "detail": g["detail"],
+        "first_row": rows[0] if rows else None,
+        "last_row": rows[-1] if rows else None,
+        "n": g["n"],
+        "value": g["value"],
+    }
 
 
 def _lineage(session: Session, uscc: str, year: int, item: str) -> dict[str, Any]:
@@ -256,8 +284,8 @@ def explain(
         lines.append(f"{res.name}（{uscc}）{year} 年度亩均效益综合评价（{scope_zh}）")
         lines.append(
             f"评价批次 #{run.id}（{'异议复核' if run.kind == 'appeal' else '年度评价'}，"
-            f"{run.status}），参数版本 {run.parameter_version}，"
-            f"输入数据批次 {len(run.input_batch_ids)} 个，计算引擎 {run.engine}"
+            f"{RUN_STATUS_ZH.get(run.status, run.status)}），参数版本 {run.parameter_version}，"
+            f"输入数据批次 {len(run.input_batch_ids)} 个，计算引擎 {engine_name(run.engine)}"
         )
     else:
         lines.append(
@@ -314,6 +342,8 @@ def explain(
                 "unit": spec.unit,
                 "value": value,
                 "lineage": lineages,
+                "sources": [_source(lin, g) for lin in lineages for g in _grouped(lin["used"])],
+                "superseded": [s for lin in lineages for s in lin["superseded"]],
             }
         )
         lines.append(f"  {spec.zh if zh else spec.en}: {_n(value)} {spec.unit}")
@@ -638,11 +668,19 @@ def explain(
             "engine": run.engine,
             "created_at": run.created_at.isoformat() if run.created_at else None,
         },
+        "engine_name": engine_name(run.engine),
         "county_code": county,
         "industry_code": res.industry_code,
         "scope": res.scope,
         "evaluated": res.evaluated,
         "exempt_reason": res.exempt_reason,
+        "exempt_text": (
+            REASONS.get(res.exempt_reason or "", (res.exempt_reason, res.exempt_reason))[
+                0 if zh else 1
+            ]
+            if not res.evaluated
+            else None
+        ),
         "inputs": inputs,
         "items": item_out,
         "adjustments": adjustments,

@@ -221,6 +221,7 @@ def enterprise_result(
             data = None
         if data is not None:
             out["explanation"] = data["text"]
+            out["doc"] = data  # the structured explanation (the document template)
             out["class_label"] = data.get("class_label")
             record(
                 session,

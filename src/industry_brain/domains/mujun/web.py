@@ -3,7 +3,8 @@ section with the explanation, and the cockpit's class distribution by county.
 
 Routes: ``GET /mujun`` (results of a published year, filters, pagination; officers),
 ``GET /mujun/lists`` (清三低 lists) and ``GET /mujun/lists/{year}.xlsx`` (audited export),
-``GET /mujun/explain/{uscc}`` (the explanation, loaded into the profile by htmx).
+``GET /mujun/explain/{uscc}`` (the explanation, loaded into the profile by htmx),
+``GET /mujun/explanation/{uscc}`` (the same as a printable document) and ``….pdf`` (its PDF).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from industry_brain.domains.mujun import lists, views
 from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
+from industry_brain.web import documents
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
+from industry_brain.web.i18n import Translator
 from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
@@ -215,6 +218,41 @@ def explanation(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Resp
     data = views.enterprise_result(db, scope, uscc, page_lang(request), explain=True)
     db.commit()
     return _render(request, "mujun_explain.html", r=data)
+
+
+def _document(request: Request, db: Session, scope: Scope, uscc: str) -> dict[str, Any]:
+    data = views.enterprise_result(db, scope, uscc, page_lang(request), explain=True)
+    db.commit()
+    if data.get("doc") is None:  # masked for the role, or no published result
+        raise scoped._not_found(uscc)
+    return {"d": data["doc"], "links": scope.can("import.run")}
+
+
+@router.get("/mujun/explanation/{uscc}.pdf")
+def explanation_pdf(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    ctx = _document(request, db, scope, uscc)
+    title = _title(request, ctx["d"])
+    return documents.pdf(
+        request, "mujun_explain_doc.html", title, ctx, f"{title}_{ctx['d']['uscc']}.pdf"
+    )
+
+
+@router.get("/mujun/explanation/{uscc}")
+def explanation_page(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+    """The explanation as a printable document, with its PDF download."""
+    ctx = _document(request, db, scope, uscc)
+    return documents.page(
+        request,
+        "mujun_explain_doc.html",
+        _title(request, ctx["d"]),
+        ctx,
+        f"/mujun/explanation/{uscc}.pdf",
+        f"/enterprises/{uscc}#mujun-section",
+    )
+
+
+def _title(request: Request, d: dict[str, Any]) -> str:
+    return Translator(page_lang(request))("mujun.doc.title", year=d["year"])
 
 
 def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any] | None:

@@ -87,7 +87,7 @@ def seed_reports(session: Session, today: date) -> int:
                 today,
                 output=round(output, 1) if producing else 0.0,
                 headcount=workers if stage >= 3 else max(3, workers // 4),
-                notes="季度填报 quarterly report",
+                notes="季度填报",
                 actor="demo",
             )
             n += 1
@@ -121,15 +121,15 @@ def seed_tickets(session: Session, warnings: list[wuwei.ProjectWarning], today: 
     agents = dict(session.execute(select(User.id, User.username)).all())
     # (days before today raised, due days, steps: (action, days after raising, extra))
     plans: list[list[tuple[str, int, dict[str, str]]]] = [
-        [("accept", 1, {}), ("resolve", 9, {"resolution": "已协调解决 resolved by coordination"})],
-        [("accept", 2, {}), ("resolve", 25, {"resolution": "逾期后解决 resolved late"})],
+        [("accept", 1, {}), ("resolve", 9, {"resolution": "已协调解决"})],
+        [("accept", 2, {}), ("resolve", 25, {"resolution": "逾期后解决"})],
         [("accept", 1, {})],
         [],
-        [("reroute", 3, {"department": "fgw", "note": "需发改协调 needs 发改"})],
+        [("reroute", 3, {"department": "fgw", "note": "需发改部门协调"})],
         [
-            ("resolve", 6, {"resolution": "已解决 resolved"}),
-            ("reopen", 10, {"note": "企业反映未落实 not done"}),
-            ("resolve", 18, {"resolution": "再次解决 resolved again"}),
+            ("resolve", 6, {"resolution": "已解决"}),
+            ("reopen", 10, {"note": "企业反映未落实"}),
+            ("resolve", 18, {"resolution": "再次解决"}),
             ("close", 20, {}),
         ],
     ]
@@ -149,7 +149,7 @@ def seed_tickets(session: Session, warnings: list[wuwei.ProjectWarning], today: 
             raised_by_role="agent" if i % 3 else "enterprise",
             category=category,
             description=f"{w.to_dict()['kind']}：{w.to_dict()['explain']['zh']}",
-            actor=agents.get(project.agent_id, "demo") if i % 3 else "企业 enterprise",
+            actor=agents.get(project.agent_id, "demo") if i % 3 else "企业",
         )
         for action, after, extra in plans[i % len(plans)]:
             day = min(today, raised + timedelta(days=after))
