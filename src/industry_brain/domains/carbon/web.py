@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import IBError, Location, ValidationError
-from industry_brain.domains.carbon import access, views
+from industry_brain.domains.carbon import access, loans, views
 from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
@@ -247,6 +247,68 @@ def profile_section(session: Session, scope: Scope, uscc: str, today: date) -> d
     }
 
 
+def _scopes_text(row: Any, t: Any) -> str:
+    return t("sep.list").join(t(f"carbon.scope.{sc}") for sc in row.get("scopes") or [])
+
+
+def _bank_grade(row: Any, t: Any) -> Any:
+    g = row.get("grade")
+    return g.get("label") if isinstance(g, dict) else None
+
+
+_CONSENT_STATE = weblists.coded("carbon.state.", "state")
+OWN_CONSENTS = weblists.ListSpec(
+    "consents",
+    (
+        weblists.Column("bank_name", "carbon.bank"),
+        weblists.Column("scopes", "carbon.scopes", sortable=False, value=_scopes_text),
+        weblists.Column("purpose", "carbon.purpose"),
+        weblists.Column("granted_on", "carbon.granted_on"),
+        weblists.Column("expires_on", "carbon.expires_on"),
+        weblists.Column("state", "col.status", value=_CONSENT_STATE),
+        weblists.Column("id", "list.col.actions", sortable=False, export=False),
+    ),
+    default_sort="granted_on",
+    default_desc=True,
+    sizes=(10, 20, 50),
+    default_size=10,
+    prefix="c_",
+)
+BANK_CONSENTS = weblists.ListSpec(
+    "consents",
+    (
+        weblists.Column("name", "col.name"),
+        weblists.Column("uscc", "col.uscc"),
+        weblists.Column("scopes", "carbon.scopes", sortable=False, value=_scopes_text),
+        weblists.Column("expires_on", "carbon.expires_on"),
+        weblists.Column("state", "col.status", value=_CONSENT_STATE),
+        weblists.Column("grade", "carbon.grade", sortable=False, value=_bank_grade),
+    ),
+    default_sort="expires_on",
+    sizes=(20, 50, 100),
+    default_size=20,
+    prefix="c_",
+)
+BANK_LOANS = weblists.ListSpec(
+    "loans",
+    (
+        weblists.Column("reference", "list.col.reference"),
+        weblists.Column("name", "col.name"),
+        weblists.Column("uscc", "col.uscc"),
+        weblists.Column("amount_wan", "list.col.amount_wan"),
+        weblists.Column("rate_pct", "list.col.rate_pct"),
+        weblists.Column("granted_on", "list.col.loan_date"),
+        weblists.Column("term_months", "list.col.term_months"),
+        weblists.Column("grade", "carbon.grade", value=weblists.coded("carbon.grade.", "grade")),
+    ),
+    default_sort="granted_on",
+    default_desc=True,
+    sizes=(20, 50, 100),
+    default_size=20,
+    prefix="l_",
+)
+
+
 def portal_section(session: Session, scope: Scope, today: date) -> dict[str, Any] | None:
     """The enterprise's code and its bank consents (grant and revoke)."""
     if not scope.can("consent.manage"):
@@ -259,6 +321,8 @@ def portal_section(session: Session, scope: Scope, today: date) -> dict[str, Any
         "template": "carbon_portal.html",
         "c": views.enterprise_carbon(session, scope, uscc, today),
         "consents": views.own_consents(session, scope, today),
+        # tables the page sorts, pages and exports (web/lists.py; see routes/pages.py)
+        "lists": {"consents": OWN_CONSENTS},
         "banks": views.banks(session),
         "scopes": list(access.SCOPES),
         "today": today.isoformat(),
@@ -275,6 +339,8 @@ def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] 
         "title_en": "Consents granted to this bank",
         "template": "carbon_bank.html",
         "consents": views.bank_consents(session, scope, today),
+        "loans": loans.list_loans(session, bank_username=scope.username),
+        "lists": {"consents": BANK_CONSENTS, "loans": BANK_LOANS},
     }
 
 

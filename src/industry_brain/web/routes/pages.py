@@ -647,13 +647,32 @@ def tokens_revoke(
 
 
 # -- portals -----------------------------------------------------------------------------------
+def _section_lists(
+    request: Request, db: Any, scope: Scope, sections: list[dict]
+) -> Response | None:
+    """Tables of the services' sections as lists: a section's ``lists`` maps a key of its
+    rows to a :class:`lists.ListSpec` (with its own parameter prefix); the sorted page goes
+    to ``section["list_<key>"]`` (``state``, ``rows``). An export of one answers the file."""
+    for section in sections:
+        for key, spec in (section.get("lists") or {}).items():
+            state = lists.read(request, spec)
+            shown = state.apply(section.get(key) or [])
+            if state.export:
+                return lists.export_response(db, scope, state, shown, page_lang(request))
+            section[f"list_{key}"] = {"state": state, "rows": shown}
+    return None
+
+
 @router.get("/portal")
 def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     """The enterprise's own page: its file (一企一档) at a glance and what the services offer
     it (carbon code and bank consents, tickets…)."""
     own = scoped.own_enterprise(db, scope)
     sections = _sections(request, "portal_section", db, scope)
+    exported = _section_lists(request, db, scope, sections)
     db.commit()  # audit entries the services' sections may write
+    if exported is not None:
+        return exported
     return _render(request, "portal.html", p=own, sections=sections)
 
 
@@ -735,7 +754,10 @@ def agent_portal(
 def bank_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     scope.require("consent.read")
     sections = _sections(request, "bank_section", db, scope)
+    exported = _section_lists(request, db, scope, sections)
     db.commit()  # every consented read is audited
+    if exported is not None:
+        return exported
     return _render(request, "bank.html", sections=sections)
 
 
