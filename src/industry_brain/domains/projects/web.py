@@ -242,6 +242,23 @@ def project_ticket(
 
 
 # -- 百千万 bulletin --------------------------------------------------------------------------
+ENROLLED = weblists.ListSpec(
+    "bulletin",
+    (
+        weblists.Column("program", "projects.bulletin.category"),
+        weblists.Column("enrolled_on", "projects.bulletin.enrolled_on"),
+        weblists.Column("project", "projects.col.project"),
+        weblists.Column("name", "col.name", show=False),
+        weblists.Column("county_code", "col.county", value=lambda r, t: r.get("county")),
+        weblists.Column("stage", "col.stage", value=weblists.coded("stage.", "stage")),
+    ),
+    default_sort="enrolled_on",
+    sizes=(20, 50, 100),
+    default_size=50,
+    prefix="e_",
+)
+
+
 @router.get("/bulletins")
 def bulletins_page(
     request: Request,
@@ -249,9 +266,33 @@ def bulletins_page(
     scope: ScopeDep,
     today: TodayDep,
     year: Annotated[Year, Query()] = None,
+    program: Annotated[str | None, Query(max_length=32)] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
 ) -> Response:
     data = views.bulletin_page(db, scope, year or today.year, today)
-    return _render(request, "projects_bulletin.html", d=data, years=range(today.year, 2018, -1))
+    state = weblists.read(
+        request, ENROLLED, {"program": program or "", "county": county or ""}, {"year": year or ""}
+    )
+    wanted = [
+        e
+        for e in data["enrolled"]
+        if (not program or e["program"] == program) and (not county or e["county_code"] == county)
+    ]
+    shown = state.apply(wanted)
+    if state.export:
+        return weblists.export_response(
+            db, scope, state, shown, page_lang(request), str(data["year"])
+        )
+    return _render(
+        request,
+        "projects_bulletin.html",
+        d=data,
+        years=range(today.year, 2018, -1),
+        estate=state,
+        erows=shown,
+        eprograms=sorted({e["program"] for e in data["enrolled"]}),
+        ecounties=sorted({(e["county_code"], e["county"]) for e in data["enrolled"]}),
+    )
 
 
 @router.get("/bulletins/{year}.xlsx")
