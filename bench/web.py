@@ -25,7 +25,12 @@ city store (SQLite file) instead of building one (~130 s); it is upgraded to the
 migration first. ``IB_BENCH_WORKERS`` sets uvicorn workers (default 2: one per core of the
 benchmark machine), ``IB_BENCH_CONCURRENCY`` the clients (50), ``IB_BENCH_REQUESTS`` the
 requests per page (1000; the cockpit gets a fifth), ``IB_BENCH_THINK`` the think-time range in
-seconds (``0.5,1.5``), ``IB_BENCH_MODELS`` the load models to run (``saturation,think``).
+seconds (``0.5,1.5``), ``IB_BENCH_MODELS`` the load models to run (``saturation,think``),
+``IB_BENCH_PAGES`` the pages (``profile,search,cockpit``).
+
+Beside the latencies each row reports the server's CPU time per request (``cpu_ms``: user +
+system time of the serving processes, read from ``/proc``, divided by the requests): on a
+shared machine the latencies move with the other load, the CPU cost of a page much less.
 """
 
 from __future__ import annotations
@@ -170,6 +175,30 @@ async def _load(
     return out, failures
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        if p in stats:
+            total += (int(stats[p][11]) + int(stats[p][12])) / tick
+        todo.extend(children.get(p, []))
+    return total
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
 
@@ -190,6 +219,7 @@ def run(rows: int = 0) -> dict[str, Any]:
     workers = int(os.environ.get("IB_BENCH_WORKERS", "2"))
     lo, hi = (float(x) for x in os.environ.get("IB_BENCH_THINK", "0.5,1.5").split(","))
     models = os.environ.get("IB_BENCH_MODELS", "saturation,think").split(",")
+    wanted = os.environ.get("IB_BENCH_PAGES", "profile,search,cockpit").split(",")
     with tempfile.TemporaryDirectory(prefix="ib-bench-web-") as tmpdir:
         tmp = Path(tmpdir)
         store = Path(os.environ["IB_BENCH_STORE"]) if os.environ.get("IB_BENCH_STORE") else None
@@ -224,14 +254,16 @@ def run(rows: int = 0) -> dict[str, Any]:
                 ],
                 "cockpit": ["/cockpit"] * max(requests // 5, concurrency),
             }
+            pages = {name: paths for name, paths in pages.items() if name in wanted}
             results: dict[str, dict[str, Any]] = {}
             for model in models:
                 think = (lo, hi) if model == "think" else None
                 results[model] = {}
                 for n, (name, paths) in enumerate(pages.items()):
-                    t0 = time.perf_counter()
+                    t0, cpu0 = time.perf_counter(), _cpu_seconds(proc.pid)
                     lat, failures = asyncio.run(_load(url, cookies, paths, think, seed=8 + n))
                     wall = time.perf_counter() - t0
+                    cpu = _cpu_seconds(proc.pid) - cpu0
                     row = {
                         "requests": len(paths),
                         "failed": len(failures),
@@ -239,6 +271,8 @@ def run(rows: int = 0) -> dict[str, Any]:
                         "p95_ms": _pct(lat, 95),
                         "max_ms": round(max(lat), 1),
                         "throughput_rps": round(len(lat) / wall, 1),
+                        "cpu_ms": round(cpu * 1000 / len(paths), 1),
+                        "load_avg": round(os.getloadavg()[0], 2),
                     }
                     if model == JUDGED_MODEL:
                         row["target_p95_ms"] = TARGETS_MS[name]

@@ -115,7 +115,7 @@ def test_cockpit_charts_render_in_both_languages(page: Page, site: Site, lang: s
     page.wait_for_selector("body[data-charts-ready='1']", state="attached", timeout=15000)
     title = "产业驾驶舱" if lang == "zh" else "Industry cockpit"
     expect(page.locator("h1")).to_contain_text(title)
-    for chart in ("county", "coverage", "stages", "batches"):
+    for chart in ("county", "completeness", "stages", "batches"):
         assert _canvas_painted(page, chart), f"{chart} chart is blank"
         expect(page.locator(f"#table-{chart} tbody tr").first).to_be_visible()
     shot(page, site, f"cockpit-{lang}")

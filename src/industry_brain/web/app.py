@@ -323,7 +323,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return web_errors.ib_error_response(request, web_errors.store_unavailable())
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    from industry_brain.web.routes import api, pages
+    from industry_brain.web.routes import api, desks, pages
 
     for entry in app.state.domains.values():
         if entry.router is not None:
@@ -331,6 +331,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if entry.api_router is not None:
             app.include_router(entry.api_router)
     app.include_router(api.router)
+    app.include_router(desks.router)  # cockpit and role desks (before the older pages)
     app.include_router(pages.router)
     pages.add_placeholders(app)
     return app

@@ -27,7 +27,7 @@ from industry_brain.store.scope import Scope
 from industry_brain.web import documents
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
-from industry_brain.web.charts import stacked_by_county
+from industry_brain.web.charts import area_links, stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
 from industry_brain.web.i18n import Translator
@@ -349,20 +349,37 @@ def cockpit_stamp(session: Session) -> tuple:
     return (session.scalar(select(func.max(CarbonRun.id))),)
 
 
-def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+def cockpit_section(
+    session: Session, scope: Scope, year: int | None = None, filters: Any = None
+) -> dict[str, Any] | None:
+    """Grades by county (or town) of ``year`` (default: the latest); each graded segment
+    links to the results list of that county and grade (:func:`area_links`)."""
     if not scope.can("carbon.view"):
         return None
-    dist = views.grade_distribution(session, scope)
+    dist = views.grade_distribution(session, scope, year)
+    keys = [*(str(g) for g in views.GRADES), "ungraded"]
+    links = area_links(
+        "/carbon",
+        dist["counties"],
+        keys,
+        "grade",
+        filters,
+        level=dist["level"],
+        linked=tuple(str(g) for g in views.GRADES),  # the list has no "ungraded" filter
+        year=dist["year"],
+    )
     return {
         "id": "carbon-cockpit",
         "title_zh": f"碳效等级分布（{dist['year'] or '—'} 年度）",
         "title_en": f"Carbon grades ({dist['year'] or '—'})",
         "template": "carbon_cockpit.html",
         "dist": dist,
+        "links": links,
         "chart": stacked_by_county(
             dist["counties"],
-            [*(str(g) for g in views.GRADES), "ungraded"],
+            keys,
             "carbon.grade.{}",
             [str(c) for c in views.grade_colours(dist["year"])] + [UNGRADED_COLOUR],
+            links,
         ),
     }

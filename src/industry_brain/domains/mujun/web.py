@@ -26,7 +26,7 @@ from industry_brain.store.scope import Scope
 from industry_brain.web import documents
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
-from industry_brain.web.charts import stacked_by_county
+from industry_brain.web.charts import area_links, stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
 from industry_brain.web.i18n import Translator
 from industry_brain.web.query import Year
@@ -278,17 +278,31 @@ def cockpit_stamp(session: Session) -> tuple:
     )
 
 
-def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+def cockpit_section(
+    session: Session, scope: Scope, year: int | None = None, filters: Any = None
+) -> dict[str, Any] | None:
+    """Classes by county (or town) of the published run of ``year`` (default: the latest);
+    each segment links to the results list of that county and class (:func:`area_links`)."""
     if not scope.can("mujun.view"):
         return None
-    dist = views.class_distribution(session, scope)
+    dist = views.class_distribution(session, scope, year)
+    links = area_links(
+        "/mujun",
+        dist["counties"],
+        list(views.CLASS_CODES),
+        "class",
+        filters,
+        level=dist["level"],
+        year=dist["year"],
+    )
     return {
         "id": "mujun-cockpit",
         "title_zh": f"亩均评价分类（{dist['year'] or '—'} 年度）",
         "title_en": f"Per-mu classes ({dist['year'] or '—'})",
         "template": "mujun_cockpit.html",
         "dist": dist,
+        "links": links,
         "chart": stacked_by_county(
-            dist["counties"], list(views.CLASS_CODES), "mujun.class.{}", CLASS_COLOURS
+            dist["counties"], list(views.CLASS_CODES), "mujun.class.{}", CLASS_COLOURS, links
         ),
     }

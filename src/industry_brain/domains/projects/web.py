@@ -332,12 +332,22 @@ def cockpit_stamp(session: Session) -> tuple:
     )
 
 
-def cockpit_section(session: Session, scope: Scope, today: date) -> dict | None:
-    """破五未 warnings in the caller's scope by kind and colour (table and chart)."""
+def cockpit_section(
+    session: Session, scope: Scope, today: date, filters: Any = None
+) -> dict | None:
+    """破五未 warnings in the caller's scope by kind and colour (table and chart); each
+    colour's total links to the board's warnings of that colour (the board filters by county
+    and colour only: no links under an industry or town filter)."""
     data = views.warnings_by_kind(session, scope, today)
     if data is None:
         return None
+    links = None
+    if not (getattr(filters, "industry", None) or getattr(filters, "town", None)):
+        county = getattr(filters, "county", None)
+        where = f"county={quote(county)}&" if county else ""
+        links = {col: f"/projects?{where}colour={col}" for col in ("yellow", "red", "black")}
     return {
+        "links": links,
         "title_zh": "破五未预警（按类别和颜色）",
         "title_en": "Project warnings (破五未) by kind and colour",
         "rows": [],

@@ -1,5 +1,6 @@
-// Cockpit charts (ECharts, vendored). Data and translated labels come from the JSON block
-// #cockpit-data rendered by the server; each chart also has a table beside it.
+// Cockpit charts (ECharts, vendored). Data, translated labels and the URL behind every segment
+// come from the JSON block #cockpit-data rendered by the server; each chart also has a table
+// beside it whose cells link to the same lists. A click on a segment opens its list.
 (function () {
   "use strict";
   if (typeof echarts === "undefined") {
@@ -17,11 +18,12 @@
     }
   }
 
-  function chart(name, option) {
-    draw(document.querySelector('[data-chart="' + name + '"]'), option);
+  function chart(name, option, linkOf) {
+    draw(document.querySelector('[data-chart="' + name + '"]'), option, linkOf);
   }
 
-  function draw(el, option) {
+  // linkOf(params) → the URL behind the clicked segment (or nothing)
+  function draw(el, option, linkOf) {
     if (!el) {
       return;
     }
@@ -35,7 +37,21 @@
       }
     });
     c.setOption(option);
+    if (linkOf) {
+      c.on("click", function (params) {
+        var url = linkOf(params);
+        if (url) {
+          window.location.assign(url);
+        }
+      });
+      el.setAttribute("data-clickable", "1");
+    }
     window.addEventListener("resize", function () { c.resize(); });
+  }
+
+  function cell(table, series, index) {
+    var row = table && table[series];
+    return row ? row[index] : null;
   }
 
   // Domain sections: <div class="chart" data-chart-json="ID"> with a JSON block #ID holding
@@ -61,9 +77,9 @@
       color: spec.colors || undefined,
       series: spec.series.map(function (s) {
         return { name: s.name, type: "bar", stack: spec.kind === "stacked" ? "n" : undefined,
-                 data: s.data };
+                 data: s.data, cursor: spec.links ? "pointer" : "default" };
       })
-    });
+    }, spec.links ? function (p) { return cell(spec.links, p.seriesIndex, p.dataIndex); } : null);
   });
 
   if (!block) {
@@ -72,6 +88,8 @@
   var payload = JSON.parse(block.textContent);
   var data = payload.data;
   var labels = payload.labels;
+  var links = payload.links || {};
+  var scales = ["above", "below", "unknown"];
 
   // a county officer's chart shows the county's towns (乡镇街道)
   var areas = data.area_level === "town" && data.by_town ? data.by_town : data.by_county;
@@ -83,30 +101,37 @@
     grid: { left: 50, right: 10, top: 30, bottom: 30 },
     xAxis: { type: "category", data: counties },
     yAxis: { type: "value" },
-    series: ["above", "below", "unknown"].map(function (k) {
+    series: scales.map(function (k) {
       return {
-        name: labels[k], type: "bar", stack: "n",
+        name: labels[k], type: "bar", stack: "n", cursor: "pointer",
         data: areas.map(function (c) { return c[k]; })
       };
     })
-  });
+  }, function (p) { return links.areas ? links.areas[scales[p.seriesIndex]][p.dataIndex] : null; });
 
-  var years = data.coverage.years.map(String);
-  chart("coverage", {
+  // data completeness: one bar per department and item, the share of the enterprises in the
+  // selection with a figure of the year (a click lists those without one)
+  var rows = data.completeness.rows;
+  chart("completeness", {
     animation: false,
-    tooltip: { trigger: "axis" },
-    legend: { type: "plain", bottom: 0, left: "center" },  // every item, wrapped, never paged
-    grid: { left: 10, right: 10, top: 10, bottom: 80, containLabel: true },
-    xAxis: { type: "category", data: years },
-    yAxis: { type: "value" },
-    series: Object.keys(data.coverage.items).map(function (item) {
-      var byYear = data.coverage.items[item];
-      return {
-        name: labels.items[item] || item, type: "line",
-        data: data.coverage.years.map(function (y) { return byYear[String(y)] || 0; })
-      };
-    })
-  });
+    tooltip: {
+      trigger: "item",
+      formatter: function (p) {
+        var r = rows[p.dataIndex];
+        return p.name + "<br>" + r.n.toLocaleString() + " / " +
+          data.completeness.enterprises.toLocaleString() + " = " + p.value + " %";
+      }
+    },
+    grid: { left: 10, right: 40, top: 10, bottom: 10, containLabel: true },
+    xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value} %" } },
+    yAxis: { type: "category", inverse: true, data: labels.completeness,
+             axisLabel: { interval: 0 } },
+    series: [{
+      name: labels.share, type: "bar", cursor: "pointer",
+      label: { show: true, position: "right", formatter: "{c} %" },
+      data: rows.map(function (r) { return Math.round(r.share * 1000) / 10; })
+    }]
+  }, function (p) { return links.completeness ? links.completeness[p.dataIndex] : null; });
 
   chart("stages", {
     animation: false,
@@ -118,7 +143,7 @@
         return { name: labels.stages[s.stage] || s.stage, value: s.count };
       })
     }]
-  });
+  }, function (p) { return links.stages ? links.stages[p.dataIndex] : null; });
 
   if (Object.keys(data.batch_status || {}).length) {
     chart("batches", {

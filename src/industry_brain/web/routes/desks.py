@@ -1,0 +1,270 @@
+"""The cockpit and the role desks: ``/cockpit`` (filters year, county — a county officer: town —
+and industry; every tile, chart segment and table cell links to the list behind it),
+``/cockpit/enterprises`` (the enterprises behind a cockpit figure: a list with sort, pages and
+export), and the desks of the agent (``/agent``), the enterprise (``/portal``) and the bank
+(``/bank``).
+
+Each route parses input, takes the caller's scope, calls scoped store or service functions and
+renders; a filter only narrows the caller's scope (:func:`industry_brain.store.cockpit.narrowed`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from industry_brain.core import parameters
+from industry_brain.core.errors import IBError
+from industry_brain.store import cockpit, scoped
+from industry_brain.store.scope import Scope
+from industry_brain.web import lists
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.deps import DbDep, ScopeDep
+from industry_brain.web.domains import call_section
+from industry_brain.web.i18n import Translator
+from industry_brain.web.query import Year
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    return request.app.state.render(request, name, context, status_code)
+
+
+def _link(path: str, params: dict[str, str]) -> str:
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+# -- cockpit -------------------------------------------------------------------------------------
+def _filters(
+    db: Any,
+    scope: Scope,
+    year: int | None,
+    county: str | None,
+    town: str | None,
+    industry: str | None,
+) -> tuple[cockpit.Filters, dict[str, Any]]:
+    options = scoped.cached(
+        db,
+        (scope.cache_key, "cockpit_options"),
+        scoped.data_stamp(db),
+        lambda: cockpit.options(db, scope),
+    )
+    asked = cockpit.Filters(year, county or None, town or None, industry or None)
+    return cockpit.clean(scope, asked, options), options
+
+
+def _cockpit_sections(
+    request: Request, db: Any, view: Scope, filters: cockpit.Filters
+) -> list[dict]:
+    """The services' cockpit sections for the filtered scope ``view``, each cached per scope,
+    filters, language and day until its stamp, the import stamp or the parameters change.
+    A section function gets ``year`` and ``filters`` when it accepts them."""
+    today = request.app.state.settings.current_date()
+    lang = page_lang(request)
+    out = []
+    for name, entry in request.app.state.domains.items():
+        fn = entry.cockpit_section
+        if fn is None:
+            continue
+
+        def compute(fn: Any = fn) -> dict | None:
+            try:
+                return call_section(
+                    fn, db, view, today=today, lang=lang, year=filters.year, filters=filters
+                )
+            except IBError:
+                return None
+
+        if entry.cockpit_stamp is None:
+            section = compute()
+        else:
+            stamp = (
+                scoped.data_stamp(db),
+                entry.cockpit_stamp(db),
+                parameters.load().version(),
+            )
+            key = (
+                view.cache_key,
+                f"cockpit_section:{name}",
+                filters.year,
+                lang,
+                today.isoformat(),
+            )
+            section = scoped.cached(db, key, stamp, compute)
+        if section is not None:
+            out.append(section)
+    return out
+
+
+def _cockpit_links(data: dict[str, Any], filters: cockpit.Filters, exact: bool) -> dict:
+    """The URL behind every tile and chart segment (``exact``: the projects board shows the
+    same selection — it filters by county only, so not with an industry or town filter)."""
+    drill = "/cockpit/enterprises"
+    level = data["area_level"]
+    areas = data["by_town"] if level == "town" else data["by_county"]
+    area_key = "town" if level == "town" else "county"
+
+    def area_link(code: str | None, scale: str | None) -> str | None:
+        if not code:
+            return None
+        return _link(drill, filters.query(**{area_key: code, "scale": scale}))
+
+    links: dict[str, Any] = {
+        "total": _link(drill, filters.query()),
+        "above": _link(drill, filters.query(scale="above")),
+        "below": _link(drill, filters.query(scale="below")),
+        "areas": {
+            k: [area_link(a["code"], k) for a in areas] for k in ("above", "below", "unknown")
+        },
+        "area_total": [area_link(a["code"], None) for a in areas],
+        "completeness": [
+            _link(
+                drill,
+                filters.query(
+                    year=data["completeness"]["year"], dept=r["dept"], item=r["item"], has="0"
+                ),
+            )
+            for r in data["completeness"]["rows"]
+        ],
+        "projects": None,
+        "stages": [None for _ in data["projects_by_stage"]],
+    }
+    if exact:
+        board = {"county": filters.county} if filters.county else {}
+        links["projects"] = _link("/projects", board)
+        links["stages"] = [
+            _link("/projects", {**board, "stage": s["stage"]}) for s in data["projects_by_stage"]
+        ]
+    return links
+
+
+@router.get("/cockpit")
+def cockpit_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[Year, Query()] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    town: Annotated[str | None, Query(max_length=12)] = None,
+    industry: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    scope.require("cockpit.view")
+    filters, options = _filters(db, scope, year, county, town, industry)
+    view = cockpit.narrowed(scope, filters)
+    data = cockpit.page_data(db, view, filters)
+    sections = _cockpit_sections(request, db, view, filters)
+    t = Translator(page_lang(request))
+    labels = {
+        "above": t("scale.above"),
+        "below": t("scale.below"),
+        "unknown": t("scale.unknown"),
+        "completeness": [
+            f"{t('dept.' + r['dept'])} · {t('item.' + r['item'])}"
+            for r in data["completeness"]["rows"]
+        ],
+        "share": t("cockpit.completeness_share"),
+        "stages": {s["stage"]: t(f"stage.{s['stage']}") for s in data["projects_by_stage"]},
+        "status": {st: t(f"status.{st}") for st in data["batch_status"]},
+    }
+    exact = not (filters.industry or filters.town)
+    links = _cockpit_links(data, filters, exact)
+    chart = json.loads(json.dumps({"data": data, "labels": labels, "links": links}, default=str))
+    return _render(
+        request,
+        "cockpit.html",
+        data=data,
+        chart=chart,
+        links=links,
+        sections=sections,
+        filters=filters,
+        options=options,
+    )
+
+
+def _area_text(row: Any, t: Translator) -> str:
+    return " ".join(x for x in (row.get("county_name"), row.get("town_name")) if x) or ""
+
+
+def _industry_text(row: Any, t: Translator) -> str:
+    code, name = row.get("industry_code"), row.get("industry_name")
+    return f"{code} {name}" if code and name else (code or "")
+
+
+DRILL = lists.ListSpec(
+    "cockpit_enterprises",
+    (
+        lists.Column("name", "col.name"),
+        lists.Column("uscc", "col.uscc"),
+        lists.Column("area", "col.area", value=_area_text),
+        lists.Column("industry", "col.industry", value=_industry_text),
+        lists.Column("scale", "col.scale", sortable=False, value=lists.coded("scale.", "scale")),
+    ),
+    default_sort="name",
+)
+
+
+@router.get("/cockpit/enterprises")
+def cockpit_enterprises(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[Year, Query()] = None,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    town: Annotated[str | None, Query(max_length=12)] = None,
+    industry: Annotated[str | None, Query(max_length=4)] = None,
+    scale: Annotated[str | None, Query(max_length=7)] = None,
+    dept: Annotated[str | None, Query(max_length=32)] = None,
+    item: Annotated[str | None, Query(max_length=64)] = None,
+    has: Annotated[str | None, Query(max_length=1)] = None,
+) -> Response:
+    """The enterprises behind a cockpit figure (a tile, a bar segment, a completeness bar)."""
+    scope.require("cockpit.view")
+    filters, options = _filters(db, scope, year, county, town, industry)
+    view = cockpit.narrowed(scope, filters)
+    scale = scale if scale in cockpit.SCALES else None
+    wants_item = bool(item) and has in ("0", "1")
+    asked = {
+        "scale": scale or "",
+        "dept": dept or "" if wants_item else "",
+        "item": item or "" if wants_item else "",
+        "has": has or "" if wants_item else "",
+    }
+    state = lists.read(request, DRILL, {**filters.query(), **asked})
+    scale_year = cockpit.year_of_scale(db, filters.year)
+    fact_year = filters.year or (options["years"][0] if options["years"] else None)
+    total, rows = cockpit.drill_down(
+        db,
+        view,
+        scale_year=scale_year,
+        scale=scale,
+        fact_year=fact_year,
+        dept=dept if wants_item else None,
+        item=item if wants_item else None,
+        has=(has == "1") if wants_item else None,
+        sort=state.sort,
+        desc=state.desc,
+        offset=0 if state.export else state.offset,
+        limit=None if state.export else state.size,
+    )
+    state.paged(total)
+    if state.export:
+        return lists.export_response(db, scope, state, rows, page_lang(request))
+    area_names = {a["code"]: a["name"] for a in options["areas"]}
+    return _render(
+        request,
+        "cockpit_enterprises.html",
+        rows=rows,
+        state=state,
+        filters=filters,
+        asked=asked,
+        scale_year=scale_year,
+        fact_year=fact_year,
+        area_name=area_names.get(filters.town or filters.county or ""),
+        industry_name=cockpit.industry_name(db, filters.industry),
+        back=_link("/cockpit", filters.query()),
+    )
