@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ConflictError, IBError, NotFoundError
+from industry_brain.domains.projects import tickets as tickets_service
 from industry_brain.domains.projects import views
 from industry_brain.store import scoped
 from industry_brain.store.models import Project
@@ -57,7 +58,7 @@ WARNINGS = weblists.ListSpec(
     "warnings",
     (
         weblists.Column("code", "projects.col.project"),
-        weblists.Column("name", "col.name", sortable=False, show=False),
+        weblists.Column("name", "list.col.project_name", sortable=False, show=False),
         weblists.Column("county_code", "col.county", value=lambda r, t: r.get("county")),
         weblists.Column("stage", "col.stage", value=weblists.coded("stage.", "stage")),
         weblists.Column(
@@ -248,7 +249,7 @@ ENROLLED = weblists.ListSpec(
         weblists.Column("program", "projects.bulletin.category"),
         weblists.Column("enrolled_on", "projects.bulletin.enrolled_on"),
         weblists.Column("project", "projects.col.project"),
-        weblists.Column("name", "col.name", show=False),
+        weblists.Column("name", "list.col.project_name", show=False),
         weblists.Column("county_code", "col.county", value=lambda r, t: r.get("county")),
         weblists.Column("stage", "col.stage", value=weblists.coded("stage.", "stage")),
     ),
@@ -303,6 +304,71 @@ def bulletin_download(db: DbDep, scope: ScopeDep, today: TodayDep, year: int) ->
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- tickets ----------------------------------------------------------------------------------
+TICKETS = weblists.ListSpec(
+    "tickets",
+    (
+        weblists.Column("id", "list.col.id"),
+        weblists.Column("project", "projects.col.project"),
+        weblists.Column("title", "projects.col.title"),
+        weblists.Column("category", "projects.col.category"),
+        weblists.Column("department_name", "projects.col.department"),
+        weblists.Column("raised_on", "projects.col.raised"),
+        weblists.Column("due_date", "projects.col.due"),
+        weblists.Column(
+            "status", "col.status", value=weblists.coded("projects.ticket_status.", "status")
+        ),
+        weblists.Column("days_overdue", "list.col.days_overdue"),
+    ),
+    default_sort="due_date",
+    sizes=(20, 50, 100),
+    default_size=50,
+)
+TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")
+
+
+@router.get("/tickets")
+def tickets_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    county: Annotated[str | None, Query(max_length=6)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: Annotated[str | None, Query(max_length=1)] = None,
+) -> Response:
+    """破难题 tickets of the caller's projects on ``today``: filtered by county, status and
+    overdue, sorted, paged and exported by the list component."""
+    views.require_board(scope)
+    if status and status not in TICKET_STATUSES:
+        status = None
+    filters = {"county": county or "", "status": status or "", "overdue": overdue or ""}
+    state = weblists.read(request, TICKETS, filters)
+    visible = set(db.scalars(select(Project.code).where(scope.project_clause())))
+    rows = [
+        t
+        for t in tickets_service.list_tickets(
+            db,
+            today,
+            county=county or None,
+            status=status or None,
+            overdue=True if overdue == "1" else None,
+        )
+        if t["project"] in visible
+    ]
+    shown = state.apply(rows)
+    if state.export:
+        return weblists.export_response(db, scope, state, shown, page_lang(request))
+    return _render(
+        request,
+        "projects_tickets.html",
+        state=state,
+        rows=shown,
+        statuses=TICKET_STATUSES,
+        counties=views.counties_in_scope(db, scope),
     )
 
 
