@@ -11,15 +11,18 @@ renders; a filter only narrows the caller's scope (:func:`industry_brain.store.c
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import func, select
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError
 from industry_brain.store import cockpit, scoped
+from industry_brain.store.models import Project
 from industry_brain.store.scope import Scope
 from industry_brain.web import lists
 from industry_brain.web.app_helpers import page_lang
@@ -268,3 +271,94 @@ def cockpit_enterprises(
         industry_name=cockpit.industry_name(db, filters.industry),
         back=_link("/cockpit", filters.query()),
     )
+
+
+# -- the agent's desk ----------------------------------------------------------------------------
+#: progress reports (进度填报) are filed quarterly, at each quarter end (as the demo files them)
+REPORT_MONTHS = 3
+#: a report due within this many days shows on the desk before it is late
+DUE_SOON_DAYS = 45
+
+
+def _quarter_end(day: date) -> date:
+    """The last day of ``day``'s quarter."""
+    month = ((day.month - 1) // REPORT_MONTHS + 1) * REPORT_MONTHS
+    following = date(day.year + (month == 12), month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _matches(q: str, *texts: Any) -> bool:
+    return not q or any(q in str(x).upper() for x in texts if x)
+
+
+def agent_desk(db: Any, scope: Scope, today: date, q: str | None) -> dict[str, Any]:
+    """The agent's desk on ``today``: the 破五未 warnings of the agent's projects (overdue =
+    red or black, due = yellow: the deadline is near), their open service tickets (overdue
+    first) and the quarterly progress reports late or due soon; ``q`` narrows all three and
+    the assigned enterprises to a name, USCC or project code."""
+    from industry_brain.domains.projects import tickets as ticket_service
+    from industry_brain.domains.projects import views as project_views
+    from industry_brain.domains.projects.models import ProgressReport
+
+    scope.require("portal.agent")
+    text = (q or "").strip().upper()
+    board = project_views.board(db, scope, today, warnings_only=True)
+    warnings = [
+        w for w in board["warnings"] if _matches(text, w["code"], w["name"], w.get("investor"))
+    ]
+    projects = db.execute(
+        select(Project.id, Project.code, Project.name, Project.stage, Project.actual_started)
+        .where(scope.project_clause())
+        .order_by(Project.code)
+    ).all()
+    names = {code: name for _, code, name, _, _ in projects}
+    tickets = [
+        {**t, "project_name": names[t["project"]]}
+        for t in ticket_service.list_tickets(db, today)
+        if t["project"] in names
+        and t["status"] not in ticket_service.DONE
+        and _matches(text, t["project"], names[t["project"]])
+    ]
+    tickets.sort(key=lambda t: (not t["overdue"], t["due_date"] or "", t["id"]))
+    latest = dict(
+        db.execute(
+            select(ProgressReport.project_id, func.max(ProgressReport.report_date))
+            .where(ProgressReport.project_id.in_([p[0] for p in projects] or [0]))
+            .group_by(ProgressReport.project_id)
+        ).all()
+    )
+    current_end = _quarter_end(today)
+    last_end = _quarter_end(current_end.replace(day=1) - timedelta(days=REPORT_MONTHS * 28))
+    reports = []
+    for pid, code, name, stage, started in projects:
+        if started is None or stage == "at_capacity" or not _matches(text, code, name):
+            continue
+        last = latest.get(pid)
+        if started <= last_end and (last is None or last < last_end):
+            due, late = last_end, True
+        elif (last is None or last < current_end) and (current_end - today).days <= DUE_SOON_DAYS:
+            due, late = current_end, False
+        else:
+            continue
+        reports.append(
+            {
+                "code": code,
+                "name": name,
+                "stage": stage,
+                "last": last.isoformat() if last else None,
+                "due": due.isoformat(),
+                "late": late,
+                "days": abs((today - due).days),
+            }
+        )
+    reports.sort(key=lambda r: (not r["late"], r["due"], r["code"]))
+    return {
+        "q": q or "",
+        "as_of": today.isoformat(),
+        "overdue": [w for w in warnings if w["colour"] in ("red", "black")],
+        "due": [w for w in warnings if w["colour"] == "yellow"],
+        "warnings_total": board["warnings_total"],
+        "tickets": tickets,
+        "reports": reports,
+        "project_names": names,
+    }

@@ -701,19 +701,28 @@ AGENT_ENTERPRISES = lists.ListSpec(
 
 
 def _agent_enterprises(
-    request: Request, db: Any, scope: Scope, county: str | None, industry: str | None
+    request: Request,
+    db: Any,
+    scope: Scope,
+    county: str | None,
+    industry: str | None,
+    q: str | None = None,
 ) -> tuple[lists.ListState, list[dict[str, Any]], list[dict[str, Any]]]:
     """The agent's enterprises as a list (filtered by county and industry division): its
     state, the rows shown (all of them when exporting) and every assigned firm."""
     everyone = scoped.agent_enterprises(db, scope)
     state = lists.read(
-        request, AGENT_ENTERPRISES, {"county": county or "", "industry": industry or ""}
+        request,
+        AGENT_ENTERPRISES,
+        {"county": county or "", "industry": industry or "", "q": q or ""},
     )
+    text = (q or "").strip().upper()
     wanted = [
         e
         for e in everyone
         if (not county or e["county_code"] == county)
         and (not industry or (e["industry_code"] or "").startswith(industry))
+        and (not text or text in e["name"].upper() or text in e["uscc"])
     ]
     vetoed = lists.vetoed(db, (e["uscc"] for e in wanted))
     for e in wanted:
@@ -728,8 +737,11 @@ def agent_portal(
     scope: ScopeDep,
     county: Annotated[str | None, Query(max_length=6)] = None,
     industry: Annotated[str | None, Query(max_length=4)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    estate, shown, everyone = _agent_enterprises(request, db, scope, county, industry)
+    from industry_brain.web.routes.desks import agent_desk  # the desk (warnings, tickets…)
+
+    estate, shown, everyone = _agent_enterprises(request, db, scope, county, industry, q)
     if estate.export:
         return lists.export_response(db, scope, estate, shown, page_lang(request))
     return _render(
@@ -747,6 +759,7 @@ def agent_portal(
             ).items()
         ),
         projects=scoped.agent_projects(db, scope),
+        desk=agent_desk(db, scope, request.app.state.settings.current_date(), q),
     )
 
 
