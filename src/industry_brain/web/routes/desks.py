@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError
 from industry_brain.store import cockpit, scoped
-from industry_brain.store.models import Project
+from industry_brain.store.models import Enterprise, Project
 from industry_brain.store.scope import Scope
 from industry_brain.web import lists
 from industry_brain.web.app_helpers import page_lang
-from industry_brain.web.deps import DbDep, ScopeDep
+from industry_brain.web.deps import DbDep, ScopeDep, TodayDep, request_id
 from industry_brain.web.domains import call_section
 from industry_brain.web.i18n import Translator
 from industry_brain.web.query import Year
@@ -362,3 +362,89 @@ def agent_desk(db: Any, scope: Scope, today: date, q: str | None) -> dict[str, A
         "reports": reports,
         "project_names": names,
     }
+
+
+# -- the enterprise portal: its codes and what it qualifies for -----------------------------------
+def portal_desk(db: Any, scope: Scope, today: date) -> dict[str, Any]:
+    """The enterprise's valid carbon code (downloads and print) and the green-loan products
+    its current grade qualifies for (with the terms), for the portal page."""
+    from industry_brain.domains.carbon import products, views
+
+    scope.require("portal.enterprise")
+    ent = db.get(Enterprise, scope.enterprise_id)
+    code = views._latest_code(db, ent, today) if ent is not None else None
+    try:
+        qualified = products.qualifying(db, ent.uscc) if ent is not None else None
+    except IBError:
+        qualified = None  # no graded result yet
+    return {
+        "uscc": ent.uscc if ent else None,
+        "code": None
+        if code is None
+        else {
+            "year": code.year,
+            "grade": code.grade,
+            "issued_on": code.issued_on.isoformat(),
+            "expires_on": code.expires_on.isoformat(),
+        },
+        "qualified": qualified,
+        "bank_names": {b["username"]: b["name"] for b in views.banks(db)},
+    }
+
+
+def _own_code(db: Any, scope: Scope, today: date) -> tuple[Any, Any, str]:
+    """The caller's enterprise, its valid code and the code's frame colour (404 without)."""
+    from industry_brain.domains.carbon import views
+
+    scope.require("portal.enterprise")
+    ent = db.get(Enterprise, scope.enterprise_id)
+    code = views._latest_code(db, ent, today) if ent is not None else None
+    if ent is None or code is None:
+        raise scoped._not_found(ent.uscc if ent else str(scope.enterprise_id))
+    colour = str(views.grade_colours(code.year, ent.county_code)[code.grade - 1])
+    return ent, code, colour
+
+
+@router.get("/portal/code.{fmt}")
+def portal_code_file(db: DbDep, scope: ScopeDep, today: TodayDep, fmt: str) -> Response:
+    """The enterprise's valid code as a file to download (``svg`` or ``png``), audited."""
+    from industry_brain.domains.carbon import codes
+
+    if fmt not in ("svg", "png"):
+        raise scoped._not_found(fmt)
+    ent, code, colour = _own_code(db, scope, today)
+    if fmt == "svg":
+        body, media = codes.svg_bytes(code.payload, colour), "image/svg+xml"
+    else:
+        body, media = codes.png_bytes(code.payload, colour), "image/png"
+    scoped.record_export(
+        db, scope, "carbon_code", ent.uscc, {"format": fmt, "year": code.year}, request_id()
+    )
+    db.commit()
+    name = f"carbon-code-{ent.uscc}-{code.year}.{fmt}"
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/portal/code/print")
+def portal_code_print(request: Request, db: DbDep, scope: ScopeDep, today: TodayDep) -> Response:
+    """A page with the code to print (name, USCC, grade, validity)."""
+    ent, code, _colour = _own_code(db, scope, today)
+    return _render(
+        request,
+        "portal_code_print.html",
+        ent={"uscc": ent.uscc, "name": ent.name},
+        code={
+            "year": code.year,
+            "grade": code.grade,
+            "level": code.level,
+            "issued_on": code.issued_on.isoformat(),
+            "expires_on": code.expires_on.isoformat(),
+        },
+    )

@@ -673,7 +673,10 @@ def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     db.commit()  # audit entries the services' sections may write
     if exported is not None:
         return exported
-    return _render(request, "portal.html", p=own, sections=sections)
+    from industry_brain.web.routes.desks import portal_desk  # codes, qualified products
+
+    desk = portal_desk(db, scope, request.app.state.settings.current_date())
+    return _render(request, "portal.html", p=own, sections=sections, desk=desk)
 
 
 AGENT_ENTERPRISES = lists.ListSpec(
