@@ -37,5 +37,12 @@ def ib_parameter_domain() -> tuple[str, Path]:
 
 
 @hookimpl
+def ib_demo_hook() -> Any:
+    from industry_brain.domains.policy import demo_hook
+
+    return demo_hook
+
+
+@hookimpl
 def ib_reads_results() -> list[str]:
     return ["result_mujun", "result_carbon", "result_projects"]
