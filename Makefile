@@ -48,8 +48,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
+# Two workers (the machine has 2 cores); tests/conftest.py keeps each module, the browser tests
+# and the PySpark tests together on one worker so shared fixtures are built once.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) system-deps lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 bench: $(STAMP)
 	$(PY) -m bench

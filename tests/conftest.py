@@ -193,3 +193,27 @@ def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as s:
         yield s
         s.rollback()
+
+
+_SPARK_MODULES: dict[Path, bool] = {}
+
+
+def _uses_spark(path: Path) -> bool:
+    if path not in _SPARK_MODULES:
+        _SPARK_MODULES[path] = "pyspark" in path.read_text(encoding="utf-8")
+    return _SPARK_MODULES[path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for ``pytest -n 2 --dist loadgroup`` (what ``make test`` runs): a module's tests
+    stay on one worker (its module fixtures are built once), all browser tests share one worker
+    (one demo site per store) and all PySpark tests share another (one JVM)."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "e2e" in path.parts:
+            group = "e2e"
+        elif _uses_spark(path):
+            group = "spark"
+        else:
+            group = path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
