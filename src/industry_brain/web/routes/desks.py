@@ -15,19 +15,20 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from industry_brain.core import parameters
-from industry_brain.core.errors import IBError
+from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.store import cockpit, scoped
-from industry_brain.store.models import Enterprise, Project
+from industry_brain.store.models import Enterprise, Project, User
 from industry_brain.store.scope import Scope
-from industry_brain.web import lists
+from industry_brain.web import flash, lists
 from industry_brain.web.app_helpers import page_lang
-from industry_brain.web.deps import DbDep, ScopeDep, TodayDep, request_id
+from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
 from industry_brain.web.domains import call_section
+from industry_brain.web.errors import status_of
 from industry_brain.web.i18n import Translator
 from industry_brain.web.query import Year
 
@@ -448,3 +449,212 @@ def portal_code_print(request: Request, db: DbDep, scope: ScopeDep, today: Today
             "expires_on": code.expires_on.isoformat(),
         },
     )
+
+
+# -- the bank's desk: search its consented enterprises, grade history, register a loan ------------
+def _bank(db: Any, scope: Scope) -> User:
+    scope.require("consent.read")
+    bank = db.get(User, scope.user_id)
+    assert bank is not None
+    return bank
+
+
+def bank_enterprises(db: Any, scope: Scope, today: date, q: str | None) -> list[dict[str, Any]]:
+    """The enterprises that consented to the caller's bank (any state), matching ``q`` (part
+    of the name or the USCC), one row each: the best state of its consents (active first) and
+    the scopes its active consents cover. No grade is read here (each read is audited)."""
+    from industry_brain.domains.carbon import access
+
+    _bank(db, scope)
+    text = (q or "").strip().upper()
+    rank = {"active": 0, "pending": 1, "expired": 2, "revoked": 3}
+    out: dict[str, dict[str, Any]] = {}
+    for c in access.list_consents(db, bank_username=scope.username, today=today):
+        if text and text not in c["name"].upper() and text not in c["uscc"]:
+            continue
+        row = out.setdefault(
+            c["uscc"],
+            {"uscc": c["uscc"], "name": c["name"], "state": c["state"], "scopes": set()},
+        )
+        if rank.get(c["state"], 9) < rank.get(row["state"], 9):
+            row["state"] = c["state"]
+        if c["state"] == "active":
+            row["scopes"].update(c["scopes"])
+    rows = sorted(out.values(), key=lambda r: (rank.get(r["state"], 9), r["name"]))
+    return [{**r, "scopes": sorted(r["scopes"])} for r in rows]
+
+
+@router.get("/bank/search")
+def bank_search(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    rows = bank_enterprises(db, scope, today, q)
+    return _render(request, "bank_search.html", rows=rows, q=q or "")
+
+
+def _bank_enterprise_page(
+    request: Request,
+    db: Any,
+    scope: Scope,
+    today: date,
+    uscc: str,
+    status_code: int = 200,
+    error: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """One consented enterprise for the bank: its current grade (consent scope ``grade``), its
+    grade history (scope ``history``), the bank's loans to it and the loan form. Every grade
+    read is checked against an active consent and audited by the carbon service."""
+    from industry_brain.domains.carbon import access, loans
+
+    bank = _bank(db, scope)
+    consents = [
+        c
+        for c in access.list_consents(db, bank_username=scope.username, today=today)
+        if c["uscc"] == uscc.strip().upper()
+    ]
+    if not consents:
+        raise scoped._not_found(uscc)  # no consent: the bank may not even see the name
+    active = {s for c in consents if c["state"] == "active" for s in c["scopes"]}
+    grade = history = None
+    if "grade" in active:
+        try:
+            grade = access.bank_grade(db, bank, uscc, today=today, request_id=request_id())
+        except IBError:
+            grade = None  # no graded result
+    if "history" in active:
+        try:
+            history = access.bank_history(db, bank, uscc, today=today, request_id=request_id())
+        except IBError:
+            history = None
+    db.commit()  # the audited reads
+    mine = [x for x in loans.list_loans(db, bank.username) if x["uscc"] == consents[0]["uscc"]]
+    return _render(
+        request,
+        "bank_enterprise.html",
+        status_code,
+        e={"uscc": consents[0]["uscc"], "name": consents[0]["name"]},
+        consents=sorted(consents, key=lambda c: -c["id"]),
+        scopes=sorted(active),
+        grade=grade,
+        history=history["history"] if history else None,
+        loans=sorted(mine, key=lambda x: -x["id"]),
+        may_lend="grade" in active and grade is not None,
+        error=error,
+        form=form or {"granted_on": today.isoformat()},
+        today=today.isoformat(),
+    )
+
+
+@router.get("/bank/enterprises/{uscc}")
+def bank_enterprise(
+    request: Request, db: DbDep, scope: ScopeDep, today: TodayDep, uscc: str
+) -> Response:
+    return _bank_enterprise_page(request, db, scope, today, uscc)
+
+
+def _number(text: str, field: str, zh: str, en: str, integer: bool = False) -> float | int:
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        raise ValidationError(
+            f"bank.loan_{field}",
+            f"{zh}应为数字（收到“{text}”）",
+            f"{en} must be a number (got '{text}')",
+            Location(field=field),
+            text,
+        ) from None
+
+
+@router.post("/bank/enterprises/{uscc}/loans")
+def bank_register_loan(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    today: TodayDep,
+    _csrf: CsrfDep,
+    uscc: str,
+    reference: Annotated[str, Form(max_length=64)],
+    amount_wan: Annotated[str, Form(max_length=20)],
+    rate_pct: Annotated[str, Form(max_length=20)],
+    granted_on: Annotated[str, Form(max_length=10)],
+    term_months: Annotated[str, Form(max_length=6)] = "",
+    product_code: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Register a loan from the page: the rules of the bank API (``loans.report_loan``:
+    an active consent covering the grade, the grade of the current result, the product's
+    grades and limit, a reference used once), audited; then back with a confirmation."""
+    from industry_brain.domains.carbon import loans
+
+    bank = _bank(db, scope)
+    form = {
+        "reference": reference,
+        "amount_wan": amount_wan,
+        "rate_pct": rate_pct,
+        "granted_on": granted_on,
+        "term_months": term_months,
+        "product_code": product_code,
+    }
+    try:
+        if not reference.strip():
+            raise ValidationError(
+                "bank.loan_reference",
+                "请填写贷款编号",
+                "the loan reference is required",
+                Location(field="reference"),
+            )
+        try:
+            granted = date.fromisoformat(granted_on)
+        except ValueError:
+            raise ValidationError(
+                "bank.loan_granted_on",
+                f"放款日期应为 YYYY-MM-DD 格式（收到“{granted_on}”）",
+                f"the grant date must be YYYY-MM-DD (got '{granted_on}')",
+                Location(field="granted_on"),
+                granted_on,
+            ) from None
+        if granted > today:
+            raise ValidationError(
+                "bank.loan_future",
+                f"放款日期 {granted} 晚于今天 {today}",
+                f"the grant date {granted} is after today {today}",
+                Location(field="granted_on"),
+                granted_on,
+            )
+        loan = loans.report_loan(
+            db,
+            bank,
+            uscc,
+            reference.strip(),
+            _number(amount_wan, "amount_wan", "金额", "the amount"),
+            _number(rate_pct, "rate_pct", "年利率", "the rate"),
+            granted,
+            product_code=product_code.strip() or None,
+            term_months=int(_number(term_months, "term_months", "期限", "the term", True))
+            if term_months.strip()
+            else None,
+            today=today,
+            request_id=request_id(),
+        )
+    except IBError as exc:
+        db.rollback()
+        return _bank_enterprise_page(
+            request, db, scope, today, uscc, status_of(exc), error=exc.to_dict(), form=form
+        )
+    db.commit()
+    response = RedirectResponse(f"/bank/enterprises/{loan_uscc(db, loan)}#loans", 303)
+    return flash.flash(
+        response,
+        "flash.loan_registered",
+        request.app.state.settings.cookie_secure,
+        reference=loan.reference,
+    )
+
+
+def loan_uscc(db: Any, loan: Any) -> str:
+    ent = db.get(Enterprise, loan.enterprise_id)
+    return ent.uscc if ent is not None else ""
