@@ -260,3 +260,65 @@ def test_agent_list_is_the_agents_own_firms_and_exports_them(app, engine: Engine
             select(AuditLog).where(AuditLog.action == "export.list.agent_enterprises")
         ).one()
     assert entry.actor == "agent_wx" and entry.detail["rows"] == 1
+
+
+# -- confirmations and field errors (point 17) ---------------------------------------------
+def _flash(html: str) -> str | None:
+    match = re.search(r'<div class="flash" id="flash" role="status">(.*?)</div>', html, re.S)
+    return match.group(1).strip() if match else None
+
+
+def test_a_confirmation_after_a_redirect_shows_once(admin: TestClient) -> None:
+    page = admin.get("/admin/tokens").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = admin.post(
+        "/admin/tokens", data={"csrf_token": token, "username": "bank", "name": "核心系统"}
+    )
+    assert r.status_code == 200 and _flash(r.text) == "已创建 API 令牌“核心系统”"
+    token_id = re.search(r'<tr data-token-id="(\d+)">', r.text).group(1)
+    r = admin.post(
+        f"/admin/tokens/{token_id}/revoke", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and "ib_flash" in r.headers["set-cookie"]
+    first = admin.get("/admin/tokens")
+    assert _flash(first.text) == "已吊销 API 令牌"
+    assert _flash(admin.get("/admin/tokens").text) is None  # shown once
+    # in English on the language of the page
+    r = admin.post(
+        f"/admin/tokens/{token_id}/revoke", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert _flash(admin.get("/admin/tokens?lang=en").text) == "API token revoked"
+
+
+def test_a_forged_flash_cookie_shows_nothing() -> None:
+    from starlette.requests import Request as StarletteRequest
+
+    from industry_brain.web import flash
+
+    def request(cookie: str) -> StarletteRequest:
+        headers = [(b"cookie", f"{flash.COOKIE}={cookie}".encode())]
+        return StarletteRequest({"type": "http", "headers": headers})
+
+    import base64
+    import json
+
+    forged = base64.urlsafe_b64encode(json.dumps({"k": "app.name", "v": {}}).encode()).decode()
+    assert flash.message(request(forged), "zh") is None  # not a flash.* key
+    assert flash.message(request("%%%"), "zh") is None
+    good = base64.urlsafe_b64encode(
+        json.dumps({"k": "flash.code_issued", "v": {}}).encode()
+    ).decode()
+    assert flash.message(request(good), "en") == "Carbon code issued"
+
+
+def test_a_form_error_is_shown_beside_its_field(admin: TestClient) -> None:
+    page = admin.get("/admin/tokens").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = admin.post(
+        "/admin/tokens", data={"csrf_token": token, "username": "nobody", "name": "测试"}
+    )
+    assert r.status_code == 404
+    label = re.search(r'<label>用户名 <input name="username"[^>]*>(.*?)</label>', r.text, re.S)
+    assert label and 'class="field-error" id="error-username"' in label.group(1)
+    assert 'value="nobody"' in r.text and 'value="测试"' in r.text  # the form is kept
+    assert 'aria-invalid="true"' in r.text

@@ -23,8 +23,8 @@ from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.domains.carbon import access, loans, views
 from industry_brain.domains.carbon.models import CarbonRun
 from industry_brain.store import scoped
-from industry_brain.store.scope import Scope
-from industry_brain.web import documents
+from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web import documents, flash
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import area_links, stacked_by_county
@@ -175,7 +175,8 @@ def issue_code(
         return _failed(request, exc, _back(scope))
     db.commit()
     target = "/portal" if scope.role == "enterprise" else f"/enterprises/{uscc}"
-    return RedirectResponse(f"{target}#carbon-section", status_code=303)
+    response = RedirectResponse(f"{target}#carbon-section", status_code=303)
+    return _flash(request, response, "flash.code_issued")
 
 
 def _failed(request: Request, exc: IBError, back: str) -> Response:
@@ -218,9 +219,23 @@ def grant_consent(
         views.grant(db, scope, bank, scopes or [], _expiry(expires_on), purpose.strip(), today)
     except IBError as exc:
         db.rollback()
-        return _failed(request, exc, "/portal")
+        if isinstance(exc, PermissionDenied):
+            return _failed(request, exc, "/portal")
+        from industry_brain.web.routes.pages import portal_page
+
+        form = {"bank": bank, "scopes": scopes or [], "expires_on": expires_on, "purpose": purpose}
+        return portal_page(
+            request, db, scope, status_of(exc), consent_error=exc.to_dict(), consent_form=form
+        )
     db.commit()
-    return RedirectResponse("/portal#consents", status_code=303)
+    names = {b["username"]: b["name"] for b in views.banks(db)}
+    response = RedirectResponse("/portal#consents", status_code=303)
+    return _flash(request, response, "flash.consent_granted", bank=names.get(bank, bank))
+
+
+def _flash(request: Request, response: Response, key: str, **values: Any) -> Response:
+    """The confirmation the next page shows once (web/flash.py)."""
+    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
 
 
 @router.post("/portal/consents/{consent_id}/revoke")
@@ -233,7 +248,8 @@ def revoke_consent(
         db.rollback()
         return _failed(request, exc, "/portal")
     db.commit()
-    return RedirectResponse("/portal#consents", status_code=303)
+    response = RedirectResponse("/portal#consents", status_code=303)
+    return _flash(request, response, "flash.consent_revoked")
 
 
 # -- sections -----------------------------------------------------------------------------------

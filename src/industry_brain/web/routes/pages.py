@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from industry_brain.core import parameters
+from industry_brain.core import formatting, parameters
 from industry_brain.core.errors import IBError
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
-from industry_brain.web import auth, imports, lists
+from industry_brain.web import auth, flash, imports, lists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import (
     LANG_COOKIE,
@@ -28,6 +28,7 @@ from industry_brain.web.deps import (
     request_id,
 )
 from industry_brain.web.domains import KNOWN, call_section
+from industry_brain.web.errors import status_of
 from industry_brain.web.i18n import LANGUAGES, Translator
 from industry_brain.web.query import Year
 
@@ -477,11 +478,24 @@ def import_commit(
         request.app.state.settings.import_wait_seconds,
     )
     htmx = bool(request.headers.get("hx-request"))
+    status = report.get("status")
+    key = {"committed": "flash.import_committed", "partial": "flash.import_committed"}.get(
+        status or "", "flash.import_rejected" if status == "rejected" else None
+    )
+    message = None
+    if key and report.get("batch_id"):
+        message = flash.text(
+            page_lang(request),
+            key,
+            batch=report["batch_id"],
+            rows=formatting.integer(report.get("rows_loaded") or 0),
+        )
     return _render(
         request,
         "_import_report.html" if htmx else "import.html",
         kinds=imports.KINDS,
         report=report,
+        flash=message,
         committed=True,
         refresh_batches=htmx,  # the list below the form, swapped out of band
         batches=scoped.import_batches(db, scope, limit=10),
@@ -629,9 +643,29 @@ def tokens_create(
     scope.require("token.manage")
     from industry_brain.web.tokens import issue_token
 
-    token = issue_token(db, scope, username, name, request_id(), days=int(days) if days else None)
+    try:
+        token = issue_token(
+            db, scope, username, name, request_id(), days=int(days) if days else None
+        )
+    except IBError as exc:  # shown next to its field, the form kept
+        db.rollback()
+        return _render(
+            request,
+            "tokens.html",
+            status_of(exc),
+            tokens=auth.list_api_tokens(db),
+            new_token=None,
+            form_error=exc.to_dict(),
+            form={"username": username, "name": name, "days": days or ""},
+        )
     db.commit()
-    return _render(request, "tokens.html", tokens=auth.list_api_tokens(db), new_token=token)
+    return _render(
+        request,
+        "tokens.html",
+        tokens=auth.list_api_tokens(db),
+        new_token=token,
+        flash=flash.text(page_lang(request), "flash.token_created", name=name),
+    )
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
@@ -643,7 +677,8 @@ def tokens_revoke(
 
     revoke_token(db, scope, token_id, request_id())
     db.commit()
-    return RedirectResponse("/admin/tokens", status_code=303)
+    response = RedirectResponse("/admin/tokens", status_code=303)
+    return flash.flash(response, "flash.token_revoked", request.app.state.settings.cookie_secure)
 
 
 # -- portals -----------------------------------------------------------------------------------
@@ -667,6 +702,14 @@ def _section_lists(
 def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     """The enterprise's own page: its file (一企一档) at a glance and what the services offer
     it (carbon code and bank consents, tickets…)."""
+    return portal_page(request, db, scope)
+
+
+def portal_page(
+    request: Request, db: Any, scope: Scope, status_code: int = 200, **extra: Any
+) -> Response:
+    """The enterprise portal; ``extra`` carries a failed form back (its error beside the
+    field, what was typed), e.g. a consent the carbon service refused."""
     own = scoped.own_enterprise(db, scope)
     sections = _sections(request, "portal_section", db, scope)
     exported = _section_lists(request, db, scope, sections)
@@ -676,7 +719,9 @@ def enterprise_portal(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     from industry_brain.web.routes.desks import portal_desk  # codes, qualified products
 
     desk = portal_desk(db, scope, request.app.state.settings.current_date())
-    return _render(request, "portal.html", p=own, sections=sections, desk=desk)
+    return _render(
+        request, "portal.html", status_code, p=own, sections=sections, desk=desk, **extra
+    )
 
 
 AGENT_ENTERPRISES = lists.ListSpec(
