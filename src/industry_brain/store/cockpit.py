@@ -5,10 +5,10 @@ the filters ANDed to its enterprise and project clauses (and to its cache key), 
 aggregate and every service section computed with it stays inside the caller's scope.
 
 Data completeness (数据完整度) replaces the old coverage chart: for the selected year, per
-department (``facts.source_dept``) and item, the share of the enterprises in the filtered scope
-that have at least one figure of that item from that department (superseded figures count: the
-department did deliver them). The denominator is the number of enterprises in the filtered
-scope, the same for every bar, so the bars compare.
+department (``facts.source_dept``) and key item, the share of the enterprises in the filtered
+scope that have at least one figure of that item from that department (superseded figures
+count: the department did deliver them). The denominator is the number of enterprises in the
+filtered scope, the same for every bar, so the bars compare.
 """
 
 from __future__ import annotations
@@ -162,24 +162,50 @@ def options(session: Session, scope: Scope) -> dict[str, Any]:
 
 
 def completeness(session: Session, scope: Scope, year: int | None) -> dict[str, Any]:
-    """Per department and item, the share (0–1) of the enterprises in ``scope`` with a figure
-    of ``year`` (n, of N). Rows ordered by department, then item."""
+    """Per department and key item (:data:`scoped.KEY_ITEMS`), the share (0–1) of the
+    enterprises in ``scope`` with a figure of ``year``: ``n`` of ``enterprises``. Every
+    department–item pair delivered that year anywhere in the store is listed (0 % when none in
+    ``scope``), ordered by department, then item."""
     clause = scope.enterprise_clause()
     total = session.scalar(select(func.count()).select_from(Enterprise).where(clause)) or 0
-    if year is None or not total:
+    if year is None:
         return {"year": year, "enterprises": total, "rows": []}
+    pairs = scoped.cached(
+        session,
+        ("completeness_pairs", year),
+        scoped.data_stamp(session),
+        lambda: session.execute(
+            select(Fact.source_dept, Fact.item)
+            .where(Fact.year == year, Fact.item.in_(scoped.KEY_ITEMS))
+            .distinct()
+        ).all(),
+    )
     in_scope = select(Enterprise.id).where(clause)
-    rows = session.execute(
-        select(Fact.source_dept, Fact.item, func.count(distinct(Fact.enterprise_id)))
-        .where(Fact.year == year, Fact.enterprise_id.in_(in_scope))
-        .group_by(Fact.source_dept, Fact.item)
-        .order_by(Fact.source_dept, Fact.item)
-    ).all()
-    return {
-        "year": year,
-        "enterprises": total,
-        "rows": [{"dept": d, "item": i, "n": n, "share": n / total} for d, i, n in rows if d and i],
+    counts = {
+        (d, i): n
+        for d, i, n in session.execute(
+            select(Fact.source_dept, Fact.item, func.count(distinct(Fact.enterprise_id)))
+            .where(
+                Fact.year == year,
+                Fact.item.in_(scoped.KEY_ITEMS),
+                Fact.enterprise_id.in_(in_scope),
+            )
+            .group_by(Fact.source_dept, Fact.item)
+        ).all()
     }
+    order = {item: k for k, item in enumerate(scoped.KEY_ITEMS)}
+    rows = [
+        {
+            "dept": d,
+            "item": i,
+            "n": counts.get((d, i), 0),
+            "share": counts.get((d, i), 0) / total if total else 0.0,
+        }
+        for d, i in sorted(
+            {tuple(p) for p in pairs if p[0] and p[1]}, key=lambda p: (p[0], order[p[1]])
+        )
+    ]
+    return {"year": year, "enterprises": total, "rows": rows}
 
 
 def year_of_scale(session: Session, year: int | None) -> int | None:
