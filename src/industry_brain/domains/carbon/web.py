@@ -299,10 +299,12 @@ BANK_CONSENTS = weblists.ListSpec(
         weblists.Column("expires_on", "carbon.expires_on"),
         weblists.Column("state", "col.status", value=_CONSENT_STATE),
         weblists.Column("grade", "carbon.grade", sortable=False, value=_bank_grade),
+        weblists.Column("granted_on", "carbon.granted_on"),
     ),
-    default_sort="expires_on",
+    default_sort="granted_on",
+    default_desc=True,
     sizes=(20, 50, 100),
-    default_size=20,
+    default_size=50,
     prefix="c_",
 )
 BANK_LOANS = weblists.ListSpec(
