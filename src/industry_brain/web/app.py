@@ -323,7 +323,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return web_errors.ib_error_response(request, web_errors.store_unavailable())
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    from industry_brain.web.routes import api, desks, pages
+    from industry_brain.web.routes import api, desks, import_pages, pages
 
     for entry in app.state.domains.values():
         if entry.router is not None:
@@ -332,6 +332,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             app.include_router(entry.api_router)
     app.include_router(api.router)
     app.include_router(desks.router)  # cockpit and role desks (before the older pages)
+    app.include_router(import_pages.router)  # batch pages, review queue
     app.include_router(pages.router)
     pages.add_placeholders(app)
     return app

@@ -436,7 +436,13 @@ def _preview_page(
     year: str | None,
 ) -> Response:
     report = imports.preview(
-        scope, token, kind, sheet or None, _year(year), request.app.state.engine
+        scope,
+        token,
+        kind,
+        sheet or None,
+        _year(year),
+        request.app.state.engine,
+        on_day=request.app.state.settings.today,  # the platform's day, when it is fixed
     )
     suggestion = None
     if not report["rows_loaded"] or any(sh["missing"] for sh in report["mapping"]):
@@ -476,6 +482,7 @@ def import_commit(
         accept_valid == "1",
         request.app.state.engine,
         request.app.state.settings.import_wait_seconds,
+        on_day=request.app.state.settings.today,
     )
     htmx = bool(request.headers.get("hx-request"))
     status = report.get("status")
