@@ -359,6 +359,8 @@ def agent_desk(db: Any, scope: Scope, today: date, q: str | None) -> dict[str, A
         "overdue": [w for w in warnings if w["colour"] in ("red", "black")],
         "due": [w for w in warnings if w["colour"] == "yellow"],
         "warnings_total": board["warnings_total"],
+        # the board shows the worst warnings first, up to its limit: the rest are on the board
+        "more": board["warnings_total"] - len(board["warnings"]),
         "tickets": tickets,
         "reports": reports,
         "project_names": names,
