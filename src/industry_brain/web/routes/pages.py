@@ -246,23 +246,6 @@ def _sections(
     return out
 
 
-@router.get("/cockpit")
-def cockpit(request: Request, db: DbDep, scope: ScopeDep) -> Response:
-    data = scoped.cockpit(db, scope)
-    sections = _sections(request, "cockpit_section", db, scope, cache_scope=scope)
-    t = Translator(page_lang(request))
-    labels = {
-        "above": t("scale.above"),
-        "below": t("scale.below"),
-        "unknown": t("scale.unknown"),
-        "items": {item: t(f"item.{item}") for item in data["coverage"]["items"]},
-        "stages": {s["stage"]: t(f"stage.{s['stage']}") for s in data["projects_by_stage"]},
-        "status": {st: t(f"status.{st}") for st in data["batch_status"]},
-    }
-    chart = json.loads(json.dumps({"data": data, "labels": labels}, default=str))
-    return _render(request, "cockpit.html", data=data, chart=chart, sections=sections)
-
-
 # -- enterprises -------------------------------------------------------------------------------
 def _scale_text(row: Any, t: Translator) -> str:
     flag = row.get("above_scale")
