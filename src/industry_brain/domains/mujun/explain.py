@@ -511,7 +511,9 @@ def explain(
                     "points": points,
                     "veto": False,
                     "note": None,
-                    "source": f"result_carbon run #{carbon['run_id']}",
+                    "source": f"碳效核算批次 #{carbon['run_id']}"
+                    if zh
+                    else f"carbon accounting run #{carbon['run_id']}",
                     "recorded_by": None,
                 }
             )
