@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from industry_brain.cli import app
 
@@ -41,7 +42,8 @@ def _commands() -> list[list[str]]:
         subs = getattr(cmd, "commands", None)
         if subs:
             for name, sub in subs.items():
-                walk(sub, [*path, name])
+                if not sub.hidden:
+                    walk(sub, [*path, name])
         else:
             out.append(path)
 
@@ -51,8 +53,10 @@ def _commands() -> list[list[str]]:
 
 @pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p))
 def test_every_command_has_help_with_an_example_and_is_documented(path):
-    proc = run(*path, "--help")
-    assert "Example" in proc.stdout
+    # in process (the entry point itself is run by the other tests): 75 interpreters cost minutes
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output
     readme = (ROOT / "README.md").read_text("utf-8")
     assert f"industry-brain {' '.join(path)}" in readme, f"README does not document {path}"
 

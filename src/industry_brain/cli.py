@@ -12,11 +12,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, console, err, progress
+from industry_brain.cli_support import JsonOpt, Table, console, err, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core import formatting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from industry_brain.core.errors import IBError
 
@@ -21,6 +24,59 @@ err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 Step = Callable[[str, int, int], None]
+
+# A cell is a code when it is one token of digits, capitals and separators with at least one
+# digit: a USCC, a region or industry code, a project code (HZXM-2020-00032), a batch id.
+_CODE = re.compile(r"^(?=.*\d)[0-9A-Z][0-9A-Z._/-]{3,39}$")
+
+
+def _plain(cell: object) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    return cell if isinstance(cell, str) else ""
+
+
+class Table(RichTable):
+    """A Rich table that stays readable in a narrow terminal (80 columns): columns of codes
+    (USCC, region, industry and project codes, numbers) are never wrapped or cut, every other
+    column folds onto more lines instead of ending in "…" (between words where it can); when
+    even that does not fit, each row is printed as a block of "column  value" lines."""
+
+    def _fit(self) -> int:
+        """Set each column's wrapping; return the narrowest width the table can take."""
+        width = len(self.columns) + 1  # borders
+        for column in self.columns:
+            texts = [_plain(c) for c in column._cells]
+            filled = [t for t in texts if t and t not in ("-", "—")]
+            column.overflow = "fold"
+            if filled and all(_CODE.match(t) for t in filled):
+                column.no_wrap = True
+                column.min_width = max(len(t) for t in filled)
+            else:
+                # never inside a Latin word or number shorter than 16
+                words = [w for t in [*texts, _plain(column.header)] for w in t.split()]
+                latin = [len(w) for w in words if w.isascii() and len(w) <= 16]
+                column.no_wrap = False
+                column.min_width = max(latin, default=None)
+            width += (column.min_width or 4) + 2  # padding
+        return width
+
+    def _records(self) -> RichTable:
+        """The rows as blocks of (column, value) lines, for terminals too narrow for columns."""
+        out = RichTable(title=self.title, show_header=False, show_lines=False)
+        out.add_column(style="bold", no_wrap=True)
+        out.add_column(overflow="fold")
+        headers = [_plain(c.header) for c in self.columns]
+        cells = [c._cells for c in self.columns]
+        for i in range(self.row_count):
+            for j, header in enumerate(headers):
+                out.add_row(header, cells[j][i], end_section=j == len(headers) - 1)
+        return out
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        if self._fit() > options.max_width and self.show_header:
+            return self._records().__rich_console__(console, options)
+        return super().__rich_console__(console, options)
 
 
 def _json_default(value: Any) -> Any:

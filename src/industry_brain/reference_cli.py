@@ -7,11 +7,10 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, console, errors, print_json
+from industry_brain.cli_support import JsonOpt, Table, console, errors, print_json
 from industry_brain.core.errors import Location, ValidationError
 
 reference_app = typer.Typer(

@@ -18,10 +18,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt
+from industry_brain.cli_support import JsonOpt, Table
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core.errors import IBError

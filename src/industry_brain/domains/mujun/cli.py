@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, progress
+from industry_brain.cli_support import JsonOpt, Table, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core import formatting
@@ -226,7 +225,7 @@ def results(
             r["county_code"] or "",
             r["scope"],
             _fmt(r["score"]),
-            f"{r['rank_county']}/{r['n_county']}" if r["rank_county"] else "-",
+            formatting.rank(r["rank_county"], r["n_county"]),
             f"{r['class_code']} {r['class_label']}",
             r["previous"]["class_code"] or "-",
         )
@@ -391,6 +390,28 @@ def report(
 
 
 # -- lists and measures -----------------------------------------------------------------------
+@app.command(
+    "list",
+    hidden=True,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="Example: industry-brain mujun lists --year 2025 · industry-brain mujun results",
+)
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """No such command: points to `lists` (清三低名单) and `results` (评价结果)."""
+    message = {
+        "code": "cli.no_such_command",
+        "message_zh": "没有 list 命令：清三低及低效企业名单用 `industry-brain mujun lists`，"
+        "评价结果用 `industry-brain mujun results`",
+        "message_en": "no 'list' command: the 清三低 lists are `industry-brain mujun lists`, "
+        "the evaluation results `industry-brain mujun results`",
+    }
+    if as_json:
+        _print_json({"error": message})
+    else:
+        err.print(f"{message['message_zh']}\n{message['message_en']}")
+    raise typer.Exit(2)
+
+
 @app.command(epilog="Example: industry-brain mujun lists --year 2025 --out data/qingsandi.xlsx")
 def lists(
     year: YearOpt = None,
