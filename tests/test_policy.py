@@ -263,3 +263,22 @@ def test_the_budget_is_never_exceeded(tmp_path: Path, rule: str, paid: dict[int,
         info["applied"] and info["eligible_total"] == pytest.approx(105.0) and info["rule"] == rule
     )
     assert all(r["trace"]["rationing"]["applied"] for r in ev.rows)
+
+
+def test_almost_names_the_gap_and_what_it_is_worth() -> None:
+    # revenue 24,000 (band ≥ 20,000: 3 %), R&D 624 = 2.6 %: short by 0.4 point ≈ 96 万元 of R&D
+    case_input = {
+        "enterprise": {"above_scale": True},
+        "facts": {"revenue": 24000, "rd_expense": 624},
+    }
+    tables = compute.memtables(testcases.frames(case_input, 2025))
+    tables["result_projects"] = compute.memtables({"p": testcases.EMPTY_PROJECTS.copy()})["p"]
+    policy = SHIPPED["rd_intensity_award"]
+    ev = compute.evaluate(ibis.duckdb.connect(), [policy], tables, 2025, ["330502"], keep="all")
+    near = compute.almost(ev)
+    assert len(near) == 1
+    failing = near[0]["failing"]
+    assert [c["id"] for c in failing] == ["rd_ratio"]
+    assert failing[0]["sides"] == {"op": ">=", "left": pytest.approx(0.026), "right": 0.03}
+    assert failing[0]["gap"] == pytest.approx(0.004)
+    assert failing[0]["gap_amount"] == pytest.approx(96.0)

@@ -149,6 +149,8 @@ def test_every_enterprise_every_policy_hand_computed(tmp_path: Path) -> None:
         ("lianghua_guanbiao_award", 1, ""): ("unknown", None),
         ("lianghua_guanbiao_award", 2, ""): ("unknown", None),
         ("lianghua_guanbiao_award", 3, ""): ("unknown", None),
+        # R&D award: 1 and 2 report no R&D (counted as zero: no); 3 reports no revenue.
+        ("rd_intensity_award", 3, ""): ("unknown", None),
     }
     assert got == expected
     totals = ev.totals()

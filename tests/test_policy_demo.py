@@ -142,4 +142,4 @@ def test_cli_test_and_explain_json(demo) -> None:
     done = subprocess.run(
         [str(EXE), "policy", "list", "--json"], capture_output=True, text=True, env=env, timeout=120
     )
-    assert len(json.loads(done.stdout)) == 8
+    assert len(json.loads(done.stdout)) == 9

@@ -65,6 +65,7 @@ class Condition(BaseModel):
     zh: str
     en: str
     when: str
+    gap_scale: str | None = None  # the gap × this ≈ 万元 still needed (e.g. facts.revenue)
 
 
 class Amount(BaseModel):
@@ -273,6 +274,7 @@ def parse_policy(raw: Any, file: str, expect_id: str | None = None) -> Policy:
     texts: list[tuple[str, str | None]] = [
         (f"conditions[{i}].when", c.when) for i, c in enumerate(spec.conditions)
     ]
+    texts += [(f"conditions[{i}].gap_scale", c.gap_scale) for i, c in enumerate(spec.conditions)]
     texts += [
         ("amount.formula", spec.amount.formula),
         ("amount.floor", spec.amount.floor),

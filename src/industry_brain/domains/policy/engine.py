@@ -465,6 +465,12 @@ def policy_rows(
                     layout.numbers.append(f"{cond.id}:{side_name}")
                     cols[f"n{len(layout.numbers) - 1}"] = s.cast("float64")
                 layout.sides[cond.id] = (str(tree.children[1]), f"{cond.id}:l", f"{cond.id}:r")
+                if cond.gap_scale:
+                    scale_key = f"conditions[{i}].gap_scale"
+                    scale = each(lambda c, k=scale_key: c.expr(policy.exprs[k].tree, k))
+                    if not isinstance(scale, Unknown):
+                        layout.numbers.append(f"{cond.id}:scale")
+                        cols[f"n{len(layout.numbers) - 1}"] = scale.cast("float64")
     eligible = conds[0]
     for c in conds[1:]:
         eligible = eligible & c
@@ -565,7 +571,7 @@ def slot_counts(policies: list[Policy]) -> dict[str, int]:
         ),
         default=0,
     )
-    n = max((2 * len(p.spec.conditions) for p in policies), default=0) + refs
+    n = max((3 * len(p.spec.conditions) for p in policies), default=0) + refs
     return {"c": max(c, 1), "n": max(n, 1), "s": max(refs, 1)}
 
 
@@ -654,6 +660,9 @@ def decode(frame: pd.DataFrame, compiled: list[Compiled]) -> list[dict[str, Any]
                     and op in (">=", ">", "<=", "<")
                 ):
                     item["gap"] = round(rv - lv, 6) if op in (">=", ">") else round(lv - rv, 6)
+                    scale = values.get(f"{cond.id}:scale")
+                    if scale is not None:
+                        item["gap_amount"] = round(item["gap"] * scale, 4)
             conditions.append(item)
         eligible = _value("bool", rec["eligible"])
         stacked = bool(rec.get("stacked")) if rec.get("stacked") is not None else False

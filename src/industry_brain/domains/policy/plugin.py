@@ -5,16 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from industry_brain.contract import hookimpl
+from industry_brain.contract import NavEntry, hookimpl
 
 HERE = Path(__file__).parent
+
+
+@hookimpl
+def ib_navigation() -> list[NavEntry]:
+    return [NavEntry("policy", "nav.policy", "/policy", 16, "policy.view", order=45)]
 
 
 @hookimpl
 def ib_permissions() -> dict[str, frozenset[str]]:
     return {
         "policy.view": frozenset({"admin", "city_officer", "county_officer"}),
-        "policy.review": frozenset({"admin", "city_officer", "county_officer"}),
+        "policy.review": frozenset({"admin", "city_officer"}),
         "policy.approve": frozenset({"admin", "city_officer"}),
     }
 
@@ -25,10 +30,43 @@ def ib_message_catalogs() -> Path:
 
 
 @hookimpl
+def ib_templates_dir() -> Path:
+    return HERE / "web_templates"
+
+
+@hookimpl
 def ib_cli_groups() -> dict[str, Any]:
     from industry_brain.domains.policy import cli
 
     return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_web_router() -> Any:
+    from industry_brain.domains.policy import web
+
+    return web.router
+
+
+@hookimpl
+def ib_portal_section() -> Any:
+    from industry_brain.domains.policy import web
+
+    return web.portal_section
+
+
+@hookimpl
+def ib_cockpit_section() -> Any:
+    from industry_brain.domains.policy import web
+
+    return web.cockpit_section
+
+
+@hookimpl
+def ib_cockpit_stamp() -> Any:
+    from industry_brain.domains.policy import web
+
+    return web.cockpit_stamp
 
 
 @hookimpl
