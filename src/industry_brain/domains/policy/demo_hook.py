@@ -1,7 +1,7 @@
 """政策计算器 in the main job: demo loans (demo-only, DEFAULT) for a few above-scale firms, the
 batch over the current snapshot (every enterprise × every policy in force), and one 政策直兑
-list (亩均 land-use tax relief) submitted by one demo officer and approved by another; the
-headline figures: beneficiaries, total, per policy, 已兑现."""
+list (亩均 land-use tax relief) submitted by the demo's first city officer and approved by its
+admin; the headline figures: beneficiaries, total, per policy, 已兑现."""
 
 from __future__ import annotations
 
@@ -65,10 +65,11 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
     totals = ev.totals()
     redeemed = None
     policy = "mujun_land_use_tax_relief"
-    if policy in totals["by_policy"]:
+    officers = _officers(engine)
+    if policy in totals["by_policy"] and officers:
         with Session(engine) as s:
-            approval = ledger.submit(s, run_id, policy, "demo_officer_a")
-            result = ledger.approve(s, approval.id, "demo_officer_b")
+            approval = ledger.submit(s, run_id, policy, officers[0])
+            result = ledger.approve(s, approval.id, officers[1])
             redeemed = {"policy": policy, "written": result["written"], "total": approval.total}
     return {
         "year": int(year),
@@ -79,6 +80,17 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
         "redeemed": redeemed,
         "headline": headline_lines(int(year), totals, redeemed, loans),
     }
+
+
+def _officers(engine: Engine) -> tuple[str, str] | None:
+    """Two of the demo's officers with the approval permission (the first city officer submits,
+    the first admin approves), or None when the store has no such users."""
+    from industry_brain.store.models import User
+
+    with Session(engine) as s:
+        city = s.scalar(select(User.username).where(User.role == "city_officer").order_by(User.id))
+        admin = s.scalar(select(User.username).where(User.role == "admin").order_by(User.id))
+    return (city, admin) if city and admin else None
 
 
 def headline_lines(
