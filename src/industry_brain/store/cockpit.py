@@ -253,7 +253,9 @@ def latest_fact_year(session: Session) -> int | None:
     return session.scalar(select(func.max(Fact.year)).where(Fact.item.in_(scoped.KEY_ITEMS)))
 
 
-def page_data(session: Session, scope: Scope, filters: Filters) -> dict[str, Any]:
+def page_data(
+    session: Session, scope: Scope, filters: Filters, stamp: tuple | None = None
+) -> dict[str, Any]:
     """Everything the cockpit page shows for ``scope`` (already narrowed by ``filters``): the
     aggregates (cached per scope, filters and year until the next import batch), projects by
     stage, and for city-wide callers the recent import batches and their statuses."""
@@ -261,7 +263,7 @@ def page_data(session: Session, scope: Scope, filters: Filters) -> dict[str, Any
     data = scoped.cached(
         session,
         (scope.cache_key, "cockpit_aggregates", filters.year),
-        scoped.data_stamp(session),
+        stamp if stamp is not None else scoped.data_stamp(session),
         lambda: aggregates(session, scope, filters.year),
     )
     stage_rows = dict(

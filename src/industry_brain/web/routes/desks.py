@@ -51,11 +51,12 @@ def _filters(
     county: str | None,
     town: str | None,
     industry: str | None,
+    stamp: tuple | None = None,
 ) -> tuple[cockpit.Filters, dict[str, Any]]:
     options = scoped.cached(
         db,
         (scope.cache_key, "cockpit_options"),
-        scoped.data_stamp(db),
+        stamp if stamp is not None else scoped.data_stamp(db),
         lambda: cockpit.options(db, scope),
     )
     asked = cockpit.Filters(year, county or None, town or None, industry or None)
@@ -63,13 +64,14 @@ def _filters(
 
 
 def _cockpit_sections(
-    request: Request, db: Any, view: Scope, filters: cockpit.Filters
+    request: Request, db: Any, view: Scope, filters: cockpit.Filters, stamp: tuple
 ) -> list[dict]:
     """The services' cockpit sections for the filtered scope ``view``, each cached per scope,
     filters, language and day until its stamp, the import stamp or the parameters change.
     A section function gets ``year`` and ``filters`` when it accepts them."""
     today = request.app.state.settings.current_date()
     lang = page_lang(request)
+    version = parameters.load().version()
     out = []
     for name, entry in request.app.state.domains.items():
         fn = entry.cockpit_section
@@ -87,11 +89,7 @@ def _cockpit_sections(
         if entry.cockpit_stamp is None:
             section = compute()
         else:
-            stamp = (
-                scoped.data_stamp(db),
-                entry.cockpit_stamp(db),
-                parameters.load().version(),
-            )
+            section_stamp = (stamp, entry.cockpit_stamp(db), version)
             key = (
                 view.cache_key,
                 f"cockpit_section:{name}",
@@ -99,7 +97,7 @@ def _cockpit_sections(
                 lang,
                 today.isoformat(),
             )
-            section = scoped.cached(db, key, stamp, compute)
+            section = scoped.cached(db, key, section_stamp, compute)
         if section is not None:
             out.append(section)
     return out
@@ -158,10 +156,11 @@ def cockpit_page(
     industry: Annotated[str | None, Query(max_length=4)] = None,
 ) -> Response:
     scope.require("cockpit.view")
-    filters, options = _filters(db, scope, year, county, town, industry)
+    stamp = scoped.data_stamp(db)  # one look at the import stamp for every cached part
+    filters, options = _filters(db, scope, year, county, town, industry, stamp)
     view = cockpit.narrowed(scope, filters)
-    data = cockpit.page_data(db, view, filters)
-    sections = _cockpit_sections(request, db, view, filters)
+    data = cockpit.page_data(db, view, filters, stamp)
+    sections = _cockpit_sections(request, db, view, filters, stamp)
     t = Translator(page_lang(request))
     labels = {
         "above": t("scale.above"),
