@@ -27,7 +27,7 @@ from tests.web_fixtures import login, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "industry_brain"
 EXE = Path(sys.executable).parent / "industry-brain"
-BUILT = {"carbon", "monitor", "mujun", "projects"}
+BUILT = {"carbon", "monitor", "mujun", "policy", "projects"}
 
 EXAMPLE = '''
 """An example service installed as its own distribution."""
@@ -157,7 +157,14 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
     assert carbon_tables == ["result_carbon", "result_carbon_lines"]
     assert [t.name for t in services["projects"].result_tables] == ["result_projects"]
     assert services["mujun"].reads_results == ["result_carbon", "result_carbon_lines"]
-    assert list(web_domains.KNOWN) == ["mujun", "carbon", "projects", "bulletins", "monitor"]
+    assert list(web_domains.KNOWN) == [
+        "mujun",
+        "carbon",
+        "projects",
+        "bulletins",
+        "monitor",
+        "policy",
+    ]
     for name, svc in services.items():
         assert svc.errors == [], name
         assert svc.demo_hook is not None and svc.cli_groups, name

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from industry_brain.cli_support import JsonOpt, console
+from industry_brain.cli_support import JsonOpt, Table, console
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 
