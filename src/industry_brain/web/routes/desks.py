@@ -29,7 +29,7 @@ from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
 from industry_brain.web.domains import call_section
 from industry_brain.web.errors import status_of
-from industry_brain.web.i18n import Translator
+from industry_brain.web.i18n import Translator, catalog
 from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
@@ -230,7 +230,10 @@ def cockpit_enterprises(
     filters, options = _filters(db, scope, year, county, town, industry)
     view = cockpit.narrowed(scope, filters)
     scale = scale if scale in cockpit.SCALES else None
-    wants_item = bool(item) and has in ("0", "1")
+    known = catalog("zh")  # only departments and items the page can name
+    wants_item = (
+        item in scoped.KEY_ITEMS and has in ("0", "1") and (not dept or f"dept.{dept}" in known)
+    )
     asked = {
         "scale": scale or "",
         "dept": dept or "" if wants_item else "",
