@@ -156,8 +156,13 @@ def evaluate_snapshot(
         this_year = adjustments[adjustments["year"] == year].sort_values(["enterprise_id", "code"])
         for eid, code in zip(this_year["enterprise_id"], this_year["code"], strict=True):
             codes.setdefault(int(eid), []).append(str(code))
-    results["adjustment_codes"] = pd.Series(
-        [codes.get(int(e), []) for e in results["enterprise_id"]], index=results.index, dtype=object
+    # assign() returns one new frame (an insert into the wide result frame warns of fragmentation)
+    results = results.assign(
+        adjustment_codes=pd.Series(
+            [codes.get(int(e), []) for e in results["enterprise_id"]],
+            index=results.index,
+            dtype=object,
+        )
     )
     ev = Evaluation(year, engine, rules, results, items_frame(results, rules), seconds)
     if CARBON_TABLE in names:
