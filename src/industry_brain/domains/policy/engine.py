@@ -282,8 +282,21 @@ class _Compiler:
 
 
 def _rows(policy: Policy, inputs: dict[str, ir.Table], year: int) -> ir.Table:
-    """The row table of a policy: one row per target entity with ``ns__field`` columns."""
+    """The row table of a policy: one row per target entity with ``ns__field`` columns.
+    Policies with the same target, region and references share one table (one expression,
+    computed once by the engine)."""
     refs = {r for p in policy.exprs.values() for r in p.refs}
+    cache = inputs.get("__rows_cache__")
+    key = (policy.spec.target, policy.spec.region, year, frozenset(refs))
+    if isinstance(cache, dict) and key in cache:
+        return cache[key]
+    row = _build_rows(policy, inputs, year, refs)
+    if isinstance(cache, dict):
+        cache[key] = row
+    return row
+
+
+def _build_rows(policy: Policy, inputs: dict[str, ir.Table], year: int, refs: set[str]) -> ir.Table:
     by_ns: dict[str, set[str]] = {}
     for r in refs:
         ns, name = r.split(".")
@@ -605,7 +618,8 @@ def compile_all(
     policies: list[Policy], inputs: dict[str, ir.Table], year: int, on: date, counties: list[str]
 ) -> list[Compiled]:
     slots = slot_counts(policies)
-    return [policy_rows(p, inputs, year, on, counties, slots) for p in policies]
+    shared = {**inputs, "__rows_cache__": {}}  # type: ignore[dict-item]
+    return [policy_rows(p, shared, year, on, counties, slots) for p in policies]
 
 
 def _value(kind: str, v: Any) -> Any:
