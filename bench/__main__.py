@@ -15,13 +15,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest_power, mujun, reference, web
+from bench import ingest_power, mujun, policy, reference, web
 
 BENCHES = {
     "ingest": ingest_power.run,
     "mujun": mujun.run,
     "web": web.run,
     "reference": reference.run,
+    "policy": policy.run,
 }
 
 
