@@ -131,6 +131,13 @@ def test_service_segments_link_to_their_lists(page: Page, site: Site) -> None:
     link.click()
     page.wait_for_url(re.compile(r"/carbon\?"))
     assert _list_total(page, "carbon_results") == expected
+    # an import status opens the batch list of that status
+    page.goto(f"{site.url}/cockpit")
+    link = page.locator("#table-batches tbody tr a").first
+    expected = _int(link.inner_text())
+    link.click()
+    page.wait_for_url(re.compile(r"/import/batches\?status="))
+    assert _list_total(page, "batches") == expected
     # with an industry filter the services' lists (by county only) are not linked
     page.goto(f"{site.url}/cockpit")
     industry = page.locator("#cockpit-filters select[name=industry] option").nth(1)

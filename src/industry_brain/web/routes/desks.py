@@ -135,6 +135,8 @@ def _cockpit_links(data: dict[str, Any], filters: cockpit.Filters, exact: bool) 
         ],
         "projects": None,
         "stages": [None for _ in data["projects_by_stage"]],
+        # import batches are city-wide (not filtered): each status opens the batch list
+        "batches": [_link("/import/batches", {"status": st}) for st in data["batch_status"]],
     }
     if exact:
         board = {"county": filters.county} if filters.county else {}

@@ -152,10 +152,11 @@
       legend: { top: 0 },
       series: [{
         type: "pie", radius: ["35%", "65%"], top: 20,
+        cursor: "pointer",
         data: Object.keys(data.batch_status).map(function (st) {
           return { name: labels.status[st] || st, value: data.batch_status[st] };
         })
       }]
-    });
+    }, function (p) { return links.batches ? links.batches[p.dataIndex] : null; });
   }
 })();
