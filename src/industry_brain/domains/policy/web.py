@@ -53,6 +53,7 @@ def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
             PolicyPayout.created_at,
             PolicyPayout.amount,
             PolicyPayout.enterprise_id,
+            Enterprise.industry_code,
         )
         .join(Enterprise, Enterprise.id == PolicyPayout.enterprise_id)
         .where(scope.enterprise_clause())
@@ -60,9 +61,12 @@ def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
     by_policy: dict[str, float] = {}
     by_county: dict[str, float] = {}
     by_month: dict[str, float] = {}
+    by_industry: dict[str, float] = {}
     firms: set[int] = set()
     total = 0.0
-    for policy, county, at, amount, eid in session.execute(q).all():
+    for policy, county, at, amount, eid, industry in session.execute(q).all():
+        division = (industry or "")[:2]
+        by_industry[division] = by_industry.get(division, 0.0) + amount
         by_policy[policy] = by_policy.get(policy, 0.0) + amount
         by_county[county or ""] = by_county.get(county or "", 0.0) + amount
         month = at.strftime("%Y-%m") if at else ""
@@ -70,12 +74,14 @@ def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
         firms.add(eid)
         total += amount
     names = dict(session.execute(select(Region.code, Region.name)).all())
+    divisions = {d["code"]: d["name"] for d in scoped.industry_divisions(session)}
     return {
         "total": round(total, 4),
         "enterprises": len(firms),
         "by_policy": sorted(by_policy.items()),
         "by_county": [(names.get(c, c), v) for c, v in sorted(by_county.items())],
         "by_month": sorted(by_month.items()),
+        "by_industry": [(divisions.get(d, d), v) for d, v in sorted(by_industry.items())],
     }
 
 
