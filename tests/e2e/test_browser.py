@@ -87,7 +87,7 @@ def test_enterprise_cannot_read_another_enterprise(page: Page, site: Site) -> No
 
 def test_agent_sees_tax_masked(page: Page, site: Site) -> None:
     sign_in(page, site, site.users["agent"])
-    first = page.locator("table.assigned a").first
+    first = page.locator("table.assigned tbody a").first
     first.click()
     page.wait_for_load_state("networkidle")
     expect(page.locator("h1.ent-name")).to_be_visible()

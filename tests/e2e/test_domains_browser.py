@@ -29,7 +29,7 @@ def test_profile_opens_mujun_and_carbon_explanations(page: Page, site: Site) -> 
     page.click("#logout")
     sign_in(page, site, site.users["agent"])
     page.goto(f"{site.url}/agent")
-    first = page.locator("table.assigned a").first
+    first = page.locator("table.assigned tbody a").first
     first.click()
     expect(page.locator("#mujun-section")).to_be_visible()
     expect(page.locator("#mujun-section details.explain")).to_have_count(0)
