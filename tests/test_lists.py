@@ -21,6 +21,7 @@ from industry_brain.store.models import AuditLog, Enterprise, EnterpriseName
 from industry_brain.web import lists
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
+from tests.domain_fixtures import seed_domains
 from tests.web_fixtures import USCC_NX, USCC_WX, USCC_XSS, login, seed
 
 FORMULA_USCC = "91330500MA2B3C4D9X"
@@ -42,6 +43,7 @@ def app(engine: Engine):  # type: ignore[no-untyped-def]
         s.flush()
         s.add(EnterpriseName(enterprise_id=e.id, name=e.name, normalized=e.name, kind="current"))
         s.commit()
+    seed_domains(engine)  # 亩均 and carbon results of 2024 for the fixtures' three firms
     return create_app(Settings(today=date(2026, 11, 27)), engine)
 
 
@@ -323,3 +325,31 @@ def test_a_form_error_is_shown_beside_its_field(admin: TestClient) -> None:
     assert label and 'class="field-error" id="error-username"' in label.group(1)
     assert 'value="nobody"' in r.text and 'value="测试"' in r.text  # the form is kept
     assert 'aria-invalid="true"' in r.text
+
+
+# -- 亩均 results in SQL, the veto badge -----------------------------------------------------
+def test_mujun_results_sort_in_sql_and_a_veto_is_marked_in_every_list(
+    admin: TestClient, engine: Engine
+) -> None:
+    from industry_brain.domains.mujun.models import MujunResult
+
+    # scores by hand (tests/domain_fixtures.py): 甲 92.5, the script-named firm 70.0, 乙 41.0
+    assert _usccs(admin.get("/mujun").text) == [USCC_WX, USCC_XSS, USCC_NX]  # best first
+    assert _usccs(admin.get("/mujun?sort=score&dir=asc").text) == [USCC_NX, USCC_XSS, USCC_WX]
+    assert _usccs(admin.get("/mujun?class=D&sort=name").text) == [USCC_NX]
+    r = admin.get("/mujun?sort=veto", headers={"accept": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "sort"]
+    assert 'class="badge vetoed"' not in admin.get("/enterprises").text
+    with Session(engine) as s:  # 乙 vetoed (一票否决) in the published run
+        s.query(MujunResult).filter(MujunResult.uscc == USCC_NX).update({"veto": True})
+        s.commit()
+    for url in ("/enterprises", "/mujun", "/carbon"):
+        html = admin.get(url).text
+        row = re.search(rf'<tr data-uscc="{USCC_NX}">(.*?)</tr>', html, re.S).group(1)
+        assert 'class="badge vetoed"' in row, url
+        other = re.search(rf'<tr data-uscc="{USCC_WX}">(.*?)</tr>', html, re.S).group(1)
+        assert "vetoed" not in other, url
+    r = admin.get("/mujun?export=csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][-1] == "亩均否决"
+    assert {row[1]: row[-1] for row in rows[1:]} == {USCC_WX: "", USCC_XSS: "", USCC_NX: "亩均否决"}
