@@ -620,11 +620,11 @@ def batch_search(
         conds.append(ImportBatch.year == year)
     total = session.scalar(select(func.count()).select_from(ImportBatch).where(*conds)) or 0
     key = BATCH_SORTS[sort]
-    query = (
-        select(ImportBatch)
-        .where(*conds)
-        .order_by(key.is_(None), key.desc() if desc else key, ImportBatch.id.desc())
-    )
+    if sort == "id":  # the primary key: the index gives the order
+        order = [key.desc() if desc else key]
+    else:
+        order = [key.is_(None), key.desc() if desc else key, ImportBatch.id.desc()]
+    query = select(ImportBatch).where(*conds).order_by(*order)
     if not everything:
         query = query.limit(per_page).offset((page - 1) * per_page)
     items = [
@@ -702,11 +702,11 @@ def audit_search(
         conds.append(AuditLog.at <= until)
     total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
     key = AUDIT_SORTS[sort]
-    query = (
-        select(AuditLog)
-        .where(*conds)
-        .order_by(key.is_(None), key.desc() if desc else key, AuditLog.id.desc())
-    )
+    if sort == "id":  # the primary key: no missing values, the index gives the order
+        order = [key.desc() if desc else key]
+    else:
+        order = [key.is_(None), key.desc() if desc else key, AuditLog.id.desc()]
+    query = select(AuditLog).where(*conds).order_by(*order)
     if not everything:
         query = query.limit(per_page).offset((page - 1) * per_page)
     rows = session.scalars(query)
