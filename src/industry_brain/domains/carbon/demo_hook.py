@@ -47,7 +47,8 @@ def _loan_plan(ents: list[tuple[Enterprise, CarbonResult]], today: date) -> list
                     "amount": amount,
                     "rate": round(3.85 - terms["rate_discount_bp"] / 100, 2),
                     "granted_on": today - timedelta(days=30 + 7 * i),
-                    "reference": f"{bank.upper()}-{today.year}-{i + 1:03d}",
+                    # the bank's own contract number, e.g. ICBC-2026-001
+                    "reference": f"{bank.removeprefix('bank_').upper()}-{today.year}-{i + 1:03d}",
                 }
             )
     return plan
