@@ -118,6 +118,49 @@ def _page_args(page: int, per_page: int) -> tuple[int, int]:
     return page, per_page
 
 
+def _sort_key(sort: str, sorts: dict[str, Any]) -> Any:
+    """The column of a whitelisted sort key (never SQL from the URL), else a 422."""
+    if sort not in sorts:
+        raise ValidationError(
+            "query.sort",
+            f"排序列只能是 {'、'.join(sorts)} 之一",
+            f"sort must be one of {', '.join(sorts)}",
+            Location(field="sort"),
+            sort,
+        )
+    return sorts[sort]
+
+
+def _sorted_page(
+    session: Session,
+    model: Any,
+    conds: list[Any],
+    key: Any,
+    *,
+    by_id: bool,
+    desc: bool,
+    page: int,
+    per_page: int | None,
+    item: Callable[[Any], dict[str, Any]],
+) -> Page:
+    """Rows of ``model`` matching ``conds`` ordered by ``key`` (missing values last, then the
+    newest id), one page of them or all when ``per_page`` is None (an export)."""
+    everything = per_page is None
+    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
+    if by_id:  # the primary key: no missing values, the index gives the order
+        order = [key.desc() if desc else key]
+    else:
+        order = [key.is_(None), key.desc() if desc else key, model.id.desc()]
+    query = select(model).where(*conds).order_by(*order)
+    if not everything:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [item(row) for row in session.scalars(query)]
+    if everything:
+        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
+    total = session.scalar(select(func.count()).select_from(model).where(*conds)) or 0
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
 def latest_scale_year(session: Session) -> int | None:
     return session.scalar(select(func.max(EnterpriseScale.year)))
 
@@ -170,14 +213,7 @@ def search_enterprises(
     """
     everything = per_page is None
     page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
-    if sort not in SEARCH_SORTS:
-        raise ValidationError(
-            "query.sort",
-            f"排序列只能是 {'、'.join(SEARCH_SORTS)} 之一",
-            f"sort must be one of {', '.join(SEARCH_SORTS)}",
-            Location(field="sort"),
-            sort,
-        )
+    key = _sort_key(sort, SEARCH_SORTS)
     year = latest_scale_year(session)
     conds = [scope.enterprise_clause()]
     if q and q.strip():
@@ -219,7 +255,6 @@ def search_enterprises(
     # instead of once for a count and again for the page; without one the page walks the name
     # index and stops, and the count is an index count.
     one_pass = bool(q and q.strip()) or everything
-    key = SEARCH_SORTS[sort]
     hits_q = (
         select(
             Enterprise.id.label("id"),
@@ -601,16 +636,7 @@ def batch_search(
     ordered by ``sort`` (a key of :data:`BATCH_SORTS`); ``per_page=None`` returns all."""
     if not scope.city_wide:
         scope.require("import.run")
-    everything = per_page is None
-    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
-    if sort not in BATCH_SORTS:
-        raise ValidationError(
-            "query.sort",
-            f"排序列只能是 {'、'.join(BATCH_SORTS)} 之一",
-            f"sort must be one of {', '.join(BATCH_SORTS)}",
-            Location(field="sort"),
-            sort,
-        )
+    key = _sort_key(sort, BATCH_SORTS)
     conds = []
     if kind:
         conds.append(ImportBatch.kind == kind)
@@ -618,17 +644,16 @@ def batch_search(
         conds.append(ImportBatch.status == status)
     if year:
         conds.append(ImportBatch.year == year)
-    total = session.scalar(select(func.count()).select_from(ImportBatch).where(*conds)) or 0
-    key = BATCH_SORTS[sort]
-    if sort == "id":  # the primary key: the index gives the order
-        order = [key.desc() if desc else key]
-    else:
-        order = [key.is_(None), key.desc() if desc else key, ImportBatch.id.desc()]
-    query = select(ImportBatch).where(*conds).order_by(*order)
-    if not everything:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    items = [
-        {
+    return _sorted_page(
+        session,
+        ImportBatch,
+        conds,
+        key,
+        by_id=sort == "id",
+        desc=desc,
+        page=page,
+        per_page=per_page,
+        item=lambda b: {
             "id": b.id,
             "kind": b.kind,
             "department": b.department,
@@ -639,12 +664,8 @@ def batch_search(
             "rows_loaded": b.rows_loaded,
             "rows_rejected": b.rows_rejected,
             "created_at": b.created_at,
-        }
-        for b in session.scalars(query)
-    ]
-    if everything:
-        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
-    return Page(items=items, total=total, page=page, per_page=per_page)
+        },
+    )
 
 
 def batch_choices(session: Session) -> dict[str, list[Any]]:
@@ -679,16 +700,7 @@ def audit_search(
     """Audit log entries, newest first (admins only); ``sort`` is one of :data:`AUDIT_SORTS`,
     ``per_page=None`` returns every match (an export)."""
     scope.require("audit.search")
-    everything = per_page is None
-    page, per_page = _page_args(1 if everything else page, 1 if everything else per_page)
-    if sort not in AUDIT_SORTS:
-        raise ValidationError(
-            "query.sort",
-            f"排序列只能是 {'、'.join(AUDIT_SORTS)} 之一",
-            f"sort must be one of {', '.join(AUDIT_SORTS)}",
-            Location(field="sort"),
-            sort,
-        )
+    key = _sort_key(sort, AUDIT_SORTS)
     conds = []
     if actor:
         conds.append(AuditLog.actor == actor)
@@ -700,18 +712,16 @@ def audit_search(
         conds.append(AuditLog.at >= since)
     if until:
         conds.append(AuditLog.at <= until)
-    total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
-    key = AUDIT_SORTS[sort]
-    if sort == "id":  # the primary key: no missing values, the index gives the order
-        order = [key.desc() if desc else key]
-    else:
-        order = [key.is_(None), key.desc() if desc else key, AuditLog.id.desc()]
-    query = select(AuditLog).where(*conds).order_by(*order)
-    if not everything:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    rows = session.scalars(query)
-    items = [
-        {
+    return _sorted_page(
+        session,
+        AuditLog,
+        conds,
+        key,
+        by_id=sort == "id",
+        desc=desc,
+        page=page,
+        per_page=per_page,
+        item=lambda a: {
             "id": a.id,
             "at": a.at.isoformat() if a.at else None,
             "actor": a.actor,
@@ -720,12 +730,8 @@ def audit_search(
             "object_id": a.object_id,
             "detail": a.detail,
             "request_id": a.request_id,
-        }
-        for a in rows
-    ]
-    if everything:
-        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
-    return Page(items=items, total=total, page=page, per_page=per_page)
+        },
+    )
 
 
 def display_names(session: Session, usernames: Any) -> dict[str, str]:
