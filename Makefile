@@ -52,7 +52,7 @@ format: $(STAMP)
 # and the PySpark tests together on one worker so shared fixtures are built once.
 TEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) system-deps lint
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -200,20 +200,32 @@ _SPARK_MODULES: dict[Path, bool] = {}
 
 def _uses_spark(path: Path) -> bool:
     if path not in _SPARK_MODULES:
-        _SPARK_MODULES[path] = "pyspark" in path.read_text(encoding="utf-8")
+        _SPARK_MODULES[path] = path.is_file() and "pyspark" in path.read_text(encoding="utf-8")
     return _SPARK_MODULES[path]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for ``pytest -n 2 --dist loadgroup`` (what ``make test`` runs): a module's tests
-    stay on one worker (its module fixtures are built once), all browser tests share one worker
-    (one demo site per store) and all PySpark tests share another (one JVM)."""
-    for item in items:
-        path = Path(str(item.fspath))
-        if "e2e" in path.parts:
-            group = "e2e"
-        elif _uses_spark(path):
-            group = "spark"
-        else:
-            group = path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+def worker_group(rootpath: Path, nodeid: str) -> str:
+    """The worker group of a test under ``make test`` (two xdist workers): a module's tests stay
+    together (its module fixtures are built once), all browser tests share one worker (one demo
+    site per store) and all PySpark tests another (one JVM)."""
+    module = nodeid.split("::", 1)[0]
+    path = rootpath / module
+    if "e2e" in path.parts:
+        return "e2e"
+    if _uses_spark(path):
+        return "spark"
+    return module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With ``--dist loadscope``, schedule by :func:`worker_group` instead of by module (xdist's
+    ``xdist_group`` marks do not reach the node ids under pytest 9)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(config.rootpath, nodeid)
+
+    return GroupScheduling(config, log)
