@@ -26,7 +26,9 @@ migration first. ``IB_BENCH_WORKERS`` sets uvicorn workers (default 2: one per c
 benchmark machine), ``IB_BENCH_CONCURRENCY`` the clients (50), ``IB_BENCH_REQUESTS`` the
 requests per page (1000; the cockpit gets a fifth), ``IB_BENCH_THINK`` the think-time range in
 seconds (``0.5,1.5``), ``IB_BENCH_MODELS`` the load models to run (``saturation,think``),
-``IB_BENCH_PAGES`` the pages (``profile,search,cockpit``).
+``IB_BENCH_PAGES`` the pages (``profile,search,cockpit``; also ``lists`` — sorted and paged
+lists: enterprises by USCC, 亩均 results, 清三低 lists, carbon results — and ``export``, the CSV
+export of a county's enterprises).
 
 Beside the latencies each row reports the server's CPU time per request (``cpu_ms``: user +
 system time of the serving processes, read from ``/proc``, divided by the requests): on a
@@ -58,7 +60,7 @@ from industry_brain.store import migrate
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import Enterprise
 
-TARGETS_MS = {"profile": 150.0, "search": 150.0, "cockpit": 400.0}
+TARGETS_MS = {"profile": 150.0, "search": 150.0, "cockpit": 400.0, "lists": 400.0, "export": 1000.0}
 JUDGED_MODEL = "think"
 USER = "city_officer_01"
 SEARCH_TERMS = (
@@ -253,6 +255,16 @@ def run(rows: int = 0) -> dict[str, Any]:
                     for i in range(requests)
                 ],
                 "cockpit": ["/cockpit"] * max(requests // 5, concurrency),
+                "lists": [
+                    (
+                        f"/enterprises?sort=uscc&dir=desc&size=50&page={1 + i % 20}",
+                        f"/mujun?sort=tax&dir=desc&page={1 + i % 10}",
+                        f"/mujun/lists?sort=tax_per_mu&page={1 + i % 10}",
+                        f"/carbon?sort=intensity&page={1 + i % 10}",
+                    )[i % 4]
+                    for i in range(requests // 2)
+                ],
+                "export": ["/enterprises?scale=above&export=csv"] * max(requests // 20, 10),
             }
             pages = {name: paths for name, paths in pages.items() if name in wanted}
             results: dict[str, dict[str, Any]] = {}
