@@ -47,7 +47,11 @@ def test_batch_page_from_the_import_page(page: Page, site: Site, tmp_path: Path)
             # the demo's latest statistics batch: partial, with rows in the review queue
             batch = s.scalars(
                 select(ImportBatch)
-                .where(ImportBatch.kind == "stats_annual", ImportBatch.status == "partial")
+                .where(
+                    ImportBatch.kind == "stats_annual",
+                    ImportBatch.status == "partial",
+                    ImportBatch.user_id.is_(None),  # the demo's, not one another test uploaded
+                )
                 .order_by(ImportBatch.id.desc())
             ).first()
             facts = s.scalar(

@@ -7,6 +7,7 @@ category; three actions each confirm once; a refused form shows its error beside
 from __future__ import annotations
 
 import csv
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,9 +80,9 @@ def test_enterprise_list_sorts_pages_filters_and_exports(
         assert "dir=desc" in page.url
         assert _usccs(page, "enterprises") == ordered[::-1][:20]
         # 50 a page (the choice applies at once), then page 2
-        with page.expect_navigation():
-            page.select_option("#enterprises-pager select[name=size]", "50")
-        assert "size=50" in page.url and f"county={county}" in page.url
+        page.select_option("#enterprises-pager select[name=size]", "50")
+        page.wait_for_url(re.compile(r"[?&]size=50(&|$)"))
+        assert f"county={county}" in page.url
         assert _usccs(page, "enterprises") == ordered[::-1][:50]
         with page.expect_navigation():
             page.click("#enterprises-pager a.page[data-page='2']")

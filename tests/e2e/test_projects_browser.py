@@ -32,7 +32,7 @@ def test_agent_reports_progress_from_the_agent_desk(page: Page, site: Site) -> N
     # investment completed to date never decreases: report a little more than the latest one
     rows = page.locator("#table-reports tbody tr td:nth-child(2)")
     latest = _number(rows.first.inner_text()) if rows.count() else 0.0
-    note = f"e2e 填报 {site.store}"
+    note = f"浏览器测试填报（{'甲' if site.store == 'sqlite' else '乙'}）"  # one language
     value = round(latest + 100, 1)
     form.locator("input[name=investment_completed]").fill(f"{value:.1f}")
     form.locator("input[name=headcount]").fill("42")

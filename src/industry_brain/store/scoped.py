@@ -763,12 +763,13 @@ def record_export(
     detail: dict[str, Any],
     request_id: str | None = None,
 ) -> None:
-    """Audit an export (download) the caller makes."""
+    """Audit an export (download) the caller makes (``list.enterprises`` is a list: the
+    action is ``export.list.enterprises``, the object type ``list``)."""
     record(
         session,
         scope.username,
         f"export.{what}",
-        what,
+        what.split(".", 1)[0],
         object_id,
         detail,
         user_id=scope.user_id,
