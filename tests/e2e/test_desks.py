@@ -176,7 +176,7 @@ def test_bank_searches_sees_history_and_registers_a_loan(page: Page, site: Site)
         expect(page.locator("#grade-history tbody tr[data-year]").first).to_be_visible()
     else:
         expect(page.locator("#history-not-consented")).to_be_visible()
-    reference = f"E2E-{site.store}-{uscc[-6:]}"
+    reference = f"E2E-{site.store.upper()}-{uscc[-6:]}"  # a contract number, one code
     page.fill("#loan-form input[name=reference]", reference)
     page.fill("#loan-form input[name=amount_wan]", "abc")
     page.fill("#loan-form input[name=rate_pct]", "3.45")
