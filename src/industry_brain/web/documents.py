@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from industry_brain.store.scope import Scope
+from industry_brain.web.app_helpers import page_lang
+from industry_brain.web.deps import DbDep, ScopeDep
+from industry_brain.web.i18n import Translator
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -67,3 +74,37 @@ def pdf(
             "Cache-Control": "private, no-store",
         },
     )
+
+
+def explanation_routes(
+    router: APIRouter,
+    service: str,
+    load: Callable[[Request, Session, Scope, str], dict[str, Any]],
+) -> None:
+    """The two routes of a service's explanation document: ``/{service}/explanation/{uscc}``
+    (printable page with its PDF link) and ``….pdf``. ``load`` returns the template context
+    (``d``: the document, with ``year`` and ``uscc``) or raises not-found; the template is
+    ``{service}_explain_doc.html``, the title the catalog's ``{service}.doc.title``."""
+    template = f"{service}_explain_doc.html"
+
+    def title(request: Request, d: dict[str, Any]) -> str:
+        return Translator(page_lang(request))(f"{service}.doc.title", year=d["year"])
+
+    @router.get(f"/{service}/explanation/{{uscc}}.pdf")
+    def explanation_pdf(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+        ctx = load(request, db, scope, uscc)
+        name = title(request, ctx["d"])
+        return pdf(request, template, name, ctx, f"{name}_{ctx['d']['uscc']}.pdf")
+
+    @router.get(f"/{service}/explanation/{{uscc}}")
+    def explanation_page(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
+        """The explanation as a printable document, with its PDF download."""
+        ctx = load(request, db, scope, uscc)
+        return page(
+            request,
+            template,
+            title(request, ctx["d"]),
+            ctx,
+            f"/{service}/explanation/{uscc}.pdf",
+            f"/enterprises/{uscc}#{service}-section",
+        )

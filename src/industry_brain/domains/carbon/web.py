@@ -30,7 +30,6 @@ from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import area_links, stacked_by_county
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep
 from industry_brain.web.errors import status_of
-from industry_brain.web.i18n import Translator
 from industry_brain.web.query import OptionalInt, Year
 
 router = APIRouter(include_in_schema=False)
@@ -128,31 +127,7 @@ def _document(request: Request, db: Session, scope: Scope, uscc: str) -> dict[st
     return {"d": data["doc"], "links": scope.can("import.run")}
 
 
-def _title(request: Request, d: dict[str, Any]) -> str:
-    return Translator(page_lang(request))("carbon.doc.title", year=d["year"])
-
-
-@router.get("/carbon/explanation/{uscc}.pdf")
-def explanation_pdf(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
-    ctx = _document(request, db, scope, uscc)
-    title = _title(request, ctx["d"])
-    return documents.pdf(
-        request, "carbon_explain_doc.html", title, ctx, f"{title}_{ctx['d']['uscc']}.pdf"
-    )
-
-
-@router.get("/carbon/explanation/{uscc}")
-def explanation_page(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
-    """The explanation as a printable document, with its PDF download."""
-    ctx = _document(request, db, scope, uscc)
-    return documents.page(
-        request,
-        "carbon_explain_doc.html",
-        _title(request, ctx["d"]),
-        ctx,
-        f"/carbon/explanation/{uscc}.pdf",
-        f"/enterprises/{uscc}#carbon-section",
-    )
+documents.explanation_routes(router, "carbon", _document)
 
 
 @router.get("/carbon/code/{uscc}.svg")

@@ -28,7 +28,6 @@ from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import area_links, stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
-from industry_brain.web.i18n import Translator
 from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
@@ -228,31 +227,7 @@ def _document(request: Request, db: Session, scope: Scope, uscc: str) -> dict[st
     return {"d": data["doc"], "links": scope.can("import.run")}
 
 
-@router.get("/mujun/explanation/{uscc}.pdf")
-def explanation_pdf(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
-    ctx = _document(request, db, scope, uscc)
-    title = _title(request, ctx["d"])
-    return documents.pdf(
-        request, "mujun_explain_doc.html", title, ctx, f"{title}_{ctx['d']['uscc']}.pdf"
-    )
-
-
-@router.get("/mujun/explanation/{uscc}")
-def explanation_page(request: Request, db: DbDep, scope: ScopeDep, uscc: str) -> Response:
-    """The explanation as a printable document, with its PDF download."""
-    ctx = _document(request, db, scope, uscc)
-    return documents.page(
-        request,
-        "mujun_explain_doc.html",
-        _title(request, ctx["d"]),
-        ctx,
-        f"/mujun/explanation/{uscc}.pdf",
-        f"/enterprises/{uscc}#mujun-section",
-    )
-
-
-def _title(request: Request, d: dict[str, Any]) -> str:
-    return Translator(page_lang(request))("mujun.doc.title", year=d["year"])
+documents.explanation_routes(router, "mujun", _document)
 
 
 def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any] | None:
