@@ -78,7 +78,7 @@ HUZHOU_COUNTIES = {
     "330523": "安吉县",
 }
 
-ROLES = {"admin", "city_officer", "county_officer", "agent", "enterprise", "bank"}
+ROLES = {"admin", "city_officer", "county_officer", "agent", "enterprise", "bank", "assessor"}
 
 
 def counts(engine: Engine) -> dict[str, int]:

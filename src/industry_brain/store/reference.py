@@ -32,6 +32,7 @@ ROLES: list[tuple[str, str, str]] = [
     ("agent", "服务专员", "sees enterprises and projects assigned to the agent"),
     ("enterprise", "企业用户", "sees the enterprise's own record (own USCC)"),
     ("bank", "合作银行", "sees only data an enterprise consented to, via API token"),
+    ("assessor", "诊断评估师", "a diagnosis provider's assessor: sees enterprises assigned to it"),
 ]
 
 # Lightweight table descriptions (not the ORM models) so that migrations stay valid when the

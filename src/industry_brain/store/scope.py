@@ -12,6 +12,7 @@ data outside the caller's scope by forgetting a check.
 | ``agent`` | assigned (``agent_assignments``) and those of the agent's projects | masked |
 | ``enterprise`` | its own (``users.enterprise_id``) | yes (its own) |
 | ``bank`` | none through the platform's enterprise reads | masked |
+| ``assessor`` | assigned for diagnosis (``diagnosis_assignments``) | masked |
 
 A bank reads only what an enterprise consented to (授权): its carbon grade (scopes ``grade``,
 ``history``) through the carbon service's bank API and the bank page, each read checked against
@@ -23,12 +24,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from industry_brain.core.errors import IBError, Location
 from industry_brain.store.models import AgentAssignment, Enterprise, Project, User
 
-ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank")
+ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank", "assessor")
+
+# the diagnosis service's assignments of enterprises to assessors (a lightweight description, so
+# the store does not import the service's models)
+_diagnosis_assignments = sa.table(
+    "diagnosis_assignments", sa.column("user_id"), sa.column("enterprise_id")
+)
 
 # Fact items only roles with ``sees_sensitive`` may read (others see them masked).
 SENSITIVE_ITEMS = frozenset({"tax_paid", "tax_revenue", "profit"})
@@ -114,6 +122,12 @@ class Scope:
                 Project.agent_id == self.user_id, Project.enterprise_id.is_not(None)
             )
             return or_(Enterprise.id.in_(assigned), Enterprise.id.in_(projects))
+        if self.role == "assessor" and self.user_id is not None:
+            return Enterprise.id.in_(
+                select(_diagnosis_assignments.c.enterprise_id).where(
+                    _diagnosis_assignments.c.user_id == self.user_id
+                )
+            )
         # bank: consents cover the carbon grade only (carbon bank API), not the file
         return false()
 
