@@ -1,0 +1,61 @@
+"""梯度 results published to the warehouse: ``result_tiers``, one row per enterprise and data
+year of every year's published run — the highest tier met or recognised, its status, the tier
+newly recognised that year (``new_tier``: e.g. ``high_tech``, ``zhuanjingtexin``,
+``little_giant``, or null), the next tier, the 创新评动力 score. Other services read it as an Ibis
+table of a snapshot, never through this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.contract import ResultTable
+from industry_brain.domains.tiers.models import TiersLevel, TiersRun
+
+SCHEMA: tuple[tuple[str, str], ...] = (
+    ("run_id", "int64"),
+    ("parameter_version", "string"),
+    ("year", "int64"),
+    ("enterprise_id", "int64"),
+    ("county_code", "string"),
+    ("industry_code", "string"),
+    ("tier", "string"),
+    ("status", "string"),
+    ("new_tier", "string"),
+    ("next_tier", "string"),
+    ("innovation_score", "float64"),
+)
+
+
+def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the published run of every year and those runs."""
+    runs = session.execute(
+        select(TiersRun.id, TiersRun.year, TiersRun.parameter_version)
+        .where(TiersRun.status == "published")
+        .order_by(TiersRun.year, TiersRun.id)
+    ).all()
+    latest = {int(y): (int(i), str(v)) for i, y, v in runs}
+    ids = [i for i, _ in latest.values()]
+    years = {i: y for y, (i, _) in latest.items()}
+    versions = {i: v for i, v in latest.values()}
+    cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version", "year")]
+    rows = session.execute(
+        select(TiersLevel.run_id, *[getattr(TiersLevel, c) for c in cols])
+        .where(TiersLevel.run_id.in_(ids))
+        .order_by(TiersLevel.run_id, TiersLevel.enterprise_id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame.insert(1, "parameter_version", frame["run_id"].map(versions))
+    frame.insert(2, "year", frame["run_id"].map(years))
+    frame = frame[[c for c, _ in SCHEMA]]
+    manifest = [
+        {"service": "tiers", "run_id": i, "year": y, "parameter_version": v}
+        for y, (i, v) in sorted(latest.items())
+    ]
+    return frame, manifest
+
+
+RESULT_TABLE = ResultTable("result_tiers", SCHEMA, ("year", "enterprise_id"), read)

@@ -1,0 +1,576 @@
+"""五企培育 runs: evaluate a data year on a warehouse snapshot, decode the wide result into one
+row per (enterprise, scheme) with its explanation, derive each firm's level (highest tier met or
+recognised, tier newly recognised that year, candidate, next tier and closeness) and store the
+run as published (earlier runs of the year become superseded).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from industry_brain.core import parameters
+from industry_brain.core.errors import IBError, Location
+from industry_brain.domains.tiers import schemes as schemes_mod
+from industry_brain.domains.tiers.evaluate import evaluate
+from industry_brain.domains.tiers.inputs import INPUTS, TIERS, provider
+from industry_brain.domains.tiers.models import (
+    TiersDeclarationItem,
+    TiersLevel,
+    TiersResult,
+    TiersRun,
+    TiersTitle,
+)
+from industry_brain.domains.tiers.schemes import Leaf, Node, Scheme
+from industry_brain.store.db import data_dir, read_frame
+from industry_brain.store.models import Enterprise, EnterpriseScale
+from industry_brain.warehouse.engines import connect, fetch
+from industry_brain.warehouse.snapshot import Snapshot, build_snapshot
+
+STATUS = {True: "meets", False: "fails", None: "unknown"}
+
+
+class TiersError(IBError):
+    """A tiers operation cannot be done."""
+
+
+def on_date(year: int, params: parameters.Parameters | None = None) -> date:
+    params = params or parameters.load()
+    offset = params.get("tiers.apply_year_offset", on=date(year, 1, 1))
+    return date(year + int(offset), 1, 1)
+
+
+def settings(year: int, params: parameters.Parameters | None = None) -> dict[str, Any]:
+    params = params or parameters.load()
+    on = date(year, 1, 1)
+    return {
+        "sme_employees_max": params.get("tiers.sme.employees_max", on=on),
+        "sme_revenue_max": params.get("tiers.sme.revenue_max", on=on),
+        "innovation": dict(params.get("tiers.innovation.indicators", on=on)),
+        "ladder": list(params.get("tiers.ladder", on=on)),
+        "min_closeness": params.get("tiers.candidates.min_closeness", on=on),
+    }
+
+
+# -- inputs from the store (titles, declarations) ---------------------------------------------
+TITLE_SCHEMA = {"enterprise_id": "int64", "tier": "string", "year": "int64", "valid_until": "date"}
+DECLARED_SCHEMA = {
+    "enterprise_id": "int64",
+    "basis": "string",
+    "item": "string",
+    "value": "float64",
+}
+
+
+def titles_frame(session: Session) -> pd.DataFrame:
+    frame = read_frame(
+        session,
+        select(TiersTitle.enterprise_id, TiersTitle.tier, TiersTitle.year, TiersTitle.valid_until)
+        .where(TiersTitle.enterprise_id.is_not(None))
+        .order_by(TiersTitle.id),
+        list(TITLE_SCHEMA),
+    )
+    return frame.astype({"enterprise_id": "int64", "year": "int64"})
+
+
+def declared_frame(session: Session, year: int) -> pd.DataFrame:
+    """Per enterprise and item, the latest declared figure of ``year`` on two bases: only
+    verified items (``verified``) and verified or not yet verified ones (``declared``)."""
+    rows = read_frame(
+        session,
+        select(
+            TiersDeclarationItem.id,
+            TiersDeclarationItem.enterprise_id,
+            TiersDeclarationItem.item,
+            TiersDeclarationItem.value,
+            TiersDeclarationItem.status,
+        )
+        .where(TiersDeclarationItem.year == year, TiersDeclarationItem.value.is_not(None))
+        .order_by(TiersDeclarationItem.id),
+        ["id", "enterprise_id", "item", "value", "status"],
+    )
+    out = []
+    for basis, allowed in (("verified", {"verified"}), ("declared", {"verified", "declared"})):
+        sub = rows[rows["status"].isin(allowed)]
+        sub = sub.drop_duplicates(["enterprise_id", "item"], keep="last")
+        out.append(sub.assign(basis=basis)[list(DECLARED_SCHEMA)])
+    frame = (
+        pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=list(DECLARED_SCHEMA))
+    )
+    return frame.astype({"enterprise_id": "int64", "value": "float64"})
+
+
+def _memtable(frame: pd.DataFrame, schema: dict[str, str]) -> Any:
+    return ibis.memtable(frame[list(schema)], schema=schema)
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+@dataclass
+class Evaluation:
+    year: int
+    engine: str
+    on: date
+    schemes: list[Scheme]
+    wide: pd.DataFrame
+    results: pd.DataFrame
+    levels: pd.DataFrame
+    seconds: float
+    snapshot: Snapshot | None = None
+    parameter_version: str = ""
+    input_batch_ids: list[int] = field(default_factory=list)
+
+
+def evaluate_tables(
+    tables: dict[str, Any],
+    year: int,
+    con: Any,
+    engine: str = "duckdb",
+    params: parameters.Parameters | None = None,
+    scheme_list: list[Scheme] | None = None,
+) -> Evaluation:
+    """Evaluate ``year`` on Ibis tables with backend ``con``; decode results and levels."""
+    params = params or parameters.load()
+    on = on_date(year, params)
+    sch = schemes_mod.in_force(scheme_list or schemes_mod.load(), on)
+    cfg = settings(year, params)
+    start = time.perf_counter()
+    wide = fetch(con, evaluate(tables, sch, year, on, cfg))
+    seconds = time.perf_counter() - start
+    titles = tables.get("_titles_frame")
+    results = decode(wide, sch)
+    levels = derive_levels(wide, results, titles, year, cfg)
+    return Evaluation(year, engine, on, sch, wide, results, levels, seconds, None, params.version())
+
+
+def evaluate_snapshot(
+    session: Session,
+    snapshot_dir: Path,
+    year: int,
+    engine: str = "duckdb",
+    params: parameters.Parameters | None = None,
+) -> Evaluation:
+    con = connect(Path(snapshot_dir), engine, tables=("enterprises", "scales", "facts"))
+    titles = titles_frame(session)
+    tables: dict[str, Any] = {name: con.table(name) for name in ("enterprises", "scales", "facts")}
+    tables["titles"] = _memtable(titles, TITLE_SCHEMA)
+    tables["declared"] = _memtable(declared_frame(session, year), DECLARED_SCHEMA)
+    tables["_titles_frame"] = titles
+    return evaluate_tables(tables, year, con, engine, params)
+
+
+def _value(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    return v
+
+
+def _gap(leaf: Leaf, value: float | None) -> float | None:
+    """How far the value is from passing (in the input's unit), for a failing comparison."""
+    if value is None:
+        return None
+    if leaf.op in (">=", ">"):
+        return round(leaf.value - value, 6)
+    if leaf.op in ("<=", "<"):
+        return round(value - leaf.value, 6)
+    return None
+
+
+def _explain_node(row: dict[str, Any], code: str, node: Node) -> dict[str, Any]:
+    ok = _value(row.get(f"{code}__c__{node.id}"))
+    if isinstance(node, Leaf):
+        value = _value(row.get(node.input))
+        out: dict[str, Any] = {
+            "id": node.id,
+            "input": node.input,
+            "op": node.op,
+            "threshold": node.value,
+            "value": value,
+            "ok": ok,
+            "source": node.source,
+            "quality": node.quality,
+        }
+        if ok is False:
+            out["gap"] = _gap(node, value)
+        return out
+    return {
+        "id": node.id,
+        "kind": node.kind,
+        "ok": ok,
+        "children": [_explain_node(row, code, c) for c in node.children],
+    }
+
+
+def _missing(node_trace: dict[str, Any], out: list[str]) -> None:
+    if "children" in node_trace:
+        if node_trace["ok"] is None:
+            for c in node_trace["children"]:
+                _missing(c, out)
+        return
+    if node_trace["ok"] is None and node_trace["value"] is None:
+        out.append(node_trace["input"])
+
+
+def _failing(node_trace: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    if node_trace["ok"] is not False:
+        return
+    if "children" not in node_trace:
+        out.append({k: node_trace[k] for k in ("id", "input", "op", "threshold", "value", "gap")})
+        return
+    if node_trace["kind"] == "any_of":
+        # each alternative fails: report the alternatives' failing leaves
+        for c in node_trace["children"]:
+            _failing(c, out)
+    else:
+        for c in node_trace["children"]:
+            _failing(c, out)
+
+
+def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
+    """The trace of one (enterprise, basis, scheme): conditions, points, failing, missing."""
+    code = s.code
+    requires = [_explain_node(row, code, n) for n in s.requires]
+    direct = [_explain_node(row, code, n) for n in s.direct]
+    conditions = [_explain_node(row, code, n) for n in s.conditions]
+    trace: dict[str, Any] = {
+        "scheme": code,
+        "version": s.version,
+        "file": s.file,
+        "requires": requires,
+        "direct": direct,
+        "conditions": conditions,
+    }
+    missing: list[str] = []
+    failing: list[dict[str, Any]] = []
+    for n in requires + conditions:
+        _missing(n, missing)
+        _failing(n, failing)
+    if direct and not any(d["ok"] for d in direct):
+        for d in direct:
+            _missing(d, missing)
+    if s.points is not None and s.points.indicators:
+        inds = []
+        for ind in s.points.indicators:
+            pts = _value(row.get(f"{code}__p__{ind.code}"))
+            inds.append(
+                {
+                    "code": ind.code,
+                    "group": ind.group,
+                    "points": pts,
+                    "max": ind.max_points,
+                    "inputs": {i: _value(row.get(i)) for i in ind.inputs},
+                }
+            )
+            if pts is None:
+                missing += [i for i in ind.inputs if _value(row.get(i)) is None]
+        lo = _value(row.get(f"{code}__lo"))
+        trace["points"] = {
+            "indicators": inds,
+            "lo": lo,
+            "hi": _value(row.get(f"{code}__hi")),
+            "total_min": s.points.total_min,
+            "groups": s.points.groups,
+            "ok": _value(row.get(f"{code}__c___points")),
+            "edge_quality": s.points.meta.get("edge_quality"),
+        }
+        if trace["points"]["ok"] is False:
+            failing.append(
+                {
+                    "id": "_points",
+                    "input": "points",
+                    "op": ">=",
+                    "threshold": s.points.total_min,
+                    "value": lo,
+                    "gap": None if lo is None else s.points.total_min - lo,
+                }
+            )
+    missing = list(dict.fromkeys(missing))
+    trace["failing"] = failing
+    trace["missing"] = [
+        {"input": m, "provider_zh": provider(m)[0], "provider_en": provider(m)[1]} for m in missing
+    ]
+    return trace
+
+
+def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
+    """One row per (enterprise, scheme that applies): status on the verified basis, or
+    ``candidate`` when only the unverified declared figures make it meet; points, closeness
+    and the trace (of the basis that decided)."""
+    by_key = {(int(r["enterprise_id"]), r["basis"]): r for r in wide.to_dict(orient="records")}
+    out = []
+    for (eid, basis), row in by_key.items():
+        if basis != "verified":
+            continue
+        other = by_key.get((eid, "declared"), row)
+        for s in sch:
+            if not _value(row.get(f"{s.code}__app")):
+                continue
+            verified = _value(row.get(f"{s.code}__status"))
+            declared = _value(other.get(f"{s.code}__status"))
+            if verified is True:
+                status, used = "meets", row
+            elif declared is True:
+                status, used = "candidate", other
+            else:
+                status, used = STATUS[declared], other
+            trace = explain_row(used, s)
+            trace["basis"] = "verified" if used is row else "declared"
+            out.append(
+                {
+                    "enterprise_id": eid,
+                    "scheme": s.code,
+                    "tier": s.tier,
+                    "status": status,
+                    "points": _value(used.get(f"{s.code}__lo")),
+                    "closeness": _value(used.get(f"{s.code}__close")),
+                    "trace": trace,
+                }
+            )
+    return pd.DataFrame(
+        out,
+        columns=["enterprise_id", "scheme", "tier", "status", "points", "closeness", "trace"],
+        dtype=object,
+    )
+
+
+def _rank(ladder: list[str], tier: str | None) -> int:
+    return ladder.index(tier) if tier in ladder else -1
+
+
+def derive_levels(
+    wide: pd.DataFrame,
+    results: pd.DataFrame,
+    titles: pd.DataFrame | None,
+    year: int,
+    cfg: dict[str, Any],
+) -> pd.DataFrame:
+    """Per enterprise: the highest tier recognised (valid title in the year) or met on verified
+    figures; the tier newly recognised in the year (highest on the ladder, else 高新技术企业);
+    the highest candidate tier; the next tier up and the closeness to it; innovation score."""
+    ladder = cfg["ladder"]
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    held: dict[int, list[str]] = {}
+    new: dict[int, list[str]] = {}
+    if titles is not None and not titles.empty:
+        for eid, tier, ty, until in titles.itertuples(index=False):
+            if int(ty) <= year and until >= start:
+                held.setdefault(int(eid), []).append(str(tier))
+            if int(ty) == year and until >= start and date(int(ty), 1, 1) <= end:
+                new.setdefault(int(eid), []).append(str(tier))
+    by_ent: dict[int, dict[str, tuple[str, float | None]]] = {}
+    for eid, tier, status, close in results[
+        ["enterprise_id", "tier", "status", "closeness"]
+    ].itertuples(index=False):
+        by_ent.setdefault(int(eid), {})[tier] = (status, close)
+    verified = wide[wide["basis"] == "verified"]
+    rows = []
+    for r in verified.to_dict(orient="records"):
+        eid = int(r["enterprise_id"])
+        mine = by_ent.get(eid, {})
+        rec = max(held.get(eid, []), key=lambda t: _rank(ladder, t), default=None)
+        met = max(
+            (t for t, (st, _) in mine.items() if st == "meets"),
+            key=lambda t: _rank(ladder, t),
+            default=None,
+        )
+        cand = max(
+            (t for t, (st, _) in mine.items() if st == "candidate"),
+            key=lambda t: _rank(ladder, t),
+            default=None,
+        )
+        if rec is not None and _rank(ladder, rec) >= _rank(ladder, met):
+            tier, status = rec, "recognised"
+        elif met is not None:
+            tier, status = met, "meets"
+        else:
+            tier, status = rec, "recognised" if rec else "none"
+        if cand is not None and _rank(ladder, cand) <= _rank(ladder, tier):
+            cand = None
+        news = new.get(eid, [])
+        on_ladder = [t for t in news if t in ladder]
+        new_tier = (
+            max(on_ladder, key=lambda t: _rank(ladder, t))
+            if on_ladder
+            else ("high_tech" if "high_tech" in news else None)
+        )
+        base = _rank(ladder, tier)
+        nxt = None
+        for t in ladder[base + 1 :]:
+            if t in mine:
+                nxt = t
+                break
+        rows.append(
+            {
+                "enterprise_id": eid,
+                "county_code": r.get("county_code"),
+                "industry_code": r.get("industry_code"),
+                "tier": tier,
+                "status": status,
+                "new_tier": new_tier,
+                "candidate_tier": cand,
+                "next_tier": nxt,
+                "closeness": mine[nxt][1] if nxt else None,
+                "titles": sorted(held.get(eid, [])),
+                "innovation_score": _value(r.get("inno__score")),
+                "innovation_rank_industry": _value(r.get("inno__rank_industry")),
+                "innovation_rank_county": _value(r.get("inno__rank_county")),
+                "innovation_parts": {
+                    k[len("inno__") :]: _value(v)
+                    for k, v in r.items()
+                    if k.startswith("inno__")
+                    and k not in ("inno__score", "inno__rank_industry", "inno__rank_county")
+                },
+            }
+        )
+    return pd.DataFrame(rows, dtype=object)
+
+
+# -- runs ---------------------------------------------------------------------------------------
+def take_snapshot(engine: Engine, root: Path | None = None) -> Snapshot:
+    root = root or data_dir() / "snapshots"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return build_snapshot(engine, Path(root) / f"tiers-{stamp}")
+
+
+def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
+    summary = summarise(ev)
+    session.execute(
+        update(TiersRun)
+        .where(TiersRun.year == ev.year, TiersRun.status == "published")
+        .values(status="superseded")
+    )
+    run = TiersRun(
+        year=ev.year,
+        status="published",
+        engine=ev.engine,
+        parameter_version=ev.parameter_version,
+        schemes=[{"code": s.code, "version": s.version, "region": s.region} for s in ev.schemes],
+        input_batch_ids=list(ev.snapshot.batch_ids) if ev.snapshot else [],
+        input_runs=[],
+        snapshot={"path": str(ev.snapshot.path)} if ev.snapshot else {},
+        summary=summary,
+        actor=actor,
+    )
+    session.add(run)
+    session.flush()
+    session.add_all(
+        TiersResult(
+            run_id=run.id,
+            enterprise_id=int(r.enterprise_id),
+            scheme=r.scheme,
+            tier=r.tier,
+            status=r.status,
+            points=_value(r.points),
+            closeness=_value(r.closeness),
+            trace=r.trace,
+        )
+        for r in ev.results.itertuples(index=False)
+    )
+    session.add_all(
+        TiersLevel(
+            run_id=run.id,
+            enterprise_id=int(r["enterprise_id"]),
+            county_code=r["county_code"],
+            industry_code=r["industry_code"],
+            tier=r["tier"],
+            status=r["status"],
+            new_tier=r["new_tier"],
+            next_tier=r["next_tier"],
+            innovation_score=r["innovation_score"],
+            innovation_rank_industry=r["innovation_rank_industry"],
+            innovation_rank_county=r["innovation_rank_county"],
+            trace={
+                "candidate_tier": r["candidate_tier"],
+                "closeness": r["closeness"],
+                "titles": r["titles"],
+                "innovation": r["innovation_parts"],
+            },
+        )
+        for r in ev.levels.to_dict(orient="records")
+    )
+    return run
+
+
+def summarise(ev: Evaluation) -> dict[str, Any]:
+    lv = ev.levels
+    res = ev.results
+    out: dict[str, Any] = {"enterprises": len(lv)}
+    out["tiers"] = {str(k): int(v) for k, v in lv["tier"].dropna().value_counts().items()}
+    out["new_tiers"] = {str(k): int(v) for k, v in lv["new_tier"].dropna().value_counts().items()}
+    out["schemes"] = {
+        code: {str(k): int(v) for k, v in g["status"].value_counts().items()}
+        for code, g in res.groupby("scheme")
+    }
+    return out
+
+
+def run(
+    engine: Engine,
+    year: int,
+    compute: str = "duckdb",
+    snapshot: Snapshot | None = None,
+    actor: str = "cli",
+    snapshot_root: Path | None = None,
+) -> tuple[TiersRun, Evaluation]:
+    """Snapshot the store (unless given), evaluate ``year`` and store a published run."""
+    snapshot = snapshot or take_snapshot(engine, snapshot_root)
+    with Session(engine) as session:
+        ev = evaluate_snapshot(session, snapshot.path, year, compute)
+        ev.snapshot = snapshot
+        stored = store_run(session, ev, actor)
+        session.commit()
+        session.refresh(stored)
+        session.expunge(stored)
+    return stored, ev
+
+
+def published_run(session: Session, year: int | None = None) -> TiersRun | None:
+    stmt = select(TiersRun).where(TiersRun.status == "published")
+    if year is not None:
+        stmt = stmt.where(TiersRun.year == year)
+    return session.scalars(stmt.order_by(TiersRun.year.desc(), TiersRun.id.desc())).first()
+
+
+def latest_year(session: Session) -> int | None:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.max(EnterpriseScale.year)))
+
+
+def enterprise_by_uscc(session: Session, uscc: str) -> Enterprise:
+    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == uscc)).first()
+    if ent is None:
+        raise TiersError(
+            "enterprise.not_found",
+            f"企业库中没有统一社会信用代码为 {uscc} 的企业",
+            f"no enterprise with USCC {uscc}",
+            Location(field="uscc"),
+        )
+    return ent
+
+
+def tier_label(code: str | None, lang: str = "zh") -> str:
+    if not code:
+        return "—"
+    zh, en = TIERS.get(code, (code, code))
+    return zh if lang == "zh" else en
+
+
+def input_label(code: str, lang: str = "zh") -> str:
+    inp = INPUTS.get(code)
+    if inp is None:
+        return code
+    return inp.zh if lang == "zh" else inp.en
