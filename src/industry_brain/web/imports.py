@@ -393,15 +393,28 @@ def batch_detail(
         )
     ]
     problems_total = sum(c["count"] for c in by_code)
-    conds = [Fact.batch_id == batch.id]
+    # The facts have no batch index (0007 dropped it: bulk imports are faster without it), so
+    # every query of a batch's facts read all of them (five scans of 1.67 M facts, 1.6 s on the
+    # city demo). One scan now finds the batch's id range and counts; the page and what a later
+    # batch superseded are read in that range (the primary key), and what this batch superseded
+    # (earlier facts pointing at its facts) is only looked for when the import superseded any.
+    total_all, later_total, lo, hi = session.execute(
+        select(
+            func.count(), func.count(Fact.superseded_by), func.min(Fact.id), func.max(Fact.id)
+        ).where(Fact.batch_id == batch.id)
+    ).one()
+    lo, hi = (lo or 0), (hi or 0)
+    conds = [Fact.batch_id == batch.id, Fact.id.between(lo, hi)]
     if uscc:
         conds.append(Enterprise.uscc == uscc)
-    facts_total = session.scalar(
-        select(func.count())
-        .select_from(Fact)
-        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .where(*conds)
-    )
+        facts_total = session.scalar(
+            select(func.count())
+            .select_from(Fact)
+            .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+            .where(*conds)
+        )
+    else:
+        facts_total = total_all
     pages = max(1, -(-int(facts_total or 0) // per_page))
     page = min(max(1, page), pages)
     facts = [
@@ -417,32 +430,37 @@ def batch_detail(
     ]
     # what this batch superseded (earlier facts now pointing at one of its facts) …
     new = aliased(Fact)
-    old_rows = session.execute(
-        select(Fact, new, Enterprise)
-        .join(new, new.id == Fact.superseded_by)
-        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .where(Fact.superseded_by.in_(select(Fact.id).where(Fact.batch_id == batch.id)))
-        .order_by(Fact.id)
-        .limit(SUPERSEDED_SHOWN)
-    ).all()
-    superseded_total = session.scalar(
-        select(func.count())
-        .select_from(Fact)
-        .where(Fact.superseded_by.in_(select(Fact.id).where(Fact.batch_id == batch.id)))
-    )
+    own_ids = select(Fact.id).where(Fact.batch_id == batch.id, Fact.id.between(lo, hi))
+    old_rows: list[Any] = []
+    superseded_total = 0
+    if total_all and (batch.summary or {}).get("facts_superseded", 1) != 0:
+        pointing = [Fact.superseded_by.between(lo, hi), Fact.superseded_by.in_(own_ids)]
+        old_rows = session.execute(
+            select(Fact, new, Enterprise)
+            .join(new, new.id == Fact.superseded_by)
+            .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+            .where(*pointing)
+            .order_by(Fact.id)
+            .limit(SUPERSEDED_SHOWN)
+        ).all()
+        superseded_total = (
+            len(old_rows)
+            if len(old_rows) < SUPERSEDED_SHOWN
+            else session.scalar(select(func.count()).select_from(Fact).where(*pointing))
+        )
     # … and which of its facts a later batch superseded
-    later_rows = session.execute(
-        select(Fact, new, Enterprise)
-        .join(new, new.id == Fact.superseded_by)
-        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .where(Fact.batch_id == batch.id, Fact.superseded_by.is_not(None))
-        .order_by(Fact.id)
-        .limit(SUPERSEDED_SHOWN)
-    ).all()
-    later_total = session.scalar(
-        select(func.count())
-        .select_from(Fact)
-        .where(Fact.batch_id == batch.id, Fact.superseded_by.is_not(None))
+    later_rows = (
+        session.execute(
+            select(Fact, new, Enterprise)
+            .join(new, new.id == Fact.superseded_by)
+            .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+            .where(Fact.batch_id == batch.id, Fact.id.between(lo, hi))
+            .where(Fact.superseded_by.is_not(None))
+            .order_by(Fact.id)
+            .limit(SUPERSEDED_SHOWN)
+        ).all()
+        if later_total
+        else []
     )
     reviews = dict(
         session.execute(
