@@ -1,0 +1,202 @@
+"""``industry-brain diagnosis``: 智能制造诊断 — questionnaires, assessments, scoring, reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from industry_brain.cli_support import JsonOpt, Table, console
+from industry_brain.cli_support import errors as _errors
+from industry_brain.cli_support import print_json as _print_json
+
+NAME = "diagnosis"
+app = typer.Typer(
+    help="智能制造诊断 maturity diagnosis: questionnaires (CMMM, DCMM, 两化融合, 工控安全, "
+    "5G 全连接工厂, census), assessments, GB/T 39117 scoring, reports.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+)
+
+UserOpt = Annotated[
+    str, typer.Option("--user", help="Username acting (its role and scope apply; audited).")
+]
+
+
+def _scope(session: Any, username: str) -> Any:
+    from sqlalchemy import select
+
+    from industry_brain.core.errors import NotFoundError
+    from industry_brain.store.models import User
+    from industry_brain.store.scope import scope_for
+
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFoundError(
+            "diagnosis.user", f"没有用户 {username}", f"no user {username}", value=username
+        )
+    return scope_for(user)
+
+
+@app.command(epilog="Example: industry-brain diagnosis questionnaires --json")
+def questionnaires(as_json: JsonOpt = False) -> None:
+    """The shipped questionnaires (latest version of each): id, version, standard, scoring,
+    levels, domains, sub-domains and requirements."""
+    from industry_brain.domains.diagnosis import questionnaire as qn
+
+    with _errors():
+        found = qn.latest()
+    rows = [
+        {
+            "id": q.id,
+            "version": q.version,
+            "title_zh": q.title["zh"],
+            "title_en": q.title["en"],
+            "standard": q.standard,
+            "scoring": q.scoring,
+            "quality": q.quality,
+            "levels": q.max_level,
+            "domains": len(q.domains),
+            "subdomains": len(q.subdomains()),
+            "requirements": len(q.requirements),
+        }
+        for q in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title="问卷 / questionnaires")
+    cols = (
+        "ID",
+        "版本 version",
+        "名称 title",
+        "计分 scoring",
+        "等级 levels",
+        "子域 sub",
+        "要求 req",
+    )
+    for col in cols:
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["id"],
+            r["version"],
+            r["title_zh"],
+            r["scoring"],
+            str(r["levels"]),
+            str(r["subdomains"]),
+            str(r["requirements"]),
+        )
+    console.print(t)
+
+
+@app.command(
+    epilog="Example: industry-brain diagnosis assess 91330500MA2B3C4D5B --questionnaire cmmm "
+    "--year 2025 --answers answers.yaml --user ent_wx --submit --json"
+)
+def assess(
+    uscc: Annotated[str, typer.Argument(help="The enterprise's USCC.")],
+    questionnaire: Annotated[str, typer.Option(help="Questionnaire id.")],
+    year: Annotated[int, typer.Option(help="Assessment year.")],
+    user: UserOpt,
+    answers: Annotated[
+        Path | None,
+        typer.Option(help="YAML or JSON mapping requirement code → answer (full/largely/…)."),
+    ] = None,
+    industry_type: Annotated[
+        str | None, typer.Option(help="discrete or process (default from the industry).")
+    ] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Submit after saving.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start (or resume) the enterprise's assessment, save answers from a file, optionally
+    submit — as an enterprise user (``--user``)."""
+    import yaml
+    from sqlalchemy.orm import Session
+
+    from industry_brain.domains.diagnosis import service
+    from industry_brain.store.db import get_engine
+
+    with _errors(), Session(get_engine()) as s:
+        scope = _scope(s, user)
+        a = service.start(s, scope, uscc, questionnaire, year, industry_type)
+        prog = None
+        if answers is not None:
+            data = yaml.safe_load(answers.read_text(encoding="utf-8")) or {}
+            prog = service.save_answers(
+                s, scope, a.id, {str(k): None if v is None else str(v) for k, v in data.items()}
+            )
+        if submit:
+            service.submit(s, scope, a.id)
+        out = {
+            "assessment_id": a.id,
+            "questionnaire": a.questionnaire,
+            "version": a.version,
+            "status": a.status,
+            "industry_type": a.industry_type,
+            "progress": prog,
+        }
+    if as_json:
+        _print_json(out)
+        return
+    console.print(
+        f"评估 {out['assessment_id']}（{out['questionnaire']}@{out['version']}）状态 "
+        f"{out['status']} / assessment {out['assessment_id']} status {out['status']}",
+        highlight=False,
+    )
+    if prog:
+        console.print(
+            f"进度 progress: {prog['answered']}/{prog['applicable']} ({prog['percent']}%)",
+            highlight=False,
+        )
+
+
+@app.command(epilog="Example: industry-brain diagnosis score --year 2025 --engine pyspark --json")
+def score(
+    year: Annotated[int, typer.Option(help="Assessment year.")],
+    engine: Annotated[str, typer.Option(help="duckdb or pyspark.")] = "duckdb",
+    actor: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every final assessment of the year (vectorised) and publish the results
+    (``result_maturity``, with the parameter version) for the next snapshot."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from industry_brain.domains.diagnosis import publish
+    from industry_brain.domains.diagnosis.models import DiagnosisResult
+    from industry_brain.store.db import get_engine
+
+    with _errors(), Session(get_engine()) as s:
+        r = publish.run(s, year, actor, engine)
+        levels = dict(
+            s.execute(
+                select(DiagnosisResult.cmmm_level, func.count())
+                .where(DiagnosisResult.run_id == r.id, DiagnosisResult.cmmm_level.is_not(None))
+                .group_by(DiagnosisResult.cmmm_level)
+            ).all()
+        )
+        out = {
+            "run_id": r.id,
+            "year": r.year,
+            "engine": r.engine,
+            "parameter_version": r.parameter_version,
+            **r.summary,
+            "cmmm_levels": {int(k): int(v) for k, v in sorted(levels.items())},
+        }
+    if as_json:
+        _print_json(out)
+        return
+    console.print(
+        f"成熟度结果批次 {out['run_id']}（{year} 年）：企业 {out['enterprises']} 家，"
+        f"评估 {out['assessments']} 份，贯标 {out['guanbiao_certified']} 家 / run {out['run_id']}: "
+        f"{out['enterprises']} enterprises, {out['assessments']} assessments",
+        highlight=False,
+    )
+    t = Table(title="CMMM 等级分布 levels")
+    t.add_column("等级 level")
+    t.add_column("企业 firms")
+    for k, v in out["cmmm_levels"].items():
+        t.add_row(str(k), str(v))
+    console.print(t)
