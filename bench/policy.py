@@ -181,6 +181,7 @@ def run_engine(folder: Path, engine: str) -> dict[str, Any]:
         YEAR,
         compute.apply_date(YEAR),
         ["330502", "330503", "330521", "330522", "330523"],
+        backend=con,
     )
     expr = eng.evaluate_expr(compiled, keep="candidates")
     expr = expr.filter(expr.eligible.fill_null(False)).select("policy", "enterprise_id", "amount")

@@ -86,9 +86,11 @@ def evaluate(
     on = apply_date(year)
     if not policies:
         return Evaluation(year, on, [], [])
-    compiled = eng.compile_all(policies, inputs, year, on, counties)
+    compiled = eng.compile_all(
+        policies, inputs, year, on, counties, backend=con if enterprise_id is None else None
+    )
     expr = eng.evaluate_expr(compiled, keep, enterprise_id)
-    frame = con.execute(expr)
+    frame = eng.order(con.execute(expr))
     rows = eng.decode(frame, compiled)
     ev = Evaluation(year, on, rows, policies)
     ration(ev)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -79,6 +79,8 @@ class Compiled:
     policy: Policy
     table: ir.Table
     layout: Layout
+    #: the cached row tables it reads (a cached table lives as long as its expression object)
+    held: list[ir.Table] = field(default_factory=list)
 
 
 def _lit_type(value: Any) -> str:
@@ -94,11 +96,20 @@ def _lit_type(value: Any) -> str:
 class _Compiler:
     """Compiles parsed trees over one row table with one set of parameter values."""
 
-    def __init__(self, row: ir.Table, values: dict[str, Any], year: int, file: str) -> None:
+    def __init__(
+        self,
+        row: ir.Table,
+        values: dict[str, Any],
+        year: int,
+        file: str,
+        columns: frozenset[str] = frozenset(),
+    ) -> None:
         self.row = row
         self.values = values
         self.year = year
         self.file = file
+        #: parameters read from the row's ``p__<name>`` column (policies sharing one shape)
+        self.columns = columns
 
     def fail(self, key: str, message: str) -> PolicyError:
         return PolicyError(
@@ -133,6 +144,8 @@ class _Compiler:
         if kind == "ref":
             ns, name = str(ch[0]), str(ch[1])
             if ns == "param":
+                if name in self.columns:
+                    return self.row[f"p__{name}"]
                 return self._param(self.values[name])
             if ns == "period":
                 return self._period(name, key)
@@ -287,10 +300,19 @@ def _rows(policy: Policy, inputs: dict[str, ir.Table], year: int) -> ir.Table:
     computed once by the engine)."""
     refs = {r for p in policy.exprs.values() for r in p.refs}
     cache = inputs.get("__rows_cache__")
+    wide = inputs.get("__rows_refs__")
+    if isinstance(wide, dict):  # every policy of the target and region reads one table
+        refs = wide.get((policy.spec.target, policy.spec.region), refs)
     key = (policy.spec.target, policy.spec.region, year, frozenset(refs))
     if isinstance(cache, dict) and key in cache:
         return cache[key]
     row = _build_rows(policy, inputs, year, refs)
+    backend = inputs.get("__materialize__")
+    if backend is not None:  # computed once (a temporary table), read by every policy
+        # Table.cache() would pick the default backend for in-memory inputs, and PySpark's
+        # cache does not register them first: both done here on the evaluation's backend
+        backend._run_pre_execute_hooks(row)
+        row = backend._cached_table(row)
     if isinstance(cache, dict):
         cache[key] = row
     return row
@@ -407,6 +429,7 @@ def _param_groups(
 SLOT_TYPES = {"c": "boolean", "n": "float64", "s": "string"}
 FIXED = {
     "policy": "string",
+    "policy_no": "int64",
     "enterprise_id": "int64",
     "entity": "string",
     "county_code": "string",
@@ -434,11 +457,31 @@ def policy_rows(
     row = _rows(policy, inputs, year)
     prefix = region_prefix(policy.spec.region) if policy.spec.region else ""
     groups = _param_groups(policy, [c for c in counties if c.startswith(prefix)], on)
+    return _compile(policy, row, groups, year, slots)[0]
+
+
+def _compile(
+    policy: Policy,
+    row: ir.Table,
+    groups: list[tuple[list[str], dict[str, Any], list[dict[str, Any]]]],
+    year: int,
+    slots: dict[str, int],
+    members: list[tuple[Policy, dict[str, Any], list[dict[str, Any]]]] | None = None,
+    columns: frozenset[str] = frozenset(),
+    numbers: dict[str, int] | None = None,
+) -> list[Compiled]:
+    """``policy`` compiled over ``row`` — or, with ``members`` (policies of one shape, see
+    :func:`_shape_key`), one expression for all of them: the row table crossed with a small
+    table of the members' ids and their ``columns`` parameters (``p__<name>``), so that 50
+    policies differing only in their numbers compile and run as one."""
+    if members:
+        ptab = _param_table(members, columns, numbers or {})
+        row = row.mutate(p__shape=ibis.literal(0, type="int64")).inner_join(ptab, "p__shape")
     layout = Layout(params={str(i): g[2] for i, g in enumerate(groups)})
 
     def each(fn: Any) -> Any:
         """``fn(compiler)`` per parameter group, chosen by the row's county."""
-        outs = [fn(_Compiler(row, g[1], year, policy.file)) for g in groups]
+        outs = [fn(_Compiler(row, g[1], year, policy.file, columns)) for g in groups]
         if len(outs) == 1:
             return outs[0]
         if any(isinstance(o, Unknown) for o in outs):
@@ -517,8 +560,11 @@ def policy_rows(
         return ibis.null("float64") if isinstance(v, Unknown) else v.cast("float64")
 
     formula, floor, cap = num("amount.formula"), num("amount.floor"), num("amount.cap")
-    amount = ibis.ifelse(floor.notnull() & (formula < floor), floor, formula)
-    amount = ibis.ifelse(cap.notnull() & (amount > cap), cap, amount)
+    amount = formula
+    if "amount.floor" in policy.exprs:  # no floor, no cap: nothing to compare with
+        amount = ibis.ifelse(floor.notnull() & (amount < floor), floor, amount)
+    if "amount.cap" in policy.exprs:
+        amount = ibis.ifelse(cap.notnull() & (amount > cap), cap, amount)
     amount = ibis.ifelse(eligible.fill_null(False), amount, ibis.null("float64"))
     cap_firm = num("amount.cap_per_enterprise")
     sign = -1.0 if policy.spec.kind == "charge" else 1.0
@@ -528,7 +574,8 @@ def policy_rows(
         else ibis.literal(0)
     )
     out = row.select(
-        policy=ibis.literal(policy.id),
+        policy=row.policy if members else ibis.literal(policy.id),
+        policy_no=row.p__no if members else ibis.literal((numbers or {}).get(policy.id, 0)),
         enterprise_id=row.enterprise_id,
         entity=row.entity,
         county_code=row.county_code,
@@ -546,7 +593,7 @@ def policy_rows(
         **cols,
     )
     if policy.spec.amount.cap_per_enterprise:
-        total = out.amount.sum().over(group_by=["enterprise_id"])
+        total = out.amount.sum().over(group_by=["policy", "enterprise_id"])
         out = out.mutate(
             amount=ibis.ifelse(
                 out.cap_firm.notnull() & (total > out.cap_firm),
@@ -567,7 +614,91 @@ def policy_rows(
         )
     ordered = list(FIXED) + [f"{p}{i}" for p, n in slots.items() for i in range(n)]
     out = out.select(*[out[c].cast(FIXED.get(c) or SLOT_TYPES[c[0]]).name(c) for c in ordered])
-    return Compiled(policy, out, layout)
+    if not members:
+        return [Compiled(policy, out, layout)]
+    return [Compiled(m, out, replace(layout, params={"0": trace})) for m, _values, trace in members]
+
+
+def _param_table(
+    members: list[tuple[Policy, dict[str, Any], list[dict[str, Any]]]],
+    columns: frozenset[str],
+    numbers: dict[str, int],
+) -> ir.Table:
+    schema: dict[str, str] = {"policy": "string", "p__no": "int64", "p__shape": "int64"}
+    data: dict[str, list[Any]] = {
+        "policy": [m.id for m, _, _ in members],
+        "p__no": [numbers.get(m.id, 0) for m, _, _ in members],
+        "p__shape": [0] * len(members),
+    }
+    for name in sorted(columns):
+        first = members[0][1][name]
+        schema[f"p__{name}"] = (
+            "boolean"
+            if isinstance(first, bool)
+            else "date"
+            if isinstance(first, date)
+            else "string"
+            if isinstance(first, str)
+            else "float64"
+        )
+        data[f"p__{name}"] = [
+            float(v) if schema[f"p__{name}"] == "float64" else v
+            for v in (values[name] for _, values, _ in members)
+        ]
+    return ibis.memtable(pd.DataFrame(data), schema=schema)
+
+
+def _scalar_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _listed_params(policy: Policy) -> set[str]:
+    """Parameters written inside a list literal (the list must hold plain values)."""
+    out: set[str] = set()
+    for parsed in policy.exprs.values():
+        for node in parsed.tree.iter_subtrees():
+            if node.data != "list":
+                continue
+            for sub in node.iter_subtrees():
+                if sub.data == "ref" and str(sub.children[0]) == "param":
+                    out.add(str(sub.children[1]))
+    return out
+
+
+def _shape_key(
+    policy: Policy, groups: list[tuple[list[str], dict[str, Any], list[dict[str, Any]]]]
+) -> tuple[str, frozenset[str]] | None:
+    """What must be equal for two policies to share one compiled expression: everything but
+    their scalar parameters' values (which become columns). ``None``: compiled alone (its
+    parameters differ by county)."""
+    if len(groups) != 1:
+        return None
+    values = groups[0][1]
+    listed = _listed_params(policy)
+    columns = frozenset(
+        n for n, v in values.items() if n not in listed and _scalar_kind(v) is not None
+    )
+    spec = policy.spec
+    key = {
+        "target": spec.target,
+        "region": spec.region,
+        "kind": spec.kind,
+        "stack": spec.stacking.group if spec.stacking else None,
+        "cap_firm": bool(spec.amount.cap_per_enterprise),
+        "conditions": [(c.id, bool(c.gap_scale)) for c in spec.conditions],
+        "exprs": {k: v.text for k, v in sorted(policy.exprs.items())},
+        "columns": {n: _scalar_kind(values[n]) for n in sorted(columns)},
+        "literals": {n: v for n, v in sorted(values.items()) if n not in columns},
+    }
+    return json.dumps(key, sort_keys=True, default=str), columns
 
 
 def slot_counts(policies: list[Policy]) -> dict[str, int]:
@@ -594,32 +725,87 @@ def evaluate_expr(
     """The union of the policies with the stacking decision, as one expression.
 
     ``keep``: ``candidates`` (eligible or unknown rows only — the batch) or ``all``."""
-    union = compiled[0].table
-    if len(compiled) > 1:
-        union = ibis.union(*[c.table for c in compiled], distinct=False)
+    tables = list({id(c.table): c.table for c in compiled}.values())
+    union = tables[0]
+    if len(tables) > 1:
+        union = ibis.union(*tables, distinct=False)
     if enterprise_id is not None:
         union = union.filter(union.enterprise_id == enterprise_id)
-    ok = union.eligible.fill_null(False)
-    rn = ibis.row_number().over(
-        group_by=[union.stack_group, union.enterprise_id, union.entity],
-        order_by=[
-            ibis.desc(ok.cast("int64")),
-            ibis.desc(union.amount.abs().fill_null(0.0)),
-            union.policy,
-        ],
-    )
-    union = union.mutate(stacked=union.stack_group.notnull() & ok & (rn > 0))
+    if any(c.policy.spec.stacking for c in compiled):
+        ok = union.eligible.fill_null(False)
+        rn = ibis.row_number().over(
+            group_by=[union.stack_group, union.enterprise_id, union.entity],
+            order_by=[
+                ibis.desc(ok.cast("int64")),
+                ibis.desc(union.amount.abs().fill_null(0.0)),
+                union.policy,
+            ],
+        )
+        union = union.mutate(stacked=union.stack_group.notnull() & ok & (rn > 0))
+    else:  # no stacking group: no window over every row
+        union = union.mutate(stacked=ibis.literal(False))
     if keep == "candidates":
         union = union.filter(union.eligible.fill_null(True))
-    return union.order_by(["policy", "enterprise_id", "entity"])
+    # unordered: 6 million rows sort in the caller only when it needs them in order
+    # (:func:`order`), so the batch's sort is not paid by every consumer of the expression
+    return union
+
+
+def order(frame: pd.DataFrame) -> pd.DataFrame:
+    """An executed :func:`evaluate_expr` in the order of (policy, enterprise, entity)."""
+    keys = ["policy_no", "enterprise_id", "entity"]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def compile_all(
-    policies: list[Policy], inputs: dict[str, ir.Table], year: int, on: date, counties: list[str]
+    policies: list[Policy],
+    inputs: dict[str, ir.Table],
+    year: int,
+    on: date,
+    counties: list[str],
+    backend: Any = None,
 ) -> list[Compiled]:
+    """Every policy compiled; policies of one shape (:func:`_shape_key`) share one
+    expression, so the whole batch is one small expression however many policies it has.
+    The policies of one target and region read one row table (the joined inputs), computed
+    once in ``backend`` when given (the batch; one enterprise's evaluation leaves it to the
+    engine to push its filter down) — the Ibis backend's cache, released with the
+    expressions."""
     slots = slot_counts(policies)
-    shared = {**inputs, "__rows_cache__": {}}  # type: ignore[dict-item]
-    return [policy_rows(p, shared, year, on, counties, slots) for p in policies]
+    wide: dict[tuple[str, str | None], set[str]] = {}
+    for p in policies:
+        key = (p.spec.target, p.spec.region)
+        wide.setdefault(key, set()).update(r for e in p.exprs.values() for r in e.refs)
+    shared = {
+        **inputs,
+        "__rows_cache__": {},
+        "__rows_refs__": {k: frozenset(v) for k, v in wide.items()},
+        "__materialize__": backend,
+    }  # type: ignore[dict-item]
+    numbers = {pid: i for i, pid in enumerate(sorted(p.id for p in policies))}
+    shapes: dict[str, tuple[frozenset[str], list[Any]]] = {}
+    alone: list[Compiled] = []
+    for p in policies:
+        prefix = region_prefix(p.spec.region) if p.spec.region else ""
+        groups = _param_groups(p, [c for c in counties if c.startswith(prefix)], on)
+        shape = _shape_key(p, groups)
+        if shape is None:
+            alone += _compile(p, _rows(p, shared, year), groups, year, slots, numbers=numbers)
+            continue
+        entry = shapes.setdefault(shape[0], (shape[1], []))
+        entry[1].append((p, groups))
+    compiled = list(alone)
+    for columns, items in shapes.values():
+        first, groups = items[0]
+        members = [(p, g[0][1], g[0][2]) for p, g in items]
+        compiled += _compile(
+            first, _rows(first, shared, year), groups, year, slots, members, columns, numbers
+        )
+    held = list(shared["__rows_cache__"].values())  # type: ignore[union-attr]
+    for c in compiled:
+        c.held = held
+    order = {p.id: i for i, p in enumerate(policies)}
+    return sorted(compiled, key=lambda c: order[c.policy.id])
 
 
 def _value(kind: str, v: Any) -> Any:
