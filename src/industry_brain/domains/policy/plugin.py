@@ -49,6 +49,13 @@ def ib_web_router() -> Any:
 
 
 @hookimpl
+def ib_api_router() -> Any:
+    from industry_brain.domains.policy import api
+
+    return api.router
+
+
+@hookimpl
 def ib_portal_section() -> Any:
     from industry_brain.domains.policy import web
 
