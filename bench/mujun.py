@@ -22,8 +22,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from industry_brain.demo.build import write_province
 from industry_brain.demo.constants import LATEST_YEAR, SCALES
+from industry_brain.demo.snapshot import province_snapshot
 from industry_brain.domains.mujun.evaluate import GROUP_KEYS, INPUT_ITEMS
 from industry_brain.domains.mujun.rules import CATALOGUE, CODES, EMISSION_ITEMS, RuleSet, rule_set
 from industry_brain.domains.mujun.service import evaluate_snapshot, snapshot_counties
@@ -36,35 +36,7 @@ PROVINCE = SCALES["province"].above + SCALES["province"].below
 def prepare(n: int, seed: int = 20261127) -> Path:
     """Province tables for ``n`` enterprises in the snapshot schema (cached)."""
     root = data_dir() / "bench" / f"mujun-{n}-{seed}"
-    snap = root / "snapshot"
-    if (snap / "facts.parquet").exists():
-        return snap
-    src = root / "province"
-    write_province(src, seed=seed, n_enterprises=None if n >= PROVINCE else n)
-    snap.mkdir(parents=True, exist_ok=True)
-    tables = src / "tables"
-    con = duckdb.connect()
-    con.execute(
-        f"""
-        CREATE TEMP TABLE ents AS
-        SELECT row_number() OVER (ORDER BY uscc) AS enterprise_id, uscc, name, county_code,
-               industry_code, status, substr(industry_code, 1, 2) AS division
-        FROM read_parquet('{tables}/enterprises.parquet');
-        COPY ents TO '{snap}/enterprises.parquet' (FORMAT parquet);
-        COPY (SELECT e.enterprise_id, CAST(f.year AS BIGINT) AS year, f.value > 0 AS above_scale
-              FROM read_parquet('{tables}/facts.parquet') f JOIN ents e USING (uscc)
-              WHERE f.item = 'above_scale')
-        TO '{snap}/scales.parquet' (FORMAT parquet);
-        COPY (SELECT e.enterprise_id, CAST(f.year AS BIGINT) AS year, f.item, f.value, f.unit,
-                     'province' AS source_dept
-              FROM read_parquet('{tables}/facts.parquet') f JOIN ents e USING (uscc)
-              WHERE f.item <> 'above_scale')
-        TO '{snap}/facts.parquet' (FORMAT parquet);
-        """
-    )
-    con.close()
-    shutil.rmtree(src)  # keep only the adapted snapshot (≈ 150 MB at province scale)
-    return snap
+    return province_snapshot(root / "snapshot", None if n >= PROVINCE else n, seed)
 
 
 def _round(x: pd.Series | np.ndarray, scale: Any) -> Any:

@@ -196,11 +196,14 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 _SPARK_MODULES: dict[Path, bool] = {}
+OWN_GROUP = "worker group: own"
 
 
 def _uses_spark(path: Path) -> bool:
     if path not in _SPARK_MODULES:
-        _SPARK_MODULES[path] = path.is_file() and "pyspark" in path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        # a module whose Spark driver runs in a subprocess says so and keeps its own group
+        _SPARK_MODULES[path] = "pyspark" in text and OWN_GROUP not in text
     return _SPARK_MODULES[path]
 
 

@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from industry_brain.domains.carbon.rules import BELOW_METHOD, Rules
+from industry_brain.warehouse.engines import fetch
 
 ADJUSTMENT_KINDS = {"green_power": "kWh", "onsite_pv": "kWh", "sink": "tCO2"}
 ADJUSTMENT_SCHEMA = {
@@ -300,8 +301,8 @@ def compute(
         rules.year,
         rules.decimals,
     )
-    res = con.execute(results).sort_values("enterprise_id", kind="stable")
+    res = fetch(con, results).sort_values("enterprise_id", kind="stable")
     for col in ("year", "grade", "industry_peers"):
         res[col] = res[col].astype("Int64")
-    ln = con.execute(lines).sort_values(["enterprise_id", "item"], kind="stable")
+    ln = fetch(con, lines).sort_values(["enterprise_id", "item"], kind="stable")
     return res.reset_index(drop=True), ln.reset_index(drop=True)

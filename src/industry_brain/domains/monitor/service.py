@@ -20,6 +20,7 @@ from industry_brain.domains.monitor import compute
 from industry_brain.store.db import data_dir
 from industry_brain.store.models import Region
 from industry_brain.warehouse import Snapshot, build_snapshot, connect, latest_snapshot
+from industry_brain.warehouse.engines import fetch
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
 
@@ -95,7 +96,7 @@ def report(
     base = compute.firms(tables, year, groups, county)
 
     def run(expr: Any) -> pd.DataFrame:
-        return con.to_pyarrow(expr).to_pandas()
+        return fetch(con, expr)
 
     by_industry = run(compute.aggregate(base, ["county_code", "division"], groups))
     by_county = run(compute.aggregate(base, ["county_code"], groups))

@@ -42,6 +42,7 @@ from industry_brain.store import audit
 from industry_brain.store.db import data_dir
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
+from industry_brain.warehouse.engines import fetch
 
 Progress = Callable[[str, int, int], None]
 #: The carbon service's published results (a warehouse table; never its modules).
@@ -147,8 +148,7 @@ def evaluate_snapshot(
         con.raw_sql("SET enable_progress_bar = false")  # keep stdout clean (--json)
     tables = {name: con.table(name) for name in names}
     start = time.perf_counter()
-    # to_pyarrow + to_pandas: ibis' execute() adds per-column conversions (3 s at 500k rows)
-    results = con.to_pyarrow(evaluate(tables, rules, adjustments)).to_pandas()
+    results = fetch(con, evaluate(tables, rules, adjustments))
     seconds = time.perf_counter() - start
     results = normalise_results(results)
     codes: dict[int, list[str]] = {}
