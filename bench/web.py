@@ -27,8 +27,11 @@ benchmark machine), ``IB_BENCH_CONCURRENCY`` the clients (50), ``IB_BENCH_REQUES
 requests per page (1000; the cockpit gets a fifth), ``IB_BENCH_THINK`` the think-time range in
 seconds (``0.5,1.5``), ``IB_BENCH_MODELS`` the load models to run (``saturation,think``),
 ``IB_BENCH_PAGES`` the pages (``profile,search,cockpit``; also ``lists`` — sorted and paged
-lists: enterprises by USCC, 亩均 results, 清三低 lists, carbon results — and ``export``, the CSV
-export of a county's enterprises).
+lists: enterprises by USCC, 亩均 results, 清三低 lists, carbon results — ``export``, the CSV
+export of the 规上 enterprises, ``xlsx``, the XLSX export of a filtered list (one county's 规上
+enterprises, the county changing with each request), ``explain``, the explanation documents as
+printable pages (亩均 and carbon, alternately, of enterprises spread over the published results),
+and ``batch``, the import batch pages (each batch of the demo in turn)).
 
 Beside the latencies each row reports the server's CPU time per request (``cpu_ms``: user +
 system time of the serving processes, read from ``/proc``, divided by the requests): on a
@@ -58,9 +61,18 @@ from industry_brain import mainjob
 from industry_brain.demo.operational import DEMO_PASSWORD
 from industry_brain.store import migrate
 from industry_brain.store.db import make_engine
-from industry_brain.store.models import Enterprise
+from industry_brain.store.models import Enterprise, ImportBatch
 
-TARGETS_MS = {"profile": 150.0, "search": 150.0, "cockpit": 400.0, "lists": 400.0, "export": 1000.0}
+TARGETS_MS = {
+    "profile": 150.0,
+    "search": 150.0,
+    "cockpit": 400.0,
+    "lists": 400.0,
+    "export": 1000.0,
+    "xlsx": 1000.0,
+    "explain": 400.0,
+    "batch": 1000.0,
+}
 JUDGED_MODEL = "think"
 USER = "city_officer_01"
 SEARCH_TERMS = (
@@ -75,6 +87,39 @@ SEARCH_TERMS = (
     "智能",
     "环保",
 )
+
+
+def _explained(s: Session) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """Pairs of (service, USCC): an enterprise of the latest published 亩均 run and one of the
+    latest carbon run, in enterprise order."""
+    from industry_brain.domains.carbon.models import CarbonResult, CarbonRun
+    from industry_brain.domains.mujun.models import MujunResult, MujunRun
+
+    mujun_run = s.scalar(
+        select(MujunRun.id)
+        .where(MujunRun.status == "published")
+        .order_by(MujunRun.year.desc(), MujunRun.id.desc())
+        .limit(1)
+    )
+    carbon_run = s.scalar(select(CarbonRun.id).order_by(CarbonRun.year.desc(), CarbonRun.id.desc()))
+    mujun = list(
+        s.scalars(
+            select(MujunResult.uscc)
+            .where(MujunResult.run_id == mujun_run)
+            .order_by(MujunResult.enterprise_id)
+        )
+    )
+    carbon = list(
+        s.scalars(
+            select(Enterprise.uscc)
+            .join(CarbonResult, CarbonResult.enterprise_id == Enterprise.id)
+            .where(CarbonResult.run_id == carbon_run)
+            .order_by(CarbonResult.enterprise_id)
+        )
+    )
+    return [
+        pair for m, c in zip(mujun, carbon, strict=False) for pair in (("mujun", m), ("carbon", c))
+    ]
 
 
 def _free_port() -> int:
@@ -230,6 +275,13 @@ def run(rows: int = 0) -> dict[str, Any]:
         migrate.upgrade(engine)  # a kept store may predate the latest migration
         with Session(engine) as s:
             usccs = list(s.scalars(select(Enterprise.uscc).order_by(Enterprise.id)))
+            explained = _explained(s)
+            batches = list(s.scalars(select(ImportBatch.id).order_by(ImportBatch.id)))
+            counties = list(
+                s.scalars(
+                    select(Enterprise.county_code).distinct().order_by(Enterprise.county_code)
+                )
+            )
         engine.dispose()
         log = tmp / "server.log"
         proc, url = _start(store, tmp, workers, log)
@@ -265,6 +317,21 @@ def run(rows: int = 0) -> dict[str, Any]:
                     for i in range(requests // 2)
                 ],
                 "export": ["/enterprises?scale=above&export=csv"] * max(requests // 20, 10),
+                "xlsx": [
+                    f"/enterprises?county={counties[i % len(counties)]}&scale=above&export=xlsx"
+                    for i in range(max(requests // 20, 10))
+                ],
+                "explain": [
+                    f"/{service}/explanation/{uscc}"
+                    for pair in explained[:: max(1, len(explained) // (requests // 4))][
+                        : requests // 4
+                    ]
+                    for service, uscc in pair
+                ],
+                "batch": [
+                    f"/import/batches/{batches[i % len(batches)]}"
+                    for i in range(max(requests // 20, 10))
+                ],
             }
             pages = {name: paths for name, paths in pages.items() if name in wanted}
             results: dict[str, dict[str, Any]] = {}
