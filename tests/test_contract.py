@@ -27,7 +27,7 @@ from tests.web_fixtures import login, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "industry_brain"
 EXE = Path(sys.executable).parent / "industry-brain"
-BUILT = {"carbon", "monitor", "mujun", "policy", "projects"}
+BUILT = {"carbon", "monitor", "mujun", "policy", "projects", "tiers"}
 
 EXAMPLE = '''
 """An example service installed as its own distribution."""
@@ -164,6 +164,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "bulletins",
         "monitor",
         "policy",
+        "tiers",
     ]
     for name, svc in services.items():
         assert svc.errors == [], name

@@ -80,7 +80,12 @@ def titles_frame(session: Session) -> pd.DataFrame:
         .order_by(TiersTitle.id),
         list(TITLE_SCHEMA),
     )
-    return frame.astype({"enterprise_id": "int64", "year": "int64"})
+    frame = frame.astype({"enterprise_id": "int64", "year": "int64"})
+    # SQLite's DB-API gives ISO strings, PostgreSQL dates: the same dates either way
+    frame["valid_until"] = [
+        v if isinstance(v, date) else date.fromisoformat(str(v)[:10]) for v in frame["valid_until"]
+    ]
+    return frame
 
 
 def declared_frame(session: Session, year: int) -> pd.DataFrame:

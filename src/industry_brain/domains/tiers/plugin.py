@@ -1,0 +1,60 @@
+"""五企培育 (enterprise tiers) on the service contract (:mod:`industry_brain.contract`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from industry_brain.contract import NavEntry, ResultTable, hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def ib_navigation() -> list[NavEntry]:
+    return [NavEntry("tiers", "nav.tiers", "/tiers", 17, "tiers.view", order=47)]
+
+
+@hookimpl
+def ib_permissions() -> dict[str, frozenset[str]]:
+    return {
+        "tiers.view": frozenset({"admin", "city_officer", "county_officer", "agent"}),
+        "tiers.verify": frozenset({"admin", "city_officer", "county_officer", "agent"}),
+        "tiers.manage": frozenset({"admin", "city_officer", "county_officer"}),
+    }
+
+
+@hookimpl
+def ib_message_catalogs() -> Path:
+    return HERE / "i18n"
+
+
+@hookimpl
+def ib_templates_dir() -> Path:
+    return HERE / "web_templates"
+
+
+@hookimpl
+def ib_cli_groups() -> dict[str, Any]:
+    from industry_brain.domains.tiers import cli
+
+    return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_parameter_domain() -> tuple[str, Path]:
+    return "tiers", HERE / "parameters"
+
+
+@hookimpl
+def ib_result_tables() -> list[ResultTable]:
+    from industry_brain.domains.tiers import publish
+
+    return [publish.RESULT_TABLE]
+
+
+@hookimpl
+def ib_demo_hook() -> Any:
+    from industry_brain.domains.tiers import demo_hook
+
+    return demo_hook
