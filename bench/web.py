@@ -117,9 +117,7 @@ def _explained(s: Session) -> list[tuple[tuple[str, str], tuple[str, str]]]:
             .order_by(CarbonResult.enterprise_id)
         )
     )
-    return [
-        pair for m, c in zip(mujun, carbon, strict=False) for pair in (("mujun", m), ("carbon", c))
-    ]
+    return [(("mujun", m), ("carbon", c)) for m, c in zip(mujun, carbon, strict=False)]
 
 
 def _free_port() -> int:
