@@ -1,0 +1,51 @@
+"""智能制造诊断 (diagnosis) on the service contract (:mod:`industry_brain.contract`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from industry_brain.contract import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def ib_permissions() -> dict[str, frozenset[str]]:
+    return {
+        "diagnosis.view": frozenset({"admin", "city_officer", "county_officer"}),
+        "diagnosis.assign": frozenset({"admin", "city_officer", "county_officer"}),
+        "diagnosis.fill": frozenset({"enterprise"}),
+        "diagnosis.assess": frozenset({"assessor"}),
+    }
+
+
+@hookimpl
+def ib_message_catalogs() -> Path:
+    return HERE / "i18n"
+
+
+@hookimpl
+def ib_parameter_domain() -> tuple[str, Path]:
+    return "diagnosis", HERE / "parameters"
+
+
+@hookimpl
+def ib_cli_groups() -> dict[str, Any]:
+    from industry_brain.domains.diagnosis import cli
+
+    return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_result_tables() -> list[Any]:
+    from industry_brain.domains.diagnosis import publish
+
+    return [publish.RESULT_TABLE]
+
+
+@hookimpl
+def ib_demo_hook() -> Any:
+    from industry_brain.domains.diagnosis import demo_hook
+
+    return demo_hook
