@@ -27,7 +27,7 @@ from tests.web_fixtures import login, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "industry_brain"
 EXE = Path(sys.executable).parent / "industry-brain"
-BUILT = {"carbon", "monitor", "mujun", "policy", "projects", "tiers"}
+BUILT = {"carbon", "diagnosis", "monitor", "mujun", "policy", "projects", "tiers"}
 
 EXAMPLE = '''
 """An example service installed as its own distribution."""
@@ -156,6 +156,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
     carbon_tables = [t.name for t in services["carbon"].result_tables]
     assert carbon_tables == ["result_carbon", "result_carbon_lines"]
     assert [t.name for t in services["projects"].result_tables] == ["result_projects"]
+    assert [t.name for t in services["diagnosis"].result_tables] == ["result_maturity"]
     assert services["mujun"].reads_results == ["result_carbon", "result_carbon_lines"]
     assert list(web_domains.KNOWN) == [
         "mujun",
