@@ -82,9 +82,14 @@ def titles_frame(session: Session) -> pd.DataFrame:
     )
     frame = frame.astype({"enterprise_id": "int64", "year": "int64"})
     # SQLite's DB-API gives ISO strings, PostgreSQL dates: the same dates either way
-    frame["valid_until"] = [
-        v if isinstance(v, date) else date.fromisoformat(str(v)[:10]) for v in frame["valid_until"]
-    ]
+    frame["valid_until"] = pd.Series(
+        [
+            v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+            for v in frame["valid_until"]
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     return frame
 
 
@@ -116,7 +121,16 @@ def declared_frame(session: Session, year: int) -> pd.DataFrame:
 
 
 def _memtable(frame: pd.DataFrame, schema: dict[str, str]) -> Any:
-    return ibis.memtable(frame[list(schema)], schema=schema)
+    import pyarrow as pa
+
+    types = {
+        "int64": pa.int64(),
+        "string": pa.string(),
+        "date": pa.date32(),
+        "float64": pa.float64(),
+    }
+    arrow = pa.table({c: pa.array(list(frame[c]), type=types[t]) for c, t in schema.items()})
+    return ibis.memtable(arrow, schema=schema)
 
 
 # -- evaluation ---------------------------------------------------------------------------------

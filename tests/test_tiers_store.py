@@ -1,0 +1,261 @@
+"""五企培育 with the store (SQLite and PostgreSQL): declaration → verification → tier, evidence
+handling, official lists with lineage, validity and warnings, plan progress and overdue warnings
+on a frozen clock, the plan PDF, result_tiers in the warehouse snapshot."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import zlib
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from industry_brain.domains.tiers import declarations as decl
+from industry_brain.domains.tiers import documents, plans, publish, service, titles
+from industry_brain.domains.tiers.models import TiersDeclarationItem, TiersTitle
+from industry_brain.store.models import Enterprise, Fact, ImportBatch
+from industry_brain.warehouse.snapshot import build_snapshot
+from tests.web_fixtures import USCC_NX, USCC_WX, seed
+
+PDF = b"%PDF-1.4\n% test evidence\n"
+FULL = {"ip_class1_high_value": 1, "debt_ratio": 0.5, "strategic_emerging": 1,
+        "main_business_share": 0.8}  # fmt: skip
+
+
+@pytest.fixture
+def store(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The web fixtures' store plus 湖州甲's revenue (2023: 1000, 2024: 1150 万元), R&D (2024:
+    57.5 万元 = 5 %) and staff (50): growth 15 % → 20 points, R&D 5 % → 20 points."""
+    monkeypatch.setenv("IB_DATA_DIR", str(tmp_path / "data"))
+    seed(engine)
+    with Session(engine) as s:
+        batch = s.scalars(select(ImportBatch)).first()
+        wx = s.scalars(select(Enterprise).where(Enterprise.uscc == USCC_WX)).one()
+        for year, item, value, unit in (
+            (2023, "revenue", 1000.0, "万元"),
+            (2024, "revenue", 1150.0, "万元"),
+            (2024, "rd_expense", 57.5, "万元"),
+            (2024, "employees", 50.0, "人"),
+        ):
+            s.add(Fact(enterprise_id=wx.id, year=year, month=0, item=item, detail="", value=value,
+                       unit=unit, source_dept="statistics", batch_id=batch.id))  # fmt: skip
+        s.commit()
+    return engine
+
+
+def _inflated(pdf: bytes) -> bytes:
+    """The PDF with its compressed streams inflated (font names sit in object streams)."""
+    parts = [pdf]
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        with contextlib.suppress(zlib.error):
+            parts.append(zlib.decompress(m.group(1)))
+    return b"".join(parts)
+
+
+def _wx(s: Session) -> Enterprise:
+    return s.scalars(select(Enterprise).where(Enterprise.uscc == USCC_WX)).one()
+
+
+def _status(engine: Engine, tmp_path: Path, scheme: str = "innovative_sme") -> tuple:
+    run, ev = service.run(engine, 2024, snapshot_root=tmp_path / "snaps")
+    with Session(engine) as s:
+        eid = _wx(s).id
+    r = ev.results[(ev.results.enterprise_id == eid) & (ev.results.scheme == scheme)].iloc[0]
+    lv = ev.levels[ev.levels.enterprise_id == eid].iloc[0]
+    return run, r["status"], lv["tier"], lv["status"]
+
+
+def test_declaration_verification_gives_the_tier(store: Engine, tmp_path: Path) -> None:
+    with Session(store) as s:
+        evidence = {k: decl.Evidence(f"{k}.pdf", PDF + k.encode()) for k in FULL}
+        d = decl.declare(s, _wx(s), 2024, FULL, evidence, actor="ent_wx")
+        s.commit()
+        decl_id = d.id
+    # declared only: the points reach 100 on the enterprise's word → candidate, no tier
+    _run1, status, tier, _ = _status(store, tmp_path)
+    assert (status, tier) == ("candidate", None)
+    with Session(store) as s:
+        items = s.scalars(
+            select(TiersDeclarationItem).where(TiersDeclarationItem.declaration_id == decl_id)
+        ).all()
+        with pytest.raises(service.TiersError) as exc:
+            decl.decide(s, items[0].id, "city", accept=False, reason="  ")
+        assert exc.value.code == "tiers.reason_required"
+        # one figure rejected with a reason, the others verified
+        for it in items:
+            if it.item == "strategic_emerging":
+                decl.decide(s, it.id, "city", accept=False, reason="不属于战略性新兴产业目录")
+            else:
+                decl.decide(s, it.id, "city", accept=True)
+        s.commit()
+        with pytest.raises(service.TiersError) as exc:
+            decl.decide(s, items[0].id, "city", accept=True)
+        assert exc.value.code == "tiers.item_decided"
+    # verified: IP 20 + R&D 20 + growth 20 + debt 10 + share 20 = 90; the rejected field
+    # counts as missing (at most +10): meets on verified figures → the tier
+    run2, status, tier, lstatus = _status(store, tmp_path)
+    assert (status, tier, lstatus) == ("meets", "innovative_sme", "meets")
+    # result_tiers: the newest published run of the year only
+    with Session(store) as s:
+        frame, manifest = publish.read(s)
+    assert manifest == [
+        {
+            "service": "tiers",
+            "run_id": run2.id,
+            "year": 2024,
+            "parameter_version": run2.parameter_version,
+        }
+    ]
+    assert list(frame.columns) == [c for c, _ in publish.SCHEMA]
+    wx_row = frame[frame.enterprise_id == frame.enterprise_id.min()]
+    assert set(frame["run_id"]) == {run2.id}
+    assert wx_row["tier"].iloc[0] == "innovative_sme"
+    # and the next warehouse snapshot carries it for the other services
+    snap = build_snapshot(store, tmp_path / "after")
+    table = pd.read_parquet(snap.path / "result_tiers.parquet")
+    assert sorted(table["tier"].dropna()) == ["innovative_sme"]
+
+
+def test_evidence_is_checked_and_kept_outside_the_web_root(store: Engine) -> None:
+    with Session(store) as s:
+        ent = _wx(s)
+        with pytest.raises(service.TiersError) as exc:
+            exe = decl.Evidence("x.pdf", b"MZ\x90\x00 not a pdf")
+            decl.declare(s, ent, 2024, {"debt_ratio": 0.5}, {"debt_ratio": exe})
+        assert exc.value.code == "tiers.evidence_type"
+        big = PDF + b"0" * decl.max_bytes()
+        with pytest.raises(service.TiersError) as exc:
+            decl.declare(s, ent, 2024, {"debt_ratio": 0.5},
+                         {"debt_ratio": decl.Evidence("big.pdf", big)})  # fmt: skip
+        assert exc.value.code == "tiers.evidence_size"
+        with pytest.raises(service.TiersError) as exc:
+            decl.declare(s, ent, 2024, {"debt_ratio": 1.5})
+        assert exc.value.code == "tiers.bad_value"
+        d = decl.declare(s, ent, 2024, {"debt_ratio": 0.5, "niche_years": 4},
+                         {"debt_ratio": decl.Evidence("../../etc/负债.pdf", PDF)})  # fmt: skip
+        items = {i.item: i for i in decl.items_of(s, ent.id) if i.declaration_id == d.id}
+        stored = decl.evidence_path(items["debt_ratio"])
+        assert stored is not None and stored.read_bytes() == PDF
+        assert stored.parent.name == "tiers_evidence" and "static" not in stored.parts
+        assert items["debt_ratio"].evidence_name == "负债.pdf"
+        assert items["debt_ratio"].evidence_type == "application/pdf"
+        # a figure without evidence cannot be verified
+        with pytest.raises(service.TiersError) as exc:
+            decl.decide(s, items["niche_years"].id, "city", accept=True)
+        assert exc.value.code == "tiers.evidence_required"
+
+
+def test_xlsx_template_round_trip(store: Engine, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = decl.write_template(tmp_path / "模板.xlsx")
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    ws.delete_rows(2)
+    ws.append([USCC_WX, 2024, "niche_years", 5, ""])
+    ws.append([USCC_WX, 2024, "debt_ratio", 0.4, ""])
+    ws.append([USCC_NX, 2024, "equity_2y", 2500, ""])
+    wb.save(path)
+    with Session(store) as s:
+        out = decl.import_xlsx(s, path, "city")
+        s.commit()
+        assert (out["declarations"], out["items"], out["problems"]) == (2, 3, [])
+        rows = s.scalars(select(TiersDeclarationItem).order_by(TiersDeclarationItem.id)).all()
+        assert [(r.item, r.value, r.source_row, r.status) for r in rows] == [
+            ("niche_years", 5.0, 2, "declared"),
+            ("debt_ratio", 0.4, 3, "declared"),
+            ("equity_2y", 2500.0, 4, "declared"),
+        ]
+    ws.append(["91330500MA2B3C4D5X", 2024, "debt_ratio", 0.4, ""])  # bad USCC check digit
+    ws.append([USCC_WX, 2024, "no_such_item", 1, ""])
+    wb.save(path)
+    with Session(store) as s:
+        out = decl.import_xlsx(s, path, "city")
+        assert out["items"] == 0 and [p["row"] for p in out["problems"]] == [5, 6]
+
+
+def test_official_list_lineage_validity_and_warnings(store: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "名单.csv"
+    path.write_text(
+        "统一社会信用代码,企业名称,梯度,年度,批次\n"
+        f"{USCC_WX},湖州甲机械有限公司,专精特新“小巨人”,2024,第六批\n"
+        f"{USCC_NX},湖州乙纺织有限公司,专精特新中小企业,2021,2021年\n"
+        "91330000MA00000000,名单外企业,高新技术企业,2024,2024年\n"
+        f"{USCC_NX},湖州乙纺织有限公司,不存在的称号,2024,1\n",
+        encoding="utf-8",
+    )
+    with Session(store) as s:
+        out = titles.import_list(s, path, "city")
+        s.commit()
+        assert (out["titles"], out["already_known"]) == (2, 0)
+        assert [p["row"] for p in out["problems"]] == [4, 5]  # bad USCC, unknown tier
+        rows = {t.uscc: t for t in s.scalars(select(TiersTitle))}
+        wx = rows[USCC_WX]
+        assert (wx.tier, wx.year, wx.batch, wx.source_file, wx.source_row) == (
+            "little_giant", 2024, "第六批", "名单.csv", 2)  # fmt: skip
+        assert wx.valid_until == date(2026, 12, 31)  # 3 years from 1 January 2024
+        assert wx.import_batch_id == out["batch_id"] and wx.enterprise_id is not None
+        assert rows[USCC_NX].valid_until == date(2023, 12, 31)
+        assert titles.import_list(s, path, "city")["already_known"] == 2
+        warned = titles.warnings(s, date(2026, 8, 1))
+        assert [(w["uscc"], w["kind"], w["days_left"]) for w in warned] == [
+            (USCC_NX, "expired", -944),
+            (USCC_WX, "rereview", 152),
+        ]
+    # the list is the fact: 小巨人 recognised in 2024 is the tier, and new that year
+    _, _, tier, lstatus = _status(store, tmp_path, "little_giant")
+    assert (tier, lstatus) == ("little_giant", "recognised")
+
+
+def test_plan_progress_and_warnings_on_a_frozen_clock(store: Engine, tmp_path: Path) -> None:
+    with Session(store) as s:
+        ent = _wx(s)
+        plans.add_to_pool(s, ent, "city", date(2024, 1, 5), target_tier="little_giant")
+        plan = plans.create_plan(
+            s, ent, "冠军领航计划", date(2024, 1, 1), date(2025, 12, 31), "city", "little_giant",
+            targets=[
+                {"indicator": "revenue", "target": 1500, "due_date": date(2025, 12, 31),
+                 "baseline": 1000},
+                {"indicator": "rd_ratio", "target": 0.06, "due_date": date(2024, 12, 31),
+                 "baseline": 0.04},
+            ],
+            actions=[
+                {"title": "申报省级企业技术中心", "owner_kind": "department", "owner": "市经信局",
+                 "due_date": date(2024, 6, 30)},
+                {"title": "对接服务商", "owner_kind": "agent", "owner": "agent_wx",
+                 "due_date": date(2024, 12, 31)},
+            ],
+        )  # fmt: skip
+        assert plans.record_from_facts(s, plan, date(2024, 9, 1), "city") == 3
+        assert plans.record_from_facts(s, plan, date(2024, 9, 1), "city") == 0
+        states = plans.target_states(s, plan, date(2024, 9, 1))
+        rev, rd = states
+        # revenue: latest 1150 (2024); straight line 1000 → 1500 over 730 days, 244 gone:
+        # expected 1000 + 500 × 244 / 730 = 1167.12 > 1150 → off track
+        assert (rev.latest, rev.latest_year) == (1150, 2024)
+        assert rev.expected == pytest.approx(1000 + 500 * 244 / 730)
+        assert rev.state == "off_track"
+        # R&D intensity 57.5 / 1150 = 5 %; expected 4 % + 2 % × 244 / 365 = 5.34 % → off track
+        assert rd.latest == pytest.approx(0.05) and rd.state == "off_track"
+        warned = plans.warnings(s, date(2024, 9, 1))
+        assert [(w["kind"], w["days_overdue"]) for w in warned] == [
+            ("action_overdue", 63),
+            ("target_off_track", 0),
+            ("target_off_track", 0),
+        ]
+        later = plans.warnings(s, date(2026, 1, 2))
+        kinds = sorted(w["kind"] for w in later)
+        assert kinds == ["action_overdue", "action_overdue", "target_due_missed",
+                         "target_due_missed"]  # fmt: skip
+        plans.sign(s, plan, "湖州甲机械有限公司", date(2024, 1, 20), "city")
+        pdf = documents.plan_pdf(s, plan, date(2024, 9, 1))
+        assert pdf.startswith(b"%PDF")
+        assert b"CJK" in _inflated(pdf)  # the Chinese text is set in a Noto CJK font
+        html = documents.plan_html(s, plan, date(2024, 9, 1))
+        assert "冠军领航计划书" in html and "1,150" in html and "滞后" in html
+        assert [ent_.uscc for _, ent_ in plans.pool_members(s)] == [USCC_WX]
