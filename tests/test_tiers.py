@@ -384,3 +384,25 @@ def test_schemes_load_and_resolve_by_date_and_region() -> None:
     assert zjtx_scheme.points is None
     ev = run([base_firm(county="110101")], None)
     assert "hidden_champion" not in set(ev.results["scheme"])  # Zhejiang only
+
+
+def test_innovation_score_percentiles_by_hand() -> None:
+    # shipped weights: R&D intensity 30, 高新技术企业 10 (others absent → 0 here)
+    # A 1 %, B 2 %, C 3 % + valid 高新 title, D no revenue (R&D intensity unknown)
+    # R&D percent_rank among the three that report it: A 0, B 0.5, C 1
+    # score: A 0; B 0.5 × 30 = 15; C 1 × 30 + 10 = 40; D 0
+    firms = [
+        with_rd(10),
+        with_rd(20),
+        {**with_rd(30), "titles": [("high_tech", YEAR - 1, date(YEAR + 2, 12, 31))]},
+        {"county": "330503", "facts": {"employees": {YEAR: 10}}},
+    ]
+    ev = run(firms)
+    lv = ev.levels.set_index("enterprise_id")
+    assert [lv.loc[i, "innovation_score"] for i in (1, 2, 3, 4)] == [0, 15, 40, 0]
+    # within the industry (all four in division 36): ranks of 0, 15, 40, 0 → A and D tie at 0,
+    # B (3rd of 4) (3 − 1) / 3, C 1; within the county 330502 (A, B, C): 0, 0.5, 1; D alone 0
+    assert [lv.loc[i, "innovation_rank_industry"] for i in (1, 2, 3, 4)] == pytest.approx(
+        [0, 2 / 3, 1, 0]
+    )
+    assert [lv.loc[i, "innovation_rank_county"] for i in (1, 2, 3, 4)] == [0, 0.5, 1, 0]
