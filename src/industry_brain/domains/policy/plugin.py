@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from industry_brain.contract import NavEntry, hookimpl
+from industry_brain.contract import NavEntry, ResultTable, hookimpl
 
 HERE = Path(__file__).parent
 
@@ -91,3 +91,10 @@ def ib_demo_hook() -> Any:
 @hookimpl
 def ib_reads_results() -> list[str]:
     return ["result_mujun", "result_carbon", "result_projects"]
+
+
+@hookimpl
+def ib_result_tables() -> list[ResultTable]:
+    from industry_brain.domains.policy import publish
+
+    return [publish.RESULT_TABLE]

@@ -1,0 +1,89 @@
+"""Policy results published to the warehouse: ``result_policy``, one row per (policy,
+enterprise, entity) of every year's latest batch run — the candidates a run stores: eligible,
+stacked (eligible, but a higher benefit of its stacking group is kept) and cannot tell — with
+run id and parameter version. ``eligible`` is three-valued as text (``true`` / ``false`` /
+``unknown``: an input nobody publishes yet); ``amount`` is the policy's amount, ``paid`` what
+the batch pays after the budget's rationing rule (only eligible rows are paid). Another service
+reads it as an Ibis table of a snapshot, never through this package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.contract import ResultTable
+from industry_brain.domains.policy.models import PolicyResult, PolicyRun
+
+SCHEMA: tuple[tuple[str, str], ...] = (
+    ("run_id", "int64"),
+    ("parameter_version", "string"),
+    ("year", "int64"),
+    ("enterprise_id", "int64"),
+    ("policy_id", "string"),
+    ("entity", "string"),
+    ("county_code", "string"),
+    ("status", "string"),
+    ("eligible", "string"),
+    ("amount", "float64"),
+    ("paid", "float64"),
+)
+#: a stored status → eligible, three-valued (a stored row is never "no": a run keeps candidates)
+ELIGIBLE = {"eligible": "true", "stacked": "true", "unknown": "unknown", "no": "false"}
+
+
+def _runs(session: Session) -> list[Any]:
+    latest = (
+        select(func.max(PolicyRun.id))
+        .where(PolicyRun.kind == "run")
+        .group_by(PolicyRun.year)
+        .scalar_subquery()
+    )
+    return session.execute(
+        select(PolicyRun.id, PolicyRun.year, PolicyRun.parameter_version)
+        .where(PolicyRun.id.in_(latest))
+        .order_by(PolicyRun.year)
+    ).all()
+
+
+def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the latest batch run of every year and those runs."""
+    runs = _runs(session)
+    meta = {int(i): (int(y), str(v)) for i, y, v in runs}
+    rows = session.execute(
+        select(
+            PolicyResult.run_id,
+            PolicyResult.enterprise_id,
+            PolicyResult.policy,
+            PolicyResult.entity,
+            PolicyResult.county_code,
+            PolicyResult.status,
+            PolicyResult.amount,
+            PolicyResult.paid,
+        )
+        .where(PolicyResult.run_id.in_(list(meta)))
+        .order_by(
+            PolicyResult.run_id,
+            PolicyResult.policy,
+            PolicyResult.enterprise_id,
+            PolicyResult.entity,
+        )
+    ).all()
+    cols = ["run_id", "enterprise_id", "policy_id", "entity", "county_code", "status"]
+    frame = pd.DataFrame(rows, columns=[*cols, "amount", "paid"])
+    frame["parameter_version"] = frame["run_id"].map(lambda i: meta[int(i)][1])
+    frame["year"] = frame["run_id"].map(lambda i: meta[int(i)][0])
+    frame["eligible"] = frame["status"].map(ELIGIBLE)
+    frame = frame.astype({"amount": "float64", "paid": "float64"})
+    manifest = [
+        {"service": "policy", "run_id": int(i), "year": int(y), "parameter_version": str(v)}
+        for i, y, v in runs
+    ]
+    return frame[[c for c, _ in SCHEMA]], manifest
+
+
+RESULT_TABLE = ResultTable(
+    "result_policy", SCHEMA, ("year", "enterprise_id", "policy_id", "entity"), read
+)
