@@ -14,7 +14,7 @@ MINIMAL = {
     "id": "mini",
     "version": "2026.1",
     "title": {"zh": "小问卷", "en": "Mini"},
-    "standard": "test",
+    "standard": {"zh": "测试", "en": "test"},
     "quality": "DEFAULT",
     "scoring": "levels",
     "levels": [{"level": 1, "name": {"zh": "一级", "en": "One"}}],

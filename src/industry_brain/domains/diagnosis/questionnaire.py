@@ -67,7 +67,7 @@ class Questionnaire:
     id: str
     version: str
     title: dict[str, str]
-    standard: str
+    standard: dict[str, str]
     quality: str
     scoring: str
     levels: list[dict[str, Any]]

@@ -690,6 +690,7 @@ def score_assessments(
         subs = s.subdomains[s.subdomains.assessment_id == x.id]
         doms = s.domains[s.domains.assessment_id == x.id]
         lv = s.levels[s.levels.assessment_id == x.id]
+        sl = s.subdomain_levels[s.subdomain_levels.assessment_id == x.id]
         out[x.id] = {
             "scoring": q.scoring,
             "level": int(row["level"]) if row is not None else 0,
@@ -704,6 +705,10 @@ def score_assessments(
             "subdomains": {
                 r.subdomain: {"level": int(r.level), "score": round(float(r.score), 6)}
                 for r in subs.itertuples()
+            },
+            "subdomain_levels": {
+                sub: {int(r.level): round(float(r.score), 6) for r in g.itertuples()}
+                for sub, g in sl.groupby("subdomain")
             },
             "parameter_version": params.version("diagnosis"),
         }
