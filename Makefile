@@ -35,6 +35,10 @@ system-deps:
 	  echo "installing Debian chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
+	@if ! command -v pdftotext >/dev/null; then \
+	  echo "installing Debian poppler-utils (pdftotext: the diagnosis report test reads the PDF)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	fi
 
 demo: $(STAMP) $(ASSETS)
 	$(VENV)/bin/industry-brain demo --scale $(SCALE) $(if $(REGION),--region $(REGION))
