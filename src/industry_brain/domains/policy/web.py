@@ -43,46 +43,121 @@ def latest_run(session: Session) -> PolicyRun | None:
     ).first()
 
 
-def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
-    """一键减负: what the ledger paid (payouts less reversals) by policy, county and month, in
-    the caller's scope."""
+def relief_rows(session: Session, scope: Scope) -> list[dict[str, Any]]:
+    """The ledger entries in the caller's scope (payouts and, negative, reversals) with the
+    keys 一键减负 groups them by: policy, county, industry division, month."""
     q = (
         select(
+            PolicyPayout.id,
             PolicyPayout.policy,
-            Enterprise.county_code,
+            PolicyPayout.period,
+            PolicyPayout.entity,
+            PolicyPayout.kind,
             PolicyPayout.created_at,
             PolicyPayout.amount,
             PolicyPayout.enterprise_id,
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.county_code,
             Enterprise.industry_code,
         )
         .join(Enterprise, Enterprise.id == PolicyPayout.enterprise_id)
         .where(scope.enterprise_clause())
+        .order_by(PolicyPayout.id)
     )
-    by_policy: dict[str, float] = {}
-    by_county: dict[str, float] = {}
-    by_month: dict[str, float] = {}
-    by_industry: dict[str, float] = {}
-    firms: set[int] = set()
-    total = 0.0
-    for policy, county, at, amount, eid, industry in session.execute(q).all():
-        division = (industry or "")[:2]
-        by_industry[division] = by_industry.get(division, 0.0) + amount
-        by_policy[policy] = by_policy.get(policy, 0.0) + amount
-        by_county[county or ""] = by_county.get(county or "", 0.0) + amount
-        month = at.strftime("%Y-%m") if at else ""
-        by_month[month] = by_month.get(month, 0.0) + amount
-        firms.add(eid)
-        total += amount
+    return [
+        {
+            "id": pid,
+            "policy": policy,
+            "period": period,
+            "entity": entity,
+            "kind": kind,
+            "month": at.strftime("%Y-%m") if at else "",
+            "amount": amount,
+            "enterprise_id": eid,
+            "uscc": uscc,
+            "name": name,
+            "county": county or "",
+            "industry": (industry or "")[:2],
+        }
+        for pid, policy, period, entity, kind, at, amount, eid, uscc, name, county, industry in (
+            session.execute(q).all()
+        )
+    ]
+
+
+#: the keys the totals group by → the filter of /policy/payouts
+RELIEF_KEYS = ("policy", "county", "industry", "month")
+
+
+def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
+    """一键减负: what the ledger paid (payouts less reversals) by policy, county, industry
+    division and month, in the caller's scope; each figure with the key of its list
+    (``/policy/payouts?<by>=<key>``)."""
+    rows = relief_rows(session, scope)
     names = dict(session.execute(select(Region.code, Region.name)).all())
     divisions = {d["code"]: d["name"] for d in scoped.industry_divisions(session)}
-    return {
-        "total": round(total, 4),
-        "enterprises": len(firms),
-        "by_policy": sorted(by_policy.items()),
-        "by_county": [(names.get(c, c), v) for c, v in sorted(by_county.items())],
-        "by_month": sorted(by_month.items()),
-        "by_industry": [(divisions.get(d, d), v) for d, v in sorted(by_industry.items())],
+    labels = {"county": names, "industry": divisions}
+    out: dict[str, Any] = {
+        "total": round(sum(r["amount"] for r in rows), 4),
+        "enterprises": len({r["enterprise_id"] for r in rows}),
     }
+    for by in RELIEF_KEYS:
+        sums: dict[str, float] = {}
+        for r in rows:
+            sums[r[by]] = sums.get(r[by], 0.0) + r["amount"]
+        out[f"by_{by}"] = [
+            {"key": k, "label": labels.get(by, {}).get(k, k), "amount": round(v, 4)}
+            for k, v in sorted(sums.items())
+        ]
+    return out
+
+
+@router.get("/policy/payouts")
+def relief_list(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    policy: Annotated[str, Query(max_length=64)] = "",
+    county: Annotated[str, Query(max_length=12)] = "",
+    industry: Annotated[str, Query(max_length=4)] = "",
+    month: Annotated[str, Query(max_length=7)] = "",
+) -> Response:
+    """The ledger entries behind a 一键减负 figure (the cockpit's and /policy's links)."""
+    scope.require("policy.view")
+    want = {"policy": policy, "county": county, "industry": industry, "month": month}
+    want = {k: v for k, v in want.items() if v}
+    rows = [r for r in relief_rows(db, scope) if all(r[k] == v for k, v in want.items())]
+    audit.record(
+        db,
+        scope.username,
+        "policy.payouts.view",
+        "list",
+        "policy_payouts",
+        {**want, "rows": len(rows)},
+        user_id=scope.user_id,
+    )
+    db.commit()
+    names = dict(db.execute(select(Region.code, Region.name)).all())
+    divisions = {d["code"]: d["name"] for d in scoped.industry_divisions(db)}
+    labels = {
+        "policy": {k: t for k, t in ((k, titles().get(k)) for k in [policy]) if t},
+        "county": names,
+        "industry": divisions,
+    }
+    return request.app.state.render(
+        request,
+        "policy_payouts.html",
+        {
+            "rows": rows,
+            "filters": want,
+            "labels": labels,
+            "titles": titles(),
+            "names": names,
+            "total": round(sum(r["amount"] for r in rows), 4),
+            "firms": len({r["enterprise_id"] for r in rows}),
+        },
+    )
 
 
 @router.get("/policy")
@@ -320,7 +395,8 @@ def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
 
 
 def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
-    """一键减负: what the ledger paid, by policy and county."""
+    """一键减负: what the ledger paid, by policy, county, industry and month; each figure links
+    to its list."""
     data = relief_totals(session, scope)
     if not data["enterprises"]:
         return None
