@@ -98,3 +98,30 @@ def test_unknown_engine_is_a_bilingual_error(tmp_path):
         and "duckdb" in info.value.en
         and "引擎" in info.value.zh
     )
+
+
+def test_yearly_sums_are_correctly_rounded_and_nothing_is_left_staged(engine, tmp_path):
+    """Three tax types of 1,000, 2,000 and 3,000 元 are 0.1, 0.2 and 0.3 万元. Added left to right
+    in binary floating point, 0.1 + 0.2 = 0.30000000000000004 and + 0.3 = 0.6000000000000001;
+    the exact sum of the three stored doubles is 0.600000000000000005551…, whose nearest double
+    is 0.6 — what the snapshot must hold (compensated summation, on SQLite and PostgreSQL)."""
+    reg = tmp_path / "reg.csv"
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{A},甲,吴兴区,1751\n", "utf-8")
+    assert import_file("registration", reg, engine=engine).status == "committed"
+    tax = tmp_path / "tax.csv"
+    tax.write_text(
+        "纳税人识别号,所属年度,税种,实缴税金(元)\n"
+        f"{A},2025,增值税,1000\n{A},2025,企业所得税,2000\n{A},2025,房产税,3000\n",
+        "utf-8",
+    )
+    r = import_file("tax", tax, engine=engine)
+    assert r.status == "committed", [p.message() for p in r.problems]
+    assert 0.1 + 0.2 + 0.3 == 0.6000000000000001  # the naive order, for the record
+    snap = build_snapshot(engine, tmp_path / "snap")
+    facts = pd.read_parquet(snap.table("facts"))
+    assert facts.loc[facts["item"] == "tax_paid", "value"].tolist() == [0.6]
+    assert snap.rows["facts"] == len(facts) == 1
+    # the staged raw facts (Parquet on SQLite, CSV from COPY on PostgreSQL) are gone
+    assert sorted(p.name for p in snap.path.iterdir()) == sorted(
+        [f"{t}.parquet" for t in snap.rows] + ["manifest.json"]
+    )

@@ -20,6 +20,8 @@ contains, so a result can name the inputs (batches and runs) it was computed fro
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,10 +30,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import BigInteger, Connection, Engine, Float, cast, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
+from industry_brain.core.errors import Location, ValidationError
 from industry_brain.store.db import describe, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 
@@ -148,125 +151,215 @@ def _write_results(
     return rows, runs
 
 
-def _preferred(facts: pd.DataFrame, counties: pd.Series) -> pd.DataFrame:
-    """Keep, per (enterprise, year, item), the figures of the highest-precedence department."""
-    if facts.empty:
-        return facts
+def _precedence_ranks(combos: pd.DataFrame) -> pd.DataFrame:
+    """The rank of each department per (county, year, item) in ``ingest.precedence`` (0 first; a
+    department the table does not list ranks after all listed ones)."""
     params = parameters.load()
-    facts = facts.assign(county=facts["enterprise_id"].map(counties).fillna(""))
-    combos = facts[["county", "year", "item", "source_dept"]].drop_duplicates()
     ranks = []
     for county, year, item, dept in combos.itertuples(index=False):
         table = params.get("ingest.precedence", region=county or None, on=date(int(year), 1, 1))
         order = table.get(item) or table["default"]
         ranks.append(order.index(dept) if dept in order else len(order))
-    combos = combos.assign(rank=ranks)
-    facts = facts.merge(combos, on=["county", "year", "item", "source_dept"], how="left")
-    best = facts.groupby(["enterprise_id", "year", "item"])["rank"].transform("min")
-    return facts[facts["rank"] == best].drop(columns=["rank", "county"])
+    return combos.assign(rank=pd.Series(ranks, dtype="int64", index=combos.index))
+
+
+RAW_COLUMNS = ("enterprise_id", "year", "month", "item", "value", "unit", "source_dept")
+RAW_SCHEMA = pa.schema(
+    [
+        ("enterprise_id", pa.int64()),
+        ("year", pa.int64()),
+        ("month", pa.int64()),
+        ("item", pa.string()),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("source_dept", pa.string()),
+    ]
+)
+#: DuckDB's memory for precedence and sums; beyond it DuckDB spills to the snapshot's temp folder
+DUCKDB_MEMORY = "2GB"
+
+
+def _raw_facts_sql(conn: Any) -> str:
+    # typed casts: SQLite's values carry no declared type of their own (ADBC infers from them)
+    stmt = select(
+        *(
+            cast(getattr(Fact, c), Float if t == pa.float64() else BigInteger).label(c)
+            if t != pa.string()
+            else getattr(Fact, c)
+            for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+        )
+    ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None))
+    return str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+
+
+def _stream_raw_facts(conn: Connection, staging: Path) -> str:
+    """The store's current facts written to ``staging`` in bounded memory; returns the DuckDB
+    reader of the staged file. PostgreSQL: ``COPY (…) TO STDOUT`` in CSV on the session's own
+    connection, streamed to disk. SQLite: the ADBC SQLite driver reads the database file straight
+    into Arrow record batches (no Python object per value), appended to Parquet batch by batch —
+    a second read connection, so an import committed in between may or may not be in it."""
+    sql = _raw_facts_sql(conn)
+    if conn.dialect.name == "postgresql":
+        path = staging / "facts.csv"
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            with (
+                path.open("wb") as out,
+                cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, NULL '\\N')") as cp,
+            ):
+                for block in cp:
+                    out.write(block)
+        finally:
+            cursor.close()
+        duck = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
+        types = ", ".join(
+            f"'{c}': '{duck[t]}'" for c, t in zip(RAW_SCHEMA.names, RAW_SCHEMA.types, strict=True)
+        )
+        return (
+            f"read_csv('{path}', header = false, columns = {{{types}}}, "
+            "quote = '\"', escape = '\"', nullstr = '\\N')"
+        )
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        raise ValidationError(
+            "snapshot.memory_store",
+            "内存中的 SQLite 库不能生成快照，请使用数据库文件",
+            "an in-memory SQLite store cannot be snapshotted: use a database file",
+            Location(field="IB_DATABASE_URL"),
+            str(conn.engine.url),
+        )
+    path = staging / "facts.parquet"
+    with (
+        adbc_sqlite.connect(str(Path(database).resolve())) as reader_conn,
+        reader_conn.cursor() as cursor,
+        pq.ParquetWriter(path, RAW_SCHEMA, compression="zstd") as writer,
+    ):
+        cursor.execute(sql)
+        for batch in cursor.fetch_record_batch():
+            writer.write_batch(batch.cast(RAW_SCHEMA))
+    return f"read_parquet('{path}')"
+
+
+def _write_facts(reader: str, enterprises: Path, out_dir: Path, staging: Path) -> dict[str, int]:
+    """Precedence, yearly sums and monthly electricity by DuckDB from the staged raw facts, out
+    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as Parquet."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute(f"SET temp_directory = '{staging / 'spill'}'")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(
+            f"""CREATE TEMP VIEW raw AS
+                SELECT r.*, coalesce(e.county_code, '') AS county
+                FROM {reader} r LEFT JOIN read_parquet('{enterprises}') e USING (enterprise_id)"""
+        )
+        combos = con.execute(
+            "SELECT DISTINCT county, year, item, source_dept FROM raw ORDER BY ALL"
+        ).df()
+        con.register("ranks", _precedence_ranks(combos))
+        con.execute(
+            """CREATE TEMP VIEW chosen AS
+               SELECT enterprise_id, year, month, item, value, unit, source_dept FROM (
+                 SELECT raw.*, k.rank,
+                        min(k.rank) OVER (PARTITION BY enterprise_id, raw.year, raw.item) AS best
+                 FROM raw JOIN ranks k USING (county, year, item, source_dept)
+               ) WHERE rank = best"""
+        )
+        # fsum: compensated summation, as pandas' groupby sum (Kahan) did
+        con.execute(
+            f"""COPY (SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
+                      FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept
+                      ORDER BY enterprise_id, year, item, unit, source_dept)
+                TO '{out_dir / "facts.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
+        )
+        con.execute(
+            f"""COPY (SELECT enterprise_id, year, month, fsum(value) AS value
+                      FROM chosen WHERE item = 'electricity' AND month > 0
+                      GROUP BY enterprise_id, year, month ORDER BY enterprise_id, year, month)
+                TO '{out_dir / "electricity_monthly.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
+        )
+    finally:
+        con.close()
+    return {
+        name: pq.ParquetFile(out_dir / f"{name}.parquet").metadata.num_rows
+        for name in ("facts", "electricity_monthly")
+    }
 
 
 def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
-    """Export the store's current figures to Parquet under ``out_dir``."""
+    """Export the store's current figures to Parquet under ``out_dir``.
+
+    Enterprises, scales and the services' result tables are read as frames (one row per
+    enterprise or result); the facts — the big table, 27 million rows at province scale — are
+    streamed out of the store to a staging file and reduced by DuckDB out of core
+    (:func:`_stream_raw_facts`, :func:`_write_facts`), so memory stays bounded."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with Session(engine) as s:
-        ents = read_frame(
-            s,
-            select(
-                Enterprise.id,
-                Enterprise.uscc,
-                Enterprise.name,
-                Enterprise.county_code,
-                Enterprise.industry_code,
-                Enterprise.status,
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        with Session(engine) as s:
+            ents = read_frame(
+                s,
+                select(
+                    Enterprise.id,
+                    Enterprise.uscc,
+                    Enterprise.name,
+                    Enterprise.county_code,
+                    Enterprise.industry_code,
+                    Enterprise.status,
+                ),
+                ["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
+            )
+            scales = read_frame(
+                s,
+                select(
+                    EnterpriseScale.enterprise_id,
+                    EnterpriseScale.year,
+                    EnterpriseScale.above_scale,
+                ),
+                ["enterprise_id", "year", "above_scale"],
+            )
+            # the facts in the same transaction as the enterprises, streamed to disk
+            reader = _stream_raw_facts(s.connection(), staging)
+            batch_ids = _input_batches(s)
+            result_rows, runs = _write_results(s, out_dir)
+        scales["above_scale"] = scales["above_scale"].astype(bool)
+        ents["division"] = ents["industry_code"].str.slice(0, 2)
+        rows = {
+            "enterprises": _write(
+                ents,
+                out_dir / "enterprises.parquet",
+                pa.schema(
+                    [
+                        ("enterprise_id", pa.int64()),
+                        ("uscc", pa.string()),
+                        ("name", pa.string()),
+                        ("county_code", pa.string()),
+                        ("industry_code", pa.string()),
+                        ("status", pa.string()),
+                        ("division", pa.string()),
+                    ]
+                ),
             ),
-            ["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
-        )
-        scales = read_frame(
-            s,
-            select(
-                EnterpriseScale.enterprise_id, EnterpriseScale.year, EnterpriseScale.above_scale
+            "scales": _write(
+                scales,
+                out_dir / "scales.parquet",
+                pa.schema(
+                    [
+                        ("enterprise_id", pa.int64()),
+                        ("year", pa.int64()),
+                        ("above_scale", pa.bool_()),
+                    ]
+                ),
             ),
-            ["enterprise_id", "year", "above_scale"],
-        )
-        raw = read_frame(
-            s,
-            select(
-                Fact.enterprise_id,
-                Fact.year,
-                Fact.month,
-                Fact.item,
-                Fact.value,
-                Fact.unit,
-                Fact.source_dept,
-                Fact.batch_id,
-            ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None)),
-            ["enterprise_id", "year", "month", "item", "value", "unit", "source_dept", "batch_id"],
-        )
-        batch_ids = _input_batches(s)
-        result_rows, runs = _write_results(s, out_dir)
-    scales["above_scale"] = scales["above_scale"].astype(bool)
-    ents["division"] = ents["industry_code"].str.slice(0, 2)
-    counties = ents.set_index("enterprise_id")["county_code"]
-    chosen = _preferred(raw, counties)
-    yearly = chosen.groupby(
-        ["enterprise_id", "year", "item", "unit", "source_dept"], as_index=False
-    )["value"].sum()
-    monthly = (
-        chosen[(chosen["item"] == "electricity") & (chosen["month"] > 0)]
-        .groupby(["enterprise_id", "year", "month"], as_index=False)["value"]
-        .sum()
-    )
-    rows = {
-        "enterprises": _write(
-            ents,
-            out_dir / "enterprises.parquet",
-            pa.schema(
-                [
-                    ("enterprise_id", pa.int64()),
-                    ("uscc", pa.string()),
-                    ("name", pa.string()),
-                    ("county_code", pa.string()),
-                    ("industry_code", pa.string()),
-                    ("status", pa.string()),
-                    ("division", pa.string()),
-                ]
-            ),
-        ),
-        "scales": _write(
-            scales,
-            out_dir / "scales.parquet",
-            pa.schema(
-                [("enterprise_id", pa.int64()), ("year", pa.int64()), ("above_scale", pa.bool_())]
-            ),
-        ),
-        "facts": _write(
-            yearly[["enterprise_id", "year", "item", "value", "unit", "source_dept"]],
-            out_dir / "facts.parquet",
-            pa.schema(
-                [
-                    ("enterprise_id", pa.int64()),
-                    ("year", pa.int64()),
-                    ("item", pa.string()),
-                    ("value", pa.float64()),
-                    ("unit", pa.string()),
-                    ("source_dept", pa.string()),
-                ]
-            ),
-        ),
-        "electricity_monthly": _write(
-            monthly,
-            out_dir / "electricity_monthly.parquet",
-            pa.schema(
-                [
-                    ("enterprise_id", pa.int64()),
-                    ("year", pa.int64()),
-                    ("month", pa.int64()),
-                    ("value", pa.float64()),
-                ]
-            ),
-        ),
-    }
+        }
+        rows.update(_write_facts(reader, out_dir / "enterprises.parquet", out_dir, staging))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     snap = Snapshot(
         path=out_dir,
         rows={**rows, **result_rows},
