@@ -208,9 +208,12 @@ def test_agent_reports_progress_and_advances_the_stage(app, engine):
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text[-2000:]
-    assert r.headers["location"] == f"/projects/{WX1}?saved=progress#progress"
+    assert r.headers["location"] == f"/projects/{WX1}#progress"  # no ?saved= in the URL
     shown = c.get(r.headers["location"]).text
-    assert 'id="saved"' in shown and "1,500.50" in shown and "场地平整完成" in shown
+    # the one-time confirmation (web/flash.py), gone on a reload
+    assert '<div class="flash" id="flash" role="status">已保存项目进度</div>' in shown
+    assert "1,500.50" in shown and "场地平整完成" in shown
+    assert 'id="flash"' not in c.get(r.headers["location"]).text
     assert 'name="version" value="2"' in shown
     assert 'class="warning-now"' not in shown  # 签约未开工 cleared by 开工
     p = _project(engine, WX1)
@@ -320,7 +323,9 @@ def test_agent_and_enterprise_raise_tickets_with_state_and_history(app, engine):
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text[-1500:]
+    assert r.headers["location"] == f"/projects/{WX1}#tickets"
     page = c.get(r.headers["location"]).text
+    assert '<div class="flash" id="flash" role="status">已提交工单</div>' in page
     row = re.search(r'<tr data-ticket="\d+" data-status="open">(.*?)</tr>', page, re.S).group(1)
     assert "土地交付后场地平整未完成" in row and "自然资源和规划局" in row and "待办" in row
     assert "2026-12-12" in row  # due: 2026-11-27 + projects.tickets.due_days (15)
@@ -363,6 +368,10 @@ def test_agent_and_enterprise_raise_tickets_with_state_and_history(app, engine):
     assert r.status_code == 400 and 'data-code="ticket.department_unknown"' in r.text
     r = e.post(f"/projects/{WX2}/tickets", data={"csrf_token": etoken, "department": "gdj"})
     assert r.status_code == 400 and 'data-code="ticket.title"' in r.text
+    # the error beside its field (the title input's label), no page-level alert, no confirmation
+    label = re.search(r'<label>[^<]*<input name="title".*?</label>', r.text, re.S).group(0)
+    assert 'data-code="ticket.title"' in label
+    assert 'id="ticket-error"' not in r.text and 'id="flash"' not in r.text
     o, otoken = _as(app, "county_wx")
     assert 'id="ticket-form"' not in o.get(f"/projects/{WX1}").text
     r = o.post(

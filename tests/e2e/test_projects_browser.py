@@ -40,7 +40,9 @@ def test_agent_reports_progress_from_the_agent_desk(page: Page, site: Site) -> N
     shot(page, site, "projects-progress-form")
     page.click("#progress-submit")
     page.wait_for_load_state("networkidle")
-    expect(page.locator("#saved")).to_be_visible()
+    # the one-time confirmation (web/flash.py), not a ?saved= notice in the URL
+    expect(page.locator("#flash")).to_have_text("已保存项目进度")
+    assert "saved=" not in page.url
     first = page.locator("#table-reports tbody tr").first
     expect(first).to_contain_text(note)
     expect(first).to_contain_text(format_number(value))
@@ -49,6 +51,40 @@ def test_agent_reports_progress_from_the_agent_desk(page: Page, site: Site) -> N
     new_version = page.locator("#progress-form input[name=version]").input_value()
     assert int(new_version) == int(version) + 1
     shot(page, site, "projects-progress-saved")
+
+
+def test_agent_raises_a_ticket_error_beside_the_field_then_a_confirmation(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site, site.users["agent"])
+    page.locator("a[href^='/projects/']").first.click()
+    page.wait_for_load_state("networkidle")
+    form = page.locator("#ticket-form")
+    expect(form).to_be_visible()
+    before = page.locator("tr[data-ticket]").count()
+    # a title left empty (the browser's own check switched off): the server's error stands
+    # beside the title field, the form keeps what was typed, nothing is saved
+    form.locator("input[name=title]").evaluate("e => e.removeAttribute('required')")
+    note = f"浏览器测试诉求（{'甲' if site.store == 'sqlite' else '乙'}）"
+    form.locator("textarea[name=description]").fill(note)
+    page.click("#ticket-submit")
+    page.wait_for_load_state("networkidle")
+    error = page.locator("#ticket-form label:has(input[name=title]) .field-error")
+    expect(error).to_have_attribute("data-code", "ticket.title")
+    expect(page.locator("#ticket-form textarea[name=description]")).to_have_value(note)
+    expect(page.locator("#flash")).to_have_count(0)
+    assert page.locator("tr[data-ticket]").count() == before
+    shot(page, site, "projects-ticket-error")
+    page.locator("#ticket-form input[name=title]").fill(note)
+    page.click("#ticket-submit")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#flash")).to_have_text("已提交工单")
+    assert "saved=" not in page.url
+    expect(page.locator("tr[data-ticket]")).to_have_count(before + 1)
+    expect(page.locator("tr[data-ticket]", has_text=note)).to_have_count(1)
+    shot(page, site, "projects-ticket-saved")
+    page.reload()
+    expect(page.locator("#flash")).to_have_count(0)  # shown once
 
 
 def test_officer_sees_warning_badges_on_the_board(page: Page, site: Site) -> None:

@@ -35,6 +35,7 @@ from industry_brain.domains.projects import views
 from industry_brain.store import scoped
 from industry_brain.store.models import Project
 from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web import flash
 from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, TodayDep, request_id
@@ -142,9 +143,8 @@ def project_page(
     scope: ScopeDep,
     today: TodayDep,
     code: str,
-    saved: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
-    return _detail_page(request, db, scope, code, today, saved=saved)
+    return _detail_page(request, db, scope, code, today)
 
 
 def _form_failed(
@@ -172,6 +172,12 @@ def _form_failed(
         form_error=exc.to_dict(),
         form_name=which,
     )
+
+
+def _saved(request: Request, url: str, key: str) -> Response:
+    """303 to ``url`` with the one-time confirmation ``key`` (web/flash.py)."""
+    response = RedirectResponse(url, status_code=303)
+    return flash.flash(response, key, request.app.state.settings.cookie_secure)
 
 
 @router.post("/projects/{code}/progress")
@@ -209,7 +215,7 @@ def project_progress(
         if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
             raise
         return _form_failed(request, db, scope, code, today, exc, "progress", form)
-    return RedirectResponse(f"/projects/{quote(code)}?saved=progress#progress", status_code=303)
+    return _saved(request, f"/projects/{quote(code)}#progress", "flash.progress_saved")
 
 
 @router.post("/projects/{code}/tickets")
@@ -239,7 +245,7 @@ def project_ticket(
         if isinstance(exc, PermissionDenied | NotFoundError):  # the error page
             raise
         return _form_failed(request, db, scope, code, today, exc, "ticket", form)
-    return RedirectResponse(f"/projects/{quote(code)}?saved=ticket#tickets", status_code=303)
+    return _saved(request, f"/projects/{quote(code)}#tickets", "flash.ticket_saved")
 
 
 # -- 百千万 bulletin --------------------------------------------------------------------------
