@@ -201,3 +201,155 @@ def score(
     for k, v in out["cmmm_levels"].items():
         t.add_row(str(k), str(v))
     console.print(t)
+
+
+@app.command(
+    epilog="Example: industry-brain diagnosis report 91330500MA2B3C4D5B --year 2025 "
+    "--user city_officer --pdf report.pdf --json"
+)
+def report(
+    uscc: Annotated[str, typer.Argument(help="The enterprise's USCC.")],
+    user: UserOpt,
+    questionnaire: Annotated[str, typer.Option(help="Questionnaire id.")] = "cmmm",
+    year: Annotated[int | None, typer.Option(help="Assessment year (default: newest).")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    pdf: Annotated[Path | None, typer.Option(help="Write the report as PDF here.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the report as HTML here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The diagnosis report of the enterprise's newest final assessment (scoped to ``--user``;
+    the read is audited): level, score, domains, weakest sub-domains, peers, next level."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from industry_brain.core.errors import NotFoundError
+    from industry_brain.domains.diagnosis import report as rep
+    from industry_brain.domains.diagnosis import service
+    from industry_brain.store import audit
+    from industry_brain.store.db import get_engine
+
+    with _errors(), Session(get_engine()) as s:
+        scope = _scope(s, user)
+        found = [
+            x["assessment"]
+            for x in service.list_for(s, scope, uscc)
+            if x["assessment"].questionnaire == questionnaire
+            and x["assessment"].status == "final"
+            and (year is None or x["assessment"].year == year)
+        ]
+        if not found:
+            raise NotFoundError(
+                "diagnosis.no_report",
+                f"{uscc} 没有可查看的已定稿 {questionnaire} 评估",
+                f"{uscc} has no final {questionnaire} assessment you may see",
+                value=uscc,
+            )
+        a = max(found, key=lambda x: (x.year, x.id))
+        data = rep.build(s, scope, a.id, lang)
+        audit.record(
+            s, scope.username, "diagnosis.report", "diagnosis_assessment", str(a.id), {"uscc": uscc}
+        )
+        s.commit()
+        today = date.today()
+        if pdf is not None:
+            pdf.write_bytes(rep.pdf(data, today))
+        if html is not None:
+            html.write_text(rep.html(data, today), encoding="utf-8")
+    out = {
+        "assessment_id": a.id,
+        "uscc": data["enterprise"]["uscc"],
+        "questionnaire": data["questionnaire"]["id"],
+        "version": data["questionnaire"]["version"],
+        "year": a.year,
+        "level": data["level"],
+        "level_name": data["level_name"],
+        "score": data["score"],
+        "domains": dict(data["domains"]),
+        "weakest": [{k: w[k] for k in ("code", "name", "level", "score")} for w in data["weakest"]],
+        "peers": data["peers"],
+        "next_level": data["path"]
+        and {
+            "level": data["path"]["level"],
+            "score": data["path"]["score"],
+            "subdomains": [g["code"] for g in data["path"]["subdomains"]],
+        },
+        "opinion": data["opinion"],
+        "pdf": str(pdf) if pdf else None,
+    }
+    if as_json:
+        _print_json(out)
+        return
+    console.print(
+        f"{data['enterprise']['name']}：{data['questionnaire']['title']} 等级 {out['level']} 级"
+        f"（{out['level_name'] or '—'}），得分 {out['score']:.2f} / level {out['level']}, "
+        f"score {out['score']:.2f}",
+        highlight=False,
+    )
+    t = Table(title="能力域 domains")
+    t.add_column("能力域 domain")
+    t.add_column("得分 score")
+    for name, v in data["domains"]:
+        t.add_row(name, f"{v:.2f}")
+    console.print(t)
+    if pdf:
+        console.print(f"PDF: {pdf}", highlight=False)
+
+
+@app.command(
+    epilog="Example: industry-brain diagnosis indicators --year 2025 --county 330502 --json"
+)
+def indicators(
+    year: Annotated[int, typer.Option(help="Census year.")],
+    county: Annotated[str | None, typer.Option(help="One county's code.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """County digital indicators from the census (数控化率, 研发设计工具普及率, 产业链协同,
+    上云; definitions are parameters) with the nation's and the province's published values,
+    and the 两化融合 stage and DCMM level distributions of the published results."""
+    from sqlalchemy.orm import Session
+
+    from industry_brain.domains.diagnosis import indicators as ind
+    from industry_brain.store.db import get_engine
+
+    with _errors(), Session(get_engine()) as s:
+        out = ind.indicators(s, year, county)
+    if as_json:
+        _print_json(out)
+        return
+
+    def pct(x: dict) -> str:
+        return "—" if x["value"] is None else f"{100 * x['value']:.1f}%"
+
+    t = Table(title=f"数字化指标 digital indicators {year}")
+    cols = (
+        "区县 county",
+        "普查 firms",
+        "数控化率 NC",
+        "研发设计 design",
+        "协同 chain",
+        "上云 cloud",
+    )
+    for col in cols:
+        t.add_column(col)
+    for r in out["rows"]:
+        t.add_row(
+            r["county_name"] or r["county_code"],
+            str(r["evaluated"]),
+            pct(r["nc_rate"]),
+            pct(r["design_tools"]),
+            pct(r["chain_collaboration"]),
+            pct(r["cloud"]),
+        )
+    for name in ("nation", "province"):
+        p = out["published"][name]
+        v = p["value"] or {}
+        t.add_row(
+            f"{'全国' if name == 'nation' else '省'} {name} [{p['quality']}]",
+            "",
+            f"{100 * v['nc_rate']:.1f}%" if "nc_rate" in v else "—",
+            f"{100 * v['design_tools']:.1f}%" if "design_tools" in v else "—",
+            f"{100 * v['chain_collaboration']:.1f}%" if "chain_collaboration" in v else "—",
+            "—",
+        )
+    console.print(t)

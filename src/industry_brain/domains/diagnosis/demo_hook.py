@@ -22,7 +22,7 @@ ORDER = 30  # before the policy run, whose snapshot then holds result_maturity
 SEED = 20261203
 N_FIRMS = 300
 DEMO = "demo"
-OPINION = "演示数据（合成答案）/ demo data (synthetic answers)"
+OPINION = "演示数据（合成答案）"
 
 
 def _satisfaction(rng: random.Random, capability: float, level: int, levels: int) -> str:
@@ -88,6 +88,7 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
             .limit(n)
         ).all()
         rng = random.Random(SEED)
+        created: list[DiagnosisAssessment] = []
         now = datetime.now(UTC)
         plans = [("census", 1), ("cmmm", 2), ("lianghua", 3), ("dcmm", 10)]
         for i, (eid, uscc, industry) in enumerate(firms):
@@ -116,6 +117,7 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
                 )
                 s.add(a)
                 s.flush()
+                created.append(a)
                 values = _answers(q, kind, rng, c)
                 live = {r.code for r in service.applicable(q, kind, values)}
                 rows = [
@@ -148,6 +150,11 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
                         )
                     )
                     counts["certificates"] += 1
+        # each final assessment keeps its own result (the report shows it), scored in one pass
+        s.flush()
+        results = service.score_assessments(s, created)
+        for a in created:
+            a.result = results[a.id]
         s.commit()
     return counts
 

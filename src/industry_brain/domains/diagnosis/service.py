@@ -679,37 +679,44 @@ def score_assessments(
     params = core_params.load()
     rules = scoring.Rules.load(params=params)
     s = scoring.score(con or ibis.duckdb.connect(), qs, a, answers, rules)
+    version = params.version("diagnosis")
     out: dict[int, dict[str, Any]] = {}
     for x in assessments:
         q = qn.get(x.questionnaire, x.version)
-        if q.scoring == "survey":
-            out[x.id] = {"scoring": "survey", "parameter_version": params.version("diagnosis")}
-            continue
-        ov = s.overall[s.overall.assessment_id == x.id]
-        row = ov.iloc[0] if len(ov) else None
-        subs = s.subdomains[s.subdomains.assessment_id == x.id]
-        doms = s.domains[s.domains.assessment_id == x.id]
-        lv = s.levels[s.levels.assessment_id == x.id]
-        sl = s.subdomain_levels[s.subdomain_levels.assessment_id == x.id]
-        out[x.id] = {
-            "scoring": q.scoring,
-            "level": int(row["level"]) if row is not None else 0,
-            "score": round(float(row["score"]), 6) if row is not None else 0.0,
-            "composite": (
-                round(float(row["composite"]), 6)
-                if row is not None and pd.notna(row["composite"])
-                else None
-            ),
-            "levels": {int(r.level): round(float(r.score), 6) for r in lv.itertuples()},
-            "domains": {r.domain: round(float(r.score), 6) for r in doms.itertuples()},
-            "subdomains": {
-                r.subdomain: {"level": int(r.level), "score": round(float(r.score), 6)}
-                for r in subs.itertuples()
-            },
-            "subdomain_levels": {
-                sub: {int(r.level): round(float(r.score), 6) for r in g.itertuples()}
-                for sub, g in sl.groupby("subdomain")
-            },
-            "parameter_version": params.version("diagnosis"),
+        out[x.id] = (
+            {"scoring": "survey", "parameter_version": version}
+            if q.scoring == "survey"
+            else {
+                "scoring": q.scoring,
+                "level": 0,
+                "score": 0.0,
+                "composite": None,
+                "levels": {},
+                "domains": {},
+                "subdomains": {},
+                "subdomain_levels": {},
+                "parameter_version": version,
+            }
+        )
+
+    # decoded in one pass over each result frame's records (surveys are not scored)
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return [r for r in frame.to_dict("records") if "levels" in out[int(r["assessment_id"])]]
+
+    for r in records(s.overall):
+        o = out[int(r["assessment_id"])]
+        o["level"], o["score"] = int(r["level"]), round(float(r["score"]), 6)
+        o["composite"] = None if pd.isna(r["composite"]) else round(float(r["composite"]), 6)
+    for r in records(s.levels):
+        out[int(r["assessment_id"])]["levels"][int(r["level"])] = round(float(r["score"]), 6)
+    for r in records(s.domains):
+        out[int(r["assessment_id"])]["domains"][r["domain"]] = round(float(r["score"]), 6)
+    for r in records(s.subdomains):
+        out[int(r["assessment_id"])]["subdomains"][r["subdomain"]] = {
+            "level": int(r["level"]),
+            "score": round(float(r["score"]), 6),
         }
+    for r in records(s.subdomain_levels):
+        sub = out[int(r["assessment_id"])]["subdomain_levels"].setdefault(r["subdomain"], {})
+        sub[int(r["level"])] = round(float(r["score"]), 6)
     return out
