@@ -176,3 +176,61 @@ def test_duckdb_and_pyspark_give_identical_results(tmp_path: Path) -> None:
         assert (a["paid"] is None) == (b["paid"] is None)
         assert a["paid"] is None or a["paid"] == pytest.approx(b["paid"], rel=1e-9)
         assert a["trace"] == b["trace"]
+
+
+def _published(name: str, rows: list[dict]) -> pd.DataFrame:
+    """Rows in the schema the publishing service declares on the contract (every column, in
+    its order), found through the contract — never by importing the service."""
+    from industry_brain import contract
+
+    tables = {t.name: t for s in contract.services().values() for t in s.result_tables}
+    if name not in tables:
+        pytest.skip(f"{name} is not published by any registered service")
+    schema = tables[name].schema
+    kinds = {"int64": "Int64", "float64": "float64", "string": "object", "bool": "boolean"}
+    frame = pd.DataFrame([{c: r.get(c) for c, _ in schema} for r in rows])
+    return frame.astype({c: kinds[k] for c, k in schema})
+
+
+def test_the_batch_reads_the_tiers_and_maturity_results(tmp_path: Path) -> None:
+    """result_tiers (new_tier: high_tech / zhuanjingtexin / little_giant …) and result_maturity
+    (guanbiao_certified) as their services publish them: the tier award is 30 for a new 专精特新
+    (1), 100 for a new 小巨人 (3), nothing for a firm evaluated with nothing new (2), cannot
+    tell without a row (4); the 贯标 award 20 for 1 (certified, 规上), none for 2 (not
+    certified), cannot tell for 3 (no row); 4 is below scale."""
+    snap = _snapshot(tmp_path / "snap")
+    base = {"run_id": 31, "parameter_version": "v", "year": YEAR}
+    _published(
+        "result_tiers",
+        [
+            {**base, "enterprise_id": 1, "status": "recognised", "new_tier": "zhuanjingtexin"},
+            {**base, "enterprise_id": 2, "status": "meets", "new_tier": None},
+            {**base, "enterprise_id": 3, "status": "recognised", "new_tier": "little_giant"},
+        ],
+    ).to_parquet(snap.path / "result_tiers.parquet")
+    _published(
+        "result_maturity",
+        [
+            {**base, "enterprise_id": 1, "guanbiao_certified": True},
+            {**base, "enterprise_id": 2, "guanbiao_certified": False},
+        ],
+    ).to_parquet(snap.path / "result_maturity.parquet")
+    ev = _evaluate(snap, "duckdb")
+    got = {
+        k: v
+        for k, v in _key(ev).items()
+        if k[0] in ("hightech_zjtx_award", "lianghua_guanbiao_award")
+    }
+    assert got == {
+        ("hightech_zjtx_award", 1, ""): ("eligible", 30.0),
+        ("hightech_zjtx_award", 3, ""): ("eligible", 100.0),
+        ("hightech_zjtx_award", 4, ""): ("unknown", None),
+        ("lianghua_guanbiao_award", 1, ""): ("eligible", 20.0),
+        ("lianghua_guanbiao_award", 3, ""): ("unknown", None),
+    }
+    totals = ev.totals()
+    assert totals["beneficiaries"] == 3 and totals["total"] == pytest.approx(396.0 + 150.0)
+    row = next(
+        r for r in ev.rows if r["policy"] == "hightech_zjtx_award" and r["enterprise_id"] == 1
+    )
+    assert row["trace"]["conditions"][0]["values"]["tier.new_tier"] == "zhuanjingtexin"

@@ -90,7 +90,7 @@ def ib_demo_hook() -> Any:
 
 @hookimpl
 def ib_reads_results() -> list[str]:
-    return ["result_mujun", "result_carbon", "result_projects"]
+    return ["result_mujun", "result_carbon", "result_projects", "result_tiers", "result_maturity"]
 
 
 @hookimpl

@@ -186,7 +186,7 @@ def run(
     with Session(engine) as session:
         ev = evaluate_snapshot(snap, session, year, compute_engine)
         totals = ev.totals()
-        reads = {"result_mujun", "result_carbon", "result_projects"}
+        reads = set(RESULT_TABLES)
         run_row = PolicyRun(
             year=year,
             kind="run",
