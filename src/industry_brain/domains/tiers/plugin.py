@@ -58,3 +58,24 @@ def ib_demo_hook() -> Any:
     from industry_brain.domains.tiers import demo_hook
 
     return demo_hook
+
+
+@hookimpl
+def ib_web_router() -> Any:
+    from industry_brain.domains.tiers import web
+
+    return web.router
+
+
+@hookimpl
+def ib_profile_section() -> Any:
+    from industry_brain.domains.tiers import web
+
+    return web.profile_section
+
+
+@hookimpl
+def ib_portal_section() -> Any:
+    from industry_brain.domains.tiers import web
+
+    return web.portal_section

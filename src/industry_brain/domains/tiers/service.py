@@ -27,6 +27,7 @@ from industry_brain.domains.tiers.inputs import INPUTS, TIERS, provider
 from industry_brain.domains.tiers.models import (
     TiersDeclarationItem,
     TiersLevel,
+    TiersPlan,
     TiersResult,
     TiersRun,
     TiersTitle,
@@ -277,9 +278,6 @@ def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
     for n in requires + conditions:
         _missing(n, missing)
         _failing(n, failing)
-    if direct and not any(d["ok"] for d in direct):
-        for d in direct:
-            _missing(d, missing)
     if s.points is not None and s.points.indicators:
         inds = []
         for ind in s.points.indicators:
@@ -316,6 +314,10 @@ def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
                     "gap": None if lo is None else s.points.total_min - lo,
                 }
             )
+    if direct and not any(d["ok"] for d in direct):
+        # the direct paths last: the main path's data first
+        for d in direct:
+            _missing(d, missing)
     missing = list(dict.fromkeys(missing))
     trace["failing"] = failing
     trace["missing"] = [
@@ -347,6 +349,13 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
                 status, used = STATUS[declared], other
             trace = explain_row(used, s)
             trace["basis"] = "verified" if used is row else "declared"
+            # a scheme whose preconditions are known not to hold (e.g. 新升规 for a firm above
+            # designated size) is no next step for the firm
+            trace["requires_ok"] = (
+                all(n["ok"] is True for n in trace["requires"])
+                if all(n["ok"] is not None for n in trace["requires"])
+                else (False if any(n["ok"] is False for n in trace["requires"]) else None)
+            )
             out.append(
                 {
                     "enterprise_id": eid,
@@ -390,10 +399,13 @@ def derive_levels(
             if int(ty) == year and until >= start and date(int(ty), 1, 1) <= end:
                 new.setdefault(int(eid), []).append(str(tier))
     by_ent: dict[int, dict[str, tuple[str, float | None]]] = {}
-    for eid, tier, status, close in results[
-        ["enterprise_id", "tier", "status", "closeness"]
+    open_: dict[int, set[str]] = {}
+    for eid, tier, status, close, trace in results[
+        ["enterprise_id", "tier", "status", "closeness", "trace"]
     ].itertuples(index=False):
         by_ent.setdefault(int(eid), {})[tier] = (status, close)
+        if trace.get("requires_ok") is not False:
+            open_.setdefault(int(eid), set()).add(tier)
     verified = wide[wide["basis"] == "verified"]
     rows = []
     for r in verified.to_dict(orient="records"):
@@ -428,7 +440,7 @@ def derive_levels(
         base = _rank(ladder, tier)
         nxt = None
         for t in ladder[base + 1 :]:
-            if t in mine:
+            if t in open_.get(eid, set()):
                 nxt = t
                 break
         rows.append(
@@ -550,6 +562,11 @@ def run(
         ev = evaluate_snapshot(session, snapshot.path, year, compute)
         ev.snapshot = snapshot
         stored = store_run(session, ev, actor)
+        # the plans' fact-backed targets get the figures that arrived since the last run
+        from industry_brain.domains.tiers import plans
+
+        for plan in session.scalars(select(TiersPlan).where(TiersPlan.status != "closed")):
+            plans.record_from_facts(session, plan, date.today(), actor)
         session.commit()
         session.refresh(stored)
         session.expunge(stored)
