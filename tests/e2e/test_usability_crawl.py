@@ -173,6 +173,13 @@ class Names:
                 ("project_stage_events", "reason"),
                 ("land_parcels", "land_use"),
                 ("enterprises", "address"),
+                ("tiers_titles", "batch"),
+                ("tiers_titles", "source_file"),
+                ("tiers_plans", "title"),
+                ("tiers_plan_actions", "title"),
+                ("tiers_plan_actions", "owner"),
+                ("tiers_declaration_items", "reason"),
+                ("tiers_declaration_items", "evidence_name"),
             ):
                 try:
                     texts.update(
