@@ -1,0 +1,881 @@
+"""The identifiers service: prefixes, templates, registration (single and bulk), update,
+withdrawal, resolution, GB/T 34014 batteries and statistics. Web, API and CLI call these.
+
+Every write names an :class:`Actor`; a write under a prefix is allowed only to a user of the
+enterprise owning the approved prefix — anyone else (another enterprise, a provider acting for it
+without delegation, an officer) is refused with ``ids.not_owner`` and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from industry_brain.core import uscc as uscc_mod
+from industry_brain.core.errors import ConflictError, Location, NotFoundError, ValidationError
+from industry_brain.domains.identifiers import syntax
+from industry_brain.domains.identifiers.models import (
+    Identifier,
+    IdHistory,
+    IdPrefix,
+    IdRecord,
+    IdResolution,
+    IdTemplate,
+    IdUpload,
+    IdUploadRow,
+)
+from industry_brain.store import audit
+from industry_brain.store.models import Enterprise
+from industry_brain.store.scope import PermissionDenied
+
+HERE = Path(__file__).parent
+BUILTIN_TEMPLATES = ("product", "batch", "equipment", "battery")
+
+
+# ---------------------------------------------------------------- node configuration
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    prefix: str
+    name_zh: str
+    name_en: str
+    default_ttl: int
+    nodes: dict[str, str] = field(default_factory=dict)
+
+    def serves(self, prefix: str) -> bool:
+        return prefix == self.prefix or prefix.startswith(self.prefix + ".")
+
+    def delegate(self, prefix: str) -> str | None:
+        """Base URL of the node serving ``prefix`` (longest matching node prefix), or None."""
+        best = None
+        for node, url in self.nodes.items():
+            if (prefix == node or prefix.startswith(node + ".")) and (
+                best is None or len(node) > len(best[0])
+            ):
+                best = (node, url)
+        return best[1] if best else None
+
+
+def load_config(path: str | Path | None = None) -> NodeConfig:
+    """``node.yaml`` of this package, or ``IB_IDS_NODE_CONFIG``, or ``path``."""
+    path = Path(path or os.environ.get("IB_IDS_NODE_CONFIG") or HERE / "node.yaml")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    node = raw.get("node") or {}
+    return NodeConfig(
+        prefix=syntax.check_prefix(str(node["prefix"]), enterprise=False),
+        name_zh=str(node.get("name_zh", "")),
+        name_en=str(node.get("name_en", "")),
+        default_ttl=int(raw.get("default_ttl", 86400)),
+        nodes={str(k): str(v).rstrip("/") for k, v in (raw.get("nodes") or {}).items()},
+    )
+
+
+# ---------------------------------------------------------------- actors and ownership
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: a username, its role and, for an enterprise user, its enterprise."""
+
+    name: str
+    role: str
+    enterprise_id: int | None = None
+    user_id: int | None = None
+
+
+def refuse(session: Session, actor: Actor, action: str, target: str, why: str) -> PermissionDenied:
+    """Audit a refused write (committed at once, whatever the caller does next)."""
+    audit.record(
+        session,
+        actor.name,
+        "ids.refused",
+        "identifier",
+        target,
+        {"action": action, "why": why, "role": actor.role, "enterprise_id": actor.enterprise_id},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return PermissionDenied(
+        "ids.not_owner",
+        "无权操作：该标识前缀属于其他企业（未获授权）",
+        "refused: the prefix belongs to another enterprise (no delegation)",
+        Location(field="prefix"),
+        value=target,
+    )
+
+
+def owned_prefix(session: Session, actor: Actor, prefix: str, action: str) -> IdPrefix:
+    """The approved prefix when ``actor`` belongs to the enterprise owning it; else refused."""
+    syntax.check_prefix(prefix)
+    row = session.scalar(select(IdPrefix).where(IdPrefix.prefix == prefix))
+    if row is None or row.status != "approved":
+        raise NotFoundError(
+            "ids.prefix_unknown",
+            "标识前缀不存在或未获批准",
+            "the prefix does not exist or is not approved",
+            Location(field="prefix"),
+            value=prefix,
+        )
+    if actor.enterprise_id is None or actor.enterprise_id != row.enterprise_id:
+        raise refuse(session, actor, action, prefix, "not_owner")
+    return row
+
+
+# ---------------------------------------------------------------- prefixes
+
+
+def apply_prefix(
+    session: Session, actor: Actor, uscc: str, prefix: str, config: NodeConfig
+) -> IdPrefix:
+    """An enterprise applies for ``prefix`` under this node; the USCC must be in the registry
+    (real-name check against ``enterprises``) and an enterprise user may apply only for itself."""
+    code = uscc_mod.normalize(uscc)
+    syntax.check_prefix(prefix)
+    if not config.serves(prefix) or prefix == config.prefix:
+        raise ValidationError(
+            "ids.prefix_other_node",
+            f"前缀应在本节点 {config.prefix} 之下",
+            f"the prefix must be under this node {config.prefix}",
+            Location(field="prefix"),
+            value=prefix,
+        )
+    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code))
+    if ent is None:
+        raise NotFoundError(
+            "ids.uscc_unknown",
+            "实名核验未通过：统一社会信用代码不在企业库中",
+            "real-name check failed: the USCC is not in the enterprise registry",
+            Location(field="uscc"),
+            value=code,
+        )
+    if actor.role == "enterprise" and actor.enterprise_id != ent.id:
+        raise refuse(session, actor, "apply_prefix", prefix, "other_enterprise")
+    if session.scalar(select(IdPrefix.id).where(IdPrefix.prefix == prefix)) is not None:
+        raise ConflictError(
+            "ids.prefix_taken",
+            "该标识前缀已被申请",
+            "this prefix has already been applied for",
+            Location(field="prefix"),
+            value=prefix,
+        )
+    row = IdPrefix(prefix=prefix, enterprise_id=ent.id, status="pending", applied_by=actor.name)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(
+            "ids.prefix_taken", "该标识前缀已被申请", "this prefix has already been applied for"
+        ) from exc
+    audit.record(
+        session,
+        actor.name,
+        "ids.prefix_apply",
+        "ids_prefix",
+        prefix,
+        {"uscc": code},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return row
+
+
+def decide_prefix(session: Session, actor: Actor, prefix: str, approve: bool) -> IdPrefix:
+    """An officer approves or rejects a pending application (callers check the permission)."""
+    row = session.scalar(select(IdPrefix).where(IdPrefix.prefix == prefix))
+    if row is None:
+        raise NotFoundError(
+            "ids.prefix_unknown",
+            "标识前缀不存在",
+            "no such prefix",
+            Location(field="prefix"),
+            value=prefix,
+        )
+    if row.status != "pending":
+        raise ConflictError(
+            "ids.prefix_decided",
+            "该申请已处理",
+            "this application was already decided",
+            Location(field="prefix"),
+            value=prefix,
+        )
+    row.status = "approved" if approve else "rejected"
+    row.approved_by = actor.name
+    row.approved_at = datetime.now(UTC)
+    audit.record(
+        session,
+        actor.name,
+        "ids.prefix_" + row.status,
+        "ids_prefix",
+        prefix,
+        {},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return row
+
+
+# ---------------------------------------------------------------- templates
+
+
+def builtin_schema(code: str) -> dict:
+    return json.loads((HERE / "templates" / f"{code}.json").read_text(encoding="utf-8"))
+
+
+def put_template(session: Session, actor: str, code: str, schema: dict) -> IdTemplate:
+    """A new version of template ``code`` (version 1 when new); the schema must be valid JSON
+    Schema (draft 2020-12). Older versions stay: records registered under them keep them."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ValidationError(
+            "ids.template_invalid",
+            f"模板不是有效的 JSON Schema：{exc.message}",
+            f"the template is not valid JSON Schema: {exc.message}",
+            Location(field="schema"),
+        ) from exc
+    if schema.get("type") != "object":
+        raise ValidationError(
+            "ids.template_invalid",
+            "模板的顶层类型应为 object",
+            "a template's top-level type must be object",
+            Location(field="schema"),
+        )
+    latest = session.scalar(select(func.max(IdTemplate.version)).where(IdTemplate.code == code))
+    row = IdTemplate(
+        code=code,
+        industry=str(schema.get("x-industry", "C")),
+        version=(latest or 0) + 1,
+        schema=schema,
+        created_by=actor,
+    )
+    session.add(row)
+    audit.record(session, actor, "ids.template", "ids_template", f"{code}@{row.version}", {})
+    session.commit()
+    return row
+
+
+def ensure_builtin_templates(session: Session, actor: str = "system") -> None:
+    for code in BUILTIN_TEMPLATES:
+        if session.scalar(select(IdTemplate.id).where(IdTemplate.code == code)) is None:
+            put_template(session, actor, code, builtin_schema(code))
+
+
+def template(session: Session, code: str, version: int | None = None) -> IdTemplate:
+    q = select(IdTemplate).where(IdTemplate.code == code)
+    q = q.where(IdTemplate.version == version) if version else q
+    row = session.scalar(q.order_by(IdTemplate.version.desc()).limit(1))
+    if row is None:
+        raise NotFoundError(
+            "ids.template_unknown",
+            "元数据模板不存在",
+            "no such metadata template",
+            Location(field="template"),
+            value=code,
+        )
+    return row
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
+
+
+def validator(schema: dict) -> Draft202012Validator:
+    return _validator(json.dumps(schema, sort_keys=True))
+
+
+def template_problems(schema: dict, data: Any) -> list[dict[str, Any]]:
+    """Each violation as ``{field, message}`` (the field is the top-level property)."""
+    out = []
+    for err in sorted(validator(schema).iter_errors(data), key=lambda e: list(e.path)):
+        path = list(err.path)
+        name = str(path[0]) if path else ""
+        if not name and err.validator == "required":
+            name = err.message.split("'")[1] if "'" in err.message else ""
+        if not name and err.validator == "additionalProperties":
+            name = err.message.split("'")[1] if "'" in err.message else ""
+        out.append({"field": name, "message": err.message})
+    return out
+
+
+def check_data(schema: dict, data: Any, code: str) -> None:
+    problems = template_problems(schema, data)
+    if problems:
+        p = problems[0]
+        raise ValidationError(
+            "ids.template_mismatch",
+            f"数据不符合模板 {code}：{p['field']} — {p['message']}",
+            f"the data does not match template {code}: {p['field']} — {p['message']}",
+            Location(field=p["field"] or "data"),
+        )
+
+
+def make_records(schema: dict, data: dict, default_ttl: int) -> list[dict[str, Any]]:
+    """Typed records: one per property in the template's order, index 1…n (Handle model)."""
+    restricted = set(schema.get("x-restricted") or [])
+    ttl = int(schema.get("x-ttl", default_ttl))
+    order = list(schema.get("properties", {}))
+    keys = [k for k in order if k in data] + sorted(k for k in data if k not in order)
+    return [
+        {
+            "idx": i,
+            "type": key,
+            "data": data[key],
+            "ttl": ttl,
+            "permission": "restricted" if key in restricted else "public",
+        }
+        for i, key in enumerate(keys, start=1)
+    ]
+
+
+# ---------------------------------------------------------------- registration
+
+
+def _history(session: Session, ident_id: int, action: str, actor: str, detail: dict) -> None:
+    session.add(IdHistory(identifier_id=ident_id, action=action, actor=actor, detail=detail))
+
+
+def register(
+    session: Session,
+    actor: Actor,
+    text: str,
+    template_code: str,
+    data: dict,
+    config: NodeConfig,
+) -> Identifier:
+    """Register one identifier: syntax, ownership, template; of two concurrent registrations of
+    one suffix the UNIQUE(prefix, suffix) constraint lets one win (``ids.duplicate`` 409)."""
+    handle = syntax.parse(text)
+    owner = owned_prefix(session, actor, handle.prefix, "register")
+    tpl = template(session, template_code)
+    check_data(tpl.schema, data, template_code)
+    now = datetime.now(UTC)
+    ident = Identifier(
+        prefix=handle.prefix,
+        suffix=handle.suffix,
+        prefix_id=owner.id,
+        template_id=tpl.id,
+        status="live",
+        created_by=actor.name,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ident)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise duplicate(str(handle)) from exc
+    for rec in make_records(tpl.schema, data, config.default_ttl):
+        session.add(IdRecord(identifier_id=ident.id, timestamp=now, **rec))
+    _history(session, ident.id, "registered", actor.name, {"template": tpl.code, "v": tpl.version})
+    audit.record(
+        session,
+        actor.name,
+        "ids.register",
+        "identifier",
+        str(handle),
+        {},
+        user_id=actor.user_id,
+    )
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise duplicate(str(handle)) from exc
+    return ident
+
+
+def duplicate(text: str) -> ConflictError:
+    return ConflictError(
+        "ids.duplicate",
+        "该标识已注册",
+        "this identifier is already registered",
+        Location(field="identifier"),
+        value=text,
+    )
+
+
+def find(session: Session, text: str) -> Identifier | None:
+    handle = syntax.parse(text)
+    return session.scalar(
+        select(Identifier).where(
+            Identifier.prefix == handle.prefix, Identifier.suffix == handle.suffix
+        )
+    )
+
+
+def _writable(session: Session, actor: Actor, text: str, action: str) -> Identifier:
+    handle = syntax.parse(text)
+    owned_prefix(session, actor, handle.prefix, action)
+    ident = find(session, text)
+    if ident is None:
+        raise NotFoundError(
+            "ids.unknown",
+            "标识不存在",
+            "no such identifier",
+            Location(field="identifier"),
+            value=text,
+        )
+    if ident.status == "withdrawn":
+        raise ConflictError(
+            "ids.withdrawn",
+            "标识已注销",
+            "the identifier has been withdrawn",
+            Location(field="identifier"),
+            value=text,
+        )
+    return ident
+
+
+def update(session: Session, actor: Actor, text: str, data: dict, config: NodeConfig) -> Identifier:
+    """Replace the records; validated against the template version the identifier pins."""
+    ident = _writable(session, actor, text, "update")
+    tpl = session.get(IdTemplate, ident.template_id)
+    check_data(tpl.schema, data, tpl.code)
+    now = datetime.now(UTC)
+    session.execute(delete(IdRecord).where(IdRecord.identifier_id == ident.id))
+    for rec in make_records(tpl.schema, data, config.default_ttl):
+        session.add(IdRecord(identifier_id=ident.id, timestamp=now, **rec))
+    ident.updated_at = now
+    _history(session, ident.id, "updated", actor.name, {"types": sorted(data)})
+    audit.record(session, actor.name, "ids.update", "identifier", text, {}, user_id=actor.user_id)
+    session.commit()
+    return ident
+
+
+def withdraw(session: Session, actor: Actor, text: str, reason: str = "") -> Identifier:
+    ident = _writable(session, actor, text, "withdraw")
+    now = datetime.now(UTC)
+    ident.status = "withdrawn"
+    ident.withdrawn_at = now
+    ident.updated_at = now
+    _history(session, ident.id, "withdrawn", actor.name, {"reason": reason})
+    audit.record(
+        session,
+        actor.name,
+        "ids.withdraw",
+        "identifier",
+        text,
+        {"reason": reason},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return ident
+
+
+# ---------------------------------------------------------------- resolution
+
+
+@dataclass
+class Resolution:
+    status: int  # 200 | 303 | 400 | 404 | 410
+    body: dict[str, Any]
+    ttl: int | None = None
+    location: str | None = None
+
+
+def history(session: Session, ident_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(IdHistory).where(IdHistory.identifier_id == ident_id).order_by(IdHistory.id)
+    )
+    return [
+        {"action": h.action, "actor": h.actor, "at": h.at.isoformat(), "detail": h.detail}
+        for h in rows
+    ]
+
+
+def resolve(
+    session: Session,
+    text: str,
+    config: NodeConfig,
+    restricted_ok: bool = False,
+    log: bool = True,
+) -> Resolution:
+    """Resolve ``prefix/suffix``: 200 with the records (restricted types only with
+    ``restricted_ok``), 400 bad syntax, 404 unknown, 410 withdrawn with its history, 303 to the
+    node serving a prefix this node does not."""
+    try:
+        handle = syntax.parse(text)
+    except ValidationError as exc:
+        return Resolution(400, {"code": exc.code, "zh": exc.zh, "en": exc.en, "identifier": text})
+    if not config.serves(handle.prefix):
+        url = config.delegate(handle.prefix)
+        _log(session, log, handle.prefix, None, 303 if url else 404)
+        if url:
+            return Resolution(
+                303,
+                {"identifier": text, "node": url},
+                location=f"{url}/api/v1/ids/resolve/{text}",
+            )
+        return Resolution(
+            404,
+            {
+                "code": "ids.prefix_not_served",
+                "zh": "本节点不服务该前缀，节点表中也无对应节点",
+                "en": "this node does not serve the prefix and knows no node that does",
+                "identifier": text,
+            },
+        )
+    ident = session.scalar(
+        select(Identifier).where(
+            Identifier.prefix == handle.prefix, Identifier.suffix == handle.suffix
+        )
+    )
+    if ident is None:
+        _log(session, log, handle.prefix, None, 404)
+        return Resolution(
+            404,
+            {
+                "code": "ids.unknown",
+                "zh": "标识不存在",
+                "en": "no such identifier",
+                "identifier": text,
+            },
+        )
+    tpl = session.get(IdTemplate, ident.template_id)
+    if ident.status == "withdrawn":
+        _log(session, log, handle.prefix, tpl.code, 410)
+        return Resolution(
+            410,
+            {
+                "code": "ids.withdrawn",
+                "zh": "标识已注销",
+                "en": "the identifier has been withdrawn",
+                "identifier": text,
+                "withdrawn_at": ident.withdrawn_at.isoformat() if ident.withdrawn_at else None,
+                "history": history(session, ident.id),
+            },
+        )
+    recs = list(
+        session.scalars(
+            select(IdRecord).where(IdRecord.identifier_id == ident.id).order_by(IdRecord.idx)
+        )
+    )
+    shown = [r for r in recs if restricted_ok or r.permission == "public"]
+    _log(session, log, handle.prefix, tpl.code, 200)
+    return Resolution(
+        200,
+        {
+            "identifier": text,
+            "template": {"code": tpl.code, "version": tpl.version, "industry": tpl.industry},
+            "status": ident.status,
+            "registered_at": ident.created_at.isoformat(),
+            "updated_at": ident.updated_at.isoformat(),
+            "values": [
+                {
+                    "index": r.idx,
+                    "type": r.type,
+                    "data": r.data,
+                    "ttl": r.ttl,
+                    "timestamp": r.timestamp.isoformat(),
+                    "permission": r.permission,
+                }
+                for r in shown
+            ],
+            "restricted_hidden": len(recs) - len(shown),
+        },
+        ttl=min((r.ttl for r in shown), default=config.default_ttl),
+    )
+
+
+def _log(session: Session, log: bool, prefix: str, tpl: str | None, status: int) -> None:
+    if not log:
+        return
+    session.add(
+        IdResolution(day=datetime.now(UTC).date(), prefix=prefix, template_code=tpl, status=status)
+    )
+    session.commit()
+
+
+# ---------------------------------------------------------------- bulk registration
+
+
+COLUMN_SUFFIX = "suffix"
+
+
+def read_rows(name: str, content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number as shown in the file, {column: text}) from CSV (UTF-8) or XLSX."""
+    if name.lower().endswith(".xlsx"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        for n, values in enumerate(rows, start=2):
+            if all(v is None or str(v).strip() == "" for v in values):
+                continue
+            yield (
+                n,
+                {
+                    h: ("" if v is None else str(v).strip())
+                    for h, v in zip(header, values, strict=False)
+                    if h
+                },
+            )
+        wb.close()
+        return
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    for n, rec in enumerate(reader, start=2):
+        yield n, {k.strip(): (v or "").strip() for k, v in rec.items() if k}
+
+
+def _typed(schema: dict, key: str, text: str) -> Any:
+    """A cell's text as the template's property type (integer, number, boolean), else text."""
+    kind = (schema.get("properties", {}).get(key) or {}).get("type")
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+        if kind == "boolean":
+            return {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+    except (ValueError, KeyError):
+        return text
+    return text
+
+
+@dataclass
+class BulkReport:
+    upload_id: int
+    status: str  # live | failed
+    rows: int
+    problems: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "upload_id": self.upload_id,
+            "status": self.status,
+            "rows": self.rows,
+            "problems": self.problems,
+        }
+
+
+def bulk(
+    session: Session,
+    actor: Actor,
+    prefix: str,
+    filename: str,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    template_code: str,
+    config: NodeConfig,
+    max_problems: int = 1000,
+) -> BulkReport:
+    """Stage, validate (syntax, template, duplicates in the file and in the store, ownership)
+    and — only when no row has a problem — make every identifier live in one transaction.
+    Problems are reported with their row and column, like an import."""
+    owner = owned_prefix(session, actor, prefix, "bulk")
+    tpl = template(session, template_code)
+    upload = IdUpload(
+        prefix_id=owner.id,
+        filename=filename,
+        status="staged",
+        rows=0,
+        problems=[],
+        created_by=actor.name,
+    )
+    session.add(upload)
+    session.flush()
+    problems: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    staged: list[dict[str, Any]] = []
+
+    def problem(row: int, column: str, code: str, zh: str, en: str, value: Any = None) -> None:
+        if len(problems) < max_problems:
+            problems.append(
+                {"row": row, "column": column, "code": code, "zh": zh, "en": en, "value": value}
+            )
+
+    count = 0
+    for n, cells in rows:
+        count += 1
+        suffix = cells.get(COLUMN_SUFFIX, "")
+        try:
+            syntax.check_suffix(suffix)
+        except ValidationError as exc:
+            problem(n, COLUMN_SUFFIX, exc.code, exc.zh, exc.en, suffix)
+            continue
+        if suffix in seen:
+            problem(
+                n,
+                COLUMN_SUFFIX,
+                "ids.duplicate_in_file",
+                f"与第 {seen[suffix]} 行重复",
+                f"duplicates row {seen[suffix]}",
+                suffix,
+            )
+            continue
+        seen[suffix] = n
+        data = {
+            k: _typed(tpl.schema, k, v) for k, v in cells.items() if k != COLUMN_SUFFIX and v != ""
+        }
+        for p in template_problems(tpl.schema, data):
+            problem(
+                n,
+                p["field"] or "data",
+                "ids.template_mismatch",
+                f"不符合模板 {tpl.code}：{p['message']}",
+                f"does not match template {tpl.code}: {p['message']}",
+                data.get(p["field"]),
+            )
+        staged.append(
+            {
+                "upload_id": upload.id,
+                "row": n,
+                "suffix": suffix,
+                "template_id": tpl.id,
+                "data": data,
+            }
+        )
+        if len(staged) >= 5000 and not problems:
+            session.execute(insert(IdUploadRow), staged)
+            staged.clear()
+    if staged and not problems:
+        session.execute(insert(IdUploadRow), staged)
+    # duplicates against the store, in chunks
+    suffixes = list(seen)
+    for i in range(0, len(suffixes), 5000):
+        chunk = suffixes[i : i + 5000]
+        for (s,) in session.execute(
+            select(Identifier.suffix).where(
+                Identifier.prefix == prefix, Identifier.suffix.in_(chunk)
+            )
+        ):
+            problem(
+                seen[s],
+                COLUMN_SUFFIX,
+                "ids.duplicate",
+                "该标识已注册",
+                "this identifier is already registered",
+                s,
+            )
+    upload.rows = count
+    if count == 0:
+        problem(0, "", "ids.empty_file", "文件中没有数据行", "the file has no data rows")
+    if problems:
+        session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload.id))
+        upload.status = "failed"
+        upload.problems = sorted(problems, key=lambda p: (p["row"], p["column"]))
+        upload.finished_at = datetime.now(UTC)
+        audit.record(
+            session,
+            actor.name,
+            "ids.bulk_failed",
+            "ids_upload",
+            str(upload.id),
+            {"rows": count, "problems": len(problems)},
+            user_id=actor.user_id,
+        )
+        session.commit()
+        return BulkReport(upload.id, "failed", count, upload.problems)
+    session.commit()  # staged: rows validated and stored
+    return go_live(session, actor, upload.id, config)
+
+
+def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) -> BulkReport:
+    """Every staged row becomes a live identifier in ONE transaction, or none does."""
+    upload = session.get(IdUpload, upload_id)
+    owner = session.get(IdPrefix, upload.prefix_id)
+    now = datetime.now(UTC)
+    try:
+        last = 0
+        while True:
+            batch = list(
+                session.scalars(
+                    select(IdUploadRow)
+                    .where(IdUploadRow.upload_id == upload_id, IdUploadRow.id > last)
+                    .order_by(IdUploadRow.id)
+                    .limit(5000)
+                )
+            )
+            if not batch:
+                break
+            last = batch[-1].id
+            tpls = {r.template_id for r in batch}
+            schemas = {
+                t.id: t.schema
+                for t in session.scalars(select(IdTemplate).where(IdTemplate.id.in_(tpls)))
+            }
+            ids = session.execute(
+                insert(Identifier).returning(Identifier.id, Identifier.suffix),
+                [
+                    {
+                        "prefix": owner.prefix,
+                        "suffix": r.suffix,
+                        "prefix_id": owner.id,
+                        "template_id": r.template_id,
+                        "status": "live",
+                        "upload_id": upload_id,
+                        "created_by": actor.name,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for r in batch
+                ],
+            ).all()
+            by_suffix = dict((s, i) for i, s in ids)
+            records, hist = [], []
+            for r in batch:
+                ident_id = by_suffix[r.suffix]
+                for rec in make_records(schemas[r.template_id], r.data, config.default_ttl):
+                    records.append({"identifier_id": ident_id, "timestamp": now, **rec})
+                hist.append(
+                    {
+                        "identifier_id": ident_id,
+                        "action": "registered",
+                        "actor": actor.name,
+                        "at": now,
+                        "detail": {"upload": upload_id},
+                    }
+                )
+            session.execute(insert(IdRecord), records)
+            session.execute(insert(IdHistory), hist)
+        session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload_id))
+        upload.status = "live"
+        upload.finished_at = now
+        audit.record(
+            session,
+            actor.name,
+            "ids.bulk_live",
+            "ids_upload",
+            str(upload_id),
+            {"rows": upload.rows},
+            user_id=actor.user_id,
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        upload = session.get(IdUpload, upload_id)
+        upload.status = "failed"
+        upload.problems = [
+            {
+                "row": 0,
+                "column": COLUMN_SUFFIX,
+                "code": "ids.duplicate",
+                "zh": "上线时发现已注册的标识（并发注册），全部未上线",
+                "en": "an identifier was registered meanwhile; nothing went live",
+                "value": None,
+            }
+        ]
+        upload.finished_at = datetime.now(UTC)
+        session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload_id))
+        session.commit()
+        return BulkReport(upload_id, "failed", upload.rows, upload.problems)
+    return BulkReport(upload_id, "live", upload.rows, [])

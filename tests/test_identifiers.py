@@ -1,0 +1,361 @@
+"""标识解析 secondary node (issue 20) on SQLite and PostgreSQL: prefix application and approval,
+ownership refusals (audited), versioned templates, registration, concurrency (two registrations
+of one suffix: one wins), update, withdrawal, each resolution status, bulk atomicity."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core import uscc
+from industry_brain.core.errors import ConflictError, NotFoundError, ValidationError
+from industry_brain.domains.identifiers import batteries, service
+from industry_brain.domains.identifiers import battery as bcode
+from industry_brain.domains.identifiers.models import Identifier, IdRecord, IdUpload, IdUploadRow
+from industry_brain.store.models import AuditLog, Enterprise
+from industry_brain.store.scope import PermissionDenied
+
+CONFIG = service.NodeConfig(
+    prefix="88.118",
+    name_zh="测试节点",
+    name_en="test node",
+    default_ttl=600,
+    nodes={"88.120": "http://127.0.0.1:9"},
+)
+A_USCC = uscc.make("91330502MA2B00001")
+B_USCC = uscc.make("91330502MA2B00002")
+
+
+def _setup(engine: Engine) -> tuple[service.Actor, service.Actor]:
+    """Two enterprises, A owning 88.118.8 (approved) and B owning 88.118.9 (approved)."""
+    with Session(engine) as s:
+        a = Enterprise(uscc=A_USCC, name="甲电池公司", county_code="330522")
+        b = Enterprise(uscc=B_USCC, name="乙服务商", county_code="330522")
+        s.add_all([a, b])
+        s.commit()
+        actor_a = service.Actor("ent_a", "enterprise", a.id)
+        actor_b = service.Actor("ent_b", "enterprise", b.id)
+        officer = service.Actor("officer", "city_officer")
+        service.ensure_builtin_templates(s)
+        service.apply_prefix(s, actor_a, A_USCC, "88.118.8", CONFIG)
+        service.apply_prefix(s, actor_b, B_USCC, "88.118.9", CONFIG)
+        service.decide_prefix(s, officer, "88.118.8", True)
+        service.decide_prefix(s, officer, "88.118.9", True)
+    return actor_a, actor_b
+
+
+PRODUCT = {"name": "童装", "model": "T-1", "customer": "某商场"}
+
+
+def test_prefix_application_checks_the_registry(engine: Engine) -> None:
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        # an unknown USCC fails the real-name check
+        with pytest.raises(NotFoundError) as e:
+            service.apply_prefix(s, actor_a, uscc.make("91330502MA2B00003"), "88.118.77", CONFIG)
+        assert e.value.code == "ids.uscc_unknown"
+        # a prefix under another node is refused
+        with pytest.raises(ValidationError) as e:
+            service.apply_prefix(s, actor_a, A_USCC, "88.120.8", CONFIG)
+        assert e.value.code == "ids.prefix_other_node"
+        # an enterprise user applying in another's name is refused and audited
+        with pytest.raises(PermissionDenied):
+            service.apply_prefix(s, actor_a, B_USCC, "88.118.10", CONFIG)
+        # a pending prefix cannot be written under
+        service.apply_prefix(s, actor_a, A_USCC, "88.118.80", CONFIG)
+        with pytest.raises(NotFoundError) as e:
+            service.register(s, actor_a, "88.118.80/X1", "product", PRODUCT, CONFIG)
+        assert e.value.code == "ids.prefix_unknown"
+        with pytest.raises(ConflictError):
+            service.apply_prefix(s, actor_a, A_USCC, "88.118.80", CONFIG)
+
+
+def test_ownership_refusals_are_audited(engine: Engine) -> None:
+    actor_a, actor_b = _setup(engine)
+    with Session(engine) as s:
+        service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+        officer = service.Actor("officer", "city_officer")
+        for who in (actor_b, officer):  # another enterprise; an officer without delegation
+            with pytest.raises(PermissionDenied) as e:
+                service.register(s, who, "88.118.8/P002", "product", PRODUCT, CONFIG)
+            assert e.value.code == "ids.not_owner"
+            with pytest.raises(PermissionDenied):
+                service.update(s, who, "88.118.8/P001", {"name": "x", "model": "y"}, CONFIG)
+            with pytest.raises(PermissionDenied):
+                service.withdraw(s, who, "88.118.8/P001")
+        refused = s.scalars(select(AuditLog).where(AuditLog.action == "ids.refused")).all()
+        assert [(r.actor, r.detail["action"]) for r in refused] == [
+            ("ent_b", "register"),
+            ("ent_b", "update"),
+            ("ent_b", "withdraw"),
+            ("officer", "register"),
+            ("officer", "update"),
+            ("officer", "withdraw"),
+        ]
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 1
+        # the records are untouched
+        res = service.resolve(s, "88.118.8/P001", CONFIG, restricted_ok=True)
+        assert [v["data"] for v in res.body["values"]] == ["童装", "T-1", "某商场"]
+
+
+def test_template_versions_keep_old_records_valid(engine: Engine) -> None:
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        with pytest.raises(ValidationError) as e:
+            service.register(s, actor_a, "88.118.8/B1", "batch", {"product": "p"}, CONFIG)
+        assert e.value.code == "ids.template_mismatch"
+        with pytest.raises(ValidationError):
+            service.put_template(s, "officer", "batch", {"type": "object", "required": 3})
+        old = service.register(
+            s,
+            actor_a,
+            "88.118.8/B1",
+            "batch",
+            {"product": "p", "batch": "20261201", "quantity": 5},
+            CONFIG,
+        )
+        # version 2 requires a new field: the old identifier still resolves and updates
+        # against version 1, a new registration needs the field
+        schema = service.builtin_schema("batch")
+        schema["required"] = [*schema["required"], "produced"]
+        v2 = service.put_template(s, "officer", "batch", schema)
+        assert v2.version == 2
+        res = service.resolve(s, "88.118.8/B1", CONFIG)
+        assert res.status == 200 and res.body["template"]["version"] == 1
+        service.update(
+            s,
+            actor_a,
+            "88.118.8/B1",
+            {"product": "p", "batch": "20261201", "quantity": 6},
+            CONFIG,
+        )
+        with pytest.raises(ValidationError):
+            service.register(
+                s,
+                actor_a,
+                "88.118.8/B2",
+                "batch",
+                {"product": "p", "batch": "b", "quantity": 1},
+                CONFIG,
+            )
+        new = service.register(
+            s,
+            actor_a,
+            "88.118.8/B2",
+            "batch",
+            {"product": "p", "batch": "b", "quantity": 1, "produced": "2026-12-01"},
+            CONFIG,
+        )
+        assert (old.template_id, new.template_id) == (
+            service.template(s, "batch", 1).id,
+            v2.id,
+        )
+
+
+def test_each_resolution_status(engine: Engine) -> None:
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+        ok = service.resolve(s, "88.118.8/P001", CONFIG)
+        assert ok.status == 200
+        # public values only: the restricted customer is hidden without a token
+        assert [(v["index"], v["type"], v["permission"]) for v in ok.body["values"]] == [
+            (1, "name", "public"),
+            (2, "model", "public"),
+        ]
+        assert ok.body["restricted_hidden"] == 1
+        assert ok.ttl == 86400  # the product template's x-ttl
+        full = service.resolve(s, "88.118.8/P001", CONFIG, restricted_ok=True)
+        assert full.body["values"][2] == {
+            **full.body["values"][2],
+            "type": "customer",
+            "data": "某商场",
+            "permission": "restricted",
+        }
+        assert service.resolve(s, "88.118.8", CONFIG).status == 400
+        assert service.resolve(s, "88.118.8/bad suffix", CONFIG).status == 400
+        assert service.resolve(s, "88.118.8/P999", CONFIG).status == 404
+        other = service.resolve(s, "88.120.5/X", CONFIG)
+        assert other.status == 303
+        assert other.location == "http://127.0.0.1:9/api/v1/ids/resolve/88.120.5/X"
+        assert service.resolve(s, "88.999.5/X", CONFIG).status == 404
+        service.withdraw(s, actor_a, "88.118.8/P001", "停产")
+        gone = service.resolve(s, "88.118.8/P001", CONFIG)
+        assert gone.status == 410
+        assert [h["action"] for h in gone.body["history"]] == ["registered", "withdrawn"]
+        assert gone.body["history"][1]["detail"] == {"reason": "停产"}
+        with pytest.raises(ConflictError):
+            service.withdraw(s, actor_a, "88.118.8/P001")
+        # a withdrawn suffix is not registered again
+        with pytest.raises(ConflictError):
+            service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+
+
+def test_two_concurrent_registrations_one_wins(engine: Engine) -> None:
+    actor_a, _ = _setup(engine)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(model: str) -> None:
+        with Session(engine) as s:
+            barrier.wait()
+            try:
+                service.register(
+                    s, actor_a, "88.118.8/RACE", "product", {"name": "n", "model": model}, CONFIG
+                )
+                outcomes.append("won")
+            except ConflictError as exc:
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(m,)) for m in ("M1", "M2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ids.duplicate", "won"]
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 1
+        ident = s.scalar(select(Identifier))
+        recs = s.scalars(select(IdRecord).where(IdRecord.identifier_id == ident.id)).all()
+        assert len(recs) == 2  # the winner's records only
+
+
+def _csv(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def test_bulk_is_all_or_nothing_with_row_and_column(engine: Engine) -> None:
+    actor_a, actor_b = _setup(engine)
+    with Session(engine) as s:
+        service.register(
+            s,
+            actor_a,
+            "88.118.8/B0",
+            "batch",
+            {"product": "p", "batch": "b", "quantity": 1},
+            CONFIG,
+        )
+        bad = _csv(
+            "suffix,product,batch,quantity",
+            "B1,布料,2026A,10",
+            "B2,布料,2026B,zero",  # row 3: quantity not an integer
+            "B1,布料,2026C,3",  # row 4: duplicates row 2
+            "B0,布料,2026D,3",  # row 5: already registered
+            "b d,布料,2026E,3",  # row 6: bad suffix
+        )
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "b.csv", service.read_rows("b.csv", bad), "batch", CONFIG
+        )
+        assert rep.status == "failed" and rep.rows == 5
+        assert [(p["row"], p["column"], p["code"]) for p in rep.problems] == [
+            (3, "quantity", "ids.template_mismatch"),
+            (4, "suffix", "ids.duplicate_in_file"),
+            (5, "suffix", "ids.duplicate"),
+            (6, "suffix", "ids.bad_suffix"),
+        ]
+        # nothing went live, nothing stays staged
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 1
+        assert s.scalar(select(func.count()).select_from(IdUploadRow)) == 0
+        # another enterprise's prefix: refused before anything is staged
+        with pytest.raises(PermissionDenied):
+            service.bulk(
+                s, actor_b, "88.118.8", "b.csv", service.read_rows("b.csv", bad), "batch", CONFIG
+            )
+        good = _csv("suffix,product,batch,quantity", *(f"G{i},布料,L{i},{i}" for i in range(1, 8)))
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "g.csv", service.read_rows("g.csv", good), "batch", CONFIG
+        )
+        assert (rep.status, rep.rows, rep.problems) == ("live", 7, [])
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 8
+        res = service.resolve(s, "88.118.8/G7", CONFIG)
+        assert [(v["type"], v["data"]) for v in res.body["values"]] == [
+            ("product", "布料"),
+            ("batch", "L7"),
+            ("quantity", 7),
+        ]
+        assert s.get(IdUpload, rep.upload_id).status == "live"
+
+
+def test_bulk_xlsx(engine: Engine, tmp_path) -> None:
+    from openpyxl import Workbook
+
+    actor_a, _ = _setup(engine)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["suffix", "name", "model", "power_kw"])
+    ws.append(["EQ1", "注塑机", "HX-200", 55.5])
+    ws.append(["EQ2", "", "HX-300", -1])  # row 3: name missing, power negative
+    path = tmp_path / "eq.xlsx"
+    wb.save(path)
+    with Session(engine) as s:
+        rep = service.bulk(
+            s,
+            actor_a,
+            "88.118.8",
+            "eq.xlsx",
+            service.read_rows("eq.xlsx", path.read_bytes()),
+            "equipment",
+            CONFIG,
+        )
+        assert rep.status == "failed"
+        assert sorted((p["row"], p["column"]) for p in rep.problems) == [
+            (3, "name"),
+            (3, "power_kw"),
+        ]
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 0
+
+
+def test_battery_chain_and_traceability(engine: Engine) -> None:
+    actor_a, actor_b = _setup(engine)
+    day = date(2026, 3, 15)
+    pack = bcode.generate("A1B", "P", "B", "01", "HZ00001", day, 1)
+    modules = [bcode.generate("A1B", "M", "B", "01", "HZ00001", day, i) for i in (1, 2)]
+    cells = [bcode.generate("A1B", "C", "B", "02", "HZ00001", day, i) for i in range(1, 5)]
+    with Session(engine) as s:
+        batteries.register(s, actor_a, "88.118.8", pack, day, CONFIG)
+        for m in modules:
+            batteries.register(s, actor_a, "88.118.8", m, day, CONFIG, parent=pack)
+        for i, c in enumerate(cells):
+            batteries.register(s, actor_a, "88.118.8", c, day, CONFIG, parent=modules[i // 2])
+        with pytest.raises(ValidationError):  # a pack inside a cell
+            batteries.register(
+                s,
+                actor_a,
+                "88.118.8",
+                bcode.generate("A1B", "P", "B", "01", "HZ00001", day, 2),
+                day,
+                CONFIG,
+                parent=cells[0],
+            )
+        with pytest.raises(PermissionDenied):
+            batteries.event(
+                s, actor_b, pack, "installed", date(2026, 4, 1), vin="LSVAB2BR1NN000001"
+            )
+        batteries.event(s, actor_a, pack, "installed", date(2026, 4, 1), vin="LSVAB2BR1NN000001")
+        with pytest.raises(ConflictError):  # backwards
+            batteries.event(s, actor_a, pack, "packed", date(2026, 4, 2))
+        batteries.event(s, actor_a, cells[3], "retired", date(2030, 5, 1))
+        second = bcode.generate("A1B", "C", "B", "02", "SL00001", date(2030, 6, 1), 1)
+        batteries.register(
+            s, actor_a, "88.118.8", second, date(2030, 6, 1), CONFIG, original=cells[3]
+        )
+
+        t = batteries.trace(s, pack)
+        assert t["children"] == sorted(modules)
+        assert t["cells"] == sorted(cells)
+        assert t["vins"] == ["LSVAB2BR1NN000001"]
+        c = batteries.trace(s, cells[3])
+        assert c["parents"] == [modules[1], pack]
+        assert c["vins"] == ["LSVAB2BR1NN000001"]  # went with its pack
+        assert [e["event"] for e in c["events"]] == ["produced", "packed", "retired", "second_life"]
+        assert c["second_life"] == [second]
+        assert batteries.trace(s, second)["original"] == [cells[3]]
+        assert batteries.by_vin(s, "LSVAB2BR1NN000001") == [pack]
+        # the battery resolves through the node
+        res = service.resolve(s, f"88.118.8/{second}", CONFIG)
+        assert res.status == 200
+        assert {v["type"]: v["data"] for v in res.body["values"]}["original"] == cells[3]
