@@ -6,6 +6,7 @@ languages. The platform clock is frozen at the demo's day (``Settings.today``)."
 from __future__ import annotations
 
 import io
+import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -161,6 +162,19 @@ def test_board_shows_warning_badges_counts_and_filters(app):
     assert "P-WX-1" in table and "P-WX-2" not in table and "2026-06-01" in table
     assert _codes(c.get("/projects?warnings=1").text) == {WX1}
     assert _codes(c.get("/projects?colour=black").text) == set()
+    # the 破五未 kind filter (code or Chinese name), kept in the list's links and its export
+    assert _codes(c.get("/projects?kind=not_started").text) == {WX1}
+    assert _codes(c.get("/projects?kind=签约未开工&colour=red").text) == {WX1}
+    assert _codes(c.get("/projects?kind=not_completed").text) == set()
+    kinded = c.get("/projects?kind=not_started").text
+    assert '<option value="not_started" selected>' in kinded
+    export_form = re.search(r'id="warnings-export">(.*?)</form>', kinded, re.S).group(1)
+    assert '<input type="hidden" name="kind" value="not_started">' in export_form
+    r = c.get("/projects?kind=not_started&w_export=csv")
+    assert r.status_code == 200 and "P-WX-1" in r.text
+    assert "P-WX-1" not in c.get("/projects?kind=not_completed&w_export=csv").text
+    bad = c.get("/projects?kind=nope")
+    assert bad.status_code == 400 and "warning.kind_unknown" in bad.text
     assert _codes(c.get("/projects?stage=signed&county=330502").text) == {WX1, WX2}
     assert _codes(c.get("/projects?stage=started").text) == set()
     # a county filter cannot widen the scope
@@ -471,8 +485,17 @@ def test_cockpit_section_counts_warnings_by_kind_and_colour(app):
     html = c.get("/cockpit").text
     table = re.search(r'id="table-wuwei">(.*?)</table>', html, re.S).group(1)
     row = re.search(r'data-kind="not_started">(.*?)</tr>', table, re.S).group(1)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["0", "1", "0", "1"]  # yellow, red, black, total
+    cells = re.findall(r"<td>(?:<a [^>]*>)?(\d+)(?:</a>)?</td>", row)
+    assert cells == ["0", "1", "0", "1"]  # yellow, red, black, total
+    # the kind and each non-zero cell open the board's warnings of that kind (and colour)
+    assert '<a href="/projects?kind=not_started">' in row
+    assert '<a data-colour="red" href="/projects?kind=not_started&amp;colour=red">1</a>' in row
     assert 'data-chart-json="projects-wuwei-chart"' in html
+    # the chart's segments (series = colour, category = kind) carry the same links
+    spec = json.loads(re.search(r'id="projects-wuwei-chart">(.*?)</script>', html, re.S).group(1))
+    assert spec["links"][1][0] == "/projects?kind=not_started&colour=red"
+    assert spec["links"][0][4] == "/projects?kind=not_at_capacity&colour=yellow"
+    assert _codes(c.get(spec["links"][1][0]).text) == {WX1}
     n, _ = _as(app, "county_nx")
     table = re.search(r'id="table-wuwei">(.*?)</table>', n.get("/cockpit").text, re.S).group(1)
     foot = re.search(r"<tfoot>.*?</tfoot>", table, re.S).group(0)

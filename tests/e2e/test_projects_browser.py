@@ -87,6 +87,52 @@ def test_agent_raises_a_ticket_error_beside_the_field_then_a_confirmation(
     expect(page.locator("#flash")).to_have_count(0)  # shown once
 
 
+def test_warning_chart_segment_opens_the_warnings_of_its_kind(page: Page, site: Site) -> None:
+    """A segment of the cockpit's 破五未 chart (kind × colour) opens the board's warnings of
+    that kind and colour — as many as the table beside the chart counts; the kind filter stays
+    in the URL and in the export."""
+    sign_in(page, site, site.users["city_officer"])
+    page.wait_for_selector("body[data-charts-ready='1']", state="attached", timeout=20000)
+    kinds = ["not_started", "not_completed", "not_producing", "not_above_scale", "not_at_capacity"]
+    colours = ["yellow", "red", "black"]
+    counts = {
+        (k, c): _number(
+            page.locator(f"#table-wuwei tr[data-kind='{k}'] td")
+            .nth(1 + colours.index(c))
+            .inner_text()
+        )
+        for k in kinds
+        for c in colours
+    }
+    (kind, colour), n = max(counts.items(), key=lambda kv: kv[1])
+    assert n > 0
+    point = page.evaluate(
+        """([series, index, value]) => {
+          const el = document.querySelector('[data-chart-json="projects-wuwei-chart"]');
+          const c = echarts.getInstanceByDom(el);
+          const opt = c.getOption();
+          let below = 0;
+          for (let s = 0; s < series; s++) below += opt.series[s].data[index] || 0;
+          el.scrollIntoView();
+          const [x, y] = c.convertToPixel({seriesIndex: series}, [index, below + value / 2]);
+          const box = el.getBoundingClientRect();
+          return [box.left + x, box.top + y];
+        }""",
+        [colours.index(colour), kinds.index(kind), n],
+    )
+    page.mouse.click(point[0], point[1])
+    page.wait_for_url(re.compile(r"/projects\?.*kind="))
+    assert f"kind={kind}" in page.url and f"colour={colour}" in page.url
+    assert int(page.locator("#warnings-total").get_attribute("data-total")) == int(n)
+    expect(page.locator("#board-filters select[name=kind]")).to_have_value(kind)
+    kinds_shown = page.locator("#board .wuwei").evaluate_all(
+        "els => [...new Set(els.map(e => e.getAttribute('data-kind')))]"
+    )
+    assert kinds_shown == [kind]
+    expect(page.locator("#warnings-export input[name=kind]")).to_have_value(kind)
+    shot(page, site, "projects-board-kind")
+
+
 def test_officer_sees_warning_badges_on_the_board(page: Page, site: Site) -> None:
     sign_in(page, site, site.users["county_officer"])
     page.goto(f"{site.url}/projects")

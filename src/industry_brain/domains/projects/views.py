@@ -204,13 +204,15 @@ def board(
     stage: str | None = None,
     warnings_only: bool = False,
     colour: str | None = None,
+    kind: str | None = None,
     page: int = 1,
 ) -> dict[str, Any]:
     """The projects board of the caller's scope on ``today``: counts per stage, a column of
     cards per stage (worst warnings first), the warnings table and counts by kind/colour.
 
     Filters: ``county`` (GB/T 2260), ``stage`` (one column, paginated), ``warnings_only``,
-    ``colour`` (of the warning; implies warnings only)."""
+    ``colour`` and ``kind`` (破五未 kind, code or Chinese name) of the warning (each implies
+    warnings only)."""
     require_board(scope)
     conditions = []
     if county:
@@ -218,12 +220,15 @@ def board(
     if stage:
         stage = stages.stage_name(stage)
     wanted = wuwei.colour_code(colour) if colour else None
+    wanted_kind = wuwei.kind_code(kind) if kind else None
     evaluated = _evaluate(_rows(session, scope, *conditions), today)
     cards = [_card(r, w) for r, w in evaluated]
-    if warnings_only or wanted:
+    if warnings_only or wanted or wanted_kind:
         cards = [c for c in cards if c["warning"] is not None]
     if wanted:
         cards = [c for c in cards if c["warning"]["colour"] == wanted]
+    if wanted_kind:
+        cards = [c for c in cards if c["warning"]["kind"] == wanted_kind]
     cards.sort(key=_rank)
     counts = Counter(c["stage"] for c in cards)
     warned = Counter(c["stage"] for c in cards if c["warning"] is not None)
@@ -269,6 +274,7 @@ def board(
             "stage": stage or "",
             "warnings": "1" if warnings_only else "",
             "colour": wanted or "",
+            "kind": wanted_kind or "",
         },
     }
 

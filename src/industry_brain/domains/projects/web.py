@@ -89,6 +89,7 @@ def projects_board(
     stage: Annotated[str | None, Query(max_length=16)] = None,
     warnings: Annotated[str | None, Query(max_length=1)] = None,
     colour: Annotated[str | None, Query(max_length=8)] = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[PageNumber(10000), Query()] = 1,
 ) -> Response:
     data = views.board(
@@ -99,6 +100,7 @@ def projects_board(
         stage=stage or None,
         warnings_only=warnings == "1",
         colour=colour or None,
+        kind=kind or None,
         page=page,
     )
     state = weblists.read(
@@ -413,13 +415,22 @@ def cockpit_section(
     data = views.warnings_by_kind(session, scope, today)
     if data is None:
         return None
-    links = None
+    links = kind_links = segment_links = None
     if not (getattr(filters, "industry", None) or getattr(filters, "town", None)):
         county = getattr(filters, "county", None)
         where = f"county={quote(county)}&" if county else ""
         links = {col: f"/projects?{where}colour={col}" for col in ("yellow", "red", "black")}
+        # each kind (table row) and each chart segment (kind × colour) opens the board's
+        # warnings of that kind (and colour)
+        kind_links = {r["kind"]: f"/projects?{where}kind={r['kind']}" for r in data["by_kind"]}
+        segment_links = [
+            [f"{kind_links[r['kind']]}&colour={col}" for r in data["by_kind"]]
+            for col in ("yellow", "red", "black")
+        ]
     return {
         "links": links,
+        "kind_links": kind_links,
+        "segment_links": segment_links,
         "title_zh": "破五未预警（按类别和颜色）",
         "title_en": "Project warnings (破五未) by kind and colour",
         "rows": [],
