@@ -67,26 +67,47 @@ def _write_list(path: Path, rows: list[tuple[str, str, str, int, str]]) -> Path:
     return path
 
 
+def _split(items: list, shares: list[float]) -> list[list]:
+    """Consecutive slices of ``items`` of the given shares (each at least one item while items
+    last), so the small demo and the city demo both get every kind."""
+    out, start, n = [], 0, len(items)
+    for share in shares:
+        size = max(1, round(share * n))
+        out.append(items[start : start + size])
+        start += size
+    return out
+
+
+def _ranked(fig: pd.DataFrame) -> pd.DataFrame:
+    """Above-scale firms with revenue ≥ 2 000 万元, highest R&D intensity first."""
+    return fig[(fig["above"]) & (fig["revenue"] >= 2000)]
+
+
 def seed_lists(engine: Engine, out_dir: Path, year: int, fig: pd.DataFrame) -> dict[str, int]:
     """Demo lists: the highest-R&D above-scale firms hold titles (some recognised this year,
-    one expired, one expiring), 高新技术企业 for the next ones."""
+    some expired, some expiring), 高新技术企业 for the next ones."""
     from industry_brain.domains.tiers import titles
 
-    above = fig[(fig["above"]) & (fig["revenue"] >= 2000)]
+    above = _ranked(fig)
     u = list(zip(above["uscc"], above["name"], strict=True))
-    if len(u) < 40:
+    if len(u) < 12:
         return {}
+    champ, giant_new, giant_old, zjtx_old, zjtx_new, zjtx_expired, inno, ht_new, ht_old = _split(
+        u[: int(len(u) * 0.6)], [0.01, 0.03, 0.02, 0.12, 0.08, 0.04, 0.3, 0.1, 0.05]
+    )
     rows = []
-    rows += [(c, n, "单项冠军", year - 1, "第八批") for c, n in u[:1]]
-    rows += [(c, n, "专精特新“小巨人”", year, "第七批") for c, n in u[1:3]]
-    rows += [(c, n, "专精特新“小巨人”", year - 2, "第五批") for c, n in u[3:4]]
-    rows += [(c, n, "专精特新中小企业", year - 2, "2023年") for c, n in u[:12]]
-    rows += [(c, n, "专精特新中小企业", year, f"{year}年") for c, n in u[12:18]]
-    rows += [(c, n, "专精特新中小企业", year - 4, "2021年") for c, n in u[18:20]]  # expired
-    rows += [(c, n, "创新型中小企业", year - 1, f"{year - 1}年") for c, n in u[20:32]]
-    rows += [(c, n, "高新技术企业", year, f"{year}年") for c, n in u[32:38]]
-    rows += [(c, n, "高新技术企业", year - 2, f"{year - 2}年") for c, n in u[38:40]]
-    path = _write_list(out_dir / "tiers" / "演示认定名单（demo-only）.csv", rows)
+    rows += [(c, n, "单项冠军", year - 1, "第八批") for c, n in champ]
+    rows += [(c, n, "专精特新“小巨人”", year, "第七批") for c, n in giant_new]
+    rows += [(c, n, "专精特新“小巨人”", year - 2, "第五批") for c, n in giant_old]
+    # the champions and little giants are provincial 专精特新 as well
+    rows += [(c, n, "专精特新中小企业", year - 2, f"{year - 2}年")
+             for c, n in champ + giant_new + giant_old + zjtx_old]  # fmt: skip
+    rows += [(c, n, "专精特新中小企业", year, f"{year}年") for c, n in zjtx_new]
+    rows += [(c, n, "专精特新中小企业", year - 4, f"{year - 4}年") for c, n in zjtx_expired]
+    rows += [(c, n, "创新型中小企业", year - 1, f"{year - 1}年") for c, n in inno]
+    rows += [(c, n, "高新技术企业", year, f"{year}年") for c, n in ht_new]
+    rows += [(c, n, "高新技术企业", year - 2, f"{year - 2}年") for c, n in ht_old]
+    path = _write_list(out_dir / "tiers" / "演示认定名单（演示数据）.csv", rows)
     with Session(engine) as s:
         out = titles.import_list(s, path, "demo")
         s.commit()
@@ -94,14 +115,17 @@ def seed_lists(engine: Engine, out_dir: Path, year: int, fig: pd.DataFrame) -> d
 
 
 def seed_declarations(engine: Engine, year: int, fig: pd.DataFrame) -> dict[str, int]:
-    """Firms 40–52 by R&D intensity declare the figures the 专精特新 conditions need; the first
-    six are verified by the demo's city officer, one figure is rejected, the rest wait."""
+    """The next firms by R&D intensity after the titled ones (up to 12) declare the figures the
+    专精特新 conditions need; the first half are verified by the demo's officer (one figure
+    rejected with a reason), the rest wait for an officer."""
     from industry_brain.domains.tiers import declarations as decl
     from industry_brain.domains.tiers.models import TiersDeclaration
     from industry_brain.store.models import Enterprise
 
-    above = fig[(fig["above"]) & (fig["revenue"] >= 2000)]
-    picked = list(above["enterprise_id"][40:52])
+    above = _ranked(fig)
+    start = int(len(above) * 0.6)
+    picked = list(above["enterprise_id"][start : start + 12])
+    verify_n = len(picked) // 2
     counts = {"declared": 0, "verified": 0, "rejected": 0}
     with Session(engine) as s:
         if s.scalar(select(TiersDeclaration.id).limit(1)) is not None:
@@ -119,15 +143,17 @@ def seed_declarations(engine: Engine, year: int, fig: pd.DataFrame) -> dict[str,
                 "rd_staff": 8 + k,
             }
             evidence = {
-                item: decl.Evidence(f"{item}-证明.pdf", DEMO_PDF + str(k).encode())
-                for item in figures
+                item: decl.Evidence(
+                    f"ZM-{year}-{k + 1:02d}{j + 1:02d}.PDF", DEMO_PDF + bytes([k, j])
+                )
+                for j, item in enumerate(figures)
             }
             d = decl.declare(s, ent, year, figures, evidence, actor="demo-enterprise")
             s.flush()
             counts["declared"] += len(figures)
-            if k < 6:
+            if k < verify_n:
                 for item in d_items(s, d.id):
-                    if k == 5 and item.item == "zjtx_score":
+                    if k == verify_n - 1 and item.item == "zjtx_score":
                         decl.decide(s, item.id, "demo", False, "评分表与佐证材料不一致（演示）")
                         counts["rejected"] += 1
                     else:
@@ -156,7 +182,7 @@ def seed_pool_and_plans(engine: Engine, year: int, fig: pd.DataFrame, today: dat
     from industry_brain.domains.tiers.models import TiersPlan
     from industry_brain.store.models import Enterprise
 
-    above = fig[(fig["above"]) & (fig["revenue"] >= 2000)]
+    above = _ranked(fig)
     picked = list(above["enterprise_id"][1:4])
     with Session(engine) as s:
         if s.scalar(select(TiersPlan.id).limit(1)) is not None:
