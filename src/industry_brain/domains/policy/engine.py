@@ -170,6 +170,11 @@ class _Compiler:
             ]
         if kind in ("in_", "not_in"):
             a, b = self.expr(ch[0], key), self.expr(ch[1], key)
+            if isinstance(b, ir.ArrayValue):  # a list parameter shared as a column
+                if isinstance(a, Unknown):
+                    return ibis.null("boolean")
+                out = ibis.ifelse(a.isnull(), ibis.null("boolean"), b.contains(a))
+                return ~out if kind == "not_in" else out
             if not isinstance(b, list):
                 raise self.fail(key, "the right side of 'in' must be a list")
             if isinstance(a, Unknown):
@@ -630,25 +635,29 @@ def _param_table(
         "p__no": [numbers.get(m.id, 0) for m, _, _ in members],
         "p__shape": [0] * len(members),
     }
+    types = {
+        "bool": "boolean",
+        "number": "float64",
+        "date": "date",
+        "string": "string",
+        "list:string": "array<string>",
+        "list:number": "array<float64>",
+    }
     for name in sorted(columns):
-        first = members[0][1][name]
-        schema[f"p__{name}"] = (
-            "boolean"
-            if isinstance(first, bool)
-            else "date"
-            if isinstance(first, date)
-            else "string"
-            if isinstance(first, str)
-            else "float64"
-        )
-        data[f"p__{name}"] = [
-            float(v) if schema[f"p__{name}"] == "float64" else v
-            for v in (values[name] for _, values, _ in members)
-        ]
+        kind = _param_kind(members[0][1][name], True) or "string"
+        schema[f"p__{name}"] = types[kind]
+        values = [v[name] for _, v, _ in members]
+        if kind == "number":
+            values = [float(v) for v in values]
+        elif kind == "list:number":
+            values = [[float(x) for x in v] for v in values]
+        data[f"p__{name}"] = values
     return ibis.memtable(pd.DataFrame(data), schema=schema)
 
 
-def _scalar_kind(value: Any) -> str | None:
+def _param_kind(value: Any, listable: bool = False) -> str | None:
+    """The column kind of a parameter value (``None``: stays a literal of the expression); a
+    list of strings or of numbers only when ``listable`` (read only as ``x in param.list``)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
@@ -657,7 +666,26 @@ def _scalar_kind(value: Any) -> str | None:
         return "date"
     if isinstance(value, str):
         return "string"
+    if listable and isinstance(value, list) and value:
+        if all(isinstance(x, str) for x in value):
+            return "list:string"
+        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
+            return "list:number"
     return None
+
+
+def _in_only_params(policy: Policy) -> set[str]:
+    """Parameters read only as the list of ``x in param.list`` / ``x not in param.list``
+    (a list column then: ``contains``)."""
+    right: set[int] = set()
+    seen: dict[str, list[int]] = {}
+    for parsed in policy.exprs.values():
+        for node in parsed.tree.iter_subtrees():
+            if node.data in ("in_", "not_in"):
+                right.add(id(node.children[1]))
+            if node.data == "ref" and str(node.children[0]) == "param":
+                seen.setdefault(str(node.children[1]), []).append(id(node))
+    return {n for n, ids in seen.items() if all(i in right for i in ids)}
 
 
 def _listed_params(policy: Policy) -> set[str]:
@@ -683,9 +711,9 @@ def _shape_key(
         return None
     values = groups[0][1]
     listed = _listed_params(policy)
-    columns = frozenset(
-        n for n, v in values.items() if n not in listed and _scalar_kind(v) is not None
-    )
+    in_only = _in_only_params(policy)
+    kinds = {n: _param_kind(v, n in in_only) for n, v in values.items() if n not in listed}
+    columns = frozenset(n for n, k in kinds.items() if k is not None)
     spec = policy.spec
     key = {
         "target": spec.target,
@@ -695,7 +723,7 @@ def _shape_key(
         "cap_firm": bool(spec.amount.cap_per_enterprise),
         "conditions": [(c.id, bool(c.gap_scale)) for c in spec.conditions],
         "exprs": {k: v.text for k, v in sorted(policy.exprs.items())},
-        "columns": {n: _scalar_kind(values[n]) for n in sorted(columns)},
+        "columns": {n: kinds[n] for n in sorted(columns)},
         "literals": {n: v for n, v in sorted(values.items()) if n not in columns},
     }
     return json.dumps(key, sort_keys=True, default=str), columns
