@@ -27,7 +27,7 @@ from tests.web_fixtures import login, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "industry_brain"
 EXE = Path(sys.executable).parent / "industry-brain"
-BUILT = {"carbon", "diagnosis", "monitor", "mujun", "policy", "projects", "tiers"}
+BUILT = {"carbon", "diagnosis", "identifiers", "monitor", "mujun", "policy", "projects", "tiers"}
 
 EXAMPLE = '''
 """An example service installed as its own distribution."""

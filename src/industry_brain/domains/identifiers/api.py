@@ -1,0 +1,224 @@
+"""JSON API of the identifier node (``/api/v1/ids``), on the platform's API (same tokens, same
+error shape ``{code, zh, en, request_id}``):
+
+- ``GET /api/v1/ids/resolve/{prefix/suffix}`` — no sign-in needed: 200 with the public values
+  (restricted types need a bearer token of the owning enterprise or a role holding
+  ``ids.restricted``), 400 bad syntax, 404 unknown, 410 withdrawn with its history, 303 to the
+  node serving another prefix (node table). ``Cache-Control: max-age`` is the smallest TTL of
+  the values shown (``private`` when restricted values are in the answer); ``?redirect=url``
+  sends a 303 to the identifier's ``url`` value (product page) when it has one.
+- ``POST /prefixes`` (an enterprise applies), ``POST /prefixes/{prefix}/decision`` (officer),
+  ``POST /identifiers``, ``PUT /identifiers/{id}``, ``DELETE /identifiers/{id}`` (withdraw),
+  ``POST /bulk`` (CSV/XLSX), ``GET /batteries/{code}`` (traceability), ``GET /stats``.
+
+Writes are allowed only to the enterprise owning the prefix; refusals are 403 and audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import Location, ValidationError
+from industry_brain.domains.identifiers import batteries, service, stats, syntax
+from industry_brain.domains.identifiers.models import IdPrefix
+from industry_brain.store import audit
+from industry_brain.web.deps import CsrfDep, DbDep, PrincipalDep, ScopeDep
+from industry_brain.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"], responses=ERROR_RESPONSES)
+resolver = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"])
+
+_CONFIG: dict[str, service.NodeConfig] = {}
+
+
+def config_of(request: Request) -> service.NodeConfig:
+    cfg = getattr(request.app.state, "ids_config", None)
+    if cfg is None:
+        if "default" not in _CONFIG:
+            _CONFIG["default"] = service.load_config()
+        cfg = _CONFIG["default"]
+    return cfg
+
+
+def _restricted_ok(db: Session, principal: Any, text: str) -> bool:
+    user = principal.user
+    if user is None:
+        return False
+    if principal.scope.can("ids.restricted"):
+        return True
+    if user.enterprise_id is None or not syntax.is_valid(text):
+        return False
+    owner = db.scalar(
+        select(IdPrefix.enterprise_id).where(IdPrefix.prefix == text.split("/", 1)[0])
+    )
+    return owner == user.enterprise_id
+
+
+@resolver.get("/resolve/{identifier:path}", summary="resolve an identifier")
+def resolve(
+    identifier: str,
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    redirect: str | None = None,
+) -> Response:
+    cfg = config_of(request)
+    ok = _restricted_ok(db, principal, identifier)
+    res = service.resolve(db, identifier, cfg, restricted_ok=ok)
+    if res.status == 303:
+        return RedirectResponse(
+            res.location,
+            status_code=303,
+            headers={"Cache-Control": f"public, max-age={cfg.default_ttl}"},
+        )
+    if res.status == 200 and redirect == "url":
+        urls = [v["data"] for v in res.body["values"] if v["type"] == "url"]
+        if urls and isinstance(urls[0], str) and urls[0].startswith(("https://", "http://")):
+            return RedirectResponse(urls[0], status_code=303)
+    headers: dict[str, str] = {}
+    if res.status == 200:
+        private = ok and any(v["permission"] == "restricted" for v in res.body["values"])
+        headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={res.ttl}"
+        headers["Last-Modified"] = _http_date(res.body["updated_at"])
+    elif res.status == 410:
+        headers["Cache-Control"] = f"public, max-age={cfg.default_ttl}"
+    else:
+        headers["Cache-Control"] = "no-cache"
+    return JSONResponse(res.body, status_code=res.status, headers=headers)
+
+
+def _http_date(iso: str) -> str:
+    from datetime import datetime
+    from email.utils import format_datetime
+
+    return format_datetime(datetime.fromisoformat(iso), usegmt=True)
+
+
+router.include_router(resolver)
+
+
+def actor_of(principal: Any) -> service.Actor:
+    scope = principal.scope  # 401 when not signed in
+    user = principal.user
+    return service.Actor(scope.username, scope.role, user.enterprise_id, user.id)
+
+
+class PrefixApplication(BaseModel):
+    uscc: str = Field(min_length=18, max_length=18)
+    prefix: str = Field(max_length=64, examples=["88.118.8"])
+
+
+class Decision(BaseModel):
+    approve: bool
+
+
+class Registration(BaseModel):
+    identifier: str = Field(max_length=320, examples=["88.118.8/P001"])
+    template: str = Field(max_length=32, examples=["product"])
+    data: dict[str, Any]
+
+
+class Update(BaseModel):
+    data: dict[str, Any]
+
+
+@router.post("/prefixes", status_code=201, summary="apply for an enterprise prefix")
+def apply_prefix(
+    body: PrefixApplication, request: Request, db: DbDep, principal: PrincipalDep, _: CsrfDep
+) -> dict[str, Any]:
+    row = service.apply_prefix(db, actor_of(principal), body.uscc, body.prefix, config_of(request))
+    return {"prefix": row.prefix, "status": row.status}
+
+
+@router.post("/prefixes/{prefix}/decision", summary="approve or reject a prefix (officer)")
+def decide(
+    prefix: str, body: Decision, db: DbDep, scope: ScopeDep, principal: PrincipalDep, _: CsrfDep
+) -> dict[str, Any]:
+    scope.require("ids.approve")
+    row = service.decide_prefix(db, actor_of(principal), prefix, body.approve)
+    return {"prefix": row.prefix, "status": row.status, "approved_by": row.approved_by}
+
+
+@router.post("/identifiers", status_code=201, summary="register one identifier")
+def register(
+    body: Registration, request: Request, db: DbDep, principal: PrincipalDep, _: CsrfDep
+) -> dict[str, Any]:
+    ident = service.register(
+        db, actor_of(principal), body.identifier, body.template, body.data, config_of(request)
+    )
+    return {"identifier": f"{ident.prefix}/{ident.suffix}", "status": ident.status}
+
+
+@router.put("/identifiers/{identifier:path}", summary="replace an identifier's values")
+def update(
+    identifier: str,
+    body: Update,
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    _: CsrfDep,
+) -> dict[str, Any]:
+    ident = service.update(db, actor_of(principal), identifier, body.data, config_of(request))
+    return {"identifier": identifier, "status": ident.status}
+
+
+@router.delete("/identifiers/{identifier:path}", summary="withdraw an identifier")
+def withdraw(
+    identifier: str, db: DbDep, principal: PrincipalDep, _: CsrfDep, reason: str = ""
+) -> dict[str, Any]:
+    ident = service.withdraw(db, actor_of(principal), identifier, reason)
+    return {"identifier": identifier, "status": ident.status}
+
+
+@router.post("/bulk", summary="bulk registration from CSV or XLSX (all or nothing)")
+async def bulk(
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    _: CsrfDep,
+    file: Annotated[UploadFile, File()],
+    prefix: Annotated[str, Form()],
+    template: Annotated[str, Form()],
+) -> JSONResponse:
+    name = file.filename or "upload.csv"
+    if not name.lower().endswith((".csv", ".xlsx")):
+        raise ValidationError(
+            "ids.bulk_format",
+            "只接受 CSV 或 XLSX 文件",
+            "only CSV or XLSX files are accepted",
+            Location(file=name),
+        )
+    content = await file.read()
+    rep = service.bulk(
+        db,
+        actor_of(principal),
+        prefix,
+        name,
+        service.read_rows(name, content),
+        template,
+        config_of(request),
+    )
+    return JSONResponse(rep.to_dict(), status_code=201 if rep.status == "live" else 422)
+
+
+@router.get("/batteries/{code}", summary="battery traceability (GB/T 34014)")
+def battery_trace(code: str, db: DbDep, scope: ScopeDep) -> dict[str, Any]:
+    scope.require("ids.view")
+    out = batteries.trace(db, code)
+    audit.record(
+        db, scope.username, "ids.battery_trace", "battery", out["code"], {}, user_id=scope.user_id
+    )
+    db.commit()
+    return out
+
+
+@router.get("/stats", summary="registrations and resolutions (cockpit)")
+def statistics(db: DbDep, scope: ScopeDep) -> dict[str, Any]:
+    scope.require("ids.view")
+    return stats.summary(db)

@@ -1,0 +1,53 @@
+"""标识解析 secondary node and GB/T 34014 battery traceability on the service contract
+(:mod:`industry_brain.contract`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from industry_brain.contract import hookimpl
+
+
+@hookimpl
+def ib_permissions() -> dict[str, frozenset[str]]:
+    return {
+        "ids.view": frozenset({"admin", "city_officer", "county_officer"}),
+        "ids.approve": frozenset({"admin", "city_officer"}),
+        # restricted record types (e.g. a battery's VIN) beyond the owning enterprise
+        "ids.restricted": frozenset({"admin", "city_officer"}),
+    }
+
+
+@hookimpl
+def ib_cli_groups() -> dict[str, Any]:
+    from industry_brain.domains.identifiers import cli
+
+    return {cli.NAME: cli.app}
+
+
+@hookimpl
+def ib_api_router() -> Any:
+    from industry_brain.domains.identifiers import api
+
+    return api.router
+
+
+@hookimpl
+def ib_cockpit_section() -> Any:
+    from industry_brain.domains.identifiers import web
+
+    return web.cockpit_section
+
+
+@hookimpl
+def ib_cockpit_stamp() -> Any:
+    from industry_brain.domains.identifiers import web
+
+    return web.cockpit_stamp
+
+
+@hookimpl
+def ib_demo_hook() -> Any:
+    from industry_brain.domains.identifiers import demo_hook
+
+    return demo_hook
