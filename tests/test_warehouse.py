@@ -125,3 +125,72 @@ def test_yearly_sums_are_correctly_rounded_and_nothing_is_left_staged(engine, tm
     assert sorted(p.name for p in snap.path.iterdir()) == sorted(
         [f"{t}.parquet" for t in snap.rows] + ["manifest.json"]
     )
+
+
+def _tax_file(tmp_path, name: str, rows: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_text("纳税人识别号,所属年度,税种,实缴税金(元)\n" + rows, "utf-8")
+    return path
+
+
+def test_a_refresh_reads_only_the_enterprises_a_new_batch_touched(snapshot, engine, tmp_path):
+    """The snapshot fixture holds A and B. A tax batch for B only (two tax types, 20,000 + 5,000
+    元 = 2.5 万元, which wins over statistics' 5 万元 by precedence): the next snapshot beside the
+    first starts from it and re-reads one enterprise; it equals a full build, and B's 2025
+    tax_paid is 2.5 in both. Taken in the same process right after the import (the SQLite
+    reader runs in a child process and sees the new commit)."""
+    first = snapshot
+    assert first.refreshed_from == "" and first.batches_fingerprint
+    r = import_file(
+        "tax",
+        _tax_file(tmp_path, "t2.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
+        engine=engine,
+    )
+    assert r.status == "committed", [p.message() for p in r.problems]
+    refreshed = build_snapshot(engine, first.path.parent / "second")
+    full = build_snapshot(engine, first.path.parent / "third", incremental=False)
+    assert refreshed.refreshed_from == str(first.path) and refreshed.refreshed_enterprises == 1
+    assert full.refreshed_from == "" and full.refreshed_enterprises is None
+    for table in ("facts", "electricity_monthly", "enterprises", "scales"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))
+        )
+    facts = pd.read_parquet(refreshed.table("facts"))
+    ents = pd.read_parquet(refreshed.table("enterprises")).set_index("uscc")["enterprise_id"]
+    tax = facts[(facts["item"] == "tax_paid") & (facts["year"] == 2025)].set_index("enterprise_id")
+    assert (
+        tax.loc[ents[B], "value"] == pytest.approx(2.5) and tax.loc[ents[B], "source_dept"] == "tax"
+    )
+    assert tax.loc[ents[A], "value"] == pytest.approx(100)  # copied from the first snapshot
+    # nothing new since: a refresh re-reads no enterprise and changes nothing
+    again = build_snapshot(engine, first.path.parent / "fourth")
+    assert again.refreshed_enterprises == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(again.table("facts")), pd.read_parquet(full.table("facts"))
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_snapshot_of_another_store_is_never_a_refresh_base(snapshot, tmp_path):
+    """A store recreated at the same path with the same batch ids is another store: its batches'
+    files and times differ, so the fingerprint does and the next snapshot is a full build."""
+    from industry_brain.store import migrate
+    from industry_brain.store.db import make_engine
+
+    db = tmp_path / "other.sqlite"
+    other = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(other)
+    reg = tmp_path / "r.csv"
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{A},甲,吴兴区,1751\n", "utf-8")
+    import_file("registration", reg, engine=other)
+    first = build_snapshot(other, tmp_path / "snaps" / "one")
+    other.dispose()
+    db.unlink()
+    other = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(other)
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{B},乙,南浔区,3841\n", "utf-8")
+    import_file("registration", reg, engine=other)
+    second = build_snapshot(other, tmp_path / "snaps" / "two")
+    assert first.batch_ids == second.batch_ids
+    assert second.refreshed_from == ""
+    assert pd.read_parquet(second.table("enterprises"))["uscc"].tolist() == [B]

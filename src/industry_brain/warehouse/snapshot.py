@@ -19,8 +19,11 @@ contains, so a result can name the inputs (batches and runs) it was computed fro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -49,6 +52,14 @@ class Snapshot:
     created_at: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
     database: str = ""
+    #: the parameter version the facts were reduced with (department precedence)
+    parameter_version: str = ""
+    #: fingerprint of the import batches it holds (ids, files, times): proves a later snapshot
+    #: may start from it (the same store, nothing rewritten)
+    batches_fingerprint: str = ""
+    #: an incremental refresh: the snapshot it started from and the enterprises it re-read
+    refreshed_from: str = ""
+    refreshed_enterprises: int | None = None
 
     def table(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
@@ -61,6 +72,10 @@ class Snapshot:
             "created_at": self.created_at,
             "runs": self.runs,
             "database": self.database,
+            "parameter_version": self.parameter_version,
+            "batches_fingerprint": self.batches_fingerprint,
+            "refreshed_from": self.refreshed_from,
+            "refreshed_enterprises": self.refreshed_enterprises,
         }
 
     def runs_of(self, table: str) -> list[dict[str, Any]]:
@@ -77,6 +92,10 @@ class Snapshot:
             data["created_at"],
             data.get("runs", []),
             data.get("database", ""),
+            data.get("parameter_version", ""),
+            data.get("batches_fingerprint", ""),
+            data.get("refreshed_from", ""),
+            data.get("refreshed_enterprises"),
         )
 
 
@@ -177,9 +196,12 @@ RAW_SCHEMA = pa.schema(
 )
 #: DuckDB's memory for precedence and sums; beyond it DuckDB spills to the snapshot's temp folder
 DUCKDB_MEMORY = "2GB"
+_DUCK = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
+#: an incremental refresh re-reads at most this many enterprises; beyond, a full build
+INCREMENTAL_MAX = 50_000
 
 
-def _raw_facts_sql(conn: Any) -> str:
+def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
     # typed casts: SQLite's values carry no declared type of their own (ADBC infers from them)
     stmt = select(
         *(
@@ -189,16 +211,25 @@ def _raw_facts_sql(conn: Any) -> str:
             for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
         )
     ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None))
+    if enterprises is not None:
+        stmt = stmt.where(Fact.enterprise_id.in_(enterprises))
     return str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
 
 
-def _stream_raw_facts(conn: Connection, staging: Path) -> str:
+def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | None = None) -> str:
     """The store's current facts written to ``staging`` in bounded memory; returns the DuckDB
     reader of the staged file. PostgreSQL: ``COPY (…) TO STDOUT`` in CSV on the session's own
-    connection, streamed to disk. SQLite: the ADBC SQLite driver reads the database file straight
-    into Arrow record batches (no Python object per value), appended to Parquet batch by batch —
-    a second read connection, so an import committed in between may or may not be in it."""
-    sql = _raw_facts_sql(conn)
+    connection, streamed to disk. SQLite: the ADBC SQLite driver, in a child process
+    (:mod:`.sqlite_export`), reads the database file straight into Arrow record batches (no
+    Python object per value) appended to Parquet batch by batch — a second read connection, so
+    an import committed in between may or may not be in it.
+    ``enterprises``: only these (an incremental refresh); an empty list reads nothing."""
+    if enterprises is not None and not enterprises:
+        columns = ", ".join(
+            f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+        )
+        return f"(SELECT {columns} WHERE false)"
+    sql = _raw_facts_sql(conn, enterprises)
     if conn.dialect.name == "postgresql":
         path = staging / "facts.csv"
         cursor = conn.connection.driver_connection.cursor()
@@ -211,16 +242,13 @@ def _stream_raw_facts(conn: Connection, staging: Path) -> str:
                     out.write(block)
         finally:
             cursor.close()
-        duck = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
         types = ", ".join(
-            f"'{c}': '{duck[t]}'" for c, t in zip(RAW_SCHEMA.names, RAW_SCHEMA.types, strict=True)
+            f"'{c}': '{_DUCK[t]}'" for c, t in zip(RAW_SCHEMA.names, RAW_SCHEMA.types, strict=True)
         )
         return (
             f"read_csv('{path}', header = false, columns = {{{types}}}, "
             "quote = '\"', escape = '\"', nullstr = '\\N')"
         )
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
     database = conn.engine.url.database
     if not database or database == ":memory:":
         raise ValidationError(
@@ -231,20 +259,35 @@ def _stream_raw_facts(conn: Connection, staging: Path) -> str:
             str(conn.engine.url),
         )
     path = staging / "facts.parquet"
-    with (
-        adbc_sqlite.connect(str(Path(database).resolve())) as reader_conn,
-        reader_conn.cursor() as cursor,
-        pq.ParquetWriter(path, RAW_SCHEMA, compression="zstd") as writer,
-    ):
-        cursor.execute(sql)
-        for batch in cursor.fetch_record_batch():
-            writer.write_batch(batch.cast(RAW_SCHEMA))
-    return f"read_parquet('{path}')"
+    # ADBC in a child process: its own copy of SQLite must not share this process's file locks
+    child = subprocess.run(
+        [sys.executable, "-m", "industry_brain.warehouse.sqlite_export", database, str(path)],
+        input=sql,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"reading the facts of {database} failed: {child.stderr[-2000:]}")
+    casts = ", ".join(
+        f"CAST({c} AS {_DUCK[t]}) AS {c}"
+        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+    )
+    return f"(SELECT {casts} FROM read_parquet('{path}'))"
 
 
-def _write_facts(reader: str, enterprises: Path, out_dir: Path, staging: Path) -> dict[str, int]:
+def _write_facts(
+    reader: str,
+    enterprises: Path,
+    out_dir: Path,
+    staging: Path,
+    base: Snapshot | None = None,
+    affected: list[int] | None = None,
+) -> dict[str, int]:
     """Precedence, yearly sums and monthly electricity by DuckDB from the staged raw facts, out
-    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as Parquet."""
+    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as Parquet. With ``base``, the
+    staged facts are those of the ``affected`` enterprises only and every other enterprise's rows
+    are copied from the base snapshot."""
     import duckdb
 
     con = duckdb.connect()
@@ -271,16 +314,25 @@ def _write_facts(reader: str, enterprises: Path, out_dir: Path, staging: Path) -
                ) WHERE rank = best"""
         )
         # fsum: compensated summation, as pandas' groupby sum (Kahan) did
+        facts = """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
+                   FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept"""
+        monthly = """SELECT enterprise_id, year, month, fsum(value) AS value
+                     FROM chosen WHERE item = 'electricity' AND month > 0
+                     GROUP BY enterprise_id, year, month"""
+        if base is not None:
+            con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
+            keep = "WHERE enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
+            facts += f" UNION ALL SELECT * FROM read_parquet('{base.table('facts')}') {keep}"
+            monthly += (
+                f" UNION ALL SELECT * FROM read_parquet('{base.table('electricity_monthly')}') "
+                + keep
+            )
         con.execute(
-            f"""COPY (SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
-                      FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept
-                      ORDER BY enterprise_id, year, item, unit, source_dept)
+            f"""COPY ({facts} ORDER BY enterprise_id, year, item, unit, source_dept)
                 TO '{out_dir / "facts.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
         )
         con.execute(
-            f"""COPY (SELECT enterprise_id, year, month, fsum(value) AS value
-                      FROM chosen WHERE item = 'electricity' AND month > 0
-                      GROUP BY enterprise_id, year, month ORDER BY enterprise_id, year, month)
+            f"""COPY ({monthly} ORDER BY enterprise_id, year, month)
                 TO '{out_dir / "electricity_monthly.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
         )
     finally:
@@ -291,15 +343,95 @@ def _write_facts(reader: str, enterprises: Path, out_dir: Path, staging: Path) -
     }
 
 
-def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
+def _fingerprint(session: Session, batch_ids: list[int]) -> str:
+    """A hash of the batches' ids, file hashes and times: another store (a recreated database
+    reusing the ids) or a rewritten history gives another fingerprint."""
+    digest = hashlib.sha256()
+    for chunk in range(0, len(batch_ids), 5000):
+        for bid, file_hash, created in session.execute(
+            select(ImportBatch.id, ImportBatch.file_hash, ImportBatch.created_at)
+            .where(ImportBatch.id.in_(batch_ids[chunk : chunk + 5000]))
+            .order_by(ImportBatch.id)
+        ):
+            digest.update(f"{bid}|{file_hash}|{created.isoformat() if created else ''};".encode())
+    return digest.hexdigest()[:20]
+
+
+def _refresh_base(
+    session: Session, out_dir: Path, database: str, batch_ids: list[int], version: str
+) -> Snapshot | None:
+    """The newest snapshot beside ``out_dir`` that a refresh may start from: the same store
+    (database and batch fingerprint), the same parameters, and batches only added since."""
+    current = set(batch_ids)
+    found = []
+    for manifest in out_dir.parent.glob("*/manifest.json"):
+        if manifest.parent == out_dir:
+            continue
+        try:
+            snap = Snapshot.open(manifest.parent)
+        except (OSError, ValueError, KeyError):
+            continue
+        if (
+            snap.database == database
+            and snap.parameter_version == version
+            and snap.batches_fingerprint
+            and set(snap.batch_ids) <= current
+            and all(snap.table(t).exists() for t in ("enterprises", "facts", "electricity_monthly"))
+        ):
+            found.append(snap)
+    if not found:
+        return None
+    base = max(found, key=lambda s: (s.created_at, str(s.path)))
+    return base if _fingerprint(session, base.batch_ids) == base.batches_fingerprint else None
+
+
+def _affected(
+    session: Session, base: Snapshot, batch_ids: list[int], ents: pd.DataFrame
+) -> list[int]:
+    """Enterprises whose current facts may differ from ``base``: those with a figure in a batch
+    added since (a superseded figure is always replaced by one of the same enterprise), and
+    those added, removed or moved to another county (department precedence is per county)."""
+    new = sorted(set(batch_ids) - set(base.batch_ids))
+    ids: set[int] = set()
+    for chunk in range(0, len(new), 1000):
+        ids.update(
+            int(e)
+            for e in session.scalars(
+                select(Fact.enterprise_id)
+                .where(Fact.batch_id.in_(new[chunk : chunk + 1000]))
+                .distinct()
+            )
+        )
+    before = pd.read_parquet(base.table("enterprises"), columns=["enterprise_id", "county_code"])
+    both = ents[["enterprise_id", "county_code"]].merge(
+        before, on="enterprise_id", how="outer", suffixes=("", "_before"), indicator=True
+    )
+    moved = both[
+        (both["_merge"] != "both")
+        | (both["county_code"].fillna("") != both["county_code_before"].fillna(""))
+    ]
+    ids.update(int(e) for e in moved["enterprise_id"])
+    return sorted(ids)
+
+
+def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> Snapshot:
     """Export the store's current figures to Parquet under ``out_dir``.
 
     Enterprises, scales and the services' result tables are read as frames (one row per
     enterprise or result); the facts — the big table, 27 million rows at province scale — are
     streamed out of the store to a staging file and reduced by DuckDB out of core
-    (:func:`_stream_raw_facts`, :func:`_write_facts`), so memory stays bounded."""
+    (:func:`_stream_raw_facts`, :func:`_write_facts`), so memory stays bounded.
+
+    **Incremental refresh** (``incremental``, the default): when a snapshot of the same store
+    lies beside ``out_dir`` (same parent folder), taken with the same parameters, and import
+    batches were only added since, only the enterprises those batches touched (and enterprises
+    added, removed or moved to another county) are read from the store; every other
+    enterprise's facts are copied from that snapshot. An appeal's correction thus re-snapshots
+    in seconds. More than ``INCREMENTAL_MAX`` enterprises touched: a full build."""
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    database = describe(str(engine.url))
+    version = parameters.load().version()
     try:
         with Session(engine) as s:
             ents = read_frame(
@@ -323,9 +455,14 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
                 ),
                 ["enterprise_id", "year", "above_scale"],
             )
-            # the facts in the same transaction as the enterprises, streamed to disk
-            reader = _stream_raw_facts(s.connection(), staging)
             batch_ids = _input_batches(s)
+            base = _refresh_base(s, out_dir, database, batch_ids, version) if incremental else None
+            affected = _affected(s, base, batch_ids, ents) if base is not None else None
+            if affected is not None and len(affected) > INCREMENTAL_MAX:
+                base, affected = None, None
+            # the facts in the same transaction as the enterprises, streamed to disk
+            reader = _stream_raw_facts(s.connection(), staging, affected)
+            fingerprint = _fingerprint(s, batch_ids)
             result_rows, runs = _write_results(s, out_dir)
         scales["above_scale"] = scales["above_scale"].astype(bool)
         ents["division"] = ents["industry_code"].str.slice(0, 2)
@@ -357,7 +494,9 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
                 ),
             ),
         }
-        rows.update(_write_facts(reader, out_dir / "enterprises.parquet", out_dir, staging))
+        rows.update(
+            _write_facts(reader, out_dir / "enterprises.parquet", out_dir, staging, base, affected)
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     snap = Snapshot(
@@ -366,7 +505,11 @@ def build_snapshot(engine: Engine, out_dir: Path) -> Snapshot:
         batch_ids=batch_ids,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         runs=runs,
-        database=describe(str(engine.url)),
+        database=database,
+        parameter_version=version,
+        batches_fingerprint=fingerprint,
+        refreshed_from=str(base.path) if base is not None else "",
+        refreshed_enterprises=len(affected) if affected is not None else None,
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
     return snap
