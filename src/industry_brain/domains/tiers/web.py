@@ -180,6 +180,8 @@ def reject(
 def evidence(db: DbDep, scope: ScopeDep, item_id: int) -> Response:
     """The evidence file as an attachment (never rendered inline), for the enterprise itself
     and the officers and agents whose scope holds it; each download audited."""
+    if scope.role != "enterprise":
+        scope.require("tiers.verify")
     item = _item_in_scope(db, scope, item_id)
     path = decl.evidence_path(item)
     if path is None:
