@@ -359,3 +359,42 @@ def test_battery_chain_and_traceability(engine: Engine) -> None:
         res = service.resolve(s, f"88.118.8/{second}", CONFIG)
         assert res.status == 200
         assert {v["type"]: v["data"] for v in res.body["values"]}["original"] == cells[3]
+
+
+def test_statistics(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from industry_brain.domains.identifiers import stats
+
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        for i in range(3):
+            service.register(s, actor_a, f"88.118.8/S{i}", "product", PRODUCT, CONFIG)
+        service.register(
+            s,
+            actor_a,
+            "88.118.8/Q1",
+            "batch",
+            {"product": "p", "batch": "b", "quantity": 2},
+            CONFIG,
+        )
+        service.withdraw(s, actor_a, "88.118.8/S0")
+        for text in ("88.118.8/S1", "88.118.8/S1", "88.118.8/S0", "88.118.8/NONE", "bad"):
+            service.resolve(s, text, CONFIG)
+        out = stats.summary(s)
+    today = datetime.now(UTC).date().isoformat()
+    assert (out["identifiers"], out["live"], out["withdrawn"]) == (4, 3, 1)
+    assert (out["prefixes_approved"], out["prefixes_active"]) == (2, 1)  # 88.118.9 has none
+    assert out["registrations_by_day"] == [{"day": today, "count": 4}]
+    assert out["registrations_by_enterprise"] == [
+        {"uscc": A_USCC, "name": "甲电池公司", "count": 4}
+    ]
+    assert out["registrations_by_template"] == [
+        {"template": "batch", "count": 1},
+        {"template": "product", "count": 3},
+    ]
+    # "bad" is a 400 answered before any prefix is known: not logged
+    assert out["resolutions_by_day"] == [
+        {"day": today, "by_status": {"200": 2, "404": 1, "410": 1}}
+    ]
+    assert out["resolutions"] == 4

@@ -31,8 +31,9 @@ from industry_brain.store import audit
 from industry_brain.web.deps import CsrfDep, DbDep, PrincipalDep, ScopeDep
 from industry_brain.web.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"], responses=ERROR_RESPONSES)
+# the resolver alone (``ids serve``) and the writes, joined in ``router`` at the end
 resolver = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"])
+writes = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"], responses=ERROR_RESPONSES)
 
 _CONFIG: dict[str, service.NodeConfig] = {}
 
@@ -100,9 +101,6 @@ def _http_date(iso: str) -> str:
     return format_datetime(datetime.fromisoformat(iso), usegmt=True)
 
 
-router.include_router(resolver)
-
-
 def actor_of(principal: Any) -> service.Actor:
     scope = principal.scope  # 401 when not signed in
     user = principal.user
@@ -128,7 +126,7 @@ class Update(BaseModel):
     data: dict[str, Any]
 
 
-@router.post("/prefixes", status_code=201, summary="apply for an enterprise prefix")
+@writes.post("/prefixes", status_code=201, summary="apply for an enterprise prefix")
 def apply_prefix(
     body: PrefixApplication, request: Request, db: DbDep, principal: PrincipalDep, _: CsrfDep
 ) -> dict[str, Any]:
@@ -136,7 +134,7 @@ def apply_prefix(
     return {"prefix": row.prefix, "status": row.status}
 
 
-@router.post("/prefixes/{prefix}/decision", summary="approve or reject a prefix (officer)")
+@writes.post("/prefixes/{prefix}/decision", summary="approve or reject a prefix (officer)")
 def decide(
     prefix: str, body: Decision, db: DbDep, scope: ScopeDep, principal: PrincipalDep, _: CsrfDep
 ) -> dict[str, Any]:
@@ -145,7 +143,7 @@ def decide(
     return {"prefix": row.prefix, "status": row.status, "approved_by": row.approved_by}
 
 
-@router.post("/identifiers", status_code=201, summary="register one identifier")
+@writes.post("/identifiers", status_code=201, summary="register one identifier")
 def register(
     body: Registration, request: Request, db: DbDep, principal: PrincipalDep, _: CsrfDep
 ) -> dict[str, Any]:
@@ -155,7 +153,7 @@ def register(
     return {"identifier": f"{ident.prefix}/{ident.suffix}", "status": ident.status}
 
 
-@router.put("/identifiers/{identifier:path}", summary="replace an identifier's values")
+@writes.put("/identifiers/{identifier:path}", summary="replace an identifier's values")
 def update(
     identifier: str,
     body: Update,
@@ -168,7 +166,7 @@ def update(
     return {"identifier": identifier, "status": ident.status}
 
 
-@router.delete("/identifiers/{identifier:path}", summary="withdraw an identifier")
+@writes.delete("/identifiers/{identifier:path}", summary="withdraw an identifier")
 def withdraw(
     identifier: str, db: DbDep, principal: PrincipalDep, _: CsrfDep, reason: str = ""
 ) -> dict[str, Any]:
@@ -176,7 +174,7 @@ def withdraw(
     return {"identifier": identifier, "status": ident.status}
 
 
-@router.post("/bulk", summary="bulk registration from CSV or XLSX (all or nothing)")
+@writes.post("/bulk", summary="bulk registration from CSV or XLSX (all or nothing)")
 async def bulk(
     request: Request,
     db: DbDep,
@@ -207,7 +205,7 @@ async def bulk(
     return JSONResponse(rep.to_dict(), status_code=201 if rep.status == "live" else 422)
 
 
-@router.get("/batteries/{code}", summary="battery traceability (GB/T 34014)")
+@writes.get("/batteries/{code}", summary="battery traceability (GB/T 34014)")
 def battery_trace(code: str, db: DbDep, scope: ScopeDep) -> dict[str, Any]:
     scope.require("ids.view")
     out = batteries.trace(db, code)
@@ -218,7 +216,12 @@ def battery_trace(code: str, db: DbDep, scope: ScopeDep) -> dict[str, Any]:
     return out
 
 
-@router.get("/stats", summary="registrations and resolutions (cockpit)")
+@writes.get("/stats", summary="registrations and resolutions (cockpit)")
 def statistics(db: DbDep, scope: ScopeDep) -> dict[str, Any]:
     scope.require("ids.view")
     return stats.summary(db)
+
+
+router = APIRouter()
+router.include_router(resolver)
+router.include_router(writes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.domains.identifiers.models import (
@@ -19,7 +19,11 @@ from industry_brain.store.models import Enterprise
 
 
 def summary(session: Session, days: int = 30) -> dict[str, Any]:
-    day = cast(Identifier.created_at, Date)
+    # the registration day (UTC on SQLite, the session's zone on PostgreSQL)
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.date(Identifier.created_at, type_=String)
+    else:
+        day = cast(Identifier.created_at, Date)
     by_day = session.execute(
         select(day, func.count()).group_by(day).order_by(day.desc()).limit(days)
     ).all()
