@@ -252,6 +252,86 @@ def test_portal_pages_in_english_and_bank_denied_elsewhere(app):
         assert bank.get("/portal").status_code == 403
 
 
+def test_portal_lists_its_own_loans_read_only_scoped_and_audited(app, engine):
+    """The enterprise portal lists the loans banks registered to the enterprise (the loans
+    table): its own only, newest first, sortable and exportable, each read audited."""
+    from industry_brain.domains.carbon.models import CarbonLoan
+    from industry_brain.store.models import Enterprise, User
+
+    with Session(engine) as s:
+        bank = s.scalars(select(User).where(User.username == "bank")).one()
+        ents = {e.uscc: e for e in s.scalars(select(Enterprise))}
+        granted = {}
+        for uscc, who in ((USCC_WX, "ent_wx"), (USCC_NX, "ent_nx")):
+            granter = s.scalars(select(User).where(User.username == who)).one()
+            consent = BankConsent(
+                enterprise_id=ents[uscc].id,
+                bank_user_id=bank.id,
+                scopes=["grade"],
+                granted_on=date(2026, 1, 5),
+                expires_on=date(2027, 1, 5),
+                granted_by=granter.id,
+            )
+            s.add(consent)
+            s.flush()
+            granted[uscc] = consent.id
+        for uscc, ref, amount, rate, on in (
+            (USCC_WX, "HZB-2026-001", 300.0, 3.45, date(2026, 3, 1)),
+            (USCC_WX, "HZB-2026-007", 1250.5, 3.1, date(2026, 9, 15)),
+            (USCC_NX, "HZB-2026-002", 80.0, 3.9, date(2026, 4, 1)),
+        ):
+            s.add(
+                CarbonLoan(
+                    bank_user_id=bank.id,
+                    enterprise_id=ents[uscc].id,
+                    reference=ref,
+                    amount_wan=amount,
+                    rate_pct=rate,
+                    granted_on=on,
+                    term_months=12,
+                    grade=1,
+                    grade_year=2025,
+                    level="A",
+                    consent_id=granted[uscc],
+                    reported_by="bank",
+                )
+            )
+        s.commit()
+    with client_for(app, "ent_wx") as ent:
+        page = ent.get("/portal").text
+        rows = _table(page, "portal-loans")
+        # newest first; the bank by its organisation's name; 万元 with 2 decimals
+        assert [r[:3] for r in rows] == [
+            ["湖州银行", "HZB-2026-007", "1,250.50"],
+            ["湖州银行", "HZB-2026-001", "300.00"],
+        ]
+        assert "HZB-2026-002" not in page  # another enterprise's loan
+        assert 'method="post"' not in re.search(r'id="my-loans">(.*?)</section>', page, re.S).group(
+            1
+        )  # read-only
+        by_amount = _table(ent.get("/portal?l_sort=amount_wan&l_dir=asc").text, "portal-loans")
+        assert [r[1] for r in by_amount] == ["HZB-2026-001", "HZB-2026-007"]
+        export = ent.get("/portal?l_sort=amount_wan&l_dir=asc&l_export=csv")
+        assert export.status_code == 200
+        lines = export.text.lstrip("\ufeff").splitlines()
+        assert len(lines) == 3 and "HZB-2026-001" in lines[1] and "HZB-2026-007" in lines[2]
+        assert "HZB-2026-002" not in export.text
+    with client_for(app, "ent_nx") as other:
+        assert [r[1] for r in _table(other.get("/portal").text, "portal-loans")] == ["HZB-2026-002"]
+    with Session(engine) as s:
+        reads = s.scalars(
+            select(AuditLog).where(AuditLog.action == "portal.loans").order_by(AuditLog.id)
+        ).all()
+        assert [(a.actor, a.object_id, a.detail["rows"]) for a in reads][:1] == [
+            ("ent_wx", USCC_WX, 2)
+        ]
+        assert s.scalar(
+            select(AuditLog.id).where(
+                AuditLog.action == "export.list.loans", AuditLog.actor == "ent_wx"
+            )
+        )
+
+
 def test_cockpit_sections_cached_until_their_data_change(app, admin, engine):
     """The 亩均 section is computed once per scope and language, then served from the cache
     until a new run is stored; a new run shows at once."""

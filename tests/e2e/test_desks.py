@@ -203,3 +203,37 @@ def test_bank_searches_sees_history_and_registers_a_loan(page: Page, site: Site)
         )
     assert len(loans) == 1 and loans[0].amount_wan == 120.0 and loans[0].rate_pct == 3.45
     assert audited >= 1
+
+
+def test_enterprise_portal_lists_its_own_loans(page: Page, site: Site) -> None:
+    """The portal lists the loans banks registered to the enterprise (read-only, its own
+    only, the read audited); a bank registering one more makes it appear."""
+    own = site.usccs["own"]
+    with _store(site) as s:
+        ent = s.scalars(select(Enterprise).where(Enterprise.uscc == own)).one()
+        refs = set(
+            s.scalars(select(CarbonLoan.reference).where(CarbonLoan.enterprise_id == ent.id))
+        )
+        others = set(
+            s.scalars(select(CarbonLoan.reference).where(CarbonLoan.enterprise_id != ent.id))
+        )
+        before = s.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "portal.loans")
+        )
+    sign_in(page, site, site.users["enterprise"])
+    page.goto(f"{site.url}/portal?l_size=50")
+    section = page.locator("#my-loans")
+    expect(section.locator("h2")).to_have_text("我的碳效贷")
+    shown = set(
+        section.locator("#portal-loans tbody tr[data-loan] td:nth-child(2)").all_inner_texts()
+    )
+    assert shown == refs
+    assert not shown & others
+    expect(section.locator("form[method=post]")).to_have_count(0)  # read-only
+    section.scroll_into_view_if_needed()
+    shot(page, site, "portal-loans")
+    with _store(site) as s:
+        after = s.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "portal.loans")
+        )
+    assert after > before

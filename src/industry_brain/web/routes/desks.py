@@ -399,6 +399,71 @@ def portal_desk(db: Any, scope: Scope, today: date) -> dict[str, Any]:
     }
 
 
+#: the enterprise's own loans on the portal (read-only; a bank registers them)
+PORTAL_LOANS = lists.ListSpec(
+    "loans",
+    (
+        lists.Column("bank", "portal.bank"),
+        lists.Column("reference", "list.col.reference"),
+        lists.Column("amount_wan", "list.col.amount_wan"),
+        lists.Column("rate_pct", "list.col.rate_pct"),
+        lists.Column("granted_on", "list.col.loan_date"),
+        lists.Column("term_months", "list.col.term_months"),
+        lists.Column("grade", "carbon.grade", value=lists.coded("carbon.grade.", "grade")),
+        lists.Column("grade_year", "portal.loan_grade_year"),
+    ),
+    default_sort="granted_on",
+    default_desc=True,
+    sizes=(10, 20, 50),
+    default_size=10,
+    prefix="l_",
+)
+
+
+def own_loans(db: Any, scope: Scope) -> list[dict[str, Any]]:
+    """The loans registered to the caller's enterprise (碳效贷 the banks reported, from the
+    loans table), each with its bank's name and the grade it relied on. Read-only, the
+    enterprise's own only; the read is audited (``portal.loans``, with the row count)."""
+    from industry_brain.domains.carbon.models import CarbonLoan
+    from industry_brain.store import audit
+
+    scope.require("portal.enterprise")
+    ent = db.get(Enterprise, scope.enterprise_id)
+    if ent is None:
+        return []
+    rows = db.execute(
+        select(CarbonLoan, User.organisation, User.display_name, User.username)
+        .join(User, User.id == CarbonLoan.bank_user_id)
+        .where(CarbonLoan.enterprise_id == ent.id)
+        .order_by(CarbonLoan.granted_on.desc(), CarbonLoan.id.desc())
+    ).all()
+    loans = [
+        {
+            "id": ln.id,
+            "bank": org or name or username,
+            "reference": ln.reference,
+            "amount_wan": ln.amount_wan,
+            "rate_pct": ln.rate_pct,
+            "granted_on": ln.granted_on.isoformat(),
+            "term_months": ln.term_months,
+            "grade": ln.grade,
+            "grade_year": ln.grade_year,
+        }
+        for ln, org, name, username in rows
+    ]
+    audit.record(
+        db,
+        scope.username,
+        "portal.loans",
+        "enterprise",
+        ent.uscc,
+        {"rows": len(loans)},
+        user_id=scope.user_id,
+        request_id=request_id(),
+    )
+    return loans
+
+
 def _own_code(db: Any, scope: Scope, today: date) -> tuple[Any, Any, str]:
     """The caller's enterprise, its valid code and the code's frame colour (404 without)."""
     from industry_brain.domains.carbon import views

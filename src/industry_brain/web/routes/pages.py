@@ -65,7 +65,9 @@ def _set_session_cookie(response: Response, settings: Any, value: str, max_age: 
 def home_for(scope: Scope) -> str:
     if scope.can("cockpit.view"):
         return "/cockpit"
-    return {"agent": "/agent", "enterprise": "/portal", "bank": "/bank"}.get(scope.role, "/login")
+    homes = {"agent": "/agent", "enterprise": "/portal", "bank": "/bank"}
+    homes["assessor"] = "/diagnosis/assessor"  # the diagnosis service's assessors
+    return homes.get(scope.role, "/login")
 
 
 @router.get("/")
@@ -700,15 +702,21 @@ def portal_page(
 ) -> Response:
     """The enterprise portal; ``extra`` carries a failed form back (its error beside the
     field, what was typed), e.g. a consent the carbon service refused."""
+    from industry_brain.web.routes.desks import PORTAL_LOANS, own_loans, portal_desk
+
     own = scoped.own_enterprise(db, scope)
     sections = _sections(request, "portal_section", db, scope)
     exported = _section_lists(request, db, scope, sections)
-    db.commit()  # audit entries the services' sections may write
+    if exported is None:  # the enterprise's own loans (read-only, the read audited)
+        loans = lists.read(request, PORTAL_LOANS)
+        loan_rows = loans.apply(own_loans(db, scope))
+        if loans.export:
+            exported = lists.export_response(db, scope, loans, loan_rows, page_lang(request))
+    db.commit()  # audit entries the services' sections and the loans read may write
     if exported is not None:
         return exported
-    from industry_brain.web.routes.desks import portal_desk  # codes, qualified products
-
     desk = portal_desk(db, scope, request.app.state.settings.current_date())
+    desk["loans"] = {"state": loans, "rows": loan_rows}
     return _render(
         request, "portal.html", status_code, p=own, sections=sections, desk=desk, **extra
     )
