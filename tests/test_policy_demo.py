@@ -11,6 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,12 +48,38 @@ def test_demo_hook_headline_and_stored_run(demo) -> None:
     with Session(engine) as s:
         stored = s.get(PolicyRun, summary["run_id"])
         assert stored.kind == "run" and stored.input_batch_ids
-        assert {r["table"] for r in stored.input_runs} >= {"result_mujun", "result_carbon"}
+        assert {r["table"] for r in stored.input_runs} >= {
+            "result_mujun",
+            "result_carbon",
+            "result_tiers",
+            "result_maturity",
+        }
         n = s.query(PolicyResult).filter(PolicyResult.run_id == stored.id).count()
         paid = s.query(PolicyPayout).count()
+        snap, year = Path(stored.snapshot["path"]), stored.year
     assert n >= summary["beneficiaries"] and paid == summary["redeemed"]["written"] > 0
-    # result_tiers / result_maturity are not published: those awards are "cannot tell" only
-    assert "hightech_zjtx_award" not in summary["by_policy"] and summary["unknown"] > 0
+    # the tiers and diagnosis services publish before the policy run (demo hook order): the
+    # tier award is 20 / 30 / 100 per new 高新 / 专精特新 / 小巨人 of result_tiers, the 贯标
+    # award 20 per certified (result_maturity) 规上 firm — recomputed from the snapshot
+    tiers = pd.read_parquet(snap / "result_tiers.parquet")
+    award = {"high_tech": 20.0, "zhuanjingtexin": 30.0, "little_giant": 100.0}
+    new = tiers[(tiers["year"] == year) & tiers["new_tier"].isin(list(award))]
+    assert summary["by_policy"]["hightech_zjtx_award"] == {
+        "enterprises": len(new),
+        "amount": pytest.approx(new["new_tier"].map(award).sum()),
+    }
+    assert len(new) > 0
+    maturity = pd.read_parquet(snap / "result_maturity.parquet")
+    scales = pd.read_parquet(snap / "scales.parquet")
+    certified = set(
+        maturity.loc[
+            (maturity["year"] == year) & maturity["guanbiao_certified"].eq(True), "enterprise_id"
+        ]
+    ) & set(scales.loc[(scales["year"] == year) & scales["above_scale"], "enterprise_id"])
+    assert summary["by_policy"]["lianghua_guanbiao_award"] == {
+        "enterprises": len(certified),
+        "amount": pytest.approx(20.0 * len(certified)),
+    }
 
 
 def test_land_use_tax_relief_equals_mujun_measures(demo) -> None:
