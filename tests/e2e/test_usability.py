@@ -146,6 +146,15 @@ MAIN_PAGES = [
     ("admin", "/admin/audit", "audit"),
     ("agent", "/agent", "agent"),
     ("enterprise", "/portal", "portal"),
+    ("city_officer", "/cockpit/enterprises?scale=above", "cockpit-enterprises"),
+    ("city_officer", "/import", "import"),
+    ("city_officer", "/import/batches", "batches"),
+    ("city_officer", "/tickets", "tickets"),
+    ("city_officer", "/bulletins", "bulletins"),
+    ("city_officer", "/monitor", "monitor"),
+    ("city_officer", "/policy", "policy"),
+    ("admin", "/admin/tokens", "tokens"),
+    ("bank", "/bank", "bank"),
 ]
 
 
