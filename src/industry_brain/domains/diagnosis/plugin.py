@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from industry_brain.contract import hookimpl
+from industry_brain.contract import NavEntry, hookimpl
 
 HERE = Path(__file__).parent
 
@@ -49,3 +49,48 @@ def ib_demo_hook() -> Any:
     from industry_brain.domains.diagnosis import demo_hook
 
     return demo_hook
+
+
+@hookimpl
+def ib_navigation() -> list[NavEntry]:
+    return [NavEntry("diagnosis", "nav.diagnosis", "/diagnosis", 18, "diagnosis.view", order=55)]
+
+
+@hookimpl
+def ib_templates_dir() -> Path:
+    return HERE / "web_templates"
+
+
+@hookimpl
+def ib_web_router() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.router
+
+
+@hookimpl
+def ib_portal_section() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.portal_section
+
+
+@hookimpl
+def ib_profile_section() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.profile_section
+
+
+@hookimpl
+def ib_cockpit_section() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.cockpit_section
+
+
+@hookimpl
+def ib_cockpit_stamp() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.cockpit_stamp

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters as core_params
-from industry_brain.core.errors import IBError, Location, ValidationError
+from industry_brain.core.errors import IBError, Location, NotFoundError, ValidationError
 from industry_brain.domains.diagnosis import questionnaire as qn
 from industry_brain.domains.diagnosis import score as scoring
 from industry_brain.domains.diagnosis.models import (
@@ -126,11 +126,11 @@ def _visible(session: Session, scope: Scope, assessment_id: int) -> DiagnosisAss
         .where(DiagnosisAssessment.id == assessment_id, scope.enterprise_clause())
     ).first()
     if a is None:
-        raise _err(
-            "not_found",
+        raise NotFoundError(
+            "diagnosis.not_found",
             f"没有可查看的评估 {assessment_id}",
             f"no assessment {assessment_id} you may see",
-            "assessment_id",
+            Location(field="assessment_id"),
             assessment_id,
         )
     return a
