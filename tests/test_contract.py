@@ -166,6 +166,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "monitor",
         "policy",
         "tiers",
+        "diagnosis",
     ]
     for name, svc in services.items():
         assert svc.errors == [], name
