@@ -180,6 +180,10 @@ class Names:
                 ("tiers_plan_actions", "owner"),
                 ("tiers_declaration_items", "reason"),
                 ("tiers_declaration_items", "evidence_name"),
+                ("diagnosis_assessments", "opinion"),
+                ("diagnosis_reviews", "comment"),
+                ("diagnosis_evidence", "filename"),
+                ("diagnosis_certifications", "issuer"),
             ):
                 try:
                     texts.update(
