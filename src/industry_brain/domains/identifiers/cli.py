@@ -278,7 +278,7 @@ def resolve(
 
     with _errors(), _session() as s:
         res = service.resolve(s, identifier, _config(), restricted_ok=restricted)
-    body = {"status": res.status, "location": res.location, "ttl": res.ttl, **res.body}
+    body = {**res.body, "http_status": res.status, "location": res.location, "ttl": res.ttl}
     if as_json:
         _print_json(body)
     else:
