@@ -382,7 +382,7 @@ def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any]
     return {
         "id": "tiers-section",
         "title_zh": "五企培育（企业梯度）",
-        "title_en": "Enterprise tiers (五企培育)",
+        "title_en": "Enterprise tiers",
         "rows": [],
         "template": "tiers_profile.html",
         **_section(session, ent.id),
@@ -399,7 +399,7 @@ def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
     return {
         "id": "tiers-portal",
         "title_zh": "五企培育（企业梯度）",
-        "title_en": "Enterprise tiers (五企培育)",
+        "title_en": "Enterprise tiers",
         "rows": [],
         "template": "tiers_portal.html",
         "declarable": [INPUTS[c] for c in DECLARABLE],
