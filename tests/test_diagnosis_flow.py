@@ -200,3 +200,40 @@ def test_skip_logic_and_industry_applicability(store: Engine) -> None:
         assert _code(service.start, s, ent, USCC_A, "cmmm", 2025, "continuous") == (
             "diagnosis.industry_type"
         )
+
+
+def test_certificate_list_import_with_lineage_and_expiry(store: Engine, tmp_path) -> None:
+    from industry_brain.domains.diagnosis import certificates
+    from industry_brain.store.models import ImportBatch
+
+    path = tmp_path / "贯标名单.csv"
+    path.write_text(
+        "统一社会信用代码,企业名称,证书编号,发证日期,有效期至,发证机构\n"
+        f"{USCC_A},甲机械,GB-2024-001,2024-03-01,2027-02-28,某认证中心\n"
+        f"{USCC_B},乙化工,GB-2024-002,2024/05/01,2023-01-01,某认证中心\n"
+        f"{USCC_A},甲机械,GB-2024-001,2024-03-01,2027-02-28,某认证中心\n",
+        encoding="gb18030",
+    )
+    with Session(store) as s:
+        out = certificates.import_certificates(s, path, "lianghua_guanbiao", "officer")
+        s.commit()
+        assert (out["certificates"], out["already_known"]) == (1, 1)
+        assert [p["row"] for p in out["problems"]] == [3]  # expires before it is issued
+        cert = s.scalars(select(DiagnosisCertification)).one()
+        assert (cert.source_file, cert.source_row, cert.import_batch_id) == (
+            "贯标名单.csv",
+            2,
+            out["batch_id"],
+        )
+        assert (cert.issued_on, cert.expires_on) == (date(2024, 3, 1), date(2027, 2, 28))
+        assert s.get(Enterprise, cert.enterprise_id).uscc == USCC_A
+        assert s.get(ImportBatch, out["batch_id"]).status == "partial"
+        # the certificate counts for 2024–2027, not for 2023
+        publish.run(s, 2025, "officer")
+        publish.run(s, 2023, "officer")
+        frame, _ = publish.read(s)
+    by_year = {int(r["year"]): bool(r["guanbiao_certified"]) for _, r in frame.iterrows()}
+    assert by_year == {2025: True}  # 2023: no certificate valid, no assessment → no row
+    with Session(store) as s, pytest.raises(IBError) as err:
+        certificates.import_certificates(s, path, "iso9001", "officer")
+    assert err.value.code == "diagnosis.certificate_kind"

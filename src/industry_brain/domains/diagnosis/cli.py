@@ -353,3 +353,37 @@ def indicators(
             "—",
         )
     console.print(t)
+
+
+@app.command(
+    epilog="Example: industry-brain diagnosis certificates 贯标名单.xlsx --kind lianghua_guanbiao "
+    "--json"
+)
+def certificates(
+    file: Annotated[Path, typer.Argument(help="The list (XLSX or CSV, UTF-8 or GB18030).")],
+    kind: Annotated[str, typer.Option(help="lianghua_guanbiao or dcmm.")],
+    actor: Annotated[str, typer.Option(help="Recorded in the audit log.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a 两化融合贯标 or DCMM certificate list with lineage (file, sheet, row, batch) and
+    expiry; rows that cannot be used are listed with their row numbers."""
+    from sqlalchemy.orm import Session
+
+    from industry_brain.domains.diagnosis import certificates as certs
+    from industry_brain.store.db import get_engine
+
+    with _errors(), Session(get_engine()) as s:
+        out = certs.import_certificates(s, file, kind, actor)
+        s.commit()
+    if as_json:
+        _print_json(out)
+        return
+    console.print(
+        f"批次 {out['batch_id']}：导入证书 {out['certificates']} 张，"
+        f"已有 {out['already_known']} 张，问题 {len(out['problems'])} 行 / "
+        f"batch {out['batch_id']}: {out['certificates']} "
+        f"certificates, {out['already_known']} known, {len(out['problems'])} problem rows",
+        highlight=False,
+    )
+    for p in out["problems"]:
+        console.print(f"  行 row {p['row']}: {p['message']}", highlight=False)
