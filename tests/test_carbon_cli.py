@@ -17,32 +17,24 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core import parameters
 from industry_brain.domains.carbon.accounting import adjustments_frame, compute
 from industry_brain.domains.carbon.models import CarbonLoan, CarbonResult
 from industry_brain.domains.carbon.rules import load_rules
-from industry_brain.mainjob import run_demo
 from industry_brain.store.db import make_engine
 from industry_brain.warehouse import connect
+from tests.shared_demo import small_demo
 
 EXE = Path(sys.executable).parent / "industry-brain"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("carbon-demo")
-    url = f"sqlite:///{root / 'store.sqlite'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("IB_DATA_DIR", str(root))
-        mp.delenv("IB_DATABASE_URL", raising=False)
-        mp.delenv("IB_PARAMETERS_DIR", raising=False)
-        parameters._cached.cache_clear()
-        engine = make_engine(url)
-        run = run_demo(root / "demo", scale="small", engine=engine)
+    run, url, root = small_demo(tmp_path_factory, "carbon-demo")
+    engine = make_engine(url)
     yield {
         "run": run,
         "engine": engine,
-        "env": {"IB_DATA_DIR": str(root), "IB_DATABASE_URL": url},
+        "env": {"IB_DATA_DIR": str(root / "data"), "IB_DATABASE_URL": url},
         "summary": run.services["carbon"],
     }
     engine.dispose()

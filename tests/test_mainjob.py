@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.mainjob import run_demo
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, Project, User
+from tests.shared_demo import small_demo
 
 # defect kind → problem code the import must report at the defect's file and row
 EXPECTED_CODE = {
@@ -46,14 +46,13 @@ PREFERRED = {"tax_paid": "tax", "electricity": "power_grid", "land_area": "natur
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("main-job")
+    run, url, out = small_demo(tmp_path_factory, "main-job")
     # module-scoped: runs before the autouse per-test isolation, so isolate it here
     mp = pytest.MonkeyPatch()
     mp.setenv("IB_DATA_DIR", str(out / "data"))
     mp.delenv("IB_DATABASE_URL", raising=False)
-    engine = make_engine(f"sqlite:///{out / 'store.sqlite'}")
-    run = run_demo(out / "demo", scale="small", engine=engine)
-    yield run, engine, out / "demo"
+    engine = make_engine(url)
+    yield run, engine, run.out_dir
     engine.dispose()
     mp.undo()
 

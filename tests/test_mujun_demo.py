@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from industry_brain.domains.mujun import demo_hook, lists, measures, report, service
 from industry_brain.domains.mujun.explain import explain
 from industry_brain.domains.mujun.models import MujunRun
-from industry_brain.mainjob import run_demo
 from industry_brain.store.db import make_engine
+from tests.shared_demo import small_demo
 
 EXE = Path(sys.executable).parent / "industry-brain"
 COUNTY_NAMES = ["吴兴区", "南浔区", "德清县", "长兴县", "安吉县"]
@@ -28,10 +28,8 @@ COUNTY_NAMES = ["吴兴区", "南浔区", "德清县", "长兴县", "安吉县"]
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mujun-demo")
-    url = f"sqlite:///{out / 'store.sqlite'}"
+    run, url, out = small_demo(tmp_path_factory, "mujun-demo")
     engine = make_engine(url)
-    run = run_demo(out / "demo", scale="small", engine=engine)
     yield run, engine, url, out
     engine.dispose()
 
