@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest_power, mujun, policy, reference, web
+from bench import ids, ingest_power, mujun, policy, reference, web
 
 BENCHES = {
     "ingest": ingest_power.run,
@@ -23,6 +23,7 @@ BENCHES = {
     "web": web.run,
     "reference": reference.run,
     "policy": policy.run,
+    "ids": ids.run,
 }
 
 

@@ -36,6 +36,7 @@ resolver = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"])
 writes = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"], responses=ERROR_RESPONSES)
 
 _CONFIG: dict[str, service.NodeConfig] = {}
+_LOG = service.ResolutionLog()  # resolutions written in batches (see ResolutionLog)
 
 
 def config_of(request: Request) -> service.NodeConfig:
@@ -71,7 +72,7 @@ def resolve(
 ) -> Response:
     cfg = config_of(request)
     ok = _restricted_ok(db, principal, identifier)
-    res = service.resolve(db, identifier, cfg, restricted_ok=ok)
+    res = service.resolve(db, identifier, cfg, restricted_ok=ok, log=_LOG)
     if res.status == 303:
         return RedirectResponse(
             res.location,

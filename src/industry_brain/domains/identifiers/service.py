@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -301,10 +302,13 @@ def validator(schema: dict) -> Draft202012Validator:
     return _validator(json.dumps(schema, sort_keys=True))
 
 
-def template_problems(schema: dict, data: Any) -> list[dict[str, Any]]:
+def template_problems(
+    schema: dict, data: Any, checker: Draft202012Validator | None = None
+) -> list[dict[str, Any]]:
     """Each violation as ``{field, message}`` (the field is the top-level property)."""
     out = []
-    for err in sorted(validator(schema).iter_errors(data), key=lambda e: list(e.path)):
+    checker = checker or validator(schema)
+    for err in sorted(checker.iter_errors(data), key=lambda e: list(e.path)):
         path = list(err.path)
         name = str(path[0]) if path else ""
         if not name and err.validator == "required":
@@ -507,7 +511,7 @@ def resolve(
     text: str,
     config: NodeConfig,
     restricted_ok: bool = False,
-    log: bool = True,
+    log: bool | ResolutionLog = True,
 ) -> Resolution:
     """Resolve ``prefix/suffix``: 200 with the records (restricted types only with
     ``restricted_ok``), 400 bad syntax, 404 unknown, 410 withdrawn with its history, 303 to the
@@ -596,13 +600,53 @@ def resolve(
     )
 
 
-def _log(session: Session, log: bool, prefix: str, tpl: str | None, status: int) -> None:
+def _log(
+    session: Session, log: bool | ResolutionLog, prefix: str, tpl: str | None, status: int
+) -> None:
+    if isinstance(log, ResolutionLog):
+        log.add(session, prefix, tpl, status)
+        return
     if not log:
         return
     session.add(
         IdResolution(day=datetime.now(UTC).date(), prefix=prefix, template_code=tpl, status=status)
     )
     session.commit()
+
+
+class ResolutionLog:
+    """Resolutions buffered in the process and written in one INSERT when ``max_pending`` are
+    waiting or ``max_age`` seconds have passed (the web resolver's log: one commit per answer
+    would make every resolution a write). At most ``max_age`` seconds of counts may be lost if
+    the process dies."""
+
+    def __init__(self, max_pending: int = 500, max_age: float = 1.0) -> None:
+        import threading
+
+        self.max_pending = max_pending
+        self.max_age = max_age
+        self.pending: list[dict[str, Any]] = []
+        self.since = time.monotonic()
+        self.lock = threading.Lock()
+
+    def add(self, session: Session, prefix: str, tpl: str | None, status: int) -> None:
+        row = {
+            "day": datetime.now(UTC).date(),
+            "prefix": prefix,
+            "template_code": tpl,
+            "status": status,
+        }
+        with self.lock:
+            self.pending.append(row)
+            due = (
+                len(self.pending) >= self.max_pending
+                or time.monotonic() - self.since >= self.max_age
+            )
+            if not due:
+                return
+            rows, self.pending, self.since = self.pending, [], time.monotonic()
+        session.connection().execute(IdResolution.__table__.insert(), rows)
+        session.commit()
 
 
 # ---------------------------------------------------------------- bulk registration
@@ -704,6 +748,7 @@ def bulk(
             )
 
     count = 0
+    checker = validator(tpl.schema)
     for n, cells in rows:
         count += 1
         suffix = cells.get(COLUMN_SUFFIX, "")
@@ -726,7 +771,7 @@ def bulk(
         data = {
             k: _typed(tpl.schema, k, v) for k, v in cells.items() if k != COLUMN_SUFFIX and v != ""
         }
-        for p in template_problems(tpl.schema, data):
+        for p in template_problems(tpl.schema, data, checker):
             problem(
                 n,
                 p["field"] or "data",
@@ -745,10 +790,10 @@ def bulk(
             }
         )
         if len(staged) >= 5000 and not problems:
-            session.execute(insert(IdUploadRow), staged)
+            session.connection().execute(IdUploadRow.__table__.insert(), staged)
             staged.clear()
     if staged and not problems:
-        session.execute(insert(IdUploadRow), staged)
+        session.connection().execute(IdUploadRow.__table__.insert(), staged)
     # duplicates against the store, in chunks
     suffixes = list(seen)
     for i in range(0, len(suffixes), 5000):
@@ -813,23 +858,29 @@ def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) 
                 t.id: t.schema
                 for t in session.scalars(select(IdTemplate).where(IdTemplate.id.in_(tpls)))
             }
-            ids = session.execute(
-                insert(Identifier).returning(Identifier.id, Identifier.suffix),
-                [
-                    {
-                        "prefix": owner.prefix,
-                        "suffix": r.suffix,
-                        "prefix_id": owner.id,
-                        "template_id": r.template_id,
-                        "status": "live",
-                        "upload_id": upload_id,
-                        "created_by": actor.name,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for r in batch
-                ],
-            ).all()
+            ids = (
+                session.connection()
+                .execute(
+                    Identifier.__table__.insert().returning(
+                        Identifier.__table__.c.id, Identifier.__table__.c.suffix
+                    ),
+                    [
+                        {
+                            "prefix": owner.prefix,
+                            "suffix": r.suffix,
+                            "prefix_id": owner.id,
+                            "template_id": r.template_id,
+                            "status": "live",
+                            "upload_id": upload_id,
+                            "created_by": actor.name,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for r in batch
+                    ],
+                )
+                .all()
+            )
             by_suffix = dict((s, i) for i, s in ids)
             records, hist = [], []
             for r in batch:
@@ -845,8 +896,9 @@ def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) 
                         "detail": {"upload": upload_id},
                     }
                 )
-            session.execute(insert(IdRecord), records)
-            session.execute(insert(IdHistory), hist)
+            conn = session.connection()
+            conn.execute(IdRecord.__table__.insert(), records)
+            conn.execute(IdHistory.__table__.insert(), hist)
         session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload_id))
         upload.status = "live"
         upload.finished_at = now
