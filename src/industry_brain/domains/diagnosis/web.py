@@ -227,6 +227,41 @@ async def evidence(
     return RedirectResponse(f"/diagnosis/assessments/{assessment_id}", status_code=303)
 
 
+@router.get("/diagnosis/evidence/{evidence_id}")
+def evidence_file(request: Request, db: DbDep, scope: ScopeDep, evidence_id: int) -> Response:
+    """An evidence file, for whoever may see its assessment (audited)."""
+    from pathlib import Path
+
+    from industry_brain.core.errors import NotFoundError
+    from industry_brain.domains.diagnosis.models import DiagnosisEvidence
+
+    ev = db.get(DiagnosisEvidence, evidence_id)
+    if ev is None:
+        raise NotFoundError(
+            "diagnosis.not_found", f"没有证明材料 {evidence_id}", f"no evidence file {evidence_id}"
+        )
+    service.detail(db, scope, ev.assessment_id)  # the caller's scope decides
+    audit.record(
+        db,
+        scope.username,
+        "diagnosis.evidence_download",
+        "diagnosis_assessment",
+        str(ev.assessment_id),
+        {"requirement": ev.requirement, "filename": ev.filename},
+        user_id=scope.user_id,
+    )
+    db.commit()
+    return Response(
+        Path(ev.path).read_bytes(),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(ev.filename)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.post("/diagnosis/assessments/{assessment_id}/review")
 def review(
     request: Request,
