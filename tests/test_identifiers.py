@@ -398,3 +398,44 @@ def test_statistics(engine: Engine) -> None:
         {"day": today, "by_status": {"200": 2, "404": 1, "410": 1}}
     ]
     assert out["resolutions"] == 4
+
+
+def test_resolution_log_is_written_in_batches(engine: Engine) -> None:
+    from industry_brain.domains.identifiers.models import IdResolution
+
+    actor_a, _ = _setup(engine)
+    log = service.ResolutionLog(max_pending=3, max_age=3600)
+    with Session(engine) as s:
+        service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+        for text in ("88.118.8/P001", "88.118.8/NONE"):
+            service.resolve(s, text, CONFIG, log=log)
+        assert s.scalar(select(func.count()).select_from(IdResolution)) == 0
+        service.resolve(s, "88.120.5/X", CONFIG, log=log)  # the third: written with the others
+        rows = s.execute(select(IdResolution.prefix, IdResolution.status)).all()
+        assert sorted(rows) == [("88.118.8", 200), ("88.118.8", 404), ("88.120.5", 303)]
+
+
+def test_cockpit_section_is_scoped(engine: Engine) -> None:
+    from industry_brain.contract import services
+    from industry_brain.domains.identifiers import web
+    from industry_brain.store.scope import Scope
+
+    services()  # the service's permissions join the platform's table
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        for i in range(3):
+            service.register(s, actor_a, f"88.118.8/S{i}", "product", PRODUCT, CONFIG)
+        service.withdraw(s, actor_a, "88.118.8/S2")
+        service.resolve(s, "88.118.8/S0", CONFIG)
+        city = web.cockpit_section(s, Scope(1, "city", "city_officer"))
+        rows = {r[1]: r[2] for r in city["rows"]}
+        assert (rows["live identifiers"], rows["withdrawn identifiers"]) == ("2", "1")
+        assert (rows["active enterprise prefixes"], rows["approved prefixes"]) == ("1", "2")
+        assert rows["resolutions"] == "1"
+        # the county view: 长兴 330522 sees them, 吴兴 330502 has none; an enterprise no section
+        county = web.cockpit_section(s, Scope(2, "cx", "county_officer", county_code="330522"))
+        assert county["rows"] == city["rows"]
+        assert (
+            web.cockpit_section(s, Scope(3, "wx", "county_officer", county_code="330502")) is None
+        )
+        assert web.cockpit_section(s, Scope(4, "e", "enterprise", enterprise_id=1)) is None
