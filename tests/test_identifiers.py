@@ -88,7 +88,7 @@ def test_ownership_refusals_are_audited(engine: Engine) -> None:
             with pytest.raises(PermissionDenied):
                 service.withdraw(s, who, "88.118.8/P001")
         refused = s.scalars(select(AuditLog).where(AuditLog.action == "ids.refused")).all()
-        assert [(r.actor, r.detail["action"]) for r in refused] == [
+        assert [(r.actor, r.detail["attempt"]) for r in refused] == [
             ("ent_b", "register"),
             ("ent_b", "update"),
             ("ent_b", "withdraw"),

@@ -182,7 +182,7 @@ def test_writes_check_ownership(nodes: dict) -> None:
         refused = s.scalars(
             select(AuditLog).where(AuditLog.action == "ids.refused", AuditLog.actor == "ent_nx")
         ).all()
-        assert sorted(r.detail["action"] for r in refused) == ["register", "update", "withdraw"]
+        assert sorted(r.detail["attempt"] for r in refused) == ["register", "update", "withdraw"]
         assert all(r.object_id == "88.118.8" for r in refused)
     assert httpx.get(f"{a}/api/v1/ids/resolve/88.118.8/P001").json()["values"][0]["data"] == "童装"
 

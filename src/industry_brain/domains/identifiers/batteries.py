@@ -117,7 +117,7 @@ def register(
             )
         )
         orig.status = "second_life"
-    audit.record(session, actor.name, "ids.battery", "battery", parsed.raw, {"prefix": prefix})
+    audit.record(session, actor.name, "ids.battery", "battery", parsed.raw, {"id_prefix": prefix})
     session.commit()
     return row
 
@@ -164,7 +164,9 @@ def event(
     )
     session.add(ev)
     row.status = name
-    audit.record(session, actor.name, "ids.battery_event", "battery", row.code, {"event": name})
+    audit.record(
+        session, actor.name, "ids.battery_event", "battery", row.code, {"lifecycle_event": name}
+    )
     session.commit()
     return ev
 

@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from industry_brain.contract import hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def ib_message_catalogs() -> Path:
+    return HERE / "i18n"
 
 
 @hookimpl

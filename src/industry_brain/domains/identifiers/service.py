@@ -108,7 +108,12 @@ def refuse(session: Session, actor: Actor, action: str, target: str, why: str) -
         "ids.refused",
         "identifier",
         target,
-        {"action": action, "why": why, "role": actor.role, "enterprise_id": actor.enterprise_id},
+        {
+            "attempt": action,
+            "refusal": why,
+            "actor_role": actor.role,
+            "actor_enterprise": actor.enterprise_id,
+        },
         user_id=actor.user_id,
     )
     session.commit()
@@ -222,7 +227,7 @@ def decide_prefix(session: Session, actor: Actor, prefix: str, approve: bool) ->
     audit.record(
         session,
         actor.name,
-        "ids.prefix_" + row.status,
+        "ids.prefix_approved" if approve else "ids.prefix_rejected",
         "ids_prefix",
         prefix,
         {},
