@@ -36,7 +36,6 @@ resolver = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"])
 writes = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"], responses=ERROR_RESPONSES)
 
 _CONFIG: dict[str, service.NodeConfig] = {}
-_LOG = service.ResolutionLog()  # resolutions written in batches (see ResolutionLog)
 
 
 def config_of(request: Request) -> service.NodeConfig:
@@ -72,7 +71,10 @@ def resolve(
 ) -> Response:
     cfg = config_of(request)
     ok = _restricted_ok(db, principal, identifier)
-    res = service.resolve(db, identifier, cfg, restricted_ok=ok, log=_LOG)
+    log = getattr(request.app.state, "ids_log", None)
+    if log is None:  # one per app (and store): resolutions written in batches
+        log = request.app.state.ids_log = service.ResolutionLog()
+    res = service.resolve(db, identifier, cfg, restricted_ok=ok, log=log)
     if res.status == 303:
         return RedirectResponse(
             res.location,
