@@ -30,6 +30,7 @@ from industry_brain.domains.diagnosis import service
 from industry_brain.domains.diagnosis.models import DiagnosisAssessment
 from industry_brain.store.models import Enterprise, EnterpriseScale, Region
 from industry_brain.store.scope import Scope
+from industry_brain.store.scoped import display_names
 from industry_brain.web.i18n import translate
 
 
@@ -238,7 +239,11 @@ def build(session: Session, scope: Scope, assessment_id: int, lang: str = "zh") 
         "peers": _peers(session, a, ent),
         "path": path,
         "opinion": a.opinion,
-        "reviewed_by": a.reviewed_by,
+        "reviewed_by": (
+            display_names(session, [a.reviewed_by]).get(a.reviewed_by, a.reviewed_by)
+            if a.reviewed_by
+            else None
+        ),
         "parameter_version": res.get("parameter_version"),
         "solutions": None,  # no solutions catalog yet (issue 18, point 4)
     }
