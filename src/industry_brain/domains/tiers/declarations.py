@@ -181,7 +181,12 @@ def declare(
         "tiers.declare",
         "enterprise",
         enterprise.uscc,
-        {"declaration": decl.id, "year": year, "items": sorted(checked), "channel": channel},
+        {
+            "tiers_declaration": decl.id,
+            "year": year,
+            "tiers_items": sorted(checked),
+            "tiers_channel": channel,
+        },
     )
     session.flush()
     return decl
@@ -200,7 +205,7 @@ def attach_evidence(
     item.evidence_path, item.evidence_type = stored, mime
     item.evidence_size, item.evidence_sha256 = size, digest
     item.evidence_name = exports.clean_text(Path(ev.name).name)[:255]
-    audit.record(session, actor, "tiers.evidence", "declaration_item", str(item.id), {})
+    audit.record(session, actor, "tiers.evidence", "tiers_item", str(item.id), {})
     return item
 
 

@@ -67,7 +67,9 @@ def add_to_pool(
         added_on=today,
     )
     session.add(entry)
-    audit.record(session, actor, "tiers.pool_add", "enterprise", enterprise.uscc, {"pool": pool})
+    audit.record(
+        session, actor, "tiers.pool_add", "enterprise", enterprise.uscc, {"tiers_pool": pool}
+    )
     session.flush()
     return entry
 
@@ -83,7 +85,9 @@ def remove_from_pool(
         )
     ):
         entry.removed_on, entry.removed_by = today, actor
-    audit.record(session, actor, "tiers.pool_remove", "enterprise", enterprise.uscc, {"pool": pool})
+    audit.record(
+        session, actor, "tiers.pool_remove", "enterprise", enterprise.uscc, {"tiers_pool": pool}
+    )
 
 
 def pool_members(session: Session, pool: str = "champion", enterprise_ids: Any = None) -> list:
@@ -133,7 +137,7 @@ def create_plan(
     for a in actions or []:
         add_action(session, plan, **a)
     audit.record(
-        session, actor, "tiers.plan_create", "enterprise", enterprise.uscc, {"plan": plan.id}
+        session, actor, "tiers.plan_create", "enterprise", enterprise.uscc, {"tiers_plan": plan.id}
     )
     session.flush()
     return plan
@@ -216,7 +220,14 @@ def complete_action(session: Session, action_id: int, done_on: date, actor: str)
 
 def sign(session: Session, plan: TiersPlan, signed_by: str, on: date, actor: str) -> None:
     plan.status, plan.signed_by, plan.signed_on = "signed", signed_by, on
-    audit.record(session, actor, "tiers.plan_sign", "plan", str(plan.id), {"by": signed_by})
+    audit.record(
+        session,
+        actor,
+        "tiers.plan_sign",
+        "tiers_plan",
+        str(plan.id),
+        {"tiers_signed_by": signed_by},
+    )
 
 
 def _fact_value(session: Session, enterprise_id: int, item: str, year: int) -> float | None:

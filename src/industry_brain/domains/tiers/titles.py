@@ -169,7 +169,9 @@ def import_list(
     batch.rows_rejected = len(problems)
     batch.status = "committed" if not problems else "partial"
     batch.summary = {"titles": loaded, "already_known": known, "problems": len(problems)}
-    audit.record(session, actor, "tiers.import_list", "batch", str(batch.id), {"file": path.name})
+    audit.record(
+        session, actor, "tiers.import_list", "import_batch", str(batch.id), {"file": path.name}
+    )
     session.flush()
     return {
         "batch_id": batch.id,

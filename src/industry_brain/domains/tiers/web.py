@@ -187,7 +187,7 @@ def evidence(db: DbDep, scope: ScopeDep, item_id: int) -> Response:
     if path is None:
         raise NotFoundError("tiers.no_evidence", "没有证明材料", "no evidence file")
     audit.record(
-        db, scope.username, "tiers.evidence_download", "declaration_item", str(item.id), {},
+        db, scope.username, "tiers.evidence_download", "tiers_item", str(item.id), {},
         user_id=scope.user_id,
     )  # fmt: skip
     db.commit()
@@ -283,7 +283,7 @@ def list_export(
         name = zh
     else:
         raise NotFoundError("tiers.unknown_list", f"没有清单 {kind}", f"no list {kind}")
-    scoped.record_export(db, scope, "tiers.list", kind, {"county": county})
+    scoped.record_export(db, scope, "tiers.list", kind, {"tiers_county": county})
     db.commit()
     with tempfile.TemporaryDirectory() as tmp:
         body = exports.save(wb, Path(tmp) / "list.xlsx").read_bytes()
