@@ -49,6 +49,9 @@ PUBLIC = {
     "/docs/oauth2-redirect",
     "/api/v1/carbon/verify",
     "/api/v1/carbon/products",
+    # 标识解析: resolution is public by design (Handle / GS1 resolvers); restricted values are
+    # shown only to those who may see them (tests/test_identifiers*.py)
+    "/api/v1/ids/resolve/{identifier:path}",
 }
 #: path prefixes and the permission they need (a role without it gets 403/404)
 GUARDED = (

@@ -30,6 +30,7 @@ from industry_brain.domains.identifiers.models import IdPrefix
 from industry_brain.store import audit
 from industry_brain.web.deps import CsrfDep, DbDep, PrincipalDep, ScopeDep
 from industry_brain.web.errors import ERROR_RESPONSES
+from industry_brain.web.logs import request_id_var
 
 # the resolver alone (``ids serve``) and the writes, joined in ``router`` at the end
 resolver = APIRouter(prefix="/api/v1/ids", tags=["ids 标识解析"])
@@ -94,7 +95,10 @@ def resolve(
         headers["Cache-Control"] = f"public, max-age={cfg.default_ttl}"
     else:
         headers["Cache-Control"] = "no-cache"
-    return JSONResponse(res.body, status_code=res.status, headers=headers)
+    body = res.body
+    if res.status >= 400:  # the platform's one error shape carries the request id
+        body = {**body, "request_id": request_id_var.get()}
+    return JSONResponse(body, status_code=res.status, headers=headers)
 
 
 def _http_date(iso: str) -> str:

@@ -5,8 +5,6 @@ retired and given a second-life code); a few resolutions, one withdrawal; the st
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -47,14 +45,12 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
             actors.append((actor, prefix))
         for n, (actor, prefix) in enumerate(actors):
             progress("ids", n, len(actors) + 1)
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            w.writerow(["suffix", "product", "batch", "quantity", "produced"])
-            for k in range(1, PER_ENTERPRISE + 1):
-                w.writerow(
-                    [f"LOT-2026-{k:05d}", "演示产品", f"2026{k:05d}", k % 97 + 1, "2026-11-01"]
-                )
-            rows = service.read_rows("demo.csv", buf.getvalue().encode("utf-8"))
+            # the enterprise's upload: plain values, no quoting needed
+            lines = ["suffix,product,batch,quantity,produced"] + [
+                f"LOT-2026-{k:05d},演示产品,2026{k:05d},{k % 97 + 1},2026-11-01"
+                for k in range(1, PER_ENTERPRISE + 1)
+            ]
+            rows = service.read_rows("demo.csv", "\n".join(lines).encode("utf-8"))
             service.bulk(s, actor, prefix, "demo.csv", rows, "batch", config)
         # a battery chain under the first enterprise's prefix
         actor, prefix = actors[0]

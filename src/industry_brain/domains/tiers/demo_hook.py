@@ -9,7 +9,6 @@ Every choice is deterministic: firms are picked by their figures (R&D intensity,
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+
+from industry_brain.core import exports
 
 ORDER = 32  # after carbon, mujun, projects; before policy (35), which reads result_tiers
 DEMO_PDF = (
@@ -59,12 +60,7 @@ def _figures(engine: Engine, year: int) -> pd.DataFrame:
 
 
 def _write_list(path: Path, rows: list[tuple[str, str, str, int, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["统一社会信用代码", "企业名称", "梯度", "年度", "批次"])
-        w.writerows(rows)
-    return path
+    return exports.write_csv(path, ["统一社会信用代码", "企业名称", "梯度", "年度", "批次"], rows)
 
 
 def _split(items: list, shares: list[float]) -> list[list]:
