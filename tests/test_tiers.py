@@ -308,6 +308,8 @@ GIANT = {
     "debt_ratio": 0.7,
     "market_share_national": 0.1,
     "own_brand": 1,
+    "chain_key_link": 1,
+    "key_product_field": 1,
     "rd_institution": 1,
     "ip_class1_total": 2,
     "sci_award_top3": 0,  # the direct path of 新 is known not to hold

@@ -222,12 +222,14 @@ def seed_pool_and_plans(engine: Engine, year: int, fig: pd.DataFrame, today: dat
                         "owner_kind": "department",
                         "owner": "市经信局",
                         "due_date": today - timedelta(days=30),
+                        "policy_code": "rd_intensity_award",
                     },
                     {
                         "title": "对接智改数转服务商",
                         "owner_kind": "agent",
                         "owner": "驻企服务员",
                         "due_date": today + timedelta(days=60),
+                        "policy_code": "zgsz_loan_interest",
                     },
                 ],
             )

@@ -52,6 +52,7 @@ def plan_html(session: Session, plan: TiersPlan, today: date) -> str:
         label=lambda code: INPUTS[code].zh if code in INPUTS else code,
         value=_value,
         state=lambda s: STATE_ZH.get(s, s),
+        money=lambda v: formatting.with_unit(v, "万元"),
     )
 
 

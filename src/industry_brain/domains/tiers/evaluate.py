@@ -80,10 +80,16 @@ def band_test(col: ir.NumericValue, band: Band) -> ir.BooleanValue:
     return test
 
 
-def _node(t: ir.Table, node: Node) -> ir.BooleanValue:
+def _node(
+    t: ir.Table, node: Node, extra: dict[str, ir.BooleanValue] | None = None
+) -> ir.BooleanValue:
+    """A condition's truth; ``extra`` adds an alternative to an ``any_of`` group by its id (a
+    points table ``within`` it)."""
     if isinstance(node, Leaf):
         return _compare(t[node.input], node.op, node.value)
-    parts = [_node(t, c) for c in node.children]
+    parts = [_node(t, c, extra) for c in node.children]
+    if extra and node.id in extra:
+        parts.append(extra[node.id])
     out = parts[0]
     for p in parts[1:]:
         out = (out & p) if node.kind == "all_of" else (out | p)
@@ -162,50 +168,68 @@ def _inputs(tables: dict[str, ir.Table], year: int, on: date, settings: dict[str
     return t
 
 
+def _points_columns(
+    t: ir.Table, s: Scheme
+) -> tuple[dict[str, ir.Value], ir.BooleanValue, ir.FloatingValue]:
+    """Points per indicator, their least and most possible totals and whether the table's
+    requirement holds (true / false / null when the missing indicators could decide it)."""
+    assert s.points is not None
+    cols: dict[str, ir.Value] = {}
+    pts: dict[str, ir.FloatingValue] = {}
+    for ind in s.points.indicators:
+        branches: list[tuple[ir.BooleanValue, ir.Value]] = []
+        for band in ind.bands:
+            test = band_test(t[band.input], band)
+            branches.append((test.isnull(), _nf()))
+            branches.append((test, ibis.literal(band.points, "float64")))
+        pts[ind.code] = ibis.cases(*branches, else_=_nf())
+        cols[f"{s.code}__p__{ind.code}"] = pts[ind.code]
+    lo = hi = ibis.literal(0.0)
+    glo: dict[str, ir.FloatingValue] = {}
+    ghi: dict[str, ir.FloatingValue] = {}
+    for ind in s.points.indicators:  # catalogue order: identical sums in every engine
+        lo = lo + pts[ind.code].fill_null(0.0)
+        hi = hi + pts[ind.code].fill_null(ind.max_points)
+        glo[ind.group] = glo.get(ind.group, ibis.literal(0.0)) + pts[ind.code].fill_null(0.0)
+        ghi[ind.group] = ghi.get(ind.group, ibis.literal(0.0)) + pts[ind.code].fill_null(
+            ind.max_points
+        )
+    ok = lo >= s.points.total_min
+    bad = hi < s.points.total_min
+    for group, gmin in s.points.groups.items():
+        ok = ok & (glo.get(group, ibis.literal(0.0)) >= gmin)
+        bad = bad | (ghi.get(group, ibis.literal(0.0)) < gmin)
+    points_ok = ibis.cases((ok, ibis.literal(True)), (bad, ibis.literal(False)), else_=_nb())
+    cols[f"{s.code}__lo"] = lo
+    cols[f"{s.code}__hi"] = hi
+    cols[f"{s.code}__c___points"] = points_ok
+    return cols, points_ok, lo
+
+
 def _scheme_columns(t: ir.Table, s: Scheme, applies: ir.BooleanValue) -> dict[str, ir.Value]:
     cols: dict[str, ir.Value] = {f"{s.code}__app": applies}
-    for node in (*s.requires, *s.direct, *s.conditions):
-        for n in _nodes(node):
-            cols[f"{s.code}__c__{n.id}"] = _node(t, n)
-    main_parts: list[ir.BooleanValue] = [_node(t, n) for n in s.main]
-    close_parts: list[ir.FloatingValue] = [
-        p.fill_null(False).cast("int64").cast("float64") for p in main_parts
-    ]
+    extra: dict[str, ir.BooleanValue] = {}
+    points_ok: ir.BooleanValue | None = None
+    lo: ir.FloatingValue | None = None
     if s.points is not None and s.points.indicators:
-        pts: dict[str, ir.FloatingValue] = {}
-        for ind in s.points.indicators:
-            branches: list[tuple[ir.BooleanValue, ir.Value]] = []
-            for band in ind.bands:
-                test = band_test(t[band.input], band)
-                branches.append((test.isnull(), _nf()))
-                branches.append((test, ibis.literal(band.points, "float64")))
-            pts[ind.code] = ibis.cases(*branches, else_=_nf())
-            cols[f"{s.code}__p__{ind.code}"] = pts[ind.code]
-        lo = hi = ibis.literal(0.0)
-        glo: dict[str, ir.FloatingValue] = {}
-        ghi: dict[str, ir.FloatingValue] = {}
-        for ind in s.points.indicators:  # catalogue order: identical sums in every engine
-            lo = lo + pts[ind.code].fill_null(0.0)
-            hi = hi + pts[ind.code].fill_null(ind.max_points)
-            glo[ind.group] = glo.get(ind.group, ibis.literal(0.0)) + pts[ind.code].fill_null(0.0)
-            ghi[ind.group] = ghi.get(ind.group, ibis.literal(0.0)) + pts[ind.code].fill_null(
-                ind.max_points
-            )
-        ok = lo >= s.points.total_min
-        bad = hi < s.points.total_min
-        for group, gmin in s.points.groups.items():
-            ok = ok & (glo.get(group, ibis.literal(0.0)) >= gmin)
-            bad = bad | (ghi.get(group, ibis.literal(0.0)) < gmin)
-        points_ok = ibis.cases((ok, ibis.literal(True)), (bad, ibis.literal(False)), else_=_nb())
-        cols[f"{s.code}__lo"] = lo
-        cols[f"{s.code}__hi"] = hi
-        cols[f"{s.code}__c___points"] = points_ok
-        main_parts.append(points_ok)
-        total_min = s.points.total_min or 1.0
-        close_parts.append(ibis.least(lo / total_min, ibis.literal(1.0)))
+        pcols, points_ok, lo = _points_columns(t, s)
+        cols.update(pcols)
+        if s.points.within:
+            extra[s.points.within] = points_ok
     else:
         cols[f"{s.code}__lo"] = _nf()
         cols[f"{s.code}__hi"] = _nf()
+    for node in (*s.requires, *s.direct, *s.conditions):
+        for n in _nodes(node):
+            cols[f"{s.code}__c__{n.id}"] = _node(t, n, extra)
+    main_parts: list[ir.BooleanValue] = [_node(t, n, extra) for n in s.main]
+    close_parts: list[ir.FloatingValue] = [
+        p.fill_null(False).cast("int64").cast("float64") for p in main_parts
+    ]
+    if points_ok is not None and lo is not None and not (s.points and s.points.within):
+        main_parts.append(points_ok)
+        total_min = (s.points.total_min if s.points else 0.0) or 1.0
+        close_parts.append(ibis.least(lo / total_min, ibis.literal(1.0)))
     main: ir.BooleanValue | None = None
     for p in main_parts:
         main = p if main is None else main & p
@@ -236,7 +260,7 @@ def _applies(t: ir.Table, s: Scheme, schemes: list[Scheme]) -> ir.BooleanValue:
     county = t.county_code.fill_null("")
     out = county.startswith(s.region) if s.region else ibis.literal(True)
     for other in schemes:
-        if other.tier != s.tier or other is s:
+        if other.tier != s.tier or other.category != s.category or other is s:
             continue
         if (
             other.region

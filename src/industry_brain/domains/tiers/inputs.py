@@ -29,6 +29,10 @@ PROVIDERS = {
         "企业申报（附证明材料，经审核）",
         "enterprise declaration (with evidence, verified)",
     ),
+    "chain": (
+        "经信部门（重点产业链链长办、产业链图谱），或企业申报（附证明材料，经审核）",
+        "economy bureau (key-chain office, chain map), or an enterprise declaration (verified)",
+    ),
 }
 
 _ALL: list[Input] = [
@@ -358,6 +362,56 @@ _ALL: list[Input] = [
         "declared",
         "属重点产业领域（1/0）",
         "in a key industry field",
+        "flag",
+        "enterprise",
+    ),
+    # 小巨人 链 and 品 (details [PRIOR], see parameters/schemes/little_giant.yaml)
+    Input(
+        "chain_key_link",
+        "declared",
+        "位于重点产业链关键环节，发挥补短板/锻长板/填空白作用（1/0）",
+        "at a key link of a key industrial chain (filling a gap, 1/0)",
+        "flag",
+        "chain",
+    ),
+    Input(
+        "key_product_field",
+        "declared",
+        "主导产品属工业“六基”、制造强国十大重点领域或网络强国关键领域（1/0）",
+        "main product in the industrial foundations or the key fields (1/0)",
+        "flag",
+        "enterprise",
+    ),
+    # 单项冠军 product category: the product applied for (统计用产品分类 8/10-digit code)
+    Input(
+        "product_sales_share",
+        "declared",
+        "申报产品销售收入占主营业务收入比重",
+        "the applied product's share of main-business revenue",
+        "ratio",
+        "enterprise",
+    ),
+    Input(
+        "product_rank_global",
+        "declared",
+        "申报产品全球市场占有率排名",
+        "the applied product's global market-share rank",
+        "rank",
+        "enterprise",
+    ),
+    Input(
+        "product_years",
+        "declared",
+        "从事申报产品领域年限",
+        "years in the applied product's field",
+        "year",
+        "enterprise",
+    ),
+    Input(
+        "product_new",
+        "declared",
+        "申报产品为新产品（1/0）",
+        "the applied product is a new product (1/0)",
         "flag",
         "enterprise",
     ),

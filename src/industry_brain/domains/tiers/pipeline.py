@@ -145,7 +145,11 @@ def candidates(
         Enterprise.uscc,
     ).limit(limit)
     out = []
+    seen: set[tuple[str, str]] = set()
     for res, lv, uscc, name in session.execute(stmt).all():
+        if (uscc, res.tier) in seen:  # a tier with categories: its closest one only
+            continue
+        seen.add((uscc, res.tier))
         trace = res.trace or {}
         out.append(
             {

@@ -388,10 +388,18 @@ def plan_view(session: Session, plan: TiersPlan, today: date) -> dict[str, Any]:
             .order_by(TiersPlanAction.due_date, TiersPlanAction.id)
         )
     )
+    from industry_brain.domains.tiers.policy_links import support_policies
+
     return {
         "plan": plan,
         "enterprise": ent,
         "targets": target_states(session, plan, today),
+        "policies": support_policies(
+            session,
+            plan.enterprise_id,
+            ent.uscc if ent else "",
+            [a.policy_code for a in actions if a.policy_code],
+        ),
         "actions": [
             {
                 "action": a,

@@ -5,6 +5,8 @@ A scheme file::
 
     code: innovative_sme          # unique per file
     tier: innovative_sme          # the tier it recognises (a code of the ladder)
+    category: null                # a tier with categories (单项冠军: enterprise / product) has
+                                  # one scheme per category; a firm meets the tier by any one
     region: null                  # GB/T 2260 prefix ("33" Zhejiang, "3305" Huzhou) or null
     version: miit-2022
     valid_from: 2022-06-01        # in force from; the latest in force wins per tier and region
@@ -13,7 +15,7 @@ A scheme file::
     requires: [...]               # preconditions (all), e.g. SME
     direct: [...]                 # direct paths (any one meets the scheme)
     conditions: [...]             # main path (all); a node may be any_of / all_of
-    points: {total_min, groups, indicators: [{code, group, bands: [...]}]}
+    points: {total_min, groups, indicators: [{code, group, bands: [...]}], within: null}
 
 A condition leaf is ``{id, input, op, value, source, quality}`` (op one of ``>= > <= < == !=``).
 A band is ``{input, min, max, min_exclusive, max_inclusive, points}``; bands are tried in order
@@ -21,8 +23,14 @@ and the first whose test holds gives the points; a band without min/max matches 
 value. Band edges: lower bound inclusive, upper exclusive unless said otherwise ([DEFAULT]: the
 published tables do not say which side is inclusive).
 
+A points table is a main condition (all must hold) unless ``points.within`` names an ``any_of``
+condition: then reaching the points is one more alternative of that condition (专精特新
+condition 4: "score ≥ 60, or one of the direct alternatives").
+
 A province's own items (特色化) are a file with ``extends: <code>`` and ``region: <its code>``
-adding ``conditions`` or ``points.indicators`` — no code.
+adding ``conditions`` or ``points.indicators`` — no code. The 专精特新 13-indicator table ships
+empty (its bands are not published); a region that has its bands adds them this way, e.g.
+``parameters/examples/zhuanjingtexin-region.yaml.example`` (not loaded: an example).
 """
 
 from __future__ import annotations
@@ -99,6 +107,9 @@ class Points:
     groups: dict[str, float]
     indicators: tuple[Indicator, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the id of an ``any_of`` condition the points requirement is an alternative of (or None:
+    #: the points are a main condition)
+    within: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ class Scheme:
     source: str | None
     quality: str | None
     file: str
+    category: str | None = None
 
     def in_force(self, on: date) -> bool:
         return self.valid_from <= on and (self.valid_until is None or on < self.valid_until)
@@ -209,16 +221,32 @@ def _points(raw: dict[str, Any] | None, file: str) -> Points | None:
         "groups": raw.get("groups") or {},
         "edge_quality": raw.get("edge_quality"),
     }
-    return Points(float(total.get("value", 0)), groups, tuple(inds), meta)
+    within = raw.get("within")
+    return Points(
+        float(total.get("value", 0)),
+        groups,
+        tuple(inds),
+        meta,
+        None if within is None else str(within),
+    )
 
 
 def _merge(base: dict[str, Any], ext: dict[str, Any]) -> dict[str, Any]:
     """An extending file: its keys replace the base's, except ``conditions``, ``direct``,
-    ``requires`` (appended) and ``points.indicators`` (appended; same code replaces)."""
+    ``requires`` (appended; a node with a base node's id replaces it in place) and
+    ``points.indicators`` (appended; same code replaces)."""
     out = copy.deepcopy(base)
     for key, value in ext.items():
         if key in ("conditions", "direct", "requires"):
-            out[key] = list(out.get(key) or []) + list(value or [])
+            nodes = list(out.get(key) or [])
+            ids = [n.get("id") if isinstance(n, dict) else None for n in nodes]
+            for node in value or []:
+                nid = node.get("id") if isinstance(node, dict) else None
+                if nid is not None and nid in ids:
+                    nodes[ids.index(nid)] = node
+                else:
+                    nodes.append(node)
+            out[key] = nodes
         elif key == "points":
             pts = dict(out.get("points") or {})
             for pk, pv in (value or {}).items():
@@ -239,7 +267,7 @@ def parse(raw: dict[str, Any], file: str) -> Scheme:
     seen: set[str] = set()
     title = raw.get("title") or {}
     try:
-        return Scheme(
+        scheme = Scheme(
             code=str(raw["code"]),
             tier=str(raw["tier"]),
             title_zh=str(title.get("zh", raw["code"])),
@@ -255,9 +283,27 @@ def parse(raw: dict[str, Any], file: str) -> Scheme:
             source=raw.get("source"),
             quality=raw.get("quality"),
             file=file,
+            category=None if raw.get("category") is None else str(raw["category"]),
         )
     except KeyError as exc:
         raise _fail(file, str(exc), f"方案缺少字段 {exc}", f"scheme lacks {exc}") from exc
+    within = scheme.points.within if scheme.points else None
+    if within is not None:
+        groups = {n.id: n for top in (*scheme.requires, *scheme.conditions) for n in _groups(top)}
+        if within not in groups or groups[within].kind != "any_of":
+            raise _fail(
+                file,
+                "points.within",
+                f"points.within 应为一个 any_of 条件的 id（“{within}”不是）",
+                f"points.within must name an any_of condition ('{within}' is not one)",
+            )
+    return scheme
+
+
+def _groups(node: Node) -> list[Group]:
+    if isinstance(node, Leaf):
+        return []
+    return [node, *[g for c in node.children for g in _groups(c)]]
 
 
 def _date(value: Any) -> date:
@@ -294,12 +340,12 @@ def load(folder: Path | None = None) -> list[Scheme]:
 
 
 def in_force(schemes: list[Scheme], on: date) -> list[Scheme]:
-    """Per (tier, region), the latest scheme in force on ``on``."""
-    best: dict[tuple[str, str | None], Scheme] = {}
+    """Per (tier, category, region), the latest scheme in force on ``on``."""
+    best: dict[tuple[str, str | None, str | None], Scheme] = {}
     for s in schemes:
         if not s.in_force(on):
             continue
-        key = (s.tier, s.region)
+        key = (s.tier, s.category, s.region)
         if key not in best or best[key].valid_from < s.valid_from:
             best[key] = s
     return sorted(best.values(), key=lambda s: (s.tier, len(s.region or ""), s.code))

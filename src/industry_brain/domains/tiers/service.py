@@ -267,6 +267,7 @@ def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
     conditions = [_explain_node(row, code, n) for n in s.conditions]
     trace: dict[str, Any] = {
         "scheme": code,
+        "category": s.category,
         "version": s.version,
         "file": s.file,
         "requires": requires,
@@ -302,8 +303,13 @@ def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
             "groups": s.points.groups,
             "ok": _value(row.get(f"{code}__c___points")),
             "edge_quality": s.points.meta.get("edge_quality"),
+            "within": s.points.within,
         }
-        if trace["points"]["ok"] is False:
+        # points within an any_of condition matter only when that condition fails
+        decides = (
+            s.points.within is None or _value(row.get(f"{code}__c__{s.points.within}")) is False
+        )
+        if trace["points"]["ok"] is False and decides:
             failing.append(
                 {
                     "id": "_points",
@@ -400,10 +406,18 @@ def derive_levels(
                 new.setdefault(int(eid), []).append(str(tier))
     by_ent: dict[int, dict[str, tuple[str, float | None]]] = {}
     open_: dict[int, set[str]] = {}
+    # a tier with categories (单项冠军: enterprise or product) is met by its best category
+    order = {"meets": 3, "candidate": 2, "unknown": 1, "fails": 0}
     for eid, tier, status, close, trace in results[
         ["enterprise_id", "tier", "status", "closeness", "trace"]
     ].itertuples(index=False):
-        by_ent.setdefault(int(eid), {})[tier] = (status, close)
+        mine_ = by_ent.setdefault(int(eid), {})
+        prev = mine_.get(tier)
+        if prev is None or (order.get(status, 0), close or 0) > (
+            order.get(prev[0], 0),
+            prev[1] or 0,
+        ):
+            mine_[tier] = (status, close)
         if trace.get("requires_ok") is not False:
             open_.setdefault(int(eid), set()).add(tier)
     verified = wide[wide["basis"] == "verified"]

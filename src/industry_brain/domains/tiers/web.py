@@ -336,13 +336,20 @@ def _gaps(session: Session, run: TiersRun, lv: TiersLevel | None) -> dict[str, A
     """The next tier's failing conditions (gap) and missing data, for "你距离…还差"."""
     if lv is None or not lv.next_tier:
         return None
-    res = session.scalars(
-        select(TiersResult).where(
-            TiersResult.run_id == run.id,
-            TiersResult.enterprise_id == lv.enterprise_id,
-            TiersResult.tier == lv.next_tier,
-        )
-    ).first()
+    # a tier with categories (单项冠军: enterprise or product): the closest category
+    res = max(
+        session.scalars(
+            select(TiersResult)
+            .where(
+                TiersResult.run_id == run.id,
+                TiersResult.enterprise_id == lv.enterprise_id,
+                TiersResult.tier == lv.next_tier,
+            )
+            .order_by(TiersResult.id)
+        ),
+        key=lambda r: r.closeness or 0.0,
+        default=None,
+    )
     if res is None:
         return None
     failing = [
