@@ -62,6 +62,24 @@
       return;
     }
     var spec = JSON.parse(src.textContent);
+    if (spec.kind === "funnel") {
+      // {"kind": "funnel", "categories": [stage, …] (widest first), "series": [{"name", "data"}]}:
+      // one funnel of the first series, in the categories' order, each stage labelled with its count
+      var first = spec.series[0] || { name: "", data: [] };
+      draw(el, {
+        animation: false,
+        tooltip: { trigger: "item", formatter: "{b}: {c}" },
+        legend: { type: "plain", bottom: 0, left: "center" },
+        color: spec.colors || undefined,
+        series: [{
+          name: first.name, type: "funnel", sort: "none", gap: 2, minSize: "8%",
+          left: "10%", right: "10%", top: 10, bottom: 64,
+          label: { show: true, position: "inside", formatter: "{b} {c}" },
+          data: spec.categories.map(function (c, i) { return { name: c, value: first.data[i] }; })
+        }]
+      }, null);
+      return;
+    }
     // every legend entry whole (wrapped below the chart, never paged or cut) and every
     // category label shown (turned when they would not fit side by side)
     var longest = Math.max.apply(null, spec.categories.map(function (c) { return String(c).length; }).concat([0]));
