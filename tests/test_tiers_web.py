@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain.domains.tiers import plans, service
-from industry_brain.domains.tiers.models import TiersDeclarationItem
+from industry_brain.domains.tiers.models import TiersDeclarationItem, TiersPlanAction
 from industry_brain.store.models import AuditLog, Enterprise, Fact, ImportBatch
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
@@ -65,7 +65,8 @@ def test_tiers_page_funnel_candidates_pool_and_warnings(client: TestClient) -> N
     html = client.get("/tiers").text
     chart = r'<script type="application/json" id="chart-tiers-funnel">(.*?)</script>'
     spec = json.loads(re.search(chart, html, re.S).group(1))
-    # the chart and the table show the same numbers
+    # the chart and the table show the same numbers; drawn as an ECharts funnel
+    assert spec["kind"] == "funnel"
     assert spec["categories"][0] == "规下企业"
     rows = re.findall(r'<tr data-stage="(\w+)"><td>[^<]*</td><td>(\d+)</td><td>(\d+)</td>', html)
     assert [r[0] for r in rows][:3] == ["below_scale", "new_above_scale", "innovative_sme"]
@@ -98,6 +99,15 @@ def test_plan_page_and_pdf(client: TestClient, sqlite_engine: Engine) -> None:
     assert nx.get(plan_url).status_code == 404
     with Session(sqlite_engine) as s:
         assert s.scalar(select(AuditLog.id).where(AuditLog.action == "export.tiers.plan"))
+        # the action names a support policy: the plan shows its title and standing, linked
+        action = s.scalars(select(TiersPlanAction)).one()
+        action.policy_code = "rd_intensity_award"
+        s.commit()
+    page = client.get(plan_url).text
+    pol = re.search(r'<tr id="policy-rd_intensity_award"[^>]*>(.*?)</tr>', page, re.S)
+    assert pol is not None and 'data-status="not_run"' in pol.group(0)
+    assert f'href="/policy/calculator?uscc={USCC_WX}">研发投入奖励</a>' in pol.group(1)
+    assert "政策服务尚未发布计算结果" in pol.group(1)
 
 
 def test_portal_declaration_evidence_and_verification(
@@ -135,6 +145,15 @@ def test_portal_declaration_evidence_and_verification(
     login(agent, "agent_wx")
     tasks = agent.get("/tiers/declarations").text
     assert f'data-item="{item.id}"' in tasks and "负债表.pdf" in tasks
+    # … and on its desk (the tiers service's desk section), with the count and the link
+    desk = agent.get("/agent").text
+    section = re.search(
+        r'<section class="card domain-section" id="desk-tiers">.*?</section>', desk, re.S
+    )
+    assert section is not None
+    assert f'data-item="{item.id}"' in section.group(0) and "负债表.pdf" in section.group(0)
+    assert "有 1 项申报数据待核实" in section.group(0)
+    assert 'href="/tiers/declarations"' in section.group(0)
     nx = fresh(client)
     login(nx, "county_nx")
     assert 'id="tiers-no-pending"' in nx.get("/tiers/declarations").text

@@ -112,6 +112,13 @@ class Hooks:
         the shape of a profile section (every consented read audited by the service)."""
 
     @hookspec
+    def ib_desk_section(self) -> Callable[..., dict | None]:
+        """``fn(session, scope) -> dict | None``: the service's section of the agent's desk
+        (``/agent``) — the work waiting for the agent on the enterprises assigned to it (e.g.
+        declarations to verify, reports to read) — in the shape of a profile section; ``None``
+        when there is nothing for this caller. The function applies the caller's scope itself."""
+
+    @hookspec
     def ib_cockpit_stamp(self) -> Callable[..., tuple]:
         """``fn(session) -> tuple``: a cheap value that changes whenever the service's cockpit
         section may change; the section is then cached per scope, language and day until the

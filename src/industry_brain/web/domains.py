@@ -2,8 +2,8 @@
 
 Every service registered in the entry-point group ``industry_brain.services`` (see
 :mod:`industry_brain.contract`, where each hook is documented) joins the web with what it
-declares: its pages in the navigation, its page and API routers, its profile, cockpit, portal
-and bank sections and its cockpit stamp, its templates and its message catalogs.
+declares: its pages in the navigation, its page and API routers, its profile, cockpit, portal,
+bank and agent-desk sections and its cockpit stamp, its templates and its message catalogs.
 
 Pages in the navigation that no router serves say plainly that the service is not built yet.
 A service whose hook fails is logged as an error and its pages show as not available.
@@ -32,6 +32,7 @@ class DomainWeb:
     cockpit_section: Callable[..., dict | None] | None = None
     portal_section: Callable[..., dict | None] | None = None
     bank_section: Callable[..., dict | None] | None = None
+    desk_section: Callable[..., dict | None] | None = None
     cockpit_stamp: Callable[..., tuple] | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -62,6 +63,7 @@ def discover() -> dict[str, DomainWeb]:
             cockpit_section=svc.cockpit_section,
             portal_section=svc.portal_section,
             bank_section=svc.bank_section,
+            desk_section=svc.desk_section,
             cockpit_stamp=svc.cockpit_stamp,
             errors=list(svc.errors),
         )
@@ -69,7 +71,13 @@ def discover() -> dict[str, DomainWeb]:
             getattr(entry, f) is not None
             for f in ("router", "api_router", "profile_section", "cockpit_section")
         )
-        if has_web or entry.portal_section or entry.bank_section or entry.errors:
+        if (
+            has_web
+            or entry.portal_section
+            or entry.bank_section
+            or entry.desk_section
+            or entry.errors
+        ):
             found[name] = entry
     KNOWN.clear()
     KNOWN.update(navigation())

@@ -79,3 +79,10 @@ def ib_portal_section() -> Any:
     from industry_brain.domains.tiers import web
 
     return web.portal_section
+
+
+@hookimpl
+def ib_desk_section() -> Any:
+    from industry_brain.domains.tiers import web
+
+    return web.desk_section

@@ -69,15 +69,17 @@ def value_text(code: str, value: Any) -> str:
 
 
 def funnel_chart(data: dict[str, Any]) -> dict[str, Any]:
+    """The funnel chart per language (cockpit.js draws kind "funnel" as an ECharts funnel)."""
     out = {}
     for lang in LANGUAGES:
         t = Translator(lang)
+        # a funnel of "reached" (that tier or higher): it narrows stage by stage; the table
+        # beside it gives both counts
         out[lang] = {
-            "kind": "bar",
+            "kind": "funnel",
             "categories": [_label(s["stage"], lang) for s in data["stages"]],
             "series": [
                 {"name": t("tiers.reached"), "data": [s["reached"] for s in data["stages"]]},
-                {"name": t("tiers.at"), "data": [s["at"] for s in data["stages"]]},
             ],
         }
     return out
@@ -417,3 +419,32 @@ def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
 
 def cockpit_stamp(session: Session) -> tuple:
     return tuple(session.execute(select(func.max(TiersRun.id), func.count(TiersRun.id))).one())
+
+
+#: the agent's desk lists this many declarations (the rest are on /tiers/declarations)
+DESK_LIMIT = 10
+
+
+def desk_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    """The agent's desk: declared figures of its enterprises waiting to be verified (oldest
+    first, with the count of all of them), each linking to the verification page."""
+    if scope.role != "agent" or not scope.can("tiers.verify"):
+        return None
+    ids = select(Enterprise.id).where(scope.enterprise_clause())
+    total = session.scalar(
+        select(func.count(TiersDeclarationItem.id)).where(
+            TiersDeclarationItem.status == "declared",
+            TiersDeclarationItem.enterprise_id.in_(ids),
+        )
+    )
+    return {
+        "id": "desk-tiers",
+        "title_zh": "五企培育：待核实的企业申报",
+        "title_en": "Enterprise tiers: declarations to verify",
+        "rows": [],
+        "template": "tiers_desk.html",
+        "items": decl.pending(session, ids, limit=DESK_LIMIT),
+        "total": int(total or 0),
+        "inputs": INPUTS,
+        "value_text": value_text,
+    }

@@ -806,6 +806,8 @@ def agent_portal(
         ),
         projects=scoped.agent_projects(db, scope),
         desk=agent_desk(db, scope, request.app.state.settings.current_date(), q),
+        # the services' desk sections (contract hook ib_desk_section): their work for the agent
+        sections=_sections(request, "desk_section", db, scope),
     )
 
 
