@@ -1,0 +1,596 @@
+"""Diagnosis programmes (政府购买诊断服务): a programme with its budget, period and target per
+county, tendered providers, assignment of enterprises to providers, report deadlines and the
+progress against the targets by county with the lists of the 百千万 bulletin.
+
+**Targets.** At creation, the target of each county is given, or else taken from the dated
+parameter ``programmes.diagnosis.county_targets`` in force on the start date for the programme's
+region; when that mapping is empty, ``programmes.diagnosis.annual_target`` is split evenly over the
+jurisdiction's counties (remainders one each to the first counties by code). The parameters used
+are stored with the programme.
+
+**Assignment** (deterministic, every choice explained). Enterprises are taken in the order
+(county code, USCC). For each, the candidates are the providers with capacity left; a provider
+whose industries include the enterprise's GB/T 4754 division is a *specialist*, one with no
+industries listed a *generalist*, others are not candidates. The choice: specialists before
+generalists, then the lowest load (assigned ÷ capacity, exact fractions), then the USCC. The
+report is due ``report_days`` after the assignment day.
+
+**Done.** A programme diagnosis is done when the enterprise's diagnosis assessment (the
+``diagnosis`` service's ``diagnosis_assessments``, status submitted, reviewed or final) was
+submitted on or after the assignment day and on or before the day asked.
+
+**Progress on day d** (exact fractions; boundary values land in the right list):
+time progress ``f = (min(d, end) − start + 1) / (end − start + 1)`` (0 before the start);
+per county ``ratio = done ÷ (target × f)``; 红榜 when ``ratio ≥ red_at``, 黄榜 when
+``yellow_at ≤ ratio < red_at``, 黑榜 below (``programmes.bulletin.*``, the 百千万 rule);
+``overdue`` = assignments past their deadline and not done.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.core import exports, parameters
+from industry_brain.core.errors import Location, NotFoundError
+from industry_brain.core.uscc import normalize as normalize_uscc
+from industry_brain.domains.programmes.common import err
+from industry_brain.domains.programmes.models import (
+    Programme,
+    ProgrammeAssignment,
+    ProgrammeProvider,
+    ProgrammeTarget,
+)
+from industry_brain.store import audit, codes
+from industry_brain.store.models import Enterprise, Region
+from industry_brain.store.scope import Scope
+
+LISTS = ("red", "yellow", "black")
+LIST_ZH = {"red": "红榜", "yellow": "黄榜", "black": "黑榜"}
+LIST_EN = {"red": "red list", "yellow": "yellow list", "black": "black list"}
+DONE_STATUSES = ("submitted", "reviewed", "final")
+
+# the diagnosis service's assessments, read as a table (its modules are not imported)
+_assessments = sa.table(
+    "diagnosis_assessments",
+    sa.column("id", sa.Integer),
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("status", sa.String),
+    sa.column("submitted_at", sa.DateTime),
+)
+
+
+def get(session: Session, programme_id: int) -> Programme:
+    p = session.get(Programme, programme_id)
+    if p is None:
+        raise NotFoundError(
+            "programmes.programme",
+            f"没有诊断项目 {programme_id}",
+            f"no programme {programme_id}",
+            Location(field="programme"),
+            programme_id,
+        )
+    return p
+
+
+def _even_split(total: int, counties: list[str]) -> dict[str, int]:
+    if not counties:
+        return {}
+    base, rest = divmod(int(total), len(counties))
+    return {c: base + (1 if i < rest else 0) for i, c in enumerate(sorted(counties))}
+
+
+def create(
+    session: Session,
+    name: str,
+    region_code: str,
+    year: int,
+    budget_wan: float,
+    start_on: date,
+    end_on: date,
+    targets: dict[str, int] | None = None,
+    actor: str = "cli",
+) -> Programme:
+    """A new programme; targets per county given or from the parameters (see module doc)."""
+    if end_on < start_on:
+        raise err("period", "结束日期早于开始日期", "the programme ends before it starts", "end_on")
+    if not budget_wan >= 0:
+        raise err(
+            "budget", "预算不能为负（万元）", "the budget cannot be negative (万元)", "budget"
+        )
+    params = parameters.load()
+    used = []
+    days = params.resolve("programmes.diagnosis.report_days", region_code, start_on)
+    used.append(days.to_dict())
+    if targets is None:
+        mapping = params.resolve("programmes.diagnosis.county_targets", region_code, start_on)
+        used.append(mapping.to_dict())
+        if mapping.value:
+            targets = {str(k): int(v) for k, v in mapping.value.items()}
+        else:
+            annual = params.resolve("programmes.diagnosis.annual_target", region_code, start_on)
+            used.append(annual.to_dict())
+            counties = [c for c, _ in codes.jurisdiction_counties(session)]
+            targets = _even_split(int(annual.value), counties)
+    for county, n in targets.items():
+        if int(n) < 0:
+            raise err("target", "目标数不能为负", "a target cannot be negative", county, n)
+    p = Programme(
+        name=name.strip()[:200],
+        region_code=region_code,
+        year=int(year),
+        budget_wan=float(budget_wan),
+        start_on=start_on,
+        end_on=end_on,
+        report_days=int(days.value),
+        parameters=[
+            {k: u[k] for k in ("key", "region", "value", "since", "quality", "source")}
+            for u in used
+        ],
+        created_by=actor,
+    )
+    session.add(p)
+    session.flush()
+    for county, n in sorted(targets.items()):
+        session.add(ProgrammeTarget(programme_id=p.id, county_code=str(county), target=int(n)))
+    audit.record(session, actor, "programmes.create", "programme", str(p.id), {"name": p.name})
+    session.flush()
+    return p
+
+
+def add_provider(
+    session: Session,
+    programme_id: int,
+    uscc: str,
+    name: str,
+    capacity: int,
+    industries: list[str] | None = None,
+    actor: str = "cli",
+) -> ProgrammeProvider:
+    """A tendered provider (by USCC) with its capacity and the industries (divisions) it serves."""
+    get(session, programme_id)
+    code = normalize_uscc(uscc, Location(field="uscc"))
+    if int(capacity) <= 0:
+        raise err(
+            "capacity", "服务能力（家数）必须大于 0", "the capacity must be positive", "capacity"
+        )
+    divisions = sorted({str(d).strip()[:2] for d in industries or [] if str(d).strip()})
+    bad = [d for d in divisions if not (d.isdigit() and len(d) == 2)]
+    if bad:
+        raise err(
+            "industries",
+            "行业须为两位门类代码（GB/T 4754）",
+            "industries are 2-digit divisions",
+            "industries",
+            bad,
+        )
+    dup = session.scalar(
+        select(ProgrammeProvider.id).where(
+            ProgrammeProvider.programme_id == programme_id, ProgrammeProvider.uscc == code
+        )
+    )
+    if dup is not None:
+        raise err(
+            "provider_known",
+            f"服务商 {code} 已在该项目中",
+            f"provider {code} is already in",
+            "uscc",
+            code,
+        )
+    prov = ProgrammeProvider(
+        programme_id=programme_id,
+        uscc=code,
+        name=name.strip()[:200],
+        industries=divisions,
+        capacity=int(capacity),
+    )
+    session.add(prov)
+    session.flush()
+    audit.record(
+        session, actor, "programmes.provider", "programme", str(programme_id), {"uscc": code}
+    )
+    return prov
+
+
+def assign(
+    session: Session,
+    programme_id: int,
+    usccs: list[str],
+    today: date,
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Assign enterprises to the programme's providers (see module doc); enterprises already
+    assigned are skipped. Returns the assignments made (with their reasons) and the enterprises
+    left unassigned (no provider with capacity for them)."""
+    p = get(session, programme_id)
+    providers = session.scalars(
+        select(ProgrammeProvider).where(ProgrammeProvider.programme_id == p.id)
+    ).all()
+    load = dict(
+        session.execute(
+            select(ProgrammeAssignment.provider_id, func.count(ProgrammeAssignment.id))
+            .where(ProgrammeAssignment.programme_id == p.id)
+            .group_by(ProgrammeAssignment.provider_id)
+        ).all()
+    )
+    known = set(
+        session.scalars(
+            select(ProgrammeAssignment.enterprise_id).where(
+                ProgrammeAssignment.programme_id == p.id
+            )
+        )
+    )
+    codes_ = {normalize_uscc(u, Location(field="uscc")) for u in usccs}
+    firms = session.scalars(
+        select(Enterprise)
+        .where(Enterprise.uscc.in_(codes_))
+        .order_by(Enterprise.county_code, Enterprise.uscc)
+    ).all()
+    missing = sorted(codes_ - {f.uscc for f in firms})
+    made, unassigned = [], []
+    for firm in firms:
+        if firm.id in known:
+            continue
+        division = (firm.industry_code or "")[:2]
+        cands = []
+        for prov in providers:
+            left = prov.capacity - load.get(prov.id, 0)
+            if left <= 0:
+                continue
+            if prov.industries and division not in prov.industries:
+                continue
+            specialist = bool(prov.industries)
+            cands.append(
+                (
+                    0 if specialist else 1,
+                    Fraction(load.get(prov.id, 0), prov.capacity),
+                    prov.uscc,
+                    prov,
+                )
+            )
+        if not cands:
+            unassigned.append({"uscc": firm.uscc, "name": firm.name, "division": division})
+            continue
+        cands.sort(key=lambda c: c[:3])
+        kind, _ratio, _, prov = cands[0]
+        reason = {
+            "division": division,
+            "rule": "specialist" if kind == 0 else "generalist",
+            "load_before": f"{load.get(prov.id, 0)}/{prov.capacity}",
+            "candidates": len(cands),
+        }
+        session.add(
+            ProgrammeAssignment(
+                programme_id=p.id,
+                enterprise_id=firm.id,
+                provider_id=prov.id,
+                assigned_on=today,
+                due_on=today + timedelta(days=p.report_days),
+                reason=reason,
+                actor=actor,
+            )
+        )
+        load[prov.id] = load.get(prov.id, 0) + 1
+        made.append(
+            {
+                "uscc": firm.uscc,
+                "name": firm.name,
+                "provider": prov.uscc,
+                "provider_name": prov.name,
+                **reason,
+            }
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "programmes.assign",
+        "programme",
+        str(p.id),
+        {"firms_assigned": len(made), "firms_unassigned": len(unassigned)},
+    )
+    return {"assigned": made, "unassigned": unassigned, "unknown": missing}
+
+
+def reason_text(reason: dict[str, Any], lang: str = "zh") -> str:
+    """The explanation of one assignment in words."""
+    if lang == "en":
+        rule = (
+            f"serves division {reason.get('division')}"
+            if reason.get("rule") == "specialist"
+            else "serves every industry"
+        )
+        return (
+            f"{rule}; load before {reason.get('load_before')}; "
+            f"{reason.get('candidates')} candidate(s)"
+        )
+    rule = (
+        f"专业服务行业 {reason.get('division')}"
+        if reason.get("rule") == "specialist"
+        else "服务全部行业"
+    )
+    return f"{rule}；分配前负荷 {reason.get('load_before')}；候选 {reason.get('candidates')} 家"
+
+
+def _done_on(session: Session, programme_id: int, as_of: date) -> dict[int, tuple[int, date]]:
+    """Assignment id → (assessment id, submission day) of the first assessment submitted on or
+    after the assignment day and on or before ``as_of``."""
+    rows = session.execute(
+        select(
+            ProgrammeAssignment.id,
+            ProgrammeAssignment.assigned_on,
+            _assessments.c.id,
+            _assessments.c.submitted_at,
+        )
+        .join(_assessments, _assessments.c.enterprise_id == ProgrammeAssignment.enterprise_id)
+        .where(
+            ProgrammeAssignment.programme_id == programme_id,
+            _assessments.c.status.in_(DONE_STATUSES),
+            _assessments.c.submitted_at.is_not(None),
+        )
+        .order_by(_assessments.c.submitted_at, _assessments.c.id)
+    ).all()
+    out: dict[int, tuple[int, date]] = {}
+    for aid, assigned_on, assessment_id, submitted_at in rows:
+        if isinstance(submitted_at, str):
+            submitted_at = datetime.fromisoformat(submitted_at)
+        day = submitted_at.date() if isinstance(submitted_at, datetime) else submitted_at
+        if assigned_on <= day <= as_of and aid not in out:
+            out[aid] = (int(assessment_id), day)
+    return out
+
+
+def link_assessments(session: Session, programme_id: int, as_of: date, actor: str = "cli") -> int:
+    """Store on each assignment the diagnosis assessment that completes it (as of ``as_of``)."""
+    done = _done_on(session, programme_id, as_of)
+    n = 0
+    for a in session.scalars(
+        select(ProgrammeAssignment).where(ProgrammeAssignment.programme_id == programme_id)
+    ):
+        found = done.get(a.id)
+        if found and (a.assessment_id, a.done_on) != found:
+            a.assessment_id, a.done_on = found
+            n += 1
+    if n:
+        audit.record(
+            session,
+            actor,
+            "programmes.link",
+            "programme",
+            str(programme_id),
+            {"assessments_linked": n},
+        )
+    session.flush()
+    return n
+
+
+def time_fraction(start: date, end: date, as_of: date) -> Fraction:
+    """Share of the programme's period elapsed on ``as_of`` (the day itself included)."""
+    if as_of < start:
+        return Fraction(0)
+    last = min(as_of, end)
+    return Fraction((last - start).days + 1, (end - start).days + 1)
+
+
+def _list_of(ratio: Fraction | None, red_at: Fraction, yellow_at: Fraction) -> str | None:
+    if ratio is None:
+        return None
+    if ratio >= red_at:
+        return "red"
+    if ratio >= yellow_at:
+        return "yellow"
+    return "black"
+
+
+def progress(session: Session, scope: Scope, programme_id: int, as_of: date) -> dict[str, Any]:
+    """Progress of each county (in the caller's scope) against its target (see module doc)."""
+    scope.require("programmes.view")
+    p = get(session, programme_id)
+    params = parameters.load()
+    f = time_fraction(p.start_on, p.end_on, as_of)
+    done = _done_on(session, p.id, as_of)
+    rows = session.execute(
+        select(
+            ProgrammeAssignment.id,
+            ProgrammeAssignment.due_on,
+            ProgrammeAssignment.assigned_on,
+            Enterprise.county_code,
+        )
+        .join(Enterprise, Enterprise.id == ProgrammeAssignment.enterprise_id)
+        .where(ProgrammeAssignment.programme_id == p.id, ProgrammeAssignment.assigned_on <= as_of)
+    ).all()
+    names = dict(session.execute(select(Region.code, Region.name)).all())
+    targets = session.scalars(
+        select(ProgrammeTarget)
+        .where(ProgrammeTarget.programme_id == p.id)
+        .order_by(ProgrammeTarget.county_code)
+    ).all()
+    red_r = params.resolve("programmes.bulletin.red_at", p.region_code, as_of)
+    yellow_r = params.resolve("programmes.bulletin.yellow_at", p.region_code, as_of)
+    red_at, yellow_at = Fraction(str(red_r.value)), Fraction(str(yellow_r.value))
+    counties = []
+    for t in targets:
+        if scope.role == "county_officer" and t.county_code != scope.county_code:
+            continue
+        mine = [r for r in rows if r[3] == t.county_code]
+        n_done = sum(1 for r in mine if r[0] in done)
+        overdue = sum(1 for r in mine if r[0] not in done and r[1] < as_of)
+        time_target = t.target * f
+        ratio = Fraction(n_done) / time_target if time_target > 0 else None
+        counties.append(
+            {
+                "county_code": t.county_code,
+                "county": names.get(t.county_code, t.county_code),
+                "target": t.target,
+                "time_target": round(float(time_target), 4),
+                "assigned": len(mine),
+                "done": n_done,
+                "overdue": overdue,
+                "ratio": None if ratio is None else round(float(ratio), 4),
+                "list": _list_of(ratio, red_at, yellow_at),
+            }
+        )
+    return {
+        "programme": {
+            "id": p.id,
+            "name": p.name,
+            "region_code": p.region_code,
+            "year": p.year,
+            "budget_wan": p.budget_wan,
+            "start_on": p.start_on.isoformat(),
+            "end_on": p.end_on.isoformat(),
+            "report_days": p.report_days,
+        },
+        "as_of": as_of.isoformat(),
+        "time_fraction": round(float(f), 4),
+        "counties": counties,
+        "totals": {
+            "target": sum(c["target"] for c in counties),
+            "assigned": sum(c["assigned"] for c in counties),
+            "done": sum(c["done"] for c in counties),
+            "overdue": sum(c["overdue"] for c in counties),
+        },
+        "lists": {k: [c["county"] for c in counties if c["list"] == k] for k in LISTS},
+        "parameters": [*p.parameters, red_r.to_dict(), yellow_r.to_dict()],
+    }
+
+
+def assignments(
+    session: Session, scope: Scope, programme_id: int, as_of: date, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The programme's assignments in the caller's scope, with deadline state."""
+    scope.require("programmes.view")
+    done = _done_on(session, programme_id, as_of)
+    rows = session.execute(
+        select(
+            ProgrammeAssignment,
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.county_code,
+            ProgrammeProvider.name,
+        )
+        .join(Enterprise, Enterprise.id == ProgrammeAssignment.enterprise_id)
+        .join(ProgrammeProvider, ProgrammeProvider.id == ProgrammeAssignment.provider_id)
+        .where(ProgrammeAssignment.programme_id == programme_id, scope.enterprise_clause())
+        .order_by(ProgrammeAssignment.due_on, Enterprise.uscc)
+        .limit(limit)
+    ).all()
+    out = []
+    for a, uscc, name, county, provider in rows:
+        d = done.get(a.id)
+        state = "done" if d else ("overdue" if a.due_on < as_of else "open")
+        out.append(
+            {
+                "uscc": uscc,
+                "name": name,
+                "county_code": county,
+                "provider": provider,
+                "assigned_on": a.assigned_on.isoformat(),
+                "due_on": a.due_on.isoformat(),
+                "done_on": d[1].isoformat() if d else None,
+                "assessment_id": d[0] if d else None,
+                "state": state,
+                "reason": a.reason,
+            }
+        )
+    return out
+
+
+def list_programmes(session: Session, scope: Scope) -> list[Programme]:
+    scope.require("programmes.view")
+    return list(session.scalars(select(Programme).order_by(Programme.id.desc())))
+
+
+def export_xlsx(session: Session, scope: Scope, programme_id: int, as_of: date, path: Path) -> Path:
+    """The progress and the assignments as XLSX (through core.exports; the export is audited)."""
+    data = progress(session, scope, programme_id, as_of)
+    items = assignments(session, scope, programme_id, as_of, limit=100_000)
+    wb = exports.workbook()
+    ws = wb.active
+    ws.title = "进度 progress"
+    prog = data["programme"]
+    exports.append(ws, [f"{prog['name']}（截至 {data['as_of']}）"])
+    exports.append(ws, [f"时序进度 time progress: {data['time_fraction']:.4f}"])
+    exports.append(
+        ws,
+        [
+            "区县代码 code",
+            "区县 county",
+            "目标 target",
+            "时序目标 time target",
+            "已分配 assigned",
+            "已完成 done",
+            "逾期 overdue",
+            "完成率 ratio",
+            "榜单 list",
+        ],
+    )
+    for c in data["counties"]:
+        exports.append(
+            ws,
+            [
+                c["county_code"],
+                c["county"],
+                c["target"],
+                c["time_target"],
+                c["assigned"],
+                c["done"],
+                c["overdue"],
+                c["ratio"],
+                LIST_ZH.get(c["list"] or ""),
+            ],
+        )
+    detail = wb.create_sheet("分配 assignments")
+    exports.append(
+        detail,
+        [
+            "统一社会信用代码 USCC",
+            "企业 enterprise",
+            "区县 county",
+            "服务商 provider",
+            "分配日期 assigned",
+            "报告期限 due",
+            "完成日期 done",
+            "状态 state",
+            "分配理由 reason",
+        ],
+    )
+    for a in items:
+        exports.append(
+            detail,
+            [
+                a["uscc"],
+                a["name"],
+                a["county_code"],
+                a["provider"],
+                a["assigned_on"],
+                a["due_on"],
+                a["done_on"],
+                a["state"],
+                reason_text(a["reason"]),
+            ],
+        )
+    params = wb.create_sheet("参数 parameters")
+    exports.append(params, ["key", "region", "value", "since", "quality", "source"])
+    for q in data["parameters"]:
+        exports.append(
+            params, [q["key"], q["region"], str(q["value"]), q["since"], q["quality"], q["source"]]
+        )
+    stamp = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC).replace(tzinfo=None)
+    wb.properties.created = wb.properties.modified = stamp
+    audit.record(
+        session,
+        scope.username,
+        "programmes.export",
+        "programme",
+        str(programme_id),
+        {"as_of": data["as_of"], "rows": len(items)},
+        user_id=scope.user_id,
+    )
+    return exports.save(wb, path)

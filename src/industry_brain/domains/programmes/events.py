@@ -1,0 +1,272 @@
+"""智造荟 supply–demand events: the event (date, theme, industry, county), registrations of
+enterprises (demand) and providers (supply, by USCC), matches made at the event between a
+registered enterprise and a registered provider, and each match's outcome (matched → contacted →
+contracted with an amount in 万元, or dropped)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import Location, NotFoundError
+from industry_brain.core.uscc import normalize as normalize_uscc
+from industry_brain.domains.programmes.common import err
+from industry_brain.domains.programmes.models import (
+    ProgrammeEvent,
+    ProgrammeMatch,
+    ProgrammeRegistration,
+)
+from industry_brain.store import audit
+from industry_brain.store.models import Enterprise
+from industry_brain.store.scope import Scope
+
+SIDES = ("enterprise", "provider")
+OUTCOMES = ("matched", "contacted", "contracted", "dropped")
+
+
+def _event(session: Session, event_id: int) -> ProgrammeEvent:
+    ev = session.get(ProgrammeEvent, event_id)
+    if ev is None or ev.kind != "zhizaohui":
+        raise NotFoundError(
+            "programmes.event",
+            f"没有智造荟活动 {event_id}",
+            f"no event {event_id}",
+            Location(field="event"),
+            event_id,
+        )
+    return ev
+
+
+def create(
+    session: Session,
+    held_on: date,
+    theme: str,
+    industry_code: str | None = None,
+    county_code: str | None = None,
+    actor: str = "cli",
+) -> ProgrammeEvent:
+    if not theme.strip():
+        raise err("theme", "活动主题不能为空", "the theme is required", "theme")
+    ev = ProgrammeEvent(
+        kind="zhizaohui",
+        held_on=held_on,
+        theme=theme.strip()[:200],
+        industry_code=(industry_code or "").strip()[:8] or None,
+        county_code=(county_code or "").strip() or None,
+        created_by=actor,
+    )
+    session.add(ev)
+    session.flush()
+    audit.record(
+        session, actor, "programmes.event", "programme_event", str(ev.id), {"event_theme": ev.theme}
+    )
+    return ev
+
+
+def register(
+    session: Session,
+    event_id: int,
+    side: str,
+    uscc: str,
+    name: str | None = None,
+    actor: str = "cli",
+) -> ProgrammeRegistration:
+    """Register an enterprise (must be known to the platform) or a provider (by USCC and name)."""
+    _event(session, event_id)
+    if side not in SIDES:
+        raise err("side", f"报名方“{side}”无效", f"unknown side '{side}'", "side", side)
+    code = normalize_uscc(uscc, Location(field="uscc"))
+    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
+    if side == "enterprise" and ent is None:
+        raise NotFoundError(
+            "programmes.enterprise",
+            f"没有企业 {code}",
+            f"no enterprise {code}",
+            Location(field="uscc"),
+            code,
+        )
+    label = (name or (ent.name if ent else "")).strip()[:200]
+    if not label:
+        raise err("name", "服务商名称不能为空", "the provider's name is required", "name")
+    dup = session.scalar(
+        select(ProgrammeRegistration.id).where(
+            ProgrammeRegistration.event_id == event_id, ProgrammeRegistration.uscc == code
+        )
+    )
+    if dup is not None:
+        raise err("registered", f"{code} 已报名", f"{code} is already registered", "uscc", code)
+    reg = ProgrammeRegistration(
+        event_id=event_id,
+        side=side,
+        uscc=code,
+        name=label,
+        enterprise_id=ent.id if ent else None,
+    )
+    session.add(reg)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "programmes.register",
+        "programme_event",
+        str(event_id),
+        {"uscc": code, "registration_side": side},
+    )
+    return reg
+
+
+def _registration(session: Session, event_id: int, uscc: str, side: str) -> ProgrammeRegistration:
+    code = normalize_uscc(uscc, Location(field="uscc"))
+    reg = session.scalars(
+        select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event_id,
+            ProgrammeRegistration.uscc == code,
+            ProgrammeRegistration.side == side,
+        )
+    ).first()
+    if reg is None:
+        raise err(
+            "not_registered",
+            f"{code} 未作为{'企业' if side == 'enterprise' else '服务商'}报名",
+            f"{code} is not registered as {side}",
+            "uscc",
+            code,
+        )
+    return reg
+
+
+def match(
+    session: Session,
+    event_id: int,
+    enterprise_uscc: str,
+    provider_uscc: str,
+    topic: str,
+    actor: str = "cli",
+) -> ProgrammeMatch:
+    """A match made at the event (both sides registered; one match per pair)."""
+    _event(session, event_id)
+    demand = _registration(session, event_id, enterprise_uscc, "enterprise")
+    supply = _registration(session, event_id, provider_uscc, "provider")
+    dup = session.scalar(
+        select(ProgrammeMatch.id).where(
+            ProgrammeMatch.event_id == event_id,
+            ProgrammeMatch.demand_id == demand.id,
+            ProgrammeMatch.supply_id == supply.id,
+        )
+    )
+    if dup is not None:
+        raise err("matched", "该对接已登记", "this match is already recorded", "match", dup)
+    m = ProgrammeMatch(
+        event_id=event_id,
+        demand_id=demand.id,
+        supply_id=supply.id,
+        topic=topic.strip()[:200],
+        outcome="matched",
+        actor=actor,
+    )
+    session.add(m)
+    session.flush()
+    audit.record(
+        session, actor, "programmes.match", "programme_event", str(event_id), {"match_id": m.id}
+    )
+    return m
+
+
+def set_outcome(
+    session: Session,
+    match_id: int,
+    outcome: str,
+    amount_wan: float | None = None,
+    actor: str = "cli",
+) -> ProgrammeMatch:
+    """Record a match's outcome; ``contracted`` needs the contract amount (万元, > 0)."""
+    m = session.get(ProgrammeMatch, match_id)
+    if m is None:
+        raise NotFoundError(
+            "programmes.match",
+            f"没有对接记录 {match_id}",
+            f"no match {match_id}",
+            Location(field="match"),
+            match_id,
+        )
+    if outcome not in OUTCOMES:
+        raise err(
+            "outcome",
+            f"对接结果“{outcome}”无效",
+            f"unknown outcome '{outcome}'",
+            "outcome",
+            outcome,
+        )
+    if outcome == "contracted" and not (amount_wan and amount_wan > 0):
+        raise err(
+            "amount",
+            "签约须填写合同金额（万元）",
+            "a contract needs its amount (万元)",
+            "amount",
+            amount_wan,
+        )
+    m.outcome = outcome
+    m.amount_wan = float(amount_wan) if outcome == "contracted" else None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "programmes.outcome",
+        "programme_event",
+        str(m.event_id),
+        {"match_id": m.id, "match_outcome": outcome},
+    )
+    return m
+
+
+def summary(session: Session, scope: Scope, event_id: int | None = None) -> list[dict[str, Any]]:
+    """Every 智造荟 event (or one) with registrations by side, matches by outcome and the
+    contracted amount (a county officer sees the events held in its county)."""
+    scope.require("programmes.view")
+    stmt = select(ProgrammeEvent).where(ProgrammeEvent.kind == "zhizaohui")
+    if scope.role == "county_officer":
+        stmt = stmt.where(ProgrammeEvent.county_code == scope.county_code)
+    if event_id is not None:
+        stmt = stmt.where(ProgrammeEvent.id == event_id)
+    events = session.scalars(stmt.order_by(ProgrammeEvent.held_on.desc(), ProgrammeEvent.id)).all()
+    out = []
+    for ev in events:
+        regs = session.scalars(
+            select(ProgrammeRegistration).where(ProgrammeRegistration.event_id == ev.id)
+        ).all()
+        by_id = {r.id: r for r in regs}
+        matches = session.scalars(
+            select(ProgrammeMatch)
+            .where(ProgrammeMatch.event_id == ev.id)
+            .order_by(ProgrammeMatch.id)
+        ).all()
+        outcomes = {o: sum(1 for m in matches if m.outcome == o) for o in OUTCOMES}
+        out.append(
+            {
+                "id": ev.id,
+                "held_on": ev.held_on.isoformat(),
+                "theme": ev.theme,
+                "industry_code": ev.industry_code,
+                "county_code": ev.county_code,
+                "enterprises": sum(1 for r in regs if r.side == "enterprise"),
+                "providers": sum(1 for r in regs if r.side == "provider"),
+                "matches": len(matches),
+                "outcomes": outcomes,
+                "contracted_wan": round(sum(m.amount_wan or 0.0 for m in matches), 2),
+                "match_list": [
+                    {
+                        "id": m.id,
+                        "enterprise": by_id[m.demand_id].name,
+                        "provider": by_id[m.supply_id].name,
+                        "topic": m.topic,
+                        "outcome": m.outcome,
+                        "amount_wan": m.amount_wan,
+                    }
+                    for m in matches
+                ],
+            }
+        )
+    return out

@@ -1,0 +1,197 @@
+"""Investment structure (重硬轻软): the planned investment of a 百千万 / technical-upgrade project
+split into hardware, software and services (万元), kept per project id in this service's own
+table (the projects service's ``projects`` is not altered), set one by one or imported from a
+list (项目代码/project_code, 硬件投资/hardware, 软件投资/software, 服务投资/services, 万元).
+
+Figures: per project type, the number of projects with a split and the average hardware,
+software, services and total per project (sum ÷ projects); by county and year, the sums and the
+shares of each part in the total (part ÷ total). A project's year is the year of its signing
+(actual, else planned); without either it is left out of the by-year figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import Location, NotFoundError
+from industry_brain.domains.programmes.common import err, read_rows
+from industry_brain.domains.programmes.models import ProgrammeInvestment
+from industry_brain.store import audit
+from industry_brain.store.models import ImportBatch, Project, Region
+from industry_brain.store.scope import Scope
+
+PARTS = ("hardware", "software", "services")
+HEADERS = {
+    "project_code": ("项目代码", "project_code", "项目编号"),
+    "hardware": ("硬件投资", "hardware", "硬件"),
+    "software": ("软件投资", "software", "软件"),
+    "services": ("服务投资", "services", "服务"),
+}
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        x = float(str(value).replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"{field}“{value}”不是数字 / '{value}' is not a number") from None
+    if x < 0:
+        raise ValueError(f"{field}不能为负 / {field} cannot be negative")
+    return x
+
+
+def set_split(
+    session: Session,
+    project_code: str,
+    hardware: float,
+    software: float,
+    services: float,
+    actor: str = "cli",
+    source: tuple[str, int, int] | None = None,
+) -> ProgrammeInvestment:
+    """Set (or replace) the split of one project (amounts ≥ 0 in 万元)."""
+    project = session.scalars(select(Project).where(Project.code == project_code.strip())).first()
+    if project is None:
+        raise NotFoundError(
+            "programmes.project",
+            f"没有项目 {project_code}",
+            f"no project {project_code}",
+            Location(field="project"),
+            project_code,
+        )
+    values = {}
+    for part, v in zip(PARTS, (hardware, software, services), strict=True):
+        if v is None or float(v) < 0:
+            raise err(
+                "split", "投资拆分金额不能为负（万元）", "split amounts cannot be negative", part, v
+            )
+        values[part] = float(v)
+    row = session.scalars(
+        select(ProgrammeInvestment).where(ProgrammeInvestment.project_id == project.id)
+    ).first()
+    if row is None:
+        row = ProgrammeInvestment(project_id=project.id, actor=actor)
+        session.add(row)
+    row.hardware_wan = values["hardware"]
+    row.software_wan = values["software"]
+    row.services_wan = values["services"]
+    row.actor = actor
+    if source:
+        row.source_file, row.source_row, row.import_batch_id = source
+    session.flush()
+    audit.record(session, actor, "programmes.investment", "project", project.code, values)
+    return row
+
+
+def import_list(session: Session, path: Path, actor: str = "cli") -> dict[str, Any]:
+    """Import a list of splits (committed by the caller); bad rows are reported by number."""
+    sheet, rows = read_rows(path, HEADERS, ("project_code", *PARTS))
+    batch = ImportBatch(
+        kind="investment_split",
+        department="economy",
+        file_name=path.name,
+        file_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sheet=sheet,
+        status="committed",
+        rows_total=len(rows),
+        options={},
+        summary={},
+    )
+    session.add(batch)
+    session.flush()
+    problems, loaded = [], 0
+    for n, cells in rows:
+        if all(v in (None, "") for v in cells.values()):
+            continue
+        try:
+            parts = [_number(cells.get(p), p) for p in PARTS]
+            set_split(
+                session,
+                str(cells.get("project_code") or ""),
+                *parts,
+                actor=actor,
+                source=(path.name, n, batch.id),
+            )
+        except (ValueError, NotFoundError) as exc:
+            problems.append({"row": n, "message": str(exc).splitlines()[0]})
+            continue
+        loaded += 1
+    batch.rows_loaded, batch.rows_rejected = loaded, len(problems)
+    batch.status = "committed" if not problems else "partial"
+    batch.summary = {"splits": loaded, "problems": len(problems)}
+    session.flush()
+    return {"batch_id": batch.id, "splits": loaded, "problems": problems}
+
+
+def _year(p: Project) -> int | None:
+    d = p.actual_signed or p.planned_signed
+    return d.year if d else None
+
+
+def structure(session: Session, scope: Scope, year: int | None = None) -> dict[str, Any]:
+    """Averages per project type and sums and shares by county and year (see module doc)."""
+    scope.require("programmes.view")
+    rows = session.execute(
+        select(ProgrammeInvestment, Project)
+        .join(Project, Project.id == ProgrammeInvestment.project_id)
+        .where(scope.project_clause())
+    ).all()
+    names = dict(session.execute(select(Region.code, Region.name)).all())
+    items = [
+        {
+            "type": p.project_type,
+            "county_code": p.county_code,
+            "year": _year(p),
+            "hardware": inv.hardware_wan,
+            "software": inv.software_wan,
+            "services": inv.services_wan,
+            "planned": p.planned_investment,
+        }
+        for inv, p in rows
+    ]
+    if year is not None:
+        items = [i for i in items if i["year"] == year]
+
+    def sums(group: list[dict[str, Any]]) -> dict[str, Any]:
+        s = {part: sum(i[part] for i in group) for part in PARTS}
+        total = sum(s.values())
+        return {
+            "projects": len(group),
+            **{part: round(s[part], 2) for part in PARTS},
+            "total": round(total, 2),
+            **{f"{part}_share": (round(s[part] / total, 4) if total else None) for part in PARTS},
+        }
+
+    by_type = []
+    for t in sorted({i["type"] for i in items}):
+        g = [i for i in items if i["type"] == t]
+        s = sums(g)
+        by_type.append(
+            {
+                "type": t,
+                "projects": len(g),
+                **{f"avg_{part}": round(s[part] / len(g), 2) for part in PARTS},
+                "avg_total": round(s["total"] / len(g), 2),
+                **{f"{part}_share": s[f"{part}_share"] for part in PARTS},
+            }
+        )
+    keys = sorted({(i["county_code"], i["year"]) for i in items if i["year"] is not None})
+    by_county_year = [
+        {
+            "county_code": c,
+            "county": names.get(c, c),
+            "year": y,
+            **sums([i for i in items if i["county_code"] == c and i["year"] == y]),
+        }
+        for c, y in keys
+    ]
+    return {
+        "year": year,
+        "overall": sums(items),
+        "by_type": by_type,
+        "by_county_year": by_county_year,
+    }

@@ -1,0 +1,302 @@
+"""智能制造贷 / 智改数转 loans registered by banks, with purpose and project.
+
+**One loan register.** The policy service keeps the platform's loan register (``policy_loans``:
+enterprise, bank, reference, amount, rate, period, purpose) and its interest-subsidy policy
+(``zgsz_loan_interest``) reads loans of purpose ``zgsz`` from it. The carbon service's
+``carbon_loans`` are 碳效贷 records tied to a carbon grade and a bank product, not a fit. So a
+loan registered here is written once into ``policy_loans`` (purpose ``zgsz``, so the interest
+subsidy sees it) and its programme details — product (``znzz`` 智能制造贷 / ``zgsz`` 智改数转贷),
+the purpose in words, the project, the registering bank user and the county — go to
+``programme_loans`` keyed by that loan's id. Both tables are written through SQLAlchemy Core
+declarations of their columns; no other service's module is imported.
+
+**Consent** (the carbon service's rule: no bank sees anything without consent). A bank user
+registers a loan, and later sees it, only while the enterprise's consent to that bank user is
+in force (``carbon_consents``: not revoked, granted on or before the day, expiring on or after
+it). A refusal is audited. Statistics for a bank cover only its own loans under consent;
+officers see all loans of their scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from industry_brain.core.errors import Location, NotFoundError
+from industry_brain.domains.programmes.common import enterprise, err
+from industry_brain.domains.programmes.models import ProgrammeLoan
+from industry_brain.store import audit
+from industry_brain.store.models import Enterprise, Project, Region, User
+from industry_brain.store.scope import PermissionDenied, Scope
+
+PRODUCTS = ("znzz", "zgsz")
+POLICY_PURPOSE = "zgsz"
+
+# the policy service's loan register and the carbon service's consents (tables, not modules)
+policy_loans = sa.table(
+    "policy_loans",
+    sa.column("id", sa.Integer),
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("bank", sa.String),
+    sa.column("reference", sa.String),
+    sa.column("amount", sa.Float),
+    sa.column("rate", sa.Float),
+    sa.column("start_date", sa.Date),
+    sa.column("end_date", sa.Date),
+    sa.column("purpose", sa.String),
+    sa.column("reported_by", sa.String),
+)
+consents = sa.table(
+    "carbon_consents",
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("bank_user_id", sa.Integer),
+    sa.column("granted_on", sa.Date),
+    sa.column("expires_on", sa.Date),
+    sa.column("revoked_at", sa.DateTime),
+)
+
+
+def consented(bank_user_id: int | None, today: date) -> Any:
+    """SQL: the enterprise ids that consent to ``bank_user_id`` on ``today``."""
+    return select(consents.c.enterprise_id).where(
+        consents.c.bank_user_id == bank_user_id,
+        consents.c.revoked_at.is_(None),
+        consents.c.granted_on <= today,
+        consents.c.expires_on >= today,
+    )
+
+
+def _bank_name(user: User) -> str:
+    return (user.organisation or user.display_name or user.username)[:100]
+
+
+def register(
+    session: Session,
+    scope: Scope,
+    uscc: str,
+    reference: str,
+    amount_wan: float,
+    rate: float,
+    start_on: date,
+    end_on: date,
+    product: str,
+    purpose: str,
+    project_code: str | None,
+    today: date,
+) -> ProgrammeLoan:
+    """A bank registers a loan (needs the enterprise's consent in force; see module doc)."""
+    scope.require("programmes.loans.register")
+    ent = enterprise(session, uscc)
+    allowed = session.scalar(
+        select(sa.func.count()).select_from(
+            consented(scope.user_id, today).where(consents.c.enterprise_id == ent.id).subquery()
+        )
+    )
+    if not allowed:
+        audit.record(
+            session,
+            scope.username,
+            "programmes.loan_refused",
+            "enterprise",
+            ent.uscc,
+            {"reason": "no_consent"},
+            user_id=scope.user_id,
+        )
+        session.commit()
+        raise PermissionDenied(
+            "programmes.no_consent",
+            f"企业 {ent.uscc} 未授权本银行，不能登记或查看其贷款",
+            f"enterprise {ent.uscc} has not given this bank its consent: no loan can be "
+            "registered or seen",
+            Location(field="uscc"),
+        )
+    if product not in PRODUCTS:
+        raise err(
+            "product",
+            f"贷款产品“{product}”无效",
+            f"unknown loan product '{product}'",
+            "product",
+            product,
+        )
+    if not amount_wan > 0:
+        raise err(
+            "amount", "贷款金额必须大于 0（万元）", "the amount must be positive (万元)", "amount"
+        )
+    if not 0 < rate < 1:
+        raise err(
+            "rate",
+            "年利率应在 0 与 1 之间（如 0.042）",
+            "the rate is a ratio in (0, 1)",
+            "rate",
+            rate,
+        )
+    if end_on <= start_on:
+        raise err(
+            "loan_period", "到期日须晚于起息日", "the loan must end after it starts", "end_on"
+        )
+    project_id = None
+    if project_code:
+        project_id = session.scalar(
+            select(Project.id).where(Project.code == project_code, Project.enterprise_id == ent.id)
+        )
+        if project_id is None:
+            raise NotFoundError(
+                "programmes.project",
+                f"企业没有项目 {project_code}",
+                f"the enterprise has no project {project_code}",
+                Location(field="project"),
+                project_code,
+            )
+    user = session.get(User, scope.user_id)
+    bank = _bank_name(user) if user else scope.username
+    dup = session.scalar(
+        select(policy_loans.c.id).where(
+            policy_loans.c.bank == bank, policy_loans.c.reference == reference.strip()
+        )
+    )
+    if dup is not None:
+        raise err(
+            "loan_known",
+            f"贷款编号 {reference} 已登记",
+            f"loan {reference} is known",
+            "reference",
+            reference,
+        )
+    loan_id = session.execute(
+        policy_loans.insert()
+        .values(
+            enterprise_id=ent.id,
+            bank=bank,
+            reference=reference.strip()[:64],
+            amount=float(amount_wan),
+            rate=float(rate),
+            start_date=start_on,
+            end_date=end_on,
+            purpose=POLICY_PURPOSE,
+            reported_by=scope.username,
+        )
+        .returning(policy_loans.c.id)
+    ).scalar_one()
+    loan = ProgrammeLoan(
+        policy_loan_id=loan_id,
+        bank_user_id=scope.user_id,
+        enterprise_id=ent.id,
+        product=product,
+        purpose=purpose.strip()[:500],
+        project_id=project_id,
+        county_code=ent.county_code,
+    )
+    session.add(loan)
+    session.flush()
+    audit.record(
+        session,
+        scope.username,
+        "programmes.loan",
+        "enterprise",
+        ent.uscc,
+        {"reference": reference, "amount_wan": amount_wan},
+        user_id=scope.user_id,
+    )
+    return loan
+
+
+def _visible(scope: Scope, today: date) -> Any:
+    """SQL condition on ``programme_loans`` × ``enterprises`` for the caller."""
+    if scope.role == "bank":
+        return sa.and_(
+            ProgrammeLoan.bank_user_id == scope.user_id,
+            ProgrammeLoan.enterprise_id.in_(consented(scope.user_id, today)),
+        )
+    if scope.can("programmes.view"):
+        return scope.enterprise_clause()
+    return sa.false()
+
+
+def _rows(session: Session, scope: Scope, today: date) -> list[Any]:
+    return session.execute(
+        select(
+            ProgrammeLoan,
+            policy_loans.c.bank,
+            policy_loans.c.reference,
+            policy_loans.c.amount,
+            policy_loans.c.rate,
+            policy_loans.c.start_date,
+            policy_loans.c.end_date,
+            Enterprise.uscc,
+            Enterprise.name,
+            Project.code,
+        )
+        .join(policy_loans, policy_loans.c.id == ProgrammeLoan.policy_loan_id)
+        .join(Enterprise, Enterprise.id == ProgrammeLoan.enterprise_id)
+        .outerjoin(Project, Project.id == ProgrammeLoan.project_id)
+        .where(_visible(scope, today))
+        .order_by(policy_loans.c.start_date, ProgrammeLoan.id)
+    ).all()
+
+
+def listing(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """The loans the caller may see (a bank: its own, under consent — audited)."""
+    rows = _rows(session, scope, today)
+    if scope.role == "bank" and rows:
+        audit.record(
+            session,
+            scope.username,
+            "programmes.loans_read",
+            "loan_register",
+            scope.username,
+            {"loans_seen": len(rows)},
+            user_id=scope.user_id,
+        )
+    return [
+        {
+            "id": loan.id,
+            "bank": bank,
+            "reference": ref,
+            "uscc": uscc,
+            "name": name,
+            "county_code": loan.county_code,
+            "product": loan.product,
+            "purpose": loan.purpose,
+            "project": code,
+            "amount_wan": amount,
+            "rate": rate,
+            "start_on": start.isoformat() if start else None,
+            "end_on": end.isoformat() if end else None,
+        }
+        for loan, bank, ref, amount, rate, start, end, uscc, name, code in rows
+    ]
+
+
+def statistics(session: Session, scope: Scope, today: date) -> dict[str, Any]:
+    """Loans, firms and amount (万元) by bank and by county, of the loans the caller may see."""
+    items = listing(session, scope, today)
+    names = dict(session.execute(select(Region.code, Region.name)).all())
+
+    def group(key: str) -> list[dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for it in items:
+            k = it[key] or ""
+            g = out.setdefault(k, {key: k, "loans": 0, "firms": set(), "amount_wan": 0.0})
+            g["loans"] += 1
+            g["firms"].add(it["uscc"])
+            g["amount_wan"] += it["amount_wan"]
+        rows = []
+        for k in sorted(out):
+            g = out[k]
+            rows.append({**g, "firms": len(g["firms"]), "amount_wan": round(g["amount_wan"], 2)})
+            if key == "county_code":
+                rows[-1]["county"] = names.get(k, k)
+        return rows
+
+    return {
+        "as_of": today.isoformat(),
+        "loans": len(items),
+        "firms": len({it["uscc"] for it in items}),
+        "amount_wan": round(sum(it["amount_wan"] for it in items), 2),
+        "by_bank": group("bank"),
+        "by_county": group("county_code"),
+    }
