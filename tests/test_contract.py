@@ -27,7 +27,17 @@ from tests.web_fixtures import login, seed
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "industry_brain"
 EXE = Path(sys.executable).parent / "industry-brain"
-BUILT = {"carbon", "diagnosis", "identifiers", "monitor", "mujun", "policy", "projects", "tiers"}
+BUILT = {
+    "carbon",
+    "diagnosis",
+    "identifiers",
+    "monitor",
+    "mujun",
+    "policy",
+    "programmes",
+    "projects",
+    "tiers",
+}
 
 EXAMPLE = '''
 """An example service installed as its own distribution."""
@@ -167,6 +177,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "policy",
         "tiers",
         "diagnosis",
+        "programmes",
     ]
     for name, svc in services.items():
         assert svc.errors == [], name
