@@ -31,6 +31,7 @@ BUILT = {
     "carbon",
     "diagnosis",
     "identifiers",
+    "market",
     "monitor",
     "mujun",
     "policy",
@@ -177,6 +178,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "policy",
         "tiers",
         "diagnosis",
+        "market",
         "programmes",
     ]
     for name, svc in services.items():

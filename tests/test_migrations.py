@@ -78,7 +78,16 @@ HUZHOU_COUNTIES = {
     "330523": "安吉县",
 }
 
-ROLES = {"admin", "city_officer", "county_officer", "agent", "enterprise", "bank", "assessor"}
+ROLES = {
+    "admin",
+    "city_officer",
+    "county_officer",
+    "agent",
+    "enterprise",
+    "bank",
+    "assessor",
+    "provider",
+}
 
 
 def counts(engine: Engine) -> dict[str, int]:

@@ -13,6 +13,7 @@ data outside the caller's scope by forgetting a check.
 | ``enterprise`` | its own (``users.enterprise_id``) | yes (its own) |
 | ``bank`` | none through the platform's enterprise reads | masked |
 | ``assessor`` | assigned for diagnosis (``diagnosis_assignments``) | masked |
+| ``provider`` | none (a service provider reads its own leads in the market service) | masked |
 
 A bank reads only what an enterprise consented to (授权): its carbon grade (scopes ``grade``,
 ``history``) through the carbon service's bank API and the bank page, each read checked against
@@ -30,7 +31,16 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from industry_brain.core.errors import IBError, Location
 from industry_brain.store.models import AgentAssignment, Enterprise, Project, User
 
-ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank", "assessor")
+ROLES = (
+    "admin",
+    "city_officer",
+    "county_officer",
+    "agent",
+    "enterprise",
+    "bank",
+    "assessor",
+    "provider",
+)
 
 # the diagnosis service's assignments of enterprises to assessors (a lightweight description, so
 # the store does not import the service's models)

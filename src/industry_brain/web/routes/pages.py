@@ -67,6 +67,7 @@ def home_for(scope: Scope) -> str:
         return "/cockpit"
     homes = {"agent": "/agent", "enterprise": "/portal", "bank": "/bank"}
     homes["assessor"] = "/diagnosis/assessor"  # the diagnosis service's assessors
+    homes["provider"] = "/market/desk"  # the market service's provider users
     return homes.get(scope.role, "/login")
 
 

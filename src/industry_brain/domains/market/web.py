@@ -1,0 +1,356 @@
+"""Web pages of the market service.
+
+- ``/market``: the catalog with Chinese full-text search (every role with ``market.view``);
+- ``/market/solutions/{id}`` (``?version=N``): a solution, its versions, the request-contact
+  button for an enterprise, the edit form for its provider;
+- ``/market/providers`` and ``/market/providers/{id}``: the registry and a provider's page;
+- ``/market/review``: the officers' review queue (approve / reject with a note);
+- ``/market/find``: the enterprise's ranked, explained solutions and providers (budget filter);
+- ``/market/leads``: the enterprise's leads (rating after delivery) or the officers' view;
+- ``/market/desk``: the provider's desk — its solutions (new ones, versions) and its leads.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from industry_brain.domains.market import codes, matching, service
+from industry_brain.domains.market.models import MarketLead
+from industry_brain.store import audit
+from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
+
+router = APIRouter(include_in_schema=False)
+
+
+def _today(request: Request) -> date:
+    return request.app.state.settings.current_date()
+
+
+def _lang(request: Request) -> str:
+    from industry_brain.web.app_helpers import page_lang
+
+    return page_lang(request)
+
+
+def _render(request: Request, name: str, ctx: dict[str, Any]) -> Response:
+    base = {
+        "codes": codes,
+        "subdomains": codes.subdomains(),
+    }
+    return request.app.state.render(request, name, {**base, **ctx})
+
+
+def _fields(
+    title: str,
+    summary: str,
+    subdomains: list[str],
+    industries: str,
+    sizes: list[str],
+    price_min: str,
+    price_max: str,
+    delivery_days: str,
+    case_enterprise: str,
+    case_industry: str,
+    case_result: str,
+) -> dict[str, Any]:
+    cases = []
+    if case_enterprise.strip() or case_result.strip():
+        cases.append(
+            {"enterprise": case_enterprise, "industry": case_industry, "result": case_result}
+        )
+    return {
+        "title": title,
+        "summary": summary,
+        "subdomains": subdomains,
+        "industries": [x for x in industries.replace("，", ",").replace("、", ",").split(",")],
+        "sizes": sizes,
+        "price_min": price_min,
+        "price_max": price_max,
+        "delivery_days": delivery_days,
+        "cases": cases,
+    }
+
+
+Text = Annotated[str, Form(max_length=4000)]
+Short = Annotated[str, Form(max_length=200)]
+
+
+@router.get("/market")
+def catalog_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    scope.require("market.view")
+    items = service.catalog(db, q, limit=50)
+    return _render(
+        request,
+        "market_catalog.html",
+        {
+            "q": q,
+            "items": items,
+            "can_review": scope.can("market.review"),
+            "is_provider": scope.role == "provider",
+            "is_enterprise": scope.can("market.request"),
+            "can_leads": scope.can("market.leads"),
+        },
+    )
+
+
+@router.get("/market/solutions/{solution_id}")
+def solution_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    solution_id: int,
+    version: Annotated[int | None, Query(ge=1, le=100000)] = None,
+) -> Response:
+    d = service.solution_detail(db, scope, solution_id, version)
+    return _render(
+        request,
+        "market_solution.html",
+        {**d, "can_request": scope.can("market.request"), "today": _today(request)},
+    )
+
+
+@router.post("/market/solutions/{solution_id}/versions")
+def new_version(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    solution_id: int,
+    title: Short,
+    price_min: Annotated[str, Form(max_length=20)],
+    price_max: Annotated[str, Form(max_length=20)],
+    delivery_days: Annotated[str, Form(max_length=10)],
+    summary: Text = "",
+    subdomains: Annotated[list[str] | None, Form()] = None,
+    industries: Short = "",
+    sizes: Annotated[list[str] | None, Form()] = None,
+    case_enterprise: Short = "",
+    case_industry: Annotated[str, Form(max_length=8)] = "",
+    case_result: Text = "",
+) -> Response:
+    fields = _fields(
+        title,
+        summary,
+        subdomains or [],
+        industries,
+        sizes or [],
+        price_min,
+        price_max,
+        delivery_days,
+        case_enterprise,
+        case_industry,
+        case_result,
+    )
+    v = service.edit_solution(db, scope, solution_id, fields)
+    db.commit()
+    return RedirectResponse(f"/market/solutions/{solution_id}?version={v.version}", status_code=303)
+
+
+@router.post("/market/solutions/{solution_id}/contact")
+def contact(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    solution_id: int,
+    message: Text = "",
+    reason: Text = "",
+) -> Response:
+    lead = service.request_contact(db, scope, solution_id, message, reason)
+    db.commit()
+    return RedirectResponse(f"/market/leads?requested={lead.id}", status_code=303)
+
+
+@router.get("/market/providers")
+def providers_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("market.view")
+    return _render(request, "market_providers.html", {"items": service.providers(db)})
+
+
+@router.get("/market/providers/{provider_id}")
+def provider_page(request: Request, db: DbDep, scope: ScopeDep, provider_id: int) -> Response:
+    scope.require("market.view")
+    d = service.provider_detail(db, provider_id, _today(request))
+    return _render(request, "market_provider.html", d)
+
+
+@router.get("/market/review")
+def review_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("market.review")
+    return _render(request, "market_review.html", {"items": service.queue(db)})
+
+
+@router.post("/market/review/{solution_id}/{version}")
+def review(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    solution_id: int,
+    version: int,
+    decision: Annotated[str, Form(max_length=10)],
+    note: Text = "",
+) -> Response:
+    service.review(db, scope, solution_id, version, decision, note)
+    db.commit()
+    return RedirectResponse("/market/review", status_code=303)
+
+
+@router.get("/market/find")
+def find_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    budget: Annotated[float | None, Query(ge=0, le=1e7)] = None,
+) -> Response:
+    scope.require("market.request")
+    if not scope.enterprise_id:
+        raise PermissionDenied("market.no_enterprise", "未关联企业", "no enterprise linked")
+    lang = _lang(request)
+    data = matching.for_enterprise(db, scope.enterprise_id, budget, lang, _today(request))
+    audit.record(
+        db,
+        scope.username,
+        "market.match",
+        "enterprise",
+        str(scope.enterprise_id),
+        {"budget": budget, "results": len(data["solutions"])},
+        user_id=scope.user_id,
+    )
+    db.commit()
+    return _render(request, "market_find.html", {"m": data, "budget": budget})
+
+
+@router.get("/market/leads")
+def leads_page(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    requested: Annotated[int | None, Query(ge=1, le=10**12)] = None,
+) -> Response:
+    if not (scope.can("market.request") or scope.can("market.leads")):
+        scope.require("market.leads")
+    items = service.leads_for(db, scope)
+    return _render(
+        request,
+        "market_leads.html",
+        {"items": items, "requested": requested, "is_enterprise": scope.can("market.request")},
+    )
+
+
+@router.post("/market/leads/{lead_id}/rate")
+def rate(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    lead_id: int,
+    score: Annotated[int, Form(ge=1, le=5)],
+    comment: Text = "",
+) -> Response:
+    service.rate(db, scope, lead_id, score, comment)
+    db.commit()
+    return RedirectResponse("/market/leads", status_code=303)
+
+
+@router.post("/market/leads/{lead_id}/status")
+def lead_status(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    lead_id: int,
+    status: Annotated[str, Form(max_length=16)],
+    amount: Annotated[float | None, Form(ge=0, le=1e9)] = None,
+) -> Response:
+    if scope.role != "provider":
+        scope.require("market.provider_desk")
+    service.update_lead(db, scope, lead_id, status, amount)
+    db.commit()
+    return RedirectResponse("/market/desk", status_code=303)
+
+
+@router.get("/market/desk")
+def desk(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("market.provider_desk")
+    own = service.provider_of(db, scope)
+    return _render(
+        request,
+        "market_desk.html",
+        {
+            "own": own,
+            "solutions": service.provider_solutions(db, own.id) if own else [],
+            "leads": service.leads_for(db, scope) if own else [],
+        },
+    )
+
+
+@router.post("/market/desk/solutions")
+def desk_new_solution(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    title: Short,
+    price_min: Annotated[str, Form(max_length=20)],
+    price_max: Annotated[str, Form(max_length=20)],
+    delivery_days: Annotated[str, Form(max_length=10)],
+    summary: Text = "",
+    subdomains: Annotated[list[str] | None, Form()] = None,
+    industries: Short = "",
+    sizes: Annotated[list[str] | None, Form()] = None,
+    case_enterprise: Short = "",
+    case_industry: Annotated[str, Form(max_length=8)] = "",
+    case_result: Text = "",
+) -> Response:
+    scope.require("market.provider_desk")
+    fields = _fields(
+        title,
+        summary,
+        subdomains or [],
+        industries,
+        sizes or [],
+        price_min,
+        price_max,
+        delivery_days,
+        case_enterprise,
+        case_industry,
+        case_result,
+    )
+    s = service.create_solution(db, scope, fields)
+    db.commit()
+    return RedirectResponse(f"/market/solutions/{s.id}", status_code=303)
+
+
+def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    """The enterprise portal's card: find a solution, and its leads by status."""
+    if scope.role != "enterprise" or not scope.enterprise_id:
+        return None
+    from sqlalchemy import func, select
+
+    counts = dict(
+        session.execute(
+            select(MarketLead.status, func.count())
+            .where(MarketLead.enterprise_id == scope.enterprise_id)
+            .group_by(MarketLead.status)
+        ).all()
+    )
+    return {
+        "title_zh": "智改数转服务市场",
+        "title_en": "智改数转 service market",
+        "rows": [],
+        "template": "market_section.html",
+        "id": "market-portal",
+        "counts": counts,
+    }
