@@ -184,6 +184,14 @@ class Names:
                 ("diagnosis_reviews", "comment"),
                 ("diagnosis_evidence", "filename"),
                 ("diagnosis_certifications", "issuer"),
+                ("programmes", "name"),
+                ("programme_providers", "name"),
+                ("programme_events", "theme"),
+                ("programme_event_registrations", "name"),
+                ("programme_event_matches", "topic"),
+                ("programme_loans", "purpose"),
+                ("programme_recognitions", "issuer"),
+                ("policy_loans", "bank"),
             ):
                 try:
                     texts.update(

@@ -75,8 +75,9 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
             today.replace(month=12, day=31),
             actor=DEMO,
         )
+        pid = p.id
         for base, name, cap, inds in PROVIDERS:
-            diagnosis.add_provider(s, p.id, make(base), name, cap, inds, DEMO)
+            diagnosis.add_provider(s, pid, make(base), name, cap, inds, DEMO)
         assessed = (
             s.execute(
                 select(Enterprise.uscc)
@@ -184,7 +185,7 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
         progress("programmes", 4, 4)
     return {
         "year": year,
-        "programme": p.id,
+        "programme": pid,
         "as_of": today.isoformat(),
         "target": prog["totals"]["target"],
         "assigned": len(assigned["assigned"]),

@@ -1,0 +1,91 @@
+"""The programmes pages over the demo site, on SQLite and PostgreSQL: a city officer sees the demo
+programme's progress by county (targets 814 from the Huzhou parameters, assignments as stored)
+and downloads its export; the benchmark, event, loan and investment pages and the cockpit section
+show the store's own figures; a county officer sees its county only; an enterprise is refused."""
+
+from __future__ import annotations
+
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from industry_brain.domains.programmes.models import (
+    Programme,
+    ProgrammeAssignment,
+    ProgrammeEvent,
+    ProgrammeRecognition,
+    ProgrammeTarget,
+)
+from industry_brain.store.db import make_engine
+from tests.e2e.conftest import Site
+from tests.e2e.test_browser import shot, sign_in
+
+
+def _store(site: Site) -> dict:
+    engine = make_engine(site.store_url)
+    try:
+        with Session(engine) as s:
+            p = s.scalars(select(Programme).order_by(Programme.id)).first()
+            return {
+                "id": p.id,
+                "name": p.name,
+                "targets": dict(
+                    s.execute(
+                        select(ProgrammeTarget.county_code, ProgrammeTarget.target).where(
+                            ProgrammeTarget.programme_id == p.id
+                        )
+                    ).all()
+                ),
+                "assigned": s.scalar(
+                    select(func.count(ProgrammeAssignment.id)).where(
+                        ProgrammeAssignment.programme_id == p.id
+                    )
+                ),
+                "recognitions": s.scalar(select(func.count(ProgrammeRecognition.id))),
+                "events": s.scalar(
+                    select(func.count(ProgrammeEvent.id)).where(ProgrammeEvent.kind == "zhizaohui")
+                ),
+            }
+    finally:
+        engine.dispose()
+
+
+def test_programme_pages_for_officers(page: Page, site: Site) -> None:
+    store = _store(site)
+    assert sum(store["targets"].values()) == 814 and store["assigned"] > 0
+    sign_in(page, site, site.users["city_officer"])
+    page.goto(f"{site.url}/programmes")
+    expect(page.locator("#programme-progress h2")).to_have_text(store["name"])
+    rows = page.locator("#table-programme-progress tbody tr")
+    expect(rows).to_have_count(len(store["targets"]))
+    targets = sorted(int(t) for t in rows.locator("td:nth-child(2)").all_inner_texts())
+    assert targets == sorted(store["targets"].values())
+    assigned = sum(int(t) for t in rows.locator("td:nth-child(4)").all_inner_texts())
+    assert assigned == store["assigned"]
+    shot(page, site, "programmes")
+    with page.expect_download() as dl:
+        page.click("#programme-export")
+    wb = load_workbook(dl.value.path())
+    assert wb["进度 progress"]["A1"].value.startswith(store["name"])
+
+    page.goto(f"{site.url}/programmes/benchmarks")
+    assert page.locator("#table-recognitions tbody tr").count() == min(50, store["recognitions"])
+    page.goto(f"{site.url}/programmes/events")
+    expect(page.locator("#table-events tbody tr")).to_have_count(store["events"])
+    page.goto(f"{site.url}/programmes/investment")
+    expect(page.locator("#table-investment-type tbody tr")).to_have_count(1)  # technical upgrade
+    page.goto(f"{site.url}/programmes/loans")
+    expect(page.locator("#table-loans-bank")).to_be_visible()
+    page.goto(f"{site.url}/cockpit")
+    expect(page.locator("#programmes-investment")).to_be_visible()
+
+    page.context.clear_cookies()
+    sign_in(page, site, site.users["county_officer"])
+    page.goto(f"{site.url}/programmes")
+    expect(page.locator("#table-programme-progress tbody tr")).to_have_count(1)
+
+    page.context.clear_cookies()
+    sign_in(page, site, site.users["enterprise"])
+    response = page.goto(f"{site.url}/programmes")
+    assert response is not None and response.status == 403
