@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import Location, ValidationError
+from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.core.uscc import normalize as normalize_uscc
 from industry_brain.domains.diagnosis.models import DiagnosisCertification
 from industry_brain.store import audit
@@ -38,8 +39,10 @@ HEADERS = {
 REQUIRED = ("uscc", "certificate_no", "issued_on", "expires_on")
 
 
-def _error(code: str, zh: str, en: str, file: str, row: int | None = None) -> ValidationError:
-    return ValidationError(f"diagnosis.{code}", zh, en, Location(file=file, row=row))
+def _error(
+    code: str, zh: str, en: str, file: str, row: int | None = None, sheet: str | None = None
+) -> ValidationError:
+    return ValidationError(f"diagnosis.{code}", zh, en, Location(file=file, sheet=sheet, row=row))
 
 
 def _rows(path: Path) -> tuple[str | None, list[list[Any]]]:
@@ -93,6 +96,7 @@ def import_certificates(
             "the list lacks columns: " + ", ".join(missing),
             path.name,
             1,
+            sheet,
         )
     batch = ImportBatch(
         kind=f"certificates_{kind}",
@@ -116,16 +120,47 @@ def import_certificates(
         def cell(code: str, r: list[Any] = row) -> Any:
             return r[cols[code]] if code in cols and cols[code] < len(r) else None
 
+        def problem(code: str, zh: str, en: str, r: int = n) -> dict[str, Any]:
+            return {
+                "file": path.name,
+                "sheet": sheet,
+                "row": r,
+                "column": get_column_letter(cols[code] + 1),
+                "header": names[cols[code]],
+                "zh": zh,
+                "en": en,
+                "message": f"{zh} / {en}",
+            }
+
         try:
             uscc = normalize_uscc(str(cell("uscc") or ""))
-            number = str(cell("certificate_no") or "").strip()
-            if not number:
-                raise ValueError("证书编号为空 / empty certificate number")
-            issued, expires = _date(cell("issued_on")), _date(cell("expires_on"))
-            if expires < issued:
-                raise ValueError("有效期早于发证日期 / expires before it is issued")
-        except Exception as exc:  # a bad cell is a problem of its row, not of the file
-            problems.append({"row": n, "message": str(exc)})
+        except IBError as exc:  # a bad cell is a problem of its row, not of the file
+            problems.append(problem("uscc", exc.zh, exc.en))
+            continue
+        number = str(cell("certificate_no") or "").strip()
+        if not number:
+            problems.append(problem("certificate_no", "证书编号为空", "empty certificate number"))
+            continue
+        dates: dict[str, date] = {}
+        for code in ("issued_on", "expires_on"):
+            raw = cell(code)
+            try:
+                dates[code] = _date(raw)
+            except (TypeError, ValueError):
+                problems.append(
+                    problem(
+                        code,
+                        f"日期“{raw if raw is not None else ''}”无法识别（应为 YYYY-MM-DD）",
+                        f"date '{raw if raw is not None else ''}' not understood (YYYY-MM-DD)",
+                    )
+                )
+        if len(dates) < 2:
+            continue
+        issued, expires = dates["issued_on"], dates["expires_on"]
+        if expires < issued:
+            problems.append(
+                problem("expires_on", "有效期早于发证日期", "expires before it is issued")
+            )
             continue
         dup = session.scalar(
             select(DiagnosisCertification.id).where(

@@ -94,3 +94,10 @@ def ib_cockpit_stamp() -> Any:
     from industry_brain.domains.diagnosis import web
 
     return web.cockpit_stamp
+
+
+@hookimpl
+def ib_desk_section() -> Any:
+    from industry_brain.domains.diagnosis import web
+
+    return web.desk_section

@@ -79,8 +79,113 @@ def home(request: Request, db: DbDep, scope: ScopeDep) -> Response:
             "items": items,
             "titles": {q.id: q.title for q in qn.latest()},
             "can_assign": scope.can("diagnosis.assign"),
+            "can_import": scope.can("import.run"),
         },
     )
+
+
+# -- certificate lists (两化融合贯标 / DCMM) ------------------------------------------------
+def _certificates_page(
+    request: Request, db: Session, scope: Scope, status_code: int = 200, **extra: Any
+) -> Response:
+    from industry_brain.domains.diagnosis.certificates import KINDS
+    from industry_brain.domains.diagnosis.models import DiagnosisCertification
+    from industry_brain.store.models import ImportBatch
+
+    today = _today(request)
+    counts = {
+        kind: {
+            "all": n,
+            "valid": db.scalar(
+                select(func.count(DiagnosisCertification.id)).where(
+                    DiagnosisCertification.kind == kind,
+                    DiagnosisCertification.issued_on <= today,
+                    DiagnosisCertification.expires_on >= today,
+                )
+            )
+            or 0,
+        }
+        for kind in KINDS
+        for n in [
+            db.scalar(
+                select(func.count(DiagnosisCertification.id)).where(
+                    DiagnosisCertification.kind == kind
+                )
+            )
+            or 0
+        ]
+    }
+    batches = db.scalars(
+        select(ImportBatch)
+        .where(ImportBatch.kind.in_([f"certificates_{k}" for k in KINDS]))
+        .order_by(ImportBatch.id.desc())
+        .limit(10)
+    ).all()
+    ctx = {"kinds": KINDS, "counts": counts, "batches": batches, "today": today, **extra}
+    return request.app.state.render(request, "diagnosis_certificates.html", ctx, status_code)
+
+
+@router.get("/diagnosis/certificates")
+def certificates_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    """The certificate list import (officers who may import department files)."""
+    scope.require("diagnosis.view")
+    scope.require("import.run")
+    return _certificates_page(request, db, scope)
+
+
+@router.post("/diagnosis/certificates")
+def certificates_import(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    kind: Annotated[str, Form(max_length=32)],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import a 贯标 or DCMM list uploaded through the platform's upload staging (size limit,
+    safe name, the uploader's own folder): all rows or nothing — a list with any unusable row
+    is rolled back and its problems listed (file, sheet, row, column); the import and a
+    rejected attempt are audited."""
+    import shutil
+
+    from industry_brain.core.errors import IBError
+    from industry_brain.domains.diagnosis import certificates as certs
+    from industry_brain.web import imports
+
+    scope.require("diagnosis.view")
+    settings = request.app.state.settings
+    token = imports.stage(scope, file.filename, file.file, settings.upload_max_mb << 20)
+    path = imports.staged_file(scope, token)
+    try:
+        try:
+            out = certs.import_certificates(db, path, kind, scope.username)
+        except IBError as exc:
+            db.rollback()
+            _rejected(db, scope, path.name, kind, 1)
+            return _certificates_page(request, db, scope, 422, error=exc.problem, kind=kind)
+        if out["problems"]:
+            db.rollback()
+            _rejected(db, scope, path.name, kind, len(out["problems"]))
+            return _certificates_page(
+                request, db, scope, 422, problems=out["problems"], file=path.name, kind=kind
+            )
+        db.commit()
+        return _certificates_page(request, db, scope, done=out, file=path.name, kind=kind)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _rejected(db: Session, scope: Scope, file: str, kind: str, problems: int) -> None:
+    audit.record(
+        db,
+        scope.username,
+        "diagnosis.certifications_rejected",
+        "certificate_list",
+        file,
+        {"file": file, "kind": kind, "rows_with_problems": problems},
+        user_id=scope.user_id,
+    )
+    db.commit()
 
 
 @router.post("/diagnosis/assign")
@@ -438,3 +543,50 @@ def cockpit_stamp(session: Session) -> tuple:
         session.scalar(select(func.max(DiagnosisAnswer.id))),
         session.scalar(select(func.max(DiagnosisRun.id))),
     )
+
+
+#: the agent's desk lists this many reports (newest first)
+DESK_LIMIT = 10
+
+
+def desk_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    """The agent's desk: the newest final diagnosis reports of the enterprises assigned to it
+    (one per enterprise and questionnaire, newest first), each a link to the report (the
+    report's read is audited when opened)."""
+    if scope.role != "agent":
+        return None
+    newest = (
+        select(func.max(DiagnosisAssessment.id))
+        .join(Enterprise, Enterprise.id == DiagnosisAssessment.enterprise_id)
+        .where(DiagnosisAssessment.status == "final", scope.enterprise_clause())
+        .group_by(DiagnosisAssessment.enterprise_id, DiagnosisAssessment.questionnaire)
+    )
+    rows = session.execute(
+        select(DiagnosisAssessment, Enterprise.uscc, Enterprise.name)
+        .join(Enterprise, Enterprise.id == DiagnosisAssessment.enterprise_id)
+        .where(DiagnosisAssessment.id.in_(newest))
+        .order_by(DiagnosisAssessment.id.desc())
+    ).all()
+    titles = {q.id: q.title for q in qn.latest()}
+    reports = [
+        {
+            "id": a.id,
+            "uscc": uscc,
+            "name": name,
+            "title": titles.get(a.questionnaire, {"zh": a.questionnaire, "en": a.questionnaire}),
+            "year": a.year,
+            "level": a.result.get("level"),
+            "score": a.result.get("score"),
+        }
+        for a, uscc, name in rows
+        if a.result.get("scoring") != "survey"  # the census is not a diagnosis (no report)
+    ]
+    return {
+        "id": "desk-diagnosis",
+        "title_zh": "智能制造诊断：企业的诊断报告",
+        "title_en": "Diagnosis: reports of your enterprises",
+        "rows": [],
+        "template": "diagnosis_desk.html",
+        "reports": reports[:DESK_LIMIT],
+        "total": len(reports),
+    }
