@@ -70,8 +70,8 @@ def test_certificate_import_page_all_or_nothing(app) -> None:
         r.text,
     )
     assert [(int(a), b, c, d, e) for a, b, c, d, e, _ in rows] == [
-        (3, "C", "贯标名单.csv", "—", "C（发证日期）"),
-        (4, "D", "贯标名单.csv", "—", "D（有效期至）"),
+        (3, "C", "贯标名单.csv", "—", "C (发证日期)"),
+        (4, "D", "贯标名单.csv", "—", "D (有效期至)"),
     ]
     assert "2024-13-45" in rows[0][5] and rows[1][5] == "有效期早于发证日期"
     assert _count(engine) == 0  # the good first row was not committed either
