@@ -26,7 +26,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-from lark import Token
+from lark import Token, Tree
 
 from industry_brain.core.errors import Location
 from industry_brain.domains.policy.definitions import Policy, PolicyError, region_prefix
@@ -103,6 +103,8 @@ class _Compiler:
         year: int,
         file: str,
         columns: frozenset[str] = frozenset(),
+        hoisted: dict[int, str] | None = None,
+        bits: dict[int, str | None] | None = None,
     ) -> None:
         self.row = row
         self.values = values
@@ -110,6 +112,11 @@ class _Compiler:
         self.file = file
         #: parameters read from the row's ``p__<name>`` column (policies sharing one shape)
         self.columns = columns
+        #: subtrees (by node id) computed once per entity before the parameter join: their column
+        self.hoisted = hoisted or {}
+        #: ``x in param.list`` nodes whose list is a bit mask column: the column of x's bit
+        #: (``None``: x is unknown)
+        self.bits = bits or {}
 
     def fail(self, key: str, message: str) -> PolicyError:
         return PolicyError(
@@ -122,8 +129,18 @@ class _Compiler:
     def expr(self, node: Any, key: str) -> Any:
         if isinstance(node, Token):
             raise self.fail(key, f"unexpected token {node}")
+        hoisted = self.hoisted.get(id(node))
+        if hoisted is not None:
+            return self.row[hoisted]
         kind = node.data
         ch = node.children
+        if kind in ("in_", "not_in") and id(node) in self.bits:
+            bit = self.bits[id(node)]
+            if bit is None:
+                return ibis.null("boolean")
+            # the row's bit within the policy's mask: unknown when the value is (NULL bit)
+            out = (self.row[f"p__{ch[1].children[1]}"] & self.row[bit]) != 0
+            return ~out if kind == "not_in" else out
         if kind == "group":
             return self.expr(ch[0], key)
         if kind == "number":
@@ -479,14 +496,18 @@ def _compile(
     :func:`_shape_key`), one expression for all of them: the row table crossed with a small
     table of the members' ids and their ``columns`` parameters (``p__<name>``), so that 50
     policies differing only in their numbers compile and run as one."""
+    hoisted: dict[int, str] = {}
+    bits: dict[int, str | None] = {}
     if members:
-        ptab = _param_table(members, columns, numbers or {})
-        row = row.mutate(p__shape=ibis.literal(0, type="int64")).inner_join(ptab, "p__shape")
+        masks = _mask_universes(policy, members, columns)
+        pre = _hoist(policy, row, groups[0][1], year, columns, masks, hoisted, bits)
+        ptab = _param_table(members, columns, numbers or {}, masks)
+        row = pre.mutate(p__shape=ibis.literal(0, type="int64")).inner_join(ptab, "p__shape")
     layout = Layout(params={str(i): g[2] for i, g in enumerate(groups)})
 
     def each(fn: Any) -> Any:
         """``fn(compiler)`` per parameter group, chosen by the row's county."""
-        outs = [fn(_Compiler(row, g[1], year, policy.file, columns)) for g in groups]
+        outs = [fn(_Compiler(row, g[1], year, policy.file, columns, hoisted, bits)) for g in groups]
         if len(outs) == 1:
             return outs[0]
         if any(isinstance(o, Unknown) for o in outs):
@@ -624,10 +645,107 @@ def _compile(
     return [Compiled(m, out, replace(layout, params={"0": trace})) for m, _values, trace in members]
 
 
+#: node kinds worth computing once per entity (references and literals are already columns)
+_COMPOUND = frozenset(("arith", "neg", "compare", "in_", "not_in", "and_", "or_", "not_", "call"))
+#: at most this many distinct values in a list parameter read as a bit mask (bit 0 is "none")
+MASK_VALUES = 62
+
+
+def _param_ref(node: Any) -> str | None:
+    """The parameter name of a ``param.<name>`` reference node."""
+    if isinstance(node, Tree) and node.data == "ref" and str(node.children[0]) == "param":
+        return str(node.children[1])
+    return None
+
+
+def _row_only(node: Any, columns: frozenset[str]) -> bool:
+    """Whether a subtree reads no parameter column (its value is the entity's alone)."""
+    if not isinstance(node, Tree):
+        return True
+    return not any(_param_ref(sub) in columns for sub in node.iter_subtrees())
+
+
+def _mask_universes(
+    policy: Policy,
+    members: list[tuple[Policy, dict[str, Any], list[dict[str, Any]]]],
+    columns: frozenset[str],
+) -> dict[str, dict[Any, int]]:
+    """List parameters of a shape read only as ``x in param.list`` with ``x`` the entity's
+    own value: each member's list becomes a bit mask over the values of all the members' lists
+    (value → bit), so that the test per (entity, policy) is an integer AND, not a list scan."""
+    listed = {n for n in columns if isinstance(members[0][1][n], list)}
+    universes: dict[str, dict[Any, int]] = {}
+    for name in sorted(listed):
+        values = sorted({x for _, v, _ in members for x in v[name]}, key=repr)
+        if 0 < len(values) <= MASK_VALUES:
+            universes[name] = {v: i + 1 for i, v in enumerate(values)}
+    for parsed in policy.exprs.values():
+        for node in parsed.tree.iter_subtrees():
+            if node.data in ("in_", "not_in"):
+                name = _param_ref(node.children[1])
+                if name in universes and not _row_only(node.children[0], columns):
+                    del universes[name]
+    return universes
+
+
+def _hoist(
+    policy: Policy,
+    row: ir.Table,
+    values: dict[str, Any],
+    year: int,
+    columns: frozenset[str],
+    masks: dict[str, dict[Any, int]],
+    hoisted: dict[int, str],
+    bits: dict[int, str | None],
+) -> ir.Table:
+    """``row`` with the policy's subtrees that read no parameter column computed as columns
+    (``hoist__<i>``), once per entity before it is crossed with the policies of its shape —
+    the per-(entity, policy) expression then only combines them with the parameters. Fills
+    ``hoisted`` (node id → column) and ``bits`` (``in`` node id → the column of the value's bit
+    in the mask of ``masks``)."""
+    compiler = _Compiler(row, values, year, policy.file, columns)
+    cols: dict[str, Any] = {}
+
+    def visit(node: Any, key: str) -> None:
+        if not isinstance(node, Tree):
+            return
+        if node.data in ("in_", "not_in") and _param_ref(node.children[1]) in masks:
+            universe = masks[_param_ref(node.children[1])]  # type: ignore[index]
+            x = compiler.expr(node.children[0], key)
+            if isinstance(x, Unknown):
+                bits[id(node)] = None
+                return
+            bit = ibis.cases(
+                *[
+                    (x == ibis.literal(v), ibis.literal(1 << i, "int64"))
+                    for v, i in universe.items()
+                ],
+                else_=ibis.literal(0, "int64"),
+            )
+            name = f"hoist__{len(cols)}"
+            cols[name] = ibis.ifelse(x.isnull(), ibis.null("int64"), bit)
+            bits[id(node)] = name
+            return
+        if node.data in _COMPOUND and _row_only(node, columns):
+            v = compiler.expr(node, key)
+            if isinstance(v, ir.Column):
+                name = f"hoist__{len(cols)}"
+                cols[name] = v
+                hoisted[id(node)] = name
+            return
+        for child in node.children:
+            visit(child, key)
+
+    for key, parsed in policy.exprs.items():
+        visit(parsed.tree, key)
+    return row.mutate(**cols) if cols else row
+
+
 def _param_table(
     members: list[tuple[Policy, dict[str, Any], list[dict[str, Any]]]],
     columns: frozenset[str],
     numbers: dict[str, int],
+    masks: dict[str, dict[Any, int]] | None = None,
 ) -> ir.Table:
     schema: dict[str, str] = {"policy": "string", "p__no": "int64", "p__shape": "int64"}
     data: dict[str, list[Any]] = {
@@ -644,9 +762,13 @@ def _param_table(
         "list:number": "array<float64>",
     }
     for name in sorted(columns):
+        values = [v[name] for _, v, _ in members]
+        if masks and name in masks:
+            schema[f"p__{name}"] = "int64"
+            data[f"p__{name}"] = [sum(1 << masks[name][x] for x in set(v)) for v in values]
+            continue
         kind = _param_kind(members[0][1][name], True) or "string"
         schema[f"p__{name}"] = types[kind]
-        values = [v[name] for _, v, _ in members]
         if kind == "number":
             values = [float(v) for v in values]
         elif kind == "list:number":
