@@ -5,6 +5,9 @@ show the store's own figures; a county officer sees its county only; an enterpri
 
 from __future__ import annotations
 
+from io import BytesIO
+from pathlib import Path
+
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -66,7 +69,7 @@ def test_programme_pages_for_officers(page: Page, site: Site) -> None:
     shot(page, site, "programmes")
     with page.expect_download() as dl:
         page.click("#programme-export")
-    wb = load_workbook(dl.value.path())
+    wb = load_workbook(BytesIO(Path(dl.value.path()).read_bytes()))
     assert wb["进度 progress"]["A1"].value.startswith(store["name"])
 
     page.goto(f"{site.url}/programmes/benchmarks")

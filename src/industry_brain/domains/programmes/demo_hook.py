@@ -3,7 +3,8 @@ the demo year for the jurisdiction (targets from the parameters: Huzhou's 814 sp
 counties), three demo providers, the enterprises with a demo diagnosis assessment (and a few more)
 assigned; a recognition list written as XLSX and imported through the real import path; visits
 at the demo lighthouse factory; two 智造荟 events with registrations, matches and outcomes; the
-hardware / software / services split of the first technical-upgrade projects (shares DEFAULT).
+hardware / software / services split of the first technical-upgrade projects (shares DEFAULT);
+up to six demo 智能制造贷 loans registered by the demo banks for enterprises that consented to them.
 
 Figures are as of the demo's day (``DEMO_TODAY``). A programme diagnosis counts as done only when
 the enterprise's assessment was submitted by that day: the diagnosis demo stamps its assessments
@@ -53,15 +54,25 @@ def _write_list(path: Path, rows: list[list[Any]]) -> Path:
 def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]) -> dict[str, Any]:
     from industry_brain.core.uscc import make
     from industry_brain.demo.constants import DEMO_TODAY
-    from industry_brain.domains.programmes import benchmarks, diagnosis, events, investment
+    from industry_brain.domains.programmes import (
+        benchmarks,
+        diagnosis,
+        events,
+        investment,
+        loans,
+    )
+    from industry_brain.domains.programmes.models import Programme
     from industry_brain.store import codes
-    from industry_brain.store.models import Enterprise, EnterpriseScale, Project
-    from industry_brain.store.scope import Scope
+    from industry_brain.store.models import Enterprise, EnterpriseScale, Project, User
+    from industry_brain.store.scope import Scope, scope_for
 
     with Session(engine) as s:
         year = s.scalar(select(EnterpriseScale.year).order_by(EnterpriseScale.year.desc()).limit(1))
         if year is None:
             return {"year": None}
+        seeded = s.scalar(select(Programme.id).where(Programme.created_by == DEMO).limit(1))
+        if seeded is not None:  # a second run on the same store seeds nothing twice
+            return {"year": year, "already_seeded": seeded}
         progress("programmes", 0, 4)
         region = codes.jurisdiction_prefix().ljust(6, "0")
         today = DEMO_TODAY
@@ -176,7 +187,41 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
                 actor=DEMO,
             )
         s.commit()
+        # 智能制造贷: demo loans registered by the demo banks for enterprises that consented to
+        # them (the real path: consent checked, written to the policy loan register)
+        pairs = s.execute(
+            select(loans.consents.c.enterprise_id, loans.consents.c.bank_user_id)
+            .where(
+                loans.consents.c.revoked_at.is_(None),
+                loans.consents.c.granted_on <= today,
+                loans.consents.c.expires_on >= today,
+            )
+            .order_by(loans.consents.c.bank_user_id, loans.consents.c.enterprise_id)
+        ).all()
+        n_loans = 0
+        for k, (eid, bank_id) in enumerate(pairs[:6]):
+            bank = s.get(User, bank_id)
+            firm = s.get(Enterprise, eid)
+            if bank is None or firm is None or bank.role != "bank":
+                continue
+            loans.register(
+                s,
+                scope_for(bank),
+                firm.uscc,
+                f"DEMO-ZN-{k + 1:03d}",
+                300.0 + 100 * (k % 4),
+                0.039,
+                today - timedelta(days=120 - 10 * k),
+                today + timedelta(days=600),
+                "znzz" if k % 2 == 0 else "zgsz",
+                "设备数字化改造（演示）",
+                None,
+                today,
+            )
+            n_loans += 1
+        s.commit()
         scope = Scope(user_id=None, username=DEMO, role="admin")
+        loan_stats = loans.statistics(s, scope, today)
         prog = diagnosis.progress(s, scope, p.id, today)
         counts = benchmarks.counts(s, scope, year)
         ev_sum = events.summary(s, scope)
@@ -199,12 +244,17 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
         "matches": sum(e["matches"] for e in ev_sum),
         "contracted_wan": round(sum(e["contracted_wan"] for e in ev_sum), 1),
         "investment": inv["overall"],
+        "loans": n_loans,
+        "loan_amount_wan": loan_stats["amount_wan"],
+        "loan_banks": len(loan_stats["by_bank"]),
     }
 
 
 def headline(summary: dict[str, Any]) -> list[str]:
     if not summary.get("year"):
         return ["智改数转项目：没有数据 / programmes: no data"]
+    if summary.get("already_seeded"):
+        return ["智改数转项目：演示数据已存在 / programmes: demo data already seeded"]
     inv = summary["investment"]
     lines = [
         f"诊断服务项目（演示）目标 {summary['target']} 家，已分配 {summary['assigned']} 家，"
@@ -217,6 +267,11 @@ def headline(summary: dict[str, Any]) -> list[str]:
         f"智造荟 events: {summary['events']}，对接 {summary['matches']}，"
         f"签约 {summary['contracted_wan']} 万元",
     ]
+    if summary.get("loans"):
+        lines.append(
+            f"智能制造贷（演示）{summary['loans']} 笔，{summary['loan_banks']} 家银行，"
+            f"{summary['loan_amount_wan']} 万元（均经企业授权）"
+        )
     if inv["projects"]:
         lines.append(
             f"重硬轻软 {inv['projects']} 个技改项目：硬件 {inv['hardware_share']:.1%}、"

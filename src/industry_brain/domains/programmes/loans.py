@@ -141,7 +141,10 @@ def register(
     project_id = None
     if project_code:
         project_id = session.scalar(
-            select(Project.id).where(Project.code == project_code, Project.enterprise_id == ent.id)
+            select(Project.id).where(
+                Project.code == project_code,
+                sa.or_(Project.enterprise_id == ent.id, Project.investor_uscc == ent.uscc),
+            )
         )
         if project_id is None:
             raise NotFoundError(
@@ -271,9 +274,13 @@ def listing(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]
     ]
 
 
-def statistics(session: Session, scope: Scope, today: date) -> dict[str, Any]:
-    """Loans, firms and amount (万元) by bank and by county, of the loans the caller may see."""
-    items = listing(session, scope, today)
+def statistics(
+    session: Session, scope: Scope, today: date, items: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Loans, firms and amount (万元) by bank and by county, of the loans the caller may see
+    (``items``: a :func:`listing` already read for the caller)."""
+    if items is None:
+        items = listing(session, scope, today)
     names = dict(session.execute(select(Region.code, Region.name)).all())
 
     def group(key: str) -> list[dict[str, Any]]:

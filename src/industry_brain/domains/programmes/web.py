@@ -160,7 +160,9 @@ def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] 
         select(func.count(ProgrammeLoan.id)).where(ProgrammeLoan.bank_user_id == scope.user_id)
     ):
         return None
-    stats = loans.statistics(session, scope, today)
+    items = loans.listing(session, scope, today)
+    stats = loans.statistics(session, scope, today, items)
+    session.commit()  # the read is audited
     return {
         "id": "programmes-bank-loans",
         "title_zh": "智能制造贷（已授权企业）",
@@ -168,5 +170,5 @@ def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] 
         "rows": [],
         "template": "programmes_bank.html",
         "stats": stats,
-        "items": loans.listing(session, scope, today),
+        "loan_items": items,
     }
