@@ -121,6 +121,29 @@ def test_pages_scopes_export_and_bank_consent(sqlite_engine: Engine) -> None:
             s.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "programmes.export"))
             == 1
         )
+    # a recognition list uploaded by the city officer; a county officer may not import
+    page = city.get("/programmes/benchmarks").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    body = (
+        f"统一社会信用代码,类别,等级,年度\n{USCC_WX},未来工厂,省级,2025\nbad,智能工厂,省级,2025\n"
+    )
+    r = city.post(
+        "/programmes/benchmarks/import",
+        data={"csrf_token": token, "kind": ""},
+        files={"file": ("../2025名单.csv", body.encode("utf-8"), "text/csv")},
+    )
+    assert r.status_code == 200 and "新增认定 1 条，已有 0 条，问题 1 行" in r.text
+    assert "第 3 行" in r.text and "2025名单.csv" in r.text  # the lineage names the file
+    county = _client(app, "county_wx")
+    page = county.get("/programmes/benchmarks").text
+    assert 'id="recognition-import"' not in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = county.post(
+        "/programmes/benchmarks/import",
+        data={"csrf_token": token},
+        files={"file": ("x.csv", body.encode("utf-8"), "text/csv")},
+    )
+    assert r.status_code == 403
     # a county officer sees its county's row only; an enterprise is refused
     nx = _client(app, "county_nx").get("/programmes?lang=zh").text
     assert nx.count('<tr class="list-') == 1 and "南浔区" in nx

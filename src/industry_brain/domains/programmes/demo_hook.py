@@ -110,8 +110,9 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
         )
         s.commit()
         progress("programmes", 1, 4)
-        # recognitions: the highest-id above-scale firms (a spread, not a ranking of anything)
-        pool = list(reversed(above))
+        # recognitions: every 7th above-scale firm by id, so every county has some (a spread,
+        # not a ranking of anything)
+        pool = list(above[3::7])
         rows, i = [], 0
         for kind, level, n in KIND_PLAN:
             for _ in range(n):

@@ -12,24 +12,26 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.domains.programmes import benchmarks, diagnosis, events, investment, loans
+from industry_brain.domains.programmes.common import err
 from industry_brain.domains.programmes.models import (
     ProgrammeAssignment,
     ProgrammeInvestment,
     ProgrammeLoan,
 )
 from industry_brain.store.scope import Scope
-from industry_brain.web.deps import DbDep, ScopeDep
+from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,9 +80,8 @@ def export(request: Request, db: DbDep, scope: ScopeDep, programme_id: int) -> R
     )
 
 
-@router.get("/programmes/benchmarks")
-def benchmarks_page(
-    request: Request, db: DbDep, scope: ScopeDep, year: int | None = None
+def _benchmarks(
+    request: Request, db: Session, scope: Scope, year: int | None, report: Any = None
 ) -> Response:
     scope.require("programmes.view")
     year = year or _today(request).year
@@ -93,8 +94,40 @@ def benchmarks_page(
             "kinds": list(benchmarks.KINDS),
             "items": benchmarks.recognitions(db, scope, limit=50),
             "visits": benchmarks.visits(db, scope),
+            "can_manage": scope.can("programmes.manage"),
+            "report": report,
         },
     )
+
+
+@router.get("/programmes/benchmarks")
+def benchmarks_page(
+    request: Request, db: DbDep, scope: ScopeDep, year: int | None = None
+) -> Response:
+    return _benchmarks(request, db, scope, year)
+
+
+@router.post("/programmes/benchmarks/import")
+async def benchmarks_import(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    file: Annotated[UploadFile, File()],
+    kind: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Import a recognition list uploaded by an officer (``programmes.manage``); the page shows
+    the import report (rows loaded, already known, problems by row)."""
+    scope.require("programmes.manage")
+    name = re.sub(r"[^\w.\-（）()]", "_", Path(file.filename or "list.xlsx").name)[:120]
+    if Path(name).suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".csv"):
+        raise err("upload_type", "请上传 Excel 或 CSV 名单", "upload an Excel or CSV list", "file")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(await file.read())
+        report = benchmarks.import_list(db, path, scope.username, kind or None)
+    db.commit()
+    return _benchmarks(request, db, scope, None, report)
 
 
 @router.get("/programmes/events")
