@@ -214,3 +214,21 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
     with Session(engine) as s:
         stored = s.execute(select(Fact.month, Fact.detail, Fact.raw_value)).all()
     assert sorted(stored) == [(1, "", None), (2, "", None)]
+
+    # an error inside the block (an account number twice) surfaces as itself
+    import pyarrow as pa
+
+    accounts = pa.table(
+        {
+            "account_no": ["3301", "3301"],
+            "account_name": ["甲", "甲"],
+            "enterprise_id": pa.array([eid, eid], pa.int64()),
+        }
+    )
+    with Session(engine) as s:
+        dbapi = s.connection().connection.driver_connection
+        checked = _pg_references_checked(dbapi, np.array([eid]), None)
+        with pytest.raises(psycopg.errors.UniqueViolation), checked:
+            _pg_copy(dbapi, "power_accounts", accounts, {})
+        s.rollback()
+        assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"

@@ -310,11 +310,16 @@ def _pg_references_checked(
     row (3–4× the cost of the COPY itself) — and the triggers are skipped for the block
     (``SET LOCAL``, inside the import's transaction). Otherwise, or when a reference is missing
     (the triggers then raise the usual foreign-key error), the triggers run as always."""
+    import psycopg
+
     with dbapi.cursor() as cur:
+        granted = (  # has_parameter_privilege exists from PostgreSQL 15 on
+            "OR has_parameter_privilege('session_replication_role', 'SET')"
+            if dbapi.info.server_version >= 150000
+            else ""
+        )
         allowed = cur.execute(
-            "SELECT rolsuper OR (current_setting('server_version_num')::int >= 150000 AND "
-            "has_parameter_privilege('session_replication_role', 'SET')) "
-            "FROM pg_roles WHERE rolname = current_user"
+            f"SELECT rolsuper {granted} FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
         ids = np.unique(enterprise_ids).tolist()
         ok = bool(allowed and allowed[0])
@@ -339,7 +344,9 @@ def _pg_references_checked(
         try:
             yield
         finally:
-            cur.execute("SET LOCAL session_replication_role = origin")
+            # after a failed COPY the transaction is aborted and its rollback undoes SET LOCAL
+            if dbapi.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                cur.execute("SET LOCAL session_replication_role = origin")
 
 
 def _pg_copy(dbapi: Any, table: str, data: pa.Table, constants: dict[str, Any]) -> None:
