@@ -124,6 +124,7 @@ def batch() -> dict[str, Any]:
 
 
 def _store(folder: Path) -> tuple[Any, float]:
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from industry_brain import contract
@@ -131,7 +132,7 @@ def _store(folder: Path) -> tuple[Any, float]:
     from industry_brain.domains.market import codes, service
     from industry_brain.store import migrate
     from industry_brain.store.db import make_engine
-    from industry_brain.store.models import Enterprise
+    from industry_brain.store.models import Enterprise, Industry
     from industry_brain.store.scope import Scope
 
     contract.services()
@@ -171,13 +172,16 @@ def _store(folder: Path) -> tuple[Any, float]:
                 s, officer, fields, provider_id=providers[i % 100].id, source="bench"
             )
             service.review(s, officer, sol.id, 1, "approve")
+        classes = sorted(
+            s.scalars(select(Industry.code).where(Industry.level == "class", Industry.code < "44"))
+        )
         for i in range(500):
             s.add(
                 Enterprise(
                     uscc=uscc.make(f"91330502MA2BE{i:04d}"),
                     name=f"基准企业{i}",
                     county_code=rng.choice(COUNTIES),
-                    industry_code=rng.choice(DIVISIONS) + "11",
+                    industry_code=rng.choice(classes) if classes else None,
                 )
             )
         s.commit()

@@ -348,7 +348,7 @@ def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
     )
     return {
         "title_zh": "智改数转服务市场",
-        "title_en": "智改数转 service market",
+        "title_en": "Service market (智改数转)",
         "rows": [],
         "template": "market_section.html",
         "id": "market-portal",
