@@ -232,3 +232,33 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
             _pg_copy(dbapi, "power_accounts", accounts, {})
         s.rollback()
         assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"
+
+
+def test_uscc_statuses_by_matrix_equal_the_check_code_by_code():
+    import random
+
+    from industry_brain.core.uscc import ALPHABET, check_character
+    from industry_brain.ingest.normalize import _uscc_status, _uscc_statuses
+
+    rng = random.Random(21)
+    codes = []
+    for k in range(3000):
+        body = "".join(rng.choice(ALPHABET) for _ in range(17))
+        code = body + (check_character(body) if k % 3 else rng.choice(ALPHABET))
+        kind = k % 10
+        if kind == 1:
+            code = code[:17]  # length
+        elif kind == 2:
+            code = code[:4] + "I" + code[5:]  # a letter GB 32100 does not use
+        elif kind == 3:
+            code = code[:4] + "中" + code[5:]  # 18 characters, not ASCII
+        elif kind == 4:
+            code = code[:4] + "中" + code[6:]  # 17 characters, 19 bytes
+        codes.append(code)
+    got = _uscc_statuses(codes)
+    assert got == [_uscc_status(c) for c in codes]
+    assert {s for s, _ in got} == {"ok", "length", "charset", "checksum"}
+    assert _uscc_statuses(["91330502MA2B3C4D1U", "91330502MA2B3C4D1A"]) == [
+        ("ok", None),
+        ("checksum", "U"),
+    ]

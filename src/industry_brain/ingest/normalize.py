@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from industry_brain.core import units
-from industry_brain.core.uscc import ALPHABET, check_character
+from industry_brain.core.uscc import ALPHABET, WEIGHTS, check_character
 
 __all__ = [
     "MISSING_PATTERN",
@@ -496,6 +496,38 @@ def _uscc_status(code: str) -> tuple[str, str | None]:
     return ("ok", None) if code[17] == expected else ("checksum", expected)
 
 
+#: byte → value of a GB 32100 character (−1 for any other byte)
+_USCC_VALUE = np.full(256, -1, dtype=np.int64)
+_USCC_VALUE[np.frombuffer(ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(ALPHABET))
+
+
+def _uscc_statuses(codes: list[str]) -> list[tuple[str, str | None]]:
+    """:func:`_uscc_status` of every code; the usual codes (18 ASCII characters) checked as
+    one NumPy matrix, the others one by one."""
+    out: list[tuple[str, str | None]] = [("length", None)] * len(codes)
+    usual = [i for i, c in enumerate(codes) if len(c) == 18 and c.isascii()]
+    for i in set(range(len(codes))) - set(usual):
+        out[i] = _uscc_status(codes[i])
+    if not usual:
+        return out
+    raw = np.frombuffer("".join(codes[i] for i in usual).encode("ascii"), dtype=np.uint8)
+    values = _USCC_VALUE[raw.reshape(-1, 18)]
+    charset = (values < 0).any(axis=1)
+    total = (values[:, :17] * np.asarray(WEIGHTS, dtype=np.int64)).sum(axis=1)
+    expected = (31 - total % 31) % 31
+    good = values[:, 17] == expected
+    for i, bad_char, ok, exp in zip(
+        usual, charset.tolist(), good.tolist(), expected.tolist(), strict=True
+    ):
+        if bad_char:
+            out[i] = ("charset", None)
+        elif ok:
+            out[i] = ("ok", None)
+        else:
+            out[i] = ("checksum", ALPHABET[exp])
+    return out
+
+
 def normalize_uscc(values: ArrayLike) -> UsccResult:
     """Normalise and check unified social credit codes (统一社会信用代码, GB 32100).
 
@@ -512,7 +544,7 @@ def _normalize_uscc(arr: pa.Array) -> UsccResult:
     codes = pc.utf8_upper(_replace_all(raw, r"[\s\-]+", ""))
     codes = pc.if_else(pa.array(missing), _NULL_STR, codes)
     encoded = pc.dictionary_encode(codes)
-    checked = [_uscc_status(code) for code in encoded.dictionary.to_pylist()]
+    checked = _uscc_statuses(encoded.dictionary.to_pylist())
     status_d = pa.array([st for st, _ in checked] + ["missing"], pa.string())
     expected_d = pa.array([ex for _, ex in checked] + [None], pa.string())
     idx = pc.fill_null(encoded.indices, len(checked))
