@@ -28,6 +28,7 @@ first), then the solution code.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -253,18 +254,82 @@ class Matches:
     eligible: np.ndarray  # (n_e,) number of eligible solutions
 
 
+@dataclass
+class Prepared:
+    """The catalog's static vectors, in tie-break order (rating desc, price asc, code asc)."""
+
+    order: np.ndarray  # prepared row → the catalog frame's row
+    n: int
+    s_sub: np.ndarray
+    ind_vocab: dict[str, int]
+    s_ind: np.ndarray
+    s_general: np.ndarray
+    div_vocab: dict[str, int]
+    s_cases: np.ndarray
+    reg_vocab: dict[str, int]
+    s_reg: np.ndarray
+    size_vocab: dict[str, int]
+    s_size: np.ndarray
+    s_any_size: np.ndarray
+    price_min: np.ndarray
+    static: np.ndarray  # w.rating × (rating − neutral), 0 when unrated
+    floor: float  # the lowest possible score (the rating term is the only negative one)
+
+
+def prepare(sols: pd.DataFrame, w: Weights) -> Prepared:
+    sub_ix = {c: i for i, c in enumerate(codes.subdomains())}
+    rating = sols["rating"].to_numpy(dtype=float)
+    order = np.lexsort(
+        (
+            sols["code"].to_numpy(),
+            sols["price_min"].to_numpy(dtype=float),
+            -np.nan_to_num(rating, nan=-1e9),
+        )
+    )
+    s = sols.iloc[order].reset_index(drop=True)
+    rating = s["rating"].to_numpy(dtype=float)
+    ind_vocab = {c: i for i, c in enumerate(sorted({c for xs in s["industries"] for c in xs}))}
+    divs = sorted({str(c.get("industry") or "")[:2] for xs in s["cases"] for c in xs} - {""})
+    div_vocab = {d: i for i, d in enumerate(divs)}
+    reg_vocab = {c: i for i, c in enumerate(sorted({c for xs in s["regions"] for c in xs}))}
+    size_vocab = {c: i for i, c in enumerate(codes.SIZES)}
+    rating_term = np.where(np.isnan(rating), 0.0, rating - w.rating_neutral)
+    return Prepared(
+        order=order,
+        n=len(s),
+        s_sub=_vocab_matrix(list(s["subdomains"]), sub_ix),
+        ind_vocab=ind_vocab,
+        s_ind=_vocab_matrix(list(s["industries"]), ind_vocab),
+        s_general=np.array([len(x) == 0 for x in s["industries"]], dtype=bool),
+        div_vocab=div_vocab,
+        s_cases=_vocab_matrix(
+            [[str(c.get("industry") or "")[:2] for c in xs] for xs in s["cases"]], div_vocab
+        ),
+        reg_vocab=reg_vocab,
+        s_reg=_vocab_matrix(list(s["regions"]), reg_vocab),
+        size_vocab=size_vocab,
+        s_size=_vocab_matrix(list(s["sizes"]), size_vocab),
+        s_any_size=np.array([len(x) == 0 for x in s["sizes"]], dtype=bool),
+        price_min=s["price_min"].to_numpy(dtype=np.float64),
+        static=w.rating * rating_term,
+        floor=min(0.0, float(w.rating * np.min(rating_term, initial=0.0))),
+    )
+
+
 def match(
     ents: pd.DataFrame,
-    sols: pd.DataFrame,
+    sols: pd.DataFrame | Prepared,
     w: Weights,
     budget: np.ndarray | None = None,
     k: int | None = None,
     block: int = 2048,
 ) -> Matches:
-    """Rank ``sols`` for every row of ``ents`` (the frames of :func:`enterprises` and
-    :func:`solutions`); ``budget`` (万元, NaN = none) per enterprise."""
+    """Rank the catalog ``sols`` (the frame of :func:`solutions`, or the vectors :func:`prepare`
+    made of it) for every row of ``ents`` (the frame of :func:`enterprises`); ``budget`` (万元,
+    NaN = none) per enterprise. Row numbers in the result are the catalog frame's."""
+    p = sols if isinstance(sols, Prepared) else prepare(sols, w)
     k = k or w.top
-    n_e, n_s = len(ents), len(sols)
+    n_e, n_s = len(ents), p.n
     k = min(k, n_s)
     sub_codes = list(codes.subdomains())
     sub_ix = {c: i for i, c in enumerate(sub_codes)}
@@ -282,34 +347,15 @@ def match(
             if j is not None and score < target:
                 gaps[r, j] = target - score
         has_weak[r] = bool((gaps[r] > 0).any())
-
-    # solutions: static vectors, in tie-break order (rating desc, price asc, code asc)
-    rating = sols["rating"].to_numpy(dtype=float)
-    order = np.lexsort(
-        (
-            sols["code"].to_numpy(),
-            sols["price_min"].to_numpy(dtype=float),
-            -np.nan_to_num(rating, nan=-1e9),
-        )
+    order, s_sub, s_ind, s_general = p.order, p.s_sub, p.s_ind, p.s_general
+    ind_vocab, div_vocab, reg_vocab, size_vocab = (
+        p.ind_vocab,
+        p.div_vocab,
+        p.reg_vocab,
+        p.size_vocab,
     )
-    s = sols.iloc[order].reset_index(drop=True)
-    rating = s["rating"].to_numpy(dtype=float)
-    s_sub = _vocab_matrix(list(s["subdomains"]), sub_ix)
-    ind_vocab = {c: i for i, c in enumerate(sorted({c for xs in s["industries"] for c in xs}))}
-    s_ind = _vocab_matrix(list(s["industries"]), ind_vocab)
-    s_general = np.array([len(x) == 0 for x in s["industries"]])
-    divs = sorted({str(c.get("industry") or "")[:2] for xs in s["cases"] for c in xs} - {""})
-    div_vocab = {d: i for i, d in enumerate(divs)}
-    s_cases = _vocab_matrix(
-        [[str(c.get("industry") or "")[:2] for c in xs] for xs in s["cases"]], div_vocab
-    )
-    reg_vocab = {c: i for i, c in enumerate(sorted({c for xs in s["regions"] for c in xs}))}
-    s_reg = _vocab_matrix(list(s["regions"]), reg_vocab)
-    size_vocab = {c: i for i, c in enumerate(codes.SIZES)}
-    s_size = _vocab_matrix(list(s["sizes"]), size_vocab)
-    s_any_size = np.array([len(x) == 0 for x in s["sizes"]])
-    price_min = s["price_min"].to_numpy(dtype=np.float64)
-    rating_term = np.where(np.isnan(rating), 0.0, rating - w.rating_neutral)
+    s_cases, s_reg, s_size, s_any_size = p.s_cases, p.s_reg, p.s_size, p.s_any_size
+    price_min, static, floor = p.price_min, p.static, p.floor
 
     # enterprises: one-hot vectors
     e_ind = _vocab_matrix([_prefixes(c) for c in ents["industry_code"]], ind_vocab)
@@ -321,9 +367,6 @@ def match(
     e_size_known = np.array([bool(x) for x in ents["size"]])
     budgets = np.full(n_e, np.nan) if budget is None else np.asarray(budget, dtype=float)
 
-    # the lowest possible score (rating below neutral is the only negative term)
-    floor = min(0.0, float(w.rating * np.min(rating_term, initial=0.0)))
-    static = w.rating * rating_term
     out_ix = np.full((n_e, k), -1, dtype=np.int64)
     out = {
         n: np.zeros((n_e, k), dtype=np.float64) for n in ("score", "cover", "ind", "cases", "area")
@@ -382,6 +425,42 @@ def match(
         area=out["area"],
         eligible=eligible,
     )
+
+
+# -- the catalog, cached per process ----------------------------------------------------------
+CACHE_SECONDS = 60.0
+_CATALOG: dict[tuple, tuple[tuple, float, pd.DataFrame, Prepared]] = {}
+
+
+def _stamp(session: Session) -> tuple:
+    """Changes when a version is published, a rating given or a provider added."""
+    sols = session.execute(
+        select(
+            func.count(MarketSolution.id),
+            func.coalesce(func.sum(MarketSolution.published_version), 0),
+        ).where(MarketSolution.published_version.is_not(None))
+    ).one()
+    rated = session.execute(select(func.count(MarketRating.id), func.max(MarketRating.id))).one()
+    provs = session.execute(
+        select(func.count(MarketProvider.id), func.max(MarketProvider.id))
+    ).one()
+    return (*sols, *rated, *provs)
+
+
+def catalog(session: Session, w: Weights) -> tuple[pd.DataFrame, Prepared]:
+    """The published catalog and its prepared vectors, reused while the stamp holds (and at
+    most ``CACHE_SECONDS``, so that a provider's edited service areas show within a minute in
+    every worker process)."""
+    key = (str(session.get_bind().url), w)
+    stamp = _stamp(session)
+    hit = _CATALOG.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] == stamp and now - hit[1] < CACHE_SECONDS:
+        return hit[2], hit[3]
+    sols = solutions(session)
+    prepared = prepare(sols, w)
+    _CATALOG[key] = (stamp, now, sols, prepared)
+    return sols, prepared
 
 
 # -- one enterprise, explained -----------------------------------------------------------------
@@ -462,7 +541,7 @@ def for_enterprise(
     if ents.empty:
         return {"enterprise": None, "solutions": [], "providers": []}
     e = ents.iloc[0].to_dict()
-    sols = solutions(session)
+    sols, prepared = catalog(session, w)
     base = {
         "enterprise": e,
         "diagnosed": e["subdomains"] is not None,
@@ -472,7 +551,7 @@ def for_enterprise(
     }
     if sols.empty:
         return {**base, "solutions": [], "providers": [], "eligible": 0}
-    m = match(ents, sols, w, np.array([np.nan if budget is None else budget]), k=w.top)
+    m = match(ents, prepared, w, np.array([np.nan if budget is None else budget]), k=w.top)
     ranked = []
     for j in range(m.index.shape[1]):
         i = int(m.index[0, j])

@@ -95,35 +95,33 @@ def search(session: Session, query: str, limit: int = 50) -> list[tuple[int, flo
     wanted = sorted(set(tokens(query)))
     if not wanted:
         return []
-    n_docs = session.scalar(select(func.count(func.distinct(MarketSearchToken.solution_id)))) or 0
-    df = dict(
-        session.execute(
-            select(MarketSearchToken.token, func.count())
-            .where(MarketSearchToken.token.in_(wanted))
-            .group_by(MarketSearchToken.token)
-        ).all()
-    )
-    if len(df) < len(wanted):
-        return []  # a token no solution holds: nothing matches every token
-    idf = {t: math.log(1 + n_docs / df[t]) for t in wanted}
-    hits = (
-        select(MarketSearchToken.solution_id)
-        .where(MarketSearchToken.token.in_(wanted))
-        .group_by(MarketSearchToken.solution_id)
-        .having(func.count() == len(wanted))
-    )
+    # the postings of the query's tokens in one indexed read; df, the AND and tf × idf here
     rows = session.execute(
-        select(MarketSearchToken.solution_id, MarketSearchToken.token, MarketSearchToken.tf).where(
-            MarketSearchToken.token.in_(wanted), MarketSearchToken.solution_id.in_(hits)
+        select(MarketSearchToken.token, MarketSearchToken.solution_id, MarketSearchToken.tf).where(
+            MarketSearchToken.token.in_(wanted)
         )
     ).all()
-    score: dict[int, float] = {}
-    for sid, tok, tf in rows:
-        score[sid] = score.get(sid, 0.0) + tf * idf[tok]
+    postings: dict[str, dict[int, int]] = {t: {} for t in wanted}
+    for tok, sid, tf in rows:
+        postings[tok][sid] = tf
+    if any(not p for p in postings.values()):
+        return []  # a token no solution holds: nothing matches every token
+    n_docs = (
+        session.scalar(
+            select(func.count(MarketSolution.id)).where(MarketSolution.status == "published")
+        )
+        or 0
+    )
+    ids = set.intersection(*(set(p) for p in postings.values()))
+    score = {
+        sid: sum(p[sid] * math.log(1 + n_docs / len(p)) for p in postings.values()) for sid in ids
+    }
+    if not score:
+        return []
     code_of = dict(
         session.execute(
             select(MarketSolution.id, MarketSolution.code).where(MarketSolution.id.in_(score))
         ).all()
     )
     ranked = sorted(score.items(), key=lambda kv: (-kv[1], code_of.get(kv[0], "")))
-    return [(sid, round(s, 6)) for sid, s in ranked[:limit]]
+    return [(sid, round(v, 6)) for sid, v in ranked[:limit]]
