@@ -181,6 +181,8 @@ def import_list(
 def counts(session: Session, scope: Scope, year: int) -> dict[str, Any]:
     """Recognitions of each kind by county up to ``year`` against the targets (see module doc)."""
     scope.require("programmes.view")
+    if not 1900 <= year <= 2100:
+        raise err("year", f"年度 {year} 无效", f"invalid year {year}", "year", year)
     params = parameters.load()
     on = date(year, 12, 31)
     rows = session.execute(

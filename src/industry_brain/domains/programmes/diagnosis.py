@@ -67,7 +67,7 @@ _assessments = sa.table(
 
 
 def get(session: Session, programme_id: int) -> Programme:
-    p = session.get(Programme, programme_id)
+    p = session.get(Programme, programme_id) if 0 < programme_id < 2**31 else None
     if p is None:
         raise NotFoundError(
             "programmes.programme",

@@ -28,7 +28,7 @@ OUTCOMES = ("matched", "contacted", "contracted", "dropped")
 
 
 def _event(session: Session, event_id: int) -> ProgrammeEvent:
-    ev = session.get(ProgrammeEvent, event_id)
+    ev = session.get(ProgrammeEvent, event_id) if 0 < event_id < 2**31 else None
     if ev is None or ev.kind != "zhizaohui":
         raise NotFoundError(
             "programmes.event",
@@ -183,7 +183,7 @@ def set_outcome(
     actor: str = "cli",
 ) -> ProgrammeMatch:
     """Record a match's outcome; ``contracted`` needs the contract amount (万元, > 0)."""
-    m = session.get(ProgrammeMatch, match_id)
+    m = session.get(ProgrammeMatch, match_id) if 0 < match_id < 2**31 else None
     if m is None:
         raise NotFoundError(
             "programmes.match",

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,7 +46,12 @@ def _render(request: Request, name: str, ctx: dict[str, Any]) -> Response:
 
 
 @router.get("/programmes")
-def home(request: Request, db: DbDep, scope: ScopeDep, id: int | None = None) -> Response:
+def home(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    id: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
+) -> Response:
     scope.require("programmes.view")
     items = diagnosis.list_programmes(db, scope)
     chosen = next((p for p in items if p.id == id), items[0] if items else None)
@@ -102,7 +107,10 @@ def _benchmarks(
 
 @router.get("/programmes/benchmarks")
 def benchmarks_page(
-    request: Request, db: DbDep, scope: ScopeDep, year: int | None = None
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> Response:
     return _benchmarks(request, db, scope, year)
 
@@ -150,7 +158,10 @@ def loans_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
 
 @router.get("/programmes/investment")
 def investment_page(
-    request: Request, db: DbDep, scope: ScopeDep, year: int | None = None
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> Response:
     scope.require("programmes.view")
     return _render(
