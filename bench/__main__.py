@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ids, ingest_power, market, mujun, policy, reference, web
+from bench import ids, ingest_power, market, mujun, policy, province, reference, web
 
 BENCHES = {
     "ingest": ingest_power.run,
@@ -24,6 +24,7 @@ BENCHES = {
     "reference": reference.run,
     "policy": policy.run,
     "ids": ids.run,
+    "province": province.run,
     "market": market.run,
 }
 

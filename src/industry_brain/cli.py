@@ -73,16 +73,26 @@ def demo(
             "320500 苏州, 420100 武汉, … (its real counties and towns)."
         ),
     ] = None,
+    firms: Annotated[
+        int | None,
+        typer.Option(
+            help="Province only: active enterprises of a province written as department files, "
+            "imported and run through the whole main job (without: Parquet tables only)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the demo city, import its department files, seed projects and users, summarise."""
+    from industry_brain.demo import use_firms
     from industry_brain.mainjob import run_demo
     from industry_brain.store.db import data_dir, database_url, describe
 
     if scale not in ("small", "city", "province"):
         raise typer.BadParameter("scale must be small, city or province", param_hint="--scale")
     out_dir = out or (data_dir() / "demo")
-    with _errors(), _progress(not as_json) as step:
+    if firms is not None and scale != "province":
+        raise typer.BadParameter("--firms is for --scale province", param_hint="--firms")
+    with _errors(), _progress(not as_json) as step, use_firms(firms):
         run = run_demo(
             out_dir, scale=scale, seed=seed, reset=not keep, progress=step, region=region
         )
@@ -94,7 +104,7 @@ def demo(
 
 def _print_demo(run: Any, store: str) -> None:
     s = run.summary
-    if run.scale == "province":
+    if run.scale == "province" and "parquet" in s:
         console.print(f"[bold]Province-scale Parquet written to[/] {s['parquet']}")
         console.print(s["counts"])
         return

@@ -124,7 +124,7 @@ def _run_demo(
         reset_store(engine)
     manifest = demo.build_city(out_dir, scale=scale, seed=seed, progress=step)
     run.manifest = manifest.to_dict()
-    if scale == "province":
+    if not demo.scale_of(scale).files:  # province without --firms: Parquet for benchmarks
         run.summary = {"parquet": str(out_dir), "counts": run.manifest.get("counts", {})}
         return run
     files = run.manifest["files"]

@@ -10,7 +10,14 @@ byte-identical files and the same store. The demo's "today" is :data:`DEMO_TODAY
 """
 
 from industry_brain.demo.build import build_city, enterprise_rows, write_province
-from industry_brain.demo.constants import DEFAULT_SEED, DEMO_TODAY, SCALES, YEARS
+from industry_brain.demo.constants import (
+    DEFAULT_SEED,
+    DEMO_TODAY,
+    SCALES,
+    YEARS,
+    scale_of,
+    use_firms,
+)
 from industry_brain.demo.manifest import DemoManifest
 from industry_brain.demo.operational import DEMO_PASSWORD, STAGES, password_hash, seed_operational
 
@@ -25,6 +32,8 @@ __all__ = [
     "build_city",
     "enterprise_rows",
     "password_hash",
+    "scale_of",
     "seed_operational",
+    "use_firms",
     "write_province",
 ]

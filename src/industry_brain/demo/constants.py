@@ -208,14 +208,55 @@ SCALES: dict[str, Scale] = {
 }
 
 
+_FIRMS: list[int] = []
+
+
+@contextmanager
+def use_firms(firms: int | None) -> Iterator[int | None]:
+    """Inside this block the ``province`` scale has ``firms`` active enterprises (规上 and 规下
+    in the province's proportion) and writes department files that the main job imports
+    through the real ingest path, like the city (``demo --scale province --firms N``). Without
+    it (or with ``None``) ``province`` writes only Parquet tables; ``small`` and ``city`` are
+    never affected."""
+    if firms is None:
+        yield None
+        return
+    if firms < 100:
+        raise ValueError("a province demo needs at least 100 firms")
+    _FIRMS.append(int(firms))
+    try:
+        yield firms
+    finally:
+        _FIRMS.pop()
+
+
+def _province_with_files(firms: int) -> Scale:
+    """The province scale at ``firms`` active enterprises, with department files."""
+    base = SCALES["province"]
+    share = firms / (base.above + base.below)
+    above = round(base.above * share)
+    return replace(
+        base,
+        above=above,
+        below=firms - above,
+        closed=max(1, round(base.closed * share)),
+        projects=max(10, round(base.projects * share)),
+        enterprise_users=max(5, round(base.enterprise_users * share)),
+        files=True,
+    )
+
+
 def scale_of(name: str) -> Scale:
     """The :class:`Scale` called ``name`` (small, city, province), sized for the active city:
-    its 规上/规下 counts at city scale (a tenth at small scale), the rest in proportion."""
+    its 规上/规下 counts at city scale (a tenth at small scale), the rest in proportion;
+    ``province`` inside :func:`use_firms` is sized by the firms given, with files."""
     try:
         base = SCALES[name]
     except KeyError:
         known = ", ".join(SCALES)
         raise ValueError(f"unknown demo scale {name!r} (known: {known})") from None
+    if name == "province" and _FIRMS:
+        return _province_with_files(_FIRMS[-1])
     here = city()
     ref = SCALES["city"]
     if not base.files or (here.above, here.below) == (ref.above, ref.below):
