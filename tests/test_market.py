@@ -588,3 +588,67 @@ def test_import_errors_name_the_cell_and_nothing_is_written(
             {"enterprise": "甲汽配", "industry": "36", "result": "交期缩短 18%"}
         ]
         assert q[0]["version"].source == "xlsx:征集表2.xlsx"
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def test_cli_providers_solutions_match(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from industry_brain.cli import app
+    from industry_brain.store import db
+
+    monkeypatch.setenv("IB_DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    db.engine_for.cache_clear()
+    with Session(sqlite_engine) as s:
+        ids = _store(s)
+        s.add(User(username="admin", display_name="admin", role="admin"))
+        s.commit()
+
+    def cli(*args: str, code: int = 0) -> str:
+        r = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        assert r.exit_code == code, (r.output, r.exception)
+        return r.output
+
+    try:
+        providers = json.loads(cli("providers", "list", "--json"))
+        assert sorted(p["uscc"] for p in providers) == [P1, P2]
+        cli(
+            "providers",
+            "recognize",
+            P1,
+            "--kind",
+            "leading",
+            "--year",
+            "2024",
+            "--issuer",
+            "湖州市经信局",
+            "--expires",
+            "2026-12-31",
+        )
+        good = _xlsx(
+            tmp_path / "征集表.xlsx",
+            [[P1, "生产计划与调度优化", "计划与调度", "36", "", 10, 20, 60, "", "", ""]],
+        )
+        assert json.loads(cli("solutions", "import", str(good), "--json"))["created"] == 1
+        code = json.loads(cli("solutions", "queue", "--json"))[0]["code"]
+        cli("solutions", "review", code, "1", "--decision", "approve")
+        hits = json.loads(cli("solutions", "list", "--query", "计划调度", "--json"))
+        assert [h["code"] for h in hits] == [code]
+        shown = json.loads(cli("solutions", "show", code, "--json"))
+        assert shown["published_version"] == 1 and shown["versions"][0]["subdomains"] == [
+            "planning"
+        ]
+        m = json.loads(cli("match", ENT, "--lang", "en", "--json"))
+        assert not m["diagnosed"] and [r["code"] for r in m["solutions"]] == [code]
+        assert m["solutions"][0]["reason"].startswith("no diagnosis yet")
+        assert json.loads(cli("match", ENT, "--budget", "5", "--json"))["solutions"] == []
+        bad = _xlsx(tmp_path / "坏.xlsx", [[P1, "x", "不存在的子域", "", "", 1, 2, 3, "", "", ""]])
+        out = cli("solutions", "import", str(bad), code=2)
+        assert "market.import_rejected" in out and "不存在的子域" in out
+        assert ids["p1"]
+    finally:
+        db.engine_for.cache_clear()

@@ -427,6 +427,8 @@ def link_user(
 # -- match -------------------------------------------------------------------------------------
 @match_app.callback(
     invoke_without_command=True,
+    # options may follow the USCC (a group otherwise reads them as a sub-command)
+    context_settings={"allow_interspersed_args": True},
     epilog="Example: industry-brain match 91330500MA2B3C4D5B --budget 80 --lang en --json",
 )
 def match(

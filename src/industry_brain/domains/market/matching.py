@@ -496,9 +496,11 @@ def explain(
                 else ", ".join(f"{codes.subdomain_label(c, 'en')} at {_fmt(v)}" for c, v in weak)
             )
             parts.append(
-                f"弱项 {names} → 方案覆盖该子域（目标 {target} 级，差距合计 {gap} 级）"
+                f"弱项 {names} → 方案覆盖{'该' if len(weak) == 1 else '这些'}子域"
+                f"（目标 {target} 级，差距合计 {gap} 级）"
                 if zh
-                else f"weak {names} → the solution covers it (target level {target}, gap {gap})"
+                else f"weak {names} → the solution covers {'it' if len(weak) == 1 else 'them'} "
+                f"(target level {target}, gap {gap})"
             )
         else:
             parts.append(
