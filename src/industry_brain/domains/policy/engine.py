@@ -330,9 +330,12 @@ def _rows(policy: Policy, inputs: dict[str, ir.Table], year: int) -> ir.Table:
         return cache[key]
     row = _build_rows(policy, inputs, year, refs)
     backend = inputs.get("__materialize__")
-    if backend is not None:  # computed once (a temporary table), read by every policy
-        # Table.cache() would pick the default backend for in-memory inputs, and PySpark's
-        # cache does not register them first: both done here on the evaluation's backend
+    if backend is not None and getattr(backend, "name", "") != "duckdb":
+        # Spark: computed once (a persisted frame), read by every policy. Table.cache() would
+        # pick the default backend for in-memory inputs, and PySpark's cache does not register
+        # them first (Ibis 12 has no public way to): both done here on the evaluation's backend.
+        # DuckDB needs neither: a table read by several policies' expressions is one CTE of
+        # the query, which DuckDB materializes once (no temporary table, no second query).
         backend._run_pre_execute_hooks(row)
         row = backend._cached_table(row)
     if isinstance(cache, dict):
@@ -918,9 +921,9 @@ def compile_all(
     """Every policy compiled; policies of one shape (:func:`_shape_key`) share one
     expression, so the whole batch is one small expression however many policies it has.
     The policies of one target and region read one row table (the joined inputs), computed
-    once in ``backend`` when given (the batch; one enterprise's evaluation leaves it to the
-    engine to push its filter down) — the Ibis backend's cache, released with the
-    expressions."""
+    once: on DuckDB a CTE of the query, on Spark persisted in ``backend`` when given (the
+    batch; one enterprise's evaluation leaves it to the engine to push its filter down) — the
+    Ibis backend's cache, released with the expressions."""
     slots = slot_counts(policies)
     wide: dict[tuple[str, str | None], set[str]] = {}
     for p in policies:
