@@ -45,6 +45,11 @@ def _build(root: Path) -> None:
     (root / "ready").touch()
 
 
+def shared_demo_dir(factory: pytest.TempPathFactory) -> Path:
+    """The demo's department files of the shared build (read only)."""
+    return _shared_root(factory) / "demo"
+
+
 def small_demo(factory: pytest.TempPathFactory, name: str) -> tuple[DemoRun, str, Path]:
     """A private copy of the shared small demo: (the main job's result, the copy's database URL,
     the copy's folder — ``store.sqlite`` and ``data/``, to use as ``IB_DATA_DIR``)."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.ingest import import_file
 from industry_brain.ingest.pipeline import ImportResult
-from industry_brain.store import codes, migrate
+from industry_brain.store import codes, migrate, replay
 from industry_brain.store.db import describe, get_engine
 from industry_brain.store.models import (
     Enterprise,
@@ -147,7 +147,8 @@ def _run_demo(
         run.operational = demo.seed_operational(session, out_dir, scale=scale, seed=seed)
         session.commit()
     run.summary = summarise(engine)
-    run.services = run_services(engine, out_dir, step)
+    with replay.replaying(demo.DEMO_TODAY):  # the services' own list imports too
+        run.services = run_services(engine, out_dir, step)
     return run
 
 

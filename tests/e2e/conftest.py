@@ -3,10 +3,11 @@ driven by Playwright with Debian's Chromium. Screenshots go to ``test-artifacts/
 
 ``site`` (session) is parametrised over the store, ``sqlite`` and ``postgresql`` (a database on
 the session's one throwaway server, ``pg_server``; the param carries the ``postgres`` marker), so
-every test that takes it runs on both. The demo is built once per store with the whole main job,
-the domain services' hooks included (亩均, 碳效, 项目钉), so domain pages have their data. Its files
-(the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR`` points there
-while the demo is built and during each test that uses ``site``.
+every test that takes it runs on both. The demo is the whole main job, every service's hook
+included, so domain pages have their data: on SQLite a copy of the run's shared small demo
+(``tests/shared_demo.py``, built once for all modules), on PostgreSQL built once per session.
+Its files (the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR``
+points there while the demo is built and during each test that uses ``site``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from industry_brain.store.models import AgentAssignment, Enterprise, User
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
 from tests import pgserver
+from tests.shared_demo import shared_demo_dir, small_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -169,6 +171,17 @@ def site(
 ) -> Iterator[Site]:
     """The demo site of one store (``sqlite`` / ``postgresql``), built once per session."""
     store: str = request.param
+    if store == "sqlite":  # the run's shared small demo (built once for every module)
+        started = time.monotonic()
+        _run, url, folder = small_demo(tmp_path_factory, "e2e-sqlite")
+        BUILD_SECONDS[store] = time.monotonic() - started
+        engine = make_engine(url)
+        try:
+            demo_dir = shared_demo_dir(tmp_path_factory)
+            yield from _serve_built(store, engine, demo_dir, folder / "data")
+        finally:
+            engine.dispose()
+        return
     root = tmp_path_factory.mktemp(f"e2e-{store}")
     data = root / "data"
     data.mkdir()
@@ -190,7 +203,13 @@ def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]
         mp.delenv("IB_DATABASE_URL", raising=False)
         mp.delenv("IB_PARAMETERS_DIR", raising=False)
         mainjob.run_demo(root / "demo", scale="small", engine=engine)
-    seconds = BUILD_SECONDS[store] = time.monotonic() - started
+    BUILD_SECONDS[store] = time.monotonic() - started
+    yield from _serve_built(store, engine, root / "demo", data)
+
+
+def _serve_built(store: str, engine: Engine, demo_dir: Path, data: Path) -> Iterator[Site]:
+    """Serve a store with the demo built on it with uvicorn in a thread while the tests run."""
+    seconds = BUILD_SECONDS[store]
     users, usccs = _people(engine)
     # plain HTTP on loopback in tests: Secure cookies would need TLS; the platform replays the
     # demo's day (IB_TODAY), whatever the real date, as a bureau replaying the demo would
@@ -211,7 +230,7 @@ def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]
         yield Site(
             store,
             f"http://127.0.0.1:{port}",
-            root / "demo",
+            demo_dir,
             data,
             users,
             usccs,

@@ -31,10 +31,9 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -50,6 +49,7 @@ from industry_brain.core.errors import Location, Problem, ValidationError
 from industry_brain.ingest import load as loader
 from industry_brain.ingest import matching, normalize, readers, validate
 from industry_brain.ingest.mapping import Mapping, alias_index, clean_header, load_mapping
+from industry_brain.store import replay
 from industry_brain.store.db import data_dir, get_engine
 from industry_brain.store.models import ImportBatch, ImportProblem, MatchReview
 
@@ -148,12 +148,7 @@ def stamp(day: date | None = None) -> datetime | None:
     ``day`` in the platform's time zone (``IB_TIMEZONE``, default Asia/Shanghai), in UTC — a
     store replaying another day (the demo's ``DEMO_TODAY``, ``IB_TODAY``) never shows an import
     after its today."""
-    day = day or today()
-    zone = ZoneInfo(os.environ.get("IB_TIMEZONE") or "Asia/Shanghai")
-    now = datetime.now(zone)
-    if day == now.date():
-        return None
-    return datetime.combine(day, now.time(), zone).astimezone(UTC)
+    return replay.stamp_on(day or today())
 
 
 def file_hash(path: Path) -> str:

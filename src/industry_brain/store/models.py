@@ -24,10 +24,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from industry_brain.store import replay
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -477,3 +480,11 @@ def _load_domain_models() -> None:
 
 
 _load_domain_models()
+
+
+@event.listens_for(ImportBatch, "before_insert")
+def _stamp_replayed_batch(_mapper: object, _connection: object, batch: ImportBatch) -> None:
+    """A batch made while a store replays another day (the demo) is stamped on that day."""
+    day = replay.replay_day()
+    if batch.created_at is None and day is not None:
+        batch.created_at = replay.stamp_on(day)
