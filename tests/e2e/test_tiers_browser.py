@@ -41,6 +41,11 @@ def test_funnel_chart_and_plan(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/tiers")
     chart = page.locator("#tiers-funnel .chart")
     expect(chart.locator("canvas")).to_have_count(1)  # ECharts drew the funnel
+    drawn = page.evaluate(
+        "() => { const o = echarts.getInstanceByDom(document.querySelector('#tiers-funnel .chart'))"
+        ".getOption().series[0]; return {type: o.type, data: o.data.map(d => d.value)}; }"
+    )
+    assert drawn == {"type": "funnel", "data": [st["reached"] for st in expected["stages"]]}
     rows = page.locator("#table-tiers-funnel tbody tr")
     expect(rows).to_have_count(len(expected["stages"]))
     for i, st in enumerate(expected["stages"]):
