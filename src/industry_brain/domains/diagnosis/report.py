@@ -5,8 +5,11 @@ domain (inline SVG, so the PDF has it too), the weakest sub-domains with their u
 requirements, the percentile among peers (final assessments of the same questionnaire version
 and year, same GB/T 4754 division and same 规上/规下 status), the path to the next level (the
 sub-domains below the pass threshold there and their requirements not fully satisfied), the
-assessor's opinion. Recommended solutions need a solutions catalog, which does not exist yet:
-the report says so.
+assessor's opinion, and the recommended solutions: the market service's ranked matches for the
+enterprise (its public ``matching.for_enterprise``: published solutions covering the weak
+sub-domains of the firm's newest CMMM result, with the reason), the first
+``SOLUTIONS_SHOWN``, each linked to its page; without the market service the report says that
+no solutions catalog exists.
 
 The result shown is the one stored when the assessment became final (frozen with its parameter
 version); the answers shown are those in force (the assessor's adjustments replace answers).
@@ -14,6 +17,7 @@ version); the answers shown are those in force (the assessor's adjustments repla
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import date
 from typing import Any
@@ -245,8 +249,39 @@ def build(session: Session, scope: Scope, assessment_id: int, lang: str = "zh") 
             else None
         ),
         "parameter_version": res.get("parameter_version"),
-        "solutions": None,  # no solutions catalog yet (issue 18, point 4)
+        "solutions": _solutions(session, ent.id, lang),
     }
+
+
+#: recommended solutions shown in the report
+SOLUTIONS_SHOWN = 3
+
+
+def _solutions(session: Session, enterprise_id: int, lang: str) -> list[dict[str, Any]] | None:
+    """The market service's best matches for the enterprise (None: no market service)."""
+    try:
+        from industry_brain.domains.market import matching
+    except ImportError:  # the market service is not installed: no catalog
+        return None
+    try:
+        found = matching.for_enterprise(session, enterprise_id, None, lang)
+    except Exception as exc:  # the report must not fail because of another service
+        logging.getLogger("industry_brain").error(
+            "market matching failed",
+            extra={"fields": {"enterprise_id": enterprise_id}},
+            exc_info=exc,
+        )
+        return None
+    return [
+        {
+            "id": int(r["solution"]["id"]),
+            "code": str(r["solution"]["code"]),
+            "title": str(r["solution"]["title"]),
+            "provider": str(r["solution"]["provider"]),
+            "reason": str(r["reason"]),
+        }
+        for r in found.get("solutions", [])[:SOLUTIONS_SHOWN]
+    ]
 
 
 def _env() -> Environment:
