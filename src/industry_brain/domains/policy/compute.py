@@ -15,6 +15,7 @@ import pandas as pd
 from industry_brain.core import parameters as core_params
 from industry_brain.domains.policy import engine as eng
 from industry_brain.domains.policy.definitions import Policy, PolicyError
+from industry_brain.warehouse.engines import fetch
 
 
 def apply_date(year: int) -> date:
@@ -90,7 +91,8 @@ def evaluate(
         policies, inputs, year, on, counties, backend=con if enterprise_id is None else None
     )
     expr = eng.evaluate_expr(compiled, keep, enterprise_id)
-    frame = eng.order(con.execute(expr))
+    # through Arrow (``execute()`` converts every column once more; Spark writes Parquet)
+    frame = eng.order(fetch(con, expr))
     rows = eng.decode(frame, compiled)
     ev = Evaluation(year, on, rows, policies)
     ration(ev)
