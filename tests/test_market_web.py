@@ -210,3 +210,52 @@ def test_provider_edits_own_solution_officer_reviews(app_ids) -> None:  # type: 
     assert "生产计划与调度优化 2.0" in page.text
     old = admin.get(f"/market/solutions/{ids['sol']}?version=1")
     assert old.status_code == 200 and 'id="market-solution-title">生产计划与调度优化<' in old.text
+
+
+def test_officer_imports_the_collection_on_the_review_page(app_ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    app, _, _ = app_ids
+
+    def xlsx(name: str, rows: list[list[object]]) -> bytes:
+        wb = Workbook()
+        ws = wb.active
+        ws.append(
+            ["服务商统一社会信用代码", "方案名称", "能力子域", "价格下限", "价格上限", "交付周期"]
+        )
+        for r in rows:
+            ws.append(r)
+        path = tmp_path / name
+        wb.save(path)
+        return path.read_bytes()
+
+    p1 = uscc.make("91330502MA2B0M001")
+    admin, csrf = _client(app, "admin")
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    bad = xlsx(
+        "坏.xlsx", [[p1, "设备管理", "设备运维", 5, 8, 30], [p1, "仓储", "仓储配送", "x", 8, 30]]
+    )
+    r = admin.post(
+        "/market/import",
+        data={"csrf_token": csrf},
+        files={"file": ("坏.xlsx", bad, mime)},
+    )
+    assert r.status_code == 422
+    assert "发现 2 处问题，未导入任何方案" in r.text
+    cells = re.findall(r"<tr><td>(\d+)</td><td>([A-Z])</td>", r.text)
+    assert cells == [("2", "C"), ("3", "D")]
+    good = xlsx("好.xlsx", [[p1, "设备预测性维护", "设备管理", 5, 8, 30]])
+    r = admin.post(
+        "/market/import",
+        data={"csrf_token": csrf},
+        files={"file": ("好.xlsx", good, mime)},
+    )
+    assert r.status_code == 200 and "新增方案 1 个" in r.text
+    assert "设备预测性维护" in admin.get("/market/review").text
+    ent, ent_csrf = _client(app, "ent1")
+    r = ent.post(
+        "/market/import",
+        data={"csrf_token": ent_csrf},
+        files={"file": ("好.xlsx", good, mime)},
+    )
+    assert r.status_code == 403

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -189,6 +189,46 @@ def provider_page(request: Request, db: DbDep, scope: ScopeDep, provider_id: int
 def review_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     scope.require("market.review")
     return _render(request, "market_review.html", {"items": service.queue(db)})
+
+
+@router.post("/market/import")
+def import_collection(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import the bureau's solution collection uploaded through the platform's upload staging
+    (size limit, safe name, the uploader's own folder): all rows or nothing — any problem is
+    listed by file, sheet, row and column and nothing is written."""
+    import shutil
+
+    from industry_brain.core.errors import IBError
+    from industry_brain.domains.market import importer
+    from industry_brain.web import imports
+
+    scope.require("market.manage")
+    settings = request.app.state.settings
+    token = imports.stage(scope, file.filename, file.file, settings.upload_max_mb << 20)
+    path = imports.staged_file(scope, token)
+    ctx: dict[str, Any] = {"file": path.name}
+    status = 200
+    try:
+        try:
+            ctx["done"] = importer.import_solutions(db, scope, path)
+            db.commit()
+        except importer.ImportRejected as exc:
+            db.rollback()
+            ctx["problems"], status = exc.problems, 422
+        except IBError as exc:
+            db.rollback()
+            ctx["error"], status = exc.problem, 422
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    response = _render(request, "market_review.html", {"items": service.queue(db), **ctx})
+    response.status_code = status
+    return response
 
 
 @router.post("/market/review/{solution_id}/{version}")
