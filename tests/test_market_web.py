@@ -259,3 +259,41 @@ def test_officer_imports_the_collection_on_the_review_page(app_ids, tmp_path) ->
         files={"file": ("好.xlsx", good, mime)},
     )
     assert r.status_code == 403
+
+
+def test_officer_registers_a_provider_and_its_recognition(app_ids) -> None:  # type: ignore[no-untyped-def]
+    app, _, _ = app_ids
+    admin, csrf = _client(app, "admin")
+    new = uscc.make("91330502MA2B0M003")
+    bad = new[:-1] + ("0" if new[-1] != "0" else "1")
+    form = {"csrf_token": csrf, "name": "丙数采公司", "kind": "data_collection", "staff": "12"}
+    r = admin.post("/market/providers", data={**form, "uscc": bad}, follow_redirects=False)
+    assert r.status_code == 400 and "校验码" in r.text
+    r = admin.post(
+        "/market/providers",
+        data={**form, "uscc": new, "regions": "330502,330503"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page_url = r.headers["location"]
+    r = admin.post(
+        f"{page_url}/recognitions",
+        data={
+            "csrf_token": csrf,
+            "kind": "excellent",
+            "year": "2024",
+            "issuer": "湖州市经信局",
+            "expires": "",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = admin.get(page_url)
+    assert "丙数采公司" in page.text and "优秀智改数转服务商" in page.text and "吴兴区" in page.text
+    ent, ent_csrf = _client(app, "ent1")
+    r = ent.post(
+        "/market/providers",
+        data={**form, "csrf_token": ent_csrf, "uscc": new},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403

@@ -19,6 +19,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from industry_brain.core.errors import Location, ValidationError
 from industry_brain.domains.market import codes, matching, service
 from industry_brain.domains.market.models import MarketLead
 from industry_brain.store import audit
@@ -175,14 +176,62 @@ def contact(
 @router.get("/market/providers")
 def providers_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     scope.require("market.view")
-    return _render(request, "market_providers.html", {"items": service.providers(db)})
+    return _render(
+        request,
+        "market_providers.html",
+        {"items": service.providers(db), "can_manage": scope.can("market.manage")},
+    )
+
+
+@router.post("/market/providers")
+def register_provider(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    uscc: Annotated[str, Form(max_length=40)],
+    name: Short,
+    kind: Annotated[str, Form(max_length=32)],
+    regions: Short = "",
+    staff: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    codes_ = [r for r in regions.replace("，", ",").replace("、", ",").split(",") if r.strip()]
+    p = service.register_provider(db, scope, uscc, name, kind, codes_, staff)
+    db.commit()
+    return RedirectResponse(f"/market/providers/{p.id}", status_code=303)
+
+
+@router.post("/market/providers/{provider_id}/recognitions")
+def add_recognition(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    provider_id: int,
+    kind: Annotated[str, Form(max_length=32)],
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    issuer: Short,
+    expires: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        until = date.fromisoformat(expires) if expires.strip() else None
+    except ValueError as exc:
+        raise ValidationError(
+            "market.expiry_date",
+            f"有效期“{expires}”不是日期（YYYY-MM-DD）",
+            f"the expiry '{expires}' is not a date (YYYY-MM-DD)",
+            Location(field="expires"),
+        ) from exc
+    service.add_recognition(db, scope, provider_id, kind, year, issuer, until)
+    db.commit()
+    return RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
 
 
 @router.get("/market/providers/{provider_id}")
 def provider_page(request: Request, db: DbDep, scope: ScopeDep, provider_id: int) -> Response:
     scope.require("market.view")
     d = service.provider_detail(db, provider_id, _today(request))
-    return _render(request, "market_provider.html", d)
+    return _render(request, "market_provider.html", {**d, "can_manage": scope.can("market.manage")})
 
 
 @router.get("/market/review")
