@@ -153,12 +153,13 @@ def test_power_import_lineage_exact_through_the_bulk_path(engine, tmp_path):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
     """The set-based reference check: an enterprise id that does not exist leaves the
     foreign-key triggers on, which refuse the COPY; a present one passes without them."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
     import psycopg
+
+    assert engine.dialect.name == "postgresql"
 
     with Session(engine) as s:
         s.add(Enterprise(uscc=A, name="甲", status="存续"))
