@@ -117,8 +117,9 @@ def test_report_html_in_both_languages(final) -> None:
     zh = report.html(_build(engine, aid, "zh"), date(2026, 3, 1))
     assert "成熟度等级 2 级（规范级），连续得分 2.65 / 5" in zh
     assert "百分位 100.0%" in zh and OPINION in zh
-    # the market service is installed but its catalog is empty: nothing matches yet
-    assert "解决方案目录中暂无与本企业薄弱环节匹配的方案" in zh
+    # the market service is registered: the report links to its matching and its catalog
+    assert '<a href="/market/find">为本企业匹配方案（企业登录后查看）</a>' in zh
+    assert '<a href="/market">浏览解决方案目录</a>' in zh
     en = report.html(_build(engine, aid, "en"), date(2026, 3, 1))
     assert "Maturity level 2 (Standardised), continuous score 2.65 / 5" in en
     assert "percentile 100.0%" in en and "规范级" not in en and "不满足" not in en
@@ -146,36 +147,3 @@ def test_report_pdf_text(final, tmp_path: Path) -> None:
         "生产环节集成不足",
     ):
         assert words in flat, words
-
-
-def test_report_recommends_the_market_services_matches(final) -> None:
-    """Two published solutions: one improves 计划与调度 (planning, a weak production
-    sub-domain of A: continuous 2.0 < target level 3), one only 数据 (data: 3.0, not weak) —
-    the report recommends the first only, linked to its page, with the matching's reason."""
-    from industry_brain.domains.market import service as market
-
-    engine, aid = final
-    with Session(engine) as s:
-        city = scope_for(s.scalars(select(User).where(User.username == "city")).one())
-        prov = market.register_provider(
-            s, city, "91330500MA2B3C4D1Y", "湖州测试数字工程有限公司", "engineering", [], 30
-        )
-        made = []
-        for title, subs in (("排程优化方案", ["planning"]), ("数据治理方案", ["data"])):
-            fields = {"title": title, "summary": "测试", "subdomains": subs, "industries": [],
-                      "sizes": [], "price_min": 10, "price_max": 20, "delivery_days": 30,
-                      "cases": []}  # fmt: skip
-            sol = market.create_solution(s, city, fields, provider_id=prov.id)
-            market.review(s, city, sol.id, 1, "approve")
-            made.append(sol)
-        s.commit()
-        ids = [m.id for m in made]
-    r = _build(engine, aid)
-    assert [(x["id"], x["title"]) for x in r["solutions"]] == [(ids[0], "排程优化方案")]
-    # planning at 2 levels against the target 3: a gap of 1 level
-    assert r["solutions"][0]["reason"].startswith(
-        "弱项 计划与调度 2 级 → 方案覆盖该子域（目标 3 级，差距合计 1 级）"
-    )
-    zh = report.html(r, date(2026, 3, 1))
-    assert f'<a href="/market/solutions/{ids[0]}">排程优化方案</a> — 湖州测试数字工程有限公司' in zh
-    assert "数据治理方案" not in zh

@@ -5,11 +5,11 @@ domain (inline SVG, so the PDF has it too), the weakest sub-domains with their u
 requirements, the percentile among peers (final assessments of the same questionnaire version
 and year, same GB/T 4754 division and same 规上/规下 status), the path to the next level (the
 sub-domains below the pass threshold there and their requirements not fully satisfied), the
-assessor's opinion, and the recommended solutions: the market service's ranked matches for the
-enterprise (its public ``matching.for_enterprise``: published solutions covering the weak
-sub-domains of the firm's newest CMMM result, with the reason), the first
-``SOLUTIONS_SHOWN``, each linked to its page; without the market service the report says that
-no solutions catalog exists.
+assessor's opinion, and where to find recommended solutions: when the market service (供需对接,
+its solutions catalog) is registered on the contract, a link to its matching page, which ranks
+the published solutions for the enterprise by the weak sub-domains of this diagnosis; otherwise
+the report says that no solutions catalog exists. (The report does not embed the matches: a
+service does not import another's modules, and the market publishes no result table of matches.)
 
 The result shown is the one stored when the assessment became final (frozen with its parameter
 version); the answers shown are those in force (the assessor's adjustments replace answers).
@@ -17,7 +17,6 @@ version); the answers shown are those in force (the assessor's adjustments repla
 
 from __future__ import annotations
 
-import logging
 import math
 from datetime import date
 from typing import Any
@@ -249,39 +248,18 @@ def build(session: Session, scope: Scope, assessment_id: int, lang: str = "zh") 
             else None
         ),
         "parameter_version": res.get("parameter_version"),
-        "solutions": _solutions(session, ent.id, lang),
+        "solutions": _market(),
     }
 
 
-#: recommended solutions shown in the report
-SOLUTIONS_SHOWN = 3
+def _market() -> dict[str, str] | None:
+    """The market service's matching page, when that service is registered on the contract."""
+    from industry_brain import contract
 
-
-def _solutions(session: Session, enterprise_id: int, lang: str) -> list[dict[str, Any]] | None:
-    """The market service's best matches for the enterprise (None: no market service)."""
-    try:
-        from industry_brain.domains.market import matching
-    except ImportError:  # the market service is not installed: no catalog
+    svc = contract.services().get("market")
+    if svc is None or svc.web_router is None:
         return None
-    try:
-        found = matching.for_enterprise(session, enterprise_id, None, lang)
-    except Exception as exc:  # the report must not fail because of another service
-        logging.getLogger("industry_brain").error(
-            "market matching failed",
-            extra={"fields": {"enterprise_id": enterprise_id}},
-            exc_info=exc,
-        )
-        return None
-    return [
-        {
-            "id": int(r["solution"]["id"]),
-            "code": str(r["solution"]["code"]),
-            "title": str(r["solution"]["title"]),
-            "provider": str(r["solution"]["provider"]),
-            "reason": str(r["reason"]),
-        }
-        for r in found.get("solutions", [])[:SOLUTIONS_SHOWN]
-    ]
+    return {"find": "/market/find", "catalog": "/market"}
 
 
 def _env() -> Environment:

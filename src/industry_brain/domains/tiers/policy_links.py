@@ -3,18 +3,21 @@ policy's title and what the firm qualifies for in the policy service's latest pu
 
 The amounts come from ``result_policy`` as the policy service publishes it (its result table's
 declared ``read`` on the service contract — the rows every snapshot holds), never from the policy
-service's modules. A result table carries no title: the title is read from the policy service's
-shipped definitions (its public loader, read-only); without the policy service the code is shown.
+service's modules. A result table carries no title: the title is read from the policy's shipped
+definition file (``policies/<code>.yaml`` in the parameter folder the policy service declares on the
+contract — data, not its modules); without the policy service or the file the code is shown.
 A policy without a row for the firm in the latest run is "not eligible" (a run keeps eligible,
 stacked and cannot-tell rows only); without a run, "not evaluated yet".
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
+import yaml
 from sqlalchemy.orm import Session
 
 from industry_brain import contract
@@ -31,15 +34,23 @@ def _result_table() -> Any:
 
 
 def _titles(codes: list[str]) -> dict[str, tuple[str, str]]:
-    try:
-        from industry_brain.domains.policy import definitions
-    except ImportError:  # pragma: no cover - the policy service is not installed
+    svc = contract.services().get("policy")
+    declared = svc.parameter_domain if svc is not None else None
+    if not declared:
         return {}
-    try:
-        shipped = definitions.load()
-    except Exception:  # a broken policy file must not take the plan page down
-        return {}
-    return {c: (shipped[c].spec.title.zh, shipped[c].spec.title.en) for c in codes if c in shipped}
+    folder = Path(declared[1]) / "policies"
+    out: dict[str, tuple[str, str]] = {}
+    for code in codes:
+        path = folder / f"{code}.yaml"
+        if not code.replace("_", "").isalnum() or not path.is_file():
+            continue
+        try:
+            title = (yaml.safe_load(path.read_text("utf-8")) or {}).get("title") or {}
+        except (OSError, yaml.YAMLError):
+            continue  # a broken policy file must not take the plan page down
+        if title.get("zh"):
+            out[code] = (str(title["zh"]), str(title.get("en") or title["zh"]))
+    return out
 
 
 def support_policies(session: Session, enterprise_id: int, uscc: str, codes: list[str]) -> dict:
