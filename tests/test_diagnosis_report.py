@@ -117,9 +117,13 @@ def test_report_html_in_both_languages(final) -> None:
     zh = report.html(_build(engine, aid, "zh"), date(2026, 3, 1))
     assert "成熟度等级 2 级（规范级），连续得分 2.65 / 5" in zh
     assert "百分位 100.0%" in zh and OPINION in zh
-    # the market service is registered: the report links to its matching and its catalog
-    assert '<a href="/market/find">为本企业匹配方案（企业登录后查看）</a>' in zh
-    assert '<a href="/market">浏览解决方案目录</a>' in zh
+    # the market service is registered: the report links to its catalog (the officer may open
+    # it) and, for the enterprise itself, to the solutions matched for it
+    assert '<a href="/market">浏览解决方案目录</a>' in zh and "/market/find" not in zh
+    with Session(engine) as s:
+        ent = scope_for(s.scalars(select(User).where(User.username == f"ent_{USCC_A[-1]}")).one())
+        own = report.html(report.build(s, ent, aid, "zh"), date(2026, 3, 1))
+    assert '<a href="/market/find">为本企业匹配方案</a>' in own
     en = report.html(_build(engine, aid, "en"), date(2026, 3, 1))
     assert "Maturity level 2 (Standardised), continuous score 2.65 / 5" in en
     assert "percentile 100.0%" in en and "规范级" not in en and "不满足" not in en

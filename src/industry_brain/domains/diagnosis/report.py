@@ -248,18 +248,25 @@ def build(session: Session, scope: Scope, assessment_id: int, lang: str = "zh") 
             else None
         ),
         "parameter_version": res.get("parameter_version"),
-        "solutions": _market(),
+        "solutions": _market(scope),
     }
 
 
-def _market() -> dict[str, str] | None:
-    """The market service's matching page, when that service is registered on the contract."""
+def _market(scope: Scope) -> dict[str, str] | None:
+    """The market service's pages the caller may open (its catalog; the enterprise's own
+    matching), when that service is registered on the contract; None without it."""
     from industry_brain import contract
 
     svc = contract.services().get("market")
     if svc is None or svc.web_router is None:
         return None
-    return {"find": "/market/find", "catalog": "/market"}
+    out: dict[str, str] = {}
+    nav = next((e for e in svc.navigation if e.path == "/market"), None)
+    if nav is not None and scope.can(nav.permission):
+        out["catalog"] = nav.path
+    if "market.request" in svc.permissions and scope.can("market.request"):
+        out["find"] = "/market/find"
+    return out
 
 
 def _env() -> Environment:
