@@ -1,7 +1,7 @@
-"""Diagnosis on the web beyond the assessment flow (SQLite, the web fixtures' store): the
-certificate list import page (the platform's upload staging, the CLI's import function; a list
-with any unusable row imports nothing and names file, sheet, row and column in both languages;
-both outcomes audited) and the reports of the agent's enterprises on its desk."""
+"""Diagnosis on the web beyond the assessment flow (SQLite and PostgreSQL, the web fixtures'
+store): the certificate list import page (the platform's upload staging, the CLI's import
+function; a list with any unusable row imports nothing and names file, sheet, row and column in
+both languages; both outcomes audited) and the reports of the agent's enterprises on its desk."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ HEADER = "统一社会信用代码,证书编号,发证日期,有效期至,发证
 
 
 @pytest.fixture
-def app(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def app(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("IB_DATA_DIR", str(tmp_path / "data"))
-    seed(sqlite_engine)
-    return create_app(Settings(today=date(2025, 6, 1)), sqlite_engine), sqlite_engine
+    seed(engine)
+    return create_app(Settings(today=date(2025, 6, 1)), engine), engine
 
 
 def _client(app, username: str) -> tuple[TestClient, str]:

@@ -25,9 +25,9 @@ from tests.test_tiers import with_rd
 from tests.web_fixtures import USCC_WX, seed
 
 
-def test_plan_support_policies_read_result_policy(sqlite_engine: Engine, tmp_path: Path) -> None:
-    seed(sqlite_engine)
-    with Session(sqlite_engine) as s:
+def test_plan_support_policies_read_result_policy(engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    with Session(engine) as s:
         wx = s.scalars(select(Enterprise).where(Enterprise.uscc == USCC_WX)).one()
         batch = s.scalars(select(ImportBatch)).first()
         assert batch is not None
@@ -53,8 +53,8 @@ def test_plan_support_policies_read_result_policy(sqlite_engine: Engine, tmp_pat
         before = plans.plan_view(s, plan, date(2025, 3, 1))["policies"]
         assert before["rd_intensity_award"]["status"] == "not_run"
         assert before["rd_intensity_award"]["title_zh"] == "研发投入奖励"
-    policy_service.run(sqlite_engine, year=2024, root=tmp_path / "snapshots", fresh=True)
-    with Session(sqlite_engine) as s:
+    policy_service.run(engine, year=2024, root=tmp_path / "snapshots", fresh=True)
+    with Session(engine) as s:
         plan = s.merge(plan)
         got = plans.plan_view(s, plan, date(2025, 3, 1))["policies"]
     rd = got["rd_intensity_award"]
