@@ -68,3 +68,15 @@ def test_province_main_job_on_postgresql(pg_server, tmp_path):
     ]
     assert names[3:] == [f"service {name}" for name, _ in service_hooks()]
     assert all(p["peak_mb"] > 50 for p in out["phases"])  # measured: a Python process is > 50 MB
+
+
+def test_cli_firms_only_for_a_province_of_at_least_100():
+    from typer.testing import CliRunner
+
+    from industry_brain.cli import app
+
+    runner = CliRunner()
+    city = runner.invoke(app, ["demo", "--scale", "city", "--firms", "500"])
+    assert city.exit_code == 2 and "--scale province" in city.output
+    tiny = runner.invoke(app, ["demo", "--scale", "province", "--firms", "50"])
+    assert tiny.exit_code == 2 and "at least 100" in tiny.output

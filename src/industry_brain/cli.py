@@ -92,6 +92,8 @@ def demo(
     out_dir = out or (data_dir() / "demo")
     if firms is not None and scale != "province":
         raise typer.BadParameter("--firms is for --scale province", param_hint="--firms")
+    if firms is not None and firms < 100:
+        raise typer.BadParameter("a province demo needs at least 100 firms", param_hint="--firms")
     with _errors(), _progress(not as_json) as step, use_firms(firms):
         run = run_demo(
             out_dir, scale=scale, seed=seed, reset=not keep, progress=step, region=region
