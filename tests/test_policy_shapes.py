@@ -203,8 +203,10 @@ def _con(warehouse: Path, engine: str) -> Any:
     return connect(warehouse, engine, tables=("enterprises", "scales", "facts", "result_mujun"))
 
 
-def test_shared_shapes_hand_computed(warehouse: Path) -> None:
-    con = _con(warehouse, "duckdb")
+@pytest.mark.parametrize("engine", ["duckdb", "pyspark"])
+def test_shared_shapes_hand_computed(warehouse: Path, engine: str) -> None:
+    # PySpark too: the masks are a bitwise AND there as well, the hoisted columns a persisted frame
+    con = _con(warehouse, engine)
     ev = compute.evaluate(con, POLICIES, _inputs(con), YEAR, COUNTIES, keep="all")
     got = {(r["policy"], r["enterprise_id"]): (r["status"], r["amount"]) for r in ev.rows}
     assert got == EXPECTED
