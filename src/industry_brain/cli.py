@@ -682,6 +682,9 @@ def serve(
         access_log=False,
         # forwarded headers count only from IB_TRUSTED_PROXIES, checked by the app itself
         proxy_headers=False,
+        # a worker imports the whole platform on start: on a loaded machine that takes longer than
+        # uvicorn's default 5 s health check, which then kills and restarts workers in a loop
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -72,6 +72,7 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
         DiagnosisAssessment,
         DiagnosisCertification,
     )
+    from industry_brain.store import replay
     from industry_brain.store.models import Enterprise, EnterpriseScale
 
     counts = {"assessments": 0, "answers": 0, "certificates": 0}
@@ -89,7 +90,9 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
         ).all()
         rng = random.Random(SEED)
         created: list[DiagnosisAssessment] = []
-        now = datetime.now(UTC)
+        # the demo's day when the main job replays it (store.replay), else the real clock
+        day = replay.replay_day()
+        now = (replay.stamp_on(day) if day else None) or datetime.now(UTC)
         plans = [("census", 1), ("cmmm", 2), ("lianghua", 3), ("dcmm", 10)]
         for i, (eid, uscc, industry) in enumerate(firms):
             c = rng.random()

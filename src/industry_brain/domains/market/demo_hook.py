@@ -234,11 +234,12 @@ def _advance(s: Session, lead: Any, status: str, amount: float | None) -> None:
     from datetime import UTC, datetime
 
     from industry_brain.domains.market import service
-    from industry_brain.store import audit
+    from industry_brain.store import audit, replay
 
     if status not in service.TRANSITIONS.get(lead.status, ()):
         raise ValueError(f"demo: {lead.status} → {status}")
-    now = datetime.now(UTC)
+    day = replay.replay_day()  # the demo's day when the main job replays it
+    now = (replay.stamp_on(day) if day else None) or datetime.now(UTC)
     if status == "contacted":
         lead.contacted_at = now
     elif status == "contracted":
