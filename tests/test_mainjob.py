@@ -78,7 +78,15 @@ def test_summary_counts(demo):
     assert sum(c["total"] for c in run.summary["by_county"].values()) == n
     assert len(run.summary["by_county"]) == 5
     assert stages == {"signed", "started", "completed", "producing", "above_scale", "at_capacity"}
-    assert roles == {"admin", "city_officer", "county_officer", "agent", "enterprise", "bank"}
+    assert roles == {
+        "admin",
+        "city_officer",
+        "county_officer",
+        "agent",
+        "enterprise",
+        "bank",
+        "provider",
+    }
     assert counts  # the manifest carries the generator's own counts
     assert all(r.status in ("committed", "partial") for r in run.imports)
 
