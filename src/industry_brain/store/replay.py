@@ -36,6 +36,12 @@ def replay_day() -> date | None:
     return _DAY.get()
 
 
+def now() -> datetime:
+    """Now, on the replayed day when there is one (the real time of day), else the real now."""
+    day = _DAY.get()
+    return (stamp_on(day) if day else None) or datetime.now(UTC)
+
+
 @contextmanager
 def replaying(day: date) -> Iterator[None]:
     """Stamp import batches created inside the block on ``day`` (see the module's docstring)."""

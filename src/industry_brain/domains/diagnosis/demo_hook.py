@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +90,7 @@ def seed(engine: Engine, year: int, n: int = N_FIRMS) -> dict[str, int]:
         ).all()
         rng = random.Random(SEED)
         created: list[DiagnosisAssessment] = []
-        # the demo's day when the main job replays it (store.replay), else the real clock
-        day = replay.replay_day()
-        now = (replay.stamp_on(day) if day else None) or datetime.now(UTC)
+        now = replay.now()  # the demo's day when the main job replays it, else the real clock
         plans = [("census", 1), ("cmmm", 2), ("lianghua", 3), ("dcmm", 10)]
         for i, (eid, uscc, industry) in enumerate(firms):
             c = rng.random()

@@ -231,15 +231,13 @@ def seed(engine: Engine) -> dict[str, Any]:
 def _advance(s: Session, lead: Any, status: str, amount: float | None) -> None:
     """The demo records a provider's outcome (the desk's transitions; the demo providers have
     no user each, so the outcome is written here and audited as ``demo``)."""
-    from datetime import UTC, datetime
 
     from industry_brain.domains.market import service
     from industry_brain.store import audit, replay
 
     if status not in service.TRANSITIONS.get(lead.status, ()):
         raise ValueError(f"demo: {lead.status} → {status}")
-    day = replay.replay_day()  # the demo's day when the main job replays it
-    now = (replay.stamp_on(day) if day else None) or datetime.now(UTC)
+    now = replay.now()  # the demo's day when the main job replays it
     if status == "contacted":
         lead.contacted_at = now
     elif status == "contracted":
