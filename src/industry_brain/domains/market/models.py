@@ -11,7 +11,11 @@
   solution) with the token's count;
 - leads: an enterprise's request to contact a provider (about a solution), its outcome
   (requested → contacted → contracted with the amount → delivered, or declined) and the rating
-  the contracting enterprise gives once after delivery.
+  the contracting enterprise gives once after delivery;
+- match runs (migration 0019_market_matches): the batch matching of every enterprise published
+  as a run (date, year, parameter version, the diagnosis inputs it read) with one row per rank
+  (solution and version, provider, score and the explanation's parts), the rows of the result
+  table ``result_market_matches``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -174,3 +179,43 @@ class MarketRating(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class MarketMatchRun(Base):
+    """One published batch matching of every enterprise against the published catalog."""
+
+    __tablename__ = "market_match_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    on_date: Mapped[date] = mapped_column(Date)
+    year: Mapped[int] = mapped_column(Integer)
+    parameter_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class MarketMatch(Base):
+    """One ranked solution of one enterprise in a match run, with the explanation's parts:
+    ``weak`` lists the weak sub-domains the solution covers as ``code:score`` joined by ``;``."""
+
+    __tablename__ = "market_matches"
+    __table_args__ = (Index("ix_market_matches_run_enterprise", "run_id", "enterprise_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("market_match_runs.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    solution_id: Mapped[int] = mapped_column(Integer)
+    solution_version: Mapped[int] = mapped_column(Integer)
+    provider_id: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    cover: Mapped[float] = mapped_column(Float)
+    industry_fit: Mapped[bool] = mapped_column(Boolean)
+    cases: Mapped[int] = mapped_column(Integer)
+    area: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ratings: Mapped[int] = mapped_column(Integer, default=0)
+    weak: Mapped[str] = mapped_column(String(400), default="")
+    target_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    diagnosis_year: Mapped[int | None] = mapped_column(Integer, nullable=True)

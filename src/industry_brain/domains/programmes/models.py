@@ -101,6 +101,9 @@ class ProgrammeAssignment(Base):
     assessment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     done_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
+    # the provider marks the report delivered (0019); the officer then records it received
+    delivered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    delivered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ProgrammeRecognition(Base):
