@@ -439,3 +439,75 @@ def test_cockpit_section_is_scoped(engine: Engine) -> None:
             web.cockpit_section(s, Scope(3, "wx", "county_officer", county_code="330502")) is None
         )
         assert web.cockpit_section(s, Scope(4, "e", "enterprise", enterprise_id=1)) is None
+
+
+def test_provider_delegation_expiry_and_revocation(engine: Engine) -> None:
+    """A provider user writes under an enterprise's prefix only while delegated: refused (and
+    audited) before the grant, allowed during it, refused after revocation and after expiry;
+    only the owner grants or revokes, and another enterprise stays refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from industry_brain.domains.identifiers.models import IdDelegation
+    from industry_brain.store.models import User
+
+    actor_a, actor_b = _setup(engine)
+    with Session(engine) as s:
+        user = User(username="provider_x", display_name="某服务商", role="provider")
+        s.add(user)
+        s.commit()
+        prov = service.Actor("provider_x", "provider", None, user.id)
+        later = datetime.now(UTC) + timedelta(days=30)
+        with pytest.raises(PermissionDenied):  # no grant yet
+            service.register(s, prov, "88.118.8/D001", "product", PRODUCT, CONFIG)
+        with pytest.raises(PermissionDenied):  # another enterprise cannot grant on A's prefix
+            service.delegate(s, actor_b, "88.118.8", "provider_x", later)
+        with pytest.raises(NotFoundError) as e:  # only provider users receive grants
+            service.delegate(s, actor_a, "88.118.8", "nobody", later)
+        assert e.value.code == "ids.provider_unknown"
+        with pytest.raises(ValidationError):
+            service.delegate(s, actor_a, "88.118.8", "provider_x", datetime.now(UTC))
+        service.delegate(s, actor_a, "88.118.8", "provider_x", later)
+        service.register(s, prov, "88.118.8/D001", "product", PRODUCT, CONFIG)
+        service.update(s, prov, "88.118.8/D001", {"name": "新名", "model": "T-2"}, CONFIG)
+        with pytest.raises(PermissionDenied):  # the grant covers 88.118.8 only, not B's prefix
+            service.register(s, prov, "88.118.9/D002", "product", PRODUCT, CONFIG)
+        with pytest.raises(PermissionDenied):  # a provider cannot pass its rights on
+            service.delegate(s, prov, "88.118.8", "provider_x", later)
+        assert [d["state"] for d in service.delegations(s, [1, 2])] == ["live"]
+        assert service.revoke_delegation(s, actor_a, "88.118.8", "provider_x") == 1
+        with pytest.raises(PermissionDenied):
+            service.withdraw(s, prov, "88.118.8/D001")
+        # a second grant that has run out: the row's end is moved into the past by hand
+        service.delegate(s, actor_a, "88.118.8", "provider_x", later)
+        service.register(s, prov, "88.118.8/D003", "product", PRODUCT, CONFIG)
+        grant = s.scalars(select(IdDelegation).order_by(IdDelegation.id.desc())).first()
+        grant.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        s.commit()
+        with pytest.raises(PermissionDenied):
+            service.withdraw(s, prov, "88.118.8/D003")
+        assert [d["state"] for d in service.delegations(s, [1])] == ["expired", "revoked"]
+
+        refused = s.scalars(
+            select(AuditLog).where(AuditLog.action == "ids.refused").order_by(AuditLog.id)
+        ).all()
+        assert [(r.actor, r.detail["attempt"], r.detail["refusal"]) for r in refused] == [
+            ("provider_x", "register", "no_delegation"),
+            ("ent_b", "delegate", "not_owner"),
+            ("provider_x", "register", "no_delegation"),
+            ("provider_x", "delegate", "not_owner"),
+            ("provider_x", "withdraw", "delegation_revoked"),
+            ("provider_x", "withdraw", "delegation_expired"),
+        ]
+        granted = s.scalars(select(AuditLog).where(AuditLog.action == "ids.delegate")).all()
+        assert [(g.actor, g.detail["provider"]) for g in granted] == [
+            ("ent_a", "provider_x"),
+            ("ent_a", "provider_x"),
+        ]
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "ids.delegation_revoked")) == 1  # fmt: skip
+        live = s.scalars(select(Identifier.suffix).where(Identifier.status == "live")).all()
+        assert sorted(live) == ["D001", "D003"]
+        writes = s.scalars(
+            select(AuditLog.actor).where(AuditLog.action.in_(["ids.register", "ids.update"]))
+        ).all()
+        assert writes == ["provider_x", "provider_x", "provider_x"]

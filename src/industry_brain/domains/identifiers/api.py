@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -49,9 +50,9 @@ def config_of(request: Request) -> service.NodeConfig:
 
 
 def _restricted_ok(db: Session, principal: Any, text: str) -> bool:
-    user = principal.user
-    if user is None:
+    if principal is None or principal.user is None:
         return False
+    user = principal.user
     if principal.scope.can("ids.restricted"):
         return True
     if user.enterprise_id is None or not syntax.is_valid(text):
@@ -62,33 +63,63 @@ def _restricted_ok(db: Session, principal: Any, text: str) -> bool:
     return owner == user.enterprise_id
 
 
-@resolver.get("/resolve/{identifier:path}", summary="resolve an identifier")
-def resolve(
-    identifier: str,
-    request: Request,
-    db: DbDep,
-    principal: PrincipalDep,
-    redirect: str | None = None,
-) -> Response:
-    cfg = config_of(request)
-    ok = _restricted_ok(db, principal, identifier)
+def _principal_if_any(request: Request, db: Session) -> Any:
+    """The caller only when it names itself (bearer token or session cookie): a public read
+    costs no session or token lookup."""
+    from industry_brain.web import auth
+    from industry_brain.web.deps import get_principal
+
+    if request.headers.get("authorization") or request.cookies.get(auth.SESSION_COOKIE):
+        return get_principal(request, db)
+    return None
+
+
+def _log_of(request: Request) -> service.ResolutionLog:
     log = getattr(request.app.state, "ids_log", None)
     if log is None:  # one per app (and store): resolutions written in batches
         log = request.app.state.ids_log = service.ResolutionLog()
-    res = service.resolve(db, identifier, cfg, restricted_ok=ok, log=log)
+    return log
+
+
+def answer(request: Request, db: Session, identifier: str, redirect: str | None) -> Response:
+    """The resolver's HTTP answer (the platform's route and ``ids serve`` share it): status,
+    caching headers from the TTL, an orjson body; a read showing restricted values is audited."""
+    cfg = config_of(request)
+    principal = _principal_if_any(request, db)
+    ok = _restricted_ok(db, principal, identifier)
+    res = service.resolve(
+        db,
+        identifier,
+        cfg,
+        restricted_ok=ok,
+        log=_log_of(request),
+        cache=getattr(request.app.state, "ids_cache", None),
+    )
     if res.status == 303:
         return RedirectResponse(
             res.location,
             status_code=303,
             headers={"Cache-Control": f"public, max-age={cfg.default_ttl}"},
         )
+    if res.restricted_shown:
+        scope = principal.scope
+        audit.record(
+            db,
+            scope.username,
+            "ids.restricted_read",
+            "identifier",
+            identifier,
+            {"restricted": sum(v["permission"] == "restricted" for v in res.body["values"])},
+            user_id=scope.user_id,
+        )
+        db.commit()
     if res.status == 200 and redirect == "url":
         urls = [v["data"] for v in res.body["values"] if v["type"] == "url"]
         if urls and isinstance(urls[0], str) and urls[0].startswith(("https://", "http://")):
             return RedirectResponse(urls[0], status_code=303)
     headers: dict[str, str] = {}
     if res.status == 200:
-        private = ok and any(v["permission"] == "restricted" for v in res.body["values"])
+        private = res.restricted_shown
         headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={res.ttl}"
         headers["Last-Modified"] = _http_date(res.body["updated_at"])
     elif res.status == 410:
@@ -98,7 +129,19 @@ def resolve(
     body = res.body
     if res.status >= 400:  # the platform's one error shape carries the request id
         body = {**body, "request_id": request_id_var.get()}
-    return JSONResponse(body, status_code=res.status, headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=res.status, headers=headers, media_type="application/json"
+    )
+
+
+@resolver.get("/resolve/{identifier:path}", summary="resolve an identifier")
+def resolve(
+    identifier: str,
+    request: Request,
+    db: DbDep,
+    redirect: str | None = None,
+) -> Response:
+    return answer(request, db, identifier, redirect)
 
 
 def _http_date(iso: str) -> str:

@@ -119,6 +119,7 @@ def register(
         orig.status = "second_life"
     audit.record(session, actor.name, "ids.battery", "battery", parsed.raw, {"id_prefix": prefix})
     session.commit()
+    service.invalidate()
     return row
 
 
@@ -168,6 +169,7 @@ def event(
         session, actor.name, "ids.battery_event", "battery", row.code, {"lifecycle_event": name}
     )
     session.commit()
+    service.invalidate()
     return ev
 
 

@@ -195,3 +195,19 @@ class IdResolution(Base):
     prefix: Mapped[str] = mapped_column(String(64))
     template_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
+
+
+class IdDelegation(Base):
+    """The owner of a prefix lets a provider user (role ``provider``) write under it until
+    ``expires_at`` or revocation (migration 0020); refusals outside it are audited."""
+
+    __tablename__ = "ids_delegations"
+    __table_args__ = (Index("ix_ids_delegations_prefix_user", "prefix_id", "provider_user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix_id: Mapped[int] = mapped_column(ForeignKey("ids_prefixes.id", ondelete="CASCADE"))
+    provider_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from industry_brain.core import uscc as uscc_mod
 from industry_brain.core.errors import ConflictError, Location, NotFoundError, ValidationError
 from industry_brain.domains.identifiers import syntax
 from industry_brain.domains.identifiers.models import (
+    IdDelegation,
     Identifier,
     IdHistory,
     IdPrefix,
@@ -41,7 +42,7 @@ from industry_brain.domains.identifiers.models import (
     IdUploadRow,
 )
 from industry_brain.store import audit
-from industry_brain.store.models import Enterprise
+from industry_brain.store.models import Enterprise, User
 from industry_brain.store.scope import PermissionDenied
 
 HERE = Path(__file__).parent
@@ -127,7 +128,8 @@ def refuse(session: Session, actor: Actor, action: str, target: str, why: str) -
 
 
 def owned_prefix(session: Session, actor: Actor, prefix: str, action: str) -> IdPrefix:
-    """The approved prefix when ``actor`` belongs to the enterprise owning it; else refused."""
+    """The approved prefix when ``actor`` belongs to the enterprise owning it, or is a provider
+    user holding a live delegation on it; anyone else is refused (and audited)."""
     syntax.check_prefix(prefix)
     row = session.scalar(select(IdPrefix).where(IdPrefix.prefix == prefix))
     if row is None or row.status != "approved":
@@ -138,9 +140,169 @@ def owned_prefix(session: Session, actor: Actor, prefix: str, action: str) -> Id
             Location(field="prefix"),
             value=prefix,
         )
-    if actor.enterprise_id is None or actor.enterprise_id != row.enterprise_id:
+    if actor.enterprise_id is not None and actor.enterprise_id == row.enterprise_id:
+        return row
+    if actor.role == "provider" and actor.user_id is not None:
+        why = delegation_state(session, row.id, actor.user_id)
+        if why == "delegated":
+            return row
+        raise refuse(session, actor, action, prefix, why)
+    raise refuse(session, actor, action, prefix, "not_owner")
+
+
+# ---------------------------------------------------------------- delegation
+
+
+def delegation_state(session: Session, prefix_id: int, user_id: int) -> str:
+    """``delegated`` while a grant is live; else ``no_delegation``, ``delegation_expired`` or
+    ``delegation_revoked`` (the latest grant's end)."""
+    now = datetime.now(UTC)
+    grants = list(
+        session.scalars(
+            select(IdDelegation)
+            .where(IdDelegation.prefix_id == prefix_id, IdDelegation.provider_user_id == user_id)
+            .order_by(IdDelegation.id.desc())
+        )
+    )
+    if any(g.revoked_at is None and _aware(g.expires_at) > now for g in grants):
+        return "delegated"
+    if not grants:
+        return "no_delegation"
+    return "delegation_revoked" if grants[0].revoked_at is not None else "delegation_expired"
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _owner_only(session: Session, actor: Actor, prefix: str, action: str) -> IdPrefix:
+    """Only a user of the owning enterprise manages delegations (a provider cannot pass its
+    rights on)."""
+    row = owned_prefix(session, actor, prefix, action)
+    if actor.enterprise_id != row.enterprise_id:
         raise refuse(session, actor, action, prefix, "not_owner")
     return row
+
+
+def _provider(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.role != "provider" or not user.active:
+        raise NotFoundError(
+            "ids.provider_unknown",
+            "服务商用户不存在或已停用",
+            "no such active provider user",
+            Location(field="provider"),
+            value=username,
+        )
+    return user
+
+
+def delegate(
+    session: Session, actor: Actor, prefix: str, provider: str, expires_at: datetime
+) -> IdDelegation:
+    """The owner lets provider user ``provider`` write under ``prefix`` until ``expires_at``."""
+    row = _owner_only(session, actor, prefix, "delegate")
+    user = _provider(session, provider)
+    expires_at = _aware(expires_at)
+    if expires_at <= datetime.now(UTC):
+        raise ValidationError(
+            "ids.delegation_past",
+            "授权截止时间应晚于现在",
+            "the delegation must end in the future",
+            Location(field="expires_at"),
+            value=expires_at.isoformat(),
+        )
+    grant = IdDelegation(
+        prefix_id=row.id,
+        provider_user_id=user.id,
+        granted_by=actor.name,
+        expires_at=expires_at,
+    )
+    session.add(grant)
+    audit.record(
+        session,
+        actor.name,
+        "ids.delegate",
+        "ids_prefix",
+        prefix,
+        {"provider": user.username, "expires_at": expires_at.isoformat()},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return grant
+
+
+def revoke_delegation(session: Session, actor: Actor, prefix: str, provider: str) -> int:
+    """Revoke every live grant of ``provider`` on ``prefix``; how many were live."""
+    row = _owner_only(session, actor, prefix, "revoke_delegation")
+    user = _provider(session, provider)
+    now = datetime.now(UTC)
+    live = [
+        g
+        for g in session.scalars(
+            select(IdDelegation).where(
+                IdDelegation.prefix_id == row.id,
+                IdDelegation.provider_user_id == user.id,
+                IdDelegation.revoked_at.is_(None),
+            )
+        )
+        if _aware(g.expires_at) > now
+    ]
+    if not live:
+        raise NotFoundError(
+            "ids.delegation_unknown",
+            "该服务商在此前缀上没有有效授权",
+            "the provider holds no live delegation on this prefix",
+            Location(field="provider"),
+            value=provider,
+        )
+    for g in live:
+        g.revoked_at = now
+        g.revoked_by = actor.name
+    audit.record(
+        session,
+        actor.name,
+        "ids.delegation_revoked",
+        "ids_prefix",
+        prefix,
+        {"provider": user.username},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    return len(live)
+
+
+def delegations(session: Session, prefix_ids: list[int]) -> list[dict[str, Any]]:
+    """Grants on these prefixes, newest first, with their state."""
+    now = datetime.now(UTC)
+    rows = session.execute(
+        select(IdDelegation, IdPrefix.prefix, User.username, User.display_name)
+        .join(IdPrefix, IdPrefix.id == IdDelegation.prefix_id)
+        .join(User, User.id == IdDelegation.provider_user_id)
+        .where(IdDelegation.prefix_id.in_(prefix_ids))
+        .order_by(IdDelegation.id.desc())
+    ).all()
+    out = []
+    for g, prefix, username, display in rows:
+        state = (
+            "revoked"
+            if g.revoked_at is not None
+            else ("live" if _aware(g.expires_at) > now else "expired")
+        )
+        out.append(
+            {
+                "id": g.id,
+                "prefix": prefix,
+                "provider": username,
+                "provider_name": display,
+                "granted_by": g.granted_by,
+                "granted_at": _aware(g.granted_at).isoformat(),
+                "expires_at": _aware(g.expires_at).isoformat(),
+                "revoked_at": _aware(g.revoked_at).isoformat() if g.revoked_at else None,
+                "state": state,
+            }
+        )
+    return out
 
 
 # ---------------------------------------------------------------- prefixes
@@ -406,6 +568,7 @@ def register(
     )
     try:
         session.commit()
+        invalidate()
     except IntegrityError as exc:
         session.rollback()
         raise duplicate(str(handle)) from exc
@@ -467,6 +630,7 @@ def update(session: Session, actor: Actor, text: str, data: dict, config: NodeCo
     _history(session, ident.id, "updated", actor.name, {"types": sorted(data)})
     audit.record(session, actor.name, "ids.update", "identifier", text, {}, user_id=actor.user_id)
     session.commit()
+    invalidate()
     return ident
 
 
@@ -487,6 +651,7 @@ def withdraw(session: Session, actor: Actor, text: str, reason: str = "") -> Ide
         user_id=actor.user_id,
     )
     session.commit()
+    invalidate()
     return ident
 
 
@@ -499,6 +664,7 @@ class Resolution:
     body: dict[str, Any]
     ttl: int | None = None
     location: str | None = None
+    restricted_shown: bool = False  # restricted values are in the body (audited by callers)
 
 
 def history(session: Session, ident_id: int) -> list[dict[str, Any]]:
@@ -511,16 +677,154 @@ def history(session: Session, ident_id: int) -> list[dict[str, Any]]:
     ]
 
 
+# One indexed lookup: UNIQUE(prefix, suffix) on the identifier, its template by primary key and
+# its records by UNIQUE(identifier_id, idx) — a single statement, a single round trip.
+_LOOKUP = (
+    select(
+        Identifier.id,
+        Identifier.status,
+        Identifier.created_at,
+        Identifier.updated_at,
+        Identifier.withdrawn_at,
+        IdTemplate.code,
+        IdTemplate.version,
+        IdTemplate.industry,
+        IdRecord.idx,
+        IdRecord.type,
+        IdRecord.data,
+        IdRecord.ttl,
+        IdRecord.timestamp,
+        IdRecord.permission,
+    )
+    .select_from(Identifier)
+    .join(IdTemplate, IdTemplate.id == Identifier.template_id)
+    .outerjoin(IdRecord, IdRecord.identifier_id == Identifier.id)
+    .where(Identifier.prefix == bindparam("p"), Identifier.suffix == bindparam("s"))
+    .order_by(IdRecord.idx)
+)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the store holds for one identifier (all values, restricted included)."""
+
+    id: int
+    status: str
+    template: dict[str, Any]
+    registered_at: str
+    updated_at: str
+    withdrawn_at: str | None
+    values: tuple[dict[str, Any], ...]
+    history: tuple[dict[str, Any], ...]  # only for a withdrawn identifier (410)
+
+
+class ResolutionCache:
+    """An LRU of found identifiers for the resolver alone (``ids serve``; the platform's own
+    route reads the store every time). An entry lives at most the smallest TTL of its values
+    and at most ``max_age`` seconds; every write of this process (register, update, withdraw,
+    bulk, battery) outdates all entries (:func:`invalidate`). A write by ANOTHER process (the
+    platform while ``ids serve`` runs apart) is seen after at most ``max_age`` seconds
+    (``IB_IDS_CACHE_SECONDS``, default 2; 0 turns the cache off)."""
+
+    def __init__(self, size: int = 20_000, max_age: float | None = None) -> None:
+        import threading
+        from collections import OrderedDict
+
+        if max_age is None:
+            max_age = float(os.environ.get("IB_IDS_CACHE_SECONDS", "2"))
+        self.size = size
+        self.max_age = max_age
+        self.entries: OrderedDict[tuple[str, str, str], tuple[float, int, _Found]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, str, str]) -> _Found | None:
+        if self.max_age <= 0:
+            return None
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is None or hit[0] < time.monotonic() or hit[1] != _VERSION[0]:
+                self.misses += 1
+                return None
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return hit[2]
+
+    def put(self, key: tuple[str, str, str], found: _Found, version: int) -> None:
+        if self.max_age <= 0:
+            return
+        ttl = min((v["ttl"] for v in found.values), default=self.max_age)
+        with self.lock:
+            self.entries[key] = (time.monotonic() + min(ttl, self.max_age), version, found)
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_VERSION = [0]  # bumped by every write of this process: older cache entries are not used
+
+
+def invalidate() -> None:
+    """A write of this process: cached resolutions are stale."""
+    _VERSION[0] += 1
+
+
+def _lookup(
+    session: Session,
+    config: NodeConfig,
+    prefix: str,
+    suffix: str,
+    cache: ResolutionCache | None = None,
+) -> _Found | None:
+    key = (config.prefix, prefix, suffix)
+    found = cache.get(key) if cache is not None else None
+    if found is not None:
+        return found
+    version = _VERSION[0]
+    rows = session.connection().execute(_LOOKUP, {"p": prefix, "s": suffix}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    hist: tuple[dict[str, Any], ...] = ()
+    if first.status == "withdrawn":
+        hist = tuple(history(session, first.id))
+    found = _Found(
+        id=first.id,
+        status=first.status,
+        template={"code": first.code, "version": first.version, "industry": first.industry},
+        registered_at=first.created_at.isoformat(),
+        updated_at=first.updated_at.isoformat(),
+        withdrawn_at=first.withdrawn_at.isoformat() if first.withdrawn_at else None,
+        values=tuple(
+            {
+                "index": r.idx,
+                "type": r.type,
+                "data": r.data,
+                "ttl": r.ttl,
+                "timestamp": r.timestamp.isoformat(),
+                "permission": r.permission,
+            }
+            for r in rows
+            if r.idx is not None
+        ),
+        history=hist,
+    )
+    if cache is not None:
+        cache.put(key, found, version)
+    return found
+
+
 def resolve(
     session: Session,
     text: str,
     config: NodeConfig,
     restricted_ok: bool = False,
     log: bool | ResolutionLog = True,
+    cache: ResolutionCache | None = None,
 ) -> Resolution:
     """Resolve ``prefix/suffix``: 200 with the records (restricted types only with
     ``restricted_ok``), 400 bad syntax, 404 unknown, 410 withdrawn with its history, 303 to the
-    node serving a prefix this node does not."""
+    node serving a prefix this node does not. One indexed statement (or ``cache``, which only
+    ``ids serve`` uses); no ORM or audit machinery — callers audit restricted reads."""
     try:
         handle = syntax.parse(text)
     except ValidationError as exc:
@@ -543,12 +847,8 @@ def resolve(
                 "identifier": text,
             },
         )
-    ident = session.scalar(
-        select(Identifier).where(
-            Identifier.prefix == handle.prefix, Identifier.suffix == handle.suffix
-        )
-    )
-    if ident is None:
+    found = _lookup(session, config, handle.prefix, handle.suffix, cache)
+    if found is None:
         _log(session, log, handle.prefix, None, 404)
         return Resolution(
             404,
@@ -559,9 +859,8 @@ def resolve(
                 "identifier": text,
             },
         )
-    tpl = session.get(IdTemplate, ident.template_id)
-    if ident.status == "withdrawn":
-        _log(session, log, handle.prefix, tpl.code, 410)
+    if found.status == "withdrawn":
+        _log(session, log, handle.prefix, found.template["code"], 410)
         return Resolution(
             410,
             {
@@ -569,39 +868,25 @@ def resolve(
                 "zh": "标识已注销",
                 "en": "the identifier has been withdrawn",
                 "identifier": text,
-                "withdrawn_at": ident.withdrawn_at.isoformat() if ident.withdrawn_at else None,
-                "history": history(session, ident.id),
+                "withdrawn_at": found.withdrawn_at,
+                "history": list(found.history),
             },
         )
-    recs = list(
-        session.scalars(
-            select(IdRecord).where(IdRecord.identifier_id == ident.id).order_by(IdRecord.idx)
-        )
-    )
-    shown = [r for r in recs if restricted_ok or r.permission == "public"]
-    _log(session, log, handle.prefix, tpl.code, 200)
+    shown = [v for v in found.values if restricted_ok or v["permission"] == "public"]
+    _log(session, log, handle.prefix, found.template["code"], 200)
     return Resolution(
         200,
         {
             "identifier": text,
-            "template": {"code": tpl.code, "version": tpl.version, "industry": tpl.industry},
-            "status": ident.status,
-            "registered_at": ident.created_at.isoformat(),
-            "updated_at": ident.updated_at.isoformat(),
-            "values": [
-                {
-                    "index": r.idx,
-                    "type": r.type,
-                    "data": r.data,
-                    "ttl": r.ttl,
-                    "timestamp": r.timestamp.isoformat(),
-                    "permission": r.permission,
-                }
-                for r in shown
-            ],
-            "restricted_hidden": len(recs) - len(shown),
+            "template": found.template,
+            "status": found.status,
+            "registered_at": found.registered_at,
+            "updated_at": found.updated_at,
+            "values": shown,
+            "restricted_hidden": len(found.values) - len(shown),
         },
-        ttl=min((r.ttl for r in shown), default=config.default_ttl),
+        ttl=min((v["ttl"] for v in shown), default=config.default_ttl),
+        restricted_shown=len(shown) > 0 and any(v["permission"] == "restricted" for v in shown),
     )
 
 
@@ -652,6 +937,14 @@ class ResolutionLog:
             rows, self.pending, self.since = self.pending, [], time.monotonic()
         session.connection().execute(IdResolution.__table__.insert(), rows)
         session.commit()
+
+    def flush(self, session: Session) -> None:
+        """Write what is waiting (at shutdown)."""
+        with self.lock:
+            rows, self.pending, self.since = self.pending, [], time.monotonic()
+        if rows:
+            session.connection().execute(IdResolution.__table__.insert(), rows)
+            session.commit()
 
 
 # ---------------------------------------------------------------- bulk registration
@@ -917,6 +1210,7 @@ def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) 
             user_id=actor.user_id,
         )
         session.commit()
+        invalidate()
     except IntegrityError:
         session.rollback()
         upload = session.get(IdUpload, upload_id)
