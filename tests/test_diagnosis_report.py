@@ -4,6 +4,7 @@ level, the assessor's opinion — in HTML (both languages) and in the PDF (text 
 
 from __future__ import annotations
 
+import html as html_mod
 import shutil
 import subprocess
 from datetime import date
@@ -151,3 +152,132 @@ def test_report_pdf_text(final, tmp_path: Path) -> None:
         "生产环节集成不足",
     ):
         assert words in flat, words
+
+
+# -- recommended solutions from the market's published batch matching -------------------------
+def _market_run(engine: Engine) -> dict[str, int]:
+    """Three published solutions of one provider serving the city (330500), and a match run.
+
+    A (level 2, target 3): the 7 production sub-domains score 2.0 (gap 1 each), the rest 3.0.
+    With the market's default weights (gap 1, industry 0.5, cases 0.2, rating 0.3, area 0.3):
+    计划排程 (planning + operations) = 1×2 + 0.3 = 2.3; 能源监测 (energy) = 1×1 + 0.3 = 1.3;
+    数据治理 (data: 3.0, not weak) is not eligible for A."""
+    from industry_brain import contract
+    from industry_brain.core import uscc
+    from industry_brain.domains.market import publish
+    from industry_brain.domains.market import service as market
+    from industry_brain.store.scope import Scope
+
+    contract.services()
+    officer = Scope(user_id=None, username="officer", role="city_officer")
+    ids = {}
+    with Session(engine) as s:
+        p = market.register_provider(
+            s,
+            officer,
+            uscc.make("91330502MA2B0M009"),
+            "丙数字工程公司",
+            "engineering",
+            ["330500"],
+            30,
+        )
+        for key, title, subs in (
+            ("plan", "计划排程与生产执行", ["planning", "operations"]),
+            ("energy", "能源在线监测", ["energy"]),
+            ("data", "数据治理", ["data"]),
+        ):
+            fields = {
+                "title": title,
+                "summary": "",
+                "subdomains": subs,
+                "industries": [],
+                "sizes": [],
+                "price_min": 10,
+                "price_max": 20,
+                "delivery_days": 60,
+                "cases": [],
+            }
+            sol = market.create_solution(s, officer, fields, provider_id=p.id)
+            market.review(s, officer, sol.id, 1, "approve")
+            ids[key] = sol.id
+        s.commit()
+        ids["run"] = publish.run(s, "tester", date(2026, 3, 1)).id
+    return ids
+
+
+def test_report_lists_recommended_solutions(final, tmp_path: Path) -> None:
+    engine, aid = final
+    # no match run yet: said plainly, the links to the market stay
+    zh = report.html(_build(engine, aid, "zh"), date(2026, 3, 1))
+    assert "供需对接平台尚未运行批量匹配，报告暂无推荐方案清单。" in zh
+    en = report.html(_build(engine, aid, "en"), date(2026, 3, 1))
+    assert "has not run a batch matching yet" in en
+    ids = _market_run(engine)
+    r = _build(engine, aid)
+    rec = r["recommended"]
+    assert (rec["status"], rec["run_id"], rec["on"], rec["diagnosis_year"]) == (
+        "ok",
+        ids["run"],
+        "2026-03-01",
+        2025,
+    )
+    assert [(x["rank"], x["title"], x["provider"], x["link"]) for x in rec["items"]] == [
+        (1, "计划排程与生产执行", "丙数字工程公司", f"/market/solutions/{ids['plan']}"),
+        (2, "能源在线监测", "丙数字工程公司", f"/market/solutions/{ids['energy']}"),
+    ]
+    assert rec["items"][0]["why"] == (
+        "弱项 计划与调度 2 级、生产作业 2 级 → 方案覆盖这些子域（目标 3 级）；同行业案例 0 个；"
+        "服务区域覆盖本地；得分 2.3"
+    )
+    assert rec["items"][1]["why"] == (
+        "弱项 能源管理 2 级 → 方案覆盖该子域（目标 3 级）；同行业案例 0 个；"
+        "服务区域覆盖本地；得分 1.3"
+    )
+    zh = report.html(r, date(2026, 3, 1))
+    assert f'<a href="/market/solutions/{ids["plan"]}">计划排程与生产执行</a>' in zh
+    assert f"供需对接平台最新一次批量匹配（批次 {ids['run']}，2026-03-01）" in zh
+    assert "数据治理" not in zh
+    en = html_mod.unescape(report.html(_build(engine, aid, "en"), date(2026, 3, 1)))
+    assert (
+        "weak Planning and scheduling at 2, Production operations at 2 → the solution covers them "
+        "(target level 3); 0 case(s) in the same industry; serves the enterprise's area; score 2.3"
+    ) in en
+    pdf = report.pdf(r, date(2026, 3, 1))
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    for words in (
+        "计划排程与生产执行—丙数字工程公司",
+        "弱项计划与调度2级、生产作业2级→方案覆盖这些子域（目标3级）",
+        "能源在线监测",
+        "得分1.3",
+    ):
+        assert words in flat, words
+    # enterprise B (nothing met, level 0 → target 1, every sub-domain weak): all three, the
+    # tie of 能源在线监测 and 数据治理 at 1.3 (same price, unrated) broken by the code
+    with Session(engine) as s:
+        b = s.scalar(select(Enterprise.id).where(Enterprise.uscc == USCC_B))
+        city = scope_for(s.scalars(select(User).where(User.username == "city")).one())
+        rec_b = report.recommended(s, b, "zh", city)
+    codes = {x["title"]: x["link"] for x in rec_b["items"]}
+    assert [x["title"] for x in rec_b["items"]] == [
+        "计划排程与生产执行",
+        "能源在线监测",
+        "数据治理",
+    ]
+    assert codes["能源在线监测"] < codes["数据治理"]  # created first: the lower code
+
+
+def test_report_without_the_market_service(final, monkeypatch: pytest.MonkeyPatch) -> None:
+    from industry_brain import contract
+
+    engine, aid = final
+    others = {k: v for k, v in contract.services().items() if k != "market"}
+    monkeypatch.setattr(contract, "services", lambda: others)
+    r = _build(engine, aid)
+    assert r["recommended"] == {"status": "absent", "items": []} and r["solutions"] is None
+    zh = report.html(r, date(2026, 3, 1))
+    assert "解决方案目录尚未建立，暂无推荐。" in zh and "批量匹配" not in zh

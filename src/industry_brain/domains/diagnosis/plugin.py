@@ -45,6 +45,11 @@ def ib_result_tables() -> list[Any]:
 
 
 @hookimpl
+def ib_reads_results() -> list[str]:
+    return ["result_market_matches"]
+
+
+@hookimpl
 def ib_demo_hook() -> Any:
     from industry_brain.domains.diagnosis import demo_hook
 

@@ -5,11 +5,14 @@ domain (inline SVG, so the PDF has it too), the weakest sub-domains with their u
 requirements, the percentile among peers (final assessments of the same questionnaire version
 and year, same GB/T 4754 division and same 规上/规下 status), the path to the next level (the
 sub-domains below the pass threshold there and their requirements not fully satisfied), the
-assessor's opinion, and where to find recommended solutions: when the market service (供需对接,
-its solutions catalog) is registered on the contract, a link to its matching page, which ranks
-the published solutions for the enterprise by the weak sub-domains of this diagnosis; otherwise
-the report says that no solutions catalog exists. (The report does not embed the matches: a
-service does not import another's modules, and the market publishes no result table of matches.)
+assessor's opinion, and the recommended solutions: when the market service (供需对接, its
+solutions catalog) is registered on the contract, the enterprise's first ranks of the market's
+newest published batch matching, read from its result table ``result_market_matches`` (declared
+on the contract; never through the market's modules) — title, provider and why (the weak
+sub-domains the solution covers with their scores, peer cases, rating, score), linked to the
+solution's page when the reader may open the catalog — and links to the market's pages; without a
+match run, or for an enterprise the run did not rank, the report says so; without the market
+service, that no solutions catalog exists.
 
 The result shown is the one stored when the assessment became final (frozen with its parameter
 version); the answers shown are those in force (the assessor's adjustments replace answers).
@@ -21,6 +24,7 @@ import math
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -249,6 +253,113 @@ def build(session: Session, scope: Scope, assessment_id: int, lang: str = "zh") 
         ),
         "parameter_version": res.get("parameter_version"),
         "solutions": _market(scope),
+        "recommended": recommended(session, ent.id, lang, scope),
+    }
+
+
+MATCHES = "result_market_matches"
+
+
+def _matches_table() -> Any:
+    from industry_brain import contract
+
+    for svc in contract.services().values():
+        for table in svc.result_tables:
+            if table.name == MATCHES:
+                return table
+    return None
+
+
+def _missing(x: Any) -> bool:
+    return x is None or bool(pd.isna(x))
+
+
+def _trim(x: float) -> str:
+    """A figure with up to 2 decimals, trailing zeros dropped (1.5, 4.6, 2.38)."""
+    text = formatting.number(x, 2)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _why(row: dict[str, Any], names: dict[str, str], lang: str) -> str:
+    """The reason of one recommended solution, from the parts the market publishes."""
+    zh = lang == "zh"
+    parts: list[str] = []
+    weak = [w.split(":", 1) for w in str(row.get("weak") or "").split(";") if ":" in w]
+    target = row.get("target_level")
+    if weak:
+        subs = [(names.get(code, code), float(score)) for code, score in weak]
+        joined = ("、" if zh else ", ").join(
+            translate(lang, "diagnosis.report.rec_weak_item", name=n, score=_trim(v))
+            for n, v in subs
+        )
+        parts.append(
+            translate(
+                lang,
+                "diagnosis.report.rec_weak_one" if len(subs) == 1 else "diagnosis.report.rec_weak",
+                subs=joined,
+                target="—" if _missing(target) else int(target),
+            )
+        )
+    elif _missing(row.get("diagnosis_year")):
+        parts.append(translate(lang, "diagnosis.report.rec_undiagnosed"))
+    if row.get("industry_fit"):
+        parts.append(translate(lang, "diagnosis.report.rec_industry"))
+    parts.append(translate(lang, "diagnosis.report.rec_cases", n=int(row.get("cases") or 0)))
+    ratings = int(row.get("ratings") or 0)
+    if ratings:
+        parts.append(
+            translate(
+                lang,
+                "diagnosis.report.rec_rating",
+                rating=_trim(float(row["rating"])),
+                n=ratings,
+            )
+        )
+    if row.get("area"):
+        parts.append(translate(lang, "diagnosis.report.rec_area"))
+    parts.append(translate(lang, "diagnosis.report.rec_score", score=_trim(float(row["score"]))))
+    return ("；" if zh else "; ").join(parts)
+
+
+def recommended(session: Session, enterprise_id: int, lang: str, scope: Scope) -> dict[str, Any]:
+    """The enterprise's recommended solutions from the market's newest published match run:
+    ``status`` is ``absent`` (no market service), ``no_run`` (no published run), ``none`` (the
+    run ranked nothing for the enterprise) or ``ok`` with ``items`` (rank, title, provider, why,
+    link), the run id, its day and the diagnosis year it used."""
+    table = _matches_table()
+    if table is None:
+        return {"status": "absent", "items": []}
+    frame, runs = table.read(session)
+    if frame.empty and not runs:
+        return {"status": "no_run", "items": []}
+    year = max(int(r["year"]) for r in runs)
+    run = next(r for r in runs if int(r["year"]) == year)
+    rows = frame[(frame["year"] == year) & (frame["enterprise_id"] == enterprise_id)]
+    on = str(frame.loc[frame["year"] == year, "on_date"].iloc[0]) if len(frame) else None
+    base = {"run_id": int(run["run_id"]), "on": on}
+    if rows.empty:
+        return {**base, "status": "none", "items": []}
+    cmmm = qn.get("cmmm")
+    names = {sub["code"]: sub["name"][lang] for _, sub in cmmm.subdomains()}
+    svc = _market(scope) or {}
+    link = bool(svc.get("catalog"))
+    items = []
+    for row in rows.sort_values("rank").to_dict("records"):
+        items.append(
+            {
+                "rank": int(row["rank"]),
+                "title": row["title"],
+                "provider": row["provider"],
+                "why": _why(row, names, lang),
+                "link": f"/market/solutions/{int(row['solution_id'])}" if link else None,
+            }
+        )
+    dyear = rows["diagnosis_year"].dropna()
+    return {
+        **base,
+        "status": "ok",
+        "items": items,
+        "diagnosis_year": int(dyear.iloc[0]) if len(dyear) else None,
     }
 
 

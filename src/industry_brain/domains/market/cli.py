@@ -28,6 +28,12 @@ match_app = typer.Typer(
     help="供需对接: an enterprise's ranked, explained solutions and providers.",
     rich_markup_mode="rich",
 )
+matches_app = typer.Typer(
+    help="Batch matching runs: rank the catalog for every enterprise and publish the first ranks "
+    "(result_market_matches, read by the diagnosis report).",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+)
 
 UserOpt = Annotated[
     str, typer.Option("--user", help="Username acting (its role applies; audited).")
@@ -496,5 +502,76 @@ def match(
     for r in out["solutions"]:
         t.add_row(
             str(r["rank"]), r["code"], r["title"], r["provider"], f"{r['score']:.2f}", r["reason"]
+        )
+    console.print(t)
+
+
+# -- match runs --------------------------------------------------------------------------------
+@matches_app.command("run")
+def matches_run(
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day to rank on (YYYY-MM-DD; default today).")
+    ] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Recorded in the audit log.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Match every enterprise against the published catalog in one batch and publish the run
+    (its first ranks with the explanation's parts, as the result table result_market_matches)."""
+    from industry_brain.domains.market import publish
+
+    with _errors(), _session() as s:
+        day = date.fromisoformat(on) if on else None
+        r = publish.run(s, actor, day)
+        out = {
+            "run_id": r.id,
+            "on": r.on_date.isoformat(),
+            "parameter_version": r.parameter_version,
+            **r.summary,
+            "inputs": r.inputs,
+        }
+    if as_json:
+        _print_json(out)
+        return
+    console.print(
+        f"匹配批次 match run {out['run_id']} ({out['on']}): 企业 {out['enterprises']} "
+        f"(已诊断 diagnosed {out['diagnosed']}) × 方案 {out['catalog']} → 有推荐 matched "
+        f"{out['matched']}, 发布 {out['rows']} 行 rows; 计算 {out['match_seconds']:.3f} s, "
+        f"写入 write {out['write_seconds']:.3f} s",
+        highlight=False,
+    )
+
+
+@matches_app.command("list")
+def matches_list(as_json: JsonOpt = False) -> None:
+    """Published batch matching runs, newest first, with their inputs."""
+    from industry_brain.domains.market import publish
+
+    with _errors(), _session() as s:
+        out = [
+            {
+                "run_id": r.id,
+                "on": r.on_date.isoformat(),
+                "status": r.status,
+                "parameter_version": r.parameter_version,
+                "rows": r.summary.get("rows"),
+                "matched": r.summary.get("matched"),
+                "diagnosis_runs": [x["run_id"] for x in r.inputs.get("diagnosis_runs", [])],
+            }
+            for r in publish.runs(s)
+        ]
+    if as_json:
+        _print_json(out)
+        return
+    t = Table(title="匹配批次 / match runs")
+    for col in ("#", "日期 on", "参数 parameters", "行 rows", "有推荐 matched", "诊断批次 inputs"):
+        t.add_column(col)
+    for r in out:
+        t.add_row(
+            str(r["run_id"]),
+            r["on"],
+            r["parameter_version"],
+            str(r["rows"]),
+            str(r["matched"]),
+            ", ".join(map(str, r["diagnosis_runs"])) or "—",
         )
     console.print(t)

@@ -7,7 +7,6 @@ from a fixed seed and labelled 演示 (demo) where a person reads them."""
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -250,27 +249,14 @@ def _advance(s: Session, lead: Any, status: str, amount: float | None) -> None:
 
 
 def batch(engine: Engine) -> dict[str, Any]:
-    """Match every enterprise against the published catalog in one batch."""
-    from industry_brain.domains.market import matching
+    """Match every enterprise against the published catalog in one batch and publish the run
+    (``result_market_matches``) on the demo's day."""
+    from industry_brain.domains.market import publish
+    from industry_brain.store import replay
 
     with Session(engine) as s:
-        t0 = time.perf_counter()
-        ents = matching.enterprises(s)
-        sols = matching.solutions(s)
-        t1 = time.perf_counter()
-        w = matching.Weights.load()
-        m = matching.match(ents, sols, w)
-        t2 = time.perf_counter()
-    matched = int((m.index[:, 0] >= 0).sum()) if len(ents) else 0
-    return {
-        "enterprises": len(ents),
-        "diagnosed": int(ents["subdomains"].notna().sum()) if len(ents) else 0,
-        "catalog": len(sols),
-        "matched": matched,
-        "mean_eligible": round(float(m.eligible.mean()), 1) if len(ents) else 0.0,
-        "load_seconds": round(t1 - t0, 3),
-        "match_seconds": round(t2 - t1, 3),
-    }
+        r = publish.run(s, DEMO, replay.replay_day() or date.today())
+        return {"run_id": r.id, **r.summary}
 
 
 def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]) -> dict[str, Any]:

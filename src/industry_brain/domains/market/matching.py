@@ -172,6 +172,7 @@ def solutions(session: Session) -> pd.DataFrame:
         select(
             MarketSolution.id,
             MarketSolution.code,
+            MarketSolution.published_version,
             MarketSolution.provider_id,
             MarketProvider.name,
             MarketProvider.regions,
@@ -194,6 +195,7 @@ def solutions(session: Session) -> pd.DataFrame:
     cols = [
         "id",
         "code",
+        "version",
         "provider_id",
         "provider",
         "regions",

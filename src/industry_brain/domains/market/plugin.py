@@ -39,7 +39,19 @@ def ib_parameter_domain() -> tuple[str, Path]:
 def ib_cli_groups() -> dict[str, Any]:
     from industry_brain.domains.market import cli
 
-    return {"solutions": cli.solutions_app, "providers": cli.providers_app, "match": cli.match_app}
+    return {
+        "solutions": cli.solutions_app,
+        "providers": cli.providers_app,
+        "match": cli.match_app,
+        "matches": cli.matches_app,
+    }
+
+
+@hookimpl
+def ib_result_tables() -> list[Any]:
+    from industry_brain.domains.market import publish
+
+    return [publish.RESULT_TABLE]
 
 
 @hookimpl

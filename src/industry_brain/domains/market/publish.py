@@ -1,0 +1,301 @@
+"""The batch matching published to the warehouse: ``result_market_matches``.
+
+A **match run** ranks the published catalog for every enterprise in one batch (the code of the
+portal's live page, :func:`matching.match`) and keeps the first ``market.matching.published``
+ranks of each enterprise with the explanation's parts, so that another service (the diagnosis
+report) can list an enterprise's recommended solutions and say why without importing the market:
+
+- ``weak``: the weak sub-domains the solution covers, ``code:score`` joined by ``;`` in the order
+  of the CMMM sub-domains (e.g. ``planning:1.5``), with ``target_level`` (the enterprise's level
+  + 1, capped) — empty without a diagnosis or when no covered sub-domain is below the target;
+- ``cover`` (the sum of those gaps), ``industry_fit``, ``cases`` (peer cases, capped), ``area``,
+  the provider's ``rating`` and number of ``ratings`` at the time of the run, and ``score``.
+
+A run records the parameter version, the day it ranks on (the platform's day) and, as its
+inputs, the diagnosis data it read: the final CMMM assessments (count, newest id) and the
+diagnosis service's published runs at that time (read through a lightweight description of
+its table; the market never imports the diagnosis modules). The table holds the rows of the
+newest published run of every year.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from industry_brain.contract import ResultTable
+from industry_brain.core import parameters as core_params
+from industry_brain.domains.market import codes, matching
+from industry_brain.domains.market.models import (
+    MarketMatch,
+    MarketMatchRun,
+    MarketProvider,
+    MarketSolution,
+    MarketSolutionVersion,
+)
+from industry_brain.store import audit
+from industry_brain.store.models import Enterprise
+
+TABLE = "result_market_matches"
+SCHEMA: tuple[tuple[str, str], ...] = (
+    ("run_id", "int64"),
+    ("parameter_version", "string"),
+    ("year", "int64"),
+    ("on_date", "string"),
+    ("enterprise_id", "int64"),
+    ("uscc", "string"),
+    ("rank", "int64"),
+    ("solution_id", "int64"),
+    ("solution_version", "int64"),
+    ("solution_code", "string"),
+    ("title", "string"),
+    ("provider_id", "int64"),
+    ("provider_uscc", "string"),
+    ("provider", "string"),
+    ("score", "float64"),
+    ("cover", "float64"),
+    ("industry_fit", "bool"),
+    ("cases", "int64"),
+    ("area", "bool"),
+    ("rating", "float64"),
+    ("ratings", "int64"),
+    ("weak", "string"),
+    ("target_level", "int64"),
+    ("diagnosis_year", "int64"),
+)
+
+_diagnosis_runs = sa.table(
+    "diagnosis_runs", sa.column("id"), sa.column("year"), sa.column("status")
+)
+
+
+def _inputs(session: Session) -> dict[str, Any]:
+    a = matching._assessments
+    n, newest = session.execute(
+        select(func.count(a.c.id), func.max(a.c.id)).where(
+            a.c.questionnaire == "cmmm", a.c.status == "final"
+        )
+    ).one()
+    runs = session.execute(
+        select(_diagnosis_runs.c.id, _diagnosis_runs.c.year)
+        .where(_diagnosis_runs.c.status == "published")
+        .order_by(_diagnosis_runs.c.id)
+    ).all()
+    return {
+        "cmmm_final_assessments": int(n or 0),
+        "newest_assessment_id": None if newest is None else int(newest),
+        "diagnosis_runs": [
+            {"service": "diagnosis", "run_id": int(i), "year": int(y)} for i, y in runs
+        ],
+    }
+
+
+def rows_of(
+    ents: pd.DataFrame, sols: pd.DataFrame, m: matching.Matches, w: matching.Weights, keep: int
+) -> list[dict[str, Any]]:
+    """The published rows of a batch: the first ``keep`` ranks of every enterprise, with the
+    explanation's parts (``run_id`` not set)."""
+    order = list(codes.subdomains())
+    top_level = codes.max_level()
+    sol_subs = [set(x) for x in sols["subdomains"]]
+    out: list[dict[str, Any]] = []
+    keep = min(keep, m.index.shape[1]) if m.index.ndim == 2 else 0
+    for r in range(len(ents)):
+        subs = ents["subdomains"].iat[r]
+        diagnosed = isinstance(subs, dict)
+        target = min(int(ents["level"].iat[r] or 0) + 1, top_level) if diagnosed else None
+        dyear = ents["diagnosis_year"].iat[r] if diagnosed else None
+        eid = int(ents["id"].iat[r])
+        for j in range(keep):
+            i = int(m.index[r, j])
+            if i < 0:
+                break
+            weak = ""
+            if diagnosed:
+                covered = sol_subs[i]
+                weak = ";".join(
+                    f"{c}:{round(float(subs[c]), 4):g}"
+                    for c in order
+                    if c in subs and c in covered and subs[c] < target
+                )
+            rating = sols["rating"].iat[i]
+            out.append(
+                {
+                    "enterprise_id": eid,
+                    "rank": j + 1,
+                    "solution_id": int(sols["id"].iat[i]),
+                    "solution_version": int(sols["version"].iat[i]),
+                    "provider_id": int(sols["provider_id"].iat[i]),
+                    "score": float(m.score[r, j]),
+                    "cover": round(float(m.cover[r, j]), 6),
+                    "industry_fit": bool(m.industry[r, j]),
+                    "cases": int(m.cases[r, j]),
+                    "area": bool(m.area[r, j]),
+                    "rating": None if rating != rating else float(rating),
+                    "ratings": int(sols["ratings"].iat[i]),
+                    "weak": weak[:400],
+                    "target_level": target,
+                    "diagnosis_year": None if dyear is None or dyear != dyear else int(dyear),
+                }
+            )
+    return out
+
+
+def run(session: Session, actor: str, on: date | None = None) -> MarketMatchRun:
+    """Match every enterprise against the published catalog and publish the run."""
+    on = on or date.today()
+    t0 = time.perf_counter()
+    w = matching.Weights.load(on)
+    keep = int(core_params.load().get("market.matching.published", on=on))
+    inputs = _inputs(session)
+    ents = matching.enterprises(session, None, on)
+    sols = matching.solutions(session)
+    t1 = time.perf_counter()
+    if len(ents) and len(sols):
+        m = matching.match(ents, sols, w, k=max(keep, 1))
+        rows = rows_of(ents, sols, m, w, keep)
+        matched = int((m.index[:, 0] >= 0).sum())
+        mean_eligible = round(float(m.eligible.mean()), 1)
+    else:
+        rows, matched, mean_eligible = [], 0, 0.0
+    t2 = time.perf_counter()
+    r = MarketMatchRun(
+        on_date=on,
+        year=on.year,
+        parameter_version=core_params.load().version("market"),
+        status="published",
+        summary={},
+        inputs=inputs,
+        actor=actor,
+    )
+    session.add(r)
+    session.flush()
+    for row in rows:
+        row["run_id"] = r.id
+    for a in range(0, len(rows), 20_000):
+        session.execute(insert(MarketMatch), rows[a : a + 20_000])
+    t3 = time.perf_counter()
+    r.summary = {
+        "enterprises": len(ents),
+        "diagnosed": int(ents["subdomains"].notna().sum()) if len(ents) else 0,
+        "catalog": len(sols),
+        "matched": matched,
+        "rows": len(rows),
+        "mean_eligible": mean_eligible,
+        "load_seconds": round(t1 - t0, 3),
+        "match_seconds": round(t2 - t1, 3),
+        "write_seconds": round(t3 - t2, 3),
+    }
+    audit.record(
+        session,
+        actor,
+        "market.match_run",
+        "market_match_run",
+        str(r.id),
+        {"on": on.isoformat(), "rows": len(rows), "parameter_version": r.parameter_version},
+    )
+    session.commit()
+    return r
+
+
+def runs(session: Session) -> list[MarketMatchRun]:
+    return list(session.scalars(select(MarketMatchRun).order_by(MarketMatchRun.id.desc())))
+
+
+def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the newest published run of every year and those runs."""
+    found = session.execute(
+        select(
+            MarketMatchRun.id,
+            MarketMatchRun.year,
+            MarketMatchRun.parameter_version,
+            MarketMatchRun.on_date,
+        )
+        .where(MarketMatchRun.status == "published")
+        .order_by(MarketMatchRun.year, MarketMatchRun.id)
+    ).all()
+    latest = {int(y): (int(i), str(v), d) for i, y, v, d in found}
+    ids = [i for i, _, _ in latest.values()]
+    q = (
+        select(
+            MarketMatch.run_id,
+            MarketMatch.enterprise_id,
+            Enterprise.uscc,
+            MarketMatch.rank,
+            MarketMatch.solution_id,
+            MarketMatch.solution_version,
+            MarketSolution.code,
+            MarketSolutionVersion.title,
+            MarketMatch.provider_id,
+            MarketProvider.uscc,
+            MarketProvider.name,
+            MarketMatch.score,
+            MarketMatch.cover,
+            MarketMatch.industry_fit,
+            MarketMatch.cases,
+            MarketMatch.area,
+            MarketMatch.rating,
+            MarketMatch.ratings,
+            MarketMatch.weak,
+            MarketMatch.target_level,
+            MarketMatch.diagnosis_year,
+        )
+        .join(Enterprise, Enterprise.id == MarketMatch.enterprise_id)
+        .join(MarketSolution, MarketSolution.id == MarketMatch.solution_id)
+        .join(
+            MarketSolutionVersion,
+            (MarketSolutionVersion.solution_id == MarketMatch.solution_id)
+            & (MarketSolutionVersion.version == MarketMatch.solution_version),
+        )
+        .join(MarketProvider, MarketProvider.id == MarketMatch.provider_id)
+        .where(MarketMatch.run_id.in_(ids))
+        .order_by(MarketMatch.run_id, MarketMatch.enterprise_id, MarketMatch.rank)
+    )
+    cols = [
+        "run_id",
+        "enterprise_id",
+        "uscc",
+        "rank",
+        "solution_id",
+        "solution_version",
+        "solution_code",
+        "title",
+        "provider_id",
+        "provider_uscc",
+        "provider",
+        "score",
+        "cover",
+        "industry_fit",
+        "cases",
+        "area",
+        "rating",
+        "ratings",
+        "weak",
+        "target_level",
+        "diagnosis_year",
+    ]
+    frame = pd.DataFrame(session.execute(q).all() if ids else [], columns=cols)
+    by_run = {i: (y, v, d) for y, (i, v, d) in latest.items()}
+    frame["parameter_version"] = frame["run_id"].map(lambda i: by_run[i][1]).astype(object)
+    frame["year"] = frame["run_id"].map(lambda i: by_run[i][0]).astype("int64")
+    frame["on_date"] = frame["run_id"].map(lambda i: by_run[i][2].isoformat()).astype(object)
+    for c in ("target_level", "diagnosis_year"):
+        frame[c] = frame[c].astype("Int64")
+    for c in ("industry_fit", "area"):
+        frame[c] = frame[c].astype(bool)
+    frame["rating"] = frame["rating"].astype(float)
+    frame = frame[[c for c, _ in SCHEMA]]
+    manifest = [
+        {"service": "market", "run_id": i, "year": y, "parameter_version": v}
+        for y, (i, v, _d) in sorted(latest.items())
+    ]
+    return frame, manifest
+
+
+RESULT_TABLE = ResultTable(TABLE, SCHEMA, ("year", "enterprise_id", "rank"), read)
