@@ -511,3 +511,70 @@ def test_provider_delegation_expiry_and_revocation(engine: Engine) -> None:
             select(AuditLog.actor).where(AuditLog.action.in_(["ids.register", "ids.update"]))
         ).all()
         assert writes == ["provider_x", "provider_x", "provider_x"]
+
+
+def test_bulk_records_match_single_registration(engine: Engine) -> None:
+    """The set-based go-live spreads each staged row into the same typed records as one
+    registration (:func:`service.make_records`): template order (columns given in another order),
+    consecutive indexes over the values present, the template's TTL, restricted permission,
+    JSON types kept (integer, text); and its history names the upload."""
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        content = _csv(
+            "suffix,supplier,quantity,produced,batch,product",
+            "K1,某供应商,12,2026-11-02,L1,布料",
+            "K2,,3,,L2,纱线",  # optional cells empty: no record for them
+            "K/3,,7,2026-02-28,L3,布料",  # a suffix may hold "/"
+        )
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "k.csv", service.read_rows("k.csv", content), "batch", CONFIG
+        )
+        assert rep.status == "live", rep.problems
+        service.register(
+            s,
+            actor_a,
+            "88.118.8/S1",
+            "batch",
+            {
+                "supplier": "某供应商",
+                "quantity": 12,
+                "produced": "2026-11-02",
+                "batch": "L1",
+                "product": "布料",
+            },
+            CONFIG,
+        )
+
+        def values(text: str) -> list[tuple]:
+            res = service.resolve(s, text, CONFIG, restricted_ok=True, log=False)
+            return [
+                (v["index"], v["type"], v["data"], v["ttl"], v["permission"])
+                for v in res.body["values"]
+            ]
+
+        k1 = [
+            (1, "product", "布料", 86400, "public"),
+            (2, "batch", "L1", 86400, "public"),
+            (3, "quantity", 12, 86400, "public"),
+            (4, "produced", "2026-11-02", 86400, "public"),
+            (5, "supplier", "某供应商", 86400, "restricted"),
+        ]
+        assert values("88.118.8/K1") == k1 == values("88.118.8/S1")
+        assert values("88.118.8/K2") == [
+            (1, "product", "纱线", 86400, "public"),
+            (2, "batch", "L2", 86400, "public"),
+            (3, "quantity", 3, 86400, "public"),
+        ]
+        assert [v[2] for v in values("88.118.8/K/3")] == ["布料", "L3", 7, "2026-02-28"]
+        public = service.resolve(s, "88.118.8/K1", CONFIG, log=False)
+        assert public.body["restricted_hidden"] == 1 and len(public.body["values"]) == 4
+        hist = service.history(s, service.find(s, "88.118.8/K2").id)
+        assert [(h["action"], h["detail"]) for h in hist] == [
+            ("registered", {"upload": rep.upload_id})
+        ]
+        # a real calendar check, as jsonschema's: 2026-02-30 is refused by the fast path too
+        bad = _csv("suffix,product,batch,quantity,produced", "K9,布料,L9,1,2026-02-30")
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "b.csv", service.read_rows("b.csv", bad), "batch", CONFIG
+        )
+        assert [(p["row"], p["column"]) for p in rep.problems] == [(2, "produced")]
