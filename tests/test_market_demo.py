@@ -84,6 +84,15 @@ def test_demo_seed_leads_and_headline(demo) -> None:  # type: ignore[no-untyped-
         firms = len(matching.diagnoses(s))
     b = summary["batch"]
     assert b["catalog"] == 38 and b["diagnosed"] == firms and b["matched"] > 0
+    # the batch is published as result_market_matches: up to 5 ranks per matched firm
+    from industry_brain.domains.market import publish
+
+    with Session(engine) as s:
+        frame, runs = publish.read(s)
+    assert [r["run_id"] for r in runs] == [b["run_id"]] and len(frame) == b["rows"]
+    assert b["matched"] <= b["rows"] <= 5 * b["matched"]
+    assert frame.groupby("enterprise_id")["rank"].max().max() <= 5
+    assert frame["enterprise_id"].nunique() == b["matched"]
     lines = demo_hook.headline(summary)
     text = "\n".join(lines)
     for word in ("智改数转服务市场", "服务商 12 家", "方案 42 个", "已发布 38", "对接线索", "匹配"):
