@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file, readers
 from industry_brain.ingest.load import _arrow, _pg_copy, _pg_references_checked
-from industry_brain.store.models import Enterprise, Fact, PowerAccount
+from industry_brain.store.models import Enterprise, Fact, ImportBatch, PowerAccount
 
 HINTS = ["户号", "户名", "统一社会信用代码", "月份", "用电量"]
 
@@ -136,6 +136,12 @@ def test_power_import_lineage_exact_through_the_bulk_path(engine, tmp_path):
                 )
             ).all()
         )
+        # the batch records its facts' id range (the batch page reads them by primary key):
+        # exactly the 72 ids this import inserted, into an empty facts table
+        ids = s.scalars(select(Fact.id).where(Fact.batch_id == r.batch_id)).all()
+        batch = s.get(ImportBatch, r.batch_id)
+        assert batch.summary["fact_id_range"] == [min(ids), max(ids)]
+        assert max(ids) - min(ids) + 1 == 72
         if engine.dialect.name == "postgresql":  # the role is back to normal after the COPY
             role = s.execute(text("SHOW session_replication_role")).scalar()
             assert role == "origin"

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ from industry_brain.ingest import matching, normalize, readers, validate
 from industry_brain.ingest.mapping import Mapping, alias_index, clean_header, load_mapping
 from industry_brain.store import replay
 from industry_brain.store.db import data_dir, get_engine
-from industry_brain.store.models import ImportBatch, ImportProblem, MatchReview
+from industry_brain.store.models import Fact, ImportBatch, ImportProblem, MatchReview
 
 Progress = Callable[[str, int, int], None]
 
@@ -939,7 +939,12 @@ def import_file(
         result.batch_id = batch.id
         if status in ("committed", "partial"):
             step("load", 0, 1)
+            before = session.scalar(select(func.max(Fact.id))) or 0
             stats = loader.load(session, batch, mapping, prepared, lookup, progress=step)
+            # the batch's facts lie in this id range (the facts have no batch index: the batch
+            # page reads its facts by the primary key in it; a concurrent import on PostgreSQL
+            # may interleave ids, so the range is a superset, always filtered by batch)
+            fact_ids = [before + 1, session.scalar(select(func.max(Fact.id))) or before]
             result.rows_loaded = stats.rows_loaded
             result.facts_inserted = stats.facts_inserted
             result.facts_superseded = stats.facts_superseded
@@ -953,7 +958,10 @@ def import_file(
             # before the commit: nothing after it can fail the import (issue 13 point 2)
             _safe_reports(result, prepared, report_dir, f"batch-{result.batch_id}")
         _record_problems(session, batch, result.problems)
-        batch.summary = result.to_dict(with_problems=False)
+        summary = result.to_dict(with_problems=False)
+        if status in ("committed", "partial"):
+            summary["fact_id_range"] = fact_ids
+        batch.summary = summary
         session.commit()
     return result
 

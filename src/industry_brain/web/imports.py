@@ -398,10 +398,16 @@ def batch_detail(
     # city demo). One scan now finds the batch's id range and counts; the page and what a later
     # batch superseded are read in that range (the primary key), and what this batch superseded
     # (earlier facts pointing at its facts) is only looked for when the import superseded any.
+    # An import records its facts' id range (``fact_id_range``): then even that scan is a
+    # primary-key range read; batches imported before it was recorded scan.
+    recorded = (batch.summary or {}).get("fact_id_range")
+    where = [Fact.batch_id == batch.id]
+    if isinstance(recorded, list) and len(recorded) == 2:
+        where.append(Fact.id.between(int(recorded[0]), int(recorded[1])))
     total_all, later_total, lo, hi = session.execute(
         select(
             func.count(), func.count(Fact.superseded_by), func.min(Fact.id), func.max(Fact.id)
-        ).where(Fact.batch_id == batch.id)
+        ).where(*where)
     ).one()
     lo, hi = (lo or 0), (hi or 0)
     conds = [Fact.batch_id == batch.id, Fact.id.between(lo, hi)]

@@ -15,12 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from industry_brain.domains.mujun import lists, views
-from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web import documents
@@ -154,9 +152,6 @@ def lists_page(
     frame = data["frame"]
     state.extra["year"] = str(data["year"] or "")
     rows = lists.to_records(frame)
-    vetoed = weblists.vetoed(db, (r["uscc"] for r in rows))
-    for r in rows:
-        r["veto"] = r["uscc"] in vetoed
     county_names = (
         dict(zip(frame["county_code"], frame["county_name"], strict=False)) if len(frame) else {}
     )
@@ -168,6 +163,10 @@ def lists_page(
         and (not cls or r["class_code"] == cls)
     ]
     page_rows = state.apply(shown)
+    # the veto badge is not a sort key: looked up for the rows shown (or exported) only
+    vetoed = weblists.vetoed(db, (r["uscc"] for r in page_rows))
+    for r in page_rows:
+        r["veto"] = r["uscc"] in vetoed
     if state.export:
         return weblists.export_response(
             db, scope, state, page_rows, page_lang(request), str(data["year"] or "")
@@ -243,14 +242,7 @@ def profile_section(session: Session, scope: Scope, uscc: str) -> dict[str, Any]
 
 def cockpit_stamp(session: Session) -> tuple:
     """Changes with every evaluation run and publication (cached cockpit section)."""
-    return tuple(
-        session.execute(
-            select(
-                func.max(MujunRun.id),
-                func.count().filter(MujunRun.status == "published"),
-            )
-        ).one()
-    )
+    return views.lists_stamp(session)
 
 
 def cockpit_section(
