@@ -381,8 +381,22 @@ def desk(request: Request, db: DbDep, scope: ScopeDep) -> Response:
             "own": own,
             "solutions": service.provider_solutions(db, own.id) if own else [],
             "leads": service.leads_for(db, scope) if own else [],
+            "programme_desk": _programme_desk(scope),
         },
     )
+
+
+def _programme_desk(scope: Scope) -> str | None:
+    """The programmes service's desk of diagnosis tasks, when that service is registered on the
+    contract and the caller may open it (a link; its modules are not imported)."""
+    from industry_brain import contract
+
+    svc = contract.services().get("programmes")
+    if svc is None or svc.web_router is None:
+        return None
+    if "programmes.provider_desk" not in svc.permissions:
+        return None
+    return "/programmes/desk" if scope.can("programmes.provider_desk") else None
 
 
 @router.post("/market/desk/solutions")

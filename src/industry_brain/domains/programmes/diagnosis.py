@@ -19,6 +19,16 @@ report is due ``report_days`` after the assignment day.
 ``diagnosis`` service's ``diagnosis_assessments``, status submitted, reviewed or final) was
 submitted on or after the assignment day and on or before the day asked.
 
+**Recorded by hand.** An officer may record a report received on a day (``done_on``) for an
+assignment without a diagnosis assessment in the platform (a report delivered on paper); it counts
+as done from that day. A tendered provider's user marks the report delivered on its desk
+(``delivered_on``), which tells the officer to check it; it does not count as done by itself.
+
+**Provider desk.** A user of role ``provider`` acts for the market registry's provider it is
+linked to (the ``market`` service's ``market_provider_users`` / ``market_providers``, read as
+tables — its modules are not imported); the programmes' tendered providers are matched to it by
+USCC. It sees only the assignments of the tendered providers with its USCC.
+
 **Progress on day d** (exact fractions; boundary values land in the right list):
 time progress ``f = (min(d, end) − start + 1) / (end − start + 1)`` (0 before the start);
 per county ``ratio = done ÷ (target × f)``; 红榜 when ``ratio ≥ red_at``, 黄榜 when
@@ -318,9 +328,12 @@ def reason_text(reason: dict[str, Any], lang: str = "zh") -> str:
     return f"{rule}；分配前负荷 {reason.get('load_before')}；候选 {reason.get('candidates')} 家"
 
 
-def _done_on(session: Session, programme_id: int, as_of: date) -> dict[int, tuple[int, date]]:
+def _done_on(
+    session: Session, programme_id: int, as_of: date
+) -> dict[int, tuple[int | None, date]]:
     """Assignment id → (assessment id, submission day) of the first assessment submitted on or
-    after the assignment day and on or before ``as_of``."""
+    after the assignment day and on or before ``as_of``; else (None, day) for a report recorded
+    received by an officer on a day on or before ``as_of``."""
     rows = session.execute(
         select(
             ProgrammeAssignment.id,
@@ -343,6 +356,16 @@ def _done_on(session: Session, programme_id: int, as_of: date) -> dict[int, tupl
         day = submitted_at.date() if isinstance(submitted_at, datetime) else submitted_at
         if assigned_on <= day <= as_of and aid not in out:
             out[aid] = (int(assessment_id), day)
+    recorded = session.execute(
+        select(ProgrammeAssignment.id, ProgrammeAssignment.done_on).where(
+            ProgrammeAssignment.programme_id == programme_id,
+            ProgrammeAssignment.assessment_id.is_(None),
+            ProgrammeAssignment.done_on.is_not(None),
+            ProgrammeAssignment.done_on <= as_of,
+        )
+    ).all()
+    for aid, day in recorded:
+        out.setdefault(aid, (None, day))
     return out
 
 
@@ -497,6 +520,8 @@ def assignments(
                 "assessment_id": d[0] if d else None,
                 "state": state,
                 "reason": a.reason,
+                "id": a.id,
+                "delivered_on": a.delivered_on.isoformat() if a.delivered_on else None,
             }
         )
     return out
@@ -594,3 +619,265 @@ def export_xlsx(session: Session, scope: Scope, programme_id: int, as_of: date, 
         user_id=scope.user_id,
     )
     return exports.save(wb, path)
+
+
+# -- officers' actions on the web ------------------------------------------------------------
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise err(
+            "date", f"“{text}”不是日期（YYYY-MM-DD）", f"'{text}' is not a date (YYYY-MM-DD)", field
+        ) from exc
+
+
+def update(
+    session: Session,
+    programme_id: int,
+    name: str,
+    budget_wan: float,
+    start_on: date,
+    end_on: date,
+    report_days: int,
+    actor: str,
+) -> Programme:
+    """Edit a programme's name, budget, period and report deadline (days after assignment; the
+    deadlines of assignments already made stay as they are)."""
+    p = get(session, programme_id)
+    if not name.strip():
+        raise err("name", "请填写项目名称", "the programme needs a name", "name")
+    if end_on < start_on:
+        raise err("period", "结束日期早于开始日期", "the programme ends before it starts", "end_on")
+    if not budget_wan >= 0:
+        raise err(
+            "budget", "预算不能为负（万元）", "the budget cannot be negative (万元)", "budget"
+        )
+    if not 1 <= int(report_days) <= 366:
+        raise err(
+            "report_days",
+            "报告期限须为 1–366 天",
+            "the report deadline is 1–366 days",
+            "report_days",
+        )
+    before = {
+        "name": p.name,
+        "budget_wan": p.budget_wan,
+        "start_on": p.start_on.isoformat(),
+        "end_on": p.end_on.isoformat(),
+        "report_days": p.report_days,
+    }
+    p.name, p.budget_wan = name.strip()[:200], float(budget_wan)
+    p.start_on, p.end_on, p.report_days = start_on, end_on, int(report_days)
+    audit.record(session, actor, "programmes.update", "programme", str(p.id), {"before": before})
+    session.flush()
+    return p
+
+
+def _assignment(session: Session, scope: Scope, assignment_id: int) -> ProgrammeAssignment:
+    a = session.get(ProgrammeAssignment, assignment_id) if 0 < assignment_id < 2**31 else None
+    if a is not None and scope.role != "provider":
+        visible = session.scalar(
+            select(Enterprise.id).where(Enterprise.id == a.enterprise_id, scope.enterprise_clause())
+        )
+        a = a if visible is not None else None
+    if a is None:
+        raise NotFoundError(
+            "programmes.assignment",
+            f"没有分配记录 {assignment_id}",
+            f"no assignment {assignment_id}",
+            Location(field="assignment"),
+            assignment_id,
+        )
+    return a
+
+
+def set_due(
+    session: Session, scope: Scope, assignment_id: int, due_on: date
+) -> ProgrammeAssignment:
+    """Set one assignment's report deadline (not before its assignment day)."""
+    scope.require("programmes.manage")
+    a = _assignment(session, scope, assignment_id)
+    if due_on < a.assigned_on:
+        raise err(
+            "due_before",
+            f"报告期限不能早于分配日期 {a.assigned_on.isoformat()}",
+            f"the deadline cannot be before the assignment day {a.assigned_on.isoformat()}",
+            "due_on",
+        )
+    before = a.due_on.isoformat()
+    a.due_on = due_on
+    audit.record(
+        session,
+        scope.username,
+        "programmes.due",
+        "programme_assignment",
+        str(a.id),
+        {"before": before, "due_on": due_on.isoformat()},
+        user_id=scope.user_id,
+    )
+    session.flush()
+    return a
+
+
+def record_received(
+    session: Session, scope: Scope, assignment_id: int, on: date, today: date
+) -> ProgrammeAssignment:
+    """Record the diagnosis report of one assignment received on ``on`` (not before its
+    assignment day, not after today)."""
+    scope.require("programmes.manage")
+    a = _assignment(session, scope, assignment_id)
+    if on < a.assigned_on or on > today:
+        raise err(
+            "received_day",
+            f"收到日期须在 {a.assigned_on.isoformat()} 与 {today.isoformat()} 之间",
+            f"the day received must be between {a.assigned_on.isoformat()} and {today.isoformat()}",
+            "received_on",
+        )
+    if a.assessment_id is not None:
+        raise err(
+            "received_linked",
+            "该分配已由诊断评估完成，无需手工登记",
+            "this assignment is completed by a diagnosis assessment already",
+            "received_on",
+        )
+    a.done_on = on
+    audit.record(
+        session,
+        scope.username,
+        "programmes.received",
+        "programme_assignment",
+        str(a.id),
+        {"received_on": on.isoformat()},
+        user_id=scope.user_id,
+    )
+    session.flush()
+    return a
+
+
+# -- the provider's desk -----------------------------------------------------------------------
+# the market service's provider registry and its users, read as tables (not imported)
+_market_provider_users = sa.table(
+    "market_provider_users", sa.column("user_id", sa.Integer), sa.column("provider_id", sa.Integer)
+)
+_market_providers = sa.table(
+    "market_providers", sa.column("id", sa.Integer), sa.column("uscc", sa.String)
+)
+
+
+def provider_uscc(session: Session, scope: Scope) -> str | None:
+    """The USCC of the registry provider a ``provider`` user acts for (None otherwise)."""
+    if scope.role != "provider" or scope.user_id is None:
+        return None
+    try:
+        return session.scalar(
+            select(_market_providers.c.uscc)
+            .join(
+                _market_provider_users,
+                _market_provider_users.c.provider_id == _market_providers.c.id,
+            )
+            .where(_market_provider_users.c.user_id == scope.user_id)
+        )
+    except sa.exc.DBAPIError:  # the market service's tables are absent
+        session.rollback()
+        return None
+
+
+def desk(session: Session, scope: Scope, as_of: date) -> dict[str, Any]:
+    """The assignments of the caller's provider in every programme, with deadlines and state
+    (the read of these enterprises is audited)."""
+    scope.require("programmes.provider_desk")
+    uscc = provider_uscc(session, scope)
+    if uscc is None:
+        return {"uscc": None, "items": [], "counts": {}}
+    rows = session.execute(
+        select(
+            ProgrammeAssignment,
+            Programme.name,
+            Enterprise.uscc,
+            Enterprise.name,
+            Enterprise.county_code,
+        )
+        .join(ProgrammeProvider, ProgrammeProvider.id == ProgrammeAssignment.provider_id)
+        .join(Programme, Programme.id == ProgrammeAssignment.programme_id)
+        .join(Enterprise, Enterprise.id == ProgrammeAssignment.enterprise_id)
+        .where(ProgrammeProvider.uscc == uscc)
+        .order_by(ProgrammeAssignment.due_on, Enterprise.uscc)
+    ).all()
+    done: dict[int, dict[int, tuple[int | None, date]]] = {}
+    items = []
+    for a, programme, e_uscc, e_name, county in rows:
+        if a.programme_id not in done:
+            done[a.programme_id] = _done_on(session, a.programme_id, as_of)
+        d = done[a.programme_id].get(a.id)
+        state = "done" if d else ("overdue" if a.due_on < as_of else "open")
+        items.append(
+            {
+                "id": a.id,
+                "programme": programme,
+                "uscc": e_uscc,
+                "name": e_name,
+                "county_code": county,
+                "assigned_on": a.assigned_on.isoformat(),
+                "due_on": a.due_on.isoformat(),
+                "days_left": (a.due_on - as_of).days,
+                "state": state,
+                "done_on": d[1].isoformat() if d else None,
+                "delivered_on": a.delivered_on.isoformat() if a.delivered_on else None,
+            }
+        )
+    counts = {k: sum(1 for i in items if i["state"] == k) for k in ("open", "overdue", "done")}
+    audit.record(
+        session,
+        scope.username,
+        "programmes.desk",
+        "programme_provider",
+        uscc,
+        {"enterprises": len(items)},
+        user_id=scope.user_id,
+    )
+    return {"uscc": uscc, "items": items, "counts": counts}
+
+
+def mark_delivered(
+    session: Session, scope: Scope, assignment_id: int, today: date
+) -> ProgrammeAssignment:
+    """The provider marks the diagnosis report of one of its assignments delivered today."""
+    scope.require("programmes.provider_desk")
+    uscc = provider_uscc(session, scope)
+    a = session.get(ProgrammeAssignment, assignment_id) if 0 < assignment_id < 2**31 else None
+    own = (
+        a is not None
+        and uscc is not None
+        and session.scalar(
+            select(ProgrammeProvider.uscc).where(ProgrammeProvider.id == a.provider_id)
+        )
+        == uscc
+    )
+    if not own:
+        # another provider's assignment is not found (its existence is not disclosed)
+        raise NotFoundError(
+            "programmes.assignment",
+            f"没有分配记录 {assignment_id}",
+            f"no assignment {assignment_id}",
+            Location(field="assignment"),
+            assignment_id,
+        )
+    if a.delivered_on is not None:
+        raise err(
+            "delivered_already",
+            f"已于 {a.delivered_on.isoformat()} 标记交付",
+            f"marked delivered on {a.delivered_on.isoformat()} already",
+            "assignment",
+        )
+    a.delivered_on, a.delivered_by = today, scope.username
+    audit.record(
+        session,
+        scope.username,
+        "programmes.delivered",
+        "programme_assignment",
+        str(a.id),
+        {"delivered_on": today.isoformat()},
+        user_id=scope.user_id,
+    )
+    session.flush()
+    return a

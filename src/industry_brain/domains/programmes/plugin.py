@@ -17,6 +17,7 @@ def ib_permissions() -> dict[str, frozenset[str]]:
         "programmes.view": frozenset({"admin", "city_officer", "county_officer"}),
         "programmes.manage": frozenset({"admin", "city_officer"}),
         "programmes.loans.register": frozenset({"bank"}),
+        "programmes.provider_desk": frozenset({"provider"}),
     }
 
 

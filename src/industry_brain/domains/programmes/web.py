@@ -2,6 +2,13 @@
 
 - ``/programmes``: the diagnosis programmes, the chosen one's progress by county (红榜 / 黄榜 /
   黑榜 on the platform's date), its assignments with deadlines, and its XLSX export (audited);
+  officers with ``programmes.manage`` create and edit programmes, add tendered providers, assign
+  enterprises (by industry and capacity, explained), set an assignment's report deadline and
+  record a report received (CSRF, a confirmation after each action, errors beside the field,
+  every change audited);
+- ``/programmes/desk``: a provider user's desk (``programmes.provider_desk``): the enterprises
+  assigned to its provider (matched by USCC with the market registry) in every programme, their
+  deadlines and overdue state; it marks a diagnosis report delivered;
 - ``/programmes/benchmarks``: recognitions by county and kind against targets, the newest
   recognitions with their lineage, visits and learning events at benchmark factories;
 - ``/programmes/events``: 智造荟 events with registrations, matches and outcomes;
@@ -19,18 +26,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from industry_brain.core.errors import ConflictError, IBError, NotFoundError
 from industry_brain.domains.programmes import benchmarks, diagnosis, events, investment, loans
 from industry_brain.domains.programmes.common import err
 from industry_brain.domains.programmes.models import (
     ProgrammeAssignment,
     ProgrammeInvestment,
     ProgrammeLoan,
+    ProgrammeProvider,
 )
-from industry_brain.store.scope import Scope
+from industry_brain.store import codes as store_codes
+from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web import flash
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
 
 router = APIRouter(include_in_schema=False)
@@ -45,12 +57,20 @@ def _render(request: Request, name: str, ctx: dict[str, Any]) -> Response:
     return request.app.state.render(request, name, {"page": name, **ctx})
 
 
-@router.get("/programmes")
-def home(
+Id = Annotated[int, PathParam(ge=1, lt=2**31)]
+Short = Annotated[str, Form(max_length=200)]
+Day = Annotated[str, Form(max_length=10)]
+
+
+def _home(
     request: Request,
-    db: DbDep,
-    scope: ScopeDep,
-    id: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
+    db: Session,
+    scope: Scope,
+    id: int | None,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    form_error: dict[str, Any] | None = None,
+    form_name: str | None = None,
 ) -> Response:
     scope.require("programmes.view")
     items = diagnosis.list_programmes(db, scope)
@@ -61,11 +81,332 @@ def home(
     for r in rows:
         r["reason_zh"] = diagnosis.reason_text(r["reason"], "zh")
         r["reason_en"] = diagnosis.reason_text(r["reason"], "en")
-    return _render(
+    providers = (
+        db.scalars(
+            select(ProgrammeProvider)
+            .where(ProgrammeProvider.programme_id == chosen.id)
+            .order_by(ProgrammeProvider.uscc)
+        ).all()
+        if chosen
+        else []
+    )
+    response = _render(
         request,
         "programmes_home.html",
-        {"programmes": items, "chosen": chosen, "data": data, "rows": rows},
+        {
+            "programmes": items,
+            "chosen": chosen,
+            "data": data,
+            "rows": rows,
+            "providers": providers,
+            "can_manage": scope.can("programmes.manage"),
+            "today": today.isoformat(),
+            "region": store_codes.jurisdiction(),
+            "form": form or {},
+            "form_error": form_error,
+            "form_name": form_name,
+        },
     )
+    response.status_code = status
+    return response
+
+
+@router.get("/programmes")
+def home(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    id: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
+) -> Response:
+    return _home(request, db, scope, id)
+
+
+def _failed(
+    request: Request,
+    db: Session,
+    scope: Scope,
+    programme_id: int | None,
+    exc: IBError,
+    which: str,
+    form: dict[str, Any],
+) -> Response:
+    """The page again with the error beside its field and what was typed (nothing written); an
+    unknown programme or assignment, or a refusal, is the platform's error page."""
+    db.rollback()
+    if isinstance(exc, PermissionDenied | NotFoundError) and (
+        exc.code in ("programmes.programme", "programmes.assignment")
+        or isinstance(exc, PermissionDenied)
+    ):
+        raise exc
+    status = 409 if isinstance(exc, ConflictError) else 400
+    return _home(request, db, scope, programme_id, status, form, exc.to_dict(), which)
+
+
+def _done(request: Request, url: str, key: str, **values: Any) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
+
+
+def _date_or_error(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise err(
+            "date", f"“{text}”不是日期（YYYY-MM-DD）", f"'{text}' is not a date (YYYY-MM-DD)", field
+        ) from exc
+
+
+def _number(text: str, field: str, zh: str, en: str) -> float:
+    try:
+        return float(text.replace(",", "").strip())
+    except ValueError as exc:
+        raise err("number", zh, en, field, text) from exc
+
+
+@router.post("/programmes/new")
+def create_programme(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    name: Short = "",
+    year: Annotated[str, Form(max_length=4)] = "",
+    budget: Annotated[str, Form(max_length=20)] = "",
+    start_on: Day = "",
+    end_on: Day = "",
+) -> Response:
+    """A new programme for the deployment's jurisdiction (county targets from the parameters)."""
+    scope.require("programmes.manage")
+    form = {"name": name, "year": year, "budget": budget, "start_on": start_on, "end_on": end_on}
+    try:
+        if not name.strip():
+            raise err("name", "请填写项目名称", "the programme needs a name", "name")
+        if not (year.isdigit() and 2000 <= int(year) <= 2100):
+            raise err("year", "年度须为 2000–2100", "the year is 2000–2100", "year", year)
+        amount = _number(budget, "budget", "预算须为数字（万元）", "the budget is a number (万元)")
+        p = diagnosis.create(
+            db,
+            name,
+            store_codes.jurisdiction(),
+            int(year),
+            amount,
+            _date_or_error(start_on, "start_on"),
+            _date_or_error(end_on, "end_on"),
+            None,
+            scope.username,
+        )
+    except IBError as exc:
+        return _failed(request, db, scope, None, exc, "create", form)
+    db.commit()
+    return _done(request, f"/programmes?id={p.id}", "flash.programme_created", name=p.name)
+
+
+@router.post("/programmes/{programme_id}/edit")
+def edit_programme(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    programme_id: Id,
+    name: Short = "",
+    budget: Annotated[str, Form(max_length=20)] = "",
+    start_on: Day = "",
+    end_on: Day = "",
+    report_days: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    scope.require("programmes.manage")
+    form = {
+        "name": name,
+        "budget": budget,
+        "start_on": start_on,
+        "end_on": end_on,
+        "report_days": report_days,
+    }
+    try:
+        if not report_days.strip().isdigit():
+            raise err(
+                "report_days",
+                "报告期限须为 1–366 天",
+                "the report deadline is 1–366 days",
+                "report_days",
+            )
+        p = diagnosis.update(
+            db,
+            programme_id,
+            name,
+            _number(budget, "budget", "预算须为数字（万元）", "the budget is a number (万元)"),
+            _date_or_error(start_on, "start_on"),
+            _date_or_error(end_on, "end_on"),
+            int(report_days),
+            scope.username,
+        )
+    except IBError as exc:
+        return _failed(request, db, scope, programme_id, exc, "edit", form)
+    db.commit()
+    return _done(request, f"/programmes?id={p.id}", "flash.programme_saved", name=p.name)
+
+
+@router.post("/programmes/{programme_id}/providers")
+def add_provider(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    programme_id: Id,
+    uscc: Annotated[str, Form(max_length=40)] = "",
+    name: Short = "",
+    capacity: Annotated[str, Form(max_length=8)] = "",
+    industries: Short = "",
+) -> Response:
+    scope.require("programmes.manage")
+    form = {"uscc": uscc, "name": name, "capacity": capacity, "industries": industries}
+    try:
+        if not name.strip():
+            raise err("provider_name", "请填写服务商名称", "the provider needs a name", "name")
+        if not capacity.strip().isdigit():
+            raise err(
+                "capacity",
+                "服务能力（家数）必须大于 0",
+                "the capacity must be positive",
+                "capacity",
+            )
+        divisions = [
+            d for d in industries.replace("，", ",").replace("、", ",").split(",") if d.strip()
+        ]
+        prov = diagnosis.add_provider(
+            db, programme_id, uscc, name, int(capacity), divisions, scope.username
+        )
+    except IBError as exc:
+        return _failed(request, db, scope, programme_id, exc, "provider", form)
+    db.commit()
+    return _done(
+        request, f"/programmes?id={programme_id}", "flash.programme_provider", name=prov.name
+    )
+
+
+@router.post("/programmes/{programme_id}/assign")
+def assign(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    programme_id: Id,
+    usccs: Annotated[str, Form(max_length=200_000)] = "",
+) -> Response:
+    """Assign the enterprises listed (USCCs, one a line or separated by commas) by industry and
+    capacity, as the CLI does; the page then lists every assignment with its reason."""
+    scope.require("programmes.manage")
+    codes = [c for c in usccs.replace(",", "\n").replace("，", "\n").split() if c.strip()]
+    try:
+        if not codes:
+            raise err("usccs", "请填写企业统一社会信用代码", "list the enterprises' USCCs", "usccs")
+        out = diagnosis.assign(db, programme_id, codes, _today(request), scope.username)
+        if out["unknown"]:
+            raise err(
+                "usccs_unknown",
+                "没有这些企业：" + "、".join(out["unknown"][:10]),
+                "no such enterprises: " + ", ".join(out["unknown"][:10]),
+                "usccs",
+                out["unknown"],
+            )
+    except IBError as exc:
+        return _failed(request, db, scope, programme_id, exc, "assign", {"usccs": usccs})
+    db.commit()
+    return _done(
+        request,
+        f"/programmes?id={programme_id}",
+        "flash.programme_assigned",
+        n=len(out["assigned"]),
+        left=len(out["unassigned"]),
+    )
+
+
+@router.post("/programmes/assignments/{assignment_id}/due")
+def set_due(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    assignment_id: Id,
+    due_on: Day = "",
+) -> Response:
+    scope.require("programmes.manage")
+    a = db.get(ProgrammeAssignment, assignment_id)
+    pid = a.programme_id if a else None
+    try:
+        a = diagnosis.set_due(db, scope, assignment_id, _date_or_error(due_on, "due_on"))
+    except IBError as exc:
+        return _failed(request, db, scope, pid, exc, f"due-{assignment_id}", {"due_on": due_on})
+    db.commit()
+    return _done(request, f"/programmes?id={a.programme_id}", "flash.programme_due", day=a.due_on)
+
+
+@router.post("/programmes/assignments/{assignment_id}/received")
+def record_received(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    assignment_id: Id,
+    received_on: Day = "",
+) -> Response:
+    scope.require("programmes.manage")
+    a = db.get(ProgrammeAssignment, assignment_id)
+    pid = a.programme_id if a else None
+    try:
+        a = diagnosis.record_received(
+            db,
+            scope,
+            assignment_id,
+            _date_or_error(received_on, "received_on"),
+            _today(request),
+        )
+    except IBError as exc:
+        return _failed(
+            request,
+            db,
+            scope,
+            pid,
+            exc,
+            f"received-{assignment_id}",
+            {"received_on": received_on},
+        )
+    db.commit()
+    return _done(
+        request, f"/programmes?id={a.programme_id}", "flash.programme_received", day=a.done_on
+    )
+
+
+def _desk(
+    request: Request, db: Session, scope: Scope, status: int = 200, error: Any = None
+) -> Response:
+    data = diagnosis.desk(db, scope, _today(request))
+    db.commit()  # the read is audited
+    response = _render(request, "programmes_desk.html", {"desk": data, "form_error": error})
+    response.status_code = status
+    return response
+
+
+@router.get("/programmes/desk")
+def desk(request: Request, db: DbDep, scope: ScopeDep) -> Response:
+    scope.require("programmes.provider_desk")
+    return _desk(request, db, scope)
+
+
+@router.post("/programmes/desk/{assignment_id}/delivered")
+def delivered(
+    request: Request, db: DbDep, scope: ScopeDep, _csrf: CsrfDep, assignment_id: Id
+) -> Response:
+    scope.require("programmes.provider_desk")
+    try:
+        diagnosis.mark_delivered(db, scope, assignment_id, _today(request))
+    except IBError as exc:
+        db.rollback()
+        if isinstance(exc, PermissionDenied | NotFoundError):
+            raise
+        return _desk(request, db, scope, 409, {**exc.to_dict(), "assignment": assignment_id})
+    db.commit()
+    return _done(request, "/programmes/desk", "flash.programme_delivered")
 
 
 @router.get("/programmes/{programme_id}/export.xlsx")
