@@ -578,3 +578,28 @@ def test_bulk_records_match_single_registration(engine: Engine) -> None:
             s, actor_a, "88.118.8", "b.csv", service.read_rows("b.csv", bad), "batch", CONFIG
         )
         assert [(p["row"], p["column"]) for p in rep.problems] == [(2, "produced")]
+
+
+def test_resolution_counts_are_summed(engine: Engine) -> None:
+    """Repeated answers of one kind become one row with its ``hits``; the statistics and the
+    cockpit count hits, not rows."""
+    from industry_brain.domains.identifiers import stats
+    from industry_brain.domains.identifiers.models import IdResolution
+
+    actor_a, _ = _setup(engine)
+    log = service.ResolutionLog(max_pending=10_000, max_age=3600)
+    with Session(engine) as s:
+        service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+        for _ in range(5):
+            service.resolve(s, "88.118.8/P001", CONFIG, log=log)
+        for _ in range(2):
+            service.resolve(s, "88.118.8/NONE", CONFIG, log=log)
+        assert s.scalar(select(func.count()).select_from(IdResolution)) == 0
+        log.flush(s)
+        rows = s.execute(
+            select(IdResolution.status, IdResolution.template_code, IdResolution.hits)
+        ).all()
+        assert sorted(rows) == [(200, "product", 5), (404, None, 2)]
+        out = stats.summary(s)
+        assert out["resolutions"] == 7
+        assert out["resolutions_by_day"][0]["by_status"] == {"200": 5, "404": 2}

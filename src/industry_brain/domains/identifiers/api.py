@@ -94,6 +94,7 @@ def answer(request: Request, db: Session, identifier: str, redirect: str | None)
         restricted_ok=ok,
         log=_log_of(request),
         cache=getattr(request.app.state, "ids_cache", None),
+        reader=getattr(request.app.state, "ids_reader", None),
     )
     if res.status == 303:
         return RedirectResponse(

@@ -12,7 +12,8 @@
 - ``ids_uploads`` / ``ids_upload_rows`` — staged bulk registrations, live all at once or not at all.
 - ``ids_batteries`` / ``ids_battery_events`` — GB/T 34014 codes, pack ↔ module ↔ cell links,
   second-life codes keeping the original, lifecycle events.
-- ``ids_resolutions`` — one row per resolution answered (statistics per day, prefix, template).
+- ``ids_resolutions`` — resolutions answered, counted per day, prefix, template and status
+  (``hits``: a process writes its counts in batches; statistics sum them).
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class IdResolution(Base):
     prefix: Mapped[str] = mapped_column(String(64))
     template_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
+    # answers of this kind counted in one process before the row was written (migration 0020)
+    hits: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
 
 class IdDelegation(Base):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -39,6 +40,7 @@ def create_resolver_app(
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
     app.state.ids_config = config or service.load_config()
     app.state.ids_cache = service.ResolutionCache()
+    app.state.ids_reader = service.FastReader(engine)
 
     @app.exception_handler(IBError)
     async def _ib_error(request: Request, exc: IBError) -> JSONResponse:
@@ -48,23 +50,62 @@ def create_resolver_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok", "node": app.state.ids_config.prefix}
 
-    async def resolve(request: Request) -> Response:
-        # a plain route, no dependency injection or thread hop: the lookup is one indexed
-        # statement (or the process's cache), run on the event loop of this worker
-        db = app.state.sessionmaker()
+    app.add_middleware(_Resolve, owner=app)
+    return app
+
+
+PATH = "/api/v1/ids/resolve/"
+
+
+class _LazySession:
+    """A session opened only when the answer needs one (a token to check, a batch of the
+    resolution log to write, a withdrawn identifier's history, an audit entry)."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._session: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._session is None:
+            self._session = self._factory()
+        return getattr(self._session, name)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+class _Resolve:
+    """``GET /api/v1/ids/resolve/…`` answered before FastAPI's routing and dependency
+    machinery (pure ASGI, on the worker's event loop: the lookup is one indexed statement or
+    the cache); every other path goes on to the app."""
+
+    def __init__(self, app: Any, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(PATH)
+        ):
+            await self.app(scope, receive, send)
+            return
+        from industry_brain.web.errors import status_of
+
+        scope["app"] = self.owner  # request.app.state as under FastAPI
+        request = Request(scope, receive)
+        db = _LazySession(self.owner.state.sessionmaker)
         try:
-            return api.answer(
-                request,
-                db,
-                request.path_params["identifier"],
-                request.query_params.get("redirect"),
+            response = api.answer(
+                request, db, scope["path"][len(PATH) :], request.query_params.get("redirect")
             )
+        except IBError as exc:
+            response = JSONResponse(exc.to_dict(), status_code=status_of(exc))
         finally:
             db.close()
-
-    app.add_route("/api/v1/ids/resolve/{identifier:path}", resolve, methods=["GET"])
-
-    return app
+        await response(scope, receive, send)
 
 
 def app_factory() -> FastAPI:

@@ -768,43 +768,122 @@ def invalidate() -> None:
     _VERSION[0] += 1
 
 
+_LOOKUP_SQL = (
+    "SELECT i.id, i.status, i.created_at, i.updated_at, i.withdrawn_at, t.code, t.version,"
+    " t.industry, r.idx, r.type, r.data, r.ttl, r.timestamp, r.permission"
+    " FROM ids_identifiers i JOIN ids_templates t ON t.id = i.template_id"
+    " LEFT JOIN ids_records r ON r.identifier_id = i.id"
+    " WHERE i.prefix = {p} AND i.suffix = {p} ORDER BY r.idx"
+)
+
+
+def _iso(at: Any) -> str | None:
+    """A stored timestamp as the ORM reads it (aware UTC) in ISO form: SQLite keeps naive UTC
+    text, PostgreSQL returns an aware ``datetime``."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        return _iso_text(at)
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+
+
+@lru_cache(maxsize=8192)
+def _iso_text(at: str) -> str:  # the records of one registration share their timestamp
+    value = datetime.fromisoformat(at)
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+
+
+class FastReader:
+    """The resolver's lookup on one DBAPI connection kept by the worker (autocommit, so every
+    statement sees the latest commit): the same statement as :data:`_LOOKUP` without the
+    Session/Result machinery — a third of a resolution's CPU on SQLite. ``ids serve`` only."""
+
+    def __init__(self, engine: Any) -> None:
+        import threading
+
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.sql = _LOOKUP_SQL.format(p="?" if self.sqlite else "%s")
+        self.local = threading.local()
+
+    def _conn(self) -> Any:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.engine.raw_connection().dbapi_connection
+            if self.sqlite:
+                conn.isolation_level = None  # autocommit: no transaction left open
+            else:
+                conn.autocommit = True
+            self.local.conn = conn
+        return conn
+
+    def rows(self, prefix: str, suffix: str) -> list[tuple]:
+        import orjson
+
+        cur = self._conn().cursor()
+        try:
+            cur.execute(self.sql, (prefix, suffix))
+            got = cur.fetchall()
+        finally:
+            cur.close()
+        if not got:
+            return []
+        first = got[0]
+        head = (*first[:2], _iso(first[2]), _iso(first[3]), _iso(first[4]), *first[5:8])
+        out = []
+        for r in got:
+            data = r[10]
+            # SQLite's JSON column has numeric affinity: a number comes back as a number
+            if self.sqlite and isinstance(data, str):
+                data = orjson.loads(data)
+            out.append((*head, r[8], r[9], data, r[11], _iso(r[12]), r[13]))
+        return out
+
+
 def _lookup(
     session: Session,
     config: NodeConfig,
     prefix: str,
     suffix: str,
     cache: ResolutionCache | None = None,
+    reader: FastReader | None = None,
 ) -> _Found | None:
     key = (config.prefix, prefix, suffix)
     found = cache.get(key) if cache is not None else None
     if found is not None:
         return found
     version = _VERSION[0]
-    rows = session.connection().execute(_LOOKUP, {"p": prefix, "s": suffix}).all()
+    if reader is not None:
+        rows = reader.rows(prefix, suffix)
+    else:
+        rows = [
+            (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:12], _iso(r[12]), r[13])
+            for r in session.connection().execute(_LOOKUP, {"p": prefix, "s": suffix})
+        ]
     if not rows:
         return None
     first = rows[0]
     hist: tuple[dict[str, Any], ...] = ()
-    if first.status == "withdrawn":
-        hist = tuple(history(session, first.id))
+    if first[1] == "withdrawn":
+        hist = tuple(history(session, first[0]))
     found = _Found(
-        id=first.id,
-        status=first.status,
-        template={"code": first.code, "version": first.version, "industry": first.industry},
-        registered_at=first.created_at.isoformat(),
-        updated_at=first.updated_at.isoformat(),
-        withdrawn_at=first.withdrawn_at.isoformat() if first.withdrawn_at else None,
+        id=first[0],
+        status=first[1],
+        template={"code": first[5], "version": first[6], "industry": first[7]},
+        registered_at=first[2],
+        updated_at=first[3],
+        withdrawn_at=first[4],
         values=tuple(
             {
-                "index": r.idx,
-                "type": r.type,
-                "data": r.data,
-                "ttl": r.ttl,
-                "timestamp": r.timestamp.isoformat(),
-                "permission": r.permission,
+                "index": r[8],
+                "type": r[9],
+                "data": r[10],
+                "ttl": r[11],
+                "timestamp": r[12],
+                "permission": r[13],
             }
             for r in rows
-            if r.idx is not None
+            if r[8] is not None
         ),
         history=hist,
     )
@@ -820,6 +899,7 @@ def resolve(
     restricted_ok: bool = False,
     log: bool | ResolutionLog = True,
     cache: ResolutionCache | None = None,
+    reader: FastReader | None = None,
 ) -> Resolution:
     """Resolve ``prefix/suffix``: 200 with the records (restricted types only with
     ``restricted_ok``), 400 bad syntax, 404 unknown, 410 withdrawn with its history, 303 to the
@@ -847,7 +927,7 @@ def resolve(
                 "identifier": text,
             },
         )
-    found = _lookup(session, config, handle.prefix, handle.suffix, cache)
+    found = _lookup(session, config, handle.prefix, handle.suffix, cache, reader)
     if found is None:
         _log(session, log, handle.prefix, None, 404)
         return Resolution(
@@ -905,46 +985,52 @@ def _log(
 
 
 class ResolutionLog:
-    """Resolutions buffered in the process and written in one INSERT when ``max_pending`` are
-    waiting or ``max_age`` seconds have passed (the web resolver's log: one commit per answer
-    would make every resolution a write). At most ``max_age`` seconds of counts may be lost if
+    """Resolutions counted in the process — one counter per (day, prefix, template, status) —
+    and written as one row per counter (``hits``) when ``max_pending`` answers are waiting or
+    ``max_age`` seconds have passed, and at shutdown (:meth:`flush`): one commit per answer
+    would make every resolution a write. At most ``max_age`` seconds of counts may be lost if
     the process dies."""
 
-    def __init__(self, max_pending: int = 500, max_age: float = 1.0) -> None:
+    def __init__(self, max_pending: int = 5000, max_age: float = 2.0) -> None:
         import threading
 
         self.max_pending = max_pending
         self.max_age = max_age
-        self.pending: list[dict[str, Any]] = []
+        self.pending: dict[tuple, int] = {}
+        self.waiting = 0
         self.since = time.monotonic()
         self.lock = threading.Lock()
 
     def add(self, session: Session, prefix: str, tpl: str | None, status: int) -> None:
-        row = {
-            "day": datetime.now(UTC).date(),
-            "prefix": prefix,
-            "template_code": tpl,
-            "status": status,
-        }
+        key = (datetime.now(UTC).date(), prefix, tpl, status)
         with self.lock:
-            self.pending.append(row)
-            due = (
-                len(self.pending) >= self.max_pending
-                or time.monotonic() - self.since >= self.max_age
-            )
+            self.pending[key] = self.pending.get(key, 0) + 1
+            self.waiting += 1
+            due = self.waiting >= self.max_pending or time.monotonic() - self.since >= self.max_age
             if not due:
                 return
-            rows, self.pending, self.since = self.pending, [], time.monotonic()
-        session.connection().execute(IdResolution.__table__.insert(), rows)
-        session.commit()
+            rows = self._take()
+        self._write(session, rows)
+
+    def _take(self) -> list[dict[str, Any]]:
+        rows = [
+            {"day": d, "prefix": p, "template_code": t, "status": st, "hits": n}
+            for (d, p, t, st), n in self.pending.items()
+        ]
+        self.pending, self.waiting, self.since = {}, 0, time.monotonic()
+        return rows
+
+    @staticmethod
+    def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            session.connection().execute(IdResolution.__table__.insert(), rows)
+            session.commit()
 
     def flush(self, session: Session) -> None:
         """Write what is waiting (at shutdown)."""
         with self.lock:
-            rows, self.pending, self.since = self.pending, [], time.monotonic()
-        if rows:
-            session.connection().execute(IdResolution.__table__.insert(), rows)
-            session.commit()
+            rows = self._take()
+        self._write(session, rows)
 
 
 # ---------------------------------------------------------------- bulk registration

@@ -41,7 +41,7 @@ def summary(session: Session, days: int = 30) -> dict[str, Any]:
         .order_by(IdTemplate.code)
     ).all()
     res_day = session.execute(
-        select(IdResolution.day, IdResolution.status, func.count())
+        select(IdResolution.day, IdResolution.status, func.sum(IdResolution.hits))
         .group_by(IdResolution.day, IdResolution.status)
         .order_by(IdResolution.day.desc(), IdResolution.status)
     ).all()

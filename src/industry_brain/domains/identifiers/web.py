@@ -47,9 +47,7 @@ def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
     )
     scoped_prefixes = select(IdPrefix.prefix).where(IdPrefix.enterprise_id.in_(scoped))
     resolutions = session.scalar(
-        select(func.count())
-        .select_from(IdResolution)
-        .where(IdResolution.prefix.in_(scoped_prefixes))
+        select(func.sum(IdResolution.hits)).where(IdResolution.prefix.in_(scoped_prefixes))
     )
     packs = session.scalar(
         select(func.count())

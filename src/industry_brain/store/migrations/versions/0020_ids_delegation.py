@@ -1,5 +1,6 @@
 """ids_delegation: an enterprise delegates write rights on its identifier prefix to a provider
-user, with expiry and revocation (issue 20).
+user, with expiry and revocation; ``ids_resolutions.hits``: resolutions counted in memory and
+written as one row per day, prefix, template and status per batch (issue 20).
 
 Revision ID: 0020_ids_delegation
 Revises: 0019_market_matches
@@ -50,8 +51,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_ids_delegations_prefix_user", "ids_delegations", ["prefix_id", "provider_user_id"]
     )
+    # a resolver process counts its answers in memory and writes one row per kind per batch
+    with op.batch_alter_table("ids_resolutions") as batch:
+        batch.add_column(
+            sa.Column("hits", sa.Integer(), server_default=sa.text("1"), nullable=False)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ids_resolutions") as batch:
+        batch.drop_column("hits")
     op.drop_index("ix_ids_delegations_prefix_user", table_name="ids_delegations")
     op.drop_table("ids_delegations")
