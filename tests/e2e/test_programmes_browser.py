@@ -92,3 +92,59 @@ def test_programme_pages_for_officers(page: Page, site: Site) -> None:
     sign_in(page, site, site.users["enterprise"])
     response = page.goto(f"{site.url}/programmes")
     assert response is not None and response.status == 403
+
+
+def _desk_rows(site: Site, username: str) -> dict[int, str]:
+    """Assignment id → enterprise USCC of the programme providers with the USCC of the market
+    provider ``username`` acts for (the demo tenders the registry's first three providers)."""
+    from industry_brain.domains.market.models import MarketProvider, MarketProviderUser
+    from industry_brain.domains.programmes.models import ProgrammeProvider
+    from industry_brain.store.models import Enterprise, User
+
+    engine = make_engine(site.store_url)
+    try:
+        with Session(engine) as s:
+            uscc = s.scalar(
+                select(MarketProvider.uscc)
+                .join(MarketProviderUser, MarketProviderUser.provider_id == MarketProvider.id)
+                .join(User, User.id == MarketProviderUser.user_id)
+                .where(User.username == username)
+            )
+            return dict(
+                s.execute(
+                    select(ProgrammeAssignment.id, Enterprise.uscc)
+                    .join(
+                        ProgrammeProvider, ProgrammeProvider.id == ProgrammeAssignment.provider_id
+                    )
+                    .join(Enterprise, Enterprise.id == ProgrammeAssignment.enterprise_id)
+                    .where(ProgrammeProvider.uscc == uscc)
+                ).all()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_provider_programme_desk(page: Page, site: Site) -> None:
+    """provider_03 (the registry's third provider, tendered as the generalist) reaches its
+    diagnosis tasks from its market desk, sees exactly its assignments (none of provider_01's)
+    and marks a report delivered."""
+    mine = _desk_rows(site, "provider_03")
+    other = _desk_rows(site, "provider_01")
+    assert mine and not set(mine) & set(other)
+    sign_in(page, site, "provider_03")
+    page.goto(f"{site.url}/market/desk")
+    page.click("#market-programme-desk")
+    page.wait_for_load_state("networkidle")
+    rows = page.locator("#table-programmes-desk tbody tr")
+    expect(rows).to_have_count(len(mine))
+    ids = {int(x.split("-")[1]) for x in rows.evaluate_all("rs => rs.map(r => r.id)")}
+    assert ids == set(mine)
+    shown = set(rows.locator("td:nth-child(2)").all_inner_texts())
+    assert shown == set(mine.values()) and not shown & set(other.values())
+    first = rows.filter(has=page.locator("form")).first
+    row_id = first.get_attribute("id")
+    first.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#flash")).to_contain_text("已标记诊断报告交付")
+    expect(page.locator(f"#{row_id} form")).to_have_count(0)
+    shot(page, site, "programmes-desk")

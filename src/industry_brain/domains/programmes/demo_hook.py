@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-ORDER = 36  # after diagnosis (30) and policy (35)
+# after diagnosis (30), policy (35) and the market (38), whose registry names the tendered providers
+ORDER = 39
 DEMO = "demo"
 PROVIDERS = (
     ("91330500MA2PRG001", "演示纺织智造服务商", 40, ["17", "18", "28"]),
@@ -51,8 +52,39 @@ def _write_list(path: Path, rows: list[list[Any]]) -> Path:
     return exports.save(wb, path)
 
 
-def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]) -> dict[str, Any]:
+def _tendered(s: Session) -> list[tuple[str, str, int, list[str]]]:
+    """The demo's tendered providers: capacities and industries of :data:`PROVIDERS`, with the
+    USCC and name of the market registry's first three providers when the market service has
+    seeded them (their provider users then see the assignments on their desk), else the
+    synthetic ones. The registry is read as a table (the market's modules are not imported)."""
+    import sqlalchemy as sa
+
     from industry_brain.core.uscc import make
+
+    registry = sa.table(
+        "market_providers",
+        sa.column("id"),
+        sa.column("uscc"),
+        sa.column("name"),
+        sa.column("status"),
+    )
+    found = []
+    if sa.inspect(s.connection()).has_table("market_providers"):  # the market service's table
+        found = s.execute(
+            select(registry.c.uscc, registry.c.name)
+            .where(registry.c.status == "active")
+            .order_by(registry.c.id)
+            .limit(len(PROVIDERS))
+        ).all()
+    if len(found) < len(PROVIDERS):
+        return [(make(base), name, cap, inds) for base, name, cap, inds in PROVIDERS]
+    return [
+        (str(code), str(name), cap, inds)
+        for (code, name), (_, _, cap, inds) in zip(found, PROVIDERS, strict=True)
+    ]
+
+
+def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]) -> dict[str, Any]:
     from industry_brain.demo.constants import DEMO_TODAY
     from industry_brain.domains.programmes import (
         benchmarks,
@@ -87,8 +119,9 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
             actor=DEMO,
         )
         pid = p.id
-        for base, name, cap, inds in PROVIDERS:
-            diagnosis.add_provider(s, pid, make(base), name, cap, inds, DEMO)
+        tendered = _tendered(s)
+        for code, name, cap, inds in tendered:
+            diagnosis.add_provider(s, pid, code, name, cap, inds, DEMO)
         assessed = (
             s.execute(
                 select(Enterprise.uscc)
@@ -155,12 +188,10 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
             firms = above[k * 6 : k * 6 + 6]
             for uscc, _ in firms:
                 events.register(s, ev.id, "enterprise", uscc, None, DEMO)
-            for base, name, _, _ in PROVIDERS:
-                events.register(s, ev.id, "provider", make(base), name, DEMO)
+            for code, name, _, _ in tendered:
+                events.register(s, ev.id, "provider", code, name, DEMO)
             for j, (uscc, _) in enumerate(firms[:4]):
-                m = events.match(
-                    s, ev.id, uscc, make(PROVIDERS[j % 3][0]), "MES 与设备联网（演示）", DEMO
-                )
+                m = events.match(s, ev.id, uscc, tendered[j % 3][0], "MES 与设备联网（演示）", DEMO)
                 outcome = ("contracted", "contacted", "matched", "dropped")[j]
                 events.set_outcome(
                     s, m.id, outcome, 80.0 + 20 * j if outcome == "contracted" else None, DEMO
