@@ -12,7 +12,8 @@
    (batched). The server processes' CPU milliseconds per resolution are read from ``/proc``:
    the machine is shared, so wall-clock rates depend on the load, CPU per request much less.
 3. **References, measured in the same run**: (a) the engine's own limit — the resolver's one
-   indexed statement in a bare loop on one connection (lookups/s, one core); (b) the HTTP
+   indexed statement, read as the server reads it, in a bare loop on one connection (lookups/s,
+   one core); (b) the HTTP
    stack's limit — a minimal uvicorn app (same 2 workers, same client) returning a constant
    JSON body. The resolver's rate is shown as a share of (b).
 
@@ -114,24 +115,22 @@ def build_store(url: str, rows: int, chunk: int) -> dict[str, Any]:
 
 
 def bare_lookups(url: str, rows: int, prefix: str, seconds: float = 3.0) -> int:
-    """Reference (a): the resolver's statement in a loop on one connection — lookups/s."""
+    """Reference (a): the resolver's read (:class:`service.FastReader`, the statement the
+    server runs) in a bare loop on one connection, no HTTP — lookups/s on one core."""
     from industry_brain.domains.identifiers import service
     from industry_brain.store.db import make_engine
 
     engine = make_engine(url)
+    reader = service.FastReader(engine)
     rnd = random.Random(7)
     n = 0
-    with engine.connect() as conn:
-        deadline = time.perf_counter() + seconds
-        t0 = time.perf_counter()
-        while time.perf_counter() < deadline:
-            for _ in range(100):
-                got = conn.execute(
-                    service._LOOKUP, {"p": prefix, "s": f"B{rnd.randrange(rows):09d}"}
-                ).all()
-                assert got
-            n += 100
-        elapsed = time.perf_counter() - t0
+    deadline = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            assert reader.rows(prefix, f"B{rnd.randrange(rows):09d}")
+        n += 100
+    elapsed = time.perf_counter() - t0
     engine.dispose()
     return round(n / elapsed)
 

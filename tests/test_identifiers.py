@@ -603,3 +603,47 @@ def test_resolution_counts_are_summed(engine: Engine) -> None:
         out = stats.summary(s)
         assert out["resolutions"] == 7
         assert out["resolutions_by_day"][0]["by_status"] == {"200": 5, "404": 2}
+
+
+def test_resolver_process_answers_as_the_service(engine: Engine) -> None:
+    """``ids serve``'s app (its own DBAPI read path and cache) on both stores: the same body as
+    the service's session path for 200, and 400 / 404 / 410; a withdrawal by this process is
+    seen at once although the answer was cached; a bad token is 401, not a public answer."""
+    from fastapi.testclient import TestClient
+
+    from industry_brain.domains.identifiers.node import create_resolver_app
+
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        service.register(s, actor_a, "88.118.8/P001", "product", PRODUCT, CONFIG)
+        service.register(s, actor_a, "88.118.8/Q1", "batch", {"product": "布", "batch": "L",
+                         "quantity": 3, "supplier": "某厂"}, CONFIG)  # fmt: skip
+        want = {t: service.resolve(s, t, CONFIG, log=False).body for t in ("88.118.8/P001",
+                "88.118.8/Q1")}  # fmt: skip
+    app = create_resolver_app(engine, CONFIG)
+    with TestClient(app) as client:
+        for text, body in want.items():
+            r = client.get(f"/api/v1/ids/resolve/{text}")
+            assert r.status_code == 200 and r.json() == body
+        q1 = client.get("/api/v1/ids/resolve/88.118.8/Q1").json()
+        assert [v["data"] for v in q1["values"]] == ["布", "L", 3]
+        assert q1["restricted_hidden"] == 1
+        assert client.get("/api/v1/ids/resolve/88.118.8/NONE").status_code == 404
+        assert client.get("/api/v1/ids/resolve/nonsense").status_code == 400
+        r = client.get(
+            "/api/v1/ids/resolve/88.118.8/P001", headers={"Authorization": "Bearer ib_bad"}
+        )
+        assert r.status_code == 401
+        with Session(engine) as s:
+            service.withdraw(s, actor_a, "88.118.8/P001", "test")
+        r = client.get("/api/v1/ids/resolve/88.118.8/P001")
+        assert r.status_code == 410
+        assert [h["action"] for h in r.json()["history"]] == ["registered", "withdrawn"]
+    with Session(engine) as s:  # written at shutdown: 3 × 200, 404, 410 (400 and 401 are not)
+        assert stats_total(s) == 5
+
+
+def stats_total(s: Session) -> int:
+    from industry_brain.domains.identifiers import stats
+
+    return stats.summary(s)["resolutions"]

@@ -16,6 +16,7 @@ Writes are allowed only to the enterprise owning the prefix; refusals are 403 an
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
@@ -145,6 +146,7 @@ def resolve(
     return answer(request, db, identifier, redirect)
 
 
+@lru_cache(maxsize=4096)
 def _http_date(iso: str) -> str:
     from datetime import datetime
     from email.utils import format_datetime
