@@ -323,12 +323,21 @@ def search_enterprises(
 
 
 def visible_enterprise(session: Session, scope: Scope, uscc: str) -> Enterprise:
-    """The enterprise with ``uscc`` if the caller may see it, else ``enterprise.not_found``."""
+    """The enterprise with ``uscc`` if the caller may see it, else ``enterprise.not_found``.
+
+    Remembered for the session (a web request's): the profile page and each service's section
+    of it ask for the same enterprise (five scoped queries a page before)."""
+    key = (scope.cache_key, uscc.strip().upper())
+    seen: dict[tuple[str, str], Enterprise] = session.info.setdefault("visible_enterprises", {})
+    ent = seen.get(key)
+    if ent is not None and ent in session:
+        return ent
     ent = session.scalars(
-        select(Enterprise).where(Enterprise.uscc == uscc.strip().upper(), scope.enterprise_clause())
+        select(Enterprise).where(Enterprise.uscc == key[1], scope.enterprise_clause())
     ).first()
     if ent is None:
         raise _not_found(uscc)
+    seen[key] = ent
     return ent
 
 
