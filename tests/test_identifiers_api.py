@@ -292,3 +292,49 @@ def test_stats_for_officers_only(nodes: dict) -> None:
     assert {t["template"] for t in body["registrations_by_template"]} >= {"product", "battery"}
     with Session(nodes["engine"]) as s:
         assert s.get(User, nodes["users"]["admin"]).role == "admin"
+
+
+def test_provider_delegation_over_the_api(nodes: dict) -> None:
+    """The owner grants a provider user writes on 88.118.8 until a date: the provider's token
+    registers (201) only while the grant lives, is refused (403, audited) after revocation;
+    another enterprise can neither grant nor list the grants."""
+    a = nodes["a"]
+    with Session(nodes["engine"]) as s:
+        user = User(username="provider_api", display_name="服务商甲", role="provider")
+        s.add(user)
+        s.commit()
+        token = create_api_token(s, user.id, "ids")
+        s.commit()
+    prov = {"Authorization": f"Bearer {token}"}
+    own = _auth(nodes, "ent_wx")
+    body = {
+        "identifier": "88.118.8/PV-1",
+        "template": "product",
+        "data": {"name": "x", "model": "y"},
+    }
+    grants = f"{a}/api/v1/ids/prefixes/88.118.8/delegations"
+    r = httpx.post(f"{a}/api/v1/ids/identifiers", json=body, headers=prov)
+    assert (r.status_code, r.json()["code"]) == (403, "ids.not_owner")
+    grant = {"provider": "provider_api", "expires_at": "2099-01-01T00:00:00+08:00"}
+    assert httpx.post(grants, json=grant, headers=_auth(nodes, "ent_nx")).status_code == 403
+    r = httpx.post(grants, json=grant, headers=own)
+    assert r.status_code == 201, r.text
+    assert r.json()["expires_at"] == "2098-12-31T16:00:00+00:00"
+    assert httpx.post(f"{a}/api/v1/ids/identifiers", json=body, headers=prov).status_code == 201
+    listed = httpx.get(grants, headers=own).json()["delegations"]
+    assert [(g["provider"], g["state"]) for g in listed] == [("provider_api", "live")]
+    assert httpx.get(grants, headers=_auth(nodes, "ent_nx")).status_code == 403
+    r = httpx.delete(f"{grants}/provider_api", headers=own)
+    assert (r.status_code, r.json()["revoked"]) == (200, 1)
+    body["identifier"] = "88.118.8/PV-2"
+    r = httpx.post(f"{a}/api/v1/ids/identifiers", json=body, headers=prov)
+    assert (r.status_code, r.json()["code"]) == (403, "ids.not_owner")
+    with Session(nodes["engine"]) as s:
+        refused = s.scalars(
+            select(AuditLog)
+            .where(AuditLog.action == "ids.refused", AuditLog.actor == "provider_api")
+            .order_by(AuditLog.id)
+        ).all()
+        assert [r.detail["refusal"] for r in refused] == ["no_delegation", "delegation_revoked"]
+    r = httpx.get(f"{a}/api/v1/ids/resolve/88.118.8/PV-1")
+    assert r.status_code == 200

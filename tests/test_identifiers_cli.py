@@ -130,3 +130,31 @@ def test_demo_hook(engine: Engine) -> None:
     # a second run over the same store registers nothing twice
     again = demo_hook.run(engine, Path("."), lambda *a: None)
     assert again["identifiers"] == n + batteries
+
+
+def test_cli_delegation(env: Engine) -> None:
+    """``ids delegate grant|list|revoke``: only the owner grants; the grant ends after the
+    given day (UTC); revoking ends it at once."""
+    from industry_brain.store.models import User
+
+    with Session(env) as s:
+        s.add(User(username="provider_cli", display_name="服务商", role="provider"))
+        s.commit()
+    ids("prefix", "apply", OWNER, "88.118.8")
+    ids("prefix", "approve", "88.118.8")
+    out = ids("delegate", "grant", "88.118.8", "provider_cli", "--until", "2099-06-30",
+              "--as-uscc", OTHER, code=2)  # fmt: skip
+    assert "ids.not_owner" in out
+    g = json.loads(ids("delegate", "grant", "88.118.8", "provider_cli", "--until", "2099-06-30",
+                       "--as-uscc", OWNER, "--json"))  # fmt: skip
+    assert g["expires_at"] == "2099-07-01T00:00:00+00:00"
+    listed = json.loads(ids("delegate", "list", "88.118.8", "--as-uscc", OWNER, "--json"))
+    assert [(r["provider"], r["state"]) for r in listed] == [("provider_cli", "live")]
+    assert "provider_cli" in ids("delegate", "list", "88.118.8", "--as-uscc", OWNER)
+    rev = json.loads(ids("delegate", "revoke", "88.118.8", "provider_cli", "--as-uscc", OWNER,
+                         "--json"))  # fmt: skip
+    assert rev["revoked"] == 1
+    listed = json.loads(ids("delegate", "list", "88.118.8", "--as-uscc", OWNER, "--json"))
+    assert [r["state"] for r in listed] == ["revoked"]
+    assert "ids.delegation_unknown" in ids("delegate", "revoke", "88.118.8", "provider_cli",
+                                           "--as-uscc", OWNER, code=2)  # fmt: skip

@@ -8,14 +8,18 @@ error shape ``{code, zh, en, request_id}``):
   the values shown (``private`` when restricted values are in the answer); ``?redirect=url``
   sends a 303 to the identifier's ``url`` value (product page) when it has one.
 - ``POST /prefixes`` (an enterprise applies), ``POST /prefixes/{prefix}/decision`` (officer),
+  ``POST|GET /prefixes/{prefix}/delegations``, ``DELETE /prefixes/{prefix}/delegations/{user}``
+  (the owner lets a provider user write under its prefix until a date; revocable),
   ``POST /identifiers``, ``PUT /identifiers/{id}``, ``DELETE /identifiers/{id}`` (withdraw),
   ``POST /bulk`` (CSV/XLSX), ``GET /batteries/{code}`` (traceability), ``GET /stats``.
 
-Writes are allowed only to the enterprise owning the prefix; refusals are 403 and audited.
+Writes are allowed only to the enterprise owning the prefix or a provider user it delegated to
+(while the delegation lives); refusals are 403 and audited.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -194,6 +198,41 @@ def decide(
     scope.require("ids.approve")
     row = service.decide_prefix(db, actor_of(principal), prefix, body.approve)
     return {"prefix": row.prefix, "status": row.status, "approved_by": row.approved_by}
+
+
+class Delegation(BaseModel):
+    provider: str = Field(max_length=64, examples=["provider_01"])
+    expires_at: datetime = Field(examples=["2027-06-30T00:00:00+08:00"])
+
+
+@writes.post(
+    "/prefixes/{prefix}/delegations",
+    status_code=201,
+    summary="delegate writes under the prefix to a provider user (owner only)",
+)
+def delegate(
+    prefix: str, body: Delegation, db: DbDep, principal: PrincipalDep, _: CsrfDep
+) -> dict[str, Any]:
+    grant = service.delegate(db, actor_of(principal), prefix, body.provider, body.expires_at)
+    return {"id": grant.id, "prefix": prefix, "provider": body.provider,
+            "expires_at": service._aware(grant.expires_at).isoformat()}  # fmt: skip
+
+
+@writes.delete(
+    "/prefixes/{prefix}/delegations/{provider}",
+    summary="revoke a provider's delegation on the prefix (owner only)",
+)
+def revoke_delegation(
+    prefix: str, provider: str, db: DbDep, principal: PrincipalDep, _: CsrfDep
+) -> dict[str, Any]:
+    n = service.revoke_delegation(db, actor_of(principal), prefix, provider)
+    return {"prefix": prefix, "provider": provider, "revoked": n}
+
+
+@writes.get("/prefixes/{prefix}/delegations", summary="the prefix's delegations (owner only)")
+def list_delegations(prefix: str, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    row = service._owner_only(db, actor_of(principal), prefix, "list_delegations")
+    return {"prefix": prefix, "delegations": service.delegations(db, [row.id])}
 
 
 @writes.post("/identifiers", status_code=201, summary="register one identifier")

@@ -203,7 +203,7 @@ def delegate(
     """The owner lets provider user ``provider`` write under ``prefix`` until ``expires_at``."""
     row = _owner_only(session, actor, prefix, "delegate")
     user = _provider(session, provider)
-    expires_at = _aware(expires_at)
+    expires_at = _aware(expires_at).astimezone(UTC)
     if expires_at <= datetime.now(UTC):
         raise ValidationError(
             "ids.delegation_past",
