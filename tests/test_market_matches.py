@@ -1,7 +1,7 @@
 """The market's batch matching published as ``result_market_matches`` (issue 18 point 4, 19):
 the rows of a run on the small hand-built catalog of tests/test_market.py (ranks, scores and the
 explanation's parts by hand, the first ``keep`` ranks only), and a run in the store read back
-through the contract's table with its inputs recorded."""
+through the contract's table with its inputs recorded (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -78,10 +78,10 @@ def test_rows_of_a_batch_by_hand() -> None:
     ]
 
 
-def test_a_run_is_published_and_read_through_the_contract(sqlite_engine: Engine) -> None:
+def test_a_run_is_published_and_read_through_the_contract(engine: Engine) -> None:
     table = next(t for t in contract.services()["market"].result_tables if t.name == publish.TABLE)
     assert "result_market_matches" in contract.services()["diagnosis"].reads_results
-    with Session(sqlite_engine) as s:
+    with Session(engine) as s:
         frame, runs = table.read(s)
         assert frame.empty and runs == []
         ids = _store(s)
@@ -121,7 +121,7 @@ def test_a_run_is_published_and_read_through_the_contract(sqlite_engine: Engine)
     assert frame["provider_uscc"].tolist() == [P1, P1]
     assert set(frame["on_date"]) == {"2026-03-01"} and set(frame["run_id"]) == {r.id}
     # a newer run of the same year replaces the older one in the table; the old stays listed
-    with Session(sqlite_engine) as s:
+    with Session(engine) as s:
         r2 = publish.run(s, "tester", date(2026, 3, 2)).id
         frame, runs = table.read(s)
         assert [x.id for x in publish.runs(s)] == [r2, r.id]
