@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from industry_brain.contract import hookimpl
+from industry_brain.contract import NavEntry, hookimpl
 
 HERE = Path(__file__).parent
 
@@ -23,7 +23,26 @@ def ib_permissions() -> dict[str, frozenset[str]]:
         "ids.approve": frozenset({"admin", "city_officer"}),
         # restricted record types (e.g. a battery's VIN) beyond the owning enterprise
         "ids.restricted": frozenset({"admin", "city_officer"}),
+        # the node's pages: an enterprise's prefixes, a provider's delegated ones, approvals
+        "ids.portal": frozenset({"admin", "city_officer", "enterprise", "provider"}),
     }
+
+
+@hookimpl
+def ib_navigation() -> list[NavEntry]:
+    return [NavEntry("ids", "nav.ids", "/ids", 20, "ids.portal", order=58)]
+
+
+@hookimpl
+def ib_templates_dir() -> Path:
+    return HERE / "web_templates"
+
+
+@hookimpl
+def ib_web_router() -> Any:
+    from industry_brain.domains.identifiers import portal
+
+    return portal.router
 
 
 @hookimpl

@@ -1153,6 +1153,7 @@ def bulk(
     template_code: str,
     config: NodeConfig,
     max_problems: int = 1000,
+    live: bool = True,
 ) -> BulkReport:
     """Stage, validate (syntax, template, duplicates in the file and in the store, ownership)
     and — only when no row has a problem — make every identifier live in one transaction.
@@ -1297,7 +1298,112 @@ def bulk(
         session.commit()
         return BulkReport(upload.id, "failed", count, upload.problems)
     session.commit()  # staged: rows validated and stored
+    if not live:  # the portal shows the report first; publish_upload makes it live
+        return BulkReport(upload.id, "staged", count, [])
     return go_live(session, actor, upload.id, config)
+
+
+def publish_upload(
+    session: Session, actor: Actor, upload_id: int, config: NodeConfig
+) -> BulkReport:
+    """A staged upload goes live (all or nothing), by a writer of its prefix — checked again,
+    since a delegation may have ended since the upload was staged."""
+    upload = session.get(IdUpload, upload_id)
+    if upload is None:
+        raise NotFoundError(
+            "ids.upload_unknown", "批量注册文件不存在", "no such bulk upload", value=str(upload_id)
+        )
+    prefix = session.get(IdPrefix, upload.prefix_id)
+    owned_prefix(session, actor, prefix.prefix, "bulk_live")
+    if upload.status != "staged":
+        raise ConflictError(
+            "ids.upload_not_staged",
+            "该文件不在待上线状态",
+            "this upload is not waiting to go live",
+            value=str(upload_id),
+        )
+    return go_live(session, actor, upload_id, config)
+
+
+def writable_prefixes(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The prefixes ``actor`` may see in the portal: its enterprise's (any status), or for a
+    provider user those delegated to it now; with live and withdrawn identifier counts."""
+    now = datetime.now(UTC)
+    if actor.enterprise_id is not None:
+        rows = list(
+            session.scalars(
+                select(IdPrefix)
+                .where(IdPrefix.enterprise_id == actor.enterprise_id)
+                .order_by(IdPrefix.prefix)
+            )
+        )
+        via = {r.id: None for r in rows}
+    elif actor.role == "provider" and actor.user_id is not None:
+        grants = session.execute(
+            select(IdPrefix, IdDelegation.expires_at)
+            .join(IdDelegation, IdDelegation.prefix_id == IdPrefix.id)
+            .where(
+                IdDelegation.provider_user_id == actor.user_id,
+                IdDelegation.revoked_at.is_(None),
+                IdPrefix.status == "approved",
+            )
+            .order_by(IdPrefix.prefix)
+        ).all()
+        rows, via = [], {}
+        for p, until in grants:
+            if _aware(until) > now and p.id not in via:
+                rows.append(p)
+                via[p.id] = _aware(until)
+    else:
+        return []
+    counts: dict[tuple[int, str], int] = {
+        (pid, st): n
+        for pid, st, n in session.execute(
+            select(Identifier.prefix_id, Identifier.status, func.count())
+            .where(Identifier.prefix_id.in_([r.id for r in rows]))
+            .group_by(Identifier.prefix_id, Identifier.status)
+        )
+    }
+    owners = dict(
+        session.execute(
+            select(Enterprise.id, Enterprise.name).where(
+                Enterprise.id.in_({r.enterprise_id for r in rows})
+            )
+        ).all()
+    )
+    return [
+        {
+            "id": r.id,
+            "prefix": r.prefix,
+            "status": r.status,
+            "enterprise": owners.get(r.enterprise_id, ""),
+            "applied_at": r.applied_at,
+            "live": counts.get((r.id, "live"), 0),
+            "withdrawn": counts.get((r.id, "withdrawn"), 0),
+            "delegated_until": via.get(r.id),
+        }
+        for r in rows
+    ]
+
+
+def pending_prefixes(session: Session) -> list[dict[str, Any]]:
+    """Applications waiting for an officer, oldest first."""
+    rows = session.execute(
+        select(IdPrefix, Enterprise.name, Enterprise.uscc)
+        .join(Enterprise, Enterprise.id == IdPrefix.enterprise_id)
+        .where(IdPrefix.status == "pending")
+        .order_by(IdPrefix.id)
+    ).all()
+    return [
+        {
+            "prefix": p.prefix,
+            "enterprise": name,
+            "uscc": uscc,
+            "applied_at": p.applied_at,
+            "applied_by": p.applied_by,
+        }
+        for p, name, uscc in rows
+    ]
 
 
 def _bool(text: str) -> Any:
