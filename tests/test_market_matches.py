@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -92,6 +93,18 @@ def test_a_run_is_published_and_read_through_the_contract(engine: Engine, tmp_pa
         energy = _published(s, prov1, "能源管理", ["energy"])
         _diagnosis(s, ids["e1"], 1, {"planning": 1.5, "energy": 2.5})
         s.commit()
+        # the portal's plain-Python inputs of a few firms equal the batch's frame path
+        few = matching.enterprises(s, [ids["e1"], ids["e2"]])
+        matching.FEW, keep = -1, matching.FEW
+        try:
+            frame_path = matching.enterprises(s, [ids["e1"], ids["e2"]])
+        finally:
+            matching.FEW = keep
+        pd.testing.assert_frame_equal(
+            few.sort_values("id").reset_index(drop=True)[list(matching.COLUMNS)],
+            frame_path.sort_values("id").reset_index(drop=True)[list(matching.COLUMNS)],
+            check_dtype=False,
+        )
         r = publish.run(s, "tester", date(2026, 3, 1))
         frame, runs = table.read(s)
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "market.match_run")).one()
