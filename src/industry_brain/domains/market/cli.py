@@ -507,7 +507,7 @@ def match(
 
 
 # -- match runs --------------------------------------------------------------------------------
-@matches_app.command("run")
+@matches_app.command("run", epilog="Example: industry-brain matches run --on 2026-11-27 --json")
 def matches_run(
     on: Annotated[
         str | None, typer.Option("--on", help="The day to rank on (YYYY-MM-DD; default today).")
@@ -541,7 +541,7 @@ def matches_run(
     )
 
 
-@matches_app.command("list")
+@matches_app.command("list", epilog="Example: industry-brain matches list --json")
 def matches_list(as_json: JsonOpt = False) -> None:
     """Published batch matching runs, newest first, with their inputs."""
     from industry_brain.domains.market import publish
