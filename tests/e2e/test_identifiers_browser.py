@@ -59,3 +59,40 @@ def test_no_section_for_an_enterprise_user(page: Page, site: Site) -> None:
     sign_in(page, site, site.users["enterprise"])
     page.goto(f"{site.url}/cockpit")
     expect(page.locator("#ids-node")).to_have_count(0)
+
+
+def test_portal_apply_approve_register(page: Page, site: Site) -> None:
+    """The enterprise applies for a prefix in the portal, the city officer approves it, the
+    enterprise registers an identifier through the form generated from the template — a
+    problem shown next to its field first — and the identifier resolves over HTTP."""
+    prefix = "88.118.7701"
+    sign_in(page, site, site.users["enterprise"])
+    page.goto(f"{site.url}/ids")
+    page.fill("#ids-apply input[name=prefix]", prefix)
+    page.click("#ids-apply button[type=submit]")
+    expect(page.locator(f'#table-ids-prefixes tr[data-prefix="{prefix}"]')).to_contain_text(
+        "待审批"
+    )
+    page.context.clear_cookies()
+    sign_in(page, site, site.users["city_officer"])
+    page.goto(f"{site.url}/ids")
+    page.click(f'#table-ids-pending tr[data-prefix="{prefix}"] button[value="1"]')
+    expect(page.locator("#flash")).to_contain_text(prefix)
+    page.context.clear_cookies()
+    sign_in(page, site, site.users["enterprise"])
+    page.goto(f"{site.url}/ids/register?prefix={prefix}&template=product")
+    page.fill("input[name=suffix]", "WEB-1")
+    page.fill("input[name=f_name]", "童装")
+    page.click("#ids-register-form button[type=submit]")
+    expect(page.locator("#error-model")).to_have_text("必填")
+    expect(page.locator("input[name=f_name]")).to_have_value("童装")
+    page.fill("input[name=f_model]", "T-1")
+    page.click("#ids-register-form button[type=submit]")
+    expect(page.locator("#flash")).to_contain_text(f"{prefix}/WEB-1")
+    shot(page, site, "ids-portal")
+    r = httpx.get(f"{site.url}/api/v1/ids/resolve/{prefix}/WEB-1")
+    assert r.status_code == 200
+    assert [(v["type"], v["data"]) for v in r.json()["values"]] == [
+        ("name", "童装"),
+        ("model", "T-1"),
+    ]
