@@ -513,11 +513,14 @@ def test_provider_delegation_expiry_and_revocation(engine: Engine) -> None:
         assert writes == ["provider_x", "provider_x", "provider_x"]
 
 
-def test_bulk_records_match_single_registration(engine: Engine) -> None:
+def test_bulk_records_match_single_registration(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The set-based go-live spreads each staged row into the same typed records as one
     registration (:func:`service.make_records`): template order (columns given in another order),
     consecutive indexes over the values present, the template's TTL, restricted permission,
     JSON types kept (integer, text); and its history names the upload."""
+    monkeypatch.setattr(service, "ANALYZE_AFTER", 1)  # PostgreSQL: statistics renewed too
     actor_a, _ = _setup(engine)
     with Session(engine) as s:
         content = _csv(

@@ -1453,6 +1453,9 @@ def _stage(session: Session, rows: list[tuple[int, int, str, int, str]]) -> None
         cur.close()
 
 
+ANALYZE_AFTER = 10_000  # rows of a bulk upload after which PostgreSQL's statistics are renewed
+
+
 def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) -> BulkReport:
     """Every staged row becomes a live identifier in ONE transaction, or none does: one
     ``INSERT … SELECT`` makes the identifiers, one the typed records (the staged JSON spread by
@@ -1537,6 +1540,11 @@ def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) 
         )
         session.commit()
         invalidate()
+        if pg and (upload.rows or 0) >= ANALYZE_AFTER:
+            # fresh planner statistics: a bulk load can multiply a table, and until autovacuum
+            # catches up PostgreSQL may plan the resolver's join as a scan of every record
+            session.execute(text("ANALYZE ids_identifiers, ids_records, ids_history"))
+            session.commit()
     except IntegrityError:
         session.rollback()
         upload = session.get(IdUpload, upload_id)
