@@ -104,16 +104,29 @@ def rows_of(
     order = list(codes.subdomains())
     top_level = codes.max_level()
     sol_subs = [set(x) for x in sols["subdomains"]]
+    # plain lists: indexing a frame per row costs more than the ranking itself
+    s_id = sols["id"].tolist()
+    s_version = sols["version"].tolist()
+    s_provider = sols["provider_id"].tolist()
+    s_rating = sols["rating"].tolist()
+    s_ratings = sols["ratings"].tolist()
+    e_id = ents["id"].tolist()
+    e_subs = ents["subdomains"].tolist()
+    e_level = ents["level"].tolist()
+    e_year = ents["diagnosis_year"].tolist()
+    index = m.index.tolist()
+    score, cover = m.score.tolist(), m.cover.tolist()
+    industry, cases, area = m.industry.tolist(), m.cases.tolist(), m.area.tolist()
     out: list[dict[str, Any]] = []
     keep = min(keep, m.index.shape[1]) if m.index.ndim == 2 else 0
-    for r in range(len(ents)):
-        subs = ents["subdomains"].iat[r]
+    for r in range(len(e_id)):
+        subs = e_subs[r]
         diagnosed = isinstance(subs, dict)
-        target = min(int(ents["level"].iat[r] or 0) + 1, top_level) if diagnosed else None
-        dyear = ents["diagnosis_year"].iat[r] if diagnosed else None
-        eid = int(ents["id"].iat[r])
+        target = min(int(e_level[r] or 0) + 1, top_level) if diagnosed else None
+        dyear = e_year[r] if diagnosed else None
+        eid = int(e_id[r])
         for j in range(keep):
-            i = int(m.index[r, j])
+            i = int(index[r][j])
             if i < 0:
                 break
             weak = ""
@@ -124,21 +137,21 @@ def rows_of(
                     for c in order
                     if c in subs and c in covered and subs[c] < target
                 )
-            rating = sols["rating"].iat[i]
+            rating = s_rating[i]
             out.append(
                 {
                     "enterprise_id": eid,
                     "rank": j + 1,
-                    "solution_id": int(sols["id"].iat[i]),
-                    "solution_version": int(sols["version"].iat[i]),
-                    "provider_id": int(sols["provider_id"].iat[i]),
-                    "score": float(m.score[r, j]),
-                    "cover": round(float(m.cover[r, j]), 6),
-                    "industry_fit": bool(m.industry[r, j]),
-                    "cases": int(m.cases[r, j]),
-                    "area": bool(m.area[r, j]),
+                    "solution_id": int(s_id[i]),
+                    "solution_version": int(s_version[i]),
+                    "provider_id": int(s_provider[i]),
+                    "score": float(score[r][j]),
+                    "cover": round(float(cover[r][j]), 6),
+                    "industry_fit": bool(industry[r][j]),
+                    "cases": int(cases[r][j]),
+                    "area": bool(area[r][j]),
                     "rating": None if rating != rating else float(rating),
-                    "ratings": int(sols["ratings"].iat[i]),
+                    "ratings": int(s_ratings[i]),
                     "weak": weak[:400],
                     "target_level": target,
                     "diagnosis_year": None if dyear is None or dyear != dyear else int(dyear),
