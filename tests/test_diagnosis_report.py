@@ -262,6 +262,12 @@ def test_report_lists_recommended_solutions(final, tmp_path: Path) -> None:
         b = s.scalar(select(Enterprise.id).where(Enterprise.uscc == USCC_B))
         city = scope_for(s.scalars(select(User).where(User.username == "city")).one())
         rec_b = report.recommended(s, b, "zh", city)
+        # a firm the run did not rank (registered after it): said so
+        c = Enterprise(uscc="91330502MA2B0E0C9X", name="丙公司", county_code="330502")
+        s.add(c)
+        s.flush()
+        rec_c = report.recommended(s, c.id, "zh", city)
+    assert (rec_c["status"], rec_c["run_id"], rec_c["items"]) == ("none", ids["run"], [])
     codes = {x["title"]: x["link"] for x in rec_b["items"]}
     assert [x["title"] for x in rec_b["items"]] == [
         "计划排程与生产执行",

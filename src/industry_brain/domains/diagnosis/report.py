@@ -20,6 +20,7 @@ version); the answers shown are those in force (the assessor's adjustments repla
 
 from __future__ import annotations
 
+import inspect
 import math
 from datetime import date
 from typing import Any
@@ -329,13 +330,17 @@ def recommended(session: Session, enterprise_id: int, lang: str, scope: Scope) -
     table = _matches_table()
     if table is None:
         return {"status": "absent", "items": []}
-    frame, runs = table.read(session)
-    if frame.empty and not runs:
+    # one firm's rows when the table's read takes a filter (the market's does), else all
+    if "enterprise_ids" in inspect.signature(table.read).parameters:
+        frame, runs = table.read(session, enterprise_ids=[enterprise_id])
+    else:
+        frame, runs = table.read(session)
+    if not runs:
         return {"status": "no_run", "items": []}
     year = max(int(r["year"]) for r in runs)
     run = next(r for r in runs if int(r["year"]) == year)
     rows = frame[(frame["year"] == year) & (frame["enterprise_id"] == enterprise_id)]
-    on = str(frame.loc[frame["year"] == year, "on_date"].iloc[0]) if len(frame) else None
+    on = str(rows["on_date"].iloc[0]) if len(rows) else None
     base = {"run_id": int(run["run_id"]), "on": on}
     if rows.empty:
         return {**base, "status": "none", "items": []}

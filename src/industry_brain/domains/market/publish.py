@@ -221,8 +221,12 @@ def runs(session: Session) -> list[MarketMatchRun]:
     return list(session.scalars(select(MarketMatchRun).order_by(MarketMatchRun.id.desc())))
 
 
-def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Rows of the newest published run of every year and those runs."""
+def read(
+    session: Session, enterprise_ids: list[int] | None = None
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Rows of the newest published run of every year and those runs. ``enterprise_ids``
+    (optional; a reader checks that the function takes it) limits the rows to those
+    enterprises — the diagnosis report reads one firm's rows, not the whole table's ~50,000."""
     found = session.execute(
         select(
             MarketMatchRun.id,
@@ -268,6 +272,11 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         )
         .join(MarketProvider, MarketProvider.id == MarketMatch.provider_id)
         .where(MarketMatch.run_id.in_(ids))
+        .where(
+            MarketMatch.enterprise_id.in_(enterprise_ids)
+            if enterprise_ids is not None
+            else sa.true()
+        )
         .order_by(MarketMatch.run_id, MarketMatch.enterprise_id, MarketMatch.rank)
     )
     cols = [
