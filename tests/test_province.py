@@ -14,7 +14,7 @@ import pytest
 from industry_brain.demo import SCALES, scale_of, use_firms
 from industry_brain.mainjob import service_hooks
 
-FIRMS = int(os.environ.get("IB_TEST_PROVINCE_FIRMS", "1000"))
+FIRMS = int(os.environ.get("IB_TEST_PROVINCE_FIRMS", "300"))
 
 
 def test_firms_size_the_province_and_leave_other_scales_alone():

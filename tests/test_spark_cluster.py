@@ -2,7 +2,7 @@
 
 The cluster is started from the installed pyspark (:class:`LocalCluster`), a driver process is
 pointed at it by configuration only (``IB_SPARK_MASTER``, ``IB_SPARK_CONF``), runs both
-evaluations on a generated snapshot of 2,000 firms and writes their results; the same
+evaluations on a generated snapshot of 500 firms and writes their results; the same
 evaluations on DuckDB in this process must give the same rows. The master's own record says the
 application ran there with two executors. (The suite's in-process Spark session is ``local[2]``;
 a second driver in this process is impossible, hence the subprocess.)
@@ -27,7 +27,7 @@ from industry_brain.demo.snapshot import province_snapshot
 from industry_brain.warehouse.cluster import LocalCluster
 from industry_brain.warehouse.engines import spark_master, spark_settings
 
-FIRMS = 2000
+FIRMS = 500
 
 DRIVER = """
 import json, sys

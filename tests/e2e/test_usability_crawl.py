@@ -312,11 +312,19 @@ def store_names(site: Site) -> tuple[Names, set[str]]:
     return names, usernames
 
 
+#: on PostgreSQL two crawls (the pages render the same whatever the store; what differs is the
+#: SQL, and every route of every role answers without an error on PostgreSQL in
+#: tests/security/test_web_matrix.py): the widest role in Chinese, the city officer in English
+PG_CRAWLS = {("admin", "zh"), ("city_officer", "en")}
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_shows_labels_in_one_language(
     site: Site, store_names: tuple[Names, set[str]], role: str, lang: str
 ) -> None:
+    if site.store == "postgresql" and (role, lang) not in PG_CRAWLS:
+        pytest.skip("crawled on SQLite; PostgreSQL crawls PG_CRAWLS only (suite time)")
     names, usernames = store_names
     found = check_role(site.url, site.users[role], lang, names, usernames)
     assert not found, f"{role} / {lang}:\n" + "\n".join(found[:80])

@@ -128,7 +128,7 @@ def results(
     if not everything:
         query = query.limit(per_page).offset((page - 1) * per_page)
     rows = session.execute(query).all()
-    names = dict(session.execute(select(Region.code, Region.name)).all())
+    names = scoped.region_names(session, (r.county_code for r, _e in rows))
     items = [
         {
             "uscc": e.uscc,

@@ -28,7 +28,8 @@ from industry_brain.domains.diagnosis.models import (
     DiagnosisResult,
     DiagnosisRun,
 )
-from industry_brain.store.models import Enterprise, Region
+from industry_brain.store import scoped
+from industry_brain.store.models import Enterprise
 
 ANSWERS_SCHEMA = {
     "enterprise_id": "int64",
@@ -146,7 +147,7 @@ def indicators(
         else pd.DataFrame(columns=["county_code", "evaluated"])
     )
     dist = distributions(session, year)
-    names = dict(session.execute(select(Region.code, Region.name)).all()) if len(frame) else {}
+    names = scoped.region_names(session, frame["county_code"]) if len(frame) else {}
     rows = []
     for r in frame.to_dict("records"):
         code = r["county_code"]

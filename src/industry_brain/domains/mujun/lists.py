@@ -19,13 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import exports, parameters
 from industry_brain.domains.mujun import service
 from industry_brain.domains.mujun.rules import MujunError, parameter_date
-from industry_brain.store.models import Region
+from industry_brain.store import scoped
 
 CATEGORIES: dict[str, tuple[str, str]] = {
     "low_contribution": ("规上低贡献", "low-contribution 规上 firm"),
@@ -52,8 +51,9 @@ LIST_COLUMNS = (
 )
 
 
-def county_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Region.code, Region.name)).all())
+def county_names(session: Session, codes: Any) -> dict[str, str]:
+    """Names of the given county codes (:func:`scoped.region_names`)."""
+    return scoped.region_names(session, codes)
 
 
 def _thresholds(counties: list[str], year: int) -> pd.DataFrame:
@@ -125,7 +125,7 @@ def build(session: Session, year: int, county: str | None = None) -> pd.DataFram
     same = res["class_code"] == res["t_class"]
     masks["low_efficiency"] = (same & (streak >= res["t_years"])).to_numpy()
     rules["low_efficiency"] = "连续 " + _fmt(res["t_years"]) + " 年 " + res["t_class"] + " 类"
-    names = county_names(session)
+    names = county_names(session, res["county_code"].unique())
     parts = []
     for cat, mask in masks.items():
         mask = np.asarray(mask, dtype=bool)

@@ -144,7 +144,9 @@ def compute(session: Session, year: int, county: str | None = None) -> pd.DataFr
     )
     merged["money"] = money
     merged["apply_year"] = apply_year
-    merged["county_name"] = merged["county_code"].map(county_names(session))
+    merged["county_name"] = merged["county_code"].map(
+        county_names(session, merged["county_code"].unique())
+    )
     order = list(LEVERS)
     merged["lever_order"] = merged["lever"].map({k: i for i, k in enumerate(order)})
     merged = merged.sort_values(["county_code", "lever_order", "class_code", "uscc"])

@@ -65,7 +65,7 @@ def summary(session: Session, year: int, run_id: int | None = None) -> dict[str,
     run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
     assert run is not None
     res = service.results_frame(session, run.id)
-    names = county_names(session)
+    names = county_names(session, res["county_code"].unique())
     industries = dict(session.execute(select(Industry.code, Industry.name)).all())
     res["county_name"] = res["county_code"].map(names).fillna(res["county_code"])
     res["industry_name"] = res["division"].map(industries).fillna("")
@@ -178,7 +178,7 @@ def write_workbook(
     run = service.get_run(session, run_id) if run_id else service.published_run(session, year)
     assert run is not None
     res = changes(session, year, run.id)
-    names = county_names(session)
+    names = county_names(session, res["county_code"].dropna().unique())
     labels = _labels(run, "zh")
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)

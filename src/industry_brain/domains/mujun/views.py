@@ -157,7 +157,7 @@ def results(
     if not everything:
         query = query.limit(per_page).offset((page - 1) * per_page)
     rows = session.scalars(query).all()
-    names = lists.county_names(session)
+    names = lists.county_names(session, (r.county_code for r in rows))
     items = [
         {
             "uscc": r.uscc,

@@ -24,7 +24,7 @@ from industry_brain.domains.policy.models import (
     PolicyRun,
 )
 from industry_brain.store import audit, scoped
-from industry_brain.store.models import Enterprise, Region
+from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
 
@@ -95,7 +95,7 @@ def relief_totals(session: Session, scope: Scope) -> dict[str, Any]:
     division and month, in the caller's scope; each figure with the key of its list
     (``/policy/payouts?<by>=<key>``)."""
     rows = relief_rows(session, scope)
-    names = dict(session.execute(select(Region.code, Region.name)).all())
+    names = scoped.region_names(session, (r["county"] for r in rows))
     divisions = {d["code"]: d["name"] for d in scoped.industry_divisions(session)}
     labels = {"county": names, "industry": divisions}
     out: dict[str, Any] = {
@@ -138,7 +138,7 @@ def relief_list(
         user_id=scope.user_id,
     )
     db.commit()
-    names = dict(db.execute(select(Region.code, Region.name)).all())
+    names = scoped.region_names(db, (r["county"] for r in rows))
     divisions = {d["code"]: d["name"] for d in scoped.industry_divisions(db)}
     labels = {
         "policy": {k: t for k, t in ((k, titles().get(k)) for k in [policy]) if t},
