@@ -180,6 +180,7 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "diagnosis",
         "market",
         "programmes",
+        "ids",  # the identifiers node's portal pages (/ids)
     ]
     for name, svc in services.items():
         assert svc.errors == [], name

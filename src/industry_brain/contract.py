@@ -57,7 +57,10 @@ class ResultTable:
     columns that identify a row. ``read(session)`` returns the rows of the service's published
     runs as a pandas frame with exactly the schema's columns (always including ``run_id`` and
     ``parameter_version``) and the list of those runs as dicts (``service``, ``run_id``, ``year``,
-    ``parameter_version``) for the snapshot manifest."""
+    ``parameter_version``) for the snapshot manifest. A table may also accept the keyword
+    ``enterprise_ids`` (a list of enterprise ids) to read only those enterprises' rows — a page
+    showing one firm then avoids reading the whole run; a reader checks the function's
+    signature before passing it (``result_market_matches`` does)."""
 
     name: str
     schema: tuple[tuple[str, str], ...]
