@@ -142,7 +142,7 @@ def test_carbon_on_the_cluster_equals_duckdb(on_cluster: dict, snapshot: Path) -
     counties = pd.read_parquet(snapshot / "enterprises.parquet")["county_code"].unique().tolist()
     con = connect(snapshot, "duckdb", tables=("enterprises", "scales", "facts"))
     res, lines = compute(con, load_rules(LATEST_YEAR, counties), adjustments_frame([]))
-    assert res["grade"].notna().sum() > 1000
+    assert res["grade"].notna().sum() > FIRMS // 2  # 500 of the 500 firms graded (measured)
     _same(res, pd.read_parquet(on_cluster["out"] / "carbon.parquet"), ["enterprise_id"])
     _same(
         lines,
