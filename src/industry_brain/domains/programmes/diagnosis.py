@@ -57,8 +57,8 @@ from industry_brain.domains.programmes.models import (
     ProgrammeProvider,
     ProgrammeTarget,
 )
-from industry_brain.store import audit, codes
-from industry_brain.store.models import Enterprise, Region
+from industry_brain.store import audit, codes, scoped
+from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 
 LISTS = ("red", "yellow", "black")
@@ -428,12 +428,12 @@ def progress(session: Session, scope: Scope, programme_id: int, as_of: date) -> 
         .join(Enterprise, Enterprise.id == ProgrammeAssignment.enterprise_id)
         .where(ProgrammeAssignment.programme_id == p.id, ProgrammeAssignment.assigned_on <= as_of)
     ).all()
-    names = dict(session.execute(select(Region.code, Region.name)).all())
     targets = session.scalars(
         select(ProgrammeTarget)
         .where(ProgrammeTarget.programme_id == p.id)
         .order_by(ProgrammeTarget.county_code)
     ).all()
+    names = scoped.region_names(session, (t.county_code for t in targets))
     red_r = params.resolve("programmes.bulletin.red_at", p.region_code, as_of)
     yellow_r = params.resolve("programmes.bulletin.yellow_at", p.region_code, as_of)
     red_at, yellow_at = Fraction(str(red_r.value)), Fraction(str(yellow_r.value))

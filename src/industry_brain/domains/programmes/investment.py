@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.domains.programmes.common import err, read_rows
 from industry_brain.domains.programmes.models import ProgrammeInvestment
-from industry_brain.store import audit
-from industry_brain.store.models import ImportBatch, Project, Region
+from industry_brain.store import audit, scoped
+from industry_brain.store.models import ImportBatch, Project
 from industry_brain.store.scope import Scope
 
 PARTS = ("hardware", "software", "services")
@@ -140,7 +140,6 @@ def structure(session: Session, scope: Scope, year: int | None = None) -> dict[s
         .join(Project, Project.id == ProgrammeInvestment.project_id)
         .where(scope.project_clause())
     ).all()
-    names = dict(session.execute(select(Region.code, Region.name)).all())
     items = [
         {
             "type": p.project_type,
@@ -155,6 +154,7 @@ def structure(session: Session, scope: Scope, year: int | None = None) -> dict[s
     ]
     if year is not None:
         items = [i for i in items if i["year"] == year]
+    names = scoped.region_names(session, (i["county_code"] for i in items))
 
     def sums(group: list[dict[str, Any]]) -> dict[str, Any]:
         s = {part: sum(i[part] for i in group) for part in PARTS}

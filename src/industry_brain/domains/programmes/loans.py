@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.domains.programmes.common import enterprise, err
 from industry_brain.domains.programmes.models import ProgrammeLoan
-from industry_brain.store import audit
-from industry_brain.store.models import Enterprise, Project, Region, User
+from industry_brain.store import audit, scoped
+from industry_brain.store.models import Enterprise, Project, User
 from industry_brain.store.scope import PermissionDenied, Scope
 
 PRODUCTS = ("znzz", "zgsz")
@@ -281,7 +281,7 @@ def statistics(
     (``items``: a :func:`listing` already read for the caller)."""
     if items is None:
         items = listing(session, scope, today)
-    names = dict(session.execute(select(Region.code, Region.name)).all())
+    names = scoped.region_names(session, (it["county_code"] for it in items))
 
     def group(key: str) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
