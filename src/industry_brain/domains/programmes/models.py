@@ -8,6 +8,7 @@
   table and is not read here);
 - programme_assignments: an enterprise assigned to a provider (with the explanation of the
   choice), its report deadline and the diagnosis assessment that completes it;
+- programme_report_files: the provider's diagnosis report file (PDF) of an assignment (0022);
 - programme_recognitions: imported benchmark recognitions (未来工厂, 智能工厂, …) with lineage;
 - programme_events: 智造荟 supply–demand events, benchmark-factory visits and learning events;
 - programme_event_registrations / programme_event_matches: who registered, matches and outcome;
@@ -28,6 +29,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -106,6 +108,27 @@ class ProgrammeAssignment(Base):
     delivered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class ProgrammeReportFile(Base):
+    """The diagnosis report file (PDF) of an assignment, uploaded by its provider (0022): kept in
+    the store as a blob (backed up and scoped with the rest, no path on disk to traverse), one
+    current file per assignment (a new upload replaces it)."""
+
+    __tablename__ = "programme_report_files"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", name="uq_programme_report_files_assignment"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("programme_assignments.id", ondelete="CASCADE")
+    )
+    file_name: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
 class ProgrammeRecognition(Base):
     """A benchmark recognition (未来工厂, 智能工厂, …) imported from an official list."""
 
@@ -150,6 +173,9 @@ class ProgrammeEvent(Base):
     )
     visitors: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
+    # a 智造荟 event's place and capacity (places for registrations), 0022
+    place: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ProgrammeRegistration(Base):
