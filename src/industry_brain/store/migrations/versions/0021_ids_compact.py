@@ -4,7 +4,7 @@ into ``ids_identifiers.vals``, one compact JSON array ``[[type, data, ttl, restr
 index order; ``ids_records`` is dropped. Existing identifiers keep their values (issue 20).
 
 Revision ID: 0021_ids_compact
-Revises: 0020_ids_delegation
+Revises: 0022_programme_files (the head when this was written; ids after programmes)
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_ids_compact"
-down_revision: str | None = "0020_ids_delegation"
+down_revision: str | None = "0022_programme_files"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
