@@ -15,7 +15,7 @@ from industry_brain.core import uscc
 from industry_brain.core.errors import ConflictError, NotFoundError, ValidationError
 from industry_brain.domains.identifiers import batteries, service
 from industry_brain.domains.identifiers import battery as bcode
-from industry_brain.domains.identifiers.models import Identifier, IdRecord, IdUpload, IdUploadRow
+from industry_brain.domains.identifiers.models import Identifier, IdUpload, IdUploadRow
 from industry_brain.store.models import AuditLog, Enterprise
 from industry_brain.store.scope import PermissionDenied
 
@@ -220,7 +220,7 @@ def test_two_concurrent_registrations_one_wins(engine: Engine) -> None:
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Identifier)) == 1
         ident = s.scalar(select(Identifier))
-        recs = s.scalars(select(IdRecord).where(IdRecord.identifier_id == ident.id)).all()
+        recs = service.values_of(ident.vals, None)
         assert len(recs) == 2  # the winner's records only
 
 

@@ -5,10 +5,13 @@
 - ``ids_templates`` — metadata templates per industry, versioned JSON Schema; an identifier pins
   the version it was registered under, so a new version never invalidates old records.
 - ``ids_identifiers`` — ``prefix/suffix``, UNIQUE(prefix, suffix): of two concurrent
-  registrations of one suffix the database lets exactly one win.
-- ``ids_records`` — typed values after the Handle model (RFC 3651): index, type, data, TTL,
-  timestamp, permission (public / restricted).
-- ``ids_history`` — lifecycle of an identifier (registered, updated, withdrawn), append-only.
+  registrations of one suffix the database lets exactly one win. ONE row per identifier: its
+  typed values after the Handle model (RFC 3651: index, type, data, TTL, timestamp, permission
+  public / restricted) are the compact JSON array ``vals`` (migration 0021; see :func:`service.
+  values_of`).
+- ``ids_history`` — lifecycle of an identifier (registered, updated, withdrawn), append-only; a
+  bulk registration writes no row per identifier: its "registered" entry is the upload's
+  (``ids_identifiers.upload_id`` → ``ids_uploads``).
 - ``ids_uploads`` / ``ids_upload_rows`` — staged bulk registrations, live all at once or not at all.
 - ``ids_batteries`` / ``ids_battery_events`` — GB/T 34014 codes, pack ↔ module ↔ cell links,
   second-life codes keeping the original, lifecycle events.
@@ -88,21 +91,10 @@ class Identifier(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class IdRecord(Base):
-    """A typed value of an identifier (Handle model): index, type, data, TTL, permission."""
-
-    __tablename__ = "ids_records"
-    __table_args__ = (UniqueConstraint("identifier_id", "idx", name="uq_ids_records_index"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    identifier_id: Mapped[int] = mapped_column(ForeignKey("ids_identifiers.id", ondelete="CASCADE"))
-    idx: Mapped[int] = mapped_column(Integer)
-    type: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict | list | str | int | float | bool | None] = mapped_column(JSON)
-    ttl: Mapped[int] = mapped_column(Integer)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
-    permission: Mapped[str] = mapped_column(String(16))  # public | restricted
+    # the typed values (Handle model, RFC 3651) in index order as one compact JSON array
+    # ``[[type, data, ttl, restricted 0|1], …]`` — index = position + 1, timestamp = updated_at
+    # (every write replaces all values); migration 0021 folded the former ids_records rows in
+    vals: Mapped[str] = mapped_column(Text, server_default="[]")
 
 
 class IdHistory(Base):

@@ -35,7 +35,6 @@ from industry_brain.domains.identifiers.models import (
     Identifier,
     IdHistory,
     IdPrefix,
-    IdRecord,
     IdResolution,
     IdTemplate,
     IdUpload,
@@ -516,6 +515,57 @@ def make_records(schema: dict, data: dict, default_ttl: int) -> list[dict[str, A
     ]
 
 
+def encode_values(schema: dict, data: dict, default_ttl: int) -> str:
+    """The identifier's values as stored (``ids_identifiers.vals``): the records of
+    :func:`make_records` as one compact JSON array ``[[type, data, ttl, restricted 0|1], …]``
+    in index order."""
+    import orjson
+
+    return orjson.dumps(
+        [
+            [r["type"], r["data"], r["ttl"], 1 if r["permission"] == "restricted" else 0]
+            for r in make_records(schema, data, default_ttl)
+        ]
+    ).decode()
+
+
+def _encoder(schema: dict, default_ttl: int) -> Any:
+    """:func:`encode_values` for one template, its order, TTL and restricted set resolved once
+    (the bulk path: one call per row)."""
+    import orjson
+
+    restricted = set(schema.get("x-restricted") or [])
+    ttl = int(schema.get("x-ttl", default_ttl))
+    order = list(schema.get("properties", {}))
+    pos = {k: i for i, k in enumerate(order)}
+    last = len(order)
+    dumps = orjson.dumps
+
+    def encode(data: dict) -> str:
+        keys = sorted(data, key=lambda k: (pos.get(k, last), k))
+        return dumps([[k, data[k], ttl, 1 if k in restricted else 0] for k in keys]).decode()
+
+    return encode
+
+
+def values_of(vals: str | None, timestamp: str | None) -> tuple[dict[str, Any], ...]:
+    """The stored values as Handle records: index, type, data, ttl, timestamp (the identifier's
+    last write: every write replaces all values), permission."""
+    import orjson
+
+    return tuple(
+        {
+            "index": i,
+            "type": kind,
+            "data": data,
+            "ttl": ttl,
+            "timestamp": timestamp,
+            "permission": "restricted" if restricted else "public",
+        }
+        for i, (kind, data, ttl, restricted) in enumerate(orjson.loads(vals or "[]"), start=1)
+    )
+
+
 # ---------------------------------------------------------------- registration
 
 
@@ -547,6 +597,7 @@ def register(
         created_by=actor.name,
         created_at=now,
         updated_at=now,
+        vals=encode_values(tpl.schema, data, config.default_ttl),
     )
     session.add(ident)
     try:
@@ -554,8 +605,6 @@ def register(
     except IntegrityError as exc:
         session.rollback()
         raise duplicate(str(handle)) from exc
-    for rec in make_records(tpl.schema, data, config.default_ttl):
-        session.add(IdRecord(identifier_id=ident.id, timestamp=now, **rec))
     _history(session, ident.id, "registered", actor.name, {"template": tpl.code, "v": tpl.version})
     audit.record(
         session,
@@ -623,9 +672,7 @@ def update(session: Session, actor: Actor, text: str, data: dict, config: NodeCo
     tpl = session.get(IdTemplate, ident.template_id)
     check_data(tpl.schema, data, tpl.code)
     now = datetime.now(UTC)
-    session.execute(delete(IdRecord).where(IdRecord.identifier_id == ident.id))
-    for rec in make_records(tpl.schema, data, config.default_ttl):
-        session.add(IdRecord(identifier_id=ident.id, timestamp=now, **rec))
+    ident.vals = encode_values(tpl.schema, data, config.default_ttl)
     ident.updated_at = now
     _history(session, ident.id, "updated", actor.name, {"types": sorted(data)})
     audit.record(session, actor.name, "ids.update", "identifier", text, {}, user_id=actor.user_id)
@@ -668,17 +715,33 @@ class Resolution:
 
 
 def history(session: Session, ident_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(IdHistory).where(IdHistory.identifier_id == ident_id).order_by(IdHistory.id)
-    )
-    return [
+    """The lifecycle entries of an identifier, oldest first. A bulk registration made live by
+    its uploader writes no row per identifier (one row per identifier would double the bulk
+    path's writes): its "registered" entry is read from the upload."""
+    rows = [
         {"action": h.action, "actor": h.actor, "at": h.at.isoformat(), "detail": h.detail}
-        for h in rows
+        for h in session.scalars(
+            select(IdHistory).where(IdHistory.identifier_id == ident_id).order_by(IdHistory.id)
+        )
     ]
+    if not any(h["action"] == "registered" for h in rows):
+        got = session.execute(
+            select(Identifier.upload_id, Identifier.created_at, IdUpload.created_by)
+            .join(IdUpload, IdUpload.id == Identifier.upload_id)
+            .where(Identifier.id == ident_id)
+        ).first()
+        if got is not None:
+            upload_id, at, by = got
+            rows.insert(
+                0,
+                {"action": "registered", "actor": by, "at": _aware(at).isoformat(),
+                 "detail": {"upload": upload_id}},
+            )  # fmt: skip
+    return rows
 
 
-# One indexed lookup: UNIQUE(prefix, suffix) on the identifier, its template by primary key and
-# its records by UNIQUE(identifier_id, idx) — a single statement, a single round trip.
+# One indexed lookup: UNIQUE(prefix, suffix) on the identifier (one row: its values are the
+# compact ``vals``) and its template by primary key — a single statement, a single round trip.
 _LOOKUP = (
     select(
         Identifier.id,
@@ -689,18 +752,11 @@ _LOOKUP = (
         IdTemplate.code,
         IdTemplate.version,
         IdTemplate.industry,
-        IdRecord.idx,
-        IdRecord.type,
-        IdRecord.data,
-        IdRecord.ttl,
-        IdRecord.timestamp,
-        IdRecord.permission,
+        Identifier.vals,
     )
     .select_from(Identifier)
     .join(IdTemplate, IdTemplate.id == Identifier.template_id)
-    .outerjoin(IdRecord, IdRecord.identifier_id == Identifier.id)
     .where(Identifier.prefix == bindparam("p"), Identifier.suffix == bindparam("s"))
-    .order_by(IdRecord.idx)
 )
 
 
@@ -770,10 +826,8 @@ def invalidate() -> None:
 
 _LOOKUP_SQL = (
     "SELECT i.id, i.status, i.created_at, i.updated_at, i.withdrawn_at, t.code, t.version,"
-    " t.industry, r.idx, r.type, r.data, r.ttl, r.timestamp, r.permission"
-    " FROM ids_identifiers i JOIN ids_templates t ON t.id = i.template_id"
-    " LEFT JOIN ids_records r ON r.identifier_id = i.id"
-    " WHERE i.prefix = {p} AND i.suffix = {p} ORDER BY r.idx"
+    " t.industry, i.vals FROM ids_identifiers i JOIN ids_templates t ON t.id = i.template_id"
+    " WHERE i.prefix = {p} AND i.suffix = {p}"
 )
 
 
@@ -817,27 +871,18 @@ class FastReader:
             self.local.conn = conn
         return conn
 
-    def rows(self, prefix: str, suffix: str) -> list[tuple]:
-        import orjson
-
+    def row(self, prefix: str, suffix: str) -> tuple | None:
+        """(id, status, registered, updated, withdrawn (ISO), template code, version, industry,
+        vals) or None."""
         cur = self._conn().cursor()
         try:
             cur.execute(self.sql, (prefix, suffix))
-            got = cur.fetchall()
+            r = cur.fetchone()
         finally:
             cur.close()
-        if not got:
-            return []
-        first = got[0]
-        head = (*first[:2], _iso(first[2]), _iso(first[3]), _iso(first[4]), *first[5:8])
-        out = []
-        for r in got:
-            data = r[10]
-            # SQLite's JSON column has numeric affinity: a number comes back as a number
-            if self.sqlite and isinstance(data, str):
-                data = orjson.loads(data)
-            out.append((*head, r[8], r[9], data, r[11], _iso(r[12]), r[13]))
-        return out
+        if r is None:
+            return None
+        return (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:])
 
 
 def _lookup(
@@ -854,15 +899,12 @@ def _lookup(
         return found
     version = _VERSION[0]
     if reader is not None:
-        rows = reader.rows(prefix, suffix)
+        first = reader.row(prefix, suffix)
     else:
-        rows = [
-            (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:12], _iso(r[12]), r[13])
-            for r in session.connection().execute(_LOOKUP, {"p": prefix, "s": suffix})
-        ]
-    if not rows:
+        r = session.connection().execute(_LOOKUP, {"p": prefix, "s": suffix}).first()
+        first = None if r is None else (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:])
+    if first is None:
         return None
-    first = rows[0]
     hist: tuple[dict[str, Any], ...] = ()
     if first[1] == "withdrawn":
         hist = tuple(history(session, first[0]))
@@ -873,18 +915,7 @@ def _lookup(
         registered_at=first[2],
         updated_at=first[3],
         withdrawn_at=first[4],
-        values=tuple(
-            {
-                "index": r[8],
-                "type": r[9],
-                "data": r[10],
-                "ttl": r[11],
-                "timestamp": r[12],
-                "permission": r[13],
-            }
-            for r in rows
-            if r[8] is not None
-        ),
+        values=values_of(first[8], first[3]),
         history=hist,
     )
     if cache is not None:
@@ -1160,10 +1191,12 @@ def bulk(
     Problems are reported with their row and column, like an import.
 
     Speed: the template is compiled once (fastjsonschema, jsonschema only for a failing row's
-    messages), valid rows are staged by ``executemany`` (SQLite) or ``COPY`` (PostgreSQL), the
-    duplicates against the store are one join, and going live is set-based SQL (:func:`go_live`)."""
+    messages); with ``live`` the valid rows go straight into ``ids_identifiers`` (one row per
+    identifier, :class:`_Direct`: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, in a
+    savepoint rolled back on any problem) and UNIQUE(prefix, suffix) finds duplicates against
+    the store — looked up row by row only when the file fails. Without ``live`` (the portal
+    shows the report first) rows are staged and :func:`go_live` is set-based SQL."""
     import fastjsonschema
-    import orjson
 
     owner = owned_prefix(session, actor, prefix, "bulk")
     tpl = template(session, template_code)
@@ -1194,7 +1227,11 @@ def bulk(
     kinds = {k: (v or {}).get("type") for k, v in tpl.schema.get("properties", {}).items()}
     converters = {k: _CONVERT[t] for k, t in kinds.items() if t in _CONVERT}
     suffix_ok = syntax.SUFFIX_RE.match
-    dumps = orjson.dumps
+    encode = _encoder(tpl.schema, config.default_ttl)
+    # live: straight into ids_identifiers inside a savepoint (UNIQUE(prefix, suffix) finds a
+    # suffix already in the store; any problem rolls every row back); else staged rows
+    writer = _Direct(session, owner, tpl_id, upload_id, actor.name) if live else None
+    clashed = False  # the store already holds one of the file's suffixes
     for n, cells in rows:
         count += 1
         suffix = cells.get(COLUMN_SUFFIX, "")
@@ -1237,17 +1274,26 @@ def bulk(
                     f"does not match template {tpl.code}: {p['message']}",
                     data.get(p["field"]),
                 )
-        if problems:
+        if problems or clashed:
             staged.clear()
             continue
-        staged.append((upload_id, n, suffix, tpl_id, dumps(data).decode()))
+        staged.append((upload_id, n, suffix, tpl_id, encode(data)))
         if len(staged) >= 20_000:
-            _stage(session, staged)
+            if writer is not None:
+                clashed = not writer.write(staged)
+            else:
+                _stage(session, staged)
             staged.clear()
-    if staged and not problems:
-        _stage(session, staged)
+    if staged and not problems and not clashed:
+        if writer is not None:
+            clashed = not writer.write(staged)
+        else:
+            _stage(session, staged)
     staged.clear()
-    if not problems:  # duplicates against the store: one join of the staged rows
+    if writer is not None and (problems or clashed):
+        writer.undo()
+    if not problems and not clashed and writer is None:
+        # staged: duplicates against the store by one join of the staged rows
         dups = session.execute(
             text(
                 "SELECT u.row, u.suffix FROM ids_upload_rows u JOIN ids_identifiers i"
@@ -1256,7 +1302,7 @@ def bulk(
             ),
             {"p": prefix, "u": upload_id, "n": max_problems},
         ).all()
-    else:  # nothing staged: look the file's suffixes up in chunks
+    elif problems or clashed:  # nothing kept: look the file's suffixes up in chunks
         dups = []
         suffixes = list(seen)
         for i in range(0, len(suffixes), 5000):
@@ -1269,6 +1315,17 @@ def bulk(
                     )
                 )
             ]
+        dups.sort()
+        if clashed and not dups and not problems:  # a concurrent registration since rolled back
+            problem(
+                0,
+                COLUMN_SUFFIX,
+                "ids.duplicate",
+                "上线时发现已注册的标识（并发注册），全部未上线",
+                "an identifier was registered meanwhile; nothing went live",
+            )
+    else:
+        dups = []
     for row, s in dups:
         problem(
             row,
@@ -1281,8 +1338,11 @@ def bulk(
     upload.rows = count
     if count == 0:
         problem(0, "", "ids.empty_file", "文件中没有数据行", "the file has no data rows")
+        if writer is not None:
+            writer.undo()
     if problems:
-        session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload.id))
+        if writer is None:
+            session.execute(delete(IdUploadRow).where(IdUploadRow.upload_id == upload.id))
         upload.status = "failed"
         upload.problems = sorted(problems, key=lambda p: (p["row"], p["column"]))
         upload.finished_at = datetime.now(UTC)
@@ -1297,10 +1357,112 @@ def bulk(
         )
         session.commit()
         return BulkReport(upload.id, "failed", count, upload.problems)
-    session.commit()  # staged: rows validated and stored
-    if not live:  # the portal shows the report first; publish_upload makes it live
+    if writer is None:  # the portal shows the report first; publish_upload makes it live
+        session.commit()  # staged: rows validated and stored
         return BulkReport(upload.id, "staged", count, [])
-    return go_live(session, actor, upload.id, config)
+    writer.done()
+    upload.status = "live"
+    upload.finished_at = writer.now
+    audit.record(
+        session,
+        actor.name,
+        "ids.bulk_live",
+        "ids_upload",
+        str(upload_id),
+        {"rows": count},
+        user_id=actor.user_id,
+    )
+    session.commit()
+    invalidate()
+    _analyze(session, count)
+    return BulkReport(upload_id, "live", count, [])
+
+
+class _Direct:
+    """The live bulk path's writer: validated rows straight into ``ids_identifiers`` (one row
+    per identifier, values encoded) inside a SAVEPOINT of the upload's transaction —
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL. A suffix already in the store (or
+    registered concurrently) violates UNIQUE(prefix, suffix): :meth:`write` answers False and
+    the caller rolls every row back (:meth:`undo`); nothing is live until the commit."""
+
+    COLUMNS = (
+        "prefix, suffix, prefix_id, template_id, status, upload_id, created_by, created_at,"
+        " updated_at, vals"
+    )
+
+    def __init__(
+        self, session: Session, owner: IdPrefix, tpl_id: int, upload_id: int, actor: str
+    ) -> None:
+        conn = session.connection()
+        self.pg = conn.dialect.name == "postgresql"
+        self.raw = conn.connection.dbapi_connection
+        self.now = datetime.now(UTC)
+        # as UTCDateTime stores it: aware on PostgreSQL, naive UTC text on SQLite
+        at: Any = self.now if self.pg else self.now.replace(tzinfo=None).isoformat(" ")
+        if not self.pg and "." not in at:
+            at += ".000000"
+        self.head = (owner.prefix,)
+        self.tail = (owner.id, tpl_id, "live", upload_id, actor, at, at)
+        self.open = False
+        self._exec("SAVEPOINT ids_bulk")
+        self.open = True
+
+    def _exec(self, sql: str) -> None:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql)
+        finally:
+            cur.close()
+
+    def write(self, staged: list[tuple[int, int, str, int, str]]) -> bool:
+        head, tail = self.head, self.tail
+        rows = [(*head, r[2], *tail, r[4]) for r in staged]
+        try:
+            if self.pg:
+                with (
+                    self.raw.cursor() as cur,
+                    cur.copy(f"COPY ids_identifiers ({self.COLUMNS}) FROM STDIN") as cp,
+                ):
+                    for r in rows:
+                        cp.write_row(r)
+            else:
+                cur = self.raw.cursor()
+                try:
+                    cur.executemany(
+                        f"INSERT INTO ids_identifiers ({self.COLUMNS})"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                finally:
+                    cur.close()
+        except Exception as exc:
+            if "IntegrityError" not in {c.__name__ for c in type(exc).__mro__}:
+                raise
+            self.undo()
+            return False
+        return True
+
+    def undo(self) -> None:
+        if self.open:
+            self._exec("ROLLBACK TO SAVEPOINT ids_bulk")
+            self._exec("RELEASE SAVEPOINT ids_bulk")
+            self.open = False
+
+    def done(self) -> None:
+        if self.open:
+            self._exec("RELEASE SAVEPOINT ids_bulk")
+            self.open = False
+
+
+ANALYZE_AFTER = 10_000  # rows of a bulk upload after which PostgreSQL's statistics are renewed
+
+
+def _analyze(session: Session, rows: int) -> None:
+    if session.get_bind().dialect.name == "postgresql" and rows >= ANALYZE_AFTER:
+        # fresh planner statistics: a bulk load can multiply a table, and until autovacuum
+        # catches up PostgreSQL may plan a lookup as a scan
+        session.execute(text("ANALYZE ids_identifiers"))
+        session.commit()
 
 
 def publish_upload(
@@ -1453,63 +1615,27 @@ def _stage(session: Session, rows: list[tuple[int, int, str, int, str]]) -> None
         cur.close()
 
 
-ANALYZE_AFTER = 10_000  # rows of a bulk upload after which PostgreSQL's statistics are renewed
-
-
 def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) -> BulkReport:
     """Every staged row becomes a live identifier in ONE transaction, or none does: one
-    ``INSERT … SELECT`` makes the identifiers, one the typed records (the staged JSON spread by
-    ``json_each`` in the template's property order, as :func:`make_records`), one the history."""
+    ``INSERT … SELECT`` makes the identifiers (the staged rows carry the encoded values), one
+    the history (naming the publisher)."""
     upload = session.get(IdUpload, upload_id)
     owner = session.get(IdPrefix, upload.prefix_id)
     now = datetime.now(UTC)
-    tpl_ids = session.scalars(
-        select(IdUploadRow.template_id).where(IdUploadRow.upload_id == upload_id).distinct()
-    ).all()
     pg = session.get_bind().dialect.name == "postgresql"
     at = bindparam("now", now, type_=UTCDateTime())
     try:
         session.execute(
             text(
                 "INSERT INTO ids_identifiers (prefix, suffix, prefix_id, template_id, status,"
-                " upload_id, created_by, created_at, updated_at)"
-                " SELECT :prefix, u.suffix, :pid, u.template_id, 'live', :u, :actor, :now, :now"
-                " FROM ids_upload_rows u WHERE u.upload_id = :u ORDER BY u.id"
+                " upload_id, created_by, created_at, updated_at, vals)"
+                " SELECT :prefix, u.suffix, :pid, u.template_id, 'live', :u, :actor, :now, :now,"
+                + (" CAST(u.data AS TEXT)" if pg else " u.data")
+                + " FROM ids_upload_rows u WHERE u.upload_id = :u ORDER BY u.id"
             ).bindparams(at),
             {"prefix": owner.prefix, "pid": owner.id, "u": upload_id, "actor": actor.name},
         )
-        for tpl_id in tpl_ids:
-            schema = session.get(IdTemplate, tpl_id).schema
-            order = list(schema.get("properties", {}))
-            restricted = sorted(set(schema.get("x-restricted") or []))
-            params: dict[str, Any] = {
-                "prefix": owner.prefix,
-                "u": upload_id,
-                "t": tpl_id,
-                "ttl": int(schema.get("x-ttl", config.default_ttl)),
-                "last": len(order),
-            }
-            rank = " ".join(f"WHEN :k{i} THEN {i}" for i in range(len(order)))
-            params |= {f"k{i}": k for i, k in enumerate(order)}
-            params |= {f"r{i}": k for i, k in enumerate(restricted)}
-            restricted_in = ", ".join(f":r{i}" for i in range(len(restricted))) or "NULL"
-            key_order = 'j.key COLLATE "C"' if pg else "j.key"
-            value = "j.value" if pg else "u.data -> j.fullkey"
-            each = "json_each(u.data) j" if pg else "json_each(u.data) AS j"
-            session.execute(
-                text(
-                    "INSERT INTO ids_records (identifier_id, idx, type, data, ttl, timestamp,"
-                    " permission)"
-                    f" SELECT i.id, ROW_NUMBER() OVER (PARTITION BY u.id ORDER BY"
-                    f" CASE j.key {rank} ELSE :last END, {key_order}),"
-                    f" j.key, {value}, :ttl, :now,"
-                    f" CASE WHEN j.key IN ({restricted_in}) THEN 'restricted' ELSE 'public' END"
-                    f" FROM ids_upload_rows u CROSS JOIN {each}"
-                    " JOIN ids_identifiers i ON i.prefix = :prefix AND i.suffix = u.suffix"
-                    " WHERE u.upload_id = :u AND u.template_id = :t"
-                ).bindparams(at),
-                params,
-            )
+        # the publisher may not be the uploader: one history row per identifier names it
         session.execute(
             text(
                 "INSERT INTO ids_history (identifier_id, action, actor, at, detail)"
@@ -1540,11 +1666,7 @@ def go_live(session: Session, actor: Actor, upload_id: int, config: NodeConfig) 
         )
         session.commit()
         invalidate()
-        if pg and (upload.rows or 0) >= ANALYZE_AFTER:
-            # fresh planner statistics: a bulk load can multiply a table, and until autovacuum
-            # catches up PostgreSQL may plan the resolver's join as a scan of every record
-            session.execute(text("ANALYZE ids_identifiers, ids_records, ids_history"))
-            session.commit()
+        _analyze(session, upload.rows or 0)
     except IntegrityError:
         session.rollback()
         upload = session.get(IdUpload, upload_id)
