@@ -114,6 +114,22 @@ def build_store(url: str, rows: int, chunk: int) -> dict[str, Any]:
             "chunk_rates": chunks, "prefix": prefix}  # fmt: skip
 
 
+def store_bytes(url: str) -> int:
+    """Bytes the store takes: the SQLite file (and its WAL), or PostgreSQL's database size."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    from sqlalchemy import text
+
+    from industry_brain.store.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        size = conn.scalar(text("SELECT pg_database_size(current_database())"))
+    engine.dispose()
+    return int(size)
+
+
 def bare_lookups(url: str, rows: int, prefix: str, seconds: float = 3.0) -> int:
     """Reference (a): the resolver's read (:class:`service.FastReader`, the statement the
     server runs) in a bare loop on one connection, no HTTP — lookups/s on one core."""
@@ -128,7 +144,7 @@ def bare_lookups(url: str, rows: int, prefix: str, seconds: float = 3.0) -> int:
     t0 = time.perf_counter()
     while time.perf_counter() < deadline:
         for _ in range(100):
-            assert reader.rows(prefix, f"B{rnd.randrange(rows):09d}")
+            assert reader.row(prefix, f"B{rnd.randrange(rows):09d}")
         n += 100
     elapsed = time.perf_counter() - t0
     engine.dispose()
@@ -257,7 +273,89 @@ def _measure(proc: subprocess.Popen, port: int, paths: Any) -> dict[str, Any]:
     }
 
 
+WRK_LUA = r"""
+local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  math.randomseed(tonumber(args[2]))
+end
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "IBWRK %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _wrk() -> str | None:
+    """The load client: ``wrk`` (C, one thread, epoll) when on PATH, else None (the asyncio
+    client in this process, which costs the shared 2 cores far more CPU per request)."""
+    import shutil
+
+    if os.environ.get("IB_BENCH_IDS_CLIENT", "wrk") != "wrk":
+        return None
+    return shutil.which("wrk")
+
+
+def _measure_wrk(proc: subprocess.Popen, port: int, paths: list[str], wrk: str) -> dict[str, Any]:
+    """``wrk -t1 -c CLIENTS --latency`` on keep-alive connections, each request a random path
+    of ``paths`` (a Lua script); a WARMUP-second run first, then the measured run with the
+    server's CPU read around it. p50/p95 from wrk's latency distribution (``done()``)."""
+    from bench.web import _cpu_seconds
+
+    with tempfile.TemporaryDirectory(prefix="ib-wrk-") as tmp:
+        script, listing = Path(tmp) / "paths.lua", Path(tmp) / "paths.txt"
+        script.write_text(WRK_LUA, encoding="utf-8")
+        listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+        base = [wrk, "-t1", f"-c{CLIENTS}", "--latency", "-s", str(script),
+                f"http://127.0.0.1:{port}"]  # fmt: skip
+
+        def run(seconds: float, seed: int) -> str:
+            cmd = [*base[:-1], f"-d{max(1, round(seconds))}s", base[-1], "--", str(listing)]
+            return subprocess.run(
+                [*cmd, str(seed)], capture_output=True, text=True, check=True, timeout=120
+            ).stdout
+
+        run(WARMUP, 1)
+        cpu0 = _cpu_seconds(proc.pid)
+        out = run(SECONDS, 2)
+        cpu1 = _cpu_seconds(proc.pid)
+    line = next(x for x in out.splitlines() if x.startswith("IBWRK "))
+    n, duration_us, p50, p95, p99, bad_status, errors = (int(v) for v in line.split()[1:])
+    return {
+        "client": "wrk",
+        "requests": n,
+        "per_s": round(n / (duration_us / 1e6)),
+        "p50_ms": round(p50 / 1000, 2),
+        "p95_ms": round(p95 / 1000, 2),
+        "p99_ms": round(p99 / 1000, 2),
+        "statuses": {"2xx_3xx": n - bad_status, "other": bad_status, "socket_errors": errors},
+        "server_cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / max(n, 1), 3),
+    }
+
+
+def _ok(res: dict[str, Any]) -> bool:
+    st = res["statuses"]
+    if res.get("client") == "wrk":
+        return st["other"] == 0 and st["socket_errors"] == 0
+    return st.keys() == {200}
+
+
 def http_runs(url: str, rows: int, prefix: str) -> dict[str, Any]:
+    wrk = _wrk()
+    rnd = random.Random(11)
+    listing = [f"/api/v1/ids/resolve/{prefix}/B{rnd.randrange(rows):09d}" for _ in range(100_000)]
+
+    def measure(proc: subprocess.Popen, port: int, paths: list[str]) -> dict[str, Any]:
+        if wrk:
+            return _measure_wrk(proc, port, paths, wrk)
+        return {"client": "python asyncio", **_measure(proc, port, lambda r: r.choice(paths))}
+
     exe = Path(sys.executable).parent / "industry-brain"
     port = _free_port()
     proc = _start(
@@ -266,9 +364,7 @@ def http_runs(url: str, rows: int, prefix: str) -> dict[str, Any]:
         port,
     )
     try:
-        resolver = _measure(
-            proc, port, lambda rnd: f"/api/v1/ids/resolve/{prefix}/B{rnd.randrange(rows):09d}"
-        )
+        resolver = measure(proc, port, listing)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -278,7 +374,7 @@ def http_runs(url: str, rows: int, prefix: str) -> dict[str, Any]:
            "--no-access-log"]  # fmt: skip
     proc = _start(cmd, {}, port)
     try:
-        const = _measure(proc, port, lambda rnd: "/api/v1/ids/resolve/88.118.1/B000000001")
+        const = measure(proc, port, ["/api/v1/ids/resolve/88.118.1/B000000001"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -306,12 +402,14 @@ def _pg_url(stack: list[Any]) -> str | None:
 def one_store(store: str, url: str, rows: int, chunk: int) -> dict[str, Any]:
     _say(f"ids bench on {store}: {rows:,} identifiers (load {_load()})")
     built = build_store(url, rows, chunk)
+    size = store_bytes(url)
+    _say(f"  store: {size / 1e9:.2f} GB, {size / rows:,.0f} bytes per identifier")
     bare = bare_lookups(url, rows, built["prefix"])
     _say(f"  bare indexed lookups: {bare:,}/s on one connection")
     http = http_runs(url, rows, built["prefix"])
     res, const = http["resolver"], http["constant_app"]
     _say(
-        f"  resolver: {res['per_s']:,}/s, p95 {res['p95_ms']} ms, "
+        f"  resolver ({res['client']} client): {res['per_s']:,}/s, p95 {res['p95_ms']} ms, "
         f"{res['server_cpu_ms_per_request']} CPU ms/resolution; constant app {const['per_s']:,}/s "
         f"({const['server_cpu_ms_per_request']} CPU ms/request) (load {_load()})"
     )
@@ -319,13 +417,16 @@ def one_store(store: str, url: str, rows: int, chunk: int) -> dict[str, Any]:
         built["bulk_per_s"] >= TARGETS["bulk_per_s"]
         and res["per_s"] >= TARGETS["resolutions_per_s"]
         and res["p95_ms"] < TARGETS["p95_ms"]
-        and res["statuses"].keys() == {200}
+        and _ok(res)
     )
     return {
         "store": store,
         "identifiers": rows,
         **{k: v for k, v in built.items() if k != "prefix"},
+        "store_bytes": size,
+        "bytes_per_identifier": round(size / rows),
         "bare_lookups_per_s": bare,
+        "client": res["client"],
         "resolutions_per_s": res["per_s"],
         "p50_ms": res["p50_ms"],
         "p95_ms": res["p95_ms"],

@@ -20,9 +20,9 @@ import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from industry_brain.domains.identifiers import batteries, service
+from industry_brain.domains.identifiers import batteries, node, service
 from industry_brain.domains.identifiers import battery as bcode
-from industry_brain.domains.identifiers.node import create_resolver_app
+from industry_brain.domains.identifiers.node import resolver_asgi
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import AuditLog, Enterprise, User
 from industry_brain.web.app import create_app
@@ -109,9 +109,10 @@ def nodes(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
     app_a = create_app(Settings(), ea)
     app_a.state.ids_config = cfg_a
-    servers = [_serve(app_a, port_a), _serve(create_resolver_app(eb, cfg_b), port_b)]
+    servers = [_serve(app_a, port_a), _serve(resolver_asgi(eb, cfg_b), port_b)]
     try:
-        yield {"a": url_a, "b": url_b, "tokens": tokens, "engine": ea, "cell": cell, "users": ids}
+        yield {"a": url_a, "b": url_b, "tokens": tokens, "engine": ea, "cell": cell, "users": ids,
+               "engine_b": eb, "cfg_b": cfg_b}  # fmt: skip
     finally:
         for srv, thread in servers:
             srv.should_exit = True
@@ -280,6 +281,62 @@ def test_delegation_between_two_nodes(nodes: dict) -> None:
     assert r.status_code == 200 and r.json()["values"][0]["data"] == "童装"
     assert httpx.get(f"{b}/api/v1/ids/resolve/88.120.7/NONE").status_code == 404
     assert httpx.get(f"{b}/healthz").json() == {"status": "ok", "node": "88.120"}
+
+
+def test_serve_fast_path_answers_as_the_app(nodes: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ids serve`` answers a public read before FastAPI (node B runs exactly that app): the
+    same status, headers and body as its FastAPI route (reached with a query string), for each
+    status; a bulk-registered identifier withdrawn answers 410 with the upload as its
+    "registered" entry (no history row per bulk identifier)."""
+    b, eb = nodes["b"], nodes["engine_b"]
+    with Session(eb) as s:
+        ent = s.scalar(select(Enterprise).where(Enterprise.uscc == USCC_WX))
+        owner = service.Actor("b-owner", "enterprise", ent.id)
+        rows = "suffix,name,model\nFB-1,铣床,X-1\nFB-2,车床,L-2\n".encode()
+        rep = service.bulk(s, owner, "88.120.7", "f.csv", service.read_rows("f.csv", rows),
+                           "equipment", nodes["cfg_b"])  # fmt: skip
+        assert rep.status == "live" and rep.rows == 2
+        service.withdraw(s, owner, "88.120.7/FB-2", "scrapped")
+    paths = {
+        "88.120.7/FB-1": 200,
+        "88.120.7/EQ-1": 200,
+        "88.120.7/NONE": 404,
+        "88.120.7/FB-2": 410,
+        "88.120.7": 400,
+        "88.120.7/a b": 400,
+        "88.118.8/P001": 303,
+        "88.999.1/X": 404,
+    }
+    fast_calls: list[str] = []
+    real = node._public_answer
+
+    def counted(resolver, db, identifier):  # type: ignore[no-untyped-def]
+        fast_calls.append(identifier)
+        return real(resolver, db, identifier)
+
+    monkeypatch.setattr(node, "_public_answer", counted)
+    for path, status in paths.items():
+        fast = httpx.get(f"{b}/api/v1/ids/resolve/{path}")
+        slow = httpx.get(f"{b}/api/v1/ids/resolve/{path}?via=app")
+        assert fast.status_code == slow.status_code == status, path
+        drop = {"date", "server"}
+        assert {k: v for k, v in fast.headers.items() if k not in drop} == {
+            k: v for k, v in slow.headers.items() if k not in drop
+        }, path
+        assert fast.content == slow.content, path
+    assert fast_calls == list(paths)  # only the reads without a query string, before FastAPI
+    body = httpx.get(f"{b}/api/v1/ids/resolve/88.120.7/FB-1").json()
+    assert [(v["index"], v["type"], v["data"], v["permission"]) for v in body["values"]] == [
+        (1, "name", "铣床", "public"),
+        (2, "model", "X-1", "public"),
+    ]
+    assert body["values"][0]["timestamp"] == body["updated_at"]
+    gone = httpx.get(f"{b}/api/v1/ids/resolve/88.120.7/FB-2").json()
+    assert [(h["action"], h["actor"]) for h in gone["history"]] == [
+        ("registered", "b-owner"),
+        ("withdrawn", "b-owner"),
+    ]
+    assert gone["history"][0]["detail"] == {"upload": rep.upload_id}
 
 
 def test_stats_for_officers_only(nodes: dict) -> None:

@@ -568,4 +568,6 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        access_log=False,
+        proxy_headers=False,  # no forwarded address is used: a resolution needs no client IP
     )

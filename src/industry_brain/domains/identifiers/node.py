@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -15,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from industry_brain.core.errors import IBError
 from industry_brain.domains.identifiers import api, service
+from industry_brain.web.logs import request_id_var
 
 
 def create_resolver_app(
@@ -78,11 +82,21 @@ class _LazySession:
 class _Resolve:
     """``GET /api/v1/ids/resolve/…`` answered before FastAPI's routing and dependency
     machinery (pure ASGI, on the worker's event loop: the lookup is one indexed statement or
-    the cache); every other path goes on to the app."""
+    the cache); every other path goes on to the app.
+
+    A public read (no query string, no token, no cookie) — what a scanner or another system
+    sends — is answered here without a Request or Response object: the body by orjson, the
+    headers as bytes (:func:`_public_answer`, the same statuses and headers as
+    :func:`api.answer`, which answers everything else)."""
 
     def __init__(self, app: Any, owner: FastAPI) -> None:
         self.app = app
         self.owner = owner
+        state = owner.state
+        self.config = state.ids_config
+        self.cache = state.ids_cache
+        self.reader = state.ids_reader
+        self.factory = state.sessionmaker
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if (
@@ -92,11 +106,22 @@ class _Resolve:
         ):
             await self.app(scope, receive, send)
             return
+        if not scope["query_string"] and not any(
+            k == b"authorization" or k == b"cookie" for k, _ in scope["headers"]
+        ):
+            db = _LazySession(self.factory)
+            try:
+                status, headers, body = _public_answer(self, db, scope["path"][len(PATH) :])
+            finally:
+                db.close()
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         from industry_brain.web.errors import status_of
 
         scope["app"] = self.owner  # request.app.state as under FastAPI
         request = Request(scope, receive)
-        db = _LazySession(self.owner.state.sessionmaker)
+        db = _LazySession(self.factory)
         try:
             response = api.answer(
                 request, db, scope["path"][len(PATH) :], request.query_params.get("redirect")
@@ -108,6 +133,84 @@ class _Resolve:
         await response(scope, receive, send)
 
 
-def app_factory() -> FastAPI:
+_JSON = (b"content-type", b"application/json")
+_NO_CACHE = (b"cache-control", b"no-cache")
+
+
+@lru_cache(maxsize=256)
+def _cache_control(max_age: int) -> tuple[bytes, bytes]:
+    return (b"cache-control", f"public, max-age={max_age}".encode())
+
+
+@lru_cache(maxsize=8192)
+def _last_modified(iso: str) -> tuple[bytes, bytes]:
+    return (b"last-modified", api._http_date(iso).encode())
+
+
+def _public_answer(resolver: _Resolve, db: Any, identifier: str) -> tuple[int, list, bytes]:
+    """Status, headers and body of a public resolution (no restricted values can be shown)."""
+    cfg = resolver.config
+    log = getattr(resolver.owner.state, "ids_log", None)
+    if log is None:
+        log = resolver.owner.state.ids_log = service.ResolutionLog()
+    res = service.resolve(
+        db, identifier, cfg, restricted_ok=False, log=log, cache=resolver.cache,
+        reader=resolver.reader,
+    )  # fmt: skip
+    if res.status == 303:
+        headers = [
+            (b"content-length", b"0"),
+            (b"location", quote(res.location, safe=":/%#?=@[]!$&'()*+,;").encode()),
+            _cache_control(cfg.default_ttl),
+        ]
+        return 303, headers, b""
+    body = res.body
+    if res.status == 200:
+        extra = [_cache_control(res.ttl), _last_modified(body["updated_at"])]
+    elif res.status == 410:
+        extra = [_cache_control(cfg.default_ttl)]
+    else:
+        extra = [_NO_CACHE]
+    if res.status >= 400:  # the platform's one error shape carries the request id
+        body = {**body, "request_id": request_id_var.get()}
+    raw = orjson.dumps(body)
+    return res.status, [(b"content-length", str(len(raw)).encode()), _JSON, *extra], raw
+
+
+class _Front:
+    """``ids serve``'s outermost ASGI app: a public resolution is answered by
+    :func:`_public_answer` before FastAPI (its middleware stack costs as much CPU as the
+    lookup itself); everything else — lifespan, /healthz, reads naming a caller, ``?redirect``
+    — goes to the FastAPI app (whose :class:`_Resolve` answers those resolutions)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.resolve = _Resolve(app, owner=app)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].startswith(PATH)
+            and not scope["query_string"]
+            and not any(k == b"authorization" or k == b"cookie" for k, _ in scope["headers"])
+        ):
+            db = _LazySession(self.resolve.factory)
+            try:
+                status, headers, body = _public_answer(self.resolve, db, scope["path"][len(PATH) :])
+            finally:
+                db.close()
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def resolver_asgi(engine: Engine | None = None, config: service.NodeConfig | None = None) -> _Front:
+    """What ``ids serve`` runs: :func:`create_resolver_app` behind :class:`_Front`."""
+    return _Front(create_resolver_app(engine, config))
+
+
+def app_factory() -> _Front:
     """For ``uvicorn --factory`` (several workers)."""
-    return create_resolver_app()
+    return resolver_asgi()

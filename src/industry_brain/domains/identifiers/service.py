@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
@@ -551,8 +552,6 @@ def _encoder(schema: dict, default_ttl: int) -> Any:
 def values_of(vals: str | None, timestamp: str | None) -> tuple[dict[str, Any], ...]:
     """The stored values as Handle records: index, type, data, ttl, timestamp (the identifier's
     last write: every write replaces all values), permission."""
-    import orjson
-
     return tuple(
         {
             "index": i,
@@ -874,12 +873,11 @@ class FastReader:
     def row(self, prefix: str, suffix: str) -> tuple | None:
         """(id, status, registered, updated, withdrawn (ISO), template code, version, industry,
         vals) or None."""
-        cur = self._conn().cursor()
-        try:
-            cur.execute(self.sql, (prefix, suffix))
-            r = cur.fetchone()
-        finally:
-            cur.close()
+        cur = getattr(self.local, "cur", None)
+        if cur is None:
+            cur = self.local.cur = self._conn().cursor()
+        cur.execute(self.sql, (prefix, suffix))
+        r = cur.fetchone()
         if r is None:
             return None
         return (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:])
