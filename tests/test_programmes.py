@@ -324,8 +324,18 @@ def test_event_registrations_matches_and_outcomes(sqlite_engine: Engine) -> None
         s.commit()
         (e,) = events.summary(s, ADMIN)
         assert (e["enterprises"], e["providers"], e["matches"]) == (2, 1, 2)
-        assert e["outcomes"] == {"matched": 0, "contacted": 0, "contracted": 1, "dropped": 1}
+        assert e["outcomes"] == {
+            "matched": 0,
+            "contacted": 0,
+            "contracted": 1,
+            "delivered": 0,
+            "dropped": 1,
+        }
         assert e["contracted_wan"] == 85.0
+        # delivered keeps the contract's amount; a dropped match has none
+        events.set_outcome(s, m1.id, "delivered")
+        (e,) = events.summary(s, ADMIN)
+        assert (e["outcomes"]["delivered"], e["contracted_wan"]) == (1, 85.0)
         assert events.summary(s, _scope(s, "county_nx")) == []  # held in 吴兴
 
 

@@ -38,6 +38,8 @@ per county ``ratio = done ÷ (target × f)``; 红榜 when ``ratio ≥ red_at``, 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -55,6 +57,7 @@ from industry_brain.domains.programmes.models import (
     Programme,
     ProgrammeAssignment,
     ProgrammeProvider,
+    ProgrammeReportFile,
     ProgrammeTarget,
 )
 from industry_brain.store import audit, codes, scoped
@@ -879,3 +882,169 @@ def mark_delivered(
     )
     session.flush()
     return a
+
+
+# -- diagnosis report files ----------------------------------------------------------------------
+PDF_MAGIC = b"%PDF-"
+_UNSAFE_NAME = re.compile(r"[^\w.\-（）() ]")
+
+
+def report_limit_bytes(region_code: str, on: date) -> int:
+    """The largest report file accepted (parameter ``programmes.reports.max_file_mb``)."""
+    mb = parameters.load().resolve("programmes.reports.max_file_mb", region_code, on).value
+    return int(float(mb) * 1024 * 1024)
+
+
+def safe_file_name(name: str | None) -> str:
+    """A stored file name: the last path part, characters outside letters, digits, ``.-()`` and
+    spaces replaced, at most 120 characters, ending in ``.pdf``."""
+    base = re.split(r"[\\/]", name or "")[-1].strip()
+    base = _UNSAFE_NAME.sub("_", base).strip(". ") or "report"
+    stem = base[:-4] if base.lower().endswith(".pdf") else base
+    return stem[:116] + ".pdf"
+
+
+def _own_assignment(session: Session, scope: Scope, assignment_id: int) -> ProgrammeAssignment:
+    """An assignment of the caller's provider (another provider's is not found)."""
+    uscc = provider_uscc(session, scope)
+    a = session.get(ProgrammeAssignment, assignment_id) if 0 < assignment_id < 2**31 else None
+    own = (
+        a is not None
+        and uscc is not None
+        and session.scalar(
+            select(ProgrammeProvider.uscc).where(ProgrammeProvider.id == a.provider_id)
+        )
+        == uscc
+    )
+    if not own:
+        raise NotFoundError(
+            "programmes.assignment",
+            f"没有分配记录 {assignment_id}",
+            f"no assignment {assignment_id}",
+            Location(field="assignment"),
+            assignment_id,
+        )
+    return a
+
+
+def check_report(head: bytes, size: int, limit: int) -> None:
+    """Refuse a report file before it is read whole: too big (``size`` as announced or read so
+    far) or not a PDF (its first bytes are not ``%PDF-``)."""
+    if size > limit:
+        raise err(
+            "report_too_big",
+            f"文件过大（上限 {limit // (1024 * 1024)} MB）",
+            f"the file is too big (limit {limit // (1024 * 1024)} MB)",
+            "file",
+            size,
+        )
+    if not head.startswith(PDF_MAGIC):
+        raise err("report_not_pdf", "请上传 PDF 文件", "upload a PDF file", "file")
+
+
+def store_report(
+    session: Session,
+    scope: Scope,
+    assignment_id: int,
+    file_name: str | None,
+    content: bytes,
+    today: date,
+    limit: int,
+) -> ProgrammeReportFile:
+    """The provider uploads the diagnosis report file of one of its assignments: checked (size,
+    PDF), kept as a blob with its SHA-256 (a new upload replaces the file), the assignment marked
+    delivered today if it was not; audited with the hash."""
+    scope.require("programmes.provider_desk")
+    a = _own_assignment(session, scope, assignment_id)
+    check_report(content[:8], len(content), limit)
+    digest = hashlib.sha256(content).hexdigest()
+    name = safe_file_name(file_name)
+    f = session.scalars(
+        select(ProgrammeReportFile).where(ProgrammeReportFile.assignment_id == a.id)
+    ).first()
+    replaced = f.sha256 if f is not None else None
+    if f is None:
+        f = ProgrammeReportFile(assignment_id=a.id)
+        session.add(f)
+    f.file_name, f.size_bytes, f.sha256, f.content = name, len(content), digest, content
+    f.uploaded_by = scope.username
+    if a.delivered_on is None:
+        a.delivered_on, a.delivered_by = today, scope.username
+    session.flush()
+    audit.record(
+        session,
+        scope.username,
+        "programmes.report_file",
+        "programme_assignment",
+        str(a.id),
+        {"sha256": digest, "size_bytes": len(content), "file": name, "replaced_sha256": replaced},
+        user_id=scope.user_id,
+    )
+    return f
+
+
+def report_files(session: Session, assignment_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Name, size, hash and upload time of the report files of these assignments (no content)."""
+    if not assignment_ids:
+        return {}
+    rows = session.execute(
+        select(
+            ProgrammeReportFile.assignment_id,
+            ProgrammeReportFile.file_name,
+            ProgrammeReportFile.size_bytes,
+            ProgrammeReportFile.sha256,
+        ).where(ProgrammeReportFile.assignment_id.in_(assignment_ids))
+    ).all()
+    return {i: {"name": n, "size": s, "sha256": h} for i, n, s, h in rows}
+
+
+def read_report(
+    session: Session, scope: Scope, assignment_id: int
+) -> tuple[ProgrammeReportFile, ProgrammeAssignment]:
+    """The report file for download: the officer of the enterprise's scope, the enterprise itself
+    or the assignment's own provider; anyone else is told it does not exist. Audited."""
+    a = session.get(ProgrammeAssignment, assignment_id) if 0 < assignment_id < 2**31 else None
+    allowed = False
+    if a is not None:
+        if scope.role == "provider":
+            try:
+                _own_assignment(session, scope, assignment_id)
+                allowed = True
+            except NotFoundError:
+                allowed = False
+        elif scope.role == "enterprise":
+            allowed = scope.enterprise_id is not None and scope.enterprise_id == a.enterprise_id
+        elif scope.can("programmes.view"):
+            allowed = (
+                session.scalar(
+                    select(Enterprise.id).where(
+                        Enterprise.id == a.enterprise_id, scope.enterprise_clause()
+                    )
+                )
+                is not None
+            )
+    f = (
+        session.scalars(
+            select(ProgrammeReportFile).where(ProgrammeReportFile.assignment_id == a.id)
+        ).first()
+        if allowed
+        else None
+    )
+    if f is None:
+        raise NotFoundError(
+            "programmes.report_file",
+            f"分配记录 {assignment_id} 没有报告文件",
+            f"assignment {assignment_id} has no report file",
+            Location(field="assignment"),
+            assignment_id,
+        )
+    audit.record(
+        session,
+        scope.username,
+        "programmes.report_download",
+        "programme_assignment",
+        str(a.id),
+        {"sha256": f.sha256},
+        user_id=scope.user_id,
+    )
+    return f, a

@@ -1,14 +1,15 @@
 """智造荟 supply–demand events: the event (date, theme, industry, county), registrations of
 enterprises (demand) and providers (supply, by USCC), matches made at the event between a
 registered enterprise and a registered provider, and each match's outcome (matched → contacted →
-contracted with an amount in 万元, or dropped)."""
+contracted with an amount in 万元 → delivered, or dropped). An event may have a place and a
+capacity (registrations of both sides together may not exceed it)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location, NotFoundError
@@ -24,7 +25,7 @@ from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 
 SIDES = ("enterprise", "provider")
-OUTCOMES = ("matched", "contacted", "contracted", "dropped")
+OUTCOMES = ("matched", "contacted", "contracted", "delivered", "dropped")
 
 
 def _event(session: Session, event_id: int) -> ProgrammeEvent:
@@ -40,6 +41,19 @@ def _event(session: Session, event_id: int) -> ProgrammeEvent:
     return ev
 
 
+def _check(theme: str, capacity: int | None) -> None:
+    if not theme.strip():
+        raise err("theme", "活动主题不能为空", "the theme is required", "theme")
+    if capacity is not None and not 0 < capacity < 100_000:
+        raise err(
+            "event_capacity",
+            "名额须为 1–99999 的整数",
+            "the capacity is a whole number 1–99999",
+            "capacity",
+            capacity,
+        )
+
+
 def create(
     session: Session,
     held_on: date,
@@ -47,21 +61,78 @@ def create(
     industry_code: str | None = None,
     county_code: str | None = None,
     actor: str = "cli",
+    place: str | None = None,
+    capacity: int | None = None,
 ) -> ProgrammeEvent:
-    if not theme.strip():
-        raise err("theme", "活动主题不能为空", "the theme is required", "theme")
+    _check(theme, capacity)
     ev = ProgrammeEvent(
         kind="zhizaohui",
         held_on=held_on,
         theme=theme.strip()[:200],
         industry_code=(industry_code or "").strip()[:8] or None,
         county_code=(county_code or "").strip() or None,
+        place=(place or "").strip()[:200] or None,
+        capacity=capacity,
         created_by=actor,
     )
     session.add(ev)
     session.flush()
     audit.record(
         session, actor, "programmes.event", "programme_event", str(ev.id), {"event_theme": ev.theme}
+    )
+    return ev
+
+
+def update(
+    session: Session,
+    event_id: int,
+    held_on: date,
+    theme: str,
+    industry_code: str | None,
+    county_code: str | None,
+    place: str | None,
+    capacity: int | None,
+    actor: str = "cli",
+) -> ProgrammeEvent:
+    """Edit an event (the capacity not below the registrations already made); audited with the
+    values before."""
+    ev = _event(session, event_id)
+    _check(theme, capacity)
+    n = session.scalar(
+        select(func.count(ProgrammeRegistration.id)).where(
+            ProgrammeRegistration.event_id == event_id
+        )
+    )
+    if capacity is not None and n > capacity:
+        raise err(
+            "event_capacity_low",
+            f"已有 {n} 家报名，名额不能少于 {n}",
+            f"{n} have registered: the capacity cannot be below {n}",
+            "capacity",
+            capacity,
+        )
+    before = {
+        "held_on": ev.held_on.isoformat(),
+        "theme": ev.theme,
+        "industry_code": ev.industry_code,
+        "county_code": ev.county_code,
+        "place": ev.place,
+        "capacity": ev.capacity,
+    }
+    ev.held_on = held_on
+    ev.theme = theme.strip()[:200]
+    ev.industry_code = (industry_code or "").strip()[:8] or None
+    ev.county_code = (county_code or "").strip() or None
+    ev.place = (place or "").strip()[:200] or None
+    ev.capacity = capacity
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "programmes.event_update",
+        "programme_event",
+        str(ev.id),
+        {"before": before, "event_theme": ev.theme},
     )
     return ev
 
@@ -73,13 +144,19 @@ def register(
     uscc: str,
     name: str | None = None,
     actor: str = "cli",
+    clause: Any = None,
 ) -> ProgrammeRegistration:
-    """Register an enterprise (must be known to the platform) or a provider (by USCC and name)."""
-    _event(session, event_id)
+    """Register an enterprise (must be known to the platform, and within ``clause`` — the
+    caller's scope — when given) or a provider (by USCC and name), within the event's
+    capacity."""
+    ev = _event(session, event_id)
     if side not in SIDES:
         raise err("side", f"报名方“{side}”无效", f"unknown side '{side}'", "side", side)
     code = normalize_uscc(uscc, Location(field="uscc"))
-    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == code)).first()
+    stmt = select(Enterprise).where(Enterprise.uscc == code)
+    if clause is not None and side == "enterprise":
+        stmt = stmt.where(clause)
+    ent = session.scalars(stmt).first()
     if side == "enterprise" and ent is None:
         raise NotFoundError(
             "programmes.enterprise",
@@ -98,6 +175,20 @@ def register(
     )
     if dup is not None:
         raise err("registered", f"{code} 已报名", f"{code} is already registered", "uscc", code)
+    if ev.capacity is not None:
+        n = session.scalar(
+            select(func.count(ProgrammeRegistration.id)).where(
+                ProgrammeRegistration.event_id == event_id
+            )
+        )
+        if n >= ev.capacity:
+            raise err(
+                "event_full",
+                f"名额已满（{ev.capacity} 家）",
+                f"the event is full ({ev.capacity})",
+                "uscc",
+                code,
+            )
     reg = ProgrammeRegistration(
         event_id=event_id,
         side=side,
@@ -200,7 +291,9 @@ def set_outcome(
             "outcome",
             outcome,
         )
-    if outcome == "contracted" and not (amount_wan and amount_wan > 0):
+    if outcome == "delivered" and amount_wan is None:
+        amount_wan = m.amount_wan  # the contract's amount, recorded when contracted
+    if outcome in ("contracted", "delivered") and not (amount_wan and amount_wan > 0):
         raise err(
             "amount",
             "签约须填写合同金额（万元）",
@@ -209,7 +302,7 @@ def set_outcome(
             amount_wan,
         )
     m.outcome = outcome
-    m.amount_wan = float(amount_wan) if outcome == "contracted" else None
+    m.amount_wan = float(amount_wan) if outcome in ("contracted", "delivered") else None
     session.flush()
     audit.record(
         session,
@@ -251,6 +344,12 @@ def summary(session: Session, scope: Scope, event_id: int | None = None) -> list
                 "theme": ev.theme,
                 "industry_code": ev.industry_code,
                 "county_code": ev.county_code,
+                "place": ev.place,
+                "capacity": ev.capacity,
+                "registrations": [
+                    {"id": r.id, "side": r.side, "uscc": r.uscc, "name": r.name}
+                    for r in sorted(regs, key=lambda r: (r.side, r.id))
+                ],
                 "enterprises": sum(1 for r in regs if r.side == "enterprise"),
                 "providers": sum(1 for r in regs if r.side == "provider"),
                 "matches": len(matches),

@@ -7,6 +7,14 @@ Figures: per project type, the number of projects with a split and the average h
 software, services and total per project (sum ÷ projects); by county and year, the sums and the
 shares of each part in the total (part ÷ total). A project's year is the year of its signing
 (actual, else planned); without either it is left out of the by-year figures.
+
+**The split rule.** Each part is ≥ 0, and the three parts together may not exceed the project's
+planned investment (by more than ``SUM_TOLERANCE_WAN``, the rounding of three amounts to 0.1
+万元). They may sum to less: a technical-upgrade budget also holds buildings, land and working
+capital, which are none of the three. A project without a planned investment has no upper bound.
+A split is entered by an officer for a project of its scope or by an enterprise for its own
+project (``Scope.project_clause``); a web import is all or nothing (a list with any bad row
+changes nothing and names the sheet, row and column of every problem).
 """
 
 from __future__ import annotations
@@ -18,14 +26,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import Location, NotFoundError
-from industry_brain.domains.programmes.common import err, read_rows
+from industry_brain.core.errors import IBError, Location, NotFoundError
+from industry_brain.domains.programmes.common import ProgrammesError, err, read_rows
 from industry_brain.domains.programmes.models import ProgrammeInvestment
 from industry_brain.store import audit, scoped
 from industry_brain.store.models import ImportBatch, Project
 from industry_brain.store.scope import Scope
 
 PARTS = ("hardware", "software", "services")
+SUM_TOLERANCE_WAN = 0.5
 HEADERS = {
     "project_code": ("项目代码", "project_code", "项目编号"),
     "hardware": ("硬件投资", "hardware", "硬件"),
@@ -52,9 +61,15 @@ def set_split(
     services: float,
     actor: str = "cli",
     source: tuple[str, int, int] | None = None,
+    scope: Scope | None = None,
 ) -> ProgrammeInvestment:
-    """Set (or replace) the split of one project (amounts ≥ 0 in 万元)."""
-    project = session.scalars(select(Project).where(Project.code == project_code.strip())).first()
+    """Set (or replace) the split of one project (amounts ≥ 0 in 万元, summing to at most the
+    planned investment; see module doc); with ``scope``, only a project the caller may read
+    (another one is not found)."""
+    stmt = select(Project).where(Project.code == project_code.strip())
+    if scope is not None:
+        stmt = stmt.where(scope.project_clause())
+    project = session.scalars(stmt).first()
     if project is None:
         raise NotFoundError(
             "programmes.project",
@@ -70,6 +85,16 @@ def set_split(
                 "split", "投资拆分金额不能为负（万元）", "split amounts cannot be negative", part, v
             )
         values[part] = float(v)
+    total = sum(values.values())
+    planned = project.planned_investment
+    if planned and planned > 0 and total > planned + SUM_TOLERANCE_WAN:
+        raise err(
+            "split_sum",
+            f"三项合计 {total:g} 万元超过计划投资 {planned:g} 万元",
+            f"the three parts ({total:g} 万元) exceed the planned investment ({planned:g} 万元)",
+            "services",
+            total,
+        )
     row = session.scalars(
         select(ProgrammeInvestment).where(ProgrammeInvestment.project_id == project.id)
     ).first()
@@ -83,12 +108,28 @@ def set_split(
     if source:
         row.source_file, row.source_row, row.import_batch_id = source
     session.flush()
-    audit.record(session, actor, "programmes.investment", "project", project.code, values)
+    audit.record(
+        session,
+        actor,
+        "programmes.investment",
+        "project",
+        project.code,
+        values,
+        user_id=scope.user_id if scope is not None else None,
+    )
     return row
 
 
-def import_list(session: Session, path: Path, actor: str = "cli") -> dict[str, Any]:
-    """Import a list of splits (committed by the caller); bad rows are reported by number."""
+def import_list(
+    session: Session,
+    path: Path,
+    actor: str = "cli",
+    scope: Scope | None = None,
+    atomic: bool = False,
+) -> dict[str, Any]:
+    """Import a list of splits (committed by the caller); bad rows are reported with their sheet,
+    row and column. ``atomic``: any problem loads nothing (the caller rolls back; ``splits`` is
+    then 0). ``scope``: only the caller's projects (another is "no project")."""
     sheet, rows = read_rows(path, HEADERS, ("project_code", *PARTS))
     batch = ImportBatch(
         kind="investment_split",
@@ -107,24 +148,71 @@ def import_list(session: Session, path: Path, actor: str = "cli") -> dict[str, A
     for n, cells in rows:
         if all(v in (None, "") for v in cells.values()):
             continue
+        column = None
         try:
-            parts = [_number(cells.get(p), p) for p in PARTS]
+            parts = []
+            for p in PARTS:
+                column = p
+                parts.append(_number(cells.get(p), p))
+            column = "project_code"
+            code = str(cells.get("project_code") or "")
             set_split(
                 session,
-                str(cells.get("project_code") or ""),
+                code,
                 *parts,
                 actor=actor,
                 source=(path.name, n, batch.id),
+                scope=scope,
             )
-        except (ValueError, NotFoundError) as exc:
-            problems.append({"row": n, "message": str(exc).splitlines()[0]})
+        except (ValueError, NotFoundError, ProgrammesError) as exc:
+            if isinstance(exc, ProgrammesError) and exc.code == "programmes.split_sum":
+                column = "split"
+            if isinstance(exc, IBError):
+                zh, en = exc.zh, exc.en
+            else:
+                zh, _, en = str(exc).partition(" / ")
+            problems.append(
+                {
+                    "sheet": sheet,
+                    "row": n,
+                    "column": column,
+                    "message": str(exc).splitlines()[0],
+                    "zh": zh,
+                    "en": en or zh,
+                }
+            )
             continue
         loaded += 1
+    if atomic and problems:
+        return {"batch_id": None, "splits": 0, "problems": problems, "sheet": sheet}
     batch.rows_loaded, batch.rows_rejected = loaded, len(problems)
     batch.status = "committed" if not problems else "partial"
     batch.summary = {"splits": loaded, "problems": len(problems)}
     session.flush()
-    return {"batch_id": batch.id, "splits": loaded, "problems": problems}
+    return {"batch_id": batch.id, "splits": loaded, "problems": problems, "sheet": sheet}
+
+
+def projects(session: Session, scope: Scope, limit: int = 50) -> list[dict[str, Any]]:
+    """The caller's projects (scoped) with their planned investment and split, for the form."""
+    rows = session.execute(
+        select(Project, ProgrammeInvestment)
+        .outerjoin(ProgrammeInvestment, ProgrammeInvestment.project_id == Project.id)
+        .where(scope.project_clause())
+        .order_by(Project.code)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "code": p.code,
+            "name": p.name,
+            "type": p.project_type,
+            "planned": p.planned_investment,
+            "hardware": inv.hardware_wan if inv else None,
+            "software": inv.software_wan if inv else None,
+            "services": inv.services_wan if inv else None,
+        }
+        for p, inv in rows
+    ]
 
 
 def _year(p: Project) -> int | None:

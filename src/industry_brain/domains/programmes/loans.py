@@ -74,46 +74,7 @@ def _bank_name(user: User) -> str:
     return (user.organisation or user.display_name or user.username)[:100]
 
 
-def register(
-    session: Session,
-    scope: Scope,
-    uscc: str,
-    reference: str,
-    amount_wan: float,
-    rate: float,
-    start_on: date,
-    end_on: date,
-    product: str,
-    purpose: str,
-    project_code: str | None,
-    today: date,
-) -> ProgrammeLoan:
-    """A bank registers a loan (needs the enterprise's consent in force; see module doc)."""
-    scope.require("programmes.loans.register")
-    ent = enterprise(session, uscc)
-    allowed = session.scalar(
-        select(sa.func.count()).select_from(
-            consented(scope.user_id, today).where(consents.c.enterprise_id == ent.id).subquery()
-        )
-    )
-    if not allowed:
-        audit.record(
-            session,
-            scope.username,
-            "programmes.loan_refused",
-            "enterprise",
-            ent.uscc,
-            {"reason": "no_consent"},
-            user_id=scope.user_id,
-        )
-        session.commit()
-        raise PermissionDenied(
-            "programmes.no_consent",
-            f"企业 {ent.uscc} 未授权本银行，不能登记或查看其贷款",
-            f"enterprise {ent.uscc} has not given this bank its consent: no loan can be "
-            "registered or seen",
-            Location(field="uscc"),
-        )
+def _validate(amount_wan: float, rate: float, start_on: date, end_on: date, product: str) -> None:
     if product not in PRODUCTS:
         raise err(
             "product",
@@ -138,6 +99,10 @@ def register(
         raise err(
             "loan_period", "到期日须晚于起息日", "the loan must end after it starts", "end_on"
         )
+
+
+def _project(session: Session, ent: Enterprise, project_code: str | None) -> int | None:
+    """The id of the enterprise's project ``project_code`` (its own or invested in), or None."""
     project_id = None
     if project_code:
         project_id = session.scalar(
@@ -154,6 +119,69 @@ def register(
                 Location(field="project"),
                 project_code,
             )
+    return project_id
+
+
+def _refuse(session: Session, scope: Scope, ent_uscc: str, reason: str) -> PermissionDenied:
+    """Audit (committed) and return the refusal of a bank without the enterprise's consent."""
+    audit.record(
+        session,
+        scope.username,
+        "programmes.loan_refused",
+        "enterprise",
+        ent_uscc,
+        {"reason": reason},
+        user_id=scope.user_id,
+    )
+    session.commit()
+    return PermissionDenied(
+        "programmes.no_consent",
+        f"企业 {ent_uscc} 未授权本银行，不能登记或查看其贷款",
+        f"enterprise {ent_uscc} has not given this bank its consent: no loan can be "
+        "registered or seen",
+        Location(field="uscc"),
+    )
+
+
+def _consents(session: Session, scope: Scope, enterprise_id: int, today: date) -> bool:
+    return bool(
+        session.scalar(
+            select(sa.func.count()).select_from(
+                consented(scope.user_id, today)
+                .where(consents.c.enterprise_id == enterprise_id)
+                .subquery()
+            )
+        )
+    )
+
+
+def register(
+    session: Session,
+    scope: Scope,
+    uscc: str,
+    reference: str,
+    amount_wan: float,
+    rate: float,
+    start_on: date,
+    end_on: date,
+    product: str,
+    purpose: str,
+    project_code: str | None,
+    today: date,
+) -> ProgrammeLoan:
+    """A bank registers a loan (needs the enterprise's consent in force; see module doc)."""
+    scope.require("programmes.loans.register")
+    try:
+        ent = enterprise(session, uscc)
+    except NotFoundError:
+        # an unknown USCC is refused like a firm without consent: a bank learns nothing
+        raise _refuse(session, scope, uscc.strip()[:40], "no_consent") from None
+    if not _consents(session, scope, ent.id, today):
+        raise _refuse(session, scope, ent.uscc, "no_consent")
+    if not reference.strip():
+        raise err("reference", "请填写贷款编号", "the loan needs its reference", "reference")
+    _validate(amount_wan, rate, start_on, end_on, product)
+    project_id = _project(session, ent, project_code)
     user = session.get(User, scope.user_id)
     bank = _bank_name(user) if user else scope.username
     dup = session.scalar(
@@ -202,6 +230,75 @@ def register(
         "enterprise",
         ent.uscc,
         {"reference": reference, "amount_wan": amount_wan},
+        user_id=scope.user_id,
+    )
+    return loan
+
+
+def update(
+    session: Session,
+    scope: Scope,
+    loan_id: int,
+    amount_wan: float,
+    rate: float,
+    start_on: date,
+    end_on: date,
+    product: str,
+    purpose: str,
+    project_code: str | None,
+    today: date,
+) -> ProgrammeLoan:
+    """A bank corrects one of its own loans (another bank's loan is not found; without the
+    enterprise's consent in force the correction is refused and audited), in the policy
+    register and in the programme details alike; audited with the values before."""
+    scope.require("programmes.loans.register")
+    loan = session.get(ProgrammeLoan, loan_id) if 0 < loan_id < 2**31 else None
+    if loan is None or loan.bank_user_id != scope.user_id:
+        raise NotFoundError(
+            "programmes.loan",
+            f"没有贷款记录 {loan_id}",
+            f"no loan {loan_id}",
+            Location(field="loan"),
+            loan_id,
+        )
+    ent = session.get(Enterprise, loan.enterprise_id)
+    if not _consents(session, scope, loan.enterprise_id, today):
+        raise _refuse(session, scope, ent.uscc, "no_consent")
+    _validate(amount_wan, rate, start_on, end_on, product)
+    project_id = _project(session, ent, project_code)
+    old = session.execute(
+        select(
+            policy_loans.c.reference,
+            policy_loans.c.amount,
+            policy_loans.c.rate,
+            policy_loans.c.start_date,
+            policy_loans.c.end_date,
+        ).where(policy_loans.c.id == loan.policy_loan_id)
+    ).one()
+    before = {
+        "amount_wan": old.amount,
+        "rate": old.rate,
+        "start_on": old.start_date.isoformat() if old.start_date else None,
+        "end_on": old.end_date.isoformat() if old.end_date else None,
+        "product": loan.product,
+        "project_id": loan.project_id,
+    }
+    session.execute(
+        policy_loans.update()
+        .where(policy_loans.c.id == loan.policy_loan_id)
+        .values(amount=float(amount_wan), rate=float(rate), start_date=start_on, end_date=end_on)
+    )
+    loan.product = product
+    loan.purpose = purpose.strip()[:500]
+    loan.project_id = project_id
+    session.flush()
+    audit.record(
+        session,
+        scope.username,
+        "programmes.loan_update",
+        "enterprise",
+        ent.uscc,
+        {"reference": old.reference, "amount_wan": amount_wan, "before": before},
         user_id=scope.user_id,
     )
     return loan

@@ -18,6 +18,9 @@ def ib_permissions() -> dict[str, frozenset[str]]:
         "programmes.manage": frozenset({"admin", "city_officer"}),
         "programmes.loans.register": frozenset({"bank"}),
         "programmes.provider_desk": frozenset({"provider"}),
+        "programmes.investment.edit": frozenset(
+            {"admin", "city_officer", "county_officer", "enterprise"}
+        ),
     }
 
 
@@ -63,9 +66,14 @@ def ib_templates_dir() -> Path:
 
 @hookimpl
 def ib_web_router() -> Any:
-    from industry_brain.domains.programmes import web
+    from fastapi import APIRouter
 
-    return web.router
+    from industry_brain.domains.programmes import web, web_actions
+
+    router = APIRouter(include_in_schema=False)
+    router.include_router(web_actions.router)
+    router.include_router(web.router)
+    return router
 
 
 @hookimpl
@@ -80,6 +88,13 @@ def ib_cockpit_stamp() -> Any:
     from industry_brain.domains.programmes import web
 
     return web.cockpit_stamp
+
+
+@hookimpl
+def ib_portal_section() -> Any:
+    from industry_brain.domains.programmes import web
+
+    return web.portal_section
 
 
 @hookimpl

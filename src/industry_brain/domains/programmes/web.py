@@ -11,9 +11,8 @@
   deadlines and overdue state; it marks a diagnosis report delivered;
 - ``/programmes/benchmarks``: recognitions by county and kind against targets, the newest
   recognitions with their lineage, visits and learning events at benchmark factories;
-- ``/programmes/events``: 智造荟 events with registrations, matches and outcomes;
 - ``/programmes/loans``: 智能制造贷 statistics by bank and county;
-- ``/programmes/investment``: the hardware / software / services split (重硬轻软);
+- the events, the bank's loans, the investment split and the report files: :mod:`.web_actions`;
 - sections: the cockpit's (investment structure) and the bank's (its consented loans).
 """
 
@@ -32,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ConflictError, IBError, NotFoundError
-from industry_brain.domains.programmes import benchmarks, diagnosis, events, investment, loans
+from industry_brain.domains.programmes import benchmarks, diagnosis, investment, loans
 from industry_brain.domains.programmes.common import err
 from industry_brain.domains.programmes.models import (
     ProgrammeAssignment,
@@ -78,7 +77,9 @@ def _home(
     today = _today(request)
     data = diagnosis.progress(db, scope, chosen.id, today) if chosen else None
     rows = diagnosis.assignments(db, scope, chosen.id, today, limit=50) if chosen else []
+    files = diagnosis.report_files(db, [r["id"] for r in rows])
     for r in rows:
+        r["file"] = files.get(r["id"])
         r["reason_zh"] = diagnosis.reason_text(r["reason"], "zh")
         r["reason_en"] = diagnosis.reason_text(r["reason"], "en")
     providers = (
@@ -382,7 +383,13 @@ def _desk(
 ) -> Response:
     data = diagnosis.desk(db, scope, _today(request))
     db.commit()  # the read is audited
-    response = _render(request, "programmes_desk.html", {"desk": data, "form_error": error})
+    files = diagnosis.report_files(db, [r["id"] for r in data["items"]])
+    limit = diagnosis.report_limit_bytes(store_codes.jurisdiction(), _today(request))
+    response = _render(
+        request,
+        "programmes_desk.html",
+        {"desk": data, "form_error": error, "files": files, "limit_mb": limit // (1024 * 1024)},
+    )
     response.status_code = status
     return response
 
@@ -479,34 +486,11 @@ async def benchmarks_import(
     return _benchmarks(request, db, scope, None, report)
 
 
-@router.get("/programmes/events")
-def events_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
-    scope.require("programmes.view")
-    return _render(
-        request,
-        "programmes_events.html",
-        {"events": events.summary(db, scope), "outcomes": events.OUTCOMES},
-    )
-
-
 @router.get("/programmes/loans")
 def loans_page(request: Request, db: DbDep, scope: ScopeDep) -> Response:
     scope.require("programmes.view")
     return _render(
         request, "programmes_loans.html", {"stats": loans.statistics(db, scope, _today(request))}
-    )
-
-
-@router.get("/programmes/investment")
-def investment_page(
-    request: Request,
-    db: DbDep,
-    scope: ScopeDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-) -> Response:
-    scope.require("programmes.view")
-    return _render(
-        request, "programmes_investment.html", {"inv": investment.structure(db, scope, year)}
     )
 
 
@@ -537,14 +521,48 @@ def cockpit_stamp(session: Session) -> tuple:
     )
 
 
+def portal_section(session: Session, scope: Scope) -> dict[str, Any] | None:
+    """The enterprise portal's card: its diagnosis assignments with the report file (download)
+    and the link to its projects' investment split."""
+    if scope.role != "enterprise" or not scope.enterprise_id:
+        return None
+    rows = session.execute(
+        select(ProgrammeAssignment.id, ProgrammeAssignment.due_on, ProgrammeProvider.name)
+        .join(ProgrammeProvider, ProgrammeProvider.id == ProgrammeAssignment.provider_id)
+        .where(ProgrammeAssignment.enterprise_id == scope.enterprise_id)
+        .order_by(ProgrammeAssignment.id)
+    ).all()
+    files = diagnosis.report_files(session, [r[0] for r in rows])
+    return {
+        "title_zh": "智改数转项目",
+        "title_en": "Transformation programmes",
+        "rows": [],
+        "template": "programmes_portal.html",
+        "id": "programmes-portal",
+        "assignments": [
+            {"id": i, "due_on": due.isoformat(), "provider": name, "file": files.get(i)}
+            for i, due, name in rows
+        ],
+    }
+
+
 def bank_section(session: Session, scope: Scope, today: date) -> dict[str, Any] | None:
-    """The bank's 智能制造贷 loans of enterprises whose consent is in force (read audited)."""
+    """The bank's 智能制造贷 loans of enterprises whose consent is in force (read audited), and
+    the link to register one."""
     if not scope.can("programmes.loans.register"):
         return None
     if not session.scalar(
         select(func.count(ProgrammeLoan.id)).where(ProgrammeLoan.bank_user_id == scope.user_id)
     ):
-        return None
+        return {
+            "id": "programmes-bank-loans",
+            "title_zh": "智能制造贷（已授权企业）",
+            "title_en": "Smart-manufacturing loans (consenting enterprises)",
+            "rows": [],
+            "template": "programmes_bank.html",
+            "stats": None,
+            "loan_items": [],
+        }
     items = loans.listing(session, scope, today)
     stats = loans.statistics(session, scope, today, items)
     session.commit()  # the read is audited
