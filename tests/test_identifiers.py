@@ -4,6 +4,7 @@ of one suffix: one wins), update, withdrawal, each resolution status, bulk atomi
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 
@@ -650,3 +651,64 @@ def stats_total(s: Session) -> int:
     from industry_brain.domains.identifiers import stats
 
     return stats.summary(s)["resolutions"]
+
+
+def test_migration_0021_keeps_the_values_of_an_old_store(db_url: str) -> None:
+    """An identifier stored before 0021 (values as ``ids_records`` rows) keeps its values in
+    index order, types, TTL and permission after the upgrade, resolves the same, and the
+    downgrade spreads them back into rows."""
+    from sqlalchemy import text
+
+    from industry_brain.store import migrate
+    from industry_brain.store.db import make_engine
+
+    eng = make_engine(db_url)
+    try:
+        migrate.upgrade(eng, "0022_programme_files")
+        with Session(eng) as s:  # enterprises: the same table before and after 0021
+            s.add(Enterprise(id=1, uscc=uscc.make("91330502MA2B00009"), name="旧企业"))
+            s.commit()
+        with eng.begin() as c:
+            c.execute(text("INSERT INTO ids_prefixes (id, prefix, enterprise_id, status,"
+                           " applied_by) VALUES (1, '88.118.8', 1, 'approved', 'x')"))  # fmt: skip
+            c.execute(text("INSERT INTO ids_templates (id, code, industry, version, schema,"
+                           " created_by) VALUES (1, 'product', 'C', 1, '{}', 'x')"))  # fmt: skip
+            c.execute(text("INSERT INTO ids_identifiers (id, prefix, suffix, prefix_id,"
+                           " template_id, status, created_by) VALUES"
+                           " (1, '88.118.8', 'OLD1', 1, 1, 'live', 'x'),"
+                           " (2, '88.118.8', 'OLD2', 1, 1, 'live', 'x')"))  # fmt: skip
+            rec = text("INSERT INTO ids_records (identifier_id, idx, type, data, ttl, permission)"
+                       " VALUES (1, :i, :t, :d, :ttl, :p)")  # fmt: skip
+            # stored out of index order: the array follows idx, not insertion
+            for i, t, d, ttl, p in [(3, "customer", '"某商场"', 60, "restricted"),
+                                    (1, "name", '"童装"', 600, "public"),
+                                    (2, "qty", "12", 600, "public")]:  # fmt: skip
+                c.execute(rec, {"i": i, "t": t, "d": d, "ttl": ttl, "p": p})
+        migrate.upgrade(eng)
+        with Session(eng) as s:
+            one = s.scalar(select(Identifier).where(Identifier.suffix == "OLD1"))
+            assert json.loads(one.vals) == [
+                ["name", "童装", 600, 0],
+                ["qty", 12, 600, 0],
+                ["customer", "某商场", 60, 1],
+            ]
+            assert s.scalar(select(Identifier.vals).where(Identifier.suffix == "OLD2")) == "[]"
+            res = service.resolve(s, "88.118.8/OLD1", CONFIG, restricted_ok=True, log=False)
+            assert res.status == 200 and res.ttl == 60
+            assert [(v["index"], v["type"], v["data"], v["permission"])
+                    for v in res.body["values"]] == [
+                (1, "name", "童装", "public"),
+                (2, "qty", 12, "public"),
+                (3, "customer", "某商场", "restricted"),
+            ]  # fmt: skip
+        migrate.downgrade(eng, "0022_programme_files")
+        with eng.connect() as c:
+            rows = c.execute(text("SELECT idx, type, ttl, permission FROM ids_records"
+                                  " WHERE identifier_id = 1 ORDER BY idx")).all()  # fmt: skip
+        assert [tuple(r) for r in rows] == [
+            (1, "name", 600, "public"),
+            (2, "qty", 600, "public"),
+            (3, "customer", 60, "restricted"),
+        ]
+    finally:
+        eng.dispose()

@@ -74,7 +74,7 @@ def downgrade() -> None:
         sa.column("type", sa.String()),
         sa.column("data", sa.JSON()),
         sa.column("ttl", sa.Integer()),
-        sa.column("timestamp", sa.DateTime(timezone=True)),
+        sa.column("timestamp"),  # as read from ids_identifiers.updated_at
         sa.column("permission", sa.String()),
     )
     batch: list[dict] = []
