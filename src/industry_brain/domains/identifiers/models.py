@@ -76,7 +76,8 @@ class Identifier(Base):
     __tablename__ = "ids_identifiers"
     __table_args__ = (
         UniqueConstraint("prefix", "suffix", name="uq_ids_identifiers_prefix_suffix"),
-        Index("ix_ids_identifiers_created", "created_at"),
+        # no index on created_at or template_id (0021): every bulk row paid for them, and the
+        # statistics that group by them read the whole table anyway
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     prefix: Mapped[str] = mapped_column(String(64))
@@ -84,7 +85,7 @@ class Identifier(Base):
     prefix_id: Mapped[int] = mapped_column(
         ForeignKey("ids_prefixes.id", ondelete="CASCADE"), index=True
     )
-    template_id: Mapped[int] = mapped_column(ForeignKey("ids_templates.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("ids_templates.id"))
     status: Mapped[str] = mapped_column(String(16))  # live | withdrawn
     upload_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -92,8 +93,10 @@ class Identifier(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # the typed values (Handle model, RFC 3651) in index order as one compact JSON array
-    # ``[[type, data, ttl, restricted 0|1], …]`` — index = position + 1, timestamp = updated_at
-    # (every write replaces all values); migration 0021 folded the former ids_records rows in
+    # (service.encode_values / values_of): ``[ttl, [type, data], …]`` where a value has the
+    # common TTL and is public, ``[type, data, ttl, restricted 0|1]`` otherwise; index =
+    # position, timestamp = updated_at (every write replaces all values); migration 0021
+    # folded the former ids_records rows in (long form)
     vals: Mapped[str] = mapped_column(Text, server_default="[]")
 
 

@@ -518,51 +518,64 @@ def make_records(schema: dict, data: dict, default_ttl: int) -> list[dict[str, A
 
 def encode_values(schema: dict, data: dict, default_ttl: int) -> str:
     """The identifier's values as stored (``ids_identifiers.vals``): the records of
-    :func:`make_records` as one compact JSON array ``[[type, data, ttl, restricted 0|1], …]``
-    in index order."""
-    import orjson
-
-    return orjson.dumps(
-        [
-            [r["type"], r["data"], r["ttl"], 1 if r["permission"] == "restricted" else 0]
-            for r in make_records(schema, data, default_ttl)
-        ]
-    ).decode()
+    :func:`make_records` as one compact JSON array in index order — ``[ttl, [type, data], …]``
+    (the TTL common to the public values first, then a public value as ``[type, data]`` and a
+    restricted one, or one with another TTL, as ``[type, data, ttl, 1|0]``)."""
+    return _encoder(schema, default_ttl)(data)
 
 
 def _encoder(schema: dict, default_ttl: int) -> Any:
     """:func:`encode_values` for one template, its order, TTL and restricted set resolved once
     (the bulk path: one call per row)."""
-    import orjson
-
     restricted = set(schema.get("x-restricted") or [])
     ttl = int(schema.get("x-ttl", default_ttl))
     order = list(schema.get("properties", {}))
     pos = {k: i for i, k in enumerate(order)}
     last = len(order)
     dumps = orjson.dumps
+    plans: dict[tuple, list[tuple[str, bool]]] = {}  # the rows of a file share their keys
 
     def encode(data: dict) -> str:
-        keys = sorted(data, key=lambda k: (pos.get(k, last), k))
-        return dumps([[k, data[k], ttl, 1 if k in restricted else 0] for k in keys]).decode()
+        plan = plans.get(tuple(data))
+        if plan is None:
+            keys = sorted(data, key=lambda k: (pos.get(k, last), k))
+            plan = plans[tuple(data)] = [(k, k in restricted) for k in keys]
+            if len(plans) > 1024:
+                plans.clear()
+        out: list[Any] = [ttl]
+        for k, r in plan:
+            out.append([k, data[k], ttl, 1] if r else [k, data[k]])
+        return dumps(out).decode()
 
     return encode
 
 
 def values_of(vals: str | None, timestamp: str | None) -> tuple[dict[str, Any], ...]:
     """The stored values as Handle records: index, type, data, ttl, timestamp (the identifier's
-    last write: every write replaces all values), permission."""
-    return tuple(
-        {
-            "index": i,
-            "type": kind,
-            "data": data,
-            "ttl": ttl,
-            "timestamp": timestamp,
-            "permission": "restricted" if restricted else "public",
-        }
-        for i, (kind, data, ttl, restricted) in enumerate(orjson.loads(vals or "[]"), start=1)
-    )
+    last write: every write replaces all values), permission. Reads both forms of ``vals``:
+    ``[ttl, [type, data], [type, data, ttl, restricted], …]`` and, as migration 0021 wrote
+    them, ``[[type, data, ttl, restricted], …]``."""
+    items = orjson.loads(vals or "[]")
+    common = None
+    if items and not isinstance(items[0], list):
+        common, items = items[0], items[1:]
+    out = []
+    for i, v in enumerate(items, start=1):
+        if len(v) == 2:
+            kind, data, ttl, restricted = v[0], v[1], common, 0
+        else:
+            kind, data, ttl, restricted = v
+        out.append(
+            {
+                "index": i,
+                "type": kind,
+                "data": data,
+                "ttl": ttl,
+                "timestamp": timestamp,
+                "permission": "restricted" if restricted else "public",
+            }
+        )
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- registration
@@ -1089,9 +1102,21 @@ def read_rows(name: str, content: bytes) -> Iterator[tuple[int, dict[str, str]]]
             )
         wb.close()
         return
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
-    for n, rec in enumerate(reader, start=2):
-        yield n, {k.strip(): (v or "").strip() for k, v in rec.items() if k}
+    # csv.DictReader's rows (empty lines skipped, a short row's missing cells empty, extra
+    # cells dropped) without its per-row dict machinery
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+    header = next(reader, [])
+    keep = [(i, h.strip()) for i, h in enumerate(header) if h]
+    width = len(header)
+    n = 1
+    for rec in reader:
+        if not rec:
+            continue
+        n += 1
+        if len(rec) >= width:
+            yield n, {h: rec[i].strip() for i, h in keep}
+        else:
+            yield n, {h: rec[i].strip() if i < len(rec) else "" for i, h in keep}
 
 
 def _typed(schema: dict, key: str, text: str) -> Any:
@@ -1164,8 +1189,18 @@ def _fast(schema_json: str) -> Any:
     schema = json.loads(schema_json)
     if _NEW_KEYWORDS & set(_keywords(schema)):
         return None
+
+    def conform(func: Any, raises: Any) -> Any:  # FormatChecker.conforms without its layers
+        def check(value: Any) -> bool:
+            try:
+                return bool(func(value))
+            except raises:
+                return False
+
+        return check
+
     checker = FormatChecker()
-    formats = {name: (lambda v, n=name: checker.conforms(v, n)) for name in checker.checkers}
+    formats = {name: conform(*pair) for name, pair in checker.checkers.items()}
     schema = {k: v for k, v in schema.items() if k != "$schema"}
     try:
         return fastjsonschema.compile(schema, formats=formats)

@@ -1,7 +1,10 @@
 """ids_compact: one row per identifier. The typed values of an identifier (Handle model: index,
 type, data, TTL, permission) move from ``ids_records`` (one row per value, ≈ 4 per identifier)
 into ``ids_identifiers.vals``, one compact JSON array ``[[type, data, ttl, restricted], …]`` in
-index order; ``ids_records`` is dropped. Existing identifiers keep their values (issue 20).
+index order (new writes use the shorter ``[ttl, [type, data], …]``, see service.values_of);
+``ids_records`` is dropped, and so are the indexes on ``ids_identifiers.created_at`` and
+``template_id`` (every bulk row paid for them; the statistics grouping by them read the whole
+table anyway). Existing identifiers keep their values (issue 20).
 
 Revision ID: 0021_ids_compact
 Revises: 0022_programme_files (the head when this was written; ids after programmes)
@@ -39,9 +42,23 @@ def upgrade() -> None:
             " '[]')"
         )
     op.drop_table("ids_records")
+    # every bulk row paid for these; the statistics grouping by them read the whole table
+    op.drop_index("ix_ids_identifiers_created", table_name="ids_identifiers")
+    op.drop_index("ix_ids_identifiers_template_id", table_name="ids_identifiers")
+
+
+def _values(vals: str | None) -> list[tuple]:
+    """(type, data, ttl, restricted) of both forms of ``vals`` (see service.values_of)."""
+    items = json.loads(vals or "[]")
+    common = None
+    if items and not isinstance(items[0], list):
+        common, items = items[0], items[1:]
+    return [(v[0], v[1], common, 0) if len(v) == 2 else tuple(v) for v in items]
 
 
 def downgrade() -> None:
+    op.create_index("ix_ids_identifiers_template_id", "ids_identifiers", ["template_id"])
+    op.create_index("ix_ids_identifiers_created", "ids_identifiers", ["created_at"])
     op.create_table(
         "ids_records",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,7 +97,7 @@ def downgrade() -> None:
     batch: list[dict] = []
     rows = conn.execute(sa.text("SELECT id, updated_at, vals FROM ids_identifiers")).all()
     for ident_id, at, vals in rows:
-        for i, (kind, data, ttl, restricted) in enumerate(json.loads(vals or "[]"), start=1):
+        for i, (kind, data, ttl, restricted) in enumerate(_values(vals), start=1):
             batch.append(
                 {"identifier_id": ident_id, "idx": i, "type": kind, "data": data, "ttl": ttl,
                  "timestamp": at, "permission": "restricted" if restricted else "public"}
