@@ -5,6 +5,7 @@ show the store's own figures; a county officer sees its county only; an enterpri
 
 from __future__ import annotations
 
+import hashlib
 from io import BytesIO
 from pathlib import Path
 
@@ -141,10 +142,68 @@ def test_provider_programme_desk(page: Page, site: Site) -> None:
     assert ids == set(mine)
     shown = set(rows.locator("td:nth-child(2)").all_inner_texts())
     assert shown == set(mine.values()) and not shown & set(other.values())
-    first = rows.filter(has=page.locator("form")).first
+    delivered = "form[action$='/delivered']"
+    first = rows.filter(has=page.locator(delivered)).first
     row_id = first.get_attribute("id")
-    first.locator("button[type=submit]").click()
+    first.locator(f"{delivered} button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     expect(page.locator("#flash")).to_contain_text("已标记诊断报告交付")
-    expect(page.locator(f"#{row_id} form")).to_have_count(0)
+    expect(page.locator(f"#{row_id} {delivered}")).to_have_count(0)
+    # the report file: a text file is refused beside the desk, a PDF is kept with its hash
+    upload = page.locator(f"#{row_id} form[action$='/report']")
+    upload.locator("input[type=file]").set_input_files(
+        files=[{"name": "report.txt", "mimeType": "text/plain", "buffer": b"not a pdf"}]
+    )
+    upload.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#desk-error")).to_contain_text("请上传 PDF 文件")
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    upload = page.locator(f"#{row_id} form[action$='/report']")
+    upload.locator("input[type=file]").set_input_files(
+        files=[{"name": "诊断报告.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
+    upload.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    digest = hashlib.sha256(pdf).hexdigest()
+    expect(page.locator("#flash")).to_contain_text(digest[:12])
+    expect(page.locator(f"#{row_id}")).to_contain_text("诊断报告.pdf")
     shot(page, site, "programmes-desk")
+
+
+def test_officer_creates_an_event_and_registers_a_firm(page: Page, site: Site) -> None:
+    """智造荟 on the web: a wrong capacity is shown beside its field with what was typed; the
+    event is created; typing part of a firm's name offers the scoped firms (HTMX) and the chosen
+    firm is registered."""
+    from industry_brain.store.models import Enterprise
+
+    engine = make_engine(site.store_url)
+    try:
+        with Session(engine) as s:
+            firm = s.scalars(select(Enterprise).order_by(Enterprise.id)).first()
+            name, code = firm.name, firm.uscc
+    finally:
+        engine.dispose()
+    sign_in(page, site, site.users["city_officer"])
+    page.goto(f"{site.url}/programmes/events")
+    page.click("#event-new-box summary")
+    form = page.locator("#event-new")
+    form.locator("input[name=theme]").fill("浏览器测试智造荟")
+    form.locator("input[name=capacity]").fill("x")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#error-capacity")).to_be_visible()
+    expect(page.locator("#event-new input[name=theme]")).to_have_value("浏览器测试智造荟")
+    page.locator("#event-new input[name=capacity]").fill("30")
+    page.locator("#event-new button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#flash")).to_contain_text("已新建活动“浏览器测试智造荟”")
+    expect(page.locator("#event-detail h2")).to_contain_text("浏览器测试智造荟")
+    box = page.locator("#event-register input[name=uscc]")
+    box.press_sequentially(name[:4], delay=50)
+    expect(page.locator(f"#event-firms option[value='{code}']")).to_have_count(1)
+    box.fill(code)
+    page.locator("#event-register button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#flash")).to_contain_text(name)
+    expect(page.locator("#table-registrations")).to_contain_text(code)
+    shot(page, site, "programmes-event")
