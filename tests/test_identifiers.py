@@ -281,6 +281,48 @@ def test_bulk_is_all_or_nothing_with_row_and_column(engine: Engine) -> None:
         assert s.get(IdUpload, rep.upload_id).status == "live"
 
 
+def test_bulk_clash_with_the_store_in_a_later_batch_keeps_nothing(engine: Engine) -> None:
+    """The live bulk path writes valid rows batch by batch (20,000 a batch) before the file
+    ends: a suffix already registered, met in the second batch, fails the upload with its row,
+    and the first batch's 20,000 rows are rolled back with it; the same file without that row
+    goes live whole."""
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        service.register(
+            s, actor_a, "88.118.8/K20003", "batch", {"product": "p", "batch": "b", "quantity": 1},
+            CONFIG,
+        )  # fmt: skip
+        lines = [f"K{i},布,L,{i % 9 + 1}" for i in range(20_010)]
+        bad = _csv("suffix,product,batch,quantity", *lines)
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "k.csv", service.read_rows("k.csv", bad), "batch", CONFIG
+        )
+        # K20003 is the file's 20,004th data row: row 20,005 counting the header
+        assert (rep.status, rep.rows) == ("failed", 20_010)
+        assert [(p["row"], p["code"], p["value"]) for p in rep.problems] == [
+            (20_005, "ids.duplicate", "K20003")
+        ]
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 1
+        assert s.get(IdUpload, rep.upload_id).status == "failed"
+        del lines[20_003]
+        rep = service.bulk(
+            s, actor_a, "88.118.8", "k.csv",
+            service.read_rows("k.csv", _csv("suffix,product,batch,quantity", *lines)),
+            "batch", CONFIG,
+        )  # fmt: skip
+        assert (rep.status, rep.rows, rep.problems) == ("live", 20_009, [])
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 20_010
+        res = service.resolve(s, "88.118.8/K20009", CONFIG, log=False)
+        assert [v["data"] for v in res.body["values"]] == ["布", "L", 20_009 % 9 + 1]
+        assert [h["action"] for h in service.history(s, res_id(s, "88.118.8/K20009"))] == [
+            "registered"
+        ]
+
+
+def res_id(s: Session, text: str) -> int:
+    return service.find(s, text).id
+
+
 def test_bulk_xlsx(engine: Engine, tmp_path) -> None:
     from openpyxl import Workbook
 

@@ -8,6 +8,7 @@ without delegation, an officer) is refused with ``ids.not_owner`` and the refusa
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -878,6 +879,10 @@ class FastReader:
             conn = self.engine.raw_connection().dbapi_connection
             if self.sqlite:
                 conn.isolation_level = None  # autocommit: no transaction left open
+                # reads only; the file's pages mapped instead of copied per read (as far as
+                # this SQLite build allows)
+                conn.execute("PRAGMA query_only=1")
+                conn.execute("PRAGMA mmap_size=8589934592")
             else:
                 conn.autocommit = True
             self.local.conn = conn
@@ -1323,8 +1328,10 @@ def bulk(
         else:
             _stage(session, staged)
     staged.clear()
-    if writer is not None and (problems or clashed):
-        writer.undo()
+    if writer is not None:
+        clashed = not writer.flush() or clashed
+        if problems or clashed:
+            writer.undo()
     if not problems and not clashed and writer is None:
         # staged: duplicates against the store by one join of the staged rows
         dups = session.execute(
@@ -1416,7 +1423,11 @@ class _Direct:
     per identifier, values encoded) inside a SAVEPOINT of the upload's transaction —
     ``executemany`` on SQLite, ``COPY`` on PostgreSQL. A suffix already in the store (or
     registered concurrently) violates UNIQUE(prefix, suffix): :meth:`write` answers False and
-    the caller rolls every row back (:meth:`undo`); nothing is live until the commit."""
+    the caller rolls every row back (:meth:`undo`); nothing is live until the commit.
+
+    A batch is written by one helper thread while the caller parses and validates the next
+    (both drivers release the GIL inside the database call; at most one batch is in flight
+    and the connection is never used by both threads at once)."""
 
     COLUMNS = (
         "prefix, suffix, prefix_id, template_id, status, upload_id, created_by, created_at,"
@@ -1426,6 +1437,8 @@ class _Direct:
     def __init__(
         self, session: Session, owner: IdPrefix, tpl_id: int, upload_id: int, actor: str
     ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         conn = session.connection()
         self.pg = conn.dialect.name == "postgresql"
         self.raw = conn.connection.dbapi_connection
@@ -1437,6 +1450,9 @@ class _Direct:
         self.head = (owner.prefix,)
         self.tail = (owner.id, tpl_id, "live", upload_id, actor, at, at)
         self.open = False
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ids-bulk")
+        self.pending: Any = None
+        self.clashed = False
         self._exec("SAVEPOINT ids_bulk")
         self.open = True
 
@@ -1447,9 +1463,7 @@ class _Direct:
         finally:
             cur.close()
 
-    def write(self, staged: list[tuple[int, int, str, int, str]]) -> bool:
-        head, tail = self.head, self.tail
-        rows = [(*head, r[2], *tail, r[4]) for r in staged]
+    def _insert(self, rows: list[tuple]) -> bool:
         try:
             if self.pg:
                 with (
@@ -1471,15 +1485,45 @@ class _Direct:
         except Exception as exc:
             if "IntegrityError" not in {c.__name__ for c in type(exc).__mro__}:
                 raise
-            self.undo()
             return False
         return True
 
+    def _wait(self) -> bool:
+        """The batch in flight is written; False when the store clashed (so far)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            if not pending.result():
+                self.clashed = True
+                self.undo()
+        return not self.clashed
+
+    def write(self, staged: list[tuple[int, int, str, int, str]]) -> bool:
+        """Queue a batch (after the one in flight); False once any batch clashed."""
+        if not self._wait():
+            return False
+        head, tail = self.head, self.tail
+        rows = [(*head, r[2], *tail, r[4]) for r in staged]
+        self.pending = self.pool.submit(self._insert, rows)
+        return True
+
+    def flush(self) -> bool:
+        """Every batch written; False when one clashed with the store."""
+        ok = self._wait()
+        self.pool.shutdown(wait=True)
+        return ok
+
     def undo(self) -> None:
+        self._wait_quietly()
         if self.open:
             self._exec("ROLLBACK TO SAVEPOINT ids_bulk")
             self._exec("RELEASE SAVEPOINT ids_bulk")
             self.open = False
+
+    def _wait_quietly(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            with contextlib.suppress(Exception):  # rolled back just after
+                pending.result()
 
     def done(self) -> None:
         if self.open:
