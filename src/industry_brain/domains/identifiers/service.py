@@ -876,7 +876,12 @@ class FastReader:
     def _conn(self) -> Any:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = self.engine.raw_connection().dbapi_connection
+            # the worker's own connection, detached from the pool: its settings below must
+            # never reach a session that checks a pooled connection out
+            fairy = self.engine.raw_connection()
+            fairy.detach()
+            self.local.fairy = fairy
+            conn = fairy.dbapi_connection
             if self.sqlite:
                 conn.isolation_level = None  # autocommit: no transaction left open
                 # reads only; the file's pages mapped instead of copied per read (as far as
