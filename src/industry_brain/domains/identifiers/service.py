@@ -837,13 +837,6 @@ def invalidate() -> None:
     _VERSION[0] += 1
 
 
-_LOOKUP_SQL = (
-    "SELECT i.id, i.status, i.created_at, i.updated_at, i.withdrawn_at, t.code, t.version,"
-    " t.industry, i.vals FROM ids_identifiers i JOIN ids_templates t ON t.id = i.template_id"
-    " WHERE i.prefix = {p} AND i.suffix = {p}"
-)
-
-
 def _iso(at: Any) -> str | None:
     """A stored timestamp as the ORM reads it (aware UTC) in ISO form: SQLite keeps naive UTC
     text, PostgreSQL returns an aware ``datetime``."""
@@ -863,14 +856,22 @@ def _iso_text(at: str) -> str:  # the records of one registration share their ti
 class FastReader:
     """The resolver's lookup on one DBAPI connection kept by the worker (autocommit, so every
     statement sees the latest commit): the same statement as :data:`_LOOKUP` without the
-    Session/Result machinery — a third of a resolution's CPU on SQLite. ``ids serve`` only."""
+    Session/Result machinery — a third of a resolution's CPU on SQLite. ``ids serve`` only.
+    The template (code, version, industry) is kept per id: a template version is never changed
+    (a change is a new version, a new id), so the lookup reads the identifier's row alone."""
 
     def __init__(self, engine: Any) -> None:
         import threading
 
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        self.sql = _LOOKUP_SQL.format(p="?" if self.sqlite else "%s")
+        p = "?" if self.sqlite else "%s"
+        self.sql = (
+            "SELECT id, status, created_at, updated_at, withdrawn_at, template_id, vals"
+            f" FROM ids_identifiers WHERE prefix = {p} AND suffix = {p}"
+        )
+        self.template_sql = f"SELECT code, version, industry FROM ids_templates WHERE id = {p}"
+        self.templates: dict[int, tuple] = {}
         self.local = threading.local()
 
     def _conn(self) -> Any:
@@ -903,7 +904,11 @@ class FastReader:
         r = cur.fetchone()
         if r is None:
             return None
-        return (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *r[5:])
+        tpl = self.templates.get(r[5])
+        if tpl is None:
+            cur.execute(self.template_sql, (r[5],))
+            tpl = self.templates[r[5]] = tuple(cur.fetchone())
+        return (*r[:2], _iso(r[2]), _iso(r[3]), _iso(r[4]), *tpl, r[6])
 
 
 def _lookup(
