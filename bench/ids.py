@@ -3,19 +3,23 @@
 1. **Store and bulk registration**: ``IB_BENCH_IDS_ROWS`` identifiers (default 10,000,000) of
    the batch template registered through the real bulk path — one CSV per chunk of
    ``IB_BENCH_IDS_CHUNK`` rows (default 1,000,000; memory stays bounded to one chunk), each
-   parsed, validated (syntax, template, duplicates in the file and in the store, ownership),
-   staged and made live in one transaction. Identifiers/s over all chunks (target ≥ 50,000/s).
+   parsed, validated (syntax, template, duplicates in the file and in the store, ownership)
+   and made live in one transaction. Identifiers/s over all chunks (target ≥ 50,000/s), and the
+   store's bytes per identifier.
 2. **Resolution over HTTP**: ``industry-brain ids serve --workers 2`` on 127.0.0.1, 50 clients
-   on keep-alive connections (an asyncio HTTP/1.1 client in this process) resolving random
-   identifiers for ``IB_BENCH_IDS_SECONDS`` (default 10) after a warm-up: resolutions/s and p95
-   (targets ≥ 5,000/s, p95 < 20 ms). Every resolution is counted in ``ids_resolutions``
-   (batched). The server processes' CPU milliseconds per resolution are read from ``/proc``:
-   the machine is shared, so wall-clock rates depend on the load, CPU per request much less.
-3. **References, measured in the same run**: (a) the engine's own limit — the resolver's one
-   indexed statement, read as the server reads it, in a bare loop on one connection (lookups/s,
-   one core); (b) the HTTP
-   stack's limit — a minimal uvicorn app (same 2 workers, same client) returning a constant
-   JSON body. The resolver's rate is shown as a share of (b).
+   on keep-alive connections resolving random identifiers for ``IB_BENCH_IDS_SECONDS`` (default
+   10) after a warm-up: resolutions/s and p95 (targets ≥ 5,000/s, p95 < 20 ms). The client is
+   ``wrk`` (C; ``apt-get install wrk``) with a Lua script drawing paths from a file and printing
+   p50/p95/p99 from its latency distribution in ``done()``, when ``wrk`` is on PATH; else (or
+   with ``IB_BENCH_IDS_CLIENT=python``) an asyncio HTTP/1.1 client in this process, which costs
+   the shared cores far more CPU per request. The output says which. Every resolution is counted
+   in ``ids_resolutions`` (batched). The server processes' CPU milliseconds per resolution are
+   read from ``/proc``: the machine is shared, so wall-clock rates depend on the load, CPU per
+   request much less.
+3. **References, measured in the same run**: (a) the engine's own limit — the resolver's read
+   (:class:`service.FastReader`) in a bare loop on one connection (lookups/s, one core); (b)
+   the HTTP stack's limit — a minimal uvicorn app (same 2 workers, same client) returning a
+   constant JSON body. The resolver's rate is shown as a share of (b).
 
     IB_BENCH_IDS_ROWS=200000 IB_BENCH_IDS_STORES=sqlite python -m bench ids
 
