@@ -297,6 +297,16 @@ def test_token_search(engine: Engine) -> None:
         v1 = service.solution_detail(s, Scope(None, "x", "enterprise", enterprise_id=1), plan, 1)
         assert v1["version"].title == "生产计划与调度优化"
         assert s.scalar(select(func.count()).select_from(MarketSearchToken)) > 0
+        # the catalog page's rows are reused while the catalog is unchanged (same list), and a
+        # publication (the catalog's stamp) shows at once: v2's title, a new solution
+        first = service.catalog(s, "排产")
+        assert [h["version"].title for h in first] == ["智能排产与车间派工"]
+        assert service.catalog(s, " 排产 ") is first
+        _published(s, _scope(ids, "prov2"), "车间排产平台", ["planning"])
+        again = service.catalog(s, "排产")
+        assert again is not first
+        assert sorted(h["version"].title for h in again) == ["智能排产与车间派工", "车间排产平台"]
+        assert {h["provider"].name for h in again} == {"甲数字工程公司", "乙平台公司"}
 
 
 def test_versions_and_review(sqlite_engine: Engine) -> None:

@@ -16,7 +16,9 @@ Who may do what (permissions from the plugin, checked here, not only in the page
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -638,8 +640,35 @@ def provider_solutions(session: Session, provider_id: int) -> list[dict[str, Any
     return [{"solution": s, "latest": v} for s, v in rows]
 
 
+# the catalog page's rows per (store, query, limit), reused while the catalog's stamp holds
+# (the match service's: published versions, ratings, providers) and at most CATALOG_SECONDS
+CATALOG_SECONDS = 60.0
+_CATALOG_PAGES: dict[tuple[str, str, int], tuple[tuple, float, list[dict[str, Any]]]] = {}
+_CATALOG_PAGES_MAX = 512
+
+
 def catalog(session: Session, query: str = "", limit: int = 50) -> list[dict[str, Any]]:
-    """Published solutions: the search hits for ``query`` (best first) or all, by code."""
+    """Published solutions: the search hits for ``query`` (best first) or all, by code. Each row
+    has ``solution`` (id, code), ``version`` (version, title, subdomains, price_min, price_max,
+    delivery_days), ``provider`` (id, name) — read-only records of the shown columns, not ORM
+    objects — and ``relevance``. The rows are cached per query while the catalog's stamp holds
+    (a publication, a rating or a new provider changes it)."""
+    from industry_brain.domains.market.matching import _stamp
+
+    key = (str(session.get_bind().url), " ".join(query.split()), limit)
+    stamp = _stamp(session)
+    now = time.monotonic()
+    hit = _CATALOG_PAGES.get(key)
+    if hit is not None and hit[0] == stamp and now - hit[1] < CATALOG_SECONDS:
+        return hit[2]
+    rows = _catalog_rows(session, query, limit)
+    if len(_CATALOG_PAGES) >= _CATALOG_PAGES_MAX:
+        _CATALOG_PAGES.clear()
+    _CATALOG_PAGES[key] = (stamp, now, rows)
+    return rows
+
+
+def _catalog_rows(session: Session, query: str, limit: int) -> list[dict[str, Any]]:
     if query.strip():
         hits = search.search(session, query, limit)
         order = {sid: i for i, (sid, _) in enumerate(hits)}
@@ -659,7 +688,18 @@ def catalog(session: Session, query: str = "", limit: int = 50) -> list[dict[str
     if not ids:
         return []
     rows = session.execute(
-        select(MarketSolution, MarketSolutionVersion, MarketProvider)
+        select(
+            MarketSolution.id,
+            MarketSolution.code,
+            MarketSolutionVersion.version,
+            MarketSolutionVersion.title,
+            MarketSolutionVersion.subdomains,
+            MarketSolutionVersion.price_min,
+            MarketSolutionVersion.price_max,
+            MarketSolutionVersion.delivery_days,
+            MarketProvider.id,
+            MarketProvider.name,
+        )
         .join(
             MarketSolutionVersion,
             (MarketSolutionVersion.solution_id == MarketSolution.id)
@@ -669,7 +709,20 @@ def catalog(session: Session, query: str = "", limit: int = 50) -> list[dict[str
         .where(MarketSolution.id.in_(ids))
     ).all()
     out = [
-        {"solution": s, "version": v, "provider": p, "relevance": rel.get(s.id)} for s, v, p in rows
+        {
+            "solution": SimpleNamespace(id=sid, code=code),
+            "version": SimpleNamespace(
+                version=version,
+                title=title,
+                subdomains=tuple(subs or ()),
+                price_min=pmin,
+                price_max=pmax,
+                delivery_days=days,
+            ),
+            "provider": SimpleNamespace(id=pid, name=pname),
+            "relevance": rel.get(sid),
+        }
+        for sid, code, version, title, subs, pmin, pmax, days, pid, pname in rows
     ]
     out.sort(key=lambda r: order[r["solution"].id])
     return out
