@@ -3,15 +3,17 @@ driven by Playwright with Debian's Chromium. Screenshots go to ``test-artifacts/
 
 ``site`` (session) is parametrised over the store, ``sqlite`` and ``postgresql`` (a database on
 the session's one throwaway server, ``pg_server``; the param carries the ``postgres`` marker), so
-every test that takes it runs on both. The demo is the whole main job, every service's hook
-included, so domain pages have their data: on SQLite a copy of the run's shared small demo
-(``tests/shared_demo.py``, built once for all modules), on PostgreSQL built once per session.
-Its files (the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR``
+every test that takes it runs on SQLite; on PostgreSQL only the tests marked ``pg_browser`` (see
+:func:`pytest_collection_modifyitems`; ``IB_TEST_PG_BROWSER=all`` runs every one on both).
+The demo is the whole main job, every service's hook included, so domain pages have their data:
+on SQLite a copy of the run's shared small demo (``tests/shared_demo.py``, built once for all
+modules), on PostgreSQL built once per session. Its files (the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR``
 points there while the demo is built and during each test that uses ``site``.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -48,6 +50,34 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run on PostgreSQL only when marked ``pg_browser``: a smoke set (each role's
+    landing page, web imports, the project pages' writes and two language crawls). What the
+    PostgreSQL store does behind every route is tested over HTTP on both stores
+    (tests/test_web*.py, tests/security/test_web_matrix.py …); the pages a browser drives do not
+    depend on the store, and running all ~90 of them twice cost about 6 minutes of the suite.
+    The others are deselected (pytest's summary counts them); ``IB_TEST_PG_BROWSER=all`` keeps
+    every one."""
+    if os.environ.get("IB_TEST_PG_BROWSER") == "all":
+        return
+    here = Path(__file__).resolve().parent
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            callspec is not None
+            and callspec.params.get("site") == "postgresql"
+            and here in Path(item.path).resolve().parents
+            and item.get_closest_marker("pg_browser") is None
+        ):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

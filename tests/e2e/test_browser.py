@@ -39,6 +39,7 @@ START = {
 
 
 @pytest.mark.parametrize("role", list(START))
+@pytest.mark.pg_browser
 def test_each_role_lands_on_its_page(page: Page, site: Site, role: str) -> None:
     sign_in(page, site, site.users[role])
     assert re.search(START[role], page.url), page.url

@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from industry_brain.store.db import make_engine
 from industry_brain.store.models import AuditLog, Fact, ImportBatch, MatchReview
 from tests.e2e.conftest import Site
 from tests.e2e.test_browser import shot, sign_in
+
+pytestmark = pytest.mark.pg_browser  # also on PostgreSQL (tests/e2e/conftest.py)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

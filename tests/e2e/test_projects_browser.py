@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from industry_brain.web.app import format_number
 from tests.e2e.conftest import Site
 from tests.e2e.test_browser import shot, sign_in
+
+pytestmark = pytest.mark.pg_browser  # also on PostgreSQL (tests/e2e/conftest.py)
 
 
 def _number(text: str) -> float:

@@ -37,6 +37,8 @@ from industry_brain.web.i18n import catalog
 from tests.e2e.conftest import Site
 from tests.web_fixtures import login
 
+pytestmark = pytest.mark.pg_browser  # also on PostgreSQL (tests/e2e/conftest.py)
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "industry_brain"
 ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank")
 #: pages of one kind (same path shape and query names) visited per role and language

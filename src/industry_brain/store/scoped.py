@@ -9,13 +9,15 @@ nothing. Reads of an enterprise's file, of a figure's lineage and every export a
 from __future__ import annotations
 
 import math
+import os
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, null, or_, select
+from sqlalchemy import Select, distinct, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
@@ -420,20 +422,40 @@ def explain_fact(
     return out
 
 
-# -- cockpit -----------------------------------------------------------------------------------
+# -- cockpit and list caches -------------------------------------------------------------------
+#: entries kept per worker process (least recently used dropped first): cockpit sections,
+#: filter options, distributions and the sorted id lists of list pages
+CACHE_ENTRIES = int(os.environ.get("IB_WEB_CACHE_ENTRIES", "512"))
+
+
 @dataclass
 class _CacheEntry:
     stamp: tuple
-    value: dict[str, Any]
+    value: Any
 
 
 @dataclass
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: dict[tuple, _CacheEntry] = field(default_factory=dict)
+    entries: OrderedDict[tuple, _CacheEntry] = field(default_factory=OrderedDict)
     # one lock per key: when an entry is missing or stale, one thread computes it and the
     # others asking for the same key wait for that result instead of computing it too
     filling: dict[tuple, threading.Lock] = field(default_factory=dict)
+
+    def get(self, key: tuple) -> _CacheEntry | None:
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, entry: _CacheEntry) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > max(CACHE_ENTRIES, 1):
+                old, _ = self.entries.popitem(last=False)
+                self.filling.pop(old, None)
 
 
 _COCKPIT_CACHE = _Cache()
@@ -442,24 +464,47 @@ _COCKPIT_CACHE = _Cache()
 def cached(session: Session, key: tuple, stamp: tuple, compute: Callable[[], Any]) -> Any:
     """The cached value of ``key`` (per store) if it was computed at ``stamp``, else
     ``compute()`` stored under ``key``. A burst of cold requests for one key computes it once
-    (the others wait)."""
+    (the others wait). At most :data:`CACHE_ENTRIES` entries are kept."""
     key = (str(session.get_bind().url), *key)
     cache = _COCKPIT_CACHE
-    with cache.lock:
-        hit = cache.entries.get(key)
+    hit = cache.get(key)
     if hit is not None and hit.stamp == stamp:
         return hit.value
     with cache.lock:
         filling = cache.filling.setdefault(key, threading.Lock())
     with filling:
-        with cache.lock:
-            hit = cache.entries.get(key)
+        hit = cache.get(key)
         if hit is not None and hit.stamp == stamp:
             return hit.value
         value = compute()
-        with cache.lock:
-            cache.entries[key] = _CacheEntry(stamp, value)
+        cache.put(key, _CacheEntry(stamp, value))
         return value
+
+
+def ordered_page(
+    session: Session,
+    key: tuple,
+    stamp: tuple,
+    ids_query: Select,
+    page: int,
+    per_page: int,
+) -> tuple[list[int], int]:
+    """One page of a sorted list as ``(ids, total)``: ``ids_query`` selects the ids of every
+    row in list order; that order is computed once per ``stamp`` (the runs and imports the
+    list depends on) and cached under ``key`` — which must name the scope, the filters and the
+    sort —, so paging and re-sorting back cost one primary-key read of the shown rows instead of
+    a join, filter and sort of every row (exports read every row directly instead)."""
+    ids: tuple[int, ...] = cached(
+        session, ("ordered_ids", *key), stamp, lambda: tuple(session.scalars(ids_query))
+    )
+    start = (page - 1) * per_page
+    return list(ids[start : start + per_page]), len(ids)
+
+
+def in_order(rows: Iterable[Any], ids: list[int], id_of: Callable[[Any], int]) -> list[Any]:
+    """``rows`` read by ``id IN ids`` put back in the order of ``ids``."""
+    by_id = {id_of(r): r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def data_stamp(session: Session) -> tuple:

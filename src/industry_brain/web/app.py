@@ -8,6 +8,7 @@ modules of the domain services found by discovery (:mod:`industry_brain.web.doma
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -253,7 +254,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.today = settings.current_date  # the clock the carbon API reads too
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
-    templates = Jinja2Templates(env=Environment(loader=template_loader(), autoescape=True))
+    # templates are part of the installed package: no stat() of every template per render
+    # (set IB_TEMPLATE_RELOAD=1 while editing them)
+    reload = os.environ.get("IB_TEMPLATE_RELOAD", "") == "1"
+    templates = Jinja2Templates(
+        env=Environment(loader=template_loader(), autoescape=True, auto_reload=reload)
+    )
     templates.env.filters["num"] = formatting.number
     templates.env.filters["count"] = formatting.integer
     templates.env.filters["pct"] = formatting.percent
