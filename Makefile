@@ -8,7 +8,7 @@ SCALE ?= city
 # REGION: prefecture code of the demo city (empty = Huzhou 330500), e.g. make demo REGION=330100
 REGION ?=
 
-.PHONY: demo test lint format bench serve venv system-deps assets clean
+.PHONY: demo test lint format bench bench-deps serve venv system-deps assets clean
 
 # (Re)install when pyproject.toml changes; idempotent.
 $(STAMP): pyproject.toml
@@ -58,7 +58,15 @@ TEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) system-deps lint
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 
-bench: $(STAMP)
+# wrk: the load client of `python -m bench ids` (C, far less CPU per request than a Python client
+# on the shared cores); without it the bench falls back to its asyncio client and says so.
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "installing Debian wrk (load client of bench ids)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: $(STAMP) bench-deps
 	$(PY) -m bench
 
 serve: $(STAMP) $(ASSETS)
