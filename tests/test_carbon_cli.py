@@ -22,9 +22,8 @@ from industry_brain.domains.carbon.models import CarbonLoan, CarbonResult
 from industry_brain.domains.carbon.rules import load_rules
 from industry_brain.store.db import make_engine
 from industry_brain.warehouse import connect
+from tests.cli_inproc import run_cli
 from tests.shared_demo import small_demo
-
-EXE = Path(sys.executable).parent / "industry-brain"
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +40,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def cli(demo: dict[str, Any], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", **demo["env"]}
-    env.pop("IB_PARAMETERS_DIR", None)
-    proc = subprocess.run([str(EXE), *args], capture_output=True, text=True, env=env, timeout=300)
+    """``industry-brain ARGS`` in process (tests/cli_inproc.py); ``keys_cli`` goes through the
+    real console script."""
+    proc = run_cli(args, demo["env"])
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -1,4 +1,5 @@
-"""The CLI through its real entry point (the installed ``industry-brain`` console script)."""
+"""The CLI: in process (tests/cli_inproc.py), and ``db upgrade`` through its real entry point (the
+installed ``industry-brain`` console script) on both stores."""
 
 from __future__ import annotations
 
@@ -6,28 +7,29 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import typer.main
-from typer.testing import CliRunner
 
 from industry_brain.cli import app
+from tests.cli_inproc import EXE, invoke, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-EXE = Path(sys.executable).parent / "industry-brain"
 A = "91330502MA2B3C4D1U"
 REG = f"统一社会信用代码,企业名称,所属区县,行业代码\n{A},湖州甲织造有限公司,吴兴区,1751\n"
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, check: bool = True
+    *args: str, env: dict[str, str] | None = None, check: bool = True, real: bool = False
 ) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    proc = subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, env=full_env, timeout=300
-    )
+    if real:
+        full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+        proc = subprocess.run(
+            [str(EXE), *args], capture_output=True, text=True, env=full_env, timeout=300
+        )
+    else:
+        proc = run_cli(args, env)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -54,7 +56,7 @@ def _commands() -> list[list[str]]:
 @pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p))
 def test_every_command_has_help_with_an_example_and_is_documented(path):
     # in process (the entry point itself is run by the other tests): 75 interpreters cost minutes
-    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    result = invoke([*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output
     readme = (ROOT / "README.md").read_text("utf-8")
@@ -62,7 +64,7 @@ def test_every_command_has_help_with_an_example_and_is_documented(path):
 
 
 def test_db_upgrade_on_both_databases(db_url):
-    proc = run("db", "upgrade", "--json", env={"IB_DATABASE_URL": db_url})
+    proc = run("db", "upgrade", "--json", env={"IB_DATABASE_URL": db_url}, real=True)
     data = json.loads(proc.stdout)
     from alembic.script import ScriptDirectory
 

@@ -4,10 +4,9 @@ and a table too wide for the terminal prints each row as a block of lines."""
 from __future__ import annotations
 
 from rich.console import Console
-from typer.testing import CliRunner
 
-from industry_brain.cli import app
 from industry_brain.cli_support import Table
+from tests.cli_inproc import invoke
 
 USCC = "91330502982344741G"
 PROJECT = "HZXM-2026-00001"
@@ -54,6 +53,6 @@ def test_a_table_wider_than_the_terminal_prints_rows_as_blocks() -> None:
 
 
 def test_mujun_list_points_to_lists_and_results() -> None:
-    result = CliRunner().invoke(app, ["mujun", "list"], env={"COLUMNS": "80"})
+    result = invoke(["mujun", "list"], {"COLUMNS": "80"})
     assert result.exit_code == 2
     assert "mujun lists" in result.output and "mujun results" in result.output

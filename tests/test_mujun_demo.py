@@ -4,9 +4,7 @@ the ranking workbook, 清三低 lists, measures and the CLI through its real ent
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +18,9 @@ from industry_brain.domains.mujun import demo_hook, lists, measures, report, ser
 from industry_brain.domains.mujun.explain import explain
 from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store.db import make_engine
+from tests.cli_inproc import run_cli
 from tests.shared_demo import small_demo
 
-EXE = Path(sys.executable).parent / "industry-brain"
 COUNTY_NAMES = ["吴兴区", "南浔区", "德清县", "长兴县", "安吉县"]
 
 
@@ -215,10 +213,8 @@ def test_year_on_year_changes(demo):
 
 
 def _cli(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "IB_DATABASE_URL": url, "COLUMNS": "200"}
-    proc = subprocess.run(
-        [str(EXE), "mujun", *args], capture_output=True, text=True, env=env, timeout=600
-    )
+    """``industry-brain mujun ARGS`` in process (tests/cli_inproc.py)."""
+    proc = run_cli(["mujun", *args], {"IB_DATABASE_URL": url})
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -1,11 +1,11 @@
-"""``industry-brain projects …`` through the real console script, with a frozen ``--today``."""
+"""``industry-brain projects …`` with a frozen ``--today``: in process (tests/cli_inproc.py), the
+concurrent-edit test through the real console script."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,19 +14,25 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import uscc
 from industry_brain.store.models import Project
+from tests.cli_inproc import EXE, run_cli
 
-EXE = Path(sys.executable).parent / "industry-brain"
 NEW_CO = uscc.make("91330502MA2PJ0070")
 
 
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [str(EXE), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **env},
-        timeout=300,
-    )
+def run(
+    *args: str, env: dict[str, str], check: bool = True, real: bool = False
+) -> subprocess.CompletedProcess:
+    """``industry-brain ARGS`` in process, or through the real console script (``real``)."""
+    if real:
+        proc = subprocess.run(
+            [str(EXE), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200", **env},
+            timeout=300,
+        )
+    else:
+        proc = run_cli(args, env)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     proc.stderr = " ".join(proc.stderr.split())  # one line, whatever the terminal width
@@ -55,12 +61,12 @@ def test_concurrent_edit_is_refused(engine: Engine) -> None:
     # two writers that both read version 1: the first lands, the second is refused (exit 2)
     first = run(
         "projects", "advance", "HZXM-CLI-001", "started", "--on", "2026-06-01",
-        "--expected-version", "1", "--today", "2026-11-27", "--json", env=env,
+        "--expected-version", "1", "--today", "2026-11-27", "--json", env=env, real=True,
     )  # fmt: skip
     assert json.loads(first.stdout)["version"] == 2
     second = run(
         "projects", "advance", "HZXM-CLI-001", "started", "--on", "2026-06-02",
-        "--expected-version", "1", "--today", "2026-11-27", env=env, check=False,
+        "--expected-version", "1", "--today", "2026-11-27", env=env, check=False, real=True,
     )  # fmt: skip
     assert second.returncode == 2
     assert "project.version_conflict" in second.stderr

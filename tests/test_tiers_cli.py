@@ -8,19 +8,19 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
 
-from industry_brain.cli import app
 from industry_brain.domains.tiers.models import TiersDeclarationItem
 from industry_brain.store.models import Enterprise, Fact, ImportBatch
+from tests.cli_inproc import invoke as cli_invoke
 from tests.web_fixtures import USCC_NX, USCC_WX, seed
 
 
 def invoke(*args: str, ok: bool = True) -> Result:
-    result = CliRunner().invoke(app, ["tiers", *args], env={"COLUMNS": "200"})
+    result = cli_invoke(["tiers", *args])
     assert (result.exit_code == 0) == ok, result.output
     return result
 

@@ -7,8 +7,9 @@ every test that takes it runs on SQLite; on PostgreSQL only the tests marked ``p
 :func:`pytest_collection_modifyitems`; ``IB_TEST_PG_BROWSER=all`` runs every one on both).
 The demo is the whole main job, every service's hook included, so domain pages have their data:
 on SQLite a copy of the run's shared small demo (``tests/shared_demo.py``, built once for all
-modules), on PostgreSQL built once per session. Its files (the carbon signing key, uploads…) live in the site's own data dir: ``IB_DATA_DIR``
-points there while the demo is built and during each test that uses ``site``.
+modules), on PostgreSQL built once per session. Its files (the carbon signing key, uploads…)
+live in the site's own data dir: ``IB_DATA_DIR`` points there while the demo is built and
+during each test that uses ``site``.
 """
 
 from __future__ import annotations

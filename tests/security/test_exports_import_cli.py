@@ -18,13 +18,13 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from industry_brain.cli import app
 from industry_brain.store.models import ImportBatch
+from tests.cli_inproc import command
 
 EVIL = '=HYPERLINK("http://evil.example/x","click")'
 CSV = (
@@ -42,7 +42,7 @@ def cli(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunn
 
 
 def _run(cli: CliRunner, *args: str) -> tuple[int, dict]:
-    result = cli.invoke(app, ["import", "registration", *args, "--json"])
+    result = cli.invoke(command(), ["import", "registration", *args, "--json"])
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, json.loads(result.stdout)
