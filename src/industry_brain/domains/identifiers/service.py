@@ -785,6 +785,10 @@ class _Found:
     withdrawn_at: str | None
     values: tuple[dict[str, Any], ...]
     history: tuple[dict[str, Any], ...]  # only for a withdrawn identifier (410)
+    # worked out once per lookup (a cached entry is answered many times)
+    public: tuple[dict[str, Any], ...] = ()  # the values anyone sees
+    ttl_all: int | None = None  # smallest TTL of all values / of the public ones (None: none)
+    ttl_public: int | None = None
 
 
 class ResolutionCache:
@@ -822,7 +826,7 @@ class ResolutionCache:
     def put(self, key: tuple[str, str, str], found: _Found, version: int) -> None:
         if self.max_age <= 0:
             return
-        ttl = min((v["ttl"] for v in found.values), default=self.max_age)
+        ttl = self.max_age if found.ttl_all is None else found.ttl_all
         with self.lock:
             self.entries[key] = (time.monotonic() + min(ttl, self.max_age), version, found)
             if len(self.entries) > self.size:
@@ -934,6 +938,8 @@ def _lookup(
     hist: tuple[dict[str, Any], ...] = ()
     if first[1] == "withdrawn":
         hist = tuple(history(session, first[0]))
+    values = values_of(first[8], first[3])
+    public = tuple(v for v in values if v["permission"] == "public")
     found = _Found(
         id=first[0],
         status=first[1],
@@ -941,8 +947,11 @@ def _lookup(
         registered_at=first[2],
         updated_at=first[3],
         withdrawn_at=first[4],
-        values=values_of(first[8], first[3]),
+        values=values,
         history=hist,
+        public=public,
+        ttl_all=min((v["ttl"] for v in values), default=None),
+        ttl_public=min((v["ttl"] for v in public), default=None),
     )
     if cache is not None:
         cache.put(key, found, version)
@@ -1009,7 +1018,11 @@ def resolve(
                 "history": list(found.history),
             },
         )
-    shown = [v for v in found.values if restricted_ok or v["permission"] == "public"]
+    if restricted_ok:
+        shown, ttl = list(found.values), found.ttl_all
+        restricted_shown = len(found.public) < len(found.values)
+    else:
+        shown, ttl, restricted_shown = list(found.public), found.ttl_public, False
     _log(session, log, handle.prefix, found.template["code"], 200)
     return Resolution(
         200,
@@ -1022,8 +1035,8 @@ def resolve(
             "values": shown,
             "restricted_hidden": len(found.values) - len(shown),
         },
-        ttl=min((v["ttl"] for v in shown), default=config.default_ttl),
-        restricted_shown=len(shown) > 0 and any(v["permission"] == "restricted" for v in shown),
+        ttl=config.default_ttl if ttl is None else ttl,
+        restricted_shown=restricted_shown,
     )
 
 
