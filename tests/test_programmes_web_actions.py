@@ -26,6 +26,7 @@ from industry_brain.domains.programmes.models import (
     ProgrammeInvestment,
     ProgrammeLoan,
     ProgrammeMatch,
+    ProgrammeRecognition,
     ProgrammeRegistration,
     ProgrammeReportFile,
 )
@@ -432,3 +433,48 @@ def test_report_file_upload_and_downloads(sqlite_engine: Engine, monkeypatch) ->
     assert city.get(f"/programmes/assignments/{nx_a}/report.pdf").status_code == 404
     downloads = _audits(sqlite_engine, "programmes.report_download")
     assert sorted(d.actor for d in downloads) == ["city", "county_wx", "ent_wx", "prov_a"]
+
+
+# -- visits and learning events at benchmark factories --------------------------------------
+def test_benchmark_visit_action(sqlite_engine: Engine) -> None:
+    seed(sqlite_engine)
+    with Session(sqlite_engine) as s:
+        ents = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        s.add(
+            ProgrammeRecognition(
+                enterprise_id=ents[USCC_WX],
+                uscc=USCC_WX,
+                kind="future_factory",
+                level="provincial",
+                year=2025,
+                source_file="名单.xlsx",
+                source_row=2,
+                actor="t",
+            )
+        )
+        s.commit()
+    app = create_app(Settings(today=TODAY), sqlite_engine)
+    city = _client(app, "city")
+    page, url = "/programmes/benchmarks", "/programmes/benchmarks/visits"
+    text = city.get(page).text
+    assert f'<option value="{USCC_WX}">湖州甲机械有限公司</option>' in text
+    visit = {"host": USCC_WX, "held_on": "2026-05-20", "title": "未来工厂观摩", "visitors": "40"}
+    for bad, field in (
+        ({"visitors": "-3"}, "visitors"),
+        ({"title": ""}, "title"),
+        ({"held_on": "昨天"}, "held_on"),
+        ({"held_on": "2024-05-20"}, "host"),  # recognised in 2025: no benchmark in 2024
+        ({"host": USCC_NX}, "host"),  # not a benchmark factory
+    ):
+        r = _post(city, page, url, {**visit, **bad})
+        assert r.status_code == 400 and f'id="error-{field}"' in r.text, (bad, r.text[-500:])
+    assert _count(sqlite_engine, ProgrammeEvent) == 0
+    r = _post(city, page, url, {**visit, "kind": "learning"})
+    assert r.status_code == 303 and "已登记活动“未来工厂观摩”。" in city.get(page).text
+    with Session(sqlite_engine) as s:
+        ev = s.scalars(select(ProgrammeEvent)).one()
+        assert (ev.kind, ev.visitors, ev.host_enterprise_id) == ("learning", 40, ents[USCC_WX])
+    assert len(_audits(sqlite_engine, "programmes.visit")) == 1
+    county = _client(app, "county_wx")
+    assert 'id="visit-new"' not in county.get(page).text
+    assert _post(county, page, url, visit).status_code == 403

@@ -253,16 +253,19 @@ def add_visit(
     visitors: int,
     kind: str = "visit",
     actor: str = "cli",
+    clause: Any = None,
 ) -> ProgrammeEvent:
     """A visit to (or a learning event at) a benchmark factory: the host must hold a recognition
-    of a year not after the event's."""
+    of a year not after the event's (and be within ``clause``, the caller's scope, when given)."""
+    if not title.strip():
+        raise err("visit_title", "请填写活动名称", "the event needs a title", "title")
     if kind not in EVENT_KINDS:
         raise err(
             "event_kind", f"活动类型“{kind}”无效", f"unknown event kind '{kind}'", "kind", kind
         )
     if int(visitors) < 0:
         raise err("visitors", "参观人数不能为负", "visitors cannot be negative", "visitors")
-    host = enterprise(session, host_uscc)
+    host = enterprise(session, host_uscc, clause)
     held = session.scalar(
         select(func.count(ProgrammeRecognition.id)).where(
             ProgrammeRecognition.enterprise_id == host.id, ProgrammeRecognition.year <= held_on.year

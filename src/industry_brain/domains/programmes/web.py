@@ -434,23 +434,39 @@ def export(request: Request, db: DbDep, scope: ScopeDep, programme_id: int) -> R
 
 
 def _benchmarks(
-    request: Request, db: Session, scope: Scope, year: int | None, report: Any = None
+    request: Request,
+    db: Session,
+    scope: Scope,
+    year: int | None,
+    report: Any = None,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    form_error: dict[str, Any] | None = None,
 ) -> Response:
     scope.require("programmes.view")
     year = year or _today(request).year
-    return _render(
+    items = benchmarks.recognitions(db, scope, limit=50)
+    hosts = sorted({(r["uscc"], r["name"]) for r in items if r.get("name")})
+    response = _render(
         request,
         "programmes_benchmarks.html",
         {
             "year": year,
             "counts": benchmarks.counts(db, scope, year),
             "kinds": list(benchmarks.KINDS),
-            "items": benchmarks.recognitions(db, scope, limit=50),
+            "items": items,
             "visits": benchmarks.visits(db, scope),
             "can_manage": scope.can("programmes.manage"),
             "report": report,
+            "hosts": hosts,
+            "event_kinds": benchmarks.EVENT_KINDS,
+            "today": _today(request).isoformat(),
+            "form": form or {},
+            "form_error": form_error,
         },
     )
+    response.status_code = status
+    return response
 
 
 @router.get("/programmes/benchmarks")
@@ -484,6 +500,42 @@ async def benchmarks_import(
         report = benchmarks.import_list(db, path, scope.username, kind or None)
     db.commit()
     return _benchmarks(request, db, scope, None, report)
+
+
+@router.post("/programmes/benchmarks/visits")
+def benchmarks_visit(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    host: Annotated[str, Form(max_length=40)] = "",
+    held_on: Day = "",
+    title: Short = "",
+    visitors: Annotated[str, Form(max_length=8)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "visit",
+) -> Response:
+    """Record a visit to, or a learning event at, a benchmark factory of the caller's scope."""
+    scope.require("programmes.manage")
+    form = {"host": host, "held_on": held_on, "title": title, "visitors": visitors, "kind": kind}
+    try:
+        if not visitors.strip().isdigit():
+            raise err("visitors", "参观人数须为非负整数", "visitors is a whole number", "visitors")
+        benchmarks.add_visit(
+            db,
+            host,
+            _date_or_error(held_on, "held_on"),
+            title,
+            int(visitors),
+            kind,
+            scope.username,
+            clause=scope.enterprise_clause(),
+        )
+    except IBError as exc:
+        db.rollback()
+        status = 409 if isinstance(exc, ConflictError) else 400
+        return _benchmarks(request, db, scope, None, None, status, form, exc.to_dict())
+    db.commit()
+    return _done(request, "/programmes/benchmarks", "flash.programme_visit", title=title.strip())
 
 
 @router.get("/programmes/loans")
