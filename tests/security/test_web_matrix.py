@@ -163,8 +163,16 @@ def _principals(app: Any) -> dict[str, tuple[TestClient, dict[str, str]]]:
     return out
 
 
+#: on PostgreSQL the matrix runs for these callers (SQLite runs every one): the widest role
+#: reaches the most SQL (what differs between the stores is SQL), the weakest and the bank's
+#: token the refusals; access rules themselves do not depend on the store (suite time)
+PG_CALLERS = ("anonymous", "admin", "county_wx", "ent_wx", "bank_token")
+
+
 def test_role_route_matrix_no_500_headers_and_access(app):
     principals = _principals(app)
+    if app.state.engine.dialect.name == "postgresql":
+        principals = {who: p for who, p in principals.items() if who in PG_CALLERS}
     problems: list[str] = []
     seen_paths: set[str] = set()
     # signing out ends the principal's session: those calls come last

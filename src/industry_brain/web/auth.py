@@ -98,6 +98,8 @@ class SessionInfo:
 
     cookie: str
     row: WebSession
+    #: the session's user as read with it (None for an anonymous session)
+    user: User | None = None
 
 
 def create_session(
@@ -131,12 +133,13 @@ def load_session(db: Session, cookie: str | None) -> SessionInfo | None:
     """The live session of a cookie value, or ``None``."""
     if not cookie or len(cookie) > 128:
         return None
-    row = db.scalars(
-        select(WebSession).where(
-            WebSession.id_hash == digest(cookie), WebSession.expires_at > now()
-        )
+    # the session's user in the same read (one query per request instead of two)
+    found = db.execute(
+        select(WebSession, User)
+        .outerjoin(User, User.id == WebSession.user_id)
+        .where(WebSession.id_hash == digest(cookie), WebSession.expires_at > now())
     ).first()
-    return SessionInfo(cookie=cookie, row=row) if row is not None else None
+    return SessionInfo(cookie=cookie, row=found[0], user=found[1]) if found is not None else None
 
 
 def end_session(db: Session, cookie: str | None) -> None:

@@ -94,7 +94,7 @@ def get_principal(request: Request, db: DbDep) -> Principal:
         principal = Principal(user=user, session=None, via="token")
     else:
         info = auth.load_session(db, request.cookies.get(auth.SESSION_COOKIE))
-        user = db.get(User, info.row.user_id) if info and info.row.user_id else None
+        user = info.user if info is not None else None
         if user is not None and not user.active:
             user = None
         principal = Principal(user=user, session=info, via="session" if user else "none")

@@ -148,21 +148,17 @@ def lists_page(
     county, category and current class, sorted, paged and exported by the list component."""
     filters = {"county": county or "", "category": category or "", "class": cls or ""}
     state = weblists.read(request, LOW_LISTS, filters, extra={"year": year or ""})
-    data = views.low_lists(db, scope, year)
-    frame = data["frame"]
+    data = views.low_list_rows(db, scope, year)
     state.extra["year"] = str(data["year"] or "")
-    rows = lists.to_records(frame)
-    county_names = (
-        dict(zip(frame["county_code"], frame["county_name"], strict=False)) if len(frame) else {}
-    )
+    county_names = data["county_names"]
     shown = [
         r
-        for r in rows
+        for r in data["rows"]
         if (not county or r["county_code"] == county)
         and (not category or r["category"] == category)
         and (not cls or r["class_code"] == cls)
     ]
-    page_rows = state.apply(shown)
+    page_rows = [dict(r) for r in state.apply(shown)]  # the cached rows stay as they are
     # the veto badge is not a sort key: looked up for the rows shown (or exported) only
     vetoed = weblists.vetoed(db, (r["uscc"] for r in page_rows))
     for r in page_rows:
@@ -181,9 +177,8 @@ def lists_page(
         filters=filters,
         list_counties=sorted(county_names.items()),
         classes=views.CLASS_CODES,
-        counts=lists.counts(frame) if len(frame) else {},
-        # counties in code order, as on every other page (the frame is sorted by county code)
-        county_order=list(dict.fromkeys(frame["county_name"])) if len(frame) else [],
+        counts=data["counts"],
+        county_order=data["county_order"],
         categories=lists.CATEGORIES,
     )
 

@@ -36,6 +36,7 @@ from industry_brain.core import parameters
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
 from industry_brain.domains.projects import bulletin, programs, stages, tickets, wuwei
 from industry_brain.domains.projects.models import ProgressReport, Ticket
+from industry_brain.store import scoped
 from industry_brain.store.models import Enterprise, Project, Region, User
 from industry_brain.store.scope import PermissionDenied, Scope
 from industry_brain.store.scoped import record_export
@@ -552,22 +553,22 @@ def enterprise_projects(
     tickets; None when the enterprise is not visible or has no such project."""
     if not scope.can("projects.view"):
         return None
-    ent_id = session.scalar(
-        select(Enterprise.id).where(Enterprise.uscc == uscc, scope.enterprise_clause())
-    )
-    if ent_id is None:
+    try:  # looked up once per request (the profile's other sections ask for it too)
+        ent = scoped.visible_enterprise(session, scope, uscc)
+    except NotFoundError:
         return None
-    return _projects_and_tickets(session, scope, today, Project.enterprise_id == ent_id)
+    return _projects_and_tickets(session, scope, today, Project.enterprise_id == ent.id)
 
 
 def _projects_and_tickets(
     session: Session, scope: Scope, today: date, *conditions: Any
 ) -> dict[str, Any] | None:
-    cards = [_card(r, w) for r, w in _evaluate(_rows(session, scope, *conditions), today)]
+    rows = _rows(session, scope, *conditions)
+    cards = [_card(r, w) for r, w in _evaluate(rows, today)]
     if not cards:
         return None
     cards.sort(key=_rank)
-    ids = session.scalars(select(Project.id).where(scope.project_clause(), *conditions)).all()
+    ids = [r.project.id for r in rows]
     listed = []
     for pid in sorted(ids):
         listed += tickets.list_tickets(session, today, project=pid)
