@@ -139,10 +139,7 @@ def results(
             session,
             (scope.cache_key, "carbon_results", year, county or "", grade or 0, sort, desc),
             (runs[year], *scoped.data_stamp(session)),
-            select(CarbonResult.id)
-            .join(Enterprise, Enterprise.id == CarbonResult.enterprise_id)
-            .where(*conds)
-            .order_by(*order),
+            joined.with_only_columns(CarbonResult.id).order_by(*order),
             page,
             per_page,
         )

@@ -170,10 +170,7 @@ def results(
                 desc,
             ),
             (*lists_stamp(session), *scoped.data_stamp(session)),
-            select(MujunResult.id)
-            .join(Enterprise, Enterprise.id == MujunResult.enterprise_id)
-            .where(*conds)
-            .order_by(*order),
+            base.where(*conds).with_only_columns(MujunResult.id).order_by(*order),
             page,
             per_page,
         )
