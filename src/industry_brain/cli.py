@@ -20,6 +20,7 @@ from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core import formatting
 from industry_brain.reference_cli import reference_app
+from industry_brain.store.copy_cli import store_app
 
 app = typer.Typer(
     help="Industry Brain 产业大脑 — data platform of a city's economy & IT bureau.",
@@ -40,6 +41,7 @@ app.add_typer(facts_app, name="facts")
 app.add_typer(review_app, name="review")
 app.add_typer(batches_app, name="batches")
 app.add_typer(reference_app, name="reference")
+app.add_typer(store_app, name="store")
 
 
 PROGRESS_LABELS = {

@@ -6,10 +6,12 @@ the session's one throwaway server, ``pg_server``; the param carries the ``postg
 every test that takes it runs on SQLite; on PostgreSQL only the tests marked ``pg_browser`` (see
 :func:`pytest_collection_modifyitems`; ``IB_TEST_PG_BROWSER=all`` runs every one on both).
 The demo is the whole main job, every service's hook included, so domain pages have their data:
-on SQLite a copy of the run's shared small demo (``tests/shared_demo.py``, built once for all
-modules), on PostgreSQL built once per session. Its files (the carbon signing key, uploads…)
-live in the site's own data dir: ``IB_DATA_DIR`` points there while the demo is built and
-during each test that uses ``site``.
+the run's shared small demo (``tests/shared_demo.py``, built once for all modules on SQLite),
+privately copied for each store — on PostgreSQL copied onto a new database with
+``industry_brain.store.copy`` (``industry-brain store copy``) in ~15 s instead of running the
+main job again on it (~2 min; the main job on PostgreSQL is tested by tests/test_province.py).
+Its files (the carbon signing key, uploads…) live in the site's own data dir, a copy of the
+build's: ``IB_DATA_DIR`` points there during each test that uses ``site``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from industry_brain import mainjob
 from industry_brain.demo.constants import DEMO_TODAY
+from industry_brain.store.copy import copy_store
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import AgentAssignment, Enterprise, User
 from industry_brain.web.app import create_app
@@ -100,7 +102,7 @@ BUILD_SECONDS: dict[str, float] = {}
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if BUILD_SECONDS:
         built = ", ".join(f"{store} {s:.1f} s" for store, s in BUILD_SECONDS.items())
-        terminalreporter.write_line(f"e2e demo stores (small, main job with hooks): {built}")
+        terminalreporter.write_line(f"e2e demo stores (copies of the shared small demo): {built}")
 
 
 @dataclass
@@ -111,7 +113,7 @@ class Site:
     data_dir: Path  # IB_DATA_DIR of the site (carbon keys, uploads)
     users: dict[str, str]  # role key → username
     usccs: dict[str, str]  # what → USCC
-    setup_seconds: float  # building the demo store (main job with the services' hooks)
+    setup_seconds: float  # getting the demo store (a copy of the shared build)
     store_url: str = ""  # the demo store (tests that read it directly)
 
     def artifact(self, name: str) -> Path:
@@ -202,40 +204,30 @@ def site(
 ) -> Iterator[Site]:
     """The demo site of one store (``sqlite`` / ``postgresql``), built once per session."""
     store: str = request.param
-    if store == "sqlite":  # the run's shared small demo (built once for every module)
-        started = time.monotonic()
-        _run, url, folder = small_demo(tmp_path_factory, "e2e-sqlite")
+    started = time.monotonic()
+    # the run's shared small demo (built once for every module): a private SQLite copy
+    _run, url, folder = small_demo(tmp_path_factory, f"e2e-{store}")
+    demo_dir = shared_demo_dir(tmp_path_factory)
+    if store == "sqlite":
         BUILD_SECONDS[store] = time.monotonic() - started
         engine = make_engine(url)
         try:
-            demo_dir = shared_demo_dir(tmp_path_factory)
             yield from _serve_built(store, engine, demo_dir, folder / "data")
         finally:
             engine.dispose()
         return
-    root = tmp_path_factory.mktemp(f"e2e-{store}")
-    data = root / "data"
-    data.mkdir()
-    with _store_url(request, store, root) as url:
-        engine = make_engine(url)
+    # PostgreSQL: that store copied onto a new database (`industry-brain store copy`); the main
+    # job itself on PostgreSQL is tested by tests/test_province.py and tests/test_contract.py
+    with _store_url(request, store, folder) as pg_url:
+        source, engine = make_engine(url), make_engine(pg_url)
         try:
-            yield from _serve(store, engine, root, data)
+            copy_store(source, engine)
+            source.dispose()
+            BUILD_SECONDS[store] = time.monotonic() - started
+            yield from _serve_built(store, engine, demo_dir, folder / "data")
         finally:
+            source.dispose()
             engine.dispose()
-
-
-def _serve(store: str, engine: Engine, root: Path, data: Path) -> Iterator[Site]:
-    """Build the demo on ``engine`` and serve it with uvicorn in a thread while the tests run."""
-    started = time.monotonic()
-    # The whole main job, services' hooks included; their files (the carbon signing key) go to
-    # the site's data dir, never to ./data (session fixtures start before _isolated_env).
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("IB_DATA_DIR", str(data))
-        mp.delenv("IB_DATABASE_URL", raising=False)
-        mp.delenv("IB_PARAMETERS_DIR", raising=False)
-        mainjob.run_demo(root / "demo", scale="small", engine=engine)
-    BUILD_SECONDS[store] = time.monotonic() - started
-    yield from _serve_built(store, engine, root / "demo", data)
 
 
 def _serve_built(store: str, engine: Engine, demo_dir: Path, data: Path) -> Iterator[Site]:
