@@ -101,9 +101,9 @@ def build_store(url: str, rows: int, chunk: int) -> dict[str, Any]:
             stop = min(rows, start + chunk)
             content = _csv_chunk(start, stop)
             t0 = time.perf_counter()
-            rep = service.bulk(s, actor, prefix, "bench.csv",
-                               service.read_rows("bench.csv", content), "batch", config,
-                               max_problems=10)  # fmt: skip
+            rep = service.bulk_file(
+                s, actor, prefix, "bench.csv", content, "batch", config, max_problems=10
+            )
             dt = time.perf_counter() - t0
             assert rep.status == "live", rep.problems[:3]
             seconds += dt

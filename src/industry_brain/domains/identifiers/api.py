@@ -285,12 +285,12 @@ async def bulk(
             Location(file=name),
         )
     content = await file.read()
-    rep = service.bulk(
+    rep = service.bulk_file(
         db,
         actor_of(principal),
         prefix,
         name,
-        service.read_rows(name, content),
+        content,
         template,
         config_of(request),
     )

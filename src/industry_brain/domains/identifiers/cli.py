@@ -329,12 +329,12 @@ def bulk(
     from industry_brain.domains.identifiers import service
 
     with _errors(), _session() as s:
-        rep = service.bulk(
+        rep = service.bulk_file(
             s,
             _as(s, as_uscc),
             prefix,
             file.name,
-            service.read_rows(file.name, file.read_bytes()),
+            file.read_bytes(),
             template_code,
             _config(),
         )

@@ -50,8 +50,8 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
                 f"LOT-2026-{k:05d},演示产品,2026{k:05d},{k % 97 + 1},2026-11-01"
                 for k in range(1, PER_ENTERPRISE + 1)
             ]
-            rows = service.read_rows("demo.csv", "\n".join(lines).encode("utf-8"))
-            service.bulk(s, actor, prefix, "demo.csv", rows, "batch", config)
+            content = "\n".join(lines).encode("utf-8")
+            service.bulk_file(s, actor, prefix, "demo.csv", content, "batch", config)
         # a battery chain under the first enterprise's prefix
         actor, prefix = actors[0]
         day = date(2026, 3, 15)

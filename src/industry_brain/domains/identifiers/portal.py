@@ -307,12 +307,12 @@ async def bulk(
         return _page(request, db, principal, {"bulk": _message(request, exc)})
     content = await file.read()
     try:
-        rep = service.bulk(
+        rep = service.bulk_file(
             db,
             actor,
             prefix,
             name,
-            service.read_rows(name, content),
+            content,
             template,
             api.config_of(request),
             live=False,

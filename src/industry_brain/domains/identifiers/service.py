@@ -1246,6 +1246,7 @@ def bulk(
     config: NodeConfig,
     max_problems: int = 1000,
     live: bool = True,
+    clean: Any = None,
 ) -> BulkReport:
     """Stage, validate (syntax, template, duplicates in the file and in the store, ownership)
     and — only when no row has a problem — make every identifier live in one transaction.
@@ -1256,7 +1257,9 @@ def bulk(
     identifier, :class:`_Direct`: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, in a
     savepoint rolled back on any problem) and UNIQUE(prefix, suffix) finds duplicates against
     the store — looked up row by row only when the file fails. Without ``live`` (the portal
-    shows the report first) rows are staged and :func:`go_live` is set-based SQL."""
+    shows the report first) rows are staged and :func:`go_live` is set-based SQL. ``clean``
+    (:class:`columnar.Clean`, from :func:`bulk_file`) is a file already checked and encoded
+    column by column: its rows are written as they are."""
     import fastjsonschema
 
     owner = owned_prefix(session, actor, prefix, "bulk")
@@ -1293,6 +1296,30 @@ def bulk(
     # suffix already in the store; any problem rolls every row back); else staged rows
     writer = _Direct(session, owner, tpl_id, upload_id, actor.name) if live else None
     clashed = False  # the store already holds one of the file's suffixes
+    if clean is not None:
+        rows = ()
+        count = len(clean.rows)
+        step = 100_000
+        for i in range(0, count, step):
+            if clashed:
+                break
+            if writer is not None:
+                clashed = not writer.write_clean(
+                    clean.suffixes[i : i + step], clean.vals[i : i + step]
+                )
+            else:
+                _stage(
+                    session,
+                    [
+                        (upload_id, n, sfx, tpl_id, v)
+                        for n, sfx, v in zip(
+                            clean.rows[i : i + step],
+                            clean.suffixes[i : i + step],
+                            clean.vals[i : i + step],
+                            strict=True,
+                        )
+                    ],
+                )
     for n, cells in rows:
         count += 1
         suffix = cells.get(COLUMN_SUFFIX, "")
@@ -1355,6 +1382,8 @@ def bulk(
         clashed = not writer.flush() or clashed
         if problems or clashed:
             writer.undo()
+    if clean is not None and clashed:  # the rows to name in the store's duplicates
+        seen = dict(zip(clean.suffixes, clean.rows, strict=True))
     if not problems and not clashed and writer is None:
         # staged: duplicates against the store by one join of the staged rows
         dups = session.execute(
@@ -1441,6 +1470,44 @@ def bulk(
     return BulkReport(upload_id, "live", count, [])
 
 
+def bulk_file(
+    session: Session,
+    actor: Actor,
+    prefix: str,
+    filename: str,
+    content: bytes,
+    template_code: str,
+    config: NodeConfig,
+    max_problems: int = 1000,
+    live: bool = True,
+) -> BulkReport:
+    """:func:`bulk` of an uploaded file: a plain CSV whose every row :mod:`columnar` proves
+    valid is checked and encoded column by column; any other file (XLSX, quotes, a row that
+    may be invalid…) takes the row path, which reports each problem. Same outcome either way."""
+    from industry_brain.domains.identifiers import columnar
+
+    clean = None
+    if not filename.lower().endswith(".xlsx"):
+        try:
+            schema = template(session, template_code).schema
+        except NotFoundError:  # bulk refuses it, after the ownership check
+            schema = None
+        if schema is not None:
+            clean = columnar.prepare(content, schema, config.default_ttl, validator)
+    return bulk(
+        session,
+        actor,
+        prefix,
+        filename,
+        () if clean is not None else read_rows(filename, content),
+        template_code,
+        config,
+        max_problems=max_problems,
+        live=live,
+        clean=clean,
+    )
+
+
 class _Direct:
     """The live bulk path's writer: validated rows straight into ``ids_identifiers`` (one row
     per identifier, values encoded) inside a SAVEPOINT of the upload's transaction —
@@ -1519,6 +1586,15 @@ class _Direct:
                 self.clashed = True
                 self.undo()
         return not self.clashed
+
+    def write_clean(self, suffixes: list[str], vals: list[str]) -> bool:
+        """:meth:`write` for a columnar batch (suffixes and their encoded values)."""
+        if not self._wait():
+            return False
+        head, tail = self.head, self.tail
+        rows = [(*head, s, *tail, v) for s, v in zip(suffixes, vals, strict=True)]
+        self.pending = self.pool.submit(self._insert, rows)
+        return True
 
     def write(self, staged: list[tuple[int, int, str, int, str]]) -> bool:
         """Queue a batch (after the one in flight); False once any batch clashed."""
