@@ -1508,6 +1508,21 @@ def bulk_file(
     )
 
 
+def _copy_field(value: Any) -> str:
+    """One value in PostgreSQL ``COPY``'s text format (backslash, tab, newline, CR escaped)."""
+    return (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+
+
+def _copy_text(values: tuple) -> str:
+    return "\t".join(_copy_field(v) for v in values)
+
+
 class _Direct:
     """The live bulk path's writer: validated rows straight into ``ids_identifiers`` (one row
     per identifier, values encoded) inside a SAVEPOINT of the upload's transaction —
@@ -1553,15 +1568,18 @@ class _Direct:
         finally:
             cur.close()
 
-    def _insert(self, rows: list[tuple]) -> bool:
+    def _insert(self, rows: list[tuple] | bytes) -> bool:
         try:
             if self.pg:
                 with (
                     self.raw.cursor() as cur,
                     cur.copy(f"COPY ids_identifiers ({self.COLUMNS}) FROM STDIN") as cp,
                 ):
-                    for r in rows:
-                        cp.write_row(r)
+                    if isinstance(rows, bytes):  # COPY's text format, made by write_clean
+                        cp.write(rows)
+                    else:
+                        for r in rows:
+                            cp.write_row(r)
             else:
                 cur = self.raw.cursor()
                 try:
@@ -1592,7 +1610,17 @@ class _Direct:
         if not self._wait():
             return False
         head, tail = self.head, self.tail
-        rows = [(*head, s, *tail, v) for s, v in zip(suffixes, vals, strict=True)]
+        rows: list[tuple] | bytes
+        if self.pg:  # one block of COPY text (suffixes are plain; values escaped)
+            lead = _copy_text(head)
+            mid = _copy_text(tail)
+            slash = "\\"
+            rows = "".join(
+                f"{lead}\t{s}\t{mid}\t{_copy_field(v) if slash in v else v}\n"
+                for s, v in zip(suffixes, vals, strict=True)
+            ).encode()
+        else:
+            rows = [(*head, s, *tail, v) for s, v in zip(suffixes, vals, strict=True)]
         self.pending = self.pool.submit(self._insert, rows)
         return True
 
