@@ -395,3 +395,50 @@ def test_provider_delegation_over_the_api(nodes: dict) -> None:
         assert [r.detail["refusal"] for r in refused] == ["no_delegation", "delegation_revoked"]
     r = httpx.get(f"{a}/api/v1/ids/resolve/88.118.8/PV-1")
     assert r.status_code == 200
+
+
+def test_public_resolutions_arriving_together_share_one_read(engine: Engine) -> None:
+    """``ids serve`` on PostgreSQL reads the rows of public resolutions that arrive together in
+    one statement (one round trip); every answer is still its own: 200 with its values, 404,
+    410, 400. On SQLite (in-process reads) each request reads alone."""
+    import asyncio
+
+    cfg = service.NodeConfig("88.118", "节点", "node", 600, {})
+    with Session(engine) as s:
+        ent = Enterprise(uscc=USCC_WX, name="甲企业", county_code="330502")
+        s.add(ent)
+        s.commit()
+        service.ensure_builtin_templates(s)
+        owner = service.Actor("ent", "enterprise", ent.id)
+        service.apply_prefix(s, owner, USCC_WX, "88.118.8", cfg)
+        service.decide_prefix(s, service.Actor("o", "admin"), "88.118.8", True)
+        lines = ["suffix,product,batch,quantity"] + [f"L{i},产品,B{i},{i + 1}" for i in range(40)]
+        rep = service.bulk_file(
+            s, owner, "88.118.8", "l.csv", "\n".join(lines).encode(), "batch", cfg
+        )
+        assert rep.status == "live"
+        service.withdraw(s, owner, "88.118.8/L39", "停产")
+    front = resolver_asgi(engine, cfg)
+    port = _free_port()
+    srv, thread = _serve(front, port)
+    paths = [f"88.118.8/L{i}" for i in range(39)] + ["88.118.8/L39", "88.118.8/NONE", "88.118.8/"]
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            return await asyncio.gather(*(client.get(f"/api/v1/ids/resolve/{p}") for p in paths))
+
+    try:
+        answers = asyncio.run(fire())
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+    assert [r.status_code for r in answers] == [200] * 39 + [410, 404, 400]
+    for i, r in enumerate(answers[:39]):
+        body = r.json()
+        assert body["identifier"] == f"88.118.8/L{i}"
+        assert [v["data"] for v in body["values"]] == ["产品", f"B{i}", i + 1]
+    reader = front.resolve.reader
+    if engine.dialect.name == "postgresql":
+        assert reader.batched > 0  # some answers came from a shared read
+    else:
+        assert reader.batched == 0

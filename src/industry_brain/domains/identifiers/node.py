@@ -4,6 +4,7 @@ table of ``IB_IDS_NODE_CONFIG`` (or this package's ``node.yaml``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from industry_brain.core.errors import IBError
-from industry_brain.domains.identifiers import api, service
+from industry_brain.domains.identifiers import api, service, syntax
 from industry_brain.web.logs import request_id_var
 
 
@@ -177,6 +178,44 @@ def _public_answer(resolver: _Resolve, db: Any, identifier: str) -> tuple[int, l
     return res.status, [(b"content-length", str(len(raw)).encode()), _JSON, *extra], raw
 
 
+class _Batcher:
+    """Public resolutions that arrive together share one statement (PostgreSQL): each request
+    queues its identifier and waits; the first schedules a flush after the requests already
+    read from the sockets in this turn of the event loop, which reads all their rows in one
+    round trip (:meth:`service.FastReader.prefetch`); each request then answers from them.
+    SQLite reads in process, one statement per request costs no round trip: not used there."""
+
+    def __init__(self, reader: service.FastReader) -> None:
+        self.reader = reader
+        self.pending: list[tuple[tuple[str, str] | None, asyncio.Future]] = []
+        self.scheduled = False
+
+    async def wait(self, identifier: str) -> None:
+        try:
+            h = syntax.parse(identifier)
+            pair: tuple[str, str] | None = (h.prefix, h.suffix)
+        except IBError:
+            return  # answered by resolve (400) without a read
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self.pending.append((pair, fut))
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self._flush)
+        await fut
+
+    def _flush(self) -> None:
+        batch, self.pending, self.scheduled = self.pending, [], False
+        pairs = list(dict.fromkeys(p for p, _ in batch if p is not None))
+        try:
+            if len(pairs) > 1:
+                self.reader.prefetch(pairs)
+        finally:  # on an error each request reads alone (and reports the error itself)
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_result(None)
+
+
 class _Front:
     """``ids serve``'s outermost ASGI app: a public resolution is answered by
     :func:`_public_answer` before FastAPI (its middleware stack costs as much CPU as the
@@ -186,6 +225,7 @@ class _Front:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.resolve = _Resolve(app, owner=app)
+        self.batcher: _Batcher | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if (
@@ -195,9 +235,15 @@ class _Front:
             and not scope["query_string"]
             and not any(k == b"authorization" or k == b"cookie" for k, _ in scope["headers"])
         ):
+            identifier = scope["path"][len(PATH) :]
+            reader = self.resolve.reader
+            if not reader.sqlite:
+                if self.batcher is None:
+                    self.batcher = _Batcher(reader)
+                await self.batcher.wait(identifier)
             db = _LazySession(self.resolve.factory)
             try:
-                status, headers, body = _public_answer(self.resolve, db, scope["path"][len(PATH) :])
+                status, headers, body = _public_answer(self.resolve, db, identifier)
             finally:
                 db.close()
             await send({"type": "http.response.start", "status": status, "headers": headers})
