@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -42,6 +42,7 @@ class PgServer:
     root: Path
     port: int
     bindir: Path
+    settings: dict[str, str] = field(default_factory=dict)  # extra server settings
 
     @property
     def url(self) -> str:
@@ -72,7 +73,7 @@ class PgServer:
         opts = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        ) + "".join(f" -c {k}={v}" for k, v in self.settings.items())
         self._run(
             "pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-w", "-o", opts, "start"
         )
@@ -94,10 +95,11 @@ class PgServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> PgServer:
+def start(**settings: str) -> PgServer:
+    """A throwaway server; ``settings`` are extra server settings (``shared_buffers="4GB"``)."""
     bindir = _bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (make test installs Debian's postgresql)")
     root = Path(tempfile.mkdtemp(prefix="ib-pg-"))
     os.chmod(root, 0o755)
-    return PgServer(root, _free_port(), bindir).start()
+    return PgServer(root, _free_port(), bindir, settings).start()
