@@ -85,7 +85,7 @@ def test_copy_to_postgresql_and_back_answers_the_same(demo_store, pg_server, tmp
         assert (
             report["revision"] == migrate.current_revision(source) == migrate.current_revision(pg)
         )
-        assert report["sequences"] > 50  # one per serial primary key (measured: 100+ tables)
+        assert report["sequences"] > 50  # one per serial primary key (measured: 90 of 98 tables)
 
         assert summarise(pg) == summarise(source)
         with pg.connect() as conn:  # a few rows read straight from PostgreSQL

@@ -119,8 +119,9 @@ def _run_demo(
         region=demo_city.code,
         region_name=demo_city.name,
     )
+    fresh = migrate.current_revision(engine) is None  # an empty database: nothing to reset
     migrate.upgrade(engine)
-    if reset:
+    if reset and not fresh:  # downgrading and upgrading a just-migrated store again: ~3 s
         reset_store(engine)
     manifest = demo.build_city(out_dir, scale=scale, seed=seed, progress=step)
     run.manifest = manifest.to_dict()
