@@ -168,23 +168,30 @@ def _fill_from_template(request: pytest.FixtureRequest, url: str) -> None:
     _create_database(server, parsed.database, template)
 
 
+def _filled(request: pytest.FixtureRequest, url: str) -> Iterator[Engine]:
+    """An engine on ``url`` filled from the migrated template: a byte copy (SQLite backup,
+    PostgreSQL ``TEMPLATE``) of the state ``migrate.upgrade`` leaves — head revision, reference
+    data — without running ``migrate.upgrade`` again, a no-op that still loads every migration
+    script (~0.3 s, on ~650 tests: minutes of the suite)."""
+    _fill_from_template(request, url)
+    engine = db.make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def engine(request: pytest.FixtureRequest, db_url: str) -> Iterator[Engine]:
-    """Engine on ``db_url`` with migrations and reference data applied; disposed at teardown.
-
-    For speed the database is first filled from a migrated template; ``migrate.upgrade`` then
-    runs on it as usual (it finds the head revision and re-seeds the reference data).
-    """
-    _fill_from_template(request, db_url)
-    yield from _migrated(db_url)
+    """Engine on ``db_url`` with migrations and reference data applied (a copy of the migrated
+    template, see :func:`_filled`); disposed at teardown."""
+    yield from _filled(request, db_url)
 
 
 @pytest.fixture
 def sqlite_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite engine (for tests that need only one backend)."""
-    url = f"sqlite:///{tmp_path / 'sqlite_only.sqlite'}"
-    _fill_from_template(request, url)
-    yield from _migrated(url)
+    yield from _filled(request, f"sqlite:///{tmp_path / 'sqlite_only.sqlite'}")
 
 
 @pytest.fixture
