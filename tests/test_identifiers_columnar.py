@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from industry_brain.core import uscc
@@ -332,3 +332,48 @@ def test_bulk_file_stores_what_the_row_path_stores(engine: Engine) -> None:
             (3, "ids.duplicate", "S00007")
         ]
         assert service.find(s, "88.118.8/N1") is None
+
+
+def test_references_are_enforced_on_both_stores(engine: Engine) -> None:
+    """An identifier naming no prefix or template is refused (SQLite: foreign keys; PostgreSQL:
+    migration 0024's statement-level triggers, also over a multi-row statement), deleting a
+    prefix deletes its identifiers, and a template still in use cannot be deleted."""
+    from sqlalchemy.exc import IntegrityError
+
+    with Session(engine) as s:
+        ent = Enterprise(uscc=uscc.make("91330502MA2B00001"), name="甲")
+        s.add(ent)
+        s.commit()
+        service.ensure_builtin_templates(s)
+        actor = service.Actor("ent", "enterprise", ent.id)
+        service.apply_prefix(s, actor, ent.uscc, "88.118.8", CONFIG)
+        service.decide_prefix(s, service.Actor("o", "city_officer"), "88.118.8", True)
+        content = b"suffix,product,batch,quantity\nA1,p,b,1\nA2,p,b,2\n"
+        assert service.bulk_file(s, actor, "88.118.8", "a.csv", content, "batch", CONFIG).rows == 2
+        ident = service.find(s, "88.118.8/A1")
+        prefix_id, template_id = ident.prefix_id, ident.template_id
+        cols = "prefix, suffix, prefix_id, template_id, status, created_by, vals"
+        for bad in ((prefix_id + 99, template_id), (prefix_id, template_id + 99)):
+            with pytest.raises(IntegrityError):
+                s.execute(
+                    text(
+                        f"INSERT INTO ids_identifiers ({cols}) VALUES"
+                        " ('88.118.8', 'X1', :pf, :tp, 'live', 't', '[]'),"
+                        " ('88.118.8', 'X2', :p0, :t0, 'live', 't', '[]')"
+                    ),
+                    {"pf": bad[0], "tp": bad[1], "p0": prefix_id, "t0": template_id},
+                )
+                s.flush()
+            s.rollback()
+        with pytest.raises(IntegrityError):
+            s.execute(
+                text("UPDATE ids_identifiers SET template_id = :t WHERE suffix = 'A2'"),
+                {"t": template_id + 99},
+            )
+        s.rollback()
+        with pytest.raises(IntegrityError):
+            s.execute(text("DELETE FROM ids_templates WHERE id = :t"), {"t": template_id})
+        s.rollback()
+        s.execute(text("DELETE FROM ids_prefixes WHERE id = :p"), {"p": prefix_id})
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(Identifier)) == 0

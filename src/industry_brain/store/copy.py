@@ -31,6 +31,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, cast, func, insp
 from sqlalchemy import Text as SAText
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SAWarning
+from sqlalchemy.schema import sort_tables
 
 from industry_brain.core.errors import ConflictError, ValidationError
 from industry_brain.store import migrate
@@ -229,7 +230,14 @@ def copy_store(
     result = CopyResult(describe(str(source.url)), describe(str(target.url)), revision)
     with warnings.catch_warnings():  # the cycle enterprises → import_batches → users
         warnings.simplefilter("ignore", SAWarning)
-        order = [t.name for t in dst_meta.sorted_tables]
+        # references checked by triggers on PostgreSQL (migration 0024) are not foreign keys
+        # there: the parents still go first
+        extra = [
+            (dst_meta.tables[parent], dst_meta.tables[child])
+            for child, parent in migrate.TRIGGER_CHECKED
+            if child in dst_meta.tables and parent in dst_meta.tables
+        ]
+        order = [t.name for t in sort_tables(dst_meta.tables.values(), extra_dependencies=extra)]
     counts: dict[str, int] = {}
     with source.connect() as src:
         for name in order:
