@@ -21,6 +21,7 @@ from industry_brain.web import auth
 from industry_brain.web.app import create_app
 from industry_brain.web.models import ApiToken, LoginAttempt, WebSession
 from industry_brain.web.settings import Settings
+from tests import web_fixtures
 from tests.security.web_seed import TODAY
 from tests.web_fixtures import PASSWORD, csrf_of, login, seed
 
@@ -139,8 +140,14 @@ def test_unknown_user_costs_the_same_argon2_work_and_hashes_are_upgraded(engine)
         expected["parallelism"],
     )
     assert not hasher.check_needs_rehash(dummy)
-    # the fixture stored hashes with argon2's library defaults: the login rehashes them
+    # a hash stored with argon2's library defaults (64 MiB, 3 passes): the login rehashes it
     with Session(engine) as s:
+        s.execute(
+            update(User)
+            .where(User.username == "city")
+            .values(password_hash=web_fixtures.LIBRARY_DEFAULT_HASH)
+        )
+        s.commit()
         old = s.scalars(select(User.password_hash).where(User.username == "city")).one()
     assert extract_parameters(old).memory_cost != expected["memory_cost"]
     login(_client(app), "city")
