@@ -55,6 +55,18 @@ def prepare(content: bytes, schema: dict) -> columnar.Clean | None:
     return columnar.prepare(content, schema, CONFIG.default_ttl, service.validator)
 
 
+def _owner(s: Session, k: int = 1) -> service.Actor:
+    """Enterprise ``k`` (with the built-in templates) owning the approved prefix 88.118.(7+k)."""
+    ent = Enterprise(uscc=uscc.make(f"91330502MA2B0000{k}"), name=f"企业{k}", county_code="330522")
+    s.add(ent)
+    s.commit()
+    service.ensure_builtin_templates(s)
+    actor = service.Actor(f"ent{k}", "enterprise", ent.id)
+    service.apply_prefix(s, actor, ent.uscc, f"88.118.{7 + k}", CONFIG)
+    service.decide_prefix(s, service.Actor("officer", "city_officer"), f"88.118.{7 + k}", True)
+    return actor
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path):  # type: ignore[no-untyped-def]
     """One SQLite store for the module: an enterprise owning 88.118.8 and the MIXED template."""
@@ -64,14 +76,8 @@ def store(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path):  # 
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     with Session(engine) as s:
-        ent = Enterprise(uscc=uscc.make("91330502MA2B00001"), name="甲公司", county_code="330522")
-        s.add(ent)
-        s.commit()
-        actor = service.Actor("ent", "enterprise", ent.id)
-        service.ensure_builtin_templates(s)
+        actor = _owner(s)
         service.put_template(s, "test", "mixed", MIXED)
-        service.apply_prefix(s, actor, ent.uscc, "88.118.8", CONFIG)
-        service.decide_prefix(s, service.Actor("officer", "city_officer"), "88.118.8", True)
     yield engine, actor
     engine.dispose()
 
@@ -279,18 +285,7 @@ def test_bulk_file_stores_what_the_row_path_stores(engine: Engine) -> None:
     the same values; a file clashing with the store fails with the clashing row, keeping
     nothing."""
     with Session(engine) as s:
-        ents = [Enterprise(uscc=uscc.make(f"91330502MA2B0000{k}"), name=f"企业{k}") for k in (1, 2)]
-        s.add_all(ents)
-        s.commit()
-        service.ensure_builtin_templates(s)
-        actors = []
-        for k, ent in enumerate(ents):
-            actor = service.Actor(f"ent{k}", "enterprise", ent.id)
-            service.apply_prefix(s, actor, ent.uscc, f"88.118.{8 + k}", CONFIG)
-            service.decide_prefix(
-                s, service.Actor("officer", "city_officer"), f"88.118.{8 + k}", True
-            )
-            actors.append(actor)
+        actors = [_owner(s, 1), _owner(s, 2)]  # 88.118.8 and 88.118.9
         lines = ["suffix,product,batch,quantity,produced,supplier"] + [
             f"S{i:05d},产品\\{i % 3},L{i},{i % 97 + 1},{'2026-11-01' if i % 2 else ''},"
             f"{'供应商' if i % 5 == 0 else ''}"
@@ -341,13 +336,7 @@ def test_references_are_enforced_on_both_stores(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with Session(engine) as s:
-        ent = Enterprise(uscc=uscc.make("91330502MA2B00001"), name="甲")
-        s.add(ent)
-        s.commit()
-        service.ensure_builtin_templates(s)
-        actor = service.Actor("ent", "enterprise", ent.id)
-        service.apply_prefix(s, actor, ent.uscc, "88.118.8", CONFIG)
-        service.decide_prefix(s, service.Actor("o", "city_officer"), "88.118.8", True)
+        actor = _owner(s)
         content = b"suffix,product,batch,quantity\nA1,p,b,1\nA2,p,b,2\n"
         assert service.bulk_file(s, actor, "88.118.8", "a.csv", content, "batch", CONFIG).rows == 2
         ident = service.find(s, "88.118.8/A1")
