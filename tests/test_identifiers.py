@@ -754,3 +754,33 @@ def test_migration_0021_keeps_the_values_of_an_old_store(db_url: str) -> None:
         ]
     finally:
         eng.dispose()
+
+
+def test_the_cockpit_stamp_moves_with_every_write(engine: Engine) -> None:
+    """The cockpit section is cached until its stamp moves: a registration, a bulk upload, an
+    update, a withdrawal and a logged resolution each move it (primary-key maxima only)."""
+    from industry_brain.domains.identifiers.web import cockpit_stamp
+
+    actor_a, _ = _setup(engine)
+    with Session(engine) as s:
+        seen = [cockpit_stamp(s)]
+        batch = {"product": "p", "batch": "b", "quantity": 1}
+        steps = (
+            lambda: service.register(s, actor_a, "88.118.8/S1", "batch", batch, CONFIG),
+            lambda: service.bulk_file(
+                s, actor_a, "88.118.8", "s.csv", b"suffix,product,batch,quantity\nS2,p,b,2\n",
+                "batch", CONFIG,
+            ),
+            lambda: service.update(s, actor_a, "88.118.8/S1", {**batch, "quantity": 3}, CONFIG),
+            lambda: service.withdraw(s, actor_a, "88.118.8/S2", "停产"),
+        )  # fmt: skip
+        for step in steps:
+            step()
+            s.commit()
+            seen.append(cockpit_stamp(s))
+        log = service.ResolutionLog()
+        service.resolve(s, "88.118.8/S1", CONFIG, log=log)
+        log.flush(s)
+        s.commit()
+        seen.append(cockpit_stamp(s))
+        assert len(set(seen)) == len(seen)

@@ -110,7 +110,11 @@ def test_demo_hook(engine: Engine) -> None:
         )
         s.commit()
     summary = demo_hook.run(engine, Path("."), lambda *a: None)
-    n = demo_hook.ENTERPRISES * demo_hook.PER_ENTERPRISE
+    # 6 enterprises in the store: 500 each (the least; 5 per firm of the store, at most 50,000)
+    assert [demo_hook.per_enterprise(f) for f in (6, 1_550, 10_000, 500_000)] == [
+        500, 7_750, 50_000, 50_000,
+    ]  # fmt: skip
+    n = demo_hook.ENTERPRISES * 500
     batteries = 1 + 2 + 8 + 1
     assert summary["identifiers"] == n + batteries
     assert (summary["withdrawn"], summary["prefixes_active"]) == (1, demo_hook.ENTERPRISES)

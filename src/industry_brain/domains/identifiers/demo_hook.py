@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 ORDER = 45  # reads nothing the others publish
 ENTERPRISES = 6
-PER_ENTERPRISE = 500  # batch identifiers per enterprise (a few thousand in all)
+# batch identifiers per demo enterprise: five per enterprise of the store, 500 to 50,000 each
+# (the city demo: 6 × 50,000 = 300,000 — "a few hundred thousand", issue 20; small: fewer)
+PER_ENTERPRISE_MIN, PER_ENTERPRISE_MAX, PER_FIRM = 500, 50_000, 5
+
+
+def per_enterprise(firms: int) -> int:
+    """Batch identifiers each demo enterprise uploads, for a store of ``firms`` enterprises."""
+    return min(PER_ENTERPRISE_MAX, max(PER_ENTERPRISE_MIN, firms * PER_FIRM))
+
+
 DEMO_VIN = "LDEMO000000000001"  # demo value, not a real vehicle
 
 
@@ -43,12 +52,13 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
             service.apply_prefix(s, actor, e.uscc, prefix, config)
             service.decide_prefix(s, officer, prefix, True)
             actors.append((actor, prefix))
+        per = per_enterprise(s.scalar(select(func.count()).select_from(Enterprise)) or 0)
         for n, (actor, prefix) in enumerate(actors):
             progress("ids", n, len(actors) + 1)
             # the enterprise's upload: plain values, no quoting needed
             lines = ["suffix,product,batch,quantity,produced"] + [
                 f"LOT-2026-{k:05d},演示产品,2026{k:05d},{k % 97 + 1},2026-11-01"
-                for k in range(1, PER_ENTERPRISE + 1)
+                for k in range(1, per + 1)
             ]
             content = "\n".join(lines).encode("utf-8")
             service.bulk_file(s, actor, prefix, "demo.csv", content, "batch", config)
