@@ -192,6 +192,14 @@ def _restore_foreign_keys(conn: Connection, keys: list[tuple[str, str, str]]) ->
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
+def _converted(row: tuple[Any, ...], active: list[tuple[int, Any]]) -> list[Any]:
+    out = list(row)
+    for i, convert in active:
+        if out[i] is not None:
+            out[i] = convert(out[i])
+    return out
+
+
 def _reset_sequences(conn: Connection, meta: MetaData) -> int:
     n = 0
     for table in meta.tables.values():
@@ -277,17 +285,12 @@ def copy_store(
                     cols = ", ".join(f'"{n}"' for n in names)
                     sql = f'INSERT INTO "{name}" ({cols}) VALUES ({marks})'
                     cursor = dst.connection.driver_connection.cursor()
+                    # only the columns whose type converts (times, dates, booleans) are touched
+                    active = [(i, f) for i, f in enumerate(convert) if f is not None]
                     for rows in _chunks(src, query, chunk):
-                        cursor.executemany(
-                            sql,
-                            [
-                                tuple(
-                                    v if f is None or v is None else f(v)
-                                    for f, v in zip(convert, row, strict=True)
-                                )
-                                for row in rows
-                            ],
-                        )
+                        if active:
+                            rows = [_converted(row, active) for row in rows]
+                        cursor.executemany(sql, rows)
                         copied += len(rows)
                         done += len(rows)
                         step("copy", done, total)
