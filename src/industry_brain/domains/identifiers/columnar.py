@@ -156,15 +156,13 @@ def _distinct(col: Any, convert: Any, check: Any) -> Any | None:
     return pc.take(pa.array(texts, pa.string()), pc.index_in(col, value_set=uniq))
 
 
-def _bool_value(text: str) -> Any:
-    return {"true": True, "1": True, "false": False, "0": False}.get(text.lower(), text)
-
-
 def _column_json(col: Any, sub: dict | None, checker: Any) -> Any | None:
-    """JSON text of the column's non-empty cells as the row path converts them (None values for
-    empty cells), or None when a cell may be invalid or read differently by the row path."""
+    """JSON text of the column's cells (all non-empty) as the row path converts them, or None
+    when a cell may be invalid or read differently by the row path."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from industry_brain.domains.identifiers.service import _CONVERT  # the row path's readers
 
     kind = (sub or {}).get("type")
     keywords = set(k for k in (sub or {}) if not k.startswith("x-")) - _INFO - {"type"}
@@ -187,7 +185,7 @@ def _column_json(col: Any, sub: dict | None, checker: Any) -> Any | None:
         if not pc.all(pc.match_substring_regex(col, _INT_RE)).as_py():
             return None
         if per_value:
-            return _distinct(col, int, check)
+            return _distinct(col, _CONVERT["integer"], check)
         ints = pc.cast(pc.utf8_ltrim(col, characters="+"), pa.int64())  # Arrow reads no "+"
         bounds = (
             ("minimum", pc.less),
@@ -202,8 +200,8 @@ def _column_json(col: Any, sub: dict | None, checker: Any) -> Any | None:
     if kind == "number":
         if not pc.all(pc.match_substring_regex(col, _NUM_RE)).as_py():
             return None
-        return _distinct(col, float, check)
-    return _distinct(col, _bool_value, check if per_value else _is_bool)
+        return _distinct(col, _CONVERT["number"], check)
+    return _distinct(col, _CONVERT["boolean"], check if per_value else _is_bool)
 
 
 def _is_bool(value: Any) -> bool:

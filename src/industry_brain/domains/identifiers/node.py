@@ -225,7 +225,8 @@ class _Front:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.resolve = _Resolve(app, owner=app)
-        self.batcher: _Batcher | None = None
+        reader = self.resolve.reader
+        self.batcher = None if reader.sqlite else _Batcher(reader)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if (
@@ -236,10 +237,7 @@ class _Front:
             and not any(k == b"authorization" or k == b"cookie" for k, _ in scope["headers"])
         ):
             identifier = scope["path"][len(PATH) :]
-            reader = self.resolve.reader
-            if not reader.sqlite:
-                if self.batcher is None:
-                    self.batcher = _Batcher(reader)
+            if self.batcher is not None:
                 await self.batcher.wait(identifier)
             db = _LazySession(self.resolve.factory)
             try:

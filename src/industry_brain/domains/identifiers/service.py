@@ -14,7 +14,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -912,14 +912,18 @@ class FastReader:
         pre = self._prefetched()
         if len(pre) > 50_000:  # answers nobody asked for (a parse that differed): let go
             pre.clear()
-        cur = getattr(self.local, "cur", None)
-        if cur is None:
-            cur = self.local.cur = self._conn().cursor()
+        cur = self._cursor()
         cur.execute(self.batch_sql, ([p for p, _ in pairs], [s for _, s in pairs]))
         for p, s in pairs:
             pre[(p, s)] = None
         for r in cur.fetchall():
             pre[(r[0], r[1])] = r[2:]
+
+    def _cursor(self) -> Any:
+        cur = getattr(self.local, "cur", None)
+        if cur is None:
+            cur = self.local.cur = self._conn().cursor()
+        return cur
 
     def _prefetched(self) -> dict[tuple[str, str], tuple | None]:
         pre = getattr(self.local, "pre", None)
@@ -930,9 +934,7 @@ class FastReader:
     def row(self, prefix: str, suffix: str) -> tuple | None:
         """(id, status, registered, updated, withdrawn (ISO), template code, version, industry,
         vals) or None."""
-        cur = getattr(self.local, "cur", None)
-        if cur is None:
-            cur = self.local.cur = self._conn().cursor()
+        cur = self._cursor()
         pre = self._prefetched()
         if (prefix, suffix) in pre:
             r = pre.pop((prefix, suffix))
@@ -1280,7 +1282,7 @@ def bulk(
     config: NodeConfig,
     max_problems: int = 1000,
     live: bool = True,
-    clean: Any = None,
+    columnar: Callable[[dict], Any] | None = None,
 ) -> BulkReport:
     """Stage, validate (syntax, template, duplicates in the file and in the store, ownership)
     and — only when no row has a problem — make every identifier live in one transaction.
@@ -1291,9 +1293,10 @@ def bulk(
     identifier, :class:`_Direct`: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, in a
     savepoint rolled back on any problem) and UNIQUE(prefix, suffix) finds duplicates against
     the store — looked up row by row only when the file fails. Without ``live`` (the portal
-    shows the report first) rows are staged and :func:`go_live` is set-based SQL. ``clean``
-    (:class:`columnar.Clean`, from :func:`bulk_file`) is a file already checked and encoded
-    column by column: its rows are written as they are."""
+    shows the report first) rows are staged and :func:`go_live` is set-based SQL. ``columnar``
+    (from :func:`bulk_file`) gives, for the template's schema, the file checked and encoded
+    column by column (:class:`columnar.Clean`) — its rows are written as they are, ``rows``
+    left unread — or None (``rows`` are read)."""
     import fastjsonschema
 
     owner = owned_prefix(session, actor, prefix, "bulk")
@@ -1330,6 +1333,7 @@ def bulk(
     # suffix already in the store; any problem rolls every row back); else staged rows
     writer = _Direct(session, owner, tpl_id, upload_id, actor.name) if live else None
     clashed = False  # the store already holds one of the file's suffixes
+    clean = columnar(tpl.schema) if columnar is not None else None
     if clean is not None:
         rows = ()
         count = len(clean.rows)
@@ -1520,25 +1524,20 @@ def bulk_file(
     may be invalid…) takes the row path, which reports each problem. Same outcome either way."""
     from industry_brain.domains.identifiers import columnar
 
-    clean = None
-    if not filename.lower().endswith(".xlsx"):
-        try:
-            schema = template(session, template_code).schema
-        except NotFoundError:  # bulk refuses it, after the ownership check
-            schema = None
-        if schema is not None:
-            clean = columnar.prepare(content, schema, config.default_ttl, validator)
+    def prepare(schema: dict) -> columnar.Clean | None:
+        return columnar.prepare(content, schema, config.default_ttl, validator)
+
     return bulk(
         session,
         actor,
         prefix,
         filename,
-        () if clean is not None else read_rows(filename, content),
+        read_rows(filename, content),  # a generator: not read when the columnar path holds
         template_code,
         config,
         max_problems=max_problems,
         live=live,
-        clean=clean,
+        columnar=None if filename.lower().endswith(".xlsx") else prepare,
     )
 
 
@@ -1609,11 +1608,7 @@ class _Direct:
                     self.raw.cursor() as cur,
                     cur.copy(f"COPY ids_identifiers ({self.COLUMNS}) FROM STDIN") as cp,
                 ):
-                    if isinstance(rows, bytes):  # COPY's text format, made by write_clean
-                        cp.write(rows)
-                    else:
-                        for r in rows:
-                            cp.write_row(r)
+                    cp.write(rows)  # COPY's text format, made by write_clean
             else:
                 cur = self.raw.cursor()
                 try:
@@ -1640,7 +1635,8 @@ class _Direct:
         return not self.clashed
 
     def write_clean(self, suffixes: list[str], vals: list[str]) -> bool:
-        """:meth:`write` for a columnar batch (suffixes and their encoded values)."""
+        """Queue a batch of suffixes and their encoded values (after the one in flight); False
+        once any batch clashed."""
         if not self._wait():
             return False
         head, tail = self.head, self.tail
@@ -1659,13 +1655,8 @@ class _Direct:
         return True
 
     def write(self, staged: list[tuple[int, int, str, int, str]]) -> bool:
-        """Queue a batch (after the one in flight); False once any batch clashed."""
-        if not self._wait():
-            return False
-        head, tail = self.head, self.tail
-        rows = [(*head, r[2], *tail, r[4]) for r in staged]
-        self.pending = self.pool.submit(self._insert, rows)
-        return True
+        """:meth:`write_clean` of the row path's staged rows."""
+        return self.write_clean([r[2] for r in staged], [r[4] for r in staged])
 
     def flush(self) -> bool:
         """Every batch written; False when one clashed with the store."""
