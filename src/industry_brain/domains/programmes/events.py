@@ -6,12 +6,13 @@ capacity (registrations of both sides together may not exceed it)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from industry_brain.core import parameters
 from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.core.uscc import normalize as normalize_uscc
 from industry_brain.domains.programmes.common import err
@@ -369,3 +370,209 @@ def summary(session: Session, scope: Scope, event_id: int | None = None) -> list
             }
         )
     return out
+
+
+# -- the participants' own side: enterprises and providers register themselves -------------------
+def registration_closes(ev: ProgrammeEvent, region_code: str) -> date:
+    """The last day an enterprise or provider may register itself or cancel its registration:
+    ``programmes.events.registration_close_days`` before the event (dated parameter)."""
+    days = parameters.load().resolve(
+        "programmes.events.registration_close_days", region_code, ev.held_on
+    )
+    return ev.held_on - timedelta(days=int(days.value))
+
+
+def _open_or_refuse(ev: ProgrammeEvent, region_code: str, today: date) -> None:
+    closes = registration_closes(ev, region_code)
+    if today > closes:
+        raise err(
+            "registration_closed",
+            f"报名已于 {closes.isoformat()} 截止",
+            f"registration closed on {closes.isoformat()}",
+            "event",
+            ev.id,
+        )
+
+
+def join(
+    session: Session,
+    event_id: int,
+    side: str,
+    uscc: str,
+    name: str | None,
+    region_code: str,
+    today: date,
+    actor: str,
+    clause: Any = None,
+    county_code: str | None = None,
+) -> ProgrammeRegistration:
+    """A participant registers itself (an enterprise with its own USCC, a provider with its
+    registry USCC): until the registration closes, within the capacity (:func:`register`'s
+    rules, not a copy). An enterprise sees, and joins, the events of the whole region or of its
+    county (``county_code``); another county's event is not found for it."""
+    ev = _event(session, event_id)
+    if side == "enterprise" and ev.county_code and ev.county_code != county_code:
+        raise NotFoundError(
+            "programmes.event",
+            f"没有智造荟活动 {event_id}",
+            f"no event {event_id}",
+            Location(field="event"),
+            event_id,
+        )
+    _open_or_refuse(ev, region_code, today)
+    return register(session, event_id, side, uscc, name, actor, clause=clause)
+
+
+def cancel(
+    session: Session, event_id: int, uscc: str, region_code: str, today: date, actor: str
+) -> ProgrammeRegistration:
+    """A participant cancels its own registration until the registration closes; not once a
+    match involves it (the match and its outcome stay on record). Audited."""
+    ev = _event(session, event_id)
+    code = normalize_uscc(uscc, Location(field="uscc"))
+    reg = session.scalars(
+        select(ProgrammeRegistration).where(
+            ProgrammeRegistration.event_id == event_id, ProgrammeRegistration.uscc == code
+        )
+    ).first()
+    if reg is None:
+        raise err("not_registered_self", "未报名该活动", "not registered for this event", "event")
+    _open_or_refuse(ev, region_code, today)
+    matched = session.scalar(
+        select(func.count(ProgrammeMatch.id)).where(
+            (ProgrammeMatch.demand_id == reg.id) | (ProgrammeMatch.supply_id == reg.id)
+        )
+    )
+    if matched:
+        raise err(
+            "cancel_matched",
+            "已有对接记录，不能取消报名",
+            "a match involves this registration: it cannot be cancelled",
+            "event",
+        )
+    session.delete(reg)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "programmes.unregister",
+        "programme_event",
+        str(event_id),
+        {"uscc": code, "registration_side": reg.side},
+    )
+    return reg
+
+
+def participant_view(
+    session: Session,
+    uscc: str,
+    side: str,
+    county_code: str | None,
+    region_code: str,
+    today: date,
+) -> dict[str, Any]:
+    """The 智造荟 events a participant sees — an enterprise: those of the whole region or of its
+    county; a provider: all — upcoming (today or later) and past, with the places left, whether
+    it registered and may still register or cancel, and the matches that involve it."""
+    stmt = select(ProgrammeEvent).where(ProgrammeEvent.kind == "zhizaohui")
+    mine_ids = select(ProgrammeRegistration.event_id).where(ProgrammeRegistration.uscc == uscc)
+    if side == "enterprise":
+        stmt = stmt.where(
+            ProgrammeEvent.county_code.is_(None)
+            | (ProgrammeEvent.county_code == county_code)
+            | ProgrammeEvent.id.in_(mine_ids)
+        )
+    events = session.scalars(stmt.order_by(ProgrammeEvent.held_on, ProgrammeEvent.id)).all()
+    ids = [ev.id for ev in events]
+    counts = dict(
+        session.execute(
+            select(ProgrammeRegistration.event_id, func.count(ProgrammeRegistration.id))
+            .where(ProgrammeRegistration.event_id.in_(ids))
+            .group_by(ProgrammeRegistration.event_id)
+        ).all()
+    )
+    own = {
+        r.event_id: r
+        for r in session.scalars(
+            select(ProgrammeRegistration).where(
+                ProgrammeRegistration.event_id.in_(ids), ProgrammeRegistration.uscc == uscc
+            )
+        )
+    }
+    other = ProgrammeRegistration.__table__.alias("other")
+    mine = ProgrammeRegistration.__table__.alias("mine")
+    mine_col, other_col = (
+        (ProgrammeMatch.demand_id, ProgrammeMatch.supply_id)
+        if side == "enterprise"
+        else (ProgrammeMatch.supply_id, ProgrammeMatch.demand_id)
+    )
+    match_rows = session.execute(
+        select(ProgrammeMatch, other.c.name, other.c.uscc)
+        .join(mine, mine.c.id == mine_col)
+        .join(other, other.c.id == other_col)
+        .where(mine.c.uscc == uscc, mine.c.side == side)
+        .order_by(ProgrammeMatch.id)
+    ).all()
+    matches: dict[int, list[dict[str, Any]]] = {}
+    for m, other_name, other_uscc in match_rows:
+        matches.setdefault(m.event_id, []).append(
+            {
+                "id": m.id,
+                "party": other_name,
+                "party_uscc": other_uscc,
+                "topic": m.topic,
+                "outcome": m.outcome,
+                "amount_wan": m.amount_wan,
+            }
+        )
+    upcoming, past = [], []
+    for ev in events:
+        n = counts.get(ev.id, 0)
+        closes = registration_closes(ev, region_code)
+        item = {
+            "id": ev.id,
+            "held_on": ev.held_on.isoformat(),
+            "theme": ev.theme,
+            "industry_code": ev.industry_code,
+            "county_code": ev.county_code,
+            "place": ev.place,
+            "capacity": ev.capacity,
+            "registered": n,
+            "left": None if ev.capacity is None else max(ev.capacity - n, 0),
+            "closes_on": closes.isoformat(),
+            "open": today <= closes,
+            "mine": ev.id in own,
+            "matches": matches.get(ev.id, []),
+        }
+        (upcoming if ev.held_on >= today else past).append(item)
+    past.reverse()  # the newest first
+    return {"upcoming": upcoming, "past": past}
+
+
+def provider_outcome(
+    session: Session,
+    match_id: int,
+    provider_uscc: str,
+    outcome: str,
+    amount_wan: float | None,
+    actor: str,
+) -> ProgrammeMatch:
+    """A provider records the outcome of a match of its own (it is the supply side) through
+    :func:`set_outcome`, the officers' rules (an amount for a contract, the contract's amount
+    kept on delivery); another's match is not found."""
+    m = session.get(ProgrammeMatch, match_id) if 0 < match_id < 2**31 else None
+    supply = session.get(ProgrammeRegistration, m.supply_id) if m is not None else None
+    if supply is None or supply.uscc != provider_uscc:
+        raise NotFoundError(
+            "programmes.match",
+            f"没有对接记录 {match_id}",
+            f"no match {match_id}",
+            Location(field="match"),
+            match_id,
+        )
+    return set_outcome(session, match_id, outcome, amount_wan, actor)
+
+
+def event_theme(session: Session, event_id: int) -> str:
+    """The theme of a 智造荟 event (not found otherwise)."""
+    return _event(session, event_id).theme

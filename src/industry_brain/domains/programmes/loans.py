@@ -20,9 +20,11 @@ officers see all loans of their scope.
 from __future__ import annotations
 
 from datetime import date
+from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -403,4 +405,318 @@ def statistics(
         "amount_wan": round(sum(it["amount_wan"] for it in items), 2),
         "by_bank": group("bank"),
         "by_county": group("county_code"),
+    }
+
+
+# -- the enterprise's own loans, their interest subsidy and the banks holding its consent ---------
+# the policy service's runs, results (with their trace) and 政策直兑 ledger, read as tables
+policy_runs = sa.table(
+    "policy_runs",
+    sa.column("id", sa.Integer),
+    sa.column("year", sa.Integer),
+    sa.column("kind", sa.String),
+)
+policy_results = sa.table(
+    "policy_results",
+    sa.column("id", sa.Integer),
+    sa.column("run_id", sa.Integer),
+    sa.column("policy", sa.String),
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("entity", sa.String),
+    sa.column("status", sa.String),
+    sa.column("amount", sa.Float),
+    sa.column("paid", sa.Float),
+    sa.column("trace", sa.JSON),
+)
+policy_payouts = sa.table(
+    "policy_payouts",
+    sa.column("id", sa.Integer),
+    sa.column("policy", sa.String),
+    sa.column("period", sa.Integer),
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("entity", sa.String),
+    sa.column("kind", sa.String),
+    sa.column("amount", sa.Float),
+    sa.column("reason", sa.String),
+)
+_users = sa.table(
+    "users",
+    sa.column("id", sa.Integer),
+    sa.column("username", sa.String),
+    sa.column("display_name", sa.String),
+    sa.column("organisation", sa.String),
+)
+_consent_rows = sa.table(
+    "carbon_consents",
+    sa.column("id", sa.Integer),
+    sa.column("enterprise_id", sa.Integer),
+    sa.column("bank_user_id", sa.Integer),
+    sa.column("scopes", sa.JSON),
+    sa.column("granted_on", sa.Date),
+    sa.column("expires_on", sa.Date),
+    sa.column("revoked_at", sa.DateTime),
+)
+
+
+def loan_state(start_on: date | None, end_on: date | None, today: date) -> str:
+    """``pending`` before the start, ``active`` from the start to the end day, ``matured``
+    after it."""
+    if start_on is not None and today < start_on:
+        return "pending"
+    if end_on is not None and today > end_on:
+        return "matured"
+    return "active"
+
+
+def policy_titles(ids: Any) -> dict[str, dict[str, str]]:
+    """The zh/en titles of policies, read from the policy service's YAML files (never its
+    modules); a policy without a file keeps its id."""
+    folder = resources.files("industry_brain.domains") / "policy" / "parameters" / "policies"
+    out: dict[str, dict[str, str]] = {}
+    for pid in set(ids):
+        f = folder / f"{pid}.yaml"
+        try:
+            title = (yaml.safe_load(f.read_text("utf-8")) or {}).get("title") or {}
+        except (OSError, yaml.YAMLError):
+            title = {}
+        out[pid] = {"zh": title.get("zh") or pid, "en": title.get("en") or pid}
+    return out
+
+
+def subsidies(
+    session: Session, enterprise_id: int, policy_loan_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """For each loan (policy register id): the policy service's results on it — of every
+    year's newest batch run, as stored with their trace, not recomputed — and what the 政策直兑
+    ledger paid on it (payouts less reversals)."""
+    if not policy_loan_ids:
+        return {}
+    entities = {f"loan:{i}": i for i in policy_loan_ids}
+    has = sa.inspect(session.connection()).has_table
+    out: dict[int, dict[str, Any]] = {
+        i: {"results": [], "payouts": [], "paid_wan": 0.0} for i in policy_loan_ids
+    }
+    if has("policy_results"):
+        newest = (
+            select(sa.func.max(policy_runs.c.id))
+            .where(policy_runs.c.kind == "run")
+            .group_by(policy_runs.c.year)
+        )
+        rows = session.execute(
+            select(
+                policy_results.c.id,
+                policy_results.c.run_id,
+                policy_runs.c.year,
+                policy_results.c.policy,
+                policy_results.c.entity,
+                policy_results.c.status,
+                policy_results.c.amount,
+                policy_results.c.paid,
+            )
+            .join(policy_runs, policy_runs.c.id == policy_results.c.run_id)
+            .where(
+                policy_results.c.enterprise_id == enterprise_id,
+                policy_results.c.entity.in_(list(entities)),
+                policy_results.c.run_id.in_(newest),
+            )
+            .order_by(policy_runs.c.year.desc(), policy_results.c.policy)
+        ).all()
+        for rid, run_id, year, policy, entity, status, amount, paid in rows:
+            out[entities[entity]]["results"].append(
+                {
+                    "id": rid,
+                    "run_id": run_id,
+                    "year": year,
+                    "policy": policy,
+                    "status": status,
+                    "amount_wan": amount,
+                    "paid_wan": paid,
+                }
+            )
+    if has("policy_payouts"):
+        rows = session.execute(
+            select(
+                policy_payouts.c.id,
+                policy_payouts.c.policy,
+                policy_payouts.c.period,
+                policy_payouts.c.entity,
+                policy_payouts.c.kind,
+                policy_payouts.c.amount,
+                policy_payouts.c.reason,
+            )
+            .where(
+                policy_payouts.c.enterprise_id == enterprise_id,
+                policy_payouts.c.entity.in_(list(entities)),
+            )
+            .order_by(policy_payouts.c.id)
+        ).all()
+        for pid, policy, period, entity, kind, amount, reason in rows:
+            item = out[entities[entity]]
+            item["payouts"].append(
+                {
+                    "id": pid,
+                    "policy": policy,
+                    "period": period,
+                    "kind": kind,
+                    "amount_wan": amount,
+                    "reason": reason,
+                }
+            )
+            item["paid_wan"] = round(item["paid_wan"] + (amount or 0.0), 4)
+    return out
+
+
+def consenting_banks(session: Session, enterprise_id: int, today: date) -> list[dict[str, Any]]:
+    """The banks that hold the enterprise's consent on ``today`` (the carbon service's
+    ``carbon_consents``, read as a table): name, scopes, granted and expiry days."""
+    if not sa.inspect(session.connection()).has_table("carbon_consents"):
+        return []
+    rows = session.execute(
+        select(
+            _consent_rows.c.id,
+            _users.c.organisation,
+            _users.c.display_name,
+            _users.c.username,
+            _consent_rows.c.scopes,
+            _consent_rows.c.granted_on,
+            _consent_rows.c.expires_on,
+        )
+        .join(_users, _users.c.id == _consent_rows.c.bank_user_id)
+        .where(
+            _consent_rows.c.enterprise_id == enterprise_id,
+            _consent_rows.c.revoked_at.is_(None),
+            _consent_rows.c.granted_on <= today,
+            _consent_rows.c.expires_on >= today,
+        )
+        .order_by(_consent_rows.c.expires_on, _consent_rows.c.id)
+    ).all()
+    return [
+        {
+            "id": cid,
+            "bank": (org or shown or username)[:100],
+            "scopes": list(scopes or []),
+            "granted_on": granted.isoformat(),
+            "expires_on": expires.isoformat(),
+        }
+        for cid, org, shown, username, scopes, granted, expires in rows
+    ]
+
+
+def own_loans(session: Session, scope: Scope, today: date) -> list[dict[str, Any]]:
+    """The enterprise's own 智能制造贷 / 智改数转 loans (every bank's; another firm's are never
+    read) with their state on ``today``, the project they finance and the interest subsidy the
+    policy service computed or paid on each. The read is audited."""
+    scope.require("programmes.loans.mine")
+    if not scope.enterprise_id:
+        return []
+    rows = session.execute(
+        select(
+            ProgrammeLoan,
+            policy_loans.c.bank,
+            policy_loans.c.reference,
+            policy_loans.c.amount,
+            policy_loans.c.rate,
+            policy_loans.c.start_date,
+            policy_loans.c.end_date,
+            Project.code,
+            Project.name,
+        )
+        .join(policy_loans, policy_loans.c.id == ProgrammeLoan.policy_loan_id)
+        .outerjoin(Project, Project.id == ProgrammeLoan.project_id)
+        .where(ProgrammeLoan.enterprise_id == scope.enterprise_id)
+        .order_by(policy_loans.c.start_date, ProgrammeLoan.id)
+    ).all()
+    subs = subsidies(session, scope.enterprise_id, [r[0].policy_loan_id for r in rows])
+    own = session.get(Enterprise, scope.enterprise_id)
+    audit.record(
+        session,
+        scope.username,
+        "programmes.own_loans_read",
+        "enterprise",
+        own.uscc if own else str(scope.enterprise_id),
+        {"loans_seen": len(rows)},
+        user_id=scope.user_id,
+    )
+    return [
+        {
+            "id": loan.id,
+            "policy_loan_id": loan.policy_loan_id,
+            "bank": bank,
+            "reference": ref,
+            "product": loan.product,
+            "purpose": loan.purpose,
+            "project": code,
+            "project_name": pname,
+            "amount_wan": amount,
+            "rate": rate,
+            "start_on": start.isoformat() if start else None,
+            "end_on": end.isoformat() if end else None,
+            "state": loan_state(start, end, today),
+            "subsidy": subs.get(loan.policy_loan_id, {"results": [], "payouts": [], "paid_wan": 0}),
+        }
+        for loan, bank, ref, amount, rate, start, end, code, pname in rows
+    ]
+
+
+def own_subsidy_trace(
+    session: Session, scope: Scope, loan_id: int, result_id: int
+) -> dict[str, Any]:
+    """One stored policy result on one of the enterprise's own loans, with its trace (the
+    conditions with the values seen, the formula, the parameters, stacking and rationing) as the
+    policy service stored it. Another firm's loan or result is not found. Audited."""
+    scope.require("programmes.loans.mine")
+    loan = session.get(ProgrammeLoan, loan_id) if 0 < loan_id < 2**31 else None
+    row = None
+    if loan is not None and loan.enterprise_id == scope.enterprise_id:
+        row = session.execute(
+            select(
+                policy_results.c.id,
+                policy_results.c.run_id,
+                policy_runs.c.year,
+                policy_results.c.policy,
+                policy_results.c.status,
+                policy_results.c.amount,
+                policy_results.c.paid,
+                policy_results.c.trace,
+            )
+            .join(policy_runs, policy_runs.c.id == policy_results.c.run_id)
+            .where(
+                policy_results.c.id == result_id,
+                policy_results.c.enterprise_id == scope.enterprise_id,
+                policy_results.c.entity == f"loan:{loan.policy_loan_id}",
+            )
+        ).first()
+    if row is None:
+        raise NotFoundError(
+            "programmes.subsidy",
+            f"没有贷款 {loan_id} 的贴息测算 {result_id}",
+            f"no subsidy result {result_id} of loan {loan_id}",
+            Location(field="result"),
+            result_id,
+        )
+    reference = session.scalar(
+        select(policy_loans.c.reference).where(policy_loans.c.id == loan.policy_loan_id)
+    )
+    own = session.get(Enterprise, scope.enterprise_id)
+    audit.record(
+        session,
+        scope.username,
+        "programmes.subsidy_read",
+        "enterprise",
+        own.uscc if own else str(scope.enterprise_id),
+        {"reference": reference, "result_id": result_id},
+        user_id=scope.user_id,
+    )
+    rid, run_id, year, policy, status, amount, paid, trace = row
+    return {
+        "id": rid,
+        "loan_id": loan.id,
+        "reference": reference,
+        "run_id": run_id,
+        "year": year,
+        "policy": policy,
+        "status": status,
+        "amount_wan": amount,
+        "paid_wan": paid,
+        "trace": trace or {},
     }

@@ -21,6 +21,10 @@ def ib_permissions() -> dict[str, frozenset[str]]:
         "programmes.investment.edit": frozenset(
             {"admin", "city_officer", "county_officer", "enterprise"}
         ),
+        # the enterprise's own loans, subsidies and consenting banks
+        "programmes.loans.mine": frozenset({"enterprise"}),
+        # 智造荟 for the participants: register / cancel themselves, their matches
+        "programmes.events.join": frozenset({"enterprise", "provider"}),
     }
 
 
@@ -55,7 +59,23 @@ def ib_demo_hook() -> Any:
 @hookimpl
 def ib_navigation() -> list[NavEntry]:
     return [
-        NavEntry("programmes", "nav.programmes", "/programmes", 19, "programmes.view", order=57)
+        NavEntry("programmes", "nav.programmes", "/programmes", 19, "programmes.view", order=57),
+        NavEntry(
+            "programmes_my_loans",
+            "nav.programmes_my_loans",
+            "/programmes/loans/mine",
+            19,
+            "programmes.loans.mine",
+            order=58,
+        ),
+        NavEntry(
+            "programmes_my_events",
+            "nav.programmes_my_events",
+            "/programmes/events/mine",
+            19,
+            "programmes.events.join",
+            order=59,
+        ),
     ]
 
 
@@ -68,9 +88,10 @@ def ib_templates_dir() -> Path:
 def ib_web_router() -> Any:
     from fastapi import APIRouter
 
-    from industry_brain.domains.programmes import web, web_actions
+    from industry_brain.domains.programmes import web, web_actions, web_mine
 
     router = APIRouter(include_in_schema=False)
+    router.include_router(web_mine.router)
     router.include_router(web_actions.router)
     router.include_router(web.router)
     return router
