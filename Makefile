@@ -25,7 +25,8 @@ $(ASSETS): package.json $(STAMP)
 	$(PY) -m industry_brain.web.build_assets
 assets: $(ASSETS)
 
-# Debian packages the tests need: PostgreSQL (throwaway servers in tests), Chromium (browser tests).
+# Debian packages the tests need: PostgreSQL (throwaway servers in tests), Chromium (browser tests),
+# ClamAV (clamscan and clamd: the report files' virus scan).
 system-deps:
 	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing Debian postgresql"; \
@@ -38,6 +39,10 @@ system-deps:
 	@if ! command -v pdftotext >/dev/null; then \
 	  echo "installing Debian poppler-utils (pdftotext: the diagnosis report test reads the PDF)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	fi
+	@if ! command -v clamscan >/dev/null || ! test -x /usr/sbin/clamd; then \
+	  echo "installing Debian clamav, clamav-daemon (virus scan of uploaded report files; the test builds its own signatures)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clamav clamav-daemon >/dev/null; \
 	fi
 
 demo: $(STAMP) $(ASSETS)

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core import exports, parameters
 from industry_brain.core.errors import Location, NotFoundError
 from industry_brain.core.uscc import normalize as normalize_uscc
+from industry_brain.domains.programmes import virus_scan
 from industry_brain.domains.programmes.common import err
 from industry_brain.domains.programmes.models import (
     Programme,
@@ -952,13 +953,42 @@ def store_report(
     limit: int,
 ) -> ProgrammeReportFile:
     """The provider uploads the diagnosis report file of one of its assignments: checked (size,
-    PDF), kept as a blob with its SHA-256 (a new upload replaces the file), the assignment marked
-    delivered today if it was not; audited with the hash."""
+    PDF), scanned for viruses (:mod:`.virus_scan`; an infected file is refused with the
+    signature's name, nothing stored, the refusal audited; without a scanner the file is kept
+    marked not scanned), kept as a blob with its SHA-256 (a new upload replaces the file), the
+    assignment marked delivered today if it was not; audited with the hash and the scan."""
     scope.require("programmes.provider_desk")
     a = _own_assignment(session, scope, assignment_id)
     check_report(content[:8], len(content), limit)
     digest = hashlib.sha256(content).hexdigest()
     name = safe_file_name(file_name)
+    scanned = virus_scan.scan(content)
+    if scanned.status == "infected":
+        # refused, nothing stored; the refusal is audited (committed: the caller rolls back)
+        audit.record(
+            session,
+            scope.username,
+            "programmes.report_infected",
+            "programme_assignment",
+            str(a.id),
+            {
+                "file": name,
+                "signature": scanned.signature,
+                "sha256": digest,
+                "size_bytes": len(content),
+                "scan_engine": scanned.engine,
+                "scan_signatures": scanned.signatures,
+            },
+            user_id=scope.user_id,
+        )
+        session.commit()
+        raise err(
+            "report_infected",
+            f"文件“{name}”检出病毒（{scanned.signature}），已拒收，未保存",
+            f"the file '{name}' carries a virus ({scanned.signature}): refused, nothing stored",
+            "file",
+            scanned.signature,
+        )
     f = session.scalars(
         select(ProgrammeReportFile).where(ProgrammeReportFile.assignment_id == a.id)
     ).first()
@@ -968,6 +998,12 @@ def store_report(
         session.add(f)
     f.file_name, f.size_bytes, f.sha256, f.content = name, len(content), digest, content
     f.uploaded_by = scope.username
+    f.scan_status, f.scan_engine, f.scan_signatures = (
+        scanned.status,
+        scanned.engine,
+        scanned.signatures,
+    )
+    f.scanned_at, f.scan_note = scanned.scanned_at, scanned.note
     if a.delivered_on is None:
         a.delivered_on, a.delivered_by = today, scope.username
     session.flush()
@@ -977,14 +1013,22 @@ def store_report(
         "programmes.report_file",
         "programme_assignment",
         str(a.id),
-        {"sha256": digest, "size_bytes": len(content), "file": name, "replaced_sha256": replaced},
+        {
+            "sha256": digest,
+            "size_bytes": len(content),
+            "file": name,
+            "replaced_sha256": replaced,
+            "scan_status": scanned.status,
+            "scan_signatures": scanned.signatures,
+        },
         user_id=scope.user_id,
     )
     return f
 
 
 def report_files(session: Session, assignment_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Name, size, hash and upload time of the report files of these assignments (no content)."""
+    """Name, size, hash and virus scan (``scanned``: found clean by a scanner; engine, signature
+    version, time) of the report files of these assignments (no content)."""
     if not assignment_ids:
         return {}
     rows = session.execute(
@@ -993,9 +1037,24 @@ def report_files(session: Session, assignment_ids: list[int]) -> dict[int, dict[
             ProgrammeReportFile.file_name,
             ProgrammeReportFile.size_bytes,
             ProgrammeReportFile.sha256,
+            ProgrammeReportFile.scan_status,
+            ProgrammeReportFile.scan_engine,
+            ProgrammeReportFile.scan_signatures,
+            ProgrammeReportFile.scanned_at,
         ).where(ProgrammeReportFile.assignment_id.in_(assignment_ids))
     ).all()
-    return {i: {"name": n, "size": s, "sha256": h} for i, n, s, h in rows}
+    return {
+        i: {
+            "name": n,
+            "size": s,
+            "sha256": h,
+            "scanned": status == "clean",
+            "scan_engine": engine,
+            "scan_signatures": sigs,
+            "scanned_at": at,
+        }
+        for i, n, s, h, status, engine, sigs, at in rows
+    }
 
 
 def read_report(

@@ -8,7 +8,8 @@
   table and is not read here);
 - programme_assignments: an enterprise assigned to a provider (with the explanation of the
   choice), its report deadline and the diagnosis assessment that completes it;
-- programme_report_files: the provider's diagnosis report file (PDF) of an assignment (0022);
+- programme_report_files: the provider's diagnosis report file (PDF) of an assignment (0022), with
+  its virus scan (0025);
 - programme_recognitions: imported benchmark recognitions (未来工厂, 智能工厂, …) with lineage;
 - programme_events: 智造荟 supply–demand events, benchmark-factory visits and learning events;
 - programme_event_registrations / programme_event_matches: who registered, matches and outcome;
@@ -127,6 +128,13 @@ class ProgrammeReportFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # the virus scan before storing (0025): clean, or not_scanned (no scanner configured or it
+    # did not answer) — an infected file is refused, never stored
+    scan_status: Mapped[str] = mapped_column(String(16), server_default="not_scanned")
+    scan_engine: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    scan_signatures: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    scan_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class ProgrammeRecognition(Base):
