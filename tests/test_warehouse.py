@@ -10,6 +10,7 @@ from ibis import _
 
 from industry_brain.ingest import import_file
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
+from industry_brain.warehouse.snapshot import BY_YEAR
 
 A = "91330502MA2B3C4D1U"
 B = "91330503MA2B3C4E2E"
@@ -123,8 +124,9 @@ def test_yearly_sums_are_correctly_rounded_and_nothing_is_left_staged(engine, tm
     assert snap.rows["facts"] == len(facts) == 1
     # the staged raw facts (Parquet on SQLite, CSV from COPY on PostgreSQL) are gone
     assert sorted(p.name for p in snap.path.iterdir()) == sorted(
-        [f"{t}.parquet" for t in snap.rows] + ["manifest.json"]
+        [t if t in BY_YEAR else f"{t}.parquet" for t in snap.rows] + ["manifest.json"]
     )
+    assert [p.name for p in snap.table("facts").iterdir()] == ["2025.parquet"]
 
 
 def _tax_file(tmp_path, name: str, rows: str):  # type: ignore[no-untyped-def]
@@ -194,3 +196,85 @@ def test_a_snapshot_of_another_store_is_never_a_refresh_base(snapshot, tmp_path)
     assert first.batch_ids == second.batch_ids
     assert second.refreshed_from == ""
     assert pd.read_parquet(second.table("enterprises"))["uscc"].tolist() == [B]
+
+
+def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_years(
+    snapshot, engine, tmp_path
+):
+    """The fixture's snapshot holds 2025 only. Statistics for 2024 arrive (A: value added 280,
+    B: 40): the refresh writes ``facts/2024.parquet`` and links the 2025 files of the first
+    snapshot (the same file on disk). Then the tax bureau's 2025 figures for B arrive (20,000 +
+    5,000 元 = 2.5 万元, over statistics' 5 by precedence): the next refresh rewrites 2025 only
+    and links the second snapshot's 2024 files. Each refresh equals a full build, read as one
+    table by DuckDB."""
+    import os
+
+    first = snapshot
+    stats = tmp_path / "stats24.csv"
+    stats.write_text(
+        "统一社会信用代码,企业名称,年份,工业增加值(万元),应交税金(万元),规上标志\n"
+        f"{A},甲,2024,280,80,是\n{B},乙,2024,40,4,否\n",
+        "utf-8",
+    )
+    assert import_file("stats_annual", stats, engine=engine).status == "committed"
+    second = build_snapshot(engine, first.path.parent / "second")
+    assert second.refreshed_from == str(first.path) and second.rewritten_years == [2024]
+    for table in BY_YEAR:
+        assert (
+            sorted(p.name for p in second.table(table).iterdir())
+            == [
+                "2024.parquet",
+                "2025.parquet",
+            ]
+            or table == "electricity_monthly"
+        )  # no 2024 electricity: 2025 only
+        assert os.path.samefile(
+            second.table(table) / "2025.parquet", first.table(table) / "2025.parquet"
+        )
+    year_2024 = pd.read_parquet(second.table("facts") / "2024.parquet")
+    # 2 firms × (value added, tax paid); 规上 goes to scales
+    assert set(year_2024["year"]) == {2024} and len(year_2024) == 4
+    r = import_file(
+        "tax",
+        _tax_file(tmp_path, "t25.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
+        engine=engine,
+    )
+    assert r.status == "committed"
+    third = build_snapshot(engine, first.path.parent / "third")
+    assert third.refreshed_from == str(second.path) and third.rewritten_years == [2025]
+    assert os.path.samefile(
+        third.table("facts") / "2024.parquet",
+        year_2024_path := second.table("facts") / "2024.parquet",
+    )
+    assert not os.path.samefile(
+        third.table("facts") / "2025.parquet", first.table("facts") / "2025.parquet"
+    )
+    full = build_snapshot(engine, first.path.parent / "full", incremental=False)
+    assert full.rewritten_years is None and full.rows == third.rows
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(third.table(table)), pd.read_parquet(full.table(table))
+        )
+    con = connect(third.path, tables=("enterprises", "facts"))
+    counts = con.table("facts").group_by("year").aggregate(n=_.count()).to_pandas()
+    assert dict(zip(counts["year"], counts["n"], strict=True)) == {
+        2024: len(year_2024),
+        2025: len(pd.read_parquet(third.table("facts") / "2025.parquet")),
+    }
+    assert year_2024_path.exists()
+
+
+def test_an_enterprise_moved_to_another_county_rewrites_every_year(snapshot, engine, tmp_path):
+    """Department precedence is per county: when B moves (南浔区 → 吴兴区) every year may differ,
+    so the refresh rewrites them all (rewritten_years None) and still equals a full build."""
+    reg = tmp_path / "reg2.csv"
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{B},乙,吴兴区,3841\n", "utf-8")
+    r = import_file("registration", reg, engine=engine)
+    assert r.status == "committed", [p.message() for p in r.problems]
+    refreshed = build_snapshot(engine, snapshot.path.parent / "moved")
+    full = build_snapshot(engine, snapshot.path.parent / "moved_full", incremental=False)
+    assert refreshed.refreshed_from == str(snapshot.path) and refreshed.rewritten_years is None
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))
+        )

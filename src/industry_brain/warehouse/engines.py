@@ -155,8 +155,29 @@ def fetch(con: Any, expr: Any) -> pd.DataFrame:
             filesystem.delete_dir(path)
 
 
+def table_path(snapshot_dir: Path, name: str) -> Path:
+    """Where the snapshot table ``name`` lies: a folder of Parquet files (``facts/2025.parquet``,
+    one per year) or one file (``enterprises.parquet``). pandas and pyarrow read either."""
+    folder = Path(snapshot_dir) / name
+    return folder if folder.is_dir() else Path(snapshot_dir) / f"{name}.parquet"
+
+
+def scan_path(path: Path) -> str:
+    """The path an engine reads a table from: a folder's Parquet files by glob, or the file."""
+    return str(Path(path) / "*.parquet") if Path(path).is_dir() else str(path)
+
+
+def snapshot_tables(snapshot_dir: Path) -> tuple[str, ...]:
+    """The names of the tables a snapshot folder holds (files and per-year folders)."""
+    root = Path(snapshot_dir)
+    files = {p.stem for p in root.glob("*.parquet")}
+    folders = {p.parent.name for p in root.glob("*/*.parquet") if not p.parent.name.startswith(".")}
+    return tuple(sorted(files | folders))
+
+
 def connect(snapshot_dir: Path, engine: str = "duckdb", tables: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
-    """An Ibis backend with the snapshot's Parquet tables registered under their names."""
+    """An Ibis backend with the snapshot's Parquet tables registered under their names (a table
+    kept as one file per year is read as one table)."""
     import ibis
 
     if engine not in ENGINES:
@@ -172,7 +193,6 @@ def connect(snapshot_dir: Path, engine: str = "duckdb", tables: tuple[str, ...] 
         con.raw_sql("SET enable_progress_bar = false")  # keeps --json output clean
     else:
         con = ibis.pyspark.connect(spark_session())
-    names = tables or tuple(p.stem for p in sorted(Path(snapshot_dir).glob("*.parquet")))
-    for name in names:
-        con.read_parquet(str(Path(snapshot_dir) / f"{name}.parquet"), table_name=name)
+    for name in tables or snapshot_tables(snapshot_dir):
+        con.read_parquet(scan_path(table_path(snapshot_dir, name)), table_name=name)
     return con

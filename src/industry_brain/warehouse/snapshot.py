@@ -1,6 +1,9 @@
 """Snapshot of the operational store as Parquet: the input of every evaluation.
 
-Tables (one Parquet file each under the snapshot folder):
+Tables (one Parquet file each under the snapshot folder; the two big ones, ``facts`` and
+``electricity_monthly``, one file per year under a folder of their name — ``facts/2025.parquet``
+— so an evaluation of a year reads that year's file and a refresh rewrites only the years a new
+batch touched):
 
 - ``enterprises``: enterprise_id, uscc, name, county_code, industry_code, division, status
 - ``scales``: enterprise_id, year, above_scale (规上/规下 by year)
@@ -40,8 +43,12 @@ from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
 from industry_brain.store.db import describe, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
+from industry_brain.warehouse.engines import scan_path, table_path
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
+#: tables written as one Parquet file per year (``<table>/<year>.parquet``; a table without rows
+#: is one empty file, ``<table>/empty.parquet``)
+BY_YEAR = ("facts", "electricity_monthly")
 
 
 @dataclass
@@ -60,9 +67,13 @@ class Snapshot:
     #: an incremental refresh: the snapshot it started from and the enterprises it re-read
     refreshed_from: str = ""
     refreshed_enterprises: int | None = None
+    #: a refresh: the years whose files it wrote (the others are the base's files, linked);
+    #: None for a full build (every year written)
+    rewritten_years: list[int] | None = None
 
     def table(self, name: str) -> Path:
-        return self.path / f"{name}.parquet"
+        """The table's Parquet file, or its folder of one file per year (:data:`BY_YEAR`)."""
+        return table_path(self.path, name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +87,7 @@ class Snapshot:
             "batches_fingerprint": self.batches_fingerprint,
             "refreshed_from": self.refreshed_from,
             "refreshed_enterprises": self.refreshed_enterprises,
+            "rewritten_years": self.rewritten_years,
         }
 
     def runs_of(self, table: str) -> list[dict[str, Any]]:
@@ -96,6 +108,7 @@ class Snapshot:
             data.get("batches_fingerprint", ""),
             data.get("refreshed_from", ""),
             data.get("refreshed_enterprises"),
+            data.get("rewritten_years"),
         )
 
 
@@ -283,11 +296,15 @@ def _write_facts(
     staging: Path,
     base: Snapshot | None = None,
     affected: list[int] | None = None,
-) -> dict[str, int]:
+    changed_years: set[int] | None = None,
+) -> tuple[dict[str, int], list[int] | None]:
     """Precedence, yearly sums and monthly electricity by DuckDB from the staged raw facts, out
-    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as Parquet. With ``base``, the
-    staged facts are those of the ``affected`` enterprises only and every other enterprise's rows
-    are copied from the base snapshot."""
+    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as one Parquet file per year.
+    With ``base``, the staged facts are those of the ``affected`` enterprises only and every
+    other enterprise's rows are copied from the base snapshot; with ``changed_years`` too, only
+    those years are written and the base's files of the other years are linked (a correction of
+    one year rewrites that year's file). Returns the row counts and the years written (None:
+    every year)."""
     import duckdb
 
     con = duckdb.connect()
@@ -314,33 +331,68 @@ def _write_facts(
                ) WHERE rank = best"""
         )
         # fsum: compensated summation, as pandas' groupby sum (Kahan) did
-        facts = """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
-                   FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept"""
-        monthly = """SELECT enterprise_id, year, month, fsum(value) AS value
+        queries = {
+            "facts": """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
+                        FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept""",
+            "electricity_monthly": """SELECT enterprise_id, year, month, fsum(value) AS value
                      FROM chosen WHERE item = 'electricity' AND month > 0
-                     GROUP BY enterprise_id, year, month"""
+                     GROUP BY enterprise_id, year, month""",
+        }
+        order = {
+            "facts": "enterprise_id, year, item, unit, source_dept",
+            "electricity_monthly": "enterprise_id, year, month",
+        }
+        reuse = (
+            base is not None
+            and changed_years is not None
+            and all(base.table(t).is_dir() for t in BY_YEAR)
+        )
         if base is not None:
             con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
             keep = "WHERE enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
-            facts += f" UNION ALL SELECT * FROM read_parquet('{base.table('facts')}') {keep}"
-            monthly += (
-                f" UNION ALL SELECT * FROM read_parquet('{base.table('electricity_monthly')}') "
-                + keep
-            )
-        con.execute(
-            f"""COPY ({facts} ORDER BY enterprise_id, year, item, unit, source_dept)
-                TO '{out_dir / "facts.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
-        )
-        con.execute(
-            f"""COPY ({monthly} ORDER BY enterprise_id, year, month)
-                TO '{out_dir / "electricity_monthly.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
-        )
+            for name in BY_YEAR:
+                queries[name] += (
+                    f" UNION ALL SELECT * FROM read_parquet('{scan_path(base.table(name))}') {keep}"
+                )
+        if reuse:
+            wanted = ", ".join(str(int(y)) for y in sorted(changed_years or ())) or "NULL"
+            for name in BY_YEAR:
+                queries[name] = f"SELECT * FROM ({queries[name]}) WHERE year IN ({wanted})"
+        rows: dict[str, int] = {}
+        for name in BY_YEAR:
+            folder = out_dir / name
+            folder.mkdir()
+            con.execute(f"CREATE TEMP TABLE out_{name} AS {queries[name]}")
+            found = con.execute(f"SELECT DISTINCT year FROM out_{name}").fetchall()
+            years = [int(y) for (y,) in found]
+            for year in years:
+                con.execute(
+                    f"""COPY (SELECT * FROM out_{name} WHERE year = {year} ORDER BY {order[name]})
+                        TO '{folder / f"{year}.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
+                )
+            if reuse and base is not None:
+                for old in sorted(base.table(name).glob("*.parquet")):
+                    if old.stem.isdigit() and int(old.stem) not in (changed_years or set()):
+                        _link(old, folder / old.name)
+            if not any(folder.glob("*.parquet")):
+                con.execute(
+                    f"""COPY (SELECT * FROM out_{name} LIMIT 0)
+                        TO '{folder / "empty.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
+                )
+            con.execute(f"DROP TABLE out_{name}")
+            rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
     finally:
         con.close()
-    return {
-        name: pq.ParquetFile(out_dir / f"{name}.parquet").metadata.num_rows
-        for name in ("facts", "electricity_monthly")
-    }
+    return rows, (sorted(changed_years or ()) if reuse else None)
+
+
+def _link(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (a copy across file systems): a year's file a
+    refresh did not rewrite costs no disk and no time."""
+    try:
+        target.hardlink_to(source)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _fingerprint(session: Session, batch_ids: list[int]) -> str:
@@ -376,32 +428,35 @@ def _refresh_base(
             and snap.parameter_version == version
             and snap.batches_fingerprint
             and set(snap.batch_ids) <= current
-            and all(snap.table(t).exists() for t in ("enterprises", "facts", "electricity_monthly"))
+            and all(snap.table(t).exists() for t in ("enterprises", *BY_YEAR))
         ):
             found.append(snap)
     if not found:
         return None
-    base = max(found, key=lambda s: (s.created_at, str(s.path)))
+    # the one holding the most batches (least to re-read); then the newest
+    base = max(found, key=lambda s: (len(s.batch_ids), s.created_at, str(s.path)))
     return base if _fingerprint(session, base.batch_ids) == base.batches_fingerprint else None
 
 
 def _affected(
     session: Session, base: Snapshot, batch_ids: list[int], ents: pd.DataFrame
-) -> list[int]:
+) -> tuple[list[int], set[int] | None]:
     """Enterprises whose current facts may differ from ``base``: those with a figure in a batch
-    added since (a superseded figure is always replaced by one of the same enterprise), and
-    those added, removed or moved to another county (department precedence is per county)."""
+    added since (a superseded figure is always replaced by one of the same enterprise and year),
+    and those added, removed or moved to another county (department precedence is per county);
+    and the years that may differ: those of the new batches' figures, or None (every year) when
+    an enterprise was added, removed or moved."""
     new = sorted(set(batch_ids) - set(base.batch_ids))
     ids: set[int] = set()
+    years: set[int] = set()
     for chunk in range(0, len(new), 1000):
-        ids.update(
-            int(e)
-            for e in session.scalars(
-                select(Fact.enterprise_id)
-                .where(Fact.batch_id.in_(new[chunk : chunk + 1000]))
-                .distinct()
-            )
-        )
+        for enterprise_id, year in session.execute(
+            select(Fact.enterprise_id, Fact.year)
+            .where(Fact.batch_id.in_(new[chunk : chunk + 1000]))
+            .distinct()
+        ):
+            ids.add(int(enterprise_id))
+            years.add(int(year))
     before = pd.read_parquet(base.table("enterprises"), columns=["enterprise_id", "county_code"])
     both = ents[["enterprise_id", "county_code"]].merge(
         before, on="enterprise_id", how="outer", suffixes=("", "_before"), indicator=True
@@ -411,7 +466,7 @@ def _affected(
         | (both["county_code"].fillna("") != both["county_code_before"].fillna(""))
     ]
     ids.update(int(e) for e in moved["enterprise_id"])
-    return sorted(ids)
+    return sorted(ids), (None if len(moved) else years)
 
 
 def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> Snapshot:
@@ -457,9 +512,11 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             )
             batch_ids = _input_batches(s)
             base = _refresh_base(s, out_dir, database, batch_ids, version) if incremental else None
-            affected = _affected(s, base, batch_ids, ents) if base is not None else None
+            affected, changed_years = (
+                _affected(s, base, batch_ids, ents) if base is not None else (None, None)
+            )
             if affected is not None and len(affected) > INCREMENTAL_MAX:
-                base, affected = None, None
+                base, affected, changed_years = None, None, None
             # the facts in the same transaction as the enterprises, streamed to disk
             reader = _stream_raw_facts(s.connection(), staging, affected)
             fingerprint = _fingerprint(s, batch_ids)
@@ -494,9 +551,16 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
                 ),
             ),
         }
-        rows.update(
-            _write_facts(reader, out_dir / "enterprises.parquet", out_dir, staging, base, affected)
+        fact_rows, rewritten = _write_facts(
+            reader,
+            out_dir / "enterprises.parquet",
+            out_dir,
+            staging,
+            base,
+            affected,
+            changed_years,
         )
+        rows.update(fact_rows)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     snap = Snapshot(
@@ -510,6 +574,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
         batches_fingerprint=fingerprint,
         refreshed_from=str(base.path) if base is not None else "",
         refreshed_enterprises=len(affected) if affected is not None else None,
+        rewritten_years=rewritten,
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
     return snap

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.domains.mujun import lists, measures, report, service
 from industry_brain.domains.mujun.models import MujunAdjustment
+from industry_brain.warehouse.engines import table_path
 
 ORDER = 25  # after carbon (20): the Huzhou scheme reads its published results (result_carbon)
 DEMO_SOURCE = "演示数据"
@@ -39,7 +40,7 @@ def seed_adjustments(session: Session, snapshot_dir: Path, year: int) -> int:
         return 0
     ents = pd.read_parquet(snapshot_dir / "enterprises.parquet")
     scales = pd.read_parquet(snapshot_dir / "scales.parquet")
-    facts = pd.read_parquet(snapshot_dir / "facts.parquet")
+    facts = pd.read_parquet(table_path(snapshot_dir, "facts"))
     facts = facts[(facts["year"] == year) & facts["item"].isin(["rd_expense", "revenue"])]
     wide = facts.pivot_table(index="enterprise_id", columns="item", values="value", aggfunc="sum")
     above = scales[(scales["year"] == year) & scales["above_scale"]]["enterprise_id"]
