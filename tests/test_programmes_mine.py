@@ -65,11 +65,9 @@ def _consent(s: Session, ent: int, bank: int, granted_by: int, expires: date) ->
 
 
 # -- the enterprise's loans ---------------------------------------------------------------------
-def test_enterprise_loans_with_subsidy_trace_and_consents(
-    sqlite_engine: Engine, tmp_path: Path
-) -> None:
-    ids = seed(sqlite_engine).ids
-    with Session(sqlite_engine) as s:
+def test_enterprise_loans_with_subsidy_trace_and_consents(engine: Engine, tmp_path: Path) -> None:
+    ids = seed(engine).ids
+    with Session(engine) as s:
         wx = s.scalar(select(Enterprise).where(Enterprise.uscc == USCC_WX))
         nx = s.scalar(select(Enterprise).where(Enterprise.uscc == USCC_NX))
         s.add(
@@ -135,8 +133,8 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(
     # the policy service's own batch over the store (data year 2024) computes the 贴息:
     # 规上 甲 (2024), purpose zgsz: 1,000 × min(2 %, 5 %) × 366 days of 2024 ÷ 365 = 20.0548 万元;
     # 乙 is not 规上 in 2024 → no result
-    run_id, _ev = policy_service.run(sqlite_engine, year=2024, root=tmp_path, actor="test")
-    with Session(sqlite_engine) as s:
+    run_id, _ev = policy_service.run(engine, year=2024, root=tmp_path, actor="test")
+    with Session(engine) as s:
         results = s.scalars(
             select(PolicyResult).where(
                 PolicyResult.run_id == run_id, PolicyResult.policy == "zgsz_loan_interest"
@@ -150,7 +148,7 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(
         ledger.approve(s, approval.id, "admin")
         s.commit()
 
-    app = create_app(Settings(today=TODAY), sqlite_engine)
+    app = create_app(Settings(today=TODAY), engine)
     ent = _client(app, "ent_wx")
     portal = ent.get("/portal").text
     assert 'href="/programmes/loans/mine"' in portal  # in the enterprise's navigation
@@ -184,7 +182,7 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(
     banks = re.search(r'id="table-consenting-banks".*?</table>', text, re.S).group(0)
     assert "湖州银行" in banks and "南浔农商银行" not in banks and "2026-12-31" in banks
     assert 'href="/portal#consents"' in text
-    assert len(_audits(sqlite_engine, "programmes.own_loans_read")) == 1
+    assert len(_audits(engine, "programmes.own_loans_read")) == 1
 
     # the trace as the policy service stored it
     trace = ent.get(f"/programmes/loans/mine/{mine_id}/subsidy/{result_id}")
@@ -192,7 +190,7 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(
     assert "智改数转贷款贴息" in trace.text and "规上工业企业" in trace.text
     assert "✓" in trace.text and "✗" not in trace.text
     assert "公式结果 20.0548 万元" in trace.text
-    assert [a.detail["result_id"] for a in _audits(sqlite_engine, "programmes.subsidy_read")] == [
+    assert [a.detail["result_id"] for a in _audits(engine, "programmes.subsidy_read")] == [
         result_id
     ]
     # English
@@ -214,10 +212,10 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(
 
 
 # -- 智造荟 for enterprises and providers ----------------------------------------------------------
-def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine) -> None:
-    seed(sqlite_engine)
-    _providers(sqlite_engine)  # prov_a → 甲诊断服务公司 (PA), prov_b → 乙诊断服务公司 (PB)
-    with Session(sqlite_engine) as s:
+def test_participants_register_cancel_and_record_outcomes(engine: Engine) -> None:
+    seed(engine)
+    _providers(engine)  # prov_a → 甲诊断服务公司 (PA), prov_b → 乙诊断服务公司 (PB)
+    with Session(engine) as s:
         s.add(User(username="prov_x", display_name="x", role="provider", password_hash=_HASH))
         e1 = events.create(
             s, date(2026, 6, 20), "吴兴纺织智造荟", None, "330502", "city", "吴兴科创园", 2
@@ -233,7 +231,7 @@ def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine)
         ids = {
             k: v.id for k, v in (("e1", e1), ("e2", e2), ("shut", shut), ("nx", nx), ("past", past))
         }
-    app = create_app(Settings(today=TODAY), sqlite_engine)
+    app = create_app(Settings(today=TODAY), engine)
     page = "/programmes/events/mine"
     ent = _client(app, "ent_wx")
     assert f'href="{page}"' in ent.get("/portal").text  # in the enterprise's navigation
@@ -268,7 +266,7 @@ def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine)
     r = _post(prov_a, page, reg("e1"))
     assert r.status_code == 400 and "名额已满（2 家）" in r.text
     assert "名额已满" in prov_a.get(page).text
-    with Session(sqlite_engine) as s:
+    with Session(engine) as s:
         regs = s.scalars(
             select(ProgrammeRegistration).where(ProgrammeRegistration.event_id == ids["e1"])
         ).all()
@@ -284,10 +282,10 @@ def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine)
     r = _post(ent, page, cancel("e2"))
     assert r.status_code == 303
     assert "已取消报名“全市数字化转型对接会”。" in ent.get(page).text
-    assert [
-        (a.actor, a.detail["uscc"]) for a in _audits(sqlite_engine, "programmes.unregister")
-    ] == [("ent_wx", USCC_WX)]
-    joined = [(a.actor, a.object_id) for a in _audits(sqlite_engine, "programmes.register")]
+    assert [(a.actor, a.detail["uscc"]) for a in _audits(engine, "programmes.unregister")] == [
+        ("ent_wx", USCC_WX)
+    ]
+    joined = [(a.actor, a.object_id) for a in _audits(engine, "programmes.register")]
     assert ("ent_wx", str(ids["e1"])) in joined and ("prov_b", str(ids["e1"])) in joined
 
     # the provider records the outcome of its own match with the officers' rules
@@ -302,11 +300,11 @@ def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine)
     assert _post(ent, page, out, {"outcome": "dropped"}).status_code == 403  # enterprises read
     r = _post(prov_b, page, out, {"outcome": "contracted", "amount": "85.5"})
     assert r.status_code == 303
-    with Session(sqlite_engine) as s:
+    with Session(engine) as s:
         m = s.get(ProgrammeMatch, match_id)
         assert (m.outcome, m.amount_wan) == ("contracted", 85.5)
     assert ("prov_b", str(ids["e1"])) in [
-        (a.actor, a.object_id) for a in _audits(sqlite_engine, "programmes.outcome")
+        (a.actor, a.object_id) for a in _audits(engine, "programmes.outcome")
     ]
     mine = re.search(rf'<tr id="my-match-{match_id}">.*?</tr>', ent.get(page).text, re.S).group(0)
     assert "已签约" in mine and "85.50" in mine and "乙诊断服务公司" in mine
@@ -319,5 +317,5 @@ def test_participants_register_cancel_and_record_outcomes(sqlite_engine: Engine)
     unlinked = _client(app, "prov_x")
     assert 'id="my-events-unlinked"' in unlinked.get(page).text
     assert _post(unlinked, page, reg("e2")).status_code == 404
-    with Session(sqlite_engine) as s:
+    with Session(engine) as s:
         assert s.get(ProgrammeEvent, ids["e2"]) is not None
