@@ -19,6 +19,7 @@ officers see all loans of their scope.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -468,19 +469,20 @@ def loan_state(start_on: date | None, end_on: date | None, today: date) -> str:
     return "active"
 
 
+@functools.lru_cache(maxsize=64)
+def _policy_title(pid: str) -> tuple[str, str]:
+    f = resources.files("industry_brain.domains") / "policy" / "parameters" / "policies"
+    try:
+        title = (yaml.safe_load((f / f"{pid}.yaml").read_text("utf-8")) or {}).get("title") or {}
+    except (OSError, yaml.YAMLError):
+        title = {}
+    return title.get("zh") or pid, title.get("en") or pid
+
+
 def policy_titles(ids: Any) -> dict[str, dict[str, str]]:
     """The zh/en titles of policies, read from the policy service's YAML files (never its
     modules); a policy without a file keeps its id."""
-    folder = resources.files("industry_brain.domains") / "policy" / "parameters" / "policies"
-    out: dict[str, dict[str, str]] = {}
-    for pid in set(ids):
-        f = folder / f"{pid}.yaml"
-        try:
-            title = (yaml.safe_load(f.read_text("utf-8")) or {}).get("title") or {}
-        except (OSError, yaml.YAMLError):
-            title = {}
-        out[pid] = {"zh": title.get("zh") or pid, "en": title.get("en") or pid}
-    return out
+    return {pid: dict(zip(("zh", "en"), _policy_title(pid), strict=True)) for pid in set(ids)}
 
 
 def subsidies(
