@@ -1,8 +1,9 @@
-"""The participants' programme pages in a browser, over the demo site (SQLite and PostgreSQL): the
-enterprise reaches its own 智能制造贷 loans from its navigation (a loan its consenting bank
-registered, the bank named, the banks holding its consent linked to the consent page) and
-registers for a 智造荟 event and cancels; a provider registers, and records the outcome of the
-match the officer made at the event (a contract without its amount is refused beside the row)."""
+"""The participants' programme pages in a browser, over the demo site (SQLite; the pages' SQL
+runs on PostgreSQL in tests/test_programmes_mine.py): the enterprise reaches its own 智能制造贷
+loans from its navigation (a loan its consenting bank registered, the bank named, the banks
+holding its consent linked to the consent page) and registers for a 智造荟 event and cancels; a
+provider registers, and records the outcome of the match the officer made at the event (a
+contract without its amount is refused beside the row)."""
 
 from __future__ import annotations
 
