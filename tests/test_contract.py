@@ -180,6 +180,8 @@ def test_built_services_are_registered_through_the_entry_point_group() -> None:
         "diagnosis",
         "market",
         "programmes",
+        "programmes_my_events",  # the enterprise's and provider's 智造荟 page
+        "programmes_my_loans",  # the enterprise's own loans
         "ids",  # the identifiers node's portal pages (/ids)
     ]
     for name, svc in services.items():

@@ -66,7 +66,7 @@ def ib_navigation() -> list[NavEntry]:
             "/programmes/loans/mine",
             19,
             "programmes.loans.mine",
-            order=58,
+            order=57,
         ),
         NavEntry(
             "programmes_my_events",
@@ -74,7 +74,7 @@ def ib_navigation() -> list[NavEntry]:
             "/programmes/events/mine",
             19,
             "programmes.events.join",
-            order=59,
+            order=57,
         ),
     ]
 
