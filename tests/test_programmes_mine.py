@@ -204,7 +204,7 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(engine: Engine, tmp_pa
     other = nx_client.get("/programmes/loans/mine").text
     assert "ZN-2024-02" in other and "ZN-2024-01" not in other
     # 乙 is not 规上 in 2024: no 贴息; the 碳效贷 discount cannot tell without a carbon grade
-    assert "智改数转贷款贴息" not in other and "碳效贷利率优惠：数据不足，无法判断" in other
+    assert "智改数转贷款贴息" not in other and "碳效贷利率优惠 · 数据不足，无法判断" in other
     assert nx_client.get(f"/programmes/loans/mine/{mine_id}/subsidy/{result_id}").status_code == 404
     # no other role has the page
     for who in ("city", "bank", "county_wx"):

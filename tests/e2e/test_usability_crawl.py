@@ -197,6 +197,7 @@ class Names:
                 ("programmes", "name"),
                 ("programme_providers", "name"),
                 ("programme_events", "theme"),
+                ("programme_events", "place"),
                 ("programme_event_registrations", "name"),
                 ("programme_event_matches", "topic"),
                 ("programme_loans", "purpose"),
