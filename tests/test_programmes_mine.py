@@ -29,6 +29,7 @@ from industry_brain.store.models import AuditLog, Enterprise, Project, User
 from industry_brain.store.scope import Scope
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
+from tests.e2e.test_usability_crawl import Names, problems_of, visible_text
 from tests.test_programmes_actions import PA, PB, _providers
 from tests.web_fixtures import _HASH, USCC_NX, USCC_WX, csrf_of, login, seed
 
@@ -193,6 +194,16 @@ def test_enterprise_loans_with_subsidy_trace_and_consents(engine: Engine, tmp_pa
     assert [a.detail["result_id"] for a in _audits(engine, "programmes.subsidy_read")] == [
         result_id
     ]
+    # the web crawl's language checks on the loans and trace pages, both languages
+    names = Names.of(engine)
+    for lang in ("zh", "en"):
+        ent.get(f"/lang/{lang}")
+        for url in (
+            "/programmes/loans/mine",
+            f"/programmes/loans/mine/{mine_id}/subsidy/{result_id}",
+        ):
+            text = visible_text(ent.get(url).text)
+            assert not problems_of(text, lang, names, {"ent_wx"}), (url, lang)
     # English
     ent.get("/lang/en")
     en = ent.get("/programmes/loans/mine").text
@@ -309,6 +320,15 @@ def test_participants_register_cancel_and_record_outcomes(engine: Engine) -> Non
     mine = re.search(rf'<tr id="my-match-{match_id}">.*?</tr>', ent.get(page).text, re.S).group(0)
     assert "已签约" in mine and "85.50" in mine and "乙诊断服务公司" in mine
 
+    # the web crawl's language checks (tests/e2e/test_usability_crawl.py; it crawls no provider)
+    # on the participants' pages in both languages
+    names = Names.of(engine)
+    for who, c in (("ent_wx", ent), ("prov_b", prov_b)):
+        for lang in ("zh", "en"):
+            c.get(f"/lang/{lang}")
+            html = c.get(page).text
+            assert not problems_of(visible_text(html), lang, names, {who}), (who, lang)
+    prov_b.get("/lang/zh")
     # English; officers have their own pages; a provider user without a registry entry
     prov_b.get("/lang/en")
     en = prov_b.get(page).text

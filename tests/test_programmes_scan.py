@@ -27,6 +27,7 @@ from industry_brain.domains.programmes.models import ProgrammeAssignment, Progra
 from industry_brain.store.models import AuditLog, Enterprise
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
+from tests.e2e.test_usability_crawl import Names, problems_of, visible_text
 from tests.test_programmes_actions import PA, PB, _providers
 from tests.web_fixtures import USCC_NX, USCC_WX, csrf_of, login, seed
 
@@ -166,6 +167,11 @@ def test_report_uploads_are_scanned(
         assert f.scan_engine.startswith("ClamAV ") and f.scanned_at is not None and not f.scan_note
     desk = prov_a.get("/programmes/desk").text
     assert f'id="scan-desk-{mine}" data-scan="clean"' in desk and "已通过病毒扫描" in desk
+    # the engine and signature version are shown verbatim (the web crawl's language checks pass)
+    for lang in ("en", "zh"):
+        prov_a.get(f"/lang/{lang}")
+        text = visible_text(prov_a.get("/programmes/desk").text)
+        assert not problems_of(text, lang, Names.of(sqlite_engine), {"prov_a"}), lang
     r = prov_a.get(f"/programmes/assignments/{mine}/report.pdf")
     assert r.status_code == 200 and r.headers["x-virus-scan"] == "clean"
 

@@ -198,6 +198,7 @@ class Names:
                 ("programme_providers", "name"),
                 ("programme_events", "theme"),
                 ("programme_events", "place"),
+                ("programme_report_files", "file_name"),
                 ("programme_event_registrations", "name"),
                 ("programme_event_matches", "topic"),
                 ("programme_loans", "purpose"),
