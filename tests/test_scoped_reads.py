@@ -178,6 +178,9 @@ def _expected(engine: Engine, scope: Scope, q: str = "", scale: str | None = Non
         (COUNTY_WX, "", None),
         (CITY, "zzz", None),
         (CITY, "%", None),  # matched literally: nothing
+        (CITY, "_", None),  # matched literally: nothing
+        (CITY, "02号", None),  # digits and Chinese (SQLite: the instr path)
+        (COUNTY_WX, "老7", None),  # a former name's part, in a county's scope
     ],
 )
 def test_search_pages_and_totals_match_a_reference(engine, scope, q, scale):
