@@ -189,9 +189,12 @@ def run_engine(folder: Path, engine: str) -> dict[str, Any]:
         ["330502", "330503", "330521", "330522", "330523"],
         backend=con,
     )
-    expr = eng.evaluate_expr(compiled, keep="candidates")
-    expr = expr.filter(expr.eligible.fill_null(False)).select("policy", "enterprise_id", "amount")
-    frame = fetch(con, expr)  # the service's own path: Arrow, then pandas
+    expr = eng.evaluate_expr(compiled, keep="candidates", numbered=True)
+    expr = expr.filter(expr.eligible.fill_null(False)).select(
+        "policy_no", "enterprise_id", "amount"
+    )
+    # the service's own path: Arrow, then pandas, the policy ids put back
+    frame = eng.named(fetch(con, expr), compiled).drop(columns="policy_no")
     seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     frame.to_parquet(folder / f"out-{engine}.parquet", index=False)
     return {

@@ -90,9 +90,9 @@ def evaluate(
     compiled = eng.compile_all(
         policies, inputs, year, on, counties, backend=con if enterprise_id is None else None
     )
-    expr = eng.evaluate_expr(compiled, keep, enterprise_id)
+    expr = eng.evaluate_expr(compiled, keep, enterprise_id, numbered=True)
     # through Arrow (``execute()`` converts every column once more; Spark writes Parquet)
-    frame = eng.order(fetch(con, expr))
+    frame = eng.order(eng.named(fetch(con, expr), compiled))
     rows = eng.decode(frame, compiled)
     ev = Evaluation(year, on, rows, policies)
     ration(ev)

@@ -622,7 +622,7 @@ def _compile(
         **cols,
     )
     if policy.spec.amount.cap_per_enterprise:
-        total = out.amount.sum().over(group_by=["policy", "enterprise_id"])
+        total = out.amount.sum().over(group_by=["policy_no", "enterprise_id"])
         out = out.mutate(
             amount=ibis.ifelse(
                 out.cap_firm.notnull() & (total > out.cap_firm),
@@ -873,11 +873,18 @@ def slot_counts(policies: list[Policy]) -> dict[str, int]:
 
 
 def evaluate_expr(
-    compiled: list[Compiled], keep: str = "candidates", enterprise_id: int | None = None
+    compiled: list[Compiled],
+    keep: str = "candidates",
+    enterprise_id: int | None = None,
+    numbered: bool = False,
 ) -> ir.Table:
     """The union of the policies with the stacking decision, as one expression.
 
-    ``keep``: ``candidates`` (eligible or unknown rows only — the batch) or ``all``."""
+    ``keep``: ``candidates`` (eligible or unknown rows only — the batch) or ``all``.
+    ``numbered`` (policies from :func:`compile_all`, which numbers them): the policy travels
+    as its number only (``policy_no``, the rank of its id) — millions of id strings cost the
+    query and their conversion to Python more than the rest of a row; :func:`named` puts the
+    ids back as a categorical column."""
     tables = list({id(c.table): c.table for c in compiled}.values())
     union = tables[0]
     if len(tables) > 1:
@@ -891,7 +898,7 @@ def evaluate_expr(
             order_by=[
                 ibis.desc(ok.cast("int64")),
                 ibis.desc(union.amount.abs().fill_null(0.0)),
-                union.policy,
+                union.policy_no,  # the rank of the policy's id: the same order as the id
             ],
         )
         union = union.mutate(stacked=union.stack_group.notnull() & ok & (rn > 0))
@@ -901,7 +908,18 @@ def evaluate_expr(
         union = union.filter(union.eligible.fill_null(True))
     # unordered: 6 million rows sort in the caller only when it needs them in order
     # (:func:`order`), so the batch's sort is not paid by every consumer of the expression
-    return union
+    return union.drop("policy") if numbered else union
+
+
+def named(frame: pd.DataFrame, compiled: list[Compiled]) -> pd.DataFrame:
+    """An executed ``numbered`` :func:`evaluate_expr` of :func:`compile_all`'s policies with
+    the policy ids back in front as ``policy`` (a categorical column: one string per policy,
+    not per row)."""
+    ids = sorted({c.policy.id for c in compiled})
+    codes = frame["policy_no"].to_numpy(dtype="int64")
+    return frame.assign(
+        policy=pd.Categorical.from_codes(codes, categories=ids) if len(ids) else []
+    )[["policy", *frame.columns]]
 
 
 def order(frame: pd.DataFrame) -> pd.DataFrame:
