@@ -52,8 +52,10 @@ def _today(request: Request) -> date:
     return request.app.state.settings.current_date()
 
 
-def _render(request: Request, name: str, ctx: dict[str, Any]) -> Response:
-    return request.app.state.render(request, name, {"page": name, **ctx})
+def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    response = request.app.state.render(request, name, {"page": name, **ctx})
+    response.status_code = status
+    return response
 
 
 Id = Annotated[int, PathParam(ge=1, lt=2**31)]

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,11 +39,11 @@ from industry_brain.core.errors import ConflictError, IBError, NotFoundError
 from industry_brain.domains.programmes import diagnosis, events, investment, loans
 from industry_brain.domains.programmes.common import err
 from industry_brain.domains.programmes.models import ProgrammeMatch
+from industry_brain.domains.programmes.web import _done, _render, _today
 from industry_brain.store import codes as store_codes
 from industry_brain.store import scoped
 from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import PermissionDenied, Scope
-from industry_brain.web import flash
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
 
 router = APIRouter(include_in_schema=False)
@@ -59,21 +59,6 @@ _market_providers = sa.table(
     sa.column("name", sa.String),
     sa.column("status", sa.String),
 )
-
-
-def _today(request: Request) -> date:
-    return request.app.state.settings.current_date()
-
-
-def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    response = request.app.state.render(request, name, {"page": name, **ctx})
-    response.status_code = status
-    return response
-
-
-def _done(request: Request, url: str, key: str, **values: Any) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
 
 
 def _status(exc: IBError) -> int:

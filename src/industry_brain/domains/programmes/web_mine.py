@@ -15,24 +15,23 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi import Path as PathParam
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ConflictError, IBError, Location, NotFoundError
 from industry_brain.domains.programmes import diagnosis, events, loans
 from industry_brain.domains.programmes.common import err
+from industry_brain.domains.programmes.web import _done, _render, _today
 from industry_brain.store import codes as store_codes
 from industry_brain.store import scoped
 from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import PermissionDenied, Scope
-from industry_brain.web import flash
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
 
 router = APIRouter(include_in_schema=False)
@@ -42,21 +41,6 @@ Id = Annotated[int, PathParam(ge=1, lt=2**31)]
 _market_providers = sa.table(
     "market_providers", sa.column("uscc", sa.String), sa.column("name", sa.String)
 )
-
-
-def _today(request: Request) -> date:
-    return request.app.state.settings.current_date()
-
-
-def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    response = request.app.state.render(request, name, {"page": name, **ctx})
-    response.status_code = status
-    return response
-
-
-def _done(request: Request, url: str, key: str, **values: Any) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
 
 
 # -- the enterprise's loans ----------------------------------------------------------------------
