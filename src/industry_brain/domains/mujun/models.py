@@ -39,7 +39,8 @@ class MujunRun(Base):
     status: Mapped[str] = mapped_column(String(16))  # published | superseded | draft
     engine: Mapped[str] = mapped_column(String(16))  # duckdb | pyspark
     parameter_version: Mapped[str] = mapped_column(String(32))
-    parameters: Mapped[dict] = mapped_column(JSON, default=dict)  # resolved, per county
+    # resolved, per county (~50 KB): loaded when read, not with every row that joins its run
+    parameters: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     input_batch_ids: Mapped[list] = mapped_column(JSON, default=list)
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
