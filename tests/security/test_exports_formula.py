@@ -101,43 +101,6 @@ def test_xlsx_cells_are_strings_and_control_characters_escaped(tmp_path: Path) -
     assert values[5:] == [(1.5, "n"), (None, "n"), (-3, "n")]
 
 
-def test_streamed_workbook_styled_cells_stay_text(tmp_path: Path) -> None:
-    """A write-only workbook (the import report, the 亩均 ranking): values and :func:`styled`
-    cells are as safe as in a normal one, styles are kept, rows are counted, and a cell made
-    elsewhere holding a formula goes in as its text."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-
-    wb = exports.workbook(write_only=True)
-    ws = wb.create_sheet(exports.sheet_title("问题清单"))
-    ws.column_dimensions["A"].width = 33
-    ws.freeze_panes = "B2"
-    red = PatternFill("solid", fgColor="FFC7CE")
-    head = [exports.styled(ws, h, font=Font(bold=True)) for h in ("名称", "值")]
-    assert exports.append(ws, head) == 1
-    foreign = WriteOnlyCell(ws, value="=1+1")
-    foreign.font = Font(italic=True)
-    assert foreign.data_type == "f"  # what openpyxl would write as a formula
-    row = [exports.styled(ws, EVIL, fill=red), exports.styled(ws, NUL_NAME), 2.5, foreign]
-    assert exports.append(ws, row) == 2
-    assert exports.append(ws, ["#N/A", None, -1]) == 3
-    path = exports.save(wb, tmp_path / "streamed.xlsx")
-    got = load_workbook(path)["问题清单"]
-    assert got.column_dimensions["A"].width == 33 and got.freeze_panes == "B2"
-    assert [(c.value, c.font.b) for c in got[1]][:2] == [("名称", True), ("值", True)]
-    second = got[2]
-    assert [(c.value, c.data_type) for c in second] == [
-        (EVIL, "s"),
-        (NUL_SHOWN, "s"),
-        (2.5, "n"),
-        ("=1+1", "s"),
-    ]
-    assert second[0].fill.fgColor.rgb.endswith("FFC7CE") and second[3].font.i
-    assert [(c.value, c.data_type) for c in got[3]][:1] == [("#N/A", "s")]
-    with zipfile.ZipFile(path) as z:
-        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.endswith(".xml"))
-
-
 def test_write_csv_prefixes_text_not_numbers(tmp_path: Path) -> None:
     path = exports.write_csv(
         tmp_path / "t.csv", ["名称", "值"], [[EVIL, -3], ["-5", 2.5], [NUL_NAME, None]]

@@ -16,12 +16,9 @@ export goes through this module, which makes them safe to open in a spreadsheet:
 - Missing numbers (``None``, NaN, ±inf, pandas ``NA``/``NaT``) are written as empty cells.
 
 Worksheet styling (fonts, fills, widths) stays with the caller; rows go in through
-:func:`append`, sheets are named through :func:`sheet_title`. Large workbooks (import reports,
-the 亩均 ranking) are streamed: ``workbook(write_only=True)`` writes each row as it is appended
-instead of keeping a cell object per value until the save; styled cells go in as
-:func:`styled` cells, and widths and frozen panes are set before the first row.
-An architectural test (``tests/security/test_exports_architecture.py``) fails when a module
-writes XLSX or CSV elsewhere.
+:func:`append`, sheets are named through :func:`sheet_title`. An architectural test
+(``tests/security/test_exports_architecture.py``) fails when a module writes XLSX or CSV
+elsewhere.
 """
 
 from __future__ import annotations
@@ -30,17 +27,13 @@ import csv
 import math
 import re
 from collections.abc import Iterable, Sequence
-from copy import copy
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,12 +102,9 @@ def _number(value: Any) -> Any:
 
 
 # -- XLSX -------------------------------------------------------------------------------------
-def workbook(write_only: bool = False) -> Workbook:
-    """A new workbook with openpyxl's one default sheet (rename it, or remove it); with
-    ``write_only`` a streaming workbook without sheets (``create_sheet``), whose rows are written
-    as they are appended (openpyxl's write-only mode: no cell is kept, styles go in with
-    :func:`styled`, widths and frozen panes before the first row)."""
-    return Workbook(write_only=write_only)
+def workbook() -> Workbook:
+    """A new workbook with openpyxl's one default sheet (rename it, or remove it)."""
+    return Workbook()
 
 
 def sheet_title(name: Any, used: set[str] | None = None, default: str = "数据") -> str:
@@ -148,44 +138,14 @@ def xlsx_value(ws: Worksheet, value: Any) -> Any:
         text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
     if not text.startswith("=") and text[:1] != "#":
         return text  # openpyxl types any other text as a string already
-    cell = WriteOnlyCell(ws, value=text)  # a Cell any sheet's append takes
+    cell = Cell(ws, value=text)
     cell.data_type = "s"
     return cell
 
 
-def styled(ws: Worksheet | WriteOnlyWorksheet, value: Any, **style: Any) -> Cell:
-    """A cell holding ``value`` as :func:`xlsx_value` makes it safe, with openpyxl styles
-    (``font=``, ``fill=``, ``border=``, ``alignment=``, ``number_format=``), to pass to
-    :func:`append` — the way to style a cell of a write-only sheet."""
-    safe = xlsx_value(ws, value)
-    cell = safe if isinstance(safe, Cell) else WriteOnlyCell(ws, value=safe)
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    return cell
-
-
-def _cell_value(ws: Any, value: Any) -> Any:
-    if not isinstance(value, Cell):
-        return xlsx_value(ws, value)
-    if value.data_type != "f":
-        return value  # made by styled(): its value went through xlsx_value
-    # a cell made elsewhere holding a formula: its text, as text, in the same style
-    cell = styled(ws, str(value.value))
-    cell._style = copy(value._style)  # openpyxl's way of copying a cell's style
-    return cell
-
-
-#: rows appended so far to each write-only sheet (openpyxl does not count them)
-_STREAMED: WeakKeyDictionary[WriteOnlyWorksheet, int] = WeakKeyDictionary()
-
-
-def append(ws: Worksheet | WriteOnlyWorksheet, values: Iterable[Any]) -> int:
-    """Append one row of values to ``ws`` safely; returns the row number written. Values may
-    be :func:`styled` cells."""
-    ws.append([_cell_value(ws, v) for v in values])
-    if isinstance(ws, WriteOnlyWorksheet):
-        _STREAMED[ws] = _STREAMED.get(ws, 0) + 1
-        return _STREAMED[ws]
+def append(ws: Worksheet, values: Iterable[Any]) -> int:
+    """Append one row of values to ``ws`` safely; returns the row number written."""
+    ws.append([xlsx_value(ws, v) for v in values])
     return ws._current_row  # openpyxl's own append cursor: max_row would scan the sheet
 
 

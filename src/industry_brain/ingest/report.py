@@ -39,8 +39,9 @@ def write_json(result: ImportResult, path: Path) -> Path:
 
 
 def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Path:
-    wb = exports.workbook(write_only=True)  # streamed: rows are written as they come
-    summary = wb.create_sheet("问题清单")
+    wb = exports.workbook()
+    summary = wb.active
+    summary.title = "问题清单"
     head = [
         "严重性 severity",
         "代码 code",
@@ -53,16 +54,15 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
         "原值 value",
         "USCC",
     ]
-    for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20], start=1):
-        summary.column_dimensions[get_column_letter(idx)].width = width
-    exports.append(summary, [exports.styled(summary, h, font=HEADER_FONT) for h in head])
+    exports.append(summary, head)
+    for cell in summary[1]:
+        cell.font = HEADER_FONT
     for p in result.problems:
         loc = p.location
-        fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
-        exports.append(
+        summary_row = exports.append(
             summary,
             [
-                exports.styled(summary, p.severity, fill=fill),
+                p.severity,
                 p.code,
                 p.zh,
                 p.en,
@@ -74,6 +74,10 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
                 p.uscc,
             ],
         )
+        fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
+        summary.cell(row=summary_row, column=1).fill = fill
+    for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20], start=1):
+        summary.column_dimensions[get_column_letter(idx)].width = width
 
     used: set[str] = {summary.title}
     for prep in prepared:
@@ -92,16 +96,9 @@ def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used
         ):
             by_row[p.location.row].append(p)
     ws = wb.create_sheet(exports.sheet_title(table.sheet, used))
-    # a streamed sheet takes its widths and frozen panes before its first row
-    ws.column_dimensions[get_column_letter(len(table.columns) + 2)].width = 80
-    ws.freeze_panes = "B2"
-    exports.append(
-        ws,
-        [
-            exports.styled(ws, h, font=HEADER_FONT)
-            for h in [ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER]
-        ],
-    )
+    exports.append(ws, [ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER])
+    for cell in ws[1]:
+        cell.font = HEADER_FONT
     letters = {c.letter: k for k, c in enumerate(table.columns)}
     rows = np.asarray(table.row_numbers.to_numpy(zero_copy_only=False))
     if len(rows) <= FULL_ROWS_LIMIT:
@@ -113,21 +110,23 @@ def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used
     for i in selected:
         row_no = int(rows[i])
         problems = by_row.get(row_no, [])
-        values = [
-            row_no,
-            *[columns[k][i] for k in range(len(columns))],
-            "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
-        ]
+        r = exports.append(
+            ws,
+            [
+                row_no,
+                *[columns[k][i] for k in range(len(columns))],
+                "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
+            ],
+        )
+        for p in problems:
+            fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
+            letter = (p.location.column or "").split("（")[0]
+            if letter in letters:
+                ws.cell(row=r, column=letters[letter] + 2).fill = fill
+            else:
+                ws.cell(row=r, column=1).fill = fill
         if problems:
-            # the problem cells filled (the last problem of a cell decides its colour), the
-            # problems column in the colour of the worst
-            fills: dict[int, PatternFill] = {}
-            for p in problems:
-                letter = (p.location.column or "").split("（")[0]
-                index = letters[letter] + 1 if letter in letters else 0
-                fills[index] = ERROR_FILL if p.severity == "error" else WARNING_FILL
             worst = ERROR_FILL if any(p.severity == "error" for p in problems) else WARNING_FILL
-            fills[len(values) - 1] = worst
-            for index, fill in fills.items():
-                values[index] = exports.styled(ws, values[index], fill=fill)
-        exports.append(ws, values)
+            ws.cell(row=r, column=len(table.columns) + 2).fill = worst
+    ws.column_dimensions[get_column_letter(len(table.columns) + 2)].width = 80
+    ws.freeze_panes = "B2"
