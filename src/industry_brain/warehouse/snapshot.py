@@ -370,9 +370,9 @@ def _write_facts(
                     f"""COPY (SELECT * FROM out_{name} WHERE year = {year} ORDER BY {order[name]})
                         TO '{folder / f"{year}.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
-            if reuse and base is not None:
+            if reuse and base is not None and changed_years is not None:  # (reuse says so)
                 for old in sorted(base.table(name).glob("*.parquet")):
-                    if old.stem.isdigit() and int(old.stem) not in (changed_years or set()):
+                    if old.stem.isdigit() and int(old.stem) not in changed_years:
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
                 con.execute(

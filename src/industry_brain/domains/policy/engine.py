@@ -917,9 +917,9 @@ def named(frame: pd.DataFrame, compiled: list[Compiled]) -> pd.DataFrame:
     not per row)."""
     ids = sorted({c.policy.id for c in compiled})
     codes = frame["policy_no"].to_numpy(dtype="int64")
-    return frame.assign(
-        policy=pd.Categorical.from_codes(codes, categories=ids) if len(ids) else []
-    )[["policy", *frame.columns]]
+    return frame.assign(policy=pd.Categorical.from_codes(codes, categories=ids))[
+        ["policy", *frame.columns]
+    ]
 
 
 def order(frame: pd.DataFrame) -> pd.DataFrame:
