@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -110,11 +111,11 @@ def _extra() -> dict[str, pd.DataFrame]:
     }
 
 
-def _evaluate(snap: Snapshot, engine: str) -> compute.Evaluation:
+def _evaluate(snap: Snapshot, engine: str, **options: Any) -> compute.Evaluation:
     policies = compute.in_force(definitions.load(), YEAR)
     con = service.snapshot_con(snap, engine)
     ins = service.inputs(con, snap, _extra())
-    return compute.evaluate(con, policies, ins, YEAR, service.counties_of(snap))
+    return compute.evaluate(con, policies, ins, YEAR, service.counties_of(snap), **options)
 
 
 def _key(ev: compute.Evaluation) -> dict[tuple, tuple]:
@@ -160,6 +161,23 @@ def test_every_enterprise_every_policy_hand_computed(tmp_path: Path) -> None:
     assert row["trace"]["stacking"]["decision"] == "kept"
     params = {p["name"]: p for p in row["trace"]["parameters"]}
     assert params["rate"]["value"] == 0.02 and params["rate"]["quality"] == "SEED"
+
+
+def test_without_trace_the_same_statuses_and_amounts(tmp_path: Path) -> None:
+    """The simulation's traceless evaluation (a smaller query) decides exactly as the batch:
+    the same rows, statuses (stacking included) and paid amounts, and no trace."""
+    snap = _snapshot(tmp_path / "snap")
+    full, lean = _evaluate(snap, "duckdb"), _evaluate(snap, "duckdb", trace=False)
+    assert _key(lean) == _key(full)
+    assert {r["policy"]: r["rank_by"] for r in lean.rows} == {
+        r["policy"]: r["rank_by"] for r in full.rows
+    }
+    assert all(r["trace"] is None for r in lean.rows)
+    assert all(r["trace"]["conditions"] for r in full.rows)
+    assert lean.rationing == full.rationing
+    # keep="eligible": exactly the batch's eligible and stacked rows, nothing unknown
+    paid = _evaluate(snap, "duckdb", keep="eligible", trace=False)
+    assert _key(paid) == {k: v for k, v in _key(full).items() if v[0] in ("eligible", "stacked")}
 
 
 def test_duckdb_and_pyspark_give_identical_results(tmp_path: Path) -> None:

@@ -82,13 +82,22 @@ def evaluate(
     counties: list[str],
     keep: str = "candidates",
     enterprise_id: int | None = None,
+    trace: bool = True,
 ) -> Evaluation:
-    """Compile, execute once on ``con`` and decode; then ration each policy's budget."""
+    """Compile, execute once on ``con`` and decode; then ration each policy's budget.
+    ``trace=False``: amounts and statuses only, no trace (rows carry ``trace: None``) — what a
+    simulation over the whole base needs, in a smaller query."""
     on = apply_date(year)
     if not policies:
         return Evaluation(year, on, [], [])
     compiled = eng.compile_all(
-        policies, inputs, year, on, counties, backend=con if enterprise_id is None else None
+        policies,
+        inputs,
+        year,
+        on,
+        counties,
+        backend=con if enterprise_id is None else None,
+        trace=trace,
     )
     expr = eng.evaluate_expr(compiled, keep, enterprise_id, numbered=True)
     # through Arrow (``execute()`` converts every column once more; Spark writes Parquet)
@@ -151,7 +160,8 @@ def ration(ev: Evaluation) -> None:
                     left -= pay
         ev.rationing[p.id] = info
         for r in rows:
-            r["trace"]["rationing"] = {**info, "paid": r["paid"]}
+            if r["trace"] is not None:
+                r["trace"]["rationing"] = {**info, "paid": r["paid"]}
 
 
 def almost(

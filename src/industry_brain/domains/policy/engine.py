@@ -494,6 +494,7 @@ def _compile(
     members: list[tuple[Policy, dict[str, Any], list[dict[str, Any]]]] | None = None,
     columns: frozenset[str] = frozenset(),
     numbers: dict[str, int] | None = None,
+    trace: bool = True,
 ) -> list[Compiled]:
     """``policy`` compiled over ``row`` — or, with ``members`` (policies of one shape, see
     :func:`_shape_key`), one expression for all of them: the row table crossed with a small
@@ -540,7 +541,7 @@ def _compile(
         layout.conditions.append(cond.id)
         cols[f"c{len(layout.conditions) - 1}"] = v
         tree = policy.exprs[key].tree
-        if tree.data == "compare":
+        if trace and tree.data == "compare":
             sides = [
                 each(lambda c, t=t, k=key: c.expr(t, k))
                 for t in (tree.children[0], tree.children[2])
@@ -567,7 +568,7 @@ def _compile(
             if r.split(".")[0] not in ("param", "period")
         }
     )
-    for ref in refs:
+    for ref in refs if trace else ():
         col = ref.replace(".", "__")
         if col not in row.columns:
             layout.kinds[ref] = "unknown"
@@ -619,7 +620,7 @@ def _compile(
             policy.spec.stacking.group if policy.spec.stacking else None, type="string"
         ),
         param_group=group_ids,
-        **cols,
+        **(cols if trace else {}),
     )
     if policy.spec.amount.cap_per_enterprise:
         total = out.amount.sum().over(group_by=["policy_no", "enterprise_id"])
@@ -880,7 +881,8 @@ def evaluate_expr(
 ) -> ir.Table:
     """The union of the policies with the stacking decision, as one expression.
 
-    ``keep``: ``candidates`` (eligible or unknown rows only — the batch) or ``all``.
+    ``keep``: ``candidates`` (eligible or unknown rows only — the batch), ``eligible`` (eligible
+    rows only, stacked ones included: who is paid, without the batch's unknowns) or ``all``.
     ``numbered`` (policies from :func:`compile_all`, which numbers them): the policy travels
     as its number only (``policy_no``, the rank of its id) — millions of id strings cost the
     query and their conversion to Python more than the rest of a row; :func:`named` puts the
@@ -906,6 +908,8 @@ def evaluate_expr(
         union = union.mutate(stacked=ibis.literal(False))
     if keep == "candidates":
         union = union.filter(union.eligible.fill_null(True))
+    elif keep == "eligible":
+        union = union.filter(union.eligible)
     # unordered: 6 million rows sort in the caller only when it needs them in order
     # (:func:`order`), so the batch's sort is not paid by every consumer of the expression
     return union.drop("policy") if numbered else union
@@ -917,9 +921,9 @@ def named(frame: pd.DataFrame, compiled: list[Compiled]) -> pd.DataFrame:
     not per row)."""
     ids = sorted({c.policy.id for c in compiled})
     codes = frame["policy_no"].to_numpy(dtype="int64")
-    return frame.assign(policy=pd.Categorical.from_codes(codes, categories=ids))[
-        ["policy", *frame.columns]
-    ]
+    out = frame.copy(deep=False)  # the caller's frame unchanged, its columns not copied
+    out.insert(0, "policy", pd.Categorical.from_codes(codes, categories=ids))
+    return out
 
 
 def order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -935,6 +939,7 @@ def compile_all(
     on: date,
     counties: list[str],
     backend: Any = None,
+    trace: bool = True,
 ) -> list[Compiled]:
     """Every policy compiled; policies of one shape (:func:`_shape_key`) share one
     expression, so the whole batch is one small expression however many policies it has.
@@ -942,7 +947,7 @@ def compile_all(
     once: on DuckDB a CTE of the query, on Spark persisted in ``backend`` when given (the
     batch; one enterprise's evaluation leaves it to the engine to push its filter down) — the
     Ibis backend's cache, released with the expressions."""
-    slots = slot_counts(policies)
+    slots = slot_counts(policies) if trace else {}
     wide: dict[tuple[str, str | None], set[str]] = {}
     for p in policies:
         key = (p.spec.target, p.spec.region)
@@ -961,7 +966,9 @@ def compile_all(
         groups = _param_groups(p, [c for c in counties if c.startswith(prefix)], on)
         shape = _shape_key(p, groups)
         if shape is None:
-            alone += _compile(p, _rows(p, shared, year), groups, year, slots, numbers=numbers)
+            alone += _compile(
+                p, _rows(p, shared, year), groups, year, slots, numbers=numbers, trace=trace
+            )
             continue
         entry = shapes.setdefault(shape[0], (shape[1], []))
         entry[1].append((p, groups))
@@ -970,7 +977,7 @@ def compile_all(
         first, groups = items[0]
         members = [(p, g[0][1], g[0][2]) for p, g in items]
         compiled += _compile(
-            first, _rows(first, shared, year), groups, year, slots, members, columns, numbers
+            first, _rows(first, shared, year), groups, year, slots, members, columns, numbers, trace
         )
     held = list(shared["__rows_cache__"].values())  # type: ignore[union-attr]
     for c in compiled:
@@ -992,49 +999,13 @@ def _value(kind: str, v: Any) -> Any:
 
 
 def decode(frame: pd.DataFrame, compiled: list[Compiled]) -> list[dict[str, Any]]:
-    """Rows of an executed :func:`evaluate_expr` as result dicts with their trace."""
+    """Rows of an executed :func:`evaluate_expr` as result dicts with their trace (``None``
+    when the policies were compiled without one: ``compile_all(..., trace=False)``)."""
     by_id = {c.policy.id: c for c in compiled}
+    traced = "c0" in frame.columns
     out = []
     for rec in frame.to_dict("records"):
         c = by_id[rec["policy"]]
-        lay, spec = c.layout, c.policy.spec
-        values: dict[str, Any] = {}
-        for i, name in enumerate(lay.numbers):
-            kind = lay.kinds.get(name, "number")
-            values[name] = _value(kind, rec.get(f"n{i}"))
-        for i, name in enumerate(lay.strings):
-            values[name] = _value("string", rec.get(f"s{i}"))
-        conditions = []
-        for i, cond in enumerate(spec.conditions):
-            key = f"conditions[{i}].when"
-            res = _value("bool", rec.get(f"c{i}"))
-            seen = {r: values.get(r) for r in c.policy.exprs[key].refs if r in values}
-            unknown = [r for r in c.policy.exprs[key].refs if lay.kinds.get(r) == "unknown"]
-            item: dict[str, Any] = {
-                "id": cond.id,
-                "zh": cond.zh,
-                "en": cond.en,
-                "when": cond.when,
-                "result": res,
-                "values": seen,
-            }
-            if unknown:
-                item["unpublished"] = unknown
-            if cond.id in lay.sides:
-                op, lk, rk = lay.sides[cond.id]
-                lv, rv = values.get(lk), values.get(rk)
-                item["sides"] = {"op": op, "left": lv, "right": rv}
-                if (
-                    res is False
-                    and lv is not None
-                    and rv is not None
-                    and op in (">=", ">", "<=", "<")
-                ):
-                    item["gap"] = round(rv - lv, 6) if op in (">=", ">") else round(lv - rv, 6)
-                    scale = values.get(f"{cond.id}:scale")
-                    if scale is not None:
-                        item["gap_amount"] = round(item["gap"] * scale, 4)
-            conditions.append(item)
         eligible = _value("bool", rec["eligible"])
         stacked = bool(rec.get("stacked")) if rec.get("stacked") is not None else False
         status = (
@@ -1047,7 +1018,6 @@ def decode(frame: pd.DataFrame, compiled: list[Compiled]) -> list[dict[str, Any]
             else "eligible"
         )
         amount = _value("number", rec["amount"])
-        formula_refs = [r for r in c.policy.exprs["amount.formula"].refs if r in values]
         out.append(
             {
                 "policy": c.policy.id,
@@ -1056,27 +1026,67 @@ def decode(frame: pd.DataFrame, compiled: list[Compiled]) -> list[dict[str, Any]
                 "county_code": rec["county_code"],
                 "status": status,
                 "amount": None if amount is None else round(amount, 6),
-                "trace": {
-                    "conditions": conditions,
-                    "amount": {
-                        "formula": spec.amount.formula,
-                        "values": {r: values[r] for r in formula_refs},
-                        "formula_value": _value("number", rec["amount_formula"]),
-                        "floor": _value("number", rec["amount_floor"]),
-                        "cap": _value("number", rec["amount_cap"]),
-                        "cap_per_enterprise": _value("number", rec["cap_firm"]),
-                        "unit": spec.amount.unit,
-                    },
-                    "parameters": lay.params.get(str(int(rec["param_group"])), []),
-                    "stacking": None
-                    if not spec.stacking
-                    else {
-                        "group": spec.stacking.group,
-                        "rule": spec.stacking.rule,
-                        "decision": "lower than another policy of the group" if stacked else "kept",
-                    },
-                },
+                "trace": _trace(rec, c, stacked) if traced else None,
                 "rank_by": _value("number", rec["rank_by"]),
             }
         )
     return out
+
+
+def _trace(rec: dict[str, Any], c: Compiled, stacked: bool) -> dict[str, Any]:
+    """One row's trace: every condition with the values it saw, the formula with its numbers,
+    the parameters with their source, the stacking decision."""
+    lay, spec = c.layout, c.policy.spec
+    values: dict[str, Any] = {}
+    for i, name in enumerate(lay.numbers):
+        kind = lay.kinds.get(name, "number")
+        values[name] = _value(kind, rec.get(f"n{i}"))
+    for i, name in enumerate(lay.strings):
+        values[name] = _value("string", rec.get(f"s{i}"))
+    conditions = []
+    for i, cond in enumerate(spec.conditions):
+        key = f"conditions[{i}].when"
+        res = _value("bool", rec.get(f"c{i}"))
+        seen = {r: values.get(r) for r in c.policy.exprs[key].refs if r in values}
+        unknown = [r for r in c.policy.exprs[key].refs if lay.kinds.get(r) == "unknown"]
+        item: dict[str, Any] = {
+            "id": cond.id,
+            "zh": cond.zh,
+            "en": cond.en,
+            "when": cond.when,
+            "result": res,
+            "values": seen,
+        }
+        if unknown:
+            item["unpublished"] = unknown
+        if cond.id in lay.sides:
+            op, lk, rk = lay.sides[cond.id]
+            lv, rv = values.get(lk), values.get(rk)
+            item["sides"] = {"op": op, "left": lv, "right": rv}
+            if res is False and lv is not None and rv is not None and op in (">=", ">", "<=", "<"):
+                item["gap"] = round(rv - lv, 6) if op in (">=", ">") else round(lv - rv, 6)
+                scale = values.get(f"{cond.id}:scale")
+                if scale is not None:
+                    item["gap_amount"] = round(item["gap"] * scale, 4)
+        conditions.append(item)
+    formula_refs = [r for r in c.policy.exprs["amount.formula"].refs if r in values]
+    return {
+        "conditions": conditions,
+        "amount": {
+            "formula": spec.amount.formula,
+            "values": {r: values[r] for r in formula_refs},
+            "formula_value": _value("number", rec["amount_formula"]),
+            "floor": _value("number", rec["amount_floor"]),
+            "cap": _value("number", rec["amount_cap"]),
+            "cap_per_enterprise": _value("number", rec["cap_firm"]),
+            "unit": spec.amount.unit,
+        },
+        "parameters": lay.params.get(str(int(rec["param_group"])), []),
+        "stacking": None
+        if not spec.stacking
+        else {
+            "group": spec.stacking.group,
+            "rule": spec.stacking.rule,
+            "decision": "lower than another policy of the group" if stacked else "kept",
+        },
+    }

@@ -160,15 +160,24 @@ def evaluate_snapshot(
     keep: str = "candidates",
     enterprise_id: int | None = None,
     extra: dict[str, pd.DataFrame] | None = None,
+    trace: bool = True,
 ) -> compute.Evaluation:
-    """Every policy in force (or ``policies``) over the snapshot, executed once."""
+    """Every policy in force (or ``policies``) over the snapshot, executed once (``trace``: see
+    :func:`compute.evaluate`)."""
     policies = policies if policies is not None else compute.in_force(definitions.load(), year)
     ids = [enterprise_id] if enterprise_id is not None else None
     frames = {"tax_types": tax_types(session, year, ids), "loans": loans(session, ids)}
     frames.update(extra or {})
     con = snapshot_con(snap, compute_engine)
     return compute.evaluate(
-        con, policies, inputs(con, snap, frames), year, counties_of(snap), keep, enterprise_id
+        con,
+        policies,
+        inputs(con, snap, frames),
+        year,
+        counties_of(snap),
+        keep,
+        enterprise_id,
+        trace,
     )
 
 

@@ -54,9 +54,14 @@ def simulate(
         and p.spec.stacking.group == draft.spec.stacking.group
     ]
     with Session(engine) as session:
-        reform = service.evaluate_snapshot(snap, session, year, policies=[draft, *others])
+        # amounts and statuses only: a simulation shows no trace
+        reform = service.evaluate_snapshot(
+            snap, session, year, policies=[draft, *others], trace=False
+        )
         base = (
-            service.evaluate_snapshot(snap, session, year, policies=[base_policy, *others])
+            service.evaluate_snapshot(
+                snap, session, year, policies=[base_policy, *others], trace=False
+            )
             if base_policy
             else None
         )
