@@ -361,9 +361,17 @@ def evaluate(
     floored = ibis.ifelse(s.raw < 0, 0.0, s.raw)
     is_capped = (s.cap_score.notnull() & (floored > s.cap_score)).fill_null(False)
     s = s.mutate(pre=ibis.ifelse(is_capped, s.cap_score, floored), capped=is_capped)
-    fill_w = ibis.window(group_by=[s.county_key, s.scope, s.indicator])
+    # the population's mean item score per county × scope × indicator: a small aggregate joined
+    # back (a window over the wide scoring rows sorts all their columns)
     pre_pop = ibis.ifelse(s.evaluated & s.pre.notnull(), s.pre, _null_float())
-    s = s.mutate(pop_mean=_round(pre_pop.mean().over(fill_w), s.bm_scale))
+    pop = s.group_by(county_key_m=s.county_key, scope_m=s.scope, indicator_m=s.indicator).aggregate(
+        pop_mean_raw=pre_pop.mean()
+    )
+    s = s.left_join(
+        pop,
+        [s.county_key == pop.county_key_m, s.scope == pop.scope_m, s.indicator == pop.indicator_m],
+    ).drop("county_key_m", "scope_m", "indicator_m")
+    s = s.mutate(pop_mean=_round(s.pop_mean_raw, s.bm_scale)).drop("pop_mean_raw")
     missing = s.evaluated & s.pre.isnull()
     # fill rule and benchmark period travel as small integers (cheap to pivot)
     s = s.mutate(
@@ -487,29 +495,34 @@ def evaluate(
         ),
         veto_order=ibis.ifelse(r.veto, 1, 0),
     )
-    by_county = ibis.window(
-        group_by=[r.county_key, r.scope, r.evaluated], order_by=[r.veto_order, r.score.desc()]
+    # ranks on a narrow table joined back: a window sorts every column of its input
+    k = r.select(
+        enterprise_id_k=r.enterprise_id,
+        county_key_k=r.county_key,
+        industry_key_k=r.industry_key,
+        scope_k=r.scope,
+        evaluated_k=r.evaluated,
+        veto_order_k=r.veto_order,
+        score_k=r.score,
     )
-    by_industry = ibis.window(
-        group_by=[r.industry_key, r.scope, r.evaluated], order_by=[r.veto_order, r.score.desc()]
-    )
+    order = [k.veto_order_k, k.score_k.desc()]
+    by_county = ibis.window(group_by=[k.county_key_k, k.scope_k, k.evaluated_k], order_by=order)
+    by_industry = ibis.window(group_by=[k.industry_key_k, k.scope_k, k.evaluated_k], order_by=order)
     # counts over the same ordered partitions with a full frame share the windows' sort
     county_all = ibis.window(
-        group_by=[r.county_key, r.scope, r.evaluated],
-        order_by=[r.veto_order, r.score.desc()],
-        rows=(None, None),
+        group_by=[k.county_key_k, k.scope_k, k.evaluated_k], order_by=order, rows=(None, None)
     )
     industry_all = ibis.window(
-        group_by=[r.industry_key, r.scope, r.evaluated],
-        order_by=[r.veto_order, r.score.desc()],
-        rows=(None, None),
+        group_by=[k.industry_key_k, k.scope_k, k.evaluated_k], order_by=order, rows=(None, None)
     )
-    r = r.mutate(
+    k = k.select(
+        "enterprise_id_k",
         rank_county=ibis.rank().over(by_county) + 1,
-        n_county=r.enterprise_id.count().over(county_all),
+        n_county=k.enterprise_id_k.count().over(county_all),
         rank_industry=ibis.rank().over(by_industry) + 1,
-        n_industry=r.enterprise_id.count().over(industry_all),
+        n_industry=k.enterprise_id_k.count().over(industry_all),
     )
+    r = r.join(k, r.enterprise_id == k.enterprise_id_k).drop("enterprise_id_k")
     pos = r.rank_county - 1
     by_quota = ibis.cases(
         (pos < (r.quota_a * r.n_county + 0.5).floor(), "A"),
