@@ -18,6 +18,8 @@ def ib_permissions() -> dict[str, frozenset[str]]:
             {"admin", "city_officer", "county_officer", "agent", "enterprise", "provider"}
         ),
         "market.manage": OFFICERS,
+        # new provider accounts (users of role provider) are the administrator's
+        "market.provider_accounts": frozenset({"admin"}),
         "market.review": OFFICERS,
         "market.leads": frozenset({"admin", "city_officer", "county_officer"}),
         "market.request": frozenset({"enterprise"}),

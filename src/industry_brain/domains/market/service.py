@@ -3,8 +3,10 @@
 Who may do what (permissions from the plugin, checked here, not only in the pages):
 
 - officers (``market.manage``: admin, city officer) register providers and their
-  recognitions, link provider users, import the bureau's XLSX collection and review versions
-  (``market.review``); a version is published only by an officer's approval;
+  recognitions, link and unlink provider users (one provider per user), import the
+  bureau's XLSX collection and review versions (``market.review``); a version is published
+  only by an officer's approval; the administrator (``market.provider_accounts``) also
+  creates a provider's accounts;
 - a provider user (role ``provider``, linked to one provider) adds solutions and edits them —
   its own only: an attempt on another provider's solution or lead is refused
   (``market.not_owner``) and the refusal audited (committed at once);
@@ -16,16 +18,24 @@ Who may do what (permissions from the plugin, checked here, not only in the page
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import ConflictError, Location, NotFoundError, ValidationError
+from industry_brain.core.errors import (
+    ConflictError,
+    IBError,
+    Location,
+    NotFoundError,
+    ValidationError,
+)
 from industry_brain.core.uscc import normalize as normalize_uscc
 from industry_brain.domains.market import codes, search
 from industry_brain.domains.market.models import (
@@ -205,34 +215,217 @@ def add_recognition(
     return r
 
 
-def link_user(session: Session, scope: Scope, username: str, provider_id: int) -> None:
-    """Make ``username`` (role ``provider``) act for the provider."""
+#: a provider account's username: a lower-case letter, then letters, digits, ``_ . -`` (3–64)
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,63}")
+#: the shortest initial password an officer may give a provider account
+PASSWORD_MIN = 10
+
+
+def _user_field(code: str, zh: str, en: str, value: Any, kind: type[IBError] = ValidationError):
+    return kind(f"market.{code}", zh, en, Location(field="username"), value)
+
+
+def link_user(session: Session, scope: Scope, username: str, provider_id: int) -> User:
+    """Make ``username`` (role ``provider``, active) act for the provider.
+
+    A user acts for one provider at most: a user linked to another provider is refused
+    (``market.user_linked``, unlink it there first), as is a second link to the same one
+    (``market.already_linked``). Every refusal names the ``username`` field."""
     scope.require("market.manage")
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise _not_found("用户", username)
-    if user.role != "provider":
-        raise _invalid(
-            "user_role",
-            "该用户不是服务商角色",
-            "the user's role is not provider",
-            "username",
-            username,
-        )
+    name = username.strip()
     if session.get(MarketProvider, provider_id) is None:
         raise _not_found("服务商", provider_id)
-    link = session.get(MarketProviderUser, user.id) or MarketProviderUser(user_id=user.id)
-    link.provider_id = provider_id
-    session.add(link)
+    if not name:
+        raise _user_field("username_empty", "请填写用户名", "enter a username", name)
+    user = session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise _user_field(
+            "user_not_found",
+            f"用户“{name}”不存在",
+            f"no user '{name}'",
+            name,
+            NotFoundError,
+        )
+    if user.role != "provider":
+        raise _user_field(
+            "user_role",
+            f"用户“{name}”不是服务商角色，不能关联服务商",
+            f"the user '{name}' does not have the provider role and cannot act for a provider",
+            name,
+        )
+    if not user.active:
+        raise _user_field(
+            "user_inactive",
+            f"用户“{name}”已停用",
+            f"the user '{name}' is deactivated",
+            name,
+        )
+    link = session.get(MarketProviderUser, user.id)
+    if link is not None:
+        if link.provider_id == provider_id:
+            raise _user_field(
+                "already_linked",
+                f"用户“{name}”已关联本服务商",
+                f"the user '{name}' already acts for this provider",
+                name,
+                ConflictError,
+            )
+        other = session.get(MarketProvider, link.provider_id)
+        other_name = other.name if other is not None else str(link.provider_id)
+        raise _user_field(
+            "user_linked",
+            f"用户“{name}”已关联服务商“{other_name}”；一个账号只能关联一个服务商，请先在该服务商页面解除关联",
+            f"the user '{name}' already acts for the provider '{other_name}'; an account acts "
+            "for one provider only: unlink it on that provider's page first",
+            name,
+            ConflictError,
+        )
+    session.add(MarketProviderUser(user_id=user.id, provider_id=provider_id))
+    session.flush()
     audit.record(
         session,
         scope.username,
         "market.link_user",
         "market_provider",
         str(provider_id),
-        {"username": username},
+        {"username": name},
         user_id=scope.user_id,
     )
+    return user
+
+
+def unlink_user(session: Session, scope: Scope, provider_id: int, user_id: int) -> User:
+    """End the link of a user with the provider (the account stays; it sees an empty desk)."""
+    scope.require("market.manage")
+    if session.get(MarketProvider, provider_id) is None:
+        raise _not_found("服务商", provider_id)
+    link = session.get(MarketProviderUser, user_id)
+    user = session.get(User, user_id)
+    if link is None or user is None or link.provider_id != provider_id:
+        raise NotFoundError(
+            "market.not_linked",
+            "该用户未关联本服务商",
+            "the user does not act for this provider",
+            Location(field="user_id"),
+            value=str(user_id),
+        )
+    session.delete(link)
+    session.flush()
+    audit.record(
+        session,
+        scope.username,
+        "market.unlink_user",
+        "market_provider",
+        str(provider_id),
+        {"username": user.username},
+        user_id=scope.user_id,
+    )
+    return user
+
+
+def create_provider_user(
+    session: Session,
+    scope: Scope,
+    provider_id: int,
+    username: str,
+    display_name: str,
+    password: str,
+    hash_password: Callable[[str], str],
+) -> User:
+    """A new account of role ``provider`` acting for the provider (``market.provider_accounts``:
+    the administrator). The password is hashed by ``hash_password`` (the platform's argon2id)
+    and never audited."""
+    scope.require("market.provider_accounts")
+    p = session.get(MarketProvider, provider_id)
+    if p is None:
+        raise _not_found("服务商", provider_id)
+    name = username.strip()
+    if not USERNAME.fullmatch(name):
+        raise _user_field(
+            "username_format",
+            "用户名须为 3–64 个字符：小写字母开头，仅含小写字母、数字和 _ . -",
+            "a username has 3–64 characters: a lower-case letter first, then lower-case "
+            "letters, digits and _ . - only",
+            name,
+        )
+    if session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise _user_field(
+            "username_taken",
+            f"用户名“{name}”已被使用",
+            f"the username '{name}' is taken",
+            name,
+            ConflictError,
+        )
+    shown = display_name.strip()
+    if not shown:
+        raise _invalid(
+            "display_name", "请填写姓名或名称", "enter the account's name", "display_name"
+        )
+    if len(password) < PASSWORD_MIN:
+        raise _invalid(
+            "password_short",
+            f"初始密码至少 {PASSWORD_MIN} 个字符",
+            f"the initial password needs at least {PASSWORD_MIN} characters",
+            "password",
+        )
+    user = User(
+        username=name,
+        display_name=shown,
+        role="provider",
+        organisation=p.name,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        scope.username,
+        "market.provider_user",
+        "market_provider",
+        str(provider_id),
+        {"username": name},
+        user_id=scope.user_id,
+    )
+    link_user(session, scope, name, provider_id)
+    return user
+
+
+def provider_users(session: Session, provider_id: int) -> list[User]:
+    """The accounts acting for the provider, by username."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(MarketProviderUser, MarketProviderUser.user_id == User.id)
+            .where(MarketProviderUser.provider_id == provider_id)
+            .order_by(User.username)
+        )
+    )
+
+
+def find_provider_users(session: Session, text_: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Accounts of role ``provider`` whose username or name contains ``text_`` (at least 2
+    characters), each with the provider it acts for (``None`` when free)."""
+    q = text_.strip()
+    if len(q) < 2:
+        return []
+    like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.execute(
+        select(User, MarketProvider.name)
+        .outerjoin(MarketProviderUser, MarketProviderUser.user_id == User.id)
+        .outerjoin(MarketProvider, MarketProvider.id == MarketProviderUser.provider_id)
+        .where(
+            User.role == "provider",
+            User.active.is_(True),
+            or_(
+                User.username.like(f"%{like.lower()}%", escape="\\"),
+                User.display_name.like(f"%{like}%", escape="\\"),
+            ),
+        )
+        .order_by(User.username)
+        .limit(limit)
+    ).all()
+    return [{"user": u, "provider": pname} for u, pname in rows]
 
 
 def ratings(

@@ -3,7 +3,8 @@
 - ``/market``: the catalog with Chinese full-text search (every role with ``market.view``);
 - ``/market/solutions/{id}`` (``?version=N``): a solution, its versions, the request-contact
   button for an enterprise, the edit form for its provider;
-- ``/market/providers`` and ``/market/providers/{id}``: the registry and a provider's page;
+- ``/market/providers`` and ``/market/providers/{id}``: the registry and a provider's page
+  (officers link and unlink the accounts acting for it, the administrator creates one);
 - ``/market/review``: the officers' review queue (approve / reject with a note);
 - ``/market/find``: the enterprise's ranked, explained solutions and providers (budget filter);
 - ``/market/leads``: the enterprise's leads (rating after delivery) or the officers' view;
@@ -16,15 +17,17 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from industry_brain.core.errors import Location, ValidationError
+from industry_brain.core.errors import ConflictError, Location, NotFoundError, ValidationError
 from industry_brain.domains.market import codes, matching, service
 from industry_brain.domains.market.models import MarketLead
 from industry_brain.store import audit
 from industry_brain.store.scope import PermissionDenied, Scope
+from industry_brain.web import flash
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
+from industry_brain.web.errors import status_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -227,11 +230,136 @@ def add_recognition(
     return RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
 
 
+def _provider_page(
+    request: Request, db: Session, scope: Scope, provider_id: int, **ctx: Any
+) -> Response:
+    """A provider's page; officers also see the accounts acting for it with the link, unlink
+    and (administrator) new-account forms. ``ctx``: a failed form's ``link_error`` /
+    ``account_error`` (shown beside its field), what was typed (``form``), ``status_code``."""
+    d = service.provider_detail(db, provider_id, _today(request))
+    manage = scope.can("market.manage")
+    status = int(ctx.pop("status_code", 200))
+    page = {
+        **d,
+        "can_manage": manage,
+        "can_create_accounts": scope.can("market.provider_accounts"),
+        "accounts": service.provider_users(db, provider_id) if manage else [],
+        "password_min": service.PASSWORD_MIN,
+        **ctx,
+    }
+    return request.app.state.render(
+        request, "market_provider.html", {"codes": codes, **page}, status
+    )
+
+
 @router.get("/market/providers/{provider_id}")
 def provider_page(request: Request, db: DbDep, scope: ScopeDep, provider_id: int) -> Response:
     scope.require("market.view")
-    d = service.provider_detail(db, provider_id, _today(request))
-    return _render(request, "market_provider.html", {**d, "can_manage": scope.can("market.manage")})
+    return _provider_page(request, db, scope, provider_id)
+
+
+@router.get("/market/providers/{provider_id}/users", response_class=HTMLResponse)
+def provider_user_options(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    provider_id: int,
+    username: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """Search-as-you-type of the link form (the input's own value, ``username``): up to 20
+    active accounts of role ``provider`` whose username or name contains it, as ``<option>``
+    elements naming the provider each already acts for."""
+    scope.require("market.manage")
+    rows = service.find_provider_users(db, username)
+    return _render(request, "_market_user_options.html", {"rows": rows})
+
+
+@router.post("/market/providers/{provider_id}/users")
+def link_provider_user(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    provider_id: int,
+    username: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Link an account of role ``provider`` to this provider; a refusal is shown beside the
+    field with what was typed."""
+    scope.require("market.manage")
+    try:
+        user = service.link_user(db, scope, username, provider_id)
+    except (ValidationError, ConflictError, NotFoundError) as exc:
+        if exc.problem.location.field != "username":
+            raise
+        db.rollback()
+        return _provider_page(
+            request,
+            db,
+            scope,
+            provider_id,
+            link_error=exc.to_dict(),
+            form={"username": username},
+            status_code=status_of(exc),
+        )
+    db.commit()
+    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
+    secure = request.app.state.settings.cookie_secure
+    return flash.flash(response, "flash.market_user_linked", secure, username=user.username)
+
+
+@router.post("/market/providers/{provider_id}/users/{user_id}/unlink")
+def unlink_provider_user(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    provider_id: int,
+    user_id: int,
+) -> Response:
+    user = service.unlink_user(db, scope, provider_id, user_id)
+    db.commit()
+    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
+    secure = request.app.state.settings.cookie_secure
+    return flash.flash(response, "flash.market_user_unlinked", secure, username=user.username)
+
+
+@router.post("/market/providers/{provider_id}/accounts")
+def create_provider_account(
+    request: Request,
+    db: DbDep,
+    scope: ScopeDep,
+    _csrf: CsrfDep,
+    provider_id: int,
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A new account of role ``provider`` acting for this provider (the administrator); a
+    refusal is shown beside its field, the typed username and name kept (never the password)."""
+    from industry_brain.web.auth import hash_password
+
+    scope.require("market.provider_accounts")
+    try:
+        user = service.create_provider_user(
+            db, scope, provider_id, username, display_name, password, hash_password
+        )
+    except (ValidationError, ConflictError) as exc:
+        if exc.problem.location.field not in ("username", "display_name", "password"):
+            raise
+        db.rollback()
+        return _provider_page(
+            request,
+            db,
+            scope,
+            provider_id,
+            account_error=exc.to_dict(),
+            form={"new_username": username, "display_name": display_name},
+            status_code=status_of(exc),
+        )
+    db.commit()
+    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
+    secure = request.app.state.settings.cookie_secure
+    return flash.flash(response, "flash.market_account_created", secure, username=user.username)
 
 
 @router.get("/market/review")
