@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,8 @@ from industry_brain.domains.mujun.service import (
     published_run,
 )
 from industry_brain.store import facts as store_facts
-from industry_brain.warehouse import connect
+from industry_brain.store import scoped
+from industry_brain.warehouse.engines import table_path
 
 LANGS = ("zh", "en")
 DEPT_ZH = {
@@ -186,25 +188,62 @@ def _lineage(session: Session, uscc: str, year: int, item: str) -> dict[str, Any
     }
 
 
-def carbon_lineage(run: MujunRun, enterprise_id: int, year: int) -> dict[str, Any] | None:
+CARBON_TABLES = ("result_carbon", "result_carbon_lines")
+
+
+def _files_stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every Parquet file of the snapshot's carbon tables
+    (a table is one file or a folder of them): a rewritten file changes the stamp."""
+    out = []
+    for name in CARBON_TABLES:
+        where = table_path(path, name)
+        files = sorted(where.glob("*.parquet")) if where.is_dir() else [where]
+        for f in files:
+            st = f.stat()
+            out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def _carbon_index(path: Path) -> dict[str, dict[tuple[int, int], Any]]:
+    """The snapshot's carbon results by (enterprise, year): the result row and its fuel lines
+    in item order (read once with pyarrow; the lines' order is a stable sort by item)."""
+    heads: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in pq.read_table(table_path(path, "result_carbon")).to_pylist():
+        heads.setdefault((row["enterprise_id"], row["year"]), row)
+    lines: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for row in pq.read_table(table_path(path, "result_carbon_lines")).to_pylist():
+        lines.setdefault((row["enterprise_id"], row["year"]), []).append(row)
+    for rows in lines.values():
+        rows.sort(key=lambda r: (r["item"] is None, r["item"] or ""))
+    return {"heads": heads, "lines": lines}
+
+
+def carbon_lineage(
+    session: Session, run: MujunRun, enterprise_id: int, year: int
+) -> dict[str, Any] | None:
     """The carbon figure's own lineage, read from the warehouse snapshot the run evaluated
     (``result_carbon`` and ``result_carbon_lines`` of the carbon service; never its modules):
     the carbon run, its fuel lines (quantity × factor = CO2), electricity, the subtractions and
-    the grade. None when the snapshot is gone or holds no carbon result of the enterprise."""
+    the grade. None when the snapshot is gone or holds no carbon result of the enterprise.
+
+    The two tables are read once per snapshot and kept (an index by enterprise and year, in
+    the store's cache) until one of their files changes (name, time or size); a new run reads
+    a new snapshot folder. Opening a DuckDB connection over the snapshot on every explanation
+    cost 40–90 ms of CPU."""
     path = Path(str((run.snapshot or {}).get("path") or ""))
     if not (path / "result_carbon.parquet").exists():
         return None
-    con = connect(path, "duckdb", tables=("result_carbon", "result_carbon_lines"))
-    rc, lines = con.table("result_carbon"), con.table("result_carbon_lines")
-    head = con.to_pyarrow(
-        rc.filter((rc.enterprise_id == enterprise_id) & (rc.year == year))
-    ).to_pylist()
-    if not head:
+    index = scoped.cached(
+        session,
+        ("mujun_carbon_lineage", str(path.resolve())),
+        _files_stamp(path),
+        lambda: _carbon_index(path),
+    )
+    head = index["heads"].get((enterprise_id, year))
+    if head is None:
         return None
-    fuel = con.to_pyarrow(
-        lines.filter((lines.enterprise_id == enterprise_id) & (lines.year == year)).order_by("item")
-    ).to_pylist()
-    return {**head[0], "lines": fuel, "snapshot": str(path)}
+    fuel = [dict(r) for r in index["lines"].get((enterprise_id, year), [])]
+    return {**head, "lines": fuel, "snapshot": str(path)}
 
 
 def _carbon_text(c: dict[str, Any], zh: bool) -> list[str]:
@@ -308,7 +347,7 @@ def explain(
     emission_items = _param(run, county, "mujun.inputs.emission_items") or []
     inputs = []
     lines.append("一、输入数据" if zh else "1. Inputs")
-    carbon = carbon_lineage(run, ent.id, year) if lineage else None
+    carbon = carbon_lineage(session, run, ent.id, year) if lineage else None
     for col in needed:
         spec = INPUTS[col]
         if col in RESULT_INPUTS:
