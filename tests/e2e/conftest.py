@@ -163,6 +163,10 @@ def _people(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
             select(User).where(User.role == "enterprise").order_by(User.id)
         ).first()
         bank = s.scalars(select(User).where(User.role == "bank").order_by(User.id)).first()
+        # the market's provider user (provider_01 of the demo), when that service is installed
+        provider = s.scalars(
+            select(User).where(User.role == "provider").order_by(User.username)
+        ).first()
         own = s.get(Enterprise, ent_user.enterprise_id)
         other_county = s.scalars(
             select(Enterprise)
@@ -185,6 +189,8 @@ def _people(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
             "enterprise": ent_user.username,
             "bank": bank.username,
         }
+        if provider is not None:
+            users["provider"] = provider.username
         usccs = {
             "own": own.uscc,
             "other": other_ent.uscc,

@@ -40,7 +40,7 @@ from tests.web_fixtures import login
 pytestmark = pytest.mark.pg_browser  # also on PostgreSQL (tests/e2e/conftest.py)
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "industry_brain"
-ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank")
+ROLES = ("admin", "city_officer", "county_officer", "agent", "enterprise", "bank", "provider")
 #: pages of one kind (same path shape and query names) visited per role and language
 PER_KIND = 2
 MAX_PAGES = 60
