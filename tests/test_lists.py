@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from industry_brain.store.models import AuditLog, Enterprise, EnterpriseName
+from industry_brain.store.models import AuditLog, Enterprise, EnterpriseName, Industry
 from industry_brain.web import lists
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
@@ -163,6 +163,48 @@ def test_export_is_scoped_like_the_page(app) -> None:  # type: ignore[no-untyped
         r = c.get("/enterprises?export=csv")
         rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
         assert [row[1] for row in rows[1:]] == [USCC_NX]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "sort=name&dir=asc",
+        "sort=name&dir=desc",
+        "sort=county&dir=desc",
+        "sort=industry",
+        "sort=status&dir=desc",
+        "sort=uscc&dir=asc",
+    ],
+)
+def test_export_rows_are_the_lists_rows_in_its_order(
+    admin: TestClient, engine: Engine, order: str
+) -> None:
+    """The export reads every row in one query of its own: the same rows in the same order as
+    the list's pages (equal names broken by id, missing values last), with the county's and
+    the industry's names."""
+    with Session(engine) as s:
+        industry = s.execute(
+            select(Industry.code, Industry.name).where(Industry.level == "class").limit(1)
+        ).one()
+        for k in range(20):
+            s.add(
+                Enterprise(
+                    uscc=f"91330503MA0000{k:02d}0X"[:18],
+                    name=f"南浔同名企业{k % 3}",  # equal names: the id orders them
+                    county_code="330503" if k % 4 else None,
+                    industry_code=industry.code if k % 2 else None,
+                    status="存续" if k % 5 else "注销",
+                )
+            )
+        s.commit()
+    shown = _usccs(admin.get(f"/enterprises?{order}&size=50").text)
+    r = admin.get(f"/enterprises?{order}&export=csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(shown) == 24 and [row[1] for row in rows[1:]] == shown
+    by_uscc = {row[1]: row for row in rows[1:]}
+    assert by_uscc["91330503MA0000010X"][2:4] == ["南浔区", f"{industry.code} {industry.name}"]
+    assert by_uscc["91330503MA0000000X"][2:4] == ["", ""]  # no county, no industry
+    assert by_uscc["91330503MA0000000X"][5] == "注销"
 
 
 # -- the component alone ------------------------------------------------------------------------

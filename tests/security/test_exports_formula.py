@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, update
@@ -108,6 +110,67 @@ def test_write_csv_prefixes_text_not_numbers(tmp_path: Path) -> None:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows == [["名称", "值"], ["'" + EVIL, "-3"], ["'-5", "2.5"], [NUL_SHOWN, ""]]
+
+
+def test_write_xlsx_keeps_text_as_text_and_types_the_rest(tmp_path: Path) -> None:
+    """The XlsxWriter table (the web lists' downloads) under the same rules as ``append``:
+    formula-like text, error codes and URLs are string cells, characters XML cannot hold are
+    escaped, long text is cut with the mark; numbers, booleans and dates keep their types;
+    missing values, NaN and empty text leave the cell empty; a zoned time is ISO text."""
+    when = datetime(2025, 3, 4, 5, 6, 7)
+    zoned = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    rows = [
+        [EVIL, "=1+1", "#N/A", "http://evil.example/x", NUL_NAME, "\ud800x\uffff"],
+        ["x" * 40_000, "+1", "-2", "@SUM(A1)", "1e3", ""],
+        [1.5, -3, Decimal("2.25"), np.int64(7), np.float64("nan"), float("inf")],
+        [True, False, when, date(2025, 3, 4), zoned, None],
+    ]
+    path = exports.write_xlsx(
+        tmp_path / "t.xlsx", ["名称", "值", "c", "d", "e", "f"], rows, title="税收/2025:[a]\x00"
+    )
+    got = load_workbook(path).active
+    assert got.title == "税收_2025__a__x00"
+    values = [[(c.value, c.data_type) for c in row] for row in got.iter_rows()]
+    assert values[0] == [(v, "s") for v in ["名称", "值", "c", "d", "e", "f"]]
+    assert values[1] == [
+        (EVIL, "s"),
+        ("=1+1", "s"),
+        ("#N/A", "s"),
+        ("http://evil.example/x", "s"),
+        (NUL_SHOWN, "s"),
+        ("\\ud800x\\uffff", "s"),
+    ]
+    long, *rest = values[2]
+    assert len(long[0]) == exports.XLSX_CELL_MAX and long[0].endswith(exports.TRUNCATED)
+    assert rest == [("+1", "s"), ("-2", "s"), ("@SUM(A1)", "s"), ("1e3", "s"), (None, "n")]
+    assert values[3] == [(1.5, "n"), (-3, "n"), (2.25, "n"), (7, "n"), (None, "n"), (None, "n")]
+    assert values[4][:4] == [(True, "b"), (False, "b"), (when, "d"), (datetime(2025, 3, 4), "d")]
+    assert values[4][4:] == [("2025-03-04T05:06:07+00:00", "s"), (None, "n")]
+    assert got.cell(row=5, column=3).number_format == "yyyy-mm-dd h:mm:ss"
+    assert got.cell(row=5, column=4).number_format == "yyyy-mm-dd"
+    with zipfile.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(n.startswith("xl/worksheets/_rels") for n in sheets)  # no link
+        for name in sheets:
+            assert b"<f>" not in z.read(name) and b"<f " not in z.read(name), name
+
+
+def test_write_csv_writes_every_row_of_a_long_table(tmp_path: Path) -> None:
+    """Rows go out a block at a time: all of them arrive, in order, each cell as before."""
+    rows = [[f"湖州{i}号", i, "=1+1" if i % 1000 == 0 else "-"] for i in range(4_500)]
+    path = exports.write_csv(tmp_path / "t.csv", ["名称", "序号", "备注"], rows)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        got = list(csv.reader(fh))
+    assert len(got) == 4_501 and got[0] == ["名称", "序号", "备注"]
+    assert got[1] == ["湖州0号", "0", "'=1+1"] and got[2] == ["湖州1号", "1", "'-"]
+    assert got[2001] == ["湖州2000号", "2000", "'=1+1"] and got[4500] == [
+        "湖州4499号",
+        "4499",
+        "'-",
+    ]
+    assert [int(r[1]) for r in got[1:]] == list(range(4_500))
 
 
 # -- the ingest error report -------------------------------------------------------------------

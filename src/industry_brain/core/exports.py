@@ -4,10 +4,11 @@ Exports carry user-sourced text (enterprise names, department cell values, state
 export goes through this module, which makes them safe to open in a spreadsheet:
 
 - **No formula from data.** In XLSX every text value is written as a string cell (openpyxl
-  ``data_type 's'``), so ``=HYPERLINK("http://…","click")`` stays inert text and ``#N/A`` is not
-  an error cell. In CSV, which has no cell types, text starting with ``=``, ``+``, ``-``, ``@``,
-  a tab or a carriage return gets the OWASP ``'`` prefix (CSV injection guidance), so a
-  spreadsheet shows it as text instead of evaluating it.
+  ``data_type 's'``; XlsxWriter's ``write_string`` in :func:`write_xlsx`), so
+  ``=HYPERLINK("http://…","click")`` stays inert text and ``#N/A`` is not an error cell. In
+  CSV, which has no cell types, text starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return gets the OWASP ``'`` prefix (CSV injection guidance), so a spreadsheet shows
+  it as text instead of evaluating it.
 - **Writing never crashes on a character.** Characters XML 1.0 (hence XLSX) cannot hold — NUL
   and the other C0 control characters except tab, line feed and carriage return, lone
   surrogates, U+FFFE and U+FFFF — are replaced by a visible escape such as ``\\x00`` in both
@@ -16,7 +17,9 @@ export goes through this module, which makes them safe to open in a spreadsheet:
 - Missing numbers (``None``, NaN, ±inf, pandas ``NA``/``NaT``) are written as empty cells.
 
 Worksheet styling (fonts, fills, widths) stays with the caller; rows go in through
-:func:`append`, sheets are named through :func:`sheet_title`. An architectural test
+:func:`append`, sheets are named through :func:`sheet_title`. A plain one-sheet table (the web
+lists' downloads) is written by :func:`write_xlsx` with XlsxWriter, about three times faster
+than openpyxl, under the same rules. An architectural test
 (``tests/security/test_exports_architecture.py``) fails when a module writes XLSX or CSV
 elsewhere.
 """
@@ -24,14 +27,17 @@ elsewhere.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 
@@ -48,6 +54,10 @@ XLSX_CELL_MAX = 32_767
 TRUNCATED = "…[截断 truncated]"
 #: Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF).
 ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: The first characters of :data:`FORMULA_TRIGGERS` as a set (a cheap test of a cell's start).
+_TRIGGER_START = frozenset(FORMULA_TRIGGERS)
+#: Number formats of date and time cells, as openpyxl writes them.
+DATE_FORMATS = {"datetime": "yyyy-mm-dd h:mm:ss", "date": "yyyy-mm-dd", "time": "h:mm:ss"}
 #: Characters an Excel sheet title cannot hold.
 _TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_TITLE_MAX = 31  # Excel's limit on a sheet name
@@ -149,6 +159,70 @@ def append(ws: Worksheet, values: Iterable[Any]) -> int:
     return ws._current_row  # openpyxl's own append cursor: max_row would scan the sheet
 
 
+def _xlsx_text(text: str) -> str:
+    text = clean_text(text)
+    if len(text) > XLSX_CELL_MAX:
+        text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
+    return text
+
+
+def write_xlsx(
+    path: Path,
+    header: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    title: str = "数据",
+) -> Path:
+    """A one-sheet workbook of ``header`` and ``rows`` (sheet ``title``, made valid by
+    :func:`sheet_title`), written with XlsxWriter under the rules of :func:`xlsx_value`: text
+    always as a string cell (``write_string``, never a formula, URL or number), cleaned and
+    cut like :func:`append` does; numbers, booleans, dates (openpyxl's number formats) as
+    such; missing values as empty cells; times with a zone as ISO text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    formats = {kind: wb.add_format({"num_format": code}) for kind, code in DATE_FORMATS.items()}
+    ws = wb.add_worksheet(sheet_title(title))
+    search = ILLEGAL_CHARACTERS.search
+    for r, row in enumerate(chain([header], rows)):
+        for c, value in enumerate(row):
+            if type(value) is str:  # the common case first: text needing no change
+                if not value:
+                    continue  # an empty cell, as openpyxl leaves it
+                if search(value) is None and len(value) <= XLSX_CELL_MAX:
+                    ws.write_string(r, c, value)
+                else:
+                    ws.write_string(r, c, _xlsx_text(value))
+                continue
+            value = _number(value)
+            if _missing(value):
+                continue
+            if isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+            elif isinstance(value, int | float | Decimal):
+                ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value)
+            elif isinstance(value, datetime | time) and value.tzinfo is not None:
+                ws.write_string(r, c, value.isoformat())  # Excel has no time zones
+            elif isinstance(value, datetime):
+                if value == value:  # pandas NaT (a datetime unequal to itself) stays empty
+                    ws.write_datetime(r, c, value, formats["datetime"])
+            elif isinstance(value, date):
+                ws.write_datetime(r, c, value, formats["date"])
+            elif isinstance(value, time):
+                ws.write_datetime(r, c, value, formats["time"])
+            else:
+                ws.write_string(r, c, _xlsx_text(value if isinstance(value, str) else str(value)))
+    wb.close()
+    return path
+
+
 def save(wb: Workbook, path: Path) -> Path:
     """Save ``wb`` at ``path`` (folders created)."""
     path = Path(path)
@@ -172,6 +246,15 @@ def csv_value(value: Any) -> Any:
     return csv_text(value if isinstance(value, str) else str(value))
 
 
+def _csv_row(row: Iterable[Any]) -> list[Any]:
+    """:func:`csv_value` of each cell; text that needs no change passes without a call."""
+    search = ILLEGAL_CHARACTERS.search
+    return [
+        v if type(v) is str and v[:1] not in _TRIGGER_START and search(v) is None else csv_value(v)
+        for v in row
+    ]
+
+
 def write_csv(
     path: Path,
     header: Sequence[Any],
@@ -182,10 +265,17 @@ def write_csv(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
+        # rows gathered in memory and written a block at a time (one encoding per block)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow([csv_value(v) for v in header])
-        for row in rows:
-            writer.writerow([csv_value(v) for v in row])
+        for n, row in enumerate(rows, 1):
+            writer.writerow(_csv_row(row))
+            if n % 2000 == 0:
+                fh.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+        fh.write(buffer.getvalue())
     return path
 
 

@@ -262,6 +262,9 @@ def search_enterprises(
             Location(field="scale"),
             scale,
         )
+    if everything:
+        items = _every_enterprise(session, conds, key, sort, desc, year)
+        return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
     # The page's ids first, then its rows joined to their county, industry and scale. With a
     # text filter the total comes with the page as a window count, so the name scans run once
     # instead of once for a count and again for the page; without one the page walks the name
@@ -336,6 +339,68 @@ def search_enterprises(
     if everything:
         return Page(items=items, total=len(items), page=1, per_page=max(1, len(items)))
     return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def _every_enterprise(
+    session: Session, conds: list[Any], key: Any, sort: str, desc: bool, year: int | None
+) -> list[dict[str, Any]]:
+    """Every enterprise matching ``conds`` as search items, in the list's order (an export):
+    one Core query of the enterprises' own columns and scale, the county and industry names
+    looked up once per distinct code. Joining the names per row and reading the rows through
+    the ORM cost ~60 % of an export of the 3,800 规上 firms of the city demo."""
+    scale_col = (
+        select(EnterpriseScale.above_scale)
+        .where(EnterpriseScale.enterprise_id == Enterprise.id, EnterpriseScale.year == year)
+        .scalar_subquery()
+    )
+    order = [key.is_(None), key.desc() if desc else key] if sort != "name" else []
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Enterprise.uscc,
+                Enterprise.name,
+                Enterprise.county_code,
+                Enterprise.industry_code,
+                Enterprise.status,
+                scale_col,
+            )
+            .where(*conds)
+            .order_by(
+                *order,
+                Enterprise.name.desc() if desc and sort == "name" else Enterprise.name,
+                Enterprise.id,
+            )
+        )
+        .all()
+    )
+    counties = _names(session, Region, {r[2] for r in rows})
+    industries = _names(session, Industry, {r[3] for r in rows})
+    return [
+        {
+            "uscc": uscc,
+            "name": name,
+            "county_code": county,
+            "county_name": counties.get(county),
+            "industry_code": industry,
+            "industry_name": industries.get(industry),
+            "status": status,
+            "above_scale": above,
+            "scale_year": year,
+        }
+        for uscc, name, county, industry, status, above in rows
+    ]
+
+
+def _names(session: Session, model: Any, codes: set[str | None]) -> dict[str, str]:
+    """``code → name`` of the ``model`` rows (regions, industries) with one of ``codes``."""
+    wanted = sorted(c for c in codes if c is not None)
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bound the number of SQL parameters
+        chunk = wanted[start : start + 500]
+        query = select(model.code, model.name).where(model.code.in_(chunk))
+        out.update((code, name) for code, name in session.execute(query))
+    return out
 
 
 def visible_enterprise(session: Session, scope: Scope, uscc: str) -> Enterprise:

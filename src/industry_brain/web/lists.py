@@ -113,8 +113,7 @@ def coded(prefix: str, key: str | None = None) -> Callable[[Mapping[str, Any], T
 
     def value(row: Mapping[str, Any], t: Translator) -> Any:
         code = row.get(key) if key else None
-        full = f"{prefix}{code}"
-        return t(full) if code is not None and full in catalog(t.lang) else code
+        return code if code is None else catalog(t.lang).get(f"{prefix}{code}", code)
 
     return value
 
@@ -341,20 +340,18 @@ def export_response(
     t = Translator(lang)
     columns = [c for c in state.spec.columns if c.export]
     header = [t(c.label) for c in columns]
-    body = [[c.cell(r, t) for c in columns] for r in rows]
+    # each column's reader once (the row's value, or the column's own function of it)
+    readers = [
+        (lambda r, t, key=c.key: r.get(key)) if c.value is None else c.value for c in columns
+    ]
+    body = [[read(r, t) for read in readers] for r in rows]
     folder = Path(tempfile.mkdtemp(prefix=f"list-{state.spec.name}-"))
     name = f"{state.spec.name}.{state.export}"
     if state.export == "csv":
         path = exports.write_csv(folder / name, header, body)
         media = "text/csv; charset=utf-8"
     else:
-        wb = exports.workbook()
-        ws = wb.active
-        ws.title = exports.sheet_title(state.spec.name)
-        exports.append(ws, header)
-        for row in body:
-            exports.append(ws, row)
-        path = exports.save(wb, folder / name)
+        path = exports.write_xlsx(folder / name, header, body, title=state.spec.name)
         media = XLSX_TYPE
     detail = {
         "list": state.spec.name,
