@@ -398,16 +398,18 @@ def evaluate(
     # -- pivot to one row per enterprise ------------------------------------------------------
     # -- pivot: a narrow table for the total and ranks, the item details joined at the end -----
     configured = [c for c in CODES if c in set(item_table["indicator"])]
+    # one scoring row per (enterprise, indicator): any value of the filtered group is the value
+    # (``ANY_VALUE`` costs DuckDB about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
     totals = s.group_by(enterprise_id_i=s.enterprise_id).aggregate(
         **{
-            f"{f}_{code}": s[f].max(where=s.indicator == code)
+            f"{f}_{code}": s[f].arbitrary(where=s.indicator == code)
             for code in configured
             for f in ("score1", "fill")
         }
     )
     details = s.group_by(enterprise_id_d=s.enterprise_id).aggregate(
         **{
-            f"{f}_{code}": s[f].max(where=s.indicator == code)
+            f"{f}_{code}": s[f].arbitrary(where=s.indicator == code)
             for code in configured
             for f in ("value", "benchmark", "bm_n", "bm_period")
         }
