@@ -66,6 +66,10 @@ def test_demo_seed_leads_and_headline(demo) -> None:  # type: ignore[no-untyped-
         ).all()
         assert [u for u, _ in users] == ["provider_01", "provider_02", "provider_03"]
         leads = s.scalars(select(MarketLead).order_by(MarketLead.id)).all()
+        # each provider with a demo user has a requested, a contacted and a contracted lead
+        for _, pid in users:
+            own = sorted(lead.status for lead in leads if lead.provider_id == pid)
+            assert own == ["contacted", "contracted", "requested"], (pid, own)
         assert len(leads) == seeded["leads"] > 0
         statuses = {lead.status for lead in leads}
         assert statuses <= {"requested", "contacted", "contracted", "delivered", "declined"}

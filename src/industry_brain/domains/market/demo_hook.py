@@ -20,6 +20,8 @@ ORDER = 38  # after diagnosis (30), whose final CMMM assessments the matching re
 SEED = 20261219
 DEMO = "demo"
 PROVIDER_USERS = 3
+#: the outcomes of the leads each provider with a demo user gets (its desk shows their forms)
+OWN_LEADS = ("requested", "contacted", "contracted")
 
 NAMES = (
     "湖州智造数字科技有限公司",
@@ -223,13 +225,37 @@ def seed(engine: Engine) -> dict[str, Any]:
                 _advance(s, lead, step, amount)
             if target == "delivered":
                 service.rate(s, ent_scope, lead.id, 3 + (n % 3), "演示评价")
+        # the providers with a demo user get leads of their own from the next diagnosed firms
+        # (one requested, one contacted, one contracted), so their desks show the lead forms
+        wanted = {providers[k].id: list(OWN_LEADS) for k in range(PROVIDER_USERS)}
+        for eid in sorted(diag)[24:]:
+            if not any(wanted.values()):
+                break
+            m = matching.for_enterprise(s, eid)
+            mine = next(
+                (x for x in m["solutions"] if wanted.get(int(x["solution"]["provider_id"]))),
+                None,
+            )
+            if mine is None:
+                continue
+            target = wanted[int(mine["solution"]["provider_id"])].pop(0)
+            ent_scope = Scope(user_id=None, username=DEMO, role="enterprise", enterprise_id=eid)
+            lead = service.request_contact(
+                s, ent_scope, int(mine["solution"]["id"]), "演示对接申请", mine["reason_zh"]
+            )
+            counts["leads"] += 1
+            for step in {"requested": [], "contacted": ["contacted"]}.get(
+                target, ["contacted", "contracted"]
+            ):
+                amount = float(mine["solution"]["price_min"]) if step == "contracted" else None
+                _advance(s, lead, step, amount)
         s.commit()
     return counts
 
 
 def _advance(s: Session, lead: Any, status: str, amount: float | None) -> None:
-    """The demo records a provider's outcome (the desk's transitions; the demo providers have
-    no user each, so the outcome is written here and audited as ``demo``)."""
+    """The demo records a provider's outcome (the desk's transitions, written here and audited
+    as ``demo``: most demo providers have no user)."""
 
     from industry_brain.domains.market import service
     from industry_brain.store import audit, replay
