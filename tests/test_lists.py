@@ -207,6 +207,17 @@ def test_export_rows_are_the_lists_rows_in_its_order(
     assert by_uscc["91330503MA0000000X"][5] == "注销"
 
 
+@pytest.mark.parametrize(("scale", "text"), [("above", "规上"), ("below", "规下")])
+def test_export_filtered_by_scale_writes_the_filters_scale(
+    admin: TestClient, scale: str, text: str
+) -> None:
+    shown = _usccs(admin.get(f"/enterprises?scale={scale}&size=50").text)
+    r = admin.get(f"/enterprises?scale={scale}&export=csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert shown and [row[1] for row in rows[1:]] == shown
+    assert {row[4] for row in rows[1:]} == {text}
+
+
 # -- the component alone ------------------------------------------------------------------------
 SPEC = lists.ListSpec(
     "demo",

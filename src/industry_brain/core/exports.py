@@ -172,15 +172,22 @@ def write_xlsx(
     rows: Iterable[Sequence[Any]],
     title: str = "数据",
 ) -> Path:
+    """:func:`xlsx_bytes` saved at ``path`` (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(xlsx_bytes(header, rows, title))
+    return path
+
+
+def xlsx_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str = "数据") -> bytes:
     """A one-sheet workbook of ``header`` and ``rows`` (sheet ``title``, made valid by
     :func:`sheet_title`), written with XlsxWriter under the rules of :func:`xlsx_value`: text
     always as a string cell (``write_string``, never a formula, URL or number), cleaned and
     cut like :func:`append` does; numbers, booleans, dates (openpyxl's number formats) as
-    such; missing values as empty cells; times with a zone as ISO text."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    such; missing values and empty text as empty cells; times with a zone as ISO text."""
+    buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(
-        str(path),
+        buffer,
         {
             "in_memory": True,
             "strings_to_formulas": False,
@@ -220,7 +227,7 @@ def write_xlsx(
             else:
                 ws.write_string(r, c, _xlsx_text(value if isinstance(value, str) else str(value)))
     wb.close()
-    return path
+    return buffer.getvalue()
 
 
 def save(wb: Workbook, path: Path) -> Path:
@@ -277,6 +284,36 @@ def write_csv(
                 buffer.truncate()
         fh.write(buffer.getvalue())
     return path
+
+
+#: A field of CSV text that starts (after an opening quote) with a formula trigger: at the start
+#: of the text, after a delimiter or after a line end.
+_FIELD_TRIGGER = re.compile('(?:^|[,\n])"?[=+\\-@\t\r]')
+
+
+def csv_bytes(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], encoding: str = "utf-8-sig"
+) -> bytes:
+    """The CSV export :func:`write_csv` writes, as bytes (for a download built in memory).
+
+    A table of text only is written as it is when the written text holds no character to
+    escape and no field starting with a formula trigger — then no cell needed a change, and
+    the text is what :func:`csv_value` cell by cell gives; otherwise it is written cell by
+    cell."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if set(map(type, chain(header, *rows))) <= {str}:
+        writer.writerow(header)
+        writer.writerows(rows)
+        text = buffer.getvalue()
+        if ILLEGAL_CHARACTERS.search(text) is None and _FIELD_TRIGGER.search(text) is None:
+            return text.encode(encoding)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_value(v) for v in header])
+    writer.writerows(_csv_row(row) for row in rows)
+    return buffer.getvalue().encode(encoding)
 
 
 def write_frame_csv(frame: pd.DataFrame, path: Path, encoding: str = "utf-8-sig") -> Path:

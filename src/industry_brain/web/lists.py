@@ -24,19 +24,16 @@ and the export links.
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
 from industry_brain.core import exports
 from industry_brain.store import scoped
@@ -345,13 +342,13 @@ def export_response(
         (lambda r, t, key=c.key: r.get(key)) if c.value is None else c.value for c in columns
     ]
     body = [[read(r, t) for read in readers] for r in rows]
-    folder = Path(tempfile.mkdtemp(prefix=f"list-{state.spec.name}-"))
     name = f"{state.spec.name}.{state.export}"
+    # built in memory and sent at once (no temporary file read back in chunks)
     if state.export == "csv":
-        path = exports.write_csv(folder / name, header, body)
+        content = exports.csv_bytes(header, body)
         media = "text/csv; charset=utf-8"
     else:
-        path = exports.write_xlsx(folder / name, header, body, title=state.spec.name)
+        content = exports.xlsx_bytes(header, body, title=state.spec.name)
         media = XLSX_TYPE
     detail = {
         "list": state.spec.name,
@@ -362,15 +359,16 @@ def export_response(
     }
     scoped.record_export(db, scope, f"list.{state.spec.name}", object_id, detail, request_id())
     db.commit()
-    return FileResponse(
-        path, filename=name, media_type=media, background=BackgroundTask(_cleanup, folder)
-    )
+    return Response(content, media_type=media, headers={"Content-Disposition": _attachment(name)})
 
 
-def _cleanup(folder: Path) -> None:
-    for f in folder.iterdir():
-        f.unlink()
-    folder.rmdir()
+def _attachment(filename: str) -> str:
+    """The ``Content-Disposition`` of a download named ``filename``, as Starlette's
+    ``FileResponse`` writes it (RFC 5987 form for a name that needs quoting)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 # -- 亩均 veto mark -------------------------------------------------------------------------------

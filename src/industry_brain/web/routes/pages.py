@@ -257,7 +257,8 @@ def _scale_text(row: Any, t: Translator) -> str:
 
 def _code_name(code_key: str, name_key: str) -> Any:
     def value(row: Any, t: Translator) -> str:
-        return " ".join(str(v) for v in (row.get(code_key), row.get(name_key)) if v)
+        code, name = row.get(code_key), row.get(name_key)
+        return f"{code} {name}" if code and name else str(code or name or "")
 
     return value
 
