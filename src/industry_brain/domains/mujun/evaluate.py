@@ -182,7 +182,11 @@ def _population(
     reported = rep.group_by(enterprise_id_r=rep.enterprise_id).aggregate(
         **{f"rep_{y}": ibis.ifelse(rep.year == y, 1, 0).max() for y in years}
     )
-    b = ents.join(scales, "enterprise_id")
+    # the identity columns (USCC, name, codes) join the result once at the end: carried
+    # through the two years' wide rows they would be copied at every step
+    b = ents.select("enterprise_id", "division", "industry_key", "county_key").join(
+        scales, "enterprise_id"
+    )
     b = b.left_join(wide, [b.enterprise_id == wide.enterprise_id_w, b.year == wide.year_w])
     b = b.join(ibis.memtable(rules.scope_table()), ["county_key", "scope"])
     exempt = ibis.memtable(rules.exempt_table()).rename(
@@ -565,9 +569,14 @@ def evaluate(
         )
     carried = current.select(
         enterprise_id_c=current.enterprise_id,
-        **{c: current[c] for c in CARRIED if c not in r.columns},
+        **{c: current[c] for c in CARRIED if c not in r.columns and c in current.columns},
     )
     r = r.join(carried, r.enterprise_id == carried.enterprise_id_c)
+    identity = ents.select(
+        enterprise_id_e=ents.enterprise_id,
+        **{c: ents[c] for c in CARRIED if c not in r.columns and c in ents.columns},
+    )
+    r = r.join(identity, r.enterprise_id == identity.enterprise_id_e)
     null_int = ibis.null().cast("int64")
     null_float = _null_float()
     columns: dict[str, Any] = {
