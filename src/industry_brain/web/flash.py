@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from industry_brain.web.i18n import Translator, catalog
 
@@ -34,6 +35,12 @@ def flash(response: Response, key: str, secure: bool = True, **values: Any) -> R
         COOKIE, raw, max_age=MAX_AGE, path="/", secure=secure, httponly=True, samesite="lax"
     )
     return response
+
+
+def redirect(request: Request, url: str, key: str, **values: Any) -> Response:
+    """303 to ``url`` with the one-time confirmation ``key`` (the site's cookie settings)."""
+    response = RedirectResponse(url, status_code=303)
+    return flash(response, key, request.app.state.settings.cookie_secure, **values)
 
 
 def message(request: Request, lang: str) -> str | None:

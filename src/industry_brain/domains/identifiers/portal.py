@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from industry_brain.domains.identifiers.models import IdTemplate
 from industry_brain.store.models import Enterprise, User
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.deps import CsrfDep, DbDep, PrincipalDep
-from industry_brain.web.flash import flash
+from industry_brain.web.flash import redirect
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=320)]
@@ -91,8 +91,7 @@ def _page(
 
 
 def _done(request: Request, key: str, **values: Any) -> Response:
-    response = RedirectResponse("/ids", status_code=303)
-    return flash(response, key, request.app.state.settings.cookie_secure, **values)
+    return redirect(request, "/ids", key, **values)
 
 
 @router.get("/ids")

@@ -302,9 +302,12 @@ def link_provider_user(
             status_code=status_of(exc),
         )
     db.commit()
-    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
-    secure = request.app.state.settings.cookie_secure
-    return flash.flash(response, "flash.market_user_linked", secure, username=user.username)
+    return flash.redirect(
+        request,
+        f"/market/providers/{provider_id}",
+        "flash.market_user_linked",
+        username=user.username,
+    )
 
 
 @router.post("/market/providers/{provider_id}/users/{user_id}/unlink")
@@ -318,9 +321,12 @@ def unlink_provider_user(
 ) -> Response:
     user = service.unlink_user(db, scope, provider_id, user_id)
     db.commit()
-    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
-    secure = request.app.state.settings.cookie_secure
-    return flash.flash(response, "flash.market_user_unlinked", secure, username=user.username)
+    return flash.redirect(
+        request,
+        f"/market/providers/{provider_id}",
+        "flash.market_user_unlinked",
+        username=user.username,
+    )
 
 
 @router.post("/market/providers/{provider_id}/accounts")
@@ -357,9 +363,12 @@ def create_provider_account(
             status_code=status_of(exc),
         )
     db.commit()
-    response = RedirectResponse(f"/market/providers/{provider_id}", status_code=303)
-    secure = request.app.state.settings.cookie_secure
-    return flash.flash(response, "flash.market_account_created", secure, username=user.username)
+    return flash.redirect(
+        request,
+        f"/market/providers/{provider_id}",
+        "flash.market_account_created",
+        username=user.username,
+    )
 
 
 @router.get("/market/review")

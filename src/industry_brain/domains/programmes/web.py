@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -146,8 +146,7 @@ def _failed(
 
 
 def _done(request: Request, url: str, key: str, **values: Any) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
+    return flash.redirect(request, url, key, **values)
 
 
 def _date_or_error(text: str, field: str) -> date:

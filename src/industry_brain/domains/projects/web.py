@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -178,8 +178,7 @@ def _form_failed(
 
 def _saved(request: Request, url: str, key: str) -> Response:
     """303 to ``url`` with the one-time confirmation ``key`` (web/flash.py)."""
-    response = RedirectResponse(url, status_code=303)
-    return flash.flash(response, key, request.app.state.settings.cookie_secure)
+    return flash.redirect(request, url, key)
 
 
 @router.post("/projects/{code}/progress")

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from industry_brain.core.errors import IBError
@@ -88,8 +88,7 @@ def review_queue(
 
 
 def _decided(request: Request, status: str, batch: int | None, key: str, **values: Any) -> Response:
-    response = RedirectResponse(_queue_url(status, batch), status_code=303)
-    return flash.flash(response, key, request.app.state.settings.cookie_secure, **values)
+    return flash.redirect(request, _queue_url(status, batch), key, **values)
 
 
 def _refused(
