@@ -676,7 +676,7 @@ def serve(
         raise typer.Exit(2) from exc
     console.print(f"产业大脑 Industry Brain: http://{host}:{port}/login")
     uvicorn.run(
-        "industry_brain.web.app:create_app",
+        "industry_brain.web.app:serve_app",
         factory=True,
         host=host,
         port=port,
