@@ -288,7 +288,7 @@ def write_csv(
 
 #: A field of CSV text that starts (after an opening quote) with a formula trigger: at the start
 #: of the text, after a delimiter or after a line end.
-_FIELD_TRIGGER = re.compile('(?:^|[,\n])"?[=+\\-@\t\r]')
+_FIELD_TRIGGER = re.compile(r'(?:^|[,\n])"?[=+\-@\t\r]')
 
 
 def csv_bytes(
