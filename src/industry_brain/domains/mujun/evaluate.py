@@ -24,8 +24,9 @@ tables that are themselves used several times is recomputed multiplicatively (a 
 with one union branch per indicator, planned 861 exchanges for the small demo city). The
 pipeline is therefore nearly linear: the indicators come from one join with the rule table; only
 the population statistics actually configured are computed (group by, joined back); the scoring
-rows feed one narrow pivot for the total and ranks and one for the item details. DuckDB
-materialises shared CTEs, so these few reuses cost it nothing.
+rows feed one pivot (the total, the ranks and the item details). Window functions run on narrow
+tables joined back (a window sorts every column of its input), and the identity columns join
+the result once at the end. DuckDB materialises shared CTEs, so the few reuses cost it little.
 
 Determinism across engines: population statistics (whose float sums depend on the engine's
 order of addition) are rounded to ``benchmark_decimals`` with ``floor(x·10ⁿ + 0.5)`` (engines'
@@ -400,22 +401,15 @@ def evaluate(
     )
 
     # -- pivot to one row per enterprise ------------------------------------------------------
-    # -- pivot: a narrow table for the total and ranks, the item details joined at the end -----
     configured = [c for c in CODES if c in set(item_table["indicator"])]
+    # one pivot for the total, the ranks and the item details (one pass over the scoring rows);
     # one scoring row per (enterprise, indicator): any value of the filtered group is the value
     # (``ANY_VALUE`` costs DuckDB about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
     totals = s.group_by(enterprise_id_i=s.enterprise_id).aggregate(
         **{
             f"{f}_{code}": s[f].arbitrary(where=s.indicator == code)
             for code in configured
-            for f in ("score1", "fill")
-        }
-    )
-    details = s.group_by(enterprise_id_d=s.enterprise_id).aggregate(
-        **{
-            f"{f}_{code}": s[f].arbitrary(where=s.indicator == code)
-            for code in configured
-            for f in ("value", "benchmark", "bm_n", "bm_period")
+            for f in ("score1", "fill", "value", "benchmark", "bm_n", "bm_period")
         }
     )
     current = b.filter(b.year == year)
@@ -551,7 +545,6 @@ def evaluate(
         ),
         class_rule=ibis.cases((~r.evaluated, "exempt"), (r.veto, "veto"), else_=r.class_method),
     )
-    r = r.join(details, r.enterprise_id == details.enterprise_id_d)
     # raw score and cap flag again from the pivoted value and benchmark (same formula as above)
     for code in configured:
         value, bm, weight, cap = (r[f"{f}_{code}"] for f in ("value", "benchmark", "weight", "cap"))
