@@ -209,6 +209,8 @@ def test_csv_bytes_of_text_is_the_cell_by_cell_file(table: list[list[str]]) -> N
         (["x,=y", "a\n-b", '"=q'], ["x,=y", "a\n-b", '"=q']),  # inside a field: no prefix
         (["\tx", "\r=1", "b"], ["'\tx", "'\r=1", "b"]),
         ([NUL_NAME, "b", "c"], [NUL_SHOWN, "b", "c"]),
+        (["a", "b", ""], ["a", "b", ""]),  # an empty last field: its row ends ",\r\n"
+        (["a", "", "\r"], ["a", "", "'\r"]),
     ],
 )
 def test_csv_bytes_prefixes_only_fields_that_start_a_formula(

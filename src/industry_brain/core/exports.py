@@ -286,9 +286,18 @@ def write_csv(
     return path
 
 
-#: A field of CSV text that starts (after an opening quote) with a formula trigger: at the start
-#: of the text, after a delimiter or after a line end.
-_FIELD_TRIGGER = re.compile(r'(?:^|[,\n])"?[=+\-@\t\r]')
+#: A field of CSV text after a delimiter or a line end that starts (after an opening quote) with
+#: a formula trigger. An unquoted CR there is the line end of a row whose last field is empty
+#: (the writer quotes every field holding a CR).
+_FIELD_TRIGGER = re.compile(r'[,\n](?:"?[=+\-@\t]|"\r|\r(?!\n))')
+
+
+def _as_written(text: str) -> bool:
+    """Whether CSV ``text`` (text cells only) holds no character to escape and no field that
+    starts with a formula trigger: then every cell was written as :func:`csv_value` gives it."""
+    if text[:1] in _TRIGGER_START or (text[:1] == '"' and text[1:2] in _TRIGGER_START):
+        return False
+    return ILLEGAL_CHARACTERS.search(text) is None and _FIELD_TRIGGER.search(text) is None
 
 
 def csv_bytes(
@@ -307,7 +316,7 @@ def csv_bytes(
         writer.writerow(header)
         writer.writerows(rows)
         text = buffer.getvalue()
-        if ILLEGAL_CHARACTERS.search(text) is None and _FIELD_TRIGGER.search(text) is None:
+        if _as_written(text):
             return text.encode(encoding)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
