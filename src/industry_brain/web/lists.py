@@ -61,8 +61,13 @@ class Column:
     export: bool = True
     show: bool = True  # False: in the export only (e.g. the USCC beside a linked name)
 
-    def cell(self, row: Mapping[str, Any], t: Translator) -> Any:
-        return self.value(row, t) if self.value is not None else row.get(self.key)
+    @property
+    def reader(self) -> Callable[[Mapping[str, Any], Translator], Any]:
+        """The export's cell of a row: ``value(row, t)``, else the row's own value."""
+        if self.value is not None:
+            return self.value
+        key = self.key
+        return lambda row, t: row.get(key)
 
 
 @dataclass(frozen=True)
@@ -337,10 +342,7 @@ def export_response(
     t = Translator(lang)
     columns = [c for c in state.spec.columns if c.export]
     header = [t(c.label) for c in columns]
-    # each column's reader once (the row's value, or the column's own function of it)
-    readers = [
-        (lambda r, t, key=c.key: r.get(key)) if c.value is None else c.value for c in columns
-    ]
+    readers = [c.reader for c in columns]
     body = [[read(r, t) for read in readers] for r in rows]
     name = f"{state.spec.name}.{state.export}"
     # built in memory and sent at once (no temporary file read back in chunks)
