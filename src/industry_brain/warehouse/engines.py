@@ -155,6 +155,19 @@ def fetch(con: Any, expr: Any) -> pd.DataFrame:
             filesystem.delete_dir(path)
 
 
+def computed_once(backend: Any, table: Any) -> Any:
+    """``table`` computed once where the engine would recompute it at every use: on Spark, which
+    inlines a subquery wherever it is read, a persisted frame (the Ibis backend's cache,
+    released with the expressions); elsewhere (DuckDB materialises a CTE read several times)
+    ``table`` itself. ``Table.cache()`` would pick the default backend for in-memory inputs and
+    PySpark's cache does not register them first (Ibis 12 has no public way to): both are done
+    here on ``backend``."""
+    if backend is None or getattr(backend, "name", "") != "pyspark":
+        return table
+    backend._run_pre_execute_hooks(table)
+    return backend._cached_table(table)
+
+
 def table_path(snapshot_dir: Path, name: str) -> Path:
     """Where the snapshot table ``name`` lies: a folder of Parquet files (``facts/2025.parquet``,
     one per year) or one file (``enterprises.parquet``). pandas and pyarrow read either."""

@@ -44,6 +44,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from industry_brain.domains.mujun.rules import CATALOGUE, CODES, EMISSION_ITEMS, RuleSet
+from industry_brain.warehouse.engines import computed_once
 
 GROUP_KEYS: dict[str, list[str]] = {
     "county": ["county_key", "scope", "indicator"],
@@ -243,11 +244,14 @@ def evaluate(
     tables: Mapping[str, ir.Table],
     rules: RuleSet,
     adjustments: ir.Table | pd.DataFrame | None = None,
+    backend: Any = None,
 ) -> ir.Table:
     """The evaluation of ``rules.year`` as one Ibis table, one row per enterprise in the census.
 
     ``tables`` holds the warehouse tables ``enterprises``, ``scales`` and ``facts`` (snapshot
-    schema); ``adjustments`` lists bonus/penalty/veto records (enterprise_id, year, code).
+    schema); ``adjustments`` lists bonus/penalty/veto records (enterprise_id, year, code);
+    ``backend`` (the connection the expression will run on) lets Spark compute the tables read
+    several times once (:func:`computed_once`).
     Columns: identity, scope, ``evaluated``/``exempt_reason``, inputs, per indicator
     ``value_<code>``, ``benchmark_<code>``, ``weight_<code>``, ``raw_<code>``, ``cap_<code>``,
     ``capped_<code>``, ``fill_<code>``, ``score_<code>``, ``bm_n_<code>``, ``bm_period_<code>``,
@@ -259,6 +263,9 @@ def evaluate(
     # Y−1 rows need their own reporting check in Y−1−(N−1)
     years = list(range(year - 1 - max_back, year + 1))
     b, ents = _population(tables, rules, years)
+    # Spark recomputes a subquery wherever it is read: the population (read by the indicator
+    # rows, the result keys and the carried inputs) is computed once on ``backend``
+    b = computed_once(backend, b)
 
     # -- 3. indicator values: one row per configured indicator ---------------------------------
     inputs = sorted({c for i in CATALOGUE.values() for c in (i.numerator, i.denominator)})
@@ -293,6 +300,8 @@ def evaluate(
             _null_float(),
         )
     )
+
+    long = computed_once(backend, long)  # read by every benchmark group and the scoring rows
 
     # -- 4. benchmarks: statistics of the evaluated population of Y and Y−1 -------------------
     member = long.evaluated & long.value.notnull()
@@ -368,6 +377,7 @@ def evaluate(
     s = s.mutate(pre=ibis.ifelse(is_capped, s.cap_score, floored), capped=is_capped)
     # the population's mean item score per county × scope × indicator: a small aggregate joined
     # back (a window over the wide scoring rows sorts all their columns)
+    s = computed_once(backend, s)  # read by the population mean and joined back to it
     pre_pop = ibis.ifelse(s.evaluated & s.pre.notnull(), s.pre, _null_float())
     pop = s.group_by(county_key_m=s.county_key, scope_m=s.scope, indicator_m=s.indicator).aggregate(
         pop_mean_raw=pre_pop.mean()
@@ -495,6 +505,7 @@ def evaluate(
         ),
         veto_order=ibis.ifelse(r.veto, 1, 0),
     )
+    r = computed_once(backend, r)  # read by the ranks and joined back to them
     # ranks on a narrow table joined back: a window sorts every column of its input
     k = r.select(
         enterprise_id_k=r.enterprise_id,

@@ -148,7 +148,7 @@ def evaluate_snapshot(
         con.raw_sql("SET enable_progress_bar = false")  # keep stdout clean (--json)
     tables = {name: con.table(name) for name in names}
     start = time.perf_counter()
-    results = fetch(con, evaluate(tables, rules, adjustments))
+    results = fetch(con, evaluate(tables, rules, adjustments, backend=con))
     seconds = time.perf_counter() - start
     results = normalise_results(results)
     codes: dict[int, list[str]] = {}

@@ -30,6 +30,7 @@ from lark import Token, Tree
 
 from industry_brain.core.errors import Location
 from industry_brain.domains.policy.definitions import Policy, PolicyError, region_prefix
+from industry_brain.warehouse.engines import computed_once
 
 #: taxes.<field> → the tax bureau's tax type (Fact.detail of item tax_paid).
 TAX_TYPES = {"land_use_tax": "城镇土地使用税", "property_tax": "房产税", "vat": "增值税"}
@@ -329,15 +330,9 @@ def _rows(policy: Policy, inputs: dict[str, ir.Table], year: int) -> ir.Table:
     if isinstance(cache, dict) and key in cache:
         return cache[key]
     row = _build_rows(policy, inputs, year, refs)
-    backend = inputs.get("__materialize__")
-    if backend is not None and getattr(backend, "name", "") != "duckdb":
-        # Spark: computed once (a persisted frame), read by every policy. Table.cache() would
-        # pick the default backend for in-memory inputs, and PySpark's cache does not register
-        # them first (Ibis 12 has no public way to): both done here on the evaluation's backend.
-        # DuckDB needs neither: a table read by several policies' expressions is one CTE of
-        # the query, which DuckDB materializes once (no temporary table, no second query).
-        backend._run_pre_execute_hooks(row)
-        row = backend._cached_table(row)
+    # Spark: computed once (a persisted frame), read by every policy. DuckDB: a table read by
+    # several policies' expressions is one CTE of the query, materialized once
+    row = computed_once(inputs.get("__materialize__"), row)
     if isinstance(cache, dict):
         cache[key] = row
     return row
