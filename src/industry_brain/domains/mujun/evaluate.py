@@ -415,12 +415,15 @@ def evaluate(
     # one pivot for the total, the ranks and the item details (one pass over the scoring rows);
     # one scoring row per (enterprise, indicator): any value of the filtered group is the value
     # (``ANY_VALUE`` costs DuckDB about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
+    # (the six fields of an item travel as one struct: one aggregate per item, not six)
+    fields = ("score1", "fill", "value", "benchmark", "bm_n", "bm_period")
+    item = ibis.struct({f: s[f] for f in fields})
     totals = s.group_by(enterprise_id_i=s.enterprise_id).aggregate(
-        **{
-            f"{f}_{code}": s[f].arbitrary(where=s.indicator == code)
-            for code in configured
-            for f in ("score1", "fill", "value", "benchmark", "bm_n", "bm_period")
-        }
+        **{f"item_{code}": item.arbitrary(where=s.indicator == code) for code in configured}
+    )
+    totals = totals.select(
+        "enterprise_id_i",
+        **{f"{f}_{code}": totals[f"item_{code}"][f] for code in configured for f in fields},
     )
     current = b.filter(b.year == year)
     keys = current.select(
