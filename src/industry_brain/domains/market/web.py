@@ -289,25 +289,10 @@ def link_provider_user(
     try:
         user = service.link_user(db, scope, username, provider_id)
     except (ValidationError, ConflictError, NotFoundError) as exc:
-        if exc.problem.location.field != "username":
-            raise
-        db.rollback()
-        return _provider_page(
-            request,
-            db,
-            scope,
-            provider_id,
-            link_error=exc.to_dict(),
-            form={"username": username},
-            status_code=status_of(exc),
+        return _account_refused(
+            request, db, scope, provider_id, exc, ("username",), "link_error", username=username
         )
-    db.commit()
-    return flash.redirect(
-        request,
-        f"/market/providers/{provider_id}",
-        "flash.market_user_linked",
-        username=user.username,
-    )
+    return _account_done(request, db, provider_id, "flash.market_user_linked", user.username)
 
 
 @router.post("/market/providers/{provider_id}/users/{user_id}/unlink")
@@ -320,13 +305,7 @@ def unlink_provider_user(
     user_id: int,
 ) -> Response:
     user = service.unlink_user(db, scope, provider_id, user_id)
-    db.commit()
-    return flash.redirect(
-        request,
-        f"/market/providers/{provider_id}",
-        "flash.market_user_unlinked",
-        username=user.username,
-    )
+    return _account_done(request, db, provider_id, "flash.market_user_unlinked", user.username)
 
 
 @router.post("/market/providers/{provider_id}/accounts")
@@ -350,25 +329,49 @@ def create_provider_account(
             db, scope, provider_id, username, display_name, password, hash_password
         )
     except (ValidationError, ConflictError) as exc:
-        if exc.problem.location.field not in ("username", "display_name", "password"):
-            raise
-        db.rollback()
-        return _provider_page(
+        return _account_refused(
             request,
             db,
             scope,
             provider_id,
-            account_error=exc.to_dict(),
-            form={"new_username": username, "display_name": display_name},
-            status_code=status_of(exc),
+            exc,
+            ("username", "display_name", "password"),
+            "account_error",
+            new_username=username,
+            display_name=display_name,
         )
-    db.commit()
-    return flash.redirect(
+    return _account_done(request, db, provider_id, "flash.market_account_created", user.username)
+
+
+def _account_refused(
+    request: Request,
+    db: Any,
+    scope: Any,
+    provider_id: int,
+    exc: ValidationError | ConflictError | NotFoundError,
+    fields: tuple[str, ...],
+    error_key: str,
+    **typed: str,
+) -> Response:
+    """The provider's page again with a refusal of one of ``fields`` beside it and what was
+    typed (never a password); a refusal of anything else is raised as it is."""
+    if exc.problem.location.field not in fields:
+        raise exc
+    db.rollback()
+    return _provider_page(
         request,
-        f"/market/providers/{provider_id}",
-        "flash.market_account_created",
-        username=user.username,
+        db,
+        scope,
+        provider_id,
+        **{error_key: exc.to_dict()},
+        form=typed,
+        status_code=status_of(exc),
     )
+
+
+def _account_done(request: Request, db: Any, provider_id: int, key: str, username: str) -> Response:
+    db.commit()
+    return flash.redirect(request, f"/market/providers/{provider_id}", key, username=username)
 
 
 @router.get("/market/review")
