@@ -133,6 +133,15 @@ def sheet_title(name: Any, used: set[str] | None = None, default: str = "数据"
     return title
 
 
+def _xlsx_text(text: str) -> str:
+    """Text as an XLSX cell holds it: characters XML cannot carry escaped, cut at the cell's
+    limit with a visible mark."""
+    text = clean_text(text)
+    if len(text) > XLSX_CELL_MAX:
+        text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
+    return text
+
+
 def xlsx_value(ws: Worksheet, value: Any) -> Any:
     """What to hand openpyxl for ``value``: text as a string :class:`Cell` (never a formula or
     an error code), numbers and dates as they are, missing values as ``None``."""
@@ -143,9 +152,7 @@ def xlsx_value(ws: Worksheet, value: Any) -> Any:
         return value.isoformat()  # Excel has no time zones: keep the offset visible as text
     if isinstance(value, _PLAIN):
         return value
-    text = clean_text(value if isinstance(value, str) else str(value))
-    if len(text) > XLSX_CELL_MAX:
-        text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
+    text = _xlsx_text(value if isinstance(value, str) else str(value))
     if not text.startswith("=") and text[:1] != "#":
         return text  # openpyxl types any other text as a string already
     cell = Cell(ws, value=text)
@@ -157,13 +164,6 @@ def append(ws: Worksheet, values: Iterable[Any]) -> int:
     """Append one row of values to ``ws`` safely; returns the row number written."""
     ws.append([xlsx_value(ws, v) for v in values])
     return ws._current_row  # openpyxl's own append cursor: max_row would scan the sheet
-
-
-def _xlsx_text(text: str) -> str:
-    text = clean_text(text)
-    if len(text) > XLSX_CELL_MAX:
-        text = text[: XLSX_CELL_MAX - len(TRUNCATED)] + TRUNCATED
-    return text
 
 
 def write_xlsx(
@@ -225,7 +225,7 @@ def xlsx_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str 
             elif isinstance(value, time):
                 ws.write_datetime(r, c, value, formats["time"])
             else:
-                ws.write_string(r, c, _xlsx_text(value if isinstance(value, str) else str(value)))
+                ws.write_string(r, c, _xlsx_text(str(value)))
     wb.close()
     return buffer.getvalue()
 
