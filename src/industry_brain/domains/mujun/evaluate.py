@@ -412,10 +412,10 @@ def evaluate(
 
     # -- pivot to one row per enterprise ------------------------------------------------------
     configured = [c for c in CODES if c in set(item_table["indicator"])]
-    # one pivot for the total, the ranks and the item details (one pass over the scoring rows);
-    # one scoring row per (enterprise, indicator): any value of the filtered group is the value
-    # (``ANY_VALUE`` costs DuckDB about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
-    # (the six fields of an item travel as one struct: one aggregate per item, not six)
+    # one pivot for the total, the ranks and the item details, each item's six fields as one
+    # struct (one aggregate per item, not six); there is one scoring row per (enterprise,
+    # indicator), so any value of the filtered group is the value (``ANY_VALUE`` costs DuckDB
+    # about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
     fields = ("score1", "fill", "value", "benchmark", "bm_n", "bm_period")
     item = ibis.struct({f: s[f] for f in fields})
     totals = s.group_by(enterprise_id_i=s.enterprise_id).aggregate(
