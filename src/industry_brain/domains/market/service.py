@@ -409,7 +409,6 @@ def find_provider_users(session: Session, text_: str, limit: int = 20) -> list[d
     q = text_.strip()
     if len(q) < 2:
         return []
-    like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = session.execute(
         select(User, MarketProvider.name)
         .outerjoin(MarketProviderUser, MarketProviderUser.user_id == User.id)
@@ -418,8 +417,8 @@ def find_provider_users(session: Session, text_: str, limit: int = 20) -> list[d
             User.role == "provider",
             User.active.is_(True),
             or_(
-                User.username.like(f"%{like.lower()}%", escape="\\"),
-                User.display_name.like(f"%{like}%", escape="\\"),
+                User.username.contains(q.lower(), autoescape=True),
+                User.display_name.contains(q, autoescape=True),
             ),
         )
         .order_by(User.username)

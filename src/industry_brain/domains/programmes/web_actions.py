@@ -261,14 +261,13 @@ def event_firms(
     text = uscc.strip()
     rows: list[Any] = []
     if len(text) >= 2:
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = db.execute(
             select(Enterprise.uscc, Enterprise.name)
             .where(
                 scope.enterprise_clause(),
                 sa.or_(
-                    Enterprise.name.like(f"%{like}%", escape="\\"),
-                    Enterprise.uscc.like(f"{like.upper()}%", escape="\\"),
+                    Enterprise.name.contains(text, autoescape=True),
+                    Enterprise.uscc.startswith(text.upper(), autoescape=True),
                 ),
             )
             .order_by(Enterprise.uscc)
