@@ -385,8 +385,8 @@ def _every_enterprise(
         )
         .all()
     )
-    counties = _names(session, Region, {r[2] for r in rows})
-    industries = _names(session, Industry, {r[3] for r in rows})
+    counties = region_names(session, {r[2] for r in rows})
+    industries = industry_names(session, {r[3] for r in rows})
     return [
         {
             "uscc": uscc,
@@ -401,17 +401,6 @@ def _every_enterprise(
         }
         for uscc, name, county, industry, status, above in rows
     ]
-
-
-def _names(session: Session, model: Any, codes: set[str | None]) -> dict[str, str]:
-    """``code → name`` of the ``model`` rows (regions, industries) with one of ``codes``."""
-    wanted = sorted(c for c in codes if c is not None)
-    out: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):  # bound the number of SQL parameters
-        chunk = wanted[start : start + 500]
-        query = select(model.code, model.name).where(model.code.in_(chunk))
-        out.update((code, name) for code, name in session.execute(query))
-    return out
 
 
 def visible_enterprise(session: Session, scope: Scope, uscc: str) -> Enterprise:
@@ -888,23 +877,23 @@ def display_names(session: Session, usernames: Any) -> dict[str, str]:
 
 def industry_names(session: Session, codes: Any) -> dict[str, str]:
     """``GB/T 4754 code → name`` of the given industry codes (pages show names with codes)."""
-    wanted = sorted({c for c in codes if c})
-    if not wanted:
-        return {}
-    rows = session.execute(select(Industry.code, Industry.name).where(Industry.code.in_(wanted)))
-    return {c: n for c, n in rows.all()}
+    return _code_names(session, Industry, codes)
 
 
 def region_names(session: Session, codes: Any) -> dict[str, str]:
     """``region code → name`` of the given codes only (the regions table holds ~48,000 rows
     with the towns: loading all of them cost a list page 0.3 s)."""
+    return _code_names(session, Region, codes)
+
+
+def _code_names(session: Session, model: Any, codes: Any) -> dict[str, str]:
+    """``code → name`` of the ``model`` rows (regions, industries) with one of ``codes``, read
+    500 codes a query (a bound on the SQL parameters)."""
     wanted = sorted({str(c) for c in codes if c})
-    if not wanted:
-        return {}
     out: dict[str, str] = {}
     for i in range(0, len(wanted), 500):
         rows = session.execute(
-            select(Region.code, Region.name).where(Region.code.in_(wanted[i : i + 500]))
+            select(model.code, model.name).where(model.code.in_(wanted[i : i + 500]))
         )
         out.update({c: n for c, n in rows.all()})
     return out
