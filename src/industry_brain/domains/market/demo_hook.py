@@ -206,23 +206,9 @@ def seed(engine: Engine) -> dict[str, Any]:
             m = matching.for_enterprise(s, eid)
             if not m["solutions"]:
                 continue
-            top = m["solutions"][0]
-            ent_scope = Scope(user_id=None, username=DEMO, role="enterprise", enterprise_id=eid)
-            lead = service.request_contact(
-                s, ent_scope, int(top["solution"]["id"]), "演示对接申请", top["reason_zh"]
-            )
-            counts["leads"] += 1
             target = outcomes[n % len(outcomes)]
-            path = {
-                "requested": [],
-                "contacted": ["contacted"],
-                "contracted": ["contacted", "contracted"],
-                "delivered": ["contacted", "contracted", "delivered"],
-                "declined": ["contacted", "declined"],
-            }[target]
-            for step in path:
-                amount = float(top["solution"]["price_min"]) if step == "contracted" else None
-                _advance(s, lead, step, amount)
+            lead, ent_scope = _demo_lead(s, eid, m["solutions"][0], target)
+            counts["leads"] += 1
             if target == "delivered":
                 service.rate(s, ent_scope, lead.id, 3 + (n % 3), "演示评价")
         # the providers with a demo user get leads of their own from the next diagnosed firms
@@ -239,18 +225,36 @@ def seed(engine: Engine) -> dict[str, Any]:
             if mine is None:
                 continue
             target = wanted[int(mine["solution"]["provider_id"])].pop(0)
-            ent_scope = Scope(user_id=None, username=DEMO, role="enterprise", enterprise_id=eid)
-            lead = service.request_contact(
-                s, ent_scope, int(mine["solution"]["id"]), "演示对接申请", mine["reason_zh"]
-            )
+            _demo_lead(s, eid, mine, target)
             counts["leads"] += 1
-            for step in {"requested": [], "contacted": ["contacted"]}.get(
-                target, ["contacted", "contracted"]
-            ):
-                amount = float(mine["solution"]["price_min"]) if step == "contracted" else None
-                _advance(s, lead, step, amount)
         s.commit()
     return counts
+
+
+#: the provider's recorded steps that bring a requested lead to each outcome
+LEAD_STEPS = {
+    "requested": (),
+    "contacted": ("contacted",),
+    "contracted": ("contacted", "contracted"),
+    "delivered": ("contacted", "contracted", "delivered"),
+    "declined": ("contacted", "declined"),
+}
+
+
+def _demo_lead(s: Session, eid: int, match: dict[str, Any], target: str) -> tuple[Any, Any]:
+    """The enterprise asks about the matched solution (its explanation as the reason) and the
+    lead is taken to ``target`` (a contract at the solution's lowest price)."""
+    from industry_brain.domains.market import service
+    from industry_brain.store.scope import Scope
+
+    ent_scope = Scope(user_id=None, username=DEMO, role="enterprise", enterprise_id=eid)
+    lead = service.request_contact(
+        s, ent_scope, int(match["solution"]["id"]), "演示对接申请", match["reason_zh"]
+    )
+    for step in LEAD_STEPS[target]:
+        amount = float(match["solution"]["price_min"]) if step == "contracted" else None
+        _advance(s, lead, step, amount)
+    return lead, ent_scope
 
 
 def _advance(s: Session, lead: Any, status: str, amount: float | None) -> None:

@@ -42,12 +42,12 @@ def _lang(request: Request) -> str:
     return page_lang(request)
 
 
-def _render(request: Request, name: str, ctx: dict[str, Any]) -> Response:
+def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
     base = {
         "codes": codes,
         "subdomains": codes.subdomains(),
     }
-    return request.app.state.render(request, name, {**base, **ctx})
+    return request.app.state.render(request, name, {**base, **ctx}, status)
 
 
 def _fields(
@@ -247,9 +247,7 @@ def _provider_page(
         "password_min": service.PASSWORD_MIN,
         **ctx,
     }
-    return request.app.state.render(
-        request, "market_provider.html", {"codes": codes, **page}, status
-    )
+    return _render(request, "market_provider.html", page, status)
 
 
 @router.get("/market/providers/{provider_id}")
@@ -345,8 +343,8 @@ def create_provider_account(
 
 def _account_refused(
     request: Request,
-    db: Any,
-    scope: Any,
+    db: Session,
+    scope: Scope,
     provider_id: int,
     exc: ValidationError | ConflictError | NotFoundError,
     fields: tuple[str, ...],
@@ -369,7 +367,9 @@ def _account_refused(
     )
 
 
-def _account_done(request: Request, db: Any, provider_id: int, key: str, username: str) -> Response:
+def _account_done(
+    request: Request, db: Session, provider_id: int, key: str, username: str
+) -> Response:
     db.commit()
     return flash.redirect(request, f"/market/providers/{provider_id}", key, username=username)
 
