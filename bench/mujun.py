@@ -242,8 +242,9 @@ def hand_sql(snapshot_dir: Path, rules: RuleSet) -> tuple[float, int]:
     year = rules.year
     con = duckdb.connect()
     items = rules.item_table()
-    scopes = rules.scope_table()[["county_key", "scope", "min_land_mu", "quota_a", "quota_b"]]
-    scopes = scopes.assign(quota_c=rules.scope_table()["quota_c"])
+    scopes = rules.scope_table()[
+        ["county_key", "scope", "min_land_mu", "quota_a", "quota_b", "quota_c"]
+    ]
     con.register("items", items)
     con.register("scopes", scopes)
     known = sorted(c for c in rules.counties if c)
@@ -255,15 +256,15 @@ def hand_sql(snapshot_dir: Path, rules: RuleSet) -> tuple[float, int]:
     emissions = " + ".join(
         f"coalesce(sum(value) FILTER (WHERE item = '{i}'), 0)" for i in EMISSION_ITEMS
     )
-    value_cases = " ".join(
-        f"WHEN '{code}' THEN e.{spec.numerator} / nullif(e.{spec.denominator}, 0)"
-        for code, spec in CATALOGUE.items()
-        if spec.numerator != "co2_net" and spec.denominator != "co2_net"
-    )
+    computable = {
+        c: i for c, i in CATALOGUE.items() if "co2_net" not in (i.numerator, i.denominator)
+    }
+    num_cases = " ".join(f"WHEN '{c}' THEN e.{i.numerator}" for c, i in computable.items())
+    den_cases = " ".join(f"WHEN '{c}' THEN e.{i.denominator}" for c, i in computable.items())
     stat = {
         "mean": "avg(value)",
         "median": "median(value)",
-        "aggregate": "sum(num) / nullif(sum(den), 0)",
+        "aggregate": "sum(num) * any_value(factor) / nullif(sum(den), 0)",
     }
     bm_cases = " ".join(f"WHEN '{m}' THEN {expr}" for m, expr in stat.items())
     f = snapshot_dir / "facts.parquet"
@@ -292,14 +293,16 @@ def hand_sql(snapshot_dir: Path, rules: RuleSet) -> tuple[float, int]:
       WHERE p.land_mu > 0 AND p.land_mu >= c.min_land_mu
     ), vals AS (
       SELECT e.enterprise_id, e.ind, e.county_key, e.scope, e.year, i.indicator, i.weight,
-             i.cap_score, i.bm_method, i.bm_period, i.bm_multiple, i.bm_scale,
-             CASE i.indicator {value_cases} END * i.factor AS value
+             i.cap_score, i.bm_method, i.bm_period, i.bm_multiple, i.bm_scale, i.factor,
+             CASE i.indicator {num_cases} END AS num,
+             nullif(CASE i.indicator {den_cases} END, 0) AS den,
+             num * i.factor / den AS value
       FROM evaluated e JOIN items i USING (county_key, scope)
     ), bench AS (
       SELECT county_key, scope, indicator, year,
              CASE any_value(bm_method) {bm_cases} END AS stat
-      FROM (SELECT *, value AS num, 1.0 AS den FROM vals WHERE value IS NOT NULL)
-      GROUP BY ALL
+      FROM vals WHERE value IS NOT NULL
+      GROUP BY county_key, scope, indicator, year
     ), scored AS (
       SELECT v.enterprise_id, v.ind, v.county_key, v.scope,
              least(greatest(v.value / (floor(b.stat * v.bm_multiple * v.bm_scale + 0.5)
