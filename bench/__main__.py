@@ -15,11 +15,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ids, ingest_power, market, mujun, policy, province, reference, web
+from bench import carbon, ids, ingest_power, market, mujun, policy, province, reference, web
 
 BENCHES = {
     "ingest": ingest_power.run,
     "mujun": mujun.run,
+    "carbon": carbon.run,
     "web": web.run,
     "reference": reference.run,
     "policy": policy.run,
