@@ -97,6 +97,8 @@ MARKET_TERMS = (
     "数字孪生",
 )
 JUDGED_MODEL = "think"
+#: the pages measured for the county officers too (their scope: one county)
+ROLE_PAGES = ("profile", "search", "cockpit")
 USER = "city_officer_01"
 SEARCH_TERMS = (
     "科技",
@@ -161,11 +163,11 @@ def _build_store(folder: Path) -> Path:
     return store
 
 
-def _start(store: Path, data: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def _start(database: str, data: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
-        "IB_DATABASE_URL": f"sqlite:///{store}",
+        "IB_DATABASE_URL": database,
         "IB_DATA_DIR": str(data),
         "IB_COOKIE_SECURE": "0",
         "IB_LOG_LEVEL": "WARNING",
@@ -204,21 +206,26 @@ def _login(url: str, username: str) -> str:
 async def _load(
     url: str,
     cookies: list[str],
-    paths: list[str],
+    paths: list[str] | list[list[str]],
     think: tuple[float, float] | None,
     seed: int,
 ) -> tuple[list[float], list[str]]:
     """Send every path once from ``len(cookies)`` clients (each its own session and
     connection); with ``think`` each client pauses uniform(*think) seconds before each
-    request. Returns latencies in ms and the failures."""
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for p in paths:
-        queue.put_nowait(p)
+    request. ``paths`` is one queue shared by the clients, or one list per client (scoped
+    users: each client requests what its own scope holds). Returns latencies in ms and the
+    failures."""
+    own = bool(paths) and isinstance(paths[0], list)
+    queues: list[asyncio.Queue[str]] = []
+    for lst in paths if own else [paths]:
+        queues.append(asyncio.Queue())
+        for p in lst:
+            queues[-1].put_nowait(p)
     out: list[float] = []
     failures: list[str] = []
     rng = random.Random(seed)
 
-    async def client(cookie: str) -> None:
+    async def client(cookie: str, queue: asyncio.Queue[str]) -> None:
         async with httpx.AsyncClient(
             base_url=url, headers={"Cookie": f"ib_session={cookie}"}, timeout=60
         ) as c:
@@ -239,7 +246,9 @@ async def _load(
                 if r.status_code != 200:
                     failures.append(f"{path}: HTTP {r.status_code}")
 
-    await asyncio.gather(*(client(c) for c in cookies))
+    await asyncio.gather(
+        *(client(c, queues[i % len(queues)] if own else queues[0]) for i, c in enumerate(cookies))
+    )
     return out, failures
 
 
@@ -267,6 +276,16 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _db_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the database server ``pid`` (the postmaster): its live processes (the
+    backends of the pooled connections) plus the children it has reaped (``cutime``,
+    ``cstime``: backends that ended)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return _cpu_seconds(pid) + (int(fields[13]) + int(fields[14])) / tick
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
 
@@ -290,15 +309,32 @@ def run(rows: int = 0) -> dict[str, Any]:
     wanted = os.environ.get("IB_BENCH_PAGES", "profile,search,cockpit").split(",")
     with tempfile.TemporaryDirectory(prefix="ib-bench-web-") as tmpdir:
         tmp = Path(tmpdir)
-        store = Path(os.environ["IB_BENCH_STORE"]) if os.environ.get("IB_BENCH_STORE") else None
-        store = store or _build_store(tmp)
-        catalog_size = int(os.environ.get("IB_BENCH_CATALOG", "2000"))
+        scale = os.environ.get("IB_BENCH_SCALE", "city")
+        kept = os.environ.get("IB_BENCH_STORE", "")
         market = [p for p in MARKET_PAGES if p in wanted]
-        if market and catalog_size > 0 and os.environ.get("IB_BENCH_STORE"):
-            copy = tmp / "city.sqlite"  # the kept store is not changed
-            shutil.copyfile(store, copy)
-            store = copy
-        engine = make_engine(f"sqlite:///{store}")
+        cluster = None
+        if scale == "province" or kept.startswith("postgresql"):
+            if market:
+                raise ValueError("the market pages run on the city store (SQLite) only")
+            if scale == "province":
+                from bench.province_store import ensure
+
+                cluster = ensure(int(os.environ.get("IB_BENCH_PROVINCE_FIRMS", "500000")))
+                database = cluster.url
+            else:
+                database = kept
+        else:
+            store = Path(kept) if kept else _build_store(tmp)
+            if market and kept:
+                copy = tmp / "city.sqlite"  # the kept store is not changed
+                shutil.copyfile(store, copy)
+                store = copy
+            database = f"sqlite:///{store}"
+        roles = os.environ.get(
+            "IB_BENCH_ROLES", "city" if database.startswith("sqlite") else "city,county"
+        ).split(",")
+        catalog_size = int(os.environ.get("IB_BENCH_CATALOG", "2000"))
+        engine = make_engine(database)
         migrate.upgrade(engine)  # a kept store may predate the latest migration
         catalog_added = 0
         if market and catalog_size > 0:
@@ -317,19 +353,37 @@ def run(rows: int = 0) -> dict[str, Any]:
                     .limit(int(os.environ.get("IB_BENCH_FIRMS", "20")))
                 )
             )
-            usccs = list(s.scalars(select(Enterprise.uscc).order_by(Enterprise.id)))
-            explained = _explained(s)
+            by_county: dict[str, list[str]] = {}
+            usccs = []
+            for uscc, county in s.execute(
+                select(Enterprise.uscc, Enterprise.county_code).order_by(Enterprise.id)
+            ):
+                usccs.append(uscc)
+                by_county.setdefault(county, []).append(uscc)
+            explained = _explained(s) if "explain" in wanted else []
             batches = list(s.scalars(select(ImportBatch.id).order_by(ImportBatch.id)))
-            counties = list(
-                s.scalars(
-                    select(Enterprise.county_code).distinct().order_by(Enterprise.county_code)
+            counties = sorted(c for c in by_county if c)
+            officers = list(
+                s.execute(
+                    select(User.username, User.county_code)
+                    .where(User.role == "county_officer", User.county_code.is_not(None))
+                    .order_by(User.username)
                 )
             )
         engine.dispose()
         log = tmp / "server.log"
-        proc, url = _start(store, tmp, workers, log)
+        proc, url = _start(database, tmp, workers, log)
+        db_pid = cluster.pid() if cluster is not None else None
         try:
             cookies = [_login(url, USER) for _ in range(concurrency)]
+            # county officers: the clients spread over every county's officer (scoped pages)
+            county_of = (
+                [officers[i % len(officers)] for i in range(concurrency)] if officers else []
+            )
+            role_cookies = {
+                "city": cookies,
+                "county": [_login(url, name) for name, _ in county_of] if "county" in roles else [],
+            }
             # the portal's pages: enterprise users of several firms, the clients spread over them
             firm_cookies = (
                 [_login(url, firms[i % len(firms)]) for i in range(concurrency)]
@@ -340,14 +394,16 @@ def run(rows: int = 0) -> dict[str, Any]:
             t0 = time.perf_counter()
             httpx.get(f"{url}/cockpit", headers={"Cookie": f"ib_session={cookies[0]}"}, timeout=120)
             cold_cockpit = round((time.perf_counter() - t0) * 1000, 1)
-            # every worker process fills its own cockpit cache: send bursts of one request per
-            # client (spread over the workers) until a burst finds every worker warm
-            for _ in range(10):
-                lat, _failures = asyncio.run(
-                    _load(url, cookies, ["/cockpit"] * concurrency, None, 0)
-                )
-                if max(lat) < cold_cockpit / 2:
-                    break
+            # every worker process fills its own cockpit cache (per scope: the city's and each
+            # county's): send bursts of one request per client (spread over the workers) until a
+            # burst finds every worker warm
+            for role in roles:
+                for _ in range(10):
+                    lat, _failures = asyncio.run(
+                        _load(url, role_cookies[role], ["/cockpit"] * concurrency, None, 0)
+                    )
+                    if max(lat) < cold_cockpit / 2:
+                        break
             step = max(1, len(usccs) // requests)
             pages = {
                 "profile": [f"/enterprises/{u}" for u in usccs[::step][:requests]],
@@ -404,42 +460,90 @@ def run(rows: int = 0) -> dict[str, Any]:
                     warm = warm_paths.get(name) or pages[name][:concurrency]
                     asyncio.run(_load(url, page_cookies.get(name) or cookies, warm, None, 0))
             pages = {name: paths for name, paths in pages.items() if name in wanted}
+            # the county officers' requests: one list per client, from its own county (the
+            # profiles of its county's enterprises, spread over them; the same searches and
+            # cockpit, which the server scopes)
+            scoped_pages: dict[str, list[list[str]]] = {}
+            if "county" in roles:
+                clients_of: dict[str, list[int]] = {}
+                for i, (_name, code) in enumerate(county_of):
+                    clients_of.setdefault(code, []).append(i)
+                profiles: list[list[str]] = [[] for _ in county_of]
+                warm_profiles: list[list[str]] = [[] for _ in county_of]
+                for code, clients in clients_of.items():
+                    mine = by_county.get(code, [])
+                    share = requests * len(clients) // len(county_of)
+                    k = max(1, len(mine) // max(1, share))
+                    for j, u in enumerate(mine[::k][:share]):
+                        profiles[clients[j % len(clients)]].append(f"/enterprises/{u}")
+                    for j, u in enumerate(mine[k // 2 :: k][: len(clients)]):
+                        warm_profiles[clients[j % len(clients)]].append(f"/enterprises/{u}")
+                scoped_pages = {
+                    "profile": profiles,
+                    "search": [pages["search"][i :: len(county_of)] for i in range(len(county_of))],
+                    "cockpit": [
+                        pages["cockpit"][i :: len(county_of)] for i in range(len(county_of))
+                    ],
+                }
+                for name in ROLE_PAGES:
+                    if name in pages and name != "cockpit":
+                        warm = (
+                            warm_profiles
+                            if name == "profile"
+                            else [lst[:1] for lst in scoped_pages[name]]
+                        )
+                        asyncio.run(_load(url, role_cookies["county"], warm, None, 0))
+            runs: list[tuple[str, str, list[str] | list[list[str]], list[str]]] = []
+            for name, paths in pages.items():
+                runs.append((name, name, paths, page_cookies.get(name) or cookies))
+                if name in scoped_pages:
+                    runs.append(
+                        (f"{name}/county", name, scoped_pages[name], role_cookies["county"])
+                    )
             results: dict[str, dict[str, Any]] = {}
             for model in models:
                 think = (lo, hi) if model == "think" else None
                 results[model] = {}
-                for n, (name, paths) in enumerate(pages.items()):
+                for n, (key, name, paths, who) in enumerate(runs):
                     t0, cpu0 = time.perf_counter(), _cpu_seconds(proc.pid)
-                    who = page_cookies.get(name) or cookies
+                    db0 = _db_cpu_seconds(db_pid) if db_pid else 0.0
                     lat, failures = asyncio.run(_load(url, who, paths, think, seed=8 + n))
                     wall = time.perf_counter() - t0
                     cpu = _cpu_seconds(proc.pid) - cpu0
+                    count = len(lat) + sum(1 for f in failures if "HTTP" not in f)
                     row = {
-                        "requests": len(paths),
+                        "requests": count,
                         "failed": len(failures),
                         "p50_ms": _pct(lat, 50),
                         "p95_ms": _pct(lat, 95),
                         "max_ms": round(max(lat), 1),
                         "throughput_rps": round(len(lat) / wall, 1),
-                        "cpu_ms": round(cpu * 1000 / len(paths), 1),
+                        "cpu_ms": round(cpu * 1000 / count, 1),
                         "load_avg": round(os.getloadavg()[0], 2),
                     }
+                    if db_pid:
+                        row["db_cpu_ms"] = round((_db_cpu_seconds(db_pid) - db0) * 1000 / count, 1)
                     if model == JUDGED_MODEL:
                         row["target_p95_ms"] = TARGETS_MS[name]
                         row["target_met"] = row["p95_ms"] < TARGETS_MS[name] and not failures
-                    results[model][name] = row
+                    results[model][key] = row
                     print(
-                        f"{model:10s} {name:8s} {row}"
+                        f"{model:10s} {key:15s} {row}"
                         + (f" first failure: {failures[0]}" if failures else "")
                     )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            if cluster is not None:
+                cluster.stop()
         server_errors = _server_errors(log)
     for line in server_errors[:5]:
         print(f"server error: {line[:300]}")
     judged = results.get(JUDGED_MODEL, {})
     return {
+        "store": "postgresql" if database.startswith("postgresql") else "sqlite",
+        "roles": roles,
+        "county_officers": sorted({name for name, _ in county_of}),
         "enterprises": len(usccs),
         "concurrency": concurrency,
         "workers": workers,
