@@ -224,12 +224,12 @@ def hand_sql(snapshot_dir: Path, rules: Rules) -> tuple[float, pd.DataFrame, pd.
     FROM z ORDER BY enterprise_id
     """)
         .to_arrow_table()
-        .to_pandas()
+        .to_pandas(split_blocks=True, self_destruct=True)
     )
     lines = (
         con.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM lines ORDER BY enterprise_id, item")
         .to_arrow_table()
-        .to_pandas()
+        .to_pandas(split_blocks=True, self_destruct=True)
     )
     seconds = time.perf_counter() - start
     con.close()

@@ -328,7 +328,7 @@ def hand_sql(snapshot_dir: Path, rules: RuleSet) -> tuple[float, int]:
     FROM ranked r JOIN scopes c USING (county_key, scope)
     """
     start = time.perf_counter()
-    frame = con.sql(query).to_arrow_table().to_pandas()
+    frame = con.sql(query).to_arrow_table().to_pandas(split_blocks=True, self_destruct=True)
     return time.perf_counter() - start, len(frame)
 
 

@@ -133,23 +133,30 @@ def _results_location() -> tuple[str, Any, str]:
     return uri, filesystem, path
 
 
+def _to_pandas(table: Any) -> pd.DataFrame:
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
 def fetch(con: Any, expr: Any) -> pd.DataFrame:
     """Execute ``expr`` and return its rows as pandas, through Arrow.
 
     On DuckDB the result comes back as Arrow directly. On Spark the executors write it as Parquet
     (no row passes through the driver's JVM heap) and Arrow reads the files back; the folder is
     removed afterwards. (``execute()`` adds per-column conversions that cost seconds at
-    500,000 rows, so neither engine uses it.)"""
+    500,000 rows, so neither engine uses it.) The Arrow table becomes pandas column by column
+    (``split_blocks``: no consolidation of a hundred float columns into one 2-D copy) and frees
+    each Arrow column once converted (``self_destruct``): half the conversion time and peak
+    memory of a wide result."""
     import pyarrow.dataset as ds
 
     if getattr(con, "name", "") != "pyspark":
-        return con.to_pyarrow(expr).to_pandas()
+        return _to_pandas(con.to_pyarrow(expr))
     uri, filesystem, path = _results_location()
     try:
         con.to_parquet(expr, uri)
         table = ds.dataset(path, filesystem=filesystem, format="parquet").to_table()
         # the columns in the expression's order, whatever order the part files list them
-        return table.select(list(expr.columns)).to_pandas()
+        return _to_pandas(table.select(list(expr.columns)))
     finally:
         with contextlib.suppress(FileNotFoundError, OSError):
             filesystem.delete_dir(path)
