@@ -5,9 +5,9 @@ the comparison notices a changed grade or a missing row (so the bench's "identic
 from __future__ import annotations
 
 import pytest
-
 from bench import carbon
 from bench.mujun import prepare
+
 from industry_brain.demo.constants import LATEST_YEAR
 
 

@@ -4,7 +4,10 @@ The cluster is started from the installed pyspark (:class:`LocalCluster`), a dri
 pointed at it by configuration only (``IB_SPARK_MASTER``, ``IB_SPARK_CONF``), runs both
 evaluations on a generated snapshot of 500 firms and writes their results; the same
 evaluations on DuckDB in this process must give the same rows. The master's own record says the
-application ran there with two executors. (The suite's in-process Spark session is ``local[2]``;
+application ran there with two executors. The snapshot is published to a shared location first
+(``warehouse.shared.publish``, a ``file://`` URI standing for ``s3a://``/``hdfs://``) and the
+driver's own folder keeps only the enterprises and the manifest: the executors read the facts
+from the shared copy. (The suite's in-process Spark session is ``local[2]``;
 a second driver in this process is impossible, hence the subprocess.)
 
 worker group: own (no Spark session in this process; see tests/conftest.py)
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +30,7 @@ from industry_brain.demo.constants import LATEST_YEAR
 from industry_brain.demo.snapshot import province_snapshot
 from industry_brain.warehouse.cluster import LocalCluster
 from industry_brain.warehouse.engines import spark_master, spark_settings
+from industry_brain.warehouse.shared import publish
 
 FIRMS = 500
 
@@ -67,6 +72,15 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def on_cluster(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("cluster-results")
     results = tmp_path_factory.mktemp("cluster-parquet")
+    # the snapshot published to a shared location (here a file:// URI; on a real cluster
+    # s3a:// or hdfs://, the same code); the driver keeps only its small tables and the
+    # manifest, so the executors can only have read the facts from the shared copy
+    shared_root = tmp_path_factory.mktemp("cluster-shared")
+    published = publish(snapshot, f"file://{shared_root}")
+    driver_snap = tmp_path_factory.mktemp("cluster-driver") / snapshot.name
+    driver_snap.mkdir()
+    for name in ("manifest.json", "enterprises.parquet"):
+        shutil.copy(snapshot / name, driver_snap / name)
     with LocalCluster(workers=2, cores=1, memory="1g") as cluster:
         env = {
             **os.environ,
@@ -76,7 +90,7 @@ def on_cluster(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
             "PYSPARK_PYTHON": sys.executable,
         }
         run = subprocess.run(
-            [sys.executable, "-c", DRIVER, str(snapshot), str(LATEST_YEAR), str(out)],
+            [sys.executable, "-c", DRIVER, str(driver_snap), str(LATEST_YEAR), str(out)],
             env=env,
             capture_output=True,
             text=True,
@@ -91,6 +105,7 @@ def on_cluster(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "status": status,
         "url": cluster.master_url,
         "results_dir": results,
+        "published": published,
     }
 
 
@@ -104,6 +119,8 @@ def test_the_driver_ran_on_the_cluster_with_two_executors(on_cluster: dict) -> N
     assert status["aliveworkers"] == 2 and status["cores"] == 2
     # results went through Parquet in IB_SPARK_RESULTS; each folder removed after reading
     assert list(Path(on_cluster["results_dir"]).iterdir()) == []
+    # the facts and scales were only in the shared copy (the driver's folder has neither)
+    assert {"facts.parquet", "scales.parquet"} <= set(on_cluster["published"]["uploaded"])
 
 
 def _plain(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -195,10 +195,19 @@ def snapshot_tables(snapshot_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(files | folders))
 
 
-def connect(snapshot_dir: Path, engine: str = "duckdb", tables: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+def connect(
+    snapshot_dir: Path | str, engine: str = "duckdb", tables: tuple[str, ...] | None = None
+):  # type: ignore[no-untyped-def]
     """An Ibis backend with the snapshot's Parquet tables registered under their names (a table
-    kept as one file per year is read as one table)."""
+    kept as one file per year is read as one table).
+
+    ``snapshot_dir`` is a local folder or the URI of a published snapshot
+    (:mod:`industry_brain.warehouse.shared`: ``s3://…``, ``hdfs://…``, ``file://…``). On
+    PySpark a local folder that was published is read from its URI, so the executors of a
+    cluster read the shared copy, never the driver's disk."""
     import ibis
+
+    from industry_brain.warehouse import shared
 
     if engine not in ENGINES:
         raise ValidationError(
@@ -213,6 +222,17 @@ def connect(snapshot_dir: Path, engine: str = "duckdb", tables: tuple[str, ...] 
         con.raw_sql("SET enable_progress_bar = false")  # keeps --json output clean
     else:
         con = ibis.pyspark.connect(spark_session())
-    for name in tables or snapshot_tables(snapshot_dir):
-        con.read_parquet(scan_path(table_path(snapshot_dir, name)), table_name=name)
+    location = str(snapshot_dir)
+    if engine == "pyspark" and not shared.is_uri(location):
+        location = shared.published_uri(Path(location)) or location
+    if not shared.is_uri(location):
+        for name in tables or snapshot_tables(Path(location)):
+            con.read_parquet(scan_path(table_path(Path(location), name)), table_name=name)
+        return con
+    for name in tables or tuple(sorted(shared.remote_tables(location))):
+        if engine == "duckdb":
+            # an Arrow dataset on the shared file system: no DuckDB extension to install
+            con.con.register(name, shared.dataset(location, name))
+        else:
+            con.read_parquet(shared.table_uri(location, name), table_name=name)
     return con

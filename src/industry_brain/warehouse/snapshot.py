@@ -43,6 +43,7 @@ from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
 from industry_brain.store.db import describe, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
+from industry_brain.warehouse import shared
 from industry_brain.warehouse.engines import scan_path, table_path
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
@@ -70,6 +71,10 @@ class Snapshot:
     #: a refresh: the years whose files it wrote (the others are the base's files, linked);
     #: None for a full build (every year written)
     rewritten_years: list[int] | None = None
+    #: where the snapshot was published for a cluster (``IB_SNAPSHOT_URI``), "" when not
+    published_uri: str = ""
+    #: what the last publication sent and copied (:func:`shared.publish`); not in the manifest
+    publication: dict[str, Any] | None = field(default=None, repr=False)
 
     def table(self, name: str) -> Path:
         """The table's Parquet file, or its folder of one file per year (:data:`BY_YEAR`)."""
@@ -88,6 +93,7 @@ class Snapshot:
             "refreshed_from": self.refreshed_from,
             "refreshed_enterprises": self.refreshed_enterprises,
             "rewritten_years": self.rewritten_years,
+            "published_uri": self.published_uri,
         }
 
     def runs_of(self, table: str) -> list[dict[str, Any]]:
@@ -109,6 +115,7 @@ class Snapshot:
             data.get("refreshed_from", ""),
             data.get("refreshed_enterprises"),
             data.get("rewritten_years"),
+            data.get("published_uri", ""),
         )
 
 
@@ -577,4 +584,9 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
         rewritten_years=rewritten,
     )
     (out_dir / "manifest.json").write_text(json.dumps(snap.to_dict(), indent=2), "utf-8")
+    if shared.root_uri():
+        # for a cluster: the same files on the shared file system (a refresh sends only the
+        # years it rewrote)
+        snap.publication = shared.publish(out_dir)
+        snap.published_uri = snap.publication["uri"]
     return snap
