@@ -179,3 +179,31 @@ def test_county_officers_see_their_county(loaded, snapshot: Path) -> None:
             profile.text,
         )
         assert cell and cell.group(1).strip() == formatting.number(fact["value"], unit="万元")
+
+
+@pytest.mark.parametrize("kept", [30, 2000])
+def test_search_pages_past_the_kept_ids(loaded, snapshot: Path, monkeypatch, kept: int) -> None:
+    """PostgreSQL's search keeps the first ids of a search (scoped.KEPT_IDS); the pages past
+    them walk the name index: both give the reference's order (name, then id) and total."""
+    from sqlalchemy.orm import Session
+
+    from industry_brain.store import scoped
+    from industry_brain.store.scope import Scope
+
+    engine, _ = loaded
+    monkeypatch.setattr(scoped, "KEPT_IDS", kept)
+    monkeypatch.setattr(scoped, "_SEARCH_CACHE", scoped._Cache())
+    ents = pd.read_parquet(snapshot / "enterprises.parquet")
+    county = sorted(ents["county_code"].unique())[0]
+    term = "有限公司"
+    mine = ents[(ents["county_code"] == county) & ents["name"].str.contains(term, regex=False)]
+    want = list(mine.sort_values(["name", "enterprise_id"])["uscc"])
+    assert len(want) > 3 * 20
+    scope = Scope(user_id=None, username="t", role="county_officer", county_code=county)
+    got: list[str] = []
+    with Session(engine) as s:
+        for page in (1, 2, 3, 4):
+            result = scoped.search_enterprises(s, scope, q=term, page=page, per_page=20)
+            assert result.total == len(want)
+            got += [e["uscc"] for e in result.items]
+    assert got == want[:80]
