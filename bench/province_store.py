@@ -24,8 +24,10 @@ generated province snapshot that ``bench/mujun.py prepare(n)`` builds and caches
    two latest years (published).
 
 :func:`ensure` keeps a PostgreSQL cluster under ``DATA_DIR/bench/province-web-<n>-<seed>/pg``
-and a stamp (snapshot rows and seed, migration head, loader version) so a second run reuses the
-loaded database; a different stamp rebuilds it. Each step's time is printed.
+and a stamp (snapshot path — size and seed —, its row counts, migration heads, loader version)
+so a second run reuses the loaded database; a newer migration head alone upgrades it in place
+(as a deployment's store is upgraded), any other difference rebuilds it. Each step's time is
+printed; statements slower than 250 ms go to the cluster's log (``pg/log``).
 
     python -m bench.province_store 20000     # build (or reuse) the 20,000-firm store, then stop
 """
@@ -421,7 +423,7 @@ class Cluster:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min"
-            " -c max_connections=200"
+            " -c max_connections=200 -c log_min_duration_statement=250"
         )
         log = str(self.root / "log")
         self._run("pg_ctl", "-D", str(data), "-l", log, "-w", "-o", opts, "start")

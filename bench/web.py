@@ -40,6 +40,18 @@ published solutions of 100 providers (bench/market.py ``add_catalog``; the demo'
 38) — a kept store (``IB_BENCH_STORE``) is copied first, never changed. Targets (issue 19): p95 <
 150 ms for ``match``, < 100 ms for ``market_search``.
 
+**Province scale on PostgreSQL** (issue 21 point 6): ``IB_BENCH_SCALE=province`` builds or
+reuses the 500,000-firm store of ``bench/province_store.py`` (``IB_BENCH_PROVINCE_FIRMS``
+firms; a kept PostgreSQL cluster under ``DATA_DIR/bench``, started for the run and stopped
+after it), or ``IB_BENCH_STORE=postgresql://…`` names a store. On PostgreSQL the pages profile,
+search and cockpit are measured as the city officer and as county officers
+(``IB_BENCH_ROLES``, default ``city,county``; rows ``profile/county`` …): the county clients
+cycle through every county's officer, each requesting its own county's enterprises. Each
+query's first search in each scope is timed alone first (``cold_search``: a search's count is
+cached per scope and query until the next import), then warmed. The rows add the database
+server's CPU per request (``db_cpu_ms``, the postmaster and its backends) when the bench
+started the cluster.
+
 Beside the latencies each row reports the server's CPU time per request (``cpu_ms``: user +
 system time of the serving processes, read from ``/proc``, divided by the requests): on a
 shared machine the latencies move with the other load, the CPU cost of a page much less.
