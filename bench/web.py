@@ -582,8 +582,8 @@ def run(rows: int = 0) -> dict[str, Any]:
             if cluster is not None:
                 cluster.stop()
         server_errors = _server_errors(log)
-    for line in server_errors[:5]:
-        print(f"server error: {line[:300]}")
+    for line in server_errors[:5]:  # the start and the end (the exception) of each
+        print(f"server error: {line[:200]} … {line[-400:]}")
     judged = results.get(JUDGED_MODEL, {})
     return {
         "store": "postgresql" if database.startswith("postgresql") else "sqlite",

@@ -185,13 +185,24 @@ def latest_scale_year(session: Session) -> int | None:
 
 def counties(session: Session, scope: Scope) -> list[dict[str, str]]:
     """Counties that have enterprises the caller can see (for filters)."""
+
     # the distinct county codes of the visible enterprises (a walk of the covering index
     # ix_enterprises_county_code), then their names: an EXISTS probe per region cost one index
-    # seek for each of the ~48,000 regions (provinces to towns) — 14 ms on every search page
-    in_scope = select(Enterprise.county_code).where(scope.enterprise_clause()).distinct()
-    rows = session.execute(
-        select(Region.code, Region.name).where(Region.code.in_(in_scope)).order_by(Region.code)
-    ).all()
+    # seek for each of the ~48,000 regions (provinces to towns) — 14 ms on every search page.
+    # The walk reads every visible enterprise's entry (PostgreSQL has no skip scan: 35 ms at
+    # 500,000 firms), so the list is cached per scope until the data stamp changes.
+    def compute() -> tuple[tuple[str, str], ...]:
+        in_scope = select(Enterprise.county_code).where(scope.enterprise_clause()).distinct()
+        return tuple(
+            (c, n)
+            for c, n in session.execute(
+                select(Region.code, Region.name)
+                .where(Region.code.in_(in_scope))
+                .order_by(Region.code)
+            )
+        )
+
+    rows = cached(session, ("counties", scope.cache_key), data_stamp(session), compute)
     return [{"code": c, "name": n} for c, n in rows]
 
 
