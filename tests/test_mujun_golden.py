@@ -26,6 +26,10 @@ from industry_brain.core import parameters
 from industry_brain.domains.mujun.rules import MujunError, rule_set
 from industry_brain.domains.mujun.service import evaluate_snapshot
 
+# the wide result frame is built in one piece: pandas' fragmentation warning is an error here
+# (issue 21 named it, raised after the engine's frame was converted column by column)
+pytestmark = pytest.mark.filterwarnings("error::pandas.errors.PerformanceWarning")
+
 YEAR = 2022
 TEST_OVERRIDE = """
 above:

@@ -156,7 +156,6 @@ def evaluate_snapshot(
         this_year = adjustments[adjustments["year"] == year].sort_values(["enterprise_id", "code"])
         for eid, code in zip(this_year["enterprise_id"], this_year["code"], strict=True):
             codes.setdefault(int(eid), []).append(str(code))
-    # assign() returns one new frame (an insert into the wide result frame warns of fragmentation)
     results = results.assign(
         adjustment_codes=pd.Series(
             [codes.get(int(e), []) for e in results["enterprise_id"]],
@@ -175,9 +174,11 @@ def evaluate_snapshot(
 
 
 def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stable dtypes whatever the engine returned (nullable ints, floats, strings)."""
-    out = frame.copy()
-    for col in out.columns:
+    """Stable dtypes whatever the engine returned (nullable ints, floats, strings). The columns
+    are converted one by one into a new frame built once (replacing a hundred columns of a frame
+    in place leaves it in as many blocks, and the next insert warns of fragmentation)."""
+    out: dict[str, pd.Series] = {}
+    for col in frame.columns:
         if col.startswith(("capped_", "bm_n_")) or col in (
             "rank_county",
             "n_county",
@@ -187,7 +188,7 @@ def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
             "year",
             "carbon_grade",
         ):
-            out[col] = pd.to_numeric(out[col]).astype("Int64")
+            out[col] = pd.to_numeric(frame[col]).astype("Int64")
         elif col.startswith(("fill_", "bm_period_")) or col in (
             "uscc",
             "name",
@@ -199,12 +200,13 @@ def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
             "class_code",
             "class_rule",
         ):
-            out[col] = out[col].astype("object").where(out[col].notna(), None)
+            out[col] = frame[col].astype("object").where(frame[col].notna(), None)
         elif col in ("evaluated", "veto"):
-            out[col] = out[col].astype(bool)
+            out[col] = frame[col].astype(bool)
         else:
-            out[col] = pd.to_numeric(out[col]).astype("float64")
-    return out.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
+            out[col] = pd.to_numeric(frame[col]).astype("float64")
+    converted = pd.DataFrame(out, index=frame.index)
+    return converted.sort_values("enterprise_id", kind="stable").reset_index(drop=True)
 
 
 def items_frame(results: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
