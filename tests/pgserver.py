@@ -95,11 +95,69 @@ class PgServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_command(bindir: Path, data: Path) -> list[str]:
+    cmd = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def reap_orphans(bindir: Path) -> list[Path]:
+    """Stop and remove the throwaway servers whose owning process is gone (a test run that was
+    killed before its clean-up). Returns their folders."""
+    reaped = []
+    for root in Path(tempfile.gettempdir()).glob("ib-pg-*"):
+        owner = root / "owner"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(pid):
+            continue
+        if (root / "data" / "postmaster.pid").exists():
+            subprocess.run(_stop_command(bindir, root / "data"), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        reaped.append(root)
+    return reaped
+
+
+def _watch(server: PgServer, owner: int) -> None:
+    """A detached watcher that stops the server as soon as ``owner`` exits, however it exits
+    (a killed run leaves no server behind)."""
+    data = server.root / "data"
+    stop = " ".join(_stop_command(server.bindir, data))
+    script = (
+        f"while kill -0 {owner} 2>/dev/null; do sleep 2; done; "
+        f"if [ -f {data}/postmaster.pid ]; then {stop}; fi; rm -rf {server.root}"
+    )
+    subprocess.Popen(
+        ["sh", "-c", script],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def start(**settings: str) -> PgServer:
-    """A throwaway server; ``settings`` are extra server settings (``shared_buffers="4GB"``)."""
+    """A throwaway server; ``settings`` are extra server settings (``shared_buffers="4GB"``).
+    It lives as long as the calling process: orphans of killed runs are reaped first, and a
+    watcher stops this one when its owner exits."""
     bindir = _bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (make test installs Debian's postgresql)")
+    reap_orphans(bindir)
     root = Path(tempfile.mkdtemp(prefix="ib-pg-"))
     os.chmod(root, 0o755)
-    return PgServer(root, _free_port(), bindir, settings).start()
+    (root / "owner").write_text(str(os.getpid()))
+    server = PgServer(root, _free_port(), bindir, settings).start()
+    _watch(server, os.getpid())
+    return server
