@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from industry_brain.core.errors import Location, ValidationError
+
 
 def data_dir() -> Path:
     """Where files of this installation live (SQLite store, demo inbox, reports, snapshots)."""
@@ -52,19 +54,52 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cur.close()
 
 
+#: connections each engine may hold: as many as a web worker's request threads (AnyIO's 40),
+#: so a request never times out waiting for one while others hold theirs — e.g. a burst of
+#: cold cockpits at province scale, each waiting for the one request computing its section
+#: (SQLAlchemy's default of 5 + 10 ran out there: HTTP 500 after 30 s)
+POOL_SIZE_DEFAULT, MAX_OVERFLOW_DEFAULT = 10, 30
+
+
+def _pool_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValidationError(
+            "store.pool_setting",
+            f"{name} 应为非负整数（当前为“{raw}”）",
+            f"{name} must be a non-negative integer (got '{raw}')",
+            Location(field=name),
+            raw,
+        )
+    return int(raw)
+
+
+def pool_settings() -> dict[str, int]:
+    """``pool_size`` and ``max_overflow`` of the store's engines (``IB_DB_POOL_SIZE``,
+    ``IB_DB_MAX_OVERFLOW``)."""
+    return {
+        "pool_size": _pool_setting("IB_DB_POOL_SIZE", POOL_SIZE_DEFAULT),
+        "max_overflow": _pool_setting("IB_DB_MAX_OVERFLOW", MAX_OVERFLOW_DEFAULT),
+    }
+
+
 def make_engine(url: str | None = None) -> Engine:
     """A new engine for ``url`` (default: ``database_url()``), SQLite tuned for WAL."""
     url = url or database_url()
+    pool = pool_settings()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        memory = path in ("", ":memory:")
+        engine = create_engine(url, connect_args={"timeout": 30}, **({} if memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache(maxsize=8)
