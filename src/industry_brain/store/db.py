@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from industry_brain.core.errors import Location, ValidationError
@@ -93,7 +93,8 @@ def make_engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        memory = path in ("", ":memory:")
+        # an in-memory database has one connection per thread (SingletonThreadPool): no sizes
+        memory = make_url(url).database in (None, "", ":memory:")
         engine = create_engine(url, connect_args={"timeout": 30}, **({} if memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
