@@ -44,3 +44,10 @@ def test_pool_sizes_are_settings(monkeypatch):
     with pytest.raises(ValidationError) as info:
         pool_settings()
     assert "IB_DB_POOL_SIZE" in info.value.zh and "non-negative integer" in info.value.en
+
+
+def test_an_in_memory_store_keeps_its_one_connection_per_thread():
+    engine = make_engine("sqlite://")
+    with engine.connect() as con:
+        assert con.execute(text("SELECT 2")).scalar() == 2
+    assert type(engine.pool).__name__ == "SingletonThreadPool"
