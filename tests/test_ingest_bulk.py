@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file, readers
-from industry_brain.ingest.load import _arrow, _pg_copy, _pg_references_checked
+from industry_brain.ingest.load import _pg_references_checked
+from industry_brain.store.bulk import arrow_table as _arrow
+from industry_brain.store.bulk import pg_copy as _pg_copy
 from industry_brain.store.models import Enterprise, Fact, ImportBatch, PowerAccount
 
 HINTS = ["户号", "户名", "统一社会信用代码", "月份", "用电量"]

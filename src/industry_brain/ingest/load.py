@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from industry_brain.core import units
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
+from industry_brain.store.bulk import arrow_table, pg_copy, sqlite_insert, value_table
 from industry_brain.store.db import read_frame
 from industry_brain.store.models import (
     Enterprise,
@@ -249,12 +248,6 @@ def _write_facts(
         stats.facts_superseded += len(pairs)
 
 
-#: bound parameters per INSERT statement on SQLite: one statement with many VALUES tuples costs
-#: SQLite and the driver much less per row than one statement per row (999 is the limit of the
-#: oldest SQLite versions)
-SQLITE_MAX_PARAMS = 999
-
-
 def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.DataFrame) -> None:
     """Fast path: COPY (PostgreSQL) or multi-row INSERTs through the DB-API (SQLite)."""
     conn = session.connection()
@@ -262,7 +255,7 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     if conn.dialect.name == "postgresql":
         ids = rows["enterprise_id"].to_numpy(dtype=np.int64)
         with _pg_references_checked(dbapi, ids, constants["batch_id"]):
-            _pg_copy(dbapi, "facts", _arrow(rows, list(VARYING)), constants)
+            pg_copy(dbapi, "facts", arrow_table(rows, list(VARYING)), constants)
         return
     # SQLite: the constants, the creation time and the integer or text columns that hold one
     # value in all these rows (usually the year; the month and detail of yearly figures) are
@@ -278,25 +271,13 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
             fixed[c] = first
     varying = [c for c in VARYING if c not in fixed]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    _sqlite_insert(
+    sqlite_insert(
         dbapi,
         "facts",
         varying,
-        _value_table(rows, varying),  # n × len(varying) Python values (None for missing)
+        value_table(rows, varying),  # n × len(varying) Python values (None for missing)
         {**fixed, "created_at": now},
     )
-
-
-def _arrow(rows: pd.DataFrame, cols: list[str]) -> pa.Table:
-    """The columns as an Arrow table (NaN and None as null, text as strings)."""
-    arrays = []
-    for c in cols:
-        values = rows[c].to_numpy()
-        if values.dtype == object:
-            arrays.append(pa.array(values, pa.string(), from_pandas=True))
-        else:
-            arrays.append(pa.array(values, from_pandas=True))
-    return pa.table(arrays, names=cols)
 
 
 @contextmanager
@@ -347,91 +328,6 @@ def _pg_references_checked(
             # after a failed COPY the transaction is aborted and its rollback undoes SET LOCAL
             if dbapi.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
                 cur.execute("SET LOCAL session_replication_role = origin")
-
-
-def _pg_copy(dbapi: Any, table: str, data: pa.Table, constants: dict[str, Any]) -> None:
-    """``COPY … FROM STDIN (FORMAT csv)`` of Arrow columns written by Arrow's CSV writer (C++),
-    no Python object per value (``write_row`` per row was most of a PostgreSQL import's time).
-    Every present value is quoted (an empty text stays ''), a missing one is an unquoted empty
-    field (NULL); ``constants`` become columns of one repeated value."""
-    n = data.num_rows
-    for name, value in constants.items():
-        if value is None:
-            data = data.append_column(name, pa.nulls(n, pa.string()))
-        else:
-            dictionary = pa.DictionaryArray.from_arrays(np.zeros(n, np.int8), [value])
-            data = data.append_column(name, dictionary.cast(dictionary.type.value_type))
-    quoted = ", ".join(f'"{c}"' for c in data.column_names)
-    sql = f"COPY {table} ({quoted}) FROM STDIN (FORMAT csv)"
-    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-    with dbapi.cursor() as cur, cur.copy(sql) as copy:
-        for batch in data.to_batches(max_chunksize=65536):
-            sink = io.BytesIO()
-            pacsv.write_csv(batch, sink, options)
-            copy.write(sink.getbuffer())
-
-
-def _sqlite_insert(
-    dbapi: Any,
-    table: str,
-    columns: list[str],
-    values: np.ndarray,
-    literals: dict[str, Any] | None = None,
-) -> None:
-    """Insert the rows of an n × len(columns) object array through the DB-API, many rows per
-    statement; ``literals`` are the same in every row and written into the SQL."""
-    literals = literals or {}
-    names = ", ".join(f'"{c}"' for c in [*columns, *literals])
-    one = "(" + ", ".join(["?"] * len(columns) + [_literal(v) for v in literals.values()]) + ")"
-    k = max(1, SQLITE_MAX_PARAMS // max(1, len(columns)))
-    full = len(values) // k * k
-    cur = dbapi.cursor()
-    try:
-        if full:
-            cur.executemany(
-                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * k),
-                _lists(values[:full].reshape(-1, k * len(columns))),
-            )
-        if full < len(values):
-            cur.executemany(f"INSERT INTO {table} ({names}) VALUES {one}", values[full:].tolist())
-    finally:
-        cur.close()
-
-
-def _lists(table: np.ndarray, block: int = 100) -> Iterator[list[Any]]:
-    """The rows of an object array as lists, made a block at a time: the driver consumes them
-    one by one, and few lists alive at once keep Python's garbage collector passes short."""
-    for start in range(0, len(table), block):
-        yield from table[start : start + block].tolist()
-
-
-def _value_table(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """The columns as one n × len(cols) object array of Python values (None for missing)."""
-    out = np.empty((len(rows), len(cols)), dtype=object)
-    for j, c in enumerate(cols):
-        values = rows[c].to_numpy()
-        if values.dtype.kind == "f":
-            missing = np.isnan(values)
-            out[:, j] = values
-            if missing.any():
-                out[missing, j] = None
-        elif values.dtype == object:
-            out[:, j] = values
-            missing = pd.isna(values)
-            if missing.any():
-                out[missing, j] = None
-        else:
-            out[:, j] = values
-    return out
-
-
-def _literal(value: Any) -> str:
-    """A SQLite literal for a constant (numbers, or text quoted with '' escaping)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "NULL"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 # -- enterprises ---------------------------------------------------------------------------------
@@ -601,11 +497,11 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
         a, n, e = zip(*fresh, strict=True)
         data = pa.table([pa.array(a, pa.string()), pa.array(n, pa.string()), pa.array(e)], columns)
         with _pg_references_checked(dbapi, np.asarray(e, dtype=np.int64), None):
-            _pg_copy(dbapi, "power_accounts", data, {})
+            pg_copy(dbapi, "power_accounts", data, {})
     elif conn.dialect.name == "sqlite":
         values = np.empty((len(fresh), len(columns)), dtype=object)
         values[:] = fresh
-        _sqlite_insert(conn.connection.driver_connection, "power_accounts", columns, values)
+        sqlite_insert(conn.connection.driver_connection, "power_accounts", columns, values)
     else:
         session.execute(
             PowerAccount.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in fresh]

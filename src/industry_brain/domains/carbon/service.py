@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location
@@ -25,6 +25,7 @@ from industry_brain.domains.carbon.models import (
     CarbonRun,
 )
 from industry_brain.domains.carbon.rules import load_rules
+from industry_brain.store import bulk
 from industry_brain.store.audit import record
 from industry_brain.store.db import data_dir
 from industry_brain.store.enterprises import get_by_uscc
@@ -42,11 +43,6 @@ def latest_data_year(session: Session) -> int:
             Location(field="year"),
         )
     return int(year)
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame → insert rows with NaN as NULL (``astype(object)`` boxes Python scalars)."""
-    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def run_accounting(
@@ -97,10 +93,9 @@ def run_accounting(
         )
         session.add(run)
         session.flush()
-        if len(results):
-            session.execute(insert(CarbonResult), _records(results.assign(run_id=run.id)))
-        if len(lines):
-            session.execute(insert(CarbonResultLine), _records(lines.assign(run_id=run.id)))
+        # COPY on PostgreSQL, multi-row INSERTs on SQLite (a province: 500,000 results)
+        bulk.insert_frame(session, CarbonResult, results, {"run_id": run.id})
+        bulk.insert_frame(session, CarbonResultLine, lines, {"run_id": run.id})
         record(
             session,
             actor,

@@ -33,6 +33,7 @@ from industry_brain.domains.tiers.models import (
     TiersTitle,
 )
 from industry_brain.domains.tiers.schemes import Leaf, Node, Scheme
+from industry_brain.store import bulk
 from industry_brain.store.db import data_dir, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale
 from industry_brain.warehouse.engines import connect, fetch
@@ -511,41 +512,65 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
     )
     session.add(run)
     session.flush()
-    session.add_all(
-        TiersResult(
-            run_id=run.id,
-            enterprise_id=int(r.enterprise_id),
-            scheme=r.scheme,
-            tier=r.tier,
-            status=r.status,
-            points=_value(r.points),
-            closeness=_value(r.closeness),
-            trace=r.trace,
-        )
-        for r in ev.results.itertuples(index=False)
+    # COPY on PostgreSQL, multi-row INSERTs on SQLite (a province: millions of scheme results)
+    res = ev.results
+    bulk.insert_frame(
+        session,
+        TiersResult,
+        pd.DataFrame(
+            {
+                "enterprise_id": res["enterprise_id"].astype("int64"),
+                "scheme": res["scheme"],
+                "tier": res["tier"],
+                "status": res["status"],
+                "points": [_value(v) for v in res["points"]],
+                "closeness": [_value(v) for v in res["closeness"]],
+                "trace": res["trace"],
+            }
+        ),
+        {"run_id": run.id},
     )
-    session.add_all(
-        TiersLevel(
-            run_id=run.id,
-            enterprise_id=int(r["enterprise_id"]),
-            county_code=r["county_code"],
-            industry_code=r["industry_code"],
-            tier=r["tier"],
-            status=r["status"],
-            new_tier=r["new_tier"],
-            next_tier=r["next_tier"],
-            innovation_score=r["innovation_score"],
-            innovation_rank_industry=r["innovation_rank_industry"],
-            innovation_rank_county=r["innovation_rank_county"],
-            trace={
-                "candidate_tier": r["candidate_tier"],
-                "closeness": r["closeness"],
-                "titles": r["titles"],
-                "innovation": r["innovation_parts"],
-            },
+    lv = ev.levels
+    if not lv.empty:
+        bulk.insert_frame(
+            session,
+            TiersLevel,
+            pd.DataFrame(
+                {
+                    "enterprise_id": lv["enterprise_id"].astype("int64"),
+                    **{
+                        c: lv[c]
+                        for c in (
+                            "county_code",
+                            "industry_code",
+                            "tier",
+                            "status",
+                            "new_tier",
+                            "next_tier",
+                            "innovation_score",
+                            "innovation_rank_industry",
+                            "innovation_rank_county",
+                        )
+                    },
+                    "trace": [
+                        {
+                            "candidate_tier": c,
+                            "closeness": x,
+                            "titles": t,
+                            "innovation": p,
+                        }
+                        for c, x, t, p in zip(
+                            lv["candidate_tier"],
+                            lv["closeness"],
+                            lv["titles"],
+                            lv["innovation_parts"],
+                            strict=True,
+                        )
+                    ],
+                }
+            ),
+            {"run_id": run.id},
         )
-        for r in ev.levels.to_dict(orient="records")
-    )
     return run
 
 

@@ -1,0 +1,213 @@
+"""Fast bulk writes of whole frames into a store table: ``COPY … FROM STDIN`` on PostgreSQL
+(Arrow's CSV writer, no Python object per value) and multi-row ``INSERT`` statements through the
+DB-API on SQLite. SQLAlchemy's ``insert(Model), [dict, …]`` (or ``session.add_all``) builds a
+dict or an object per row and binds every value in Python: for the hundreds of thousands of
+result rows of a province's evaluation that is most of the service's time.
+
+:func:`insert_frame` writes a frame into a mapped table, filling the columns' Python-side
+defaults once and serialising JSON columns; the ingest path uses the lower-level writers for
+facts and power accounts."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+#: bound parameters per INSERT statement on SQLite: one statement with many VALUES tuples costs
+#: SQLite and the driver much less per row than one statement per row (999 is the limit of the
+#: oldest SQLite versions)
+SQLITE_MAX_PARAMS = 999
+
+
+def arrow_table(rows: pd.DataFrame, cols: list[str]) -> pa.Table:
+    """The columns as an Arrow table (NaN, None and pandas' NA as null). Object columns of text
+    become strings; other object columns (nullable integers, booleans, dates) keep the type
+    Arrow infers."""
+    arrays = []
+    for c in cols:
+        if isinstance(rows[c].dtype, pd.api.extensions.ExtensionDtype):
+            # nullable integers and booleans: Arrow reads pandas' masks (to_numpy would give
+            # floats for an Int64 column with NA, which an integer column refuses)
+            arrays.append(pa.array(rows[c], from_pandas=True))
+            continue
+        values = rows[c].to_numpy()
+        if values.dtype == object:
+            try:
+                arrays.append(pa.array(values, pa.string(), from_pandas=True))
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                arrays.append(pa.array(values, from_pandas=True))
+        else:
+            arrays.append(pa.array(values, from_pandas=True))
+    return pa.table(arrays, names=cols)
+
+
+def pg_copy(dbapi: Any, table: str, data: pa.Table, constants: dict[str, Any]) -> None:
+    """``COPY … FROM STDIN (FORMAT csv)`` of Arrow columns written by Arrow's CSV writer (C++),
+    no Python object per value (``write_row`` per row was most of a PostgreSQL import's time).
+    Every present value is quoted (an empty text stays ''), a missing one is an unquoted empty
+    field (NULL); ``constants`` become columns of one repeated value."""
+    n = data.num_rows
+    for name, value in constants.items():
+        if value is None:
+            data = data.append_column(name, pa.nulls(n, pa.string()))
+        else:
+            dictionary = pa.DictionaryArray.from_arrays(np.zeros(n, np.int8), [value])
+            data = data.append_column(name, dictionary.cast(dictionary.type.value_type))
+    quoted = ", ".join(f'"{c}"' for c in data.column_names)
+    sql = f"COPY {table} ({quoted}) FROM STDIN (FORMAT csv)"
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    with dbapi.cursor() as cur, cur.copy(sql) as copy:
+        for batch in data.to_batches(max_chunksize=65536):
+            sink = io.BytesIO()
+            pacsv.write_csv(batch, sink, options)
+            copy.write(sink.getbuffer())
+
+
+def sqlite_insert(
+    dbapi: Any,
+    table: str,
+    columns: list[str],
+    values: np.ndarray,
+    literals: dict[str, Any] | None = None,
+) -> None:
+    """Insert the rows of an n × len(columns) object array through the DB-API, many rows per
+    statement; ``literals`` are the same in every row and written into the SQL."""
+    literals = literals or {}
+    names = ", ".join(f'"{c}"' for c in [*columns, *literals])
+    one = "(" + ", ".join(["?"] * len(columns) + [_literal(v) for v in literals.values()]) + ")"
+    k = max(1, SQLITE_MAX_PARAMS // max(1, len(columns)))
+    full = len(values) // k * k
+    cur = dbapi.cursor()
+    try:
+        if full:
+            cur.executemany(
+                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * k),
+                _lists(values[:full].reshape(-1, k * len(columns))),
+            )
+        if full < len(values):
+            cur.executemany(f"INSERT INTO {table} ({names}) VALUES {one}", values[full:].tolist())
+    finally:
+        cur.close()
+
+
+def _lists(table: np.ndarray, block: int = 100) -> Iterator[list[Any]]:
+    """The rows of an object array as lists, made a block at a time: the driver consumes them
+    one by one, and few lists alive at once keep Python's garbage collector passes short."""
+    for start in range(0, len(table), block):
+        yield from table[start : start + block].tolist()
+
+
+def value_table(rows: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """The columns as one n × len(cols) object array of Python values (None for missing)."""
+    out = np.empty((len(rows), len(cols)), dtype=object)
+    for j, c in enumerate(cols):
+        column = rows[c]
+        if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):  # Int64, boolean, string
+            out[:, j] = column.to_numpy(dtype=object, na_value=None)
+            continue
+        values = column.to_numpy()
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
+            out[:, j] = values
+            if missing.any():
+                out[missing, j] = None
+        elif values.dtype == object:
+            out[:, j] = values
+            missing = pd.isna(values)
+            if missing.any():
+                out[missing, j] = None
+        else:
+            out[:, j] = values
+    return out
+
+
+def _literal(value: Any) -> str:
+    """A SQLite literal for a constant (numbers, or text quoted with '' escaping)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "NULL"
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _column_defaults(table: sa.Table, given: set[str]) -> dict[str, Any]:
+    """One value for each column not given that has a Python-side default (``default=0.0``,
+    ``default=list``); columns with a server default or none are left to the database."""
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given or column.primary_key or column.default is None:
+            continue
+        default = column.default
+        if default.is_scalar:
+            out[column.name] = default.arg
+        elif default.is_callable:
+            out[column.name] = default.arg(None)  # SQLAlchemy wraps it to take a context
+        else:
+            raise ValueError(f"{table.name}.{column.name}: a SQL default is not filled in bulk")
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values inside a JSON value as plain Python ones."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSON column's value as SQLAlchemy writes it (``json.dumps``); None stays NULL."""
+    return None if value is None else json.dumps(value, default=_plain)
+
+
+def insert_frame(
+    session: Session,
+    model: Any,
+    frame: pd.DataFrame,
+    constants: dict[str, Any] | None = None,
+) -> int:
+    """Insert every row of ``frame`` (columns named as the table's) into ``model``'s table in
+    the session's transaction, with ``constants`` (e.g. the run id) in every row; returns the
+    number of rows. Columns the frame does not give get their Python-side default; JSON columns
+    hold Python values (dicts, lists) and are serialised as SQLAlchemy would."""
+    table: sa.Table = getattr(model, "__table__", model)
+    if frame.empty:
+        return 0
+    constants = dict(constants or {})
+    cols = [c for c in frame.columns if c not in constants]
+    unknown = [c for c in [*cols, *constants] if c not in table.columns]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {', '.join(unknown)}")
+    constants.update(_column_defaults(table, {*cols, *constants}))
+    json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+    if json_cols & set(cols):
+        frame = frame.assign(
+            **{c: frame[c].map(_json_text, na_action="ignore") for c in cols if c in json_cols}
+        )
+    for name in json_cols & set(constants):
+        constants[name] = _json_text(constants[name])
+    conn = session.connection()
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        pg_copy(dbapi, table.name, arrow_table(frame, cols), constants)
+    elif conn.dialect.name == "sqlite":
+        sqlite_insert(dbapi, table.name, cols, value_table(frame, cols), constants)
+    else:  # any other database: SQLAlchemy's executemany
+        records = frame[cols].astype(object).where(frame[cols].notna(), None)
+        rows = [{**dict(zip(cols, r, strict=True)), **constants} for r in records.to_numpy()]
+        session.execute(table.insert(), rows)
+    return len(frame)
