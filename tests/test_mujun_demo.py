@@ -142,6 +142,19 @@ def test_workbook_layout_and_content(demo):
     rows = [r for r in ws.iter_rows(min_row=6, values_only=True) if isinstance(r[0], int)]
     wuxing = res[res["county_code"] == "330502"]
     assert len(rows) == len(wuxing)
+    # the note column names a capped item exactly for the evaluated firms with one capped
+    run_id = _published(engine, 2025)[0]
+    with Session(engine) as s:
+        items = service.items_of(s, run_id, [int(e) for e in wuxing["enterprise_id"]])
+    capped = items[items["capped"].astype(bool)]["enterprise_id"]
+    evaluated = set(wuxing[wuxing["evaluated"]]["uscc"])
+    capped_usccs = set(wuxing[wuxing["enterprise_id"].isin(capped)]["uscc"]) & evaluated
+    noted = {r[2] for r in rows if r[-1] and "封顶" in r[-1]}
+    assert noted == capped_usccs
+    # and a filled missing item exactly for the evaluated firms with one
+    filled = items[items["fill_rule"].notna()]["enterprise_id"]
+    filled_usccs = set(wuxing[wuxing["enterprise_id"].isin(filled)]["uscc"]) & evaluated
+    assert filled_usccs == {r[2] for r in rows if r[-1] and "缺失按" in r[-1]} != set()
     summary = wb["汇总(区县)"]
     table = {(r[0], r[1]): r for r in summary.iter_rows(min_row=3, values_only=True)}
     a_count = int(((wuxing["scope"] == "above") & (wuxing["class_code"] == "A")).sum())

@@ -247,7 +247,8 @@ def write_workbook(
                 "备注",
             ]
             hrow = exports.append(ws, header)
-            for cell in ws[hrow]:
+            for col in range(1, len(header) + 1):
+                cell = ws.cell(row=hrow, column=col)
                 cell.font = Font(bold=True)
                 cell.fill = head_fill
                 cell.border = border
@@ -255,10 +256,13 @@ def write_workbook(
             width = max(width, len(header))
             items = service.items_of(session, run.id, [int(e) for e in sub["enterprise_id"]])
             if not items.empty:
-                wide_v = items.pivot(index="enterprise_id", columns="indicator", values="value")
-                wide_s = items.pivot(index="enterprise_id", columns="indicator", values="score")
-                wide_f = items.pivot(index="enterprise_id", columns="indicator", values="fill_rule")
-                wide_c = items.pivot(index="enterprise_id", columns="indicator", values="capped")
+                # {enterprise: {indicator: …}}: a dict lookup per cell, not pandas' ``.at``
+                wide_v, wide_s, wide_f, wide_c = (
+                    items.pivot(index="enterprise_id", columns="indicator", values=v).to_dict(
+                        "index"
+                    )
+                    for v in ("value", "score", "fill_rule", "capped")
+                )
             for k, r in enumerate(pd.concat([ev, ex]).itertuples(index=False), 1):
                 row: list[Any] = [
                     k,
@@ -271,14 +275,14 @@ def write_workbook(
                 notes = []
                 for code in codes:
                     eid = int(r.enterprise_id)
-                    value = _num(wide_v.at[eid, code]) if not items.empty else None
-                    score = _num(wide_s.at[eid, code]) if not items.empty else None
+                    value = _num(wide_v[eid].get(code)) if not items.empty else None
+                    score = _num(wide_s[eid].get(code)) if not items.empty else None
                     row += [value, score]
                     if not items.empty and r.evaluated:
-                        fill = wide_f.at[eid, code]
+                        fill = wide_f[eid].get(code)
                         if isinstance(fill, str):
                             notes.append(f"{CATALOGUE[code].zh}缺失按{_fill_zh(fill)}")
-                        if bool(wide_c.at[eid, code]):
+                        if isinstance(c := wide_c[eid].get(code), bool | np.bool_) and c:
                             notes.append(f"{CATALOGUE[code].zh}封顶")
                 if r.veto:
                     notes.append("一票否决")
@@ -301,7 +305,9 @@ def write_workbook(
                 cls_cell = ws.cell(row=at, column=len(row) - 3)
                 if r.class_code in class_fill:
                     cls_cell.fill = class_fill[r.class_code]
-                for cell in ws[at]:
+                # cell by cell: ``ws[at]`` scans the whole sheet for its width on every row
+                for col in range(1, len(row) + 1):
+                    cell = ws.cell(row=at, column=col)
                     cell.border = border
                     if isinstance(cell.value, float):
                         cell.number_format = "0.00"
