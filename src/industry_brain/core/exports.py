@@ -179,53 +179,76 @@ def write_xlsx(
     return path
 
 
+#: XlsxWriter options of every workbook written: text stays text (never a formula, URL or number)
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+def xlsx_book(target: Any, **options: Any) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook at ``target`` (a path or a buffer) with :data:`XLSX_OPTIONS`
+    (``constant_memory=True`` streams rows to disk: write them in order)."""
+    if isinstance(target, str | Path):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        target = str(target)
+    return xlsxwriter.Workbook(target, {**XLSX_OPTIONS, **options})
+
+
+def date_formats(wb: xlsxwriter.Workbook) -> dict[str, Any]:
+    """The workbook's formats for dates, times and datetimes (openpyxl's number formats)."""
+    return {kind: wb.add_format({"num_format": code}) for kind, code in DATE_FORMATS.items()}
+
+
+def write_xlsx_row(
+    ws: Any,
+    r: int,
+    row: Iterable[Any],
+    dates: dict[str, Any],
+    cell_format: Any = None,
+    number_format: Any = None,
+) -> None:
+    """Write ``row`` at 0-based row ``r`` of an XlsxWriter sheet under the rules of
+    :func:`xlsx_value`: text always as a string cell (``write_string``), cleaned and cut;
+    numbers, booleans, dates (``dates`` from :func:`date_formats`) as such; missing values and
+    empty text as empty cells (blank cells carrying ``cell_format`` when one is given); times
+    with a zone as ISO text. ``number_format`` (default ``cell_format``) formats numbers."""
+    search = ILLEGAL_CHARACTERS.search
+    numbers = number_format if number_format is not None else cell_format
+    for c, value in enumerate(row):
+        if type(value) is str and value:  # the common case first: text needing no change
+            if search(value) is None and len(value) <= XLSX_CELL_MAX:
+                ws.write_string(r, c, value, cell_format)
+            else:
+                ws.write_string(r, c, _xlsx_text(value), cell_format)
+            continue
+        value = _number(value)
+        if _missing(value) or value == "":
+            if cell_format is not None:
+                ws.write_blank(r, c, None, cell_format)
+        elif isinstance(value, bool):
+            ws.write_boolean(r, c, value, cell_format)
+        elif isinstance(value, int | float | Decimal):
+            ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, numbers)
+        elif isinstance(value, datetime | time) and value.tzinfo is not None:
+            ws.write_string(r, c, value.isoformat(), cell_format)  # Excel has no time zones
+        elif isinstance(value, datetime):
+            if value == value:  # pandas NaT (a datetime unequal to itself) stays empty
+                ws.write_datetime(r, c, value, dates["datetime"])
+        elif isinstance(value, date):
+            ws.write_datetime(r, c, value, dates["date"])
+        elif isinstance(value, time):
+            ws.write_datetime(r, c, value, dates["time"])
+        else:
+            ws.write_string(r, c, _xlsx_text(str(value)), cell_format)
+
+
 def xlsx_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str = "数据") -> bytes:
     """A one-sheet workbook of ``header`` and ``rows`` (sheet ``title``, made valid by
-    :func:`sheet_title`), written with XlsxWriter under the rules of :func:`xlsx_value`: text
-    always as a string cell (``write_string``, never a formula, URL or number), cleaned and
-    cut like :func:`append` does; numbers, booleans, dates (openpyxl's number formats) as
-    such; missing values and empty text as empty cells; times with a zone as ISO text."""
+    :func:`sheet_title`), written with XlsxWriter by :func:`write_xlsx_row`."""
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    formats = {kind: wb.add_format({"num_format": code}) for kind, code in DATE_FORMATS.items()}
+    wb = xlsx_book(buffer, in_memory=True)
+    dates = date_formats(wb)
     ws = wb.add_worksheet(sheet_title(title))
-    search = ILLEGAL_CHARACTERS.search
     for r, row in enumerate(chain([header], rows)):
-        for c, value in enumerate(row):
-            if type(value) is str:  # the common case first: text needing no change
-                if not value:
-                    continue  # an empty cell, as openpyxl leaves it
-                if search(value) is None and len(value) <= XLSX_CELL_MAX:
-                    ws.write_string(r, c, value)
-                else:
-                    ws.write_string(r, c, _xlsx_text(value))
-                continue
-            value = _number(value)
-            if _missing(value):
-                continue
-            if isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, int | float | Decimal):
-                ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value)
-            elif isinstance(value, datetime | time) and value.tzinfo is not None:
-                ws.write_string(r, c, value.isoformat())  # Excel has no time zones
-            elif isinstance(value, datetime):
-                if value == value:  # pandas NaT (a datetime unequal to itself) stays empty
-                    ws.write_datetime(r, c, value, formats["datetime"])
-            elif isinstance(value, date):
-                ws.write_datetime(r, c, value, formats["date"])
-            elif isinstance(value, time):
-                ws.write_datetime(r, c, value, formats["time"])
-            else:
-                ws.write_string(r, c, _xlsx_text(str(value)))
+        write_xlsx_row(ws, r, row, dates)
     wb.close()
     return buffer.getvalue()
 
