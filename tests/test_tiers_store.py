@@ -259,3 +259,43 @@ def test_plan_progress_and_warnings_on_a_frozen_clock(store: Engine, tmp_path: P
         html = documents.plan_html(s, plan, date(2024, 9, 1))
         assert "冠军领航计划书" in html and "1,150" in html and "滞后" in html
         assert [ent_.uscc for _, ent_ in plans.pool_members(s)] == [USCC_WX]
+
+
+def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
+    store: Engine, tmp_path: Path
+) -> None:
+    """The store keeps each result's basis, precondition flag and the few wide-row figures its
+    explanation reads; the explanation rebuilt from them with the run's stored scheme
+    definition equals the one built from the whole wide row at evaluation time."""
+    import json
+
+    from industry_brain.domains.tiers.models import TiersResult, TiersRun
+
+    run, ev = service.run(store, 2024, snapshot_root=tmp_path / "snaps")
+    wide = {(int(r["enterprise_id"]), r["basis"]): r for r in ev.wide.to_dict(orient="records")}
+    by_code = {sch.code: sch for sch in ev.schemes}
+    expected = {}
+    for r in ev.results.itertuples(index=False):
+        t = r.trace
+        # the explanation from the whole wide row of the basis that decided
+        full = service.explain_row(wide[(int(r.enterprise_id), t["basis"])], by_code[r.scheme])
+        full["basis"], full["requires_ok"] = t["basis"], t["requires_ok"]
+        assert dict(t) == full
+        expected[(int(r.enterprise_id), r.scheme)] = full
+    assert len(expected) > 5
+    with Session(store) as s:
+        stored_run = s.get(TiersRun, run.id)
+        rows = s.scalars(select(TiersResult).where(TiersResult.run_id == run.id)).all()
+        assert len(rows) == len(expected)
+        for row in rows:
+            assert set(row.trace) == {"basis", "requires_ok", "row"}
+            assert service.trace_of(stored_run, row) == expected[(row.enterprise_id, row.scheme)]
+            # a few hundred bytes, not the tree (sources, thresholds, providers) of kilobytes
+            assert (
+                len(json.dumps(row.trace))
+                < len(json.dumps(expected[(row.enterprise_id, row.scheme)])) / 2
+            )
+        # a result stored whole (runs before compact traces) reads as it was stored
+        old = rows[0]
+        old.trace = expected[(old.enterprise_id, old.scheme)]
+        assert service.trace_of(stored_run, old) == old.trace

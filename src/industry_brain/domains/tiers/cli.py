@@ -151,7 +151,7 @@ def explain(
                 "status": r.status,
                 "points": r.points,
                 "closeness": r.closeness,
-                "trace": r.trace,
+                "trace": service.trace_of(run, r),
             }
             for r in rows
         ],

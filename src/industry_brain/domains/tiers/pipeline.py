@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.domains.tiers.models import TiersLevel, TiersResult, TiersRun
+from industry_brain.domains.tiers.service import trace_of
 from industry_brain.store.models import Enterprise, EnterpriseScale, Project
 
 BELOW = "below_scale"
@@ -150,7 +151,7 @@ def candidates(
         if (uscc, res.tier) in seen:  # a tier with categories: its closest one only
             continue
         seen.add((uscc, res.tier))
-        trace = res.trace or {}
+        trace = trace_of(run, res)
         out.append(
             {
                 "uscc": uscc,

@@ -130,6 +130,9 @@ class Scheme:
     quality: str | None
     file: str
     category: str | None = None
+    #: the scheme's definition as parsed (after ``extends``), JSON-ready: stored with each run,
+    #: so a stored result's explanation is rebuilt from the scheme that decided it
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def in_force(self, on: date) -> bool:
         return self.valid_from <= on and (self.valid_until is None or on < self.valid_until)
@@ -284,6 +287,7 @@ def parse(raw: dict[str, Any], file: str) -> Scheme:
             quality=raw.get("quality"),
             file=file,
             category=None if raw.get("category") is None else str(raw["category"]),
+            raw=_jsonable(raw),
         )
     except KeyError as exc:
         raise _fail(file, str(exc), f"方案缺少字段 {exc}", f"scheme lacks {exc}") from exc
@@ -298,6 +302,17 @@ def parse(raw: dict[str, Any], file: str) -> Scheme:
                 f"points.within must name an any_of condition ('{within}' is not one)",
             )
     return scheme
+
+
+def _jsonable(value: Any) -> Any:
+    """A YAML value as JSON holds it (dates as ISO text; ``parse`` reads them back)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _groups(node: Node) -> list[Group]:

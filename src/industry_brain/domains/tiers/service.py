@@ -6,10 +6,13 @@ run as published (earlier runs of the year become superseded).
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -333,10 +336,97 @@ def explain_row(row: dict[str, Any], s: Scheme) -> dict[str, Any]:
     return trace
 
 
+class _Reads(dict):
+    """A row that records which keys :func:`explain_row` reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_read: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.keys_read.append(key)
+        return default
+
+
+_TRACE_KEYS: dict[int, tuple[Scheme, tuple[str, ...]]] = {}
+
+
+def _trace_keys(s: Scheme) -> tuple[str, ...]:
+    """The wide-row columns :func:`explain_row` reads for scheme ``s`` (the same for every
+    row: it reads every condition, leaf input and points figure, whatever their values).
+    Cached by the scheme object (schemes hold dicts, so they are not hashable)."""
+    hit = _TRACE_KEYS.get(id(s))
+    if hit is None or hit[0] is not s:
+        row = _Reads()
+        explain_row(row, s)
+        hit = (s, tuple(dict.fromkeys(row.keys_read)))
+        if len(_TRACE_KEYS) > 256:
+            _TRACE_KEYS.clear()
+        _TRACE_KEYS[id(s)] = hit
+    return hit[1]
+
+
+class Trace(Mapping[str, Any]):
+    """The explanation of one (enterprise, scheme) result, kept compact: the basis, whether the
+    scheme's preconditions hold, and the few figures of the wide row the explanation is made
+    of. Read as a mapping it is the full explanation (:func:`explain_row`, built on each
+    access): a province's millions of results hold ≈ 40 values each instead of a tree of a
+    few kilobytes, in memory and in the store."""
+
+    __slots__ = ("basis", "requires_ok", "row", "scheme")
+
+    def __init__(
+        self, scheme: Scheme, row: dict[str, Any], basis: str, requires_ok: bool | None
+    ) -> None:
+        self.scheme = scheme
+        self.row = row
+        self.basis = basis
+        self.requires_ok = requires_ok
+
+    @classmethod
+    def of(cls, scheme: Scheme, wide_row: dict[str, Any], basis: str) -> Trace:
+        row = {k: _value(wide_row.get(k)) for k in _trace_keys(scheme)}
+        requires = [_explain_node(row, scheme.code, n) for n in scheme.requires]
+        # a scheme whose preconditions are known not to hold (e.g. 新升规 for a firm above
+        # designated size) is no next step for the firm
+        ok = (
+            all(n["ok"] is True for n in requires)
+            if all(n["ok"] is not None for n in requires)
+            else (False if any(n["ok"] is False for n in requires) else None)
+        )
+        return cls(scheme, row, basis, ok)
+
+    def full(self) -> dict[str, Any]:
+        trace = explain_row(self.row, self.scheme)
+        trace["basis"] = self.basis
+        trace["requires_ok"] = self.requires_ok
+        return trace
+
+    def stored(self) -> dict[str, Any]:
+        """What the store keeps (``tiers_results.trace``); :func:`trace_of` rebuilds the rest."""
+        return {"basis": self.basis, "requires_ok": self.requires_ok, "row": self.row}
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "basis":
+            return self.basis
+        if key == "requires_ok":
+            return self.requires_ok
+        return self.full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.full())
+
+    def __len__(self) -> int:
+        return len(self.full())
+
+    def __repr__(self) -> str:
+        return f"Trace({self.scheme.code}, {self.basis})"
+
+
 def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
     """One row per (enterprise, scheme that applies): status on the verified basis, or
     ``candidate`` when only the unverified declared figures make it meet; points, closeness
-    and the trace (of the basis that decided)."""
+    and the trace (of the basis that decided, a compact :class:`Trace`)."""
     by_key = {(int(r["enterprise_id"]), r["basis"]): r for r in wide.to_dict(orient="records")}
     out = []
     for (eid, basis), row in by_key.items():
@@ -354,15 +444,7 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
                 status, used = "candidate", other
             else:
                 status, used = STATUS[declared], other
-            trace = explain_row(used, s)
-            trace["basis"] = "verified" if used is row else "declared"
-            # a scheme whose preconditions are known not to hold (e.g. 新升规 for a firm above
-            # designated size) is no next step for the firm
-            trace["requires_ok"] = (
-                all(n["ok"] is True for n in trace["requires"])
-                if all(n["ok"] is not None for n in trace["requires"])
-                else (False if any(n["ok"] is False for n in trace["requires"]) else None)
-            )
+            trace = Trace.of(s, used, "verified" if used is row else "declared")
             out.append(
                 {
                     "enterprise_id": eid,
@@ -379,6 +461,37 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
         columns=["enterprise_id", "scheme", "tier", "status", "points", "closeness", "trace"],
         dtype=object,
     )
+
+
+@lru_cache(maxsize=64)
+def _scheme_from(definition: str, file: str) -> Scheme:
+    return schemes_mod.parse(json.loads(definition), file)
+
+
+def run_scheme(run: TiersRun, code: str) -> Scheme | None:
+    """The scheme ``code`` as it was when ``run`` was evaluated (its stored definition)."""
+    for entry in run.schemes or []:
+        if entry.get("code") == code and entry.get("definition"):
+            text = json.dumps(entry["definition"], sort_keys=True)
+            return _scheme_from(text, str(entry.get("file") or code))
+    return None
+
+
+def trace_of(run: TiersRun, result: TiersResult) -> dict[str, Any]:
+    """The full explanation of a stored result: rebuilt from its compact figures with the
+    run's own scheme definition (results stored before traces were compact hold it whole)."""
+    stored = result.trace or {}
+    if "row" not in stored:
+        return stored
+    scheme = run_scheme(run, result.scheme)
+    if scheme is None:
+        raise TiersError(
+            "tiers.no_scheme",
+            f"评价批次 #{run.id} 没有保存方案 {result.scheme} 的定义，无法还原说明",
+            f"run #{run.id} lacks the definition of scheme {result.scheme}: cannot explain",
+            Location(field="scheme"),
+        )
+    return Trace(scheme, stored["row"], stored["basis"], stored["requires_ok"]).full()
 
 
 def _rank(ladder: list[str], tier: str | None) -> int:
@@ -503,7 +616,16 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
         status="published",
         engine=ev.engine,
         parameter_version=ev.parameter_version,
-        schemes=[{"code": s.code, "version": s.version, "region": s.region} for s in ev.schemes],
+        schemes=[
+            {
+                "code": s.code,
+                "version": s.version,
+                "region": s.region,
+                "file": s.file,
+                "definition": s.raw,  # explanations of the stored results are rebuilt from it
+            }
+            for s in ev.schemes
+        ],
         input_batch_ids=list(ev.snapshot.batch_ids) if ev.snapshot else [],
         input_runs=[],
         snapshot={"path": str(ev.snapshot.path)} if ev.snapshot else {},
@@ -525,7 +647,7 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
                 "status": res["status"],
                 "points": [_value(v) for v in res["points"]],
                 "closeness": [_value(v) for v in res["closeness"]],
-                "trace": res["trace"],
+                "trace": [t.stored() for t in res["trace"]],
             }
         ),
         {"run_id": run.id},

@@ -354,20 +354,21 @@ def _gaps(session: Session, run: TiersRun, lv: TiersLevel | None) -> dict[str, A
     )
     if res is None:
         return None
+    trace = service.trace_of(run, res)
     failing = [
         {
             **f,
             "value_text": value_text(f["input"], f["value"]),
             "need_text": value_text(f["input"], f["threshold"]),
         }
-        for f in res.trace.get("failing", [])
+        for f in trace.get("failing", [])
         if f.get("input") in INPUTS
     ]
     return {
         "tier": lv.next_tier,
         "status": res.status,
         "failing": failing,
-        "missing": res.trace.get("missing", []),
+        "missing": trace.get("missing", []),
     }
 
 
