@@ -7,6 +7,7 @@ computed by hand in a comment.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from industry_brain.store.models import (
     Fact,
     ImportBatch,
     ImportProblem,
+    LandParcel,
     MatchAlias,
     MatchReview,
     PowerAccount,
@@ -335,10 +337,10 @@ def test_dry_run_changes_nothing(registered, tmp_path):
 def test_land_lease_counts_for_lessee(registered, tmp_path):
     # 2,000 m² = 2000 × 15 / 10000 = 3 亩 granted to A; 6,666.67 m² ≈ 10 亩 owned by C, leased to B
     text = (
-        "宗地编号,权利人,权利人统一社会信用代码,承租人,承租人统一社会信用代码,用地面积(平方米),用途,取得方式\n"
-        f"ZD-1,湖州甲织造有限公司,{A},,,2000,工业,出让\n"
-        f"ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,工业,租赁\n"
-        f"ZD-3,德清丁家具有限公司,{C},,,0,工业,出让\n"  # zero area → error
+        "宗地编号,权利人,权利人统一社会信用代码,承租人,承租人统一社会信用代码,用地面积(平方米),用途,取得方式,起始日期\n"
+        f"ZD-1,湖州甲织造有限公司,{A},,,2000,工业,出让,2015-06-01\n"
+        f'ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,仓储,租赁,\n'
+        f"ZD-3,德清丁家具有限公司,{C},,,0,工业,出让,\n"  # zero area → error
     )
     r = import_file(
         "land", _write(tmp_path / "l.csv", text), engine=registered, year=2025, accept_valid=True
@@ -348,6 +350,30 @@ def test_land_lease_counts_for_lessee(registered, tmp_path):
         assert explain(s, A, 2025, "land")["value"] == pytest.approx(3.0)
         assert explain(s, B, 2025, "land")["value"] == pytest.approx(10.0, abs=1e-4)
         assert explain(s, C, 2025, "land")["value"] is None
+        # the parcels as written in bulk (COPY on PostgreSQL): the lessee holds ZD-2
+        parcels = s.execute(
+            select(
+                LandParcel.parcel_no,
+                LandParcel.enterprise_id,
+                LandParcel.holder_name,
+                LandParcel.area_mu,
+                LandParcel.land_use,
+                LandParcel.tenure,
+                LandParcel.start_date,
+                LandParcel.end_date,
+                LandParcel.row,
+                LandParcel.batch_id,
+            ).order_by(LandParcel.parcel_no)
+        ).all()
+        ids = {e.uscc: e.id for e in s.scalars(select(Enterprise))}
+        assert [p[:3] for p in parcels] == [
+            ("ZD-1", ids[A], "湖州甲织造有限公司"),
+            ("ZD-2", ids[B], "湖州乙电池有限公司"),
+        ]
+        assert parcels[0].area_mu == pytest.approx(3.0) and parcels[1].land_use == "仓储"
+        assert (parcels[0].tenure, parcels[1].tenure) == ("出让", "租赁")
+        assert parcels[0].start_date == date(2015, 6, 1) and parcels[1].start_date is None
+        assert [p.row for p in parcels] == [2, 3] and parcels[0].batch_id == r.batch_id
 
 
 def test_error_report_workbook(registered, tmp_path):

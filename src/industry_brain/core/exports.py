@@ -204,31 +204,36 @@ def write_xlsx_row(
     dates: dict[str, Any],
     cell_format: Any = None,
     number_format: Any = None,
+    column_formats: dict[int, Any] | None = None,
 ) -> None:
     """Write ``row`` at 0-based row ``r`` of an XlsxWriter sheet under the rules of
     :func:`xlsx_value`: text always as a string cell (``write_string``), cleaned and cut;
     numbers, booleans, dates (``dates`` from :func:`date_formats`) as such; missing values and
-    empty text as empty cells (blank cells carrying ``cell_format`` when one is given); times
-    with a zone as ISO text. ``number_format`` (default ``cell_format``) formats numbers."""
+    empty text as empty cells (blank cells carrying a format when one applies); times with a
+    zone as ISO text. ``number_format`` (default ``cell_format``) formats numbers;
+    ``column_formats`` (0-based column → format) overrides both for those cells."""
     search = ILLEGAL_CHARACTERS.search
     numbers = number_format if number_format is not None else cell_format
     for c, value in enumerate(row):
+        fmt, num = cell_format, numbers
+        if column_formats and c in column_formats:
+            fmt = num = column_formats[c]
         if type(value) is str and value:  # the common case first: text needing no change
             if search(value) is None and len(value) <= XLSX_CELL_MAX:
-                ws.write_string(r, c, value, cell_format)
+                ws.write_string(r, c, value, fmt)
             else:
-                ws.write_string(r, c, _xlsx_text(value), cell_format)
+                ws.write_string(r, c, _xlsx_text(value), fmt)
             continue
         value = _number(value)
         if _missing(value) or value == "":
-            if cell_format is not None:
-                ws.write_blank(r, c, None, cell_format)
+            if fmt is not None:
+                ws.write_blank(r, c, None, fmt)
         elif isinstance(value, bool):
-            ws.write_boolean(r, c, value, cell_format)
+            ws.write_boolean(r, c, value, fmt)
         elif isinstance(value, int | float | Decimal):
-            ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, numbers)
+            ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, num)
         elif isinstance(value, datetime | time) and value.tzinfo is not None:
-            ws.write_string(r, c, value.isoformat(), cell_format)  # Excel has no time zones
+            ws.write_string(r, c, value.isoformat(), fmt)  # Excel has no time zones
         elif isinstance(value, datetime):
             if value == value:  # pandas NaT (a datetime unequal to itself) stays empty
                 ws.write_datetime(r, c, value, dates["datetime"])
@@ -237,7 +242,7 @@ def write_xlsx_row(
         elif isinstance(value, time):
             ws.write_datetime(r, c, value, dates["time"])
         else:
-            ws.write_string(r, c, _xlsx_text(str(value)), cell_format)
+            ws.write_string(r, c, _xlsx_text(str(value)), fmt)
 
 
 def xlsx_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str = "数据") -> bytes:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core import units
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
+from industry_brain.store import bulk
 from industry_brain.store.bulk import arrow_table, pg_copy, sqlite_insert, value_table
 from industry_brain.store.db import read_frame
 from industry_brain.store.models import (
@@ -528,31 +529,18 @@ def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
         return [None if v is pd.NA else v for v in sub[name].to_numpy(dtype=object)]
 
     holders = get("_name") if "_name" in sub else get("holder")
-    session.execute(
-        insert(LandParcel),
-        [
-            {
-                "parcel_no": p,
-                "enterprise_id": e,
-                "holder_name": h or "",
-                "area_mu": float(a),
-                "land_use": u,
-                "tenure": t or "出让",
-                "start_date": s,
-                "end_date": d,
-                "batch_id": batch.id,
-                "row": int(row),
-            }
-            for (p, e), h, a, u, t, s, d, row in zip(
-                keys,
-                holders,
-                sub["area"].to_numpy(dtype=float),
-                get("land_use"),
-                get("tenure"),
-                get("start_date"),
-                get("end_date"),
-                sub["_row"],
-                strict=True,
-            )
-        ],
+    # one COPY (PostgreSQL) or multi-row INSERTs (SQLite): a province has 500,000 parcels
+    parcels = pd.DataFrame(
+        {
+            "parcel_no": [p for p, _ in keys],
+            "enterprise_id": np.asarray([e for _, e in keys], dtype=np.int64),
+            "holder_name": [h or "" for h in holders],
+            "area_mu": sub["area"].to_numpy(dtype=float),
+            "land_use": get("land_use"),
+            "tenure": [t or "出让" for t in get("tenure")],
+            "start_date": get("start_date"),
+            "end_date": get("end_date"),
+            "row": sub["_row"].to_numpy(dtype=np.int64),
+        }
     )
+    bulk.insert_frame(session, LandParcel, parcels, {"batch_id": batch.id})

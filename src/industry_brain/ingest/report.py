@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from industry_brain.core import exports
 
@@ -24,9 +22,8 @@ if TYPE_CHECKING:
     from industry_brain.ingest.pipeline import ImportResult, Prepared
 
 FULL_ROWS_LIMIT = 20_000
-ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
-HEADER_FONT = Font(bold=True)
+ERROR_FILL = "#FFC7CE"
+WARNING_FILL = "#FFEB9C"
 PROBLEMS_HEADER = "问题说明 / Problems"
 ROW_HEADER = "原行号 / Row"
 
@@ -39,9 +36,17 @@ def write_json(result: ImportResult, path: Path) -> Path:
 
 
 def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Path:
-    wb = exports.workbook()
-    summary = wb.active
-    summary.title = "问题清单"
+    """The report workbook, streamed with XlsxWriter in constant memory (a province's files
+    have hundreds of thousands of rows; openpyxl held a Python object per cell)."""
+    path = Path(path)
+    wb = exports.xlsx_book(path, constant_memory=True)
+    dates = exports.date_formats(wb)
+    fmt = {
+        "header": wb.add_format({"bold": True}),
+        "error": wb.add_format({"bg_color": ERROR_FILL}),
+        "warning": wb.add_format({"bg_color": WARNING_FILL}),
+    }
+    summary = wb.add_worksheet("问题清单")
     head = [
         "严重性 severity",
         "代码 code",
@@ -54,13 +59,14 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
         "原值 value",
         "USCC",
     ]
-    exports.append(summary, head)
-    for cell in summary[1]:
-        cell.font = HEADER_FONT
-    for p in result.problems:
+    for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20]):
+        summary.set_column(idx, idx, width)
+    exports.write_xlsx_row(summary, 0, head, dates, fmt["header"])
+    for r, p in enumerate(result.problems, 1):
         loc = p.location
-        summary_row = exports.append(
+        exports.write_xlsx_row(
             summary,
+            r,
             [
                 p.severity,
                 p.code,
@@ -73,19 +79,24 @@ def write_xlsx(result: ImportResult, prepared: list[Prepared], path: Path) -> Pa
                 None if p.value is None else str(p.value),
                 p.uscc,
             ],
+            dates,
+            column_formats={0: fmt["error" if p.severity == "error" else "warning"]},
         )
-        fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
-        summary.cell(row=summary_row, column=1).fill = fill
-    for idx, width in enumerate([10, 26, 50, 50, 24, 14, 8, 18, 18, 20], start=1):
-        summary.column_dimensions[get_column_letter(idx)].width = width
-
-    used: set[str] = {summary.title}
+    used: set[str] = {summary.name}
     for prep in prepared:
-        _data_sheet(wb, prep, result, used)
-    return exports.save(wb, path)
+        _data_sheet(wb, prep, result, used, dates, fmt)
+    wb.close()
+    return path
 
 
-def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used: set[str]) -> None:
+def _data_sheet(
+    wb: Any,
+    prep: Prepared,
+    result: ImportResult,
+    used: set[str],
+    dates: dict[str, Any],
+    fmt: dict[str, Any],
+) -> None:
     table = prep.table
     by_row: dict[int, list] = defaultdict(list)
     for p in result.problems:
@@ -95,10 +106,12 @@ def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used
             and (p.location.file == table.file)
         ):
             by_row[p.location.row].append(p)
-    ws = wb.create_sheet(exports.sheet_title(table.sheet, used))
-    exports.append(ws, [ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER])
-    for cell in ws[1]:
-        cell.font = HEADER_FONT
+    ws = wb.add_worksheet(exports.sheet_title(table.sheet, used))
+    last = len(table.columns) + 1  # 0-based: the problems column
+    ws.set_column(last, last, 80)
+    ws.freeze_panes(1, 1)
+    header = [ROW_HEADER, *[c.name for c in table.columns], PROBLEMS_HEADER]
+    exports.write_xlsx_row(ws, 0, header, dates, fmt["header"])
     letters = {c.letter: k for k, c in enumerate(table.columns)}
     rows = np.asarray(table.row_numbers.to_numpy(zero_copy_only=False))
     if len(rows) <= FULL_ROWS_LIMIT:
@@ -107,26 +120,27 @@ def _data_sheet(wb: exports.Workbook, prep: Prepared, result: ImportResult, used
         selected = np.flatnonzero(np.isin(rows, list(by_row)))
     data = table.data
     columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
-    for i in selected:
+    for r, i in enumerate(selected, 1):
         row_no = int(rows[i])
         problems = by_row.get(row_no, [])
-        r = exports.append(
+        marks: dict[int, Any] = {}
+        for p in problems:
+            fill = fmt["error" if p.severity == "error" else "warning"]
+            letter = (p.location.column or "").split("（")[0]
+            col = letters[letter] + 1 if letter in letters else 0
+            if marks.get(col) is not fmt["error"]:  # an error's red wins over a warning
+                marks[col] = fill
+        if problems:
+            worst = any(p.severity == "error" for p in problems)
+            marks[last] = fmt["error" if worst else "warning"]
+        exports.write_xlsx_row(
             ws,
+            r,
             [
                 row_no,
                 *[columns[k][i] for k in range(len(columns))],
                 "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
             ],
+            dates,
+            column_formats=marks,
         )
-        for p in problems:
-            fill = ERROR_FILL if p.severity == "error" else WARNING_FILL
-            letter = (p.location.column or "").split("（")[0]
-            if letter in letters:
-                ws.cell(row=r, column=letters[letter] + 2).fill = fill
-            else:
-                ws.cell(row=r, column=1).fill = fill
-        if problems:
-            worst = ERROR_FILL if any(p.severity == "error" for p in problems) else WARNING_FILL
-            ws.cell(row=r, column=len(table.columns) + 2).fill = worst
-    ws.column_dimensions[get_column_letter(len(table.columns) + 2)].width = 80
-    ws.freeze_panes = "B2"
