@@ -299,6 +299,27 @@ def test_zhuanjingtexin_edges_and_gaps() -> None:
     }
 
 
+def test_decode_by_slices_of_enterprises_gives_the_same_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``decode`` turns the wide rows into dicts a slice of enterprises at a time; a slice of
+    one enterprise (both bases of a firm stay together) gives what one slice of all gives."""
+    firms = [zjtx(3000, 100), zjtx(900, 100, equity_2y=1999), zjtx(3000, 100, zjtx_score=59.5)]
+    firms.append({**zjtx(3000, 100), "verified": {"zjtx_score": 60}})
+    ev = run(firms)
+    whole = service.decode(ev.wide, ev.schemes)
+    monkeypatch.setattr(service, "DECODE_SLICE", 1)
+    sliced = service.decode(ev.wide.sample(frac=1, random_state=7), ev.schemes)
+
+    def rows(frame: pd.DataFrame) -> list[tuple]:
+        return sorted(
+            (r.enterprise_id, r.scheme, r.status, r.points, r.closeness, repr(dict(r.trace)))
+            for r in frame.itertuples(index=False)
+        )
+
+    assert len(whole) > 4 and rows(sliced) == rows(whole)
+
+
 # -- 小巨人 revenue-banded R&D thresholds ------------------------------------------------------
 GIANT = {
     "niche_years": 3,

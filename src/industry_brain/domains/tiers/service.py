@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -426,9 +427,32 @@ class Trace(Mapping[str, Any]):
 def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
     """One row per (enterprise, scheme that applies): status on the verified basis, or
     ``candidate`` when only the unverified declared figures make it meet; points, closeness
-    and the trace (of the basis that decided, a compact :class:`Trace`)."""
-    by_key = {(int(r["enterprise_id"]), r["basis"]): r for r in wide.to_dict(orient="records")}
-    out = []
+    and the trace (of the basis that decided, a compact :class:`Trace`). The wide rows become
+    dicts a slice of enterprises at a time (all at once they were most of the service's memory).
+    """
+    out: list[dict[str, Any]] = []
+    ids = wide["enterprise_id"].astype("int64").to_numpy()
+    order = ids.argsort(kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[order])) + 1  # starts of each enterprise's rows
+    starts = [0, *bounds.tolist()]
+    for first in range(0, len(starts), DECODE_SLICE):
+        a = starts[first]
+        b = starts[first + DECODE_SLICE] if first + DECODE_SLICE < len(starts) else len(order)
+        part = wide.iloc[order[a:b]].to_dict(orient="records")
+        _decode_rows(part, sch, out)
+    return pd.DataFrame(
+        out,
+        columns=["enterprise_id", "scheme", "tier", "status", "points", "closeness", "trace"],
+        dtype=object,
+    )
+
+
+#: enterprises whose wide rows are turned into dicts at once by :func:`decode`
+DECODE_SLICE = 2000
+
+
+def _decode_rows(rows: list[dict[str, Any]], sch: list[Scheme], out: list[dict[str, Any]]) -> None:
+    by_key = {(int(r["enterprise_id"]), r["basis"]): r for r in rows}
     for (eid, basis), row in by_key.items():
         if basis != "verified":
             continue
@@ -456,11 +480,6 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
                     "trace": trace,
                 }
             )
-    return pd.DataFrame(
-        out,
-        columns=["enterprise_id", "scheme", "tier", "status", "points", "closeness", "trace"],
-        dtype=object,
-    )
 
 
 @lru_cache(maxsize=64)
@@ -535,6 +554,9 @@ def derive_levels(
         if trace.get("requires_ok") is not False:
             open_.setdefault(int(eid), set()).add(tier)
     verified = wide[wide["basis"] == "verified"]
+    # only the columns read below (the wide rows carry every scheme's conditions)
+    keep = ["enterprise_id", "county_code", "industry_code"]
+    verified = verified[[c for c in verified.columns if c in keep or c.startswith("inno__")]]
     rows = []
     for r in verified.to_dict(orient="records"):
         eid = int(r["enterprise_id"])
