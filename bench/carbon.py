@@ -46,18 +46,8 @@ COMPARED = (
     "co2_net",
     "e_energy",
     "co2_electricity",
-    "denominator",
-    "intensity",
-    "industry_intensity",
-    "industry_peers",
-    "industry_q25",
-    "k_value",
-    "level",
-    "grade",
-    "label",
-    "neutral_rate",
-    "reduction_to_average",
-    "reduction_to_q25",
+    # the denominator, intensity, peers' benchmarks, K, level, grade and the reductions
+    *RESULT_COLUMNS[RESULT_COLUMNS.index("denominator") : RESULT_COLUMNS.index("status")],
 )
 
 
