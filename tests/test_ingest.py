@@ -21,6 +21,7 @@ from industry_brain.ingest.review import confirm, open_reviews
 from industry_brain.store.facts import explain
 from industry_brain.store.models import (
     Enterprise,
+    EnterpriseName,
     EnterpriseScale,
     Fact,
     ImportBatch,
@@ -62,6 +63,28 @@ def registered(engine, tmp_path):
     assert r.status == "committed", r.problems
     assert r.enterprises_created == 5
     return engine
+
+
+def test_registration_in_chunks_of_ids(engine, tmp_path, monkeypatch):
+    """Lookups by enterprise id go in slices (a province's 100,000 ids in one IN list exceed
+    PostgreSQL's 65,535 and SQLite's 32,766 parameters): slices of 2 give the same store,
+    first import and re-import with a changed name alike."""
+    from industry_brain.store import db as store_db
+
+    monkeypatch.setattr(store_db, "IN_CHUNK", 2)
+    r = import_file("registration", _write(tmp_path / "reg.csv", REGISTRATION), engine=engine)
+    assert r.status == "committed" and r.enterprises_created == 5
+    renamed = REGISTRATION.replace("湖州甲织造有限公司", "湖州甲新材料有限公司")
+    r2 = import_file("registration", _write(tmp_path / "reg2.csv", renamed), engine=engine)
+    assert r2.status == "committed" and r2.enterprises_created == 0
+    with Session(engine) as s:
+        a = s.scalars(select(Enterprise).where(Enterprise.uscc == A)).one()
+        names = {(n.name, n.kind) for n in s.scalars(select(EnterpriseName).where(
+            EnterpriseName.enterprise_id == a.id))}  # fmt: skip
+        assert a.name == "湖州甲新材料有限公司"
+        assert ("湖州甲新材料有限公司", "current") in names
+        assert ("湖州甲织造有限公司", "former") in names
+        assert _count(engine, Enterprise) == 5
 
 
 def test_registration_creates_enterprises_with_names(registered):
@@ -339,7 +362,7 @@ def test_land_lease_counts_for_lessee(registered, tmp_path):
     text = (
         "宗地编号,权利人,权利人统一社会信用代码,承租人,承租人统一社会信用代码,用地面积(平方米),用途,取得方式,起始日期\n"
         f"ZD-1,湖州甲织造有限公司,{A},,,2000,工业,出让,2015-06-01\n"
-        f'ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,仓储,租赁,\n'
+        f"ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,仓储,租赁,\n"
         f"ZD-3,德清丁家具有限公司,{C},,,0,工业,出让,\n"  # zero area → error
     )
     r = import_file(

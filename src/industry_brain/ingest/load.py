@@ -20,7 +20,7 @@ from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
 from industry_brain.store import bulk
 from industry_brain.store.bulk import arrow_table, pg_copy, sqlite_insert, value_table
-from industry_brain.store.db import read_frame
+from industry_brain.store.db import chunks, read_frame
 from industry_brain.store.models import (
     Enterprise,
     EnterpriseName,
@@ -349,16 +349,11 @@ def _registration(
     new_rows, changed = [], []
     name_rows: list[dict[str, Any]] = []
     existing_ids = {u: lookup.by_uscc[u] for u in usccs if u in lookup.by_uscc}
-    current = (
-        {
-            e.id: e
-            for e in session.scalars(
-                select(Enterprise).where(Enterprise.id.in_(list(existing_ids.values())))
-            )
-        }
-        if existing_ids
-        else {}
-    )
+    current = {
+        e.id: e
+        for chunk in chunks(list(existing_ids.values()))
+        for e in session.scalars(select(Enterprise).where(Enterprise.id.in_(chunk)))
+    }
     for i, uscc in enumerate(usccs):
         record = {
             "uscc": uscc,
@@ -437,9 +432,10 @@ def _write_names(session: Session, rows: list[dict[str, Any]]) -> None:
         }
     existing = {
         (eid, name): kind
+        for chunk in chunks(sorted({k[0] for k in wanted}))
         for eid, name, kind in session.execute(
             select(EnterpriseName.enterprise_id, EnterpriseName.name, EnterpriseName.kind).where(
-                EnterpriseName.enterprise_id.in_(sorted({k[0] for k in wanted}))
+                EnterpriseName.enterprise_id.in_(chunk)
             )
         )
     }
