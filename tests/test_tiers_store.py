@@ -262,7 +262,7 @@ def test_plan_progress_and_warnings_on_a_frozen_clock(store: Engine, tmp_path: P
 
 
 def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
-    store: Engine, tmp_path: Path
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store keeps each result's basis, precondition flag and the few wide-row figures its
     explanation reads; the explanation rebuilt from them with the run's stored scheme
@@ -271,6 +271,7 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
 
     from industry_brain.domains.tiers.models import TiersResult, TiersRun
 
+    monkeypatch.setattr(service, "STORE_SLICE", 3)  # results stored a few at a time
     run, ev = service.run(store, 2024, snapshot_root=tmp_path / "snaps")
     wide = {(int(r["enterprise_id"]), r["basis"]): r for r in ev.wide.to_dict(orient="records")}
     by_code = {sch.code: sch for sch in ev.schemes}

@@ -559,21 +559,22 @@ def evaluate(
         ),
         class_rule=ibis.cases((~r.evaluated, "exempt"), (r.veto, "veto"), else_=r.class_method),
     )
-    # raw score and cap flag again from the pivoted value and benchmark (same formula as above)
+    # raw score and cap flag again from the pivoted value and benchmark (same formula as
+    # above), all items in one projection: one per item made Ibis's compiler fuse a chain of
+    # selects of ~200 columns each (seconds of compile time)
+    rescored: dict[str, Any] = {}
     for code in configured:
         value, bm, weight, cap = (r[f"{f}_{code}"] for f in ("value", "benchmark", "weight", "cap"))
         raw = ibis.ifelse(
             value.notnull() & bm.notnull() & (bm > 0), value / bm * weight, _null_float()
         )
         floored = ibis.ifelse(raw < 0, 0.0, raw)
-        r = r.mutate(
-            **{
-                f"raw_{code}": raw,
-                f"capped_{code}": ibis.ifelse(
-                    (cap.notnull() & (floored > cap)).fill_null(False), 1, 0
-                ).cast("int64"),
-            }
-        )
+        rescored[f"raw_{code}"] = raw
+        rescored[f"capped_{code}"] = ibis.ifelse(
+            (cap.notnull() & (floored > cap)).fill_null(False), 1, 0
+        ).cast("int64")
+    if rescored:
+        r = r.mutate(**rescored)
     carried = current.select(
         enterprise_id_c=current.enterprise_id,
         **{c: current[c] for c in CARRIED if c not in r.columns and c in current.columns},

@@ -374,15 +374,22 @@ class Trace(Mapping[str, Any]):
     access): a province's millions of results hold ≈ 40 values each instead of a tree of a
     few kilobytes, in memory and in the store."""
 
-    __slots__ = ("basis", "requires_ok", "row", "scheme")
+    __slots__ = ("basis", "requires_ok", "scheme", "values")
 
     def __init__(
         self, scheme: Scheme, row: dict[str, Any], basis: str, requires_ok: bool | None
     ) -> None:
         self.scheme = scheme
-        self.row = row
+        # the figures as a tuple in the order of the scheme's keys (a dict per result would
+        # repeat the ≈ 40 keys a few million times)
+        self.values = tuple(row.get(k) for k in _trace_keys(scheme))
         self.basis = basis
         self.requires_ok = requires_ok
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The figures the explanation reads, by wide-row column."""
+        return dict(zip(_trace_keys(self.scheme), self.values, strict=True))
 
     @classmethod
     def of(cls, scheme: Scheme, wide_row: dict[str, Any], basis: str) -> Trace:
@@ -398,7 +405,8 @@ class Trace(Mapping[str, Any]):
         return cls(scheme, row, basis, ok)
 
     def full(self) -> dict[str, Any]:
-        trace = explain_row(self.row, self.scheme)
+        row = self.row
+        trace = explain_row(row, self.scheme)
         trace["basis"] = self.basis
         trace["requires_ok"] = self.requires_ok
         return trace
@@ -449,6 +457,8 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
 
 #: enterprises whose wide rows are turned into dicts at once by :func:`decode`
 DECODE_SLICE = 2000
+#: results written to the store by one bulk insert (:func:`store_run`)
+STORE_SLICE = 50_000
 
 
 def _decode_rows(rows: list[dict[str, Any]], sch: list[Scheme], out: list[dict[str, Any]]) -> None:
@@ -657,23 +667,25 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
     session.add(run)
     session.flush()
     # COPY on PostgreSQL, multi-row INSERTs on SQLite (a province: millions of scheme results)
-    res = ev.results
-    bulk.insert_frame(
-        session,
-        TiersResult,
-        pd.DataFrame(
-            {
-                "enterprise_id": res["enterprise_id"].astype("int64"),
-                "scheme": res["scheme"],
-                "tier": res["tier"],
-                "status": res["status"],
-                "points": [_value(v) for v in res["points"]],
-                "closeness": [_value(v) for v in res["closeness"]],
-                "trace": [t.stored() for t in res["trace"]],
-            }
-        ),
-        {"run_id": run.id},
-    )
+    # a slice at a time: the stored explanations (dicts, then JSON text) exist for one slice
+    for start in range(0, len(ev.results), STORE_SLICE):
+        res = ev.results.iloc[start : start + STORE_SLICE]
+        bulk.insert_frame(
+            session,
+            TiersResult,
+            pd.DataFrame(
+                {
+                    "enterprise_id": res["enterprise_id"].astype("int64"),
+                    "scheme": res["scheme"],
+                    "tier": res["tier"],
+                    "status": res["status"],
+                    "points": [_value(v) for v in res["points"]],
+                    "closeness": [_value(v) for v in res["closeness"]],
+                    "trace": [t.stored() for t in res["trace"]],
+                }
+            ),
+            {"run_id": run.id},
+        )
     lv = ev.levels
     if not lv.empty:
         bulk.insert_frame(
