@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,6 @@ from industry_brain.core import units
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
 from industry_brain.store import bulk
-from industry_brain.store.bulk import arrow_table, pg_copy, sqlite_insert, value_table
 from industry_brain.store.db import chunks, read_frame
 from industry_brain.store.models import (
     Enterprise,
@@ -256,7 +254,7 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     if conn.dialect.name == "postgresql":
         ids = rows["enterprise_id"].to_numpy(dtype=np.int64)
         with _pg_references_checked(dbapi, ids, constants["batch_id"]):
-            pg_copy(dbapi, "facts", arrow_table(rows, list(VARYING)), constants)
+            bulk.pg_copy(dbapi, "facts", bulk.arrow_table(rows, list(VARYING)), constants)
         return
     # SQLite: the constants, the creation time and the integer or text columns that hold one
     # value in all these rows (usually the year; the month and detail of yearly figures) are
@@ -272,11 +270,11 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
             fixed[c] = first
     varying = [c for c in VARYING if c not in fixed]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    sqlite_insert(
+    bulk.sqlite_insert(
         dbapi,
         "facts",
         varying,
-        value_table(rows, varying),  # n × len(varying) Python values (None for missing)
+        bulk.value_table(rows, varying),  # n × len(varying) Python values (None for missing)
         {**fixed, "created_at": now},
     )
 
@@ -487,22 +485,17 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
     ]
     if not fresh:
         return
-    columns = ["account_no", "account_name", "enterprise_id"]
+    rows = pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        dbapi = conn.connection.driver_connection
-        a, n, e = zip(*fresh, strict=True)
-        data = pa.table([pa.array(a, pa.string()), pa.array(n, pa.string()), pa.array(e)], columns)
-        with _pg_references_checked(dbapi, np.asarray(e, dtype=np.int64), None):
-            pg_copy(dbapi, "power_accounts", data, {})
-    elif conn.dialect.name == "sqlite":
-        values = np.empty((len(fresh), len(columns)), dtype=object)
-        values[:] = fresh
-        sqlite_insert(conn.connection.driver_connection, "power_accounts", columns, values)
-    else:
-        session.execute(
-            PowerAccount.__table__.insert(), [dict(zip(columns, r, strict=True)) for r in fresh]
+    checked = (
+        _pg_references_checked(
+            conn.connection.driver_connection, rows["enterprise_id"].to_numpy(np.int64), None
         )
+        if conn.dialect.name == "postgresql"
+        else nullcontext()
+    )
+    with checked:
+        bulk.insert_frame(session, PowerAccount, rows)
     for a, _n, e in fresh:
         lookup.by_account[a] = e
 

@@ -405,8 +405,7 @@ class Trace(Mapping[str, Any]):
         return cls(scheme, row, basis, ok)
 
     def full(self) -> dict[str, Any]:
-        row = self.row
-        trace = explain_row(row, self.scheme)
+        trace = explain_row(self.row, self.scheme)
         trace["basis"] = self.basis
         trace["requires_ok"] = self.requires_ok
         return trace
