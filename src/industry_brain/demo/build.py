@@ -20,7 +20,7 @@ from industry_brain.demo.constants import (
     city,
     scale_of,
 )
-from industry_brain.demo.departments import CityFiles
+from industry_brain.demo.departments import CityFiles, Defect
 from industry_brain.demo.identifiers import CodeBook, NameFactory
 from industry_brain.demo.manifest import DemoManifest
 from industry_brain.demo.population import Population, build_population, generate
@@ -52,13 +52,13 @@ def build_city(
         return write_province(out_dir, seed, progress=progress, scale=scale)
     pop = build_population(seed, sc.above, sc.below, sc.closed, detail=True)
     city = CityFiles(pop, seed)
-    depts = city.build()
-    defects = city.planter.resolve()
-    total = len(depts) + 1
+    total = city.file_count() + 1
     entries: list[dict[str, Any]] = []
     rows: dict[str, int] = {}
-    for k, dept in enumerate(depts, 1):
+    defects: list[Defect] = []
+    for k, (dept, planted) in enumerate(city.files(), 1):
         sheets.write(dept, out_dir)
+        defects += planted
         for sheet in dept.sheets:
             entries.append(
                 {
@@ -72,6 +72,7 @@ def build_city(
         rows[dept.path] = sum(len(s.rows) for s in dept.sheets)
         if progress:
             progress(f"{dept.kind} {dept.year or ''}".strip(), k, total)
+        del dept, planted  # free this file's rows before the next one is built
     with TableWriter(out_dir / TRUTH_DIR) as writer:
         writer.add(pop)
     if progress:

@@ -11,7 +11,7 @@ manifest with the line number a person sees in Excel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -221,8 +221,17 @@ class Planter:
 
         return ok
 
-    def resolve(self) -> list[Defect]:
-        """Defects with spreadsheet line numbers, computed after all rows are in place."""
+    def resolve(self, dept: DeptFile | None = None) -> list[Defect]:
+        """Defects with spreadsheet line numbers, computed after all rows are in place.
+
+        With ``dept`` (the file just built), the pending defects must all lie in that file;
+        they are resolved and forgotten with the rows touched, so that the generator keeps
+        only one file's rows in memory (a later file never plants into an earlier one).
+        """
+        if dept is not None:
+            stray = [p.dept.path for p in self.pending if p.dept is not dept]
+            if stray:
+                raise RuntimeError(f"defects planted outside {dept.path}: {sorted(set(stray))}")
         lines: dict[int, dict[int, int]] = {}
         out: list[Defect] = []
         for p in self.pending:
@@ -244,6 +253,9 @@ class Planter:
                     value,
                 )
             )
+        if dept is not None:
+            self.pending.clear()
+            self._touched.clear()
         return out
 
 
@@ -273,12 +285,24 @@ class CityFiles:
         return np.random.Generator(np.random.PCG64(seq))
 
     def build(self) -> list[DeptFile]:
-        """All files in import order."""
-        files = [self.registration()]
+        """All files in import order (all in memory: use :meth:`files` for a large population)."""
+        return [dept for dept, _ in self.files(resolve=False)]
+
+    def file_count(self) -> int:
+        """How many files :meth:`files` yields."""
+        return 1 + (len(KIND_ORDER) - 1) * len(YEARS)
+
+    def files(self, resolve: bool = True) -> Iterator[tuple[DeptFile, list[Defect]]]:
+        """Each file in import order with the defects planted in it, one at a time: the caller
+        writes a file and drops it before the next is built, so memory holds one file's rows.
+        With ``resolve=False`` the defects stay pending (:meth:`Planter.resolve` them later)."""
+        makers: list[Callable[[], DeptFile]] = [self.registration]
         for kind in KIND_ORDER[1:]:
             make: Callable[[int], DeptFile] = getattr(self, kind)
-            files += [make(y) for y in YEARS]
-        return files
+            makers += [lambda make=make, year=year: make(year) for year in YEARS]
+        for maker in makers:
+            dept = maker()
+            yield dept, (self.planter.resolve(dept) if resolve else [])
 
     # ------------------------------------------------------------------ helpers
     def _county_order(self, idx: np.ndarray) -> np.ndarray:
