@@ -272,11 +272,21 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
     from industry_brain.domains.tiers.models import TiersResult, TiersRun
 
     monkeypatch.setattr(service, "STORE_SLICE", 3)  # results stored a few at a time
+    monkeypatch.setattr(service, "DECODE_SLICE", 1)  # decoded and handed over per enterprise
     run, ev = service.run(store, 2024, snapshot_root=tmp_path / "snaps")
+    # the run decoded while storing: its results keep no explanations in memory, and are
+    # those of decoding the whole wide result at once
+    whole = service.decode(ev.wide, ev.schemes)
+    assert "trace" not in ev.results.columns
+    key = ["enterprise_id", "scheme"]
+    pd.testing.assert_frame_equal(
+        ev.results.sort_values(key).reset_index(drop=True),
+        whole.drop(columns="trace").sort_values(key).reset_index(drop=True),
+    )
     wide = {(int(r["enterprise_id"]), r["basis"]): r for r in ev.wide.to_dict(orient="records")}
     by_code = {sch.code: sch for sch in ev.schemes}
     expected = {}
-    for r in ev.results.itertuples(index=False):
+    for r in whole.itertuples(index=False):
         t = r.trace
         # the explanation from the whole wide row of the basis that decided
         full = service.explain_row(wide[(int(r.enterprise_id), t["basis"])], by_code[r.scheme])
@@ -288,6 +298,10 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
         stored_run = s.get(TiersRun, run.id)
         rows = s.scalars(select(TiersResult).where(TiersResult.run_id == run.id)).all()
         assert len(rows) == len(expected)
+        assert stored_run.summary["schemes"] == {
+            code: {str(k): int(v) for k, v in g["status"].value_counts().items()}
+            for code, g in whole.groupby("scheme")
+        }
         for row in rows:
             assert set(row.trace) == {"basis", "requires_ok", "row"}
             assert service.trace_of(stored_run, row) == expected[(row.enterprise_id, row.scheme)]

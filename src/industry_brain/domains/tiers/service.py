@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -147,12 +147,35 @@ class Evaluation:
     on: date
     schemes: list[Scheme]
     wide: pd.DataFrame
-    results: pd.DataFrame
-    levels: pd.DataFrame
+    results: pd.DataFrame | None  # None until complete()
+    levels: pd.DataFrame | None
     seconds: float
     snapshot: Snapshot | None = None
     parameter_version: str = ""
     input_batch_ids: list[int] = field(default_factory=list)
+    titles: pd.DataFrame | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decoded(self) -> bool:
+        """False until :meth:`complete` has made the results and levels of the wide rows."""
+        return self.results is not None
+
+    def complete(self, sink: Callable[[pd.DataFrame], None] | None = None) -> None:
+        """Decode the wide rows into :attr:`results` and derive :attr:`levels`.
+
+        With ``sink`` every slice of results goes to it with its explanations (:class:`Trace`)
+        and :attr:`results` keeps them without (no ``trace`` column): a province's few million
+        explanations then never sit in memory together (:func:`store_run` writes them).
+        """
+        parts = []
+        for part in decode_parts(self.wide, self.schemes):
+            if sink is not None:
+                sink(part)
+                part = part.drop(columns="trace")
+            parts.append(part)
+        self.results = _concat_results(parts, with_trace=sink is None)
+        self.levels = derive_levels(self.wide, self.results, self.titles, self.year, self.settings)
 
 
 def evaluate_tables(
@@ -162,8 +185,10 @@ def evaluate_tables(
     engine: str = "duckdb",
     params: parameters.Parameters | None = None,
     scheme_list: list[Scheme] | None = None,
+    complete: bool = True,
 ) -> Evaluation:
-    """Evaluate ``year`` on Ibis tables with backend ``con``; decode results and levels."""
+    """Evaluate ``year`` on Ibis tables with backend ``con``; decode results and levels
+    (``complete=False``: only the wide rows; :meth:`Evaluation.complete` decodes them)."""
     params = params or parameters.load()
     on = on_date(year, params)
     sch = schemes_mod.in_force(scheme_list or schemes_mod.load(), on)
@@ -171,10 +196,12 @@ def evaluate_tables(
     start = time.perf_counter()
     wide = fetch(con, evaluate(tables, sch, year, on, cfg))
     seconds = time.perf_counter() - start
-    titles = tables.get("_titles_frame")
-    results = decode(wide, sch)
-    levels = derive_levels(wide, results, titles, year, cfg)
-    return Evaluation(year, engine, on, sch, wide, results, levels, seconds, None, params.version())
+    ev = Evaluation(year, engine, on, sch, wide, None, None, seconds, None, params.version())
+    ev.titles = tables.get("_titles_frame")
+    ev.settings = cfg
+    if complete:
+        ev.complete()
+    return ev
 
 
 def evaluate_snapshot(
@@ -183,6 +210,7 @@ def evaluate_snapshot(
     year: int,
     engine: str = "duckdb",
     params: parameters.Parameters | None = None,
+    complete: bool = True,
 ) -> Evaluation:
     con = connect(Path(snapshot_dir), engine, tables=("enterprises", "scales", "facts"))
     titles = titles_frame(session)
@@ -190,7 +218,7 @@ def evaluate_snapshot(
     tables["titles"] = _memtable(titles, TITLE_SCHEMA)
     tables["declared"] = _memtable(declared_frame(session, year), DECLARED_SCHEMA)
     tables["_titles_frame"] = titles
-    return evaluate_tables(tables, year, con, engine, params)
+    return evaluate_tables(tables, year, con, engine, params, complete=complete)
 
 
 def _value(v: Any) -> Any:
@@ -431,13 +459,29 @@ class Trace(Mapping[str, Any]):
         return f"Trace({self.scheme.code}, {self.basis})"
 
 
+RESULT_COLUMNS = [
+    "enterprise_id",
+    "scheme",
+    "tier",
+    "status",
+    "points",
+    "closeness",
+    "requires_ok",
+    "trace",
+]
+
+
 def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
     """One row per (enterprise, scheme that applies): status on the verified basis, or
-    ``candidate`` when only the unverified declared figures make it meet; points, closeness
-    and the trace (of the basis that decided, a compact :class:`Trace`). The wide rows become
-    dicts a slice of enterprises at a time (all at once they were most of the service's memory).
-    """
-    out: list[dict[str, Any]] = []
+    ``candidate`` when only the unverified declared figures make it meet; points, closeness,
+    whether the scheme's preconditions hold, and the trace (of the basis that decided, a
+    compact :class:`Trace`)."""
+    return _concat_results(list(decode_parts(wide, sch)), with_trace=True)
+
+
+def decode_parts(wide: pd.DataFrame, sch: list[Scheme]) -> Iterator[pd.DataFrame]:
+    """:func:`decode` a slice of enterprises at a time (:data:`DECODE_SLICE`): the wide rows
+    become dicts, and the results their explanations, only for the slice in hand."""
     ids = wide["enterprise_id"].astype("int64").to_numpy()
     order = ids.argsort(kind="stable")
     bounds = np.flatnonzero(np.diff(ids[order])) + 1  # starts of each enterprise's rows
@@ -445,13 +489,16 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
     for first in range(0, len(starts), DECODE_SLICE):
         a = starts[first]
         b = starts[first + DECODE_SLICE] if first + DECODE_SLICE < len(starts) else len(order)
-        part = wide.iloc[order[a:b]].to_dict(orient="records")
-        _decode_rows(part, sch, out)
-    return pd.DataFrame(
-        out,
-        columns=["enterprise_id", "scheme", "tier", "status", "points", "closeness", "trace"],
-        dtype=object,
-    )
+        out: list[dict[str, Any]] = []
+        _decode_rows(wide.iloc[order[a:b]].to_dict(orient="records"), sch, out)
+        yield pd.DataFrame(out, columns=RESULT_COLUMNS, dtype=object)
+
+
+def _concat_results(parts: list[pd.DataFrame], with_trace: bool) -> pd.DataFrame:
+    columns = RESULT_COLUMNS if with_trace else RESULT_COLUMNS[:-1]
+    if not parts:
+        return pd.DataFrame(columns=columns, dtype=object)
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 #: enterprises whose wide rows are turned into dicts at once by :func:`decode`
@@ -486,6 +533,7 @@ def _decode_rows(rows: list[dict[str, Any]], sch: list[Scheme], out: list[dict[s
                     "status": status,
                     "points": _value(used.get(f"{s.code}__lo")),
                     "closeness": _value(used.get(f"{s.code}__close")),
+                    "requires_ok": trace.requires_ok,
                     "trace": trace,
                 }
             )
@@ -550,8 +598,8 @@ def derive_levels(
     open_: dict[int, set[str]] = {}
     # a tier with categories (单项冠军: enterprise or product) is met by its best category
     order = {"meets": 3, "candidate": 2, "unknown": 1, "fails": 0}
-    for eid, tier, status, close, trace in results[
-        ["enterprise_id", "tier", "status", "closeness", "trace"]
+    for eid, tier, status, close, requires_ok in results[
+        ["enterprise_id", "tier", "status", "closeness", "requires_ok"]
     ].itertuples(index=False):
         mine_ = by_ent.setdefault(int(eid), {})
         prev = mine_.get(tier)
@@ -560,7 +608,7 @@ def derive_levels(
             prev[1] or 0,
         ):
             mine_[tier] = (status, close)
-        if trace.get("requires_ok") is not False:
+        if requires_ok is not False:
             open_.setdefault(int(eid), set()).add(tier)
     verified = wide[wide["basis"] == "verified"]
     # only the columns read below (the wide rows carry every scheme's conditions)
@@ -636,7 +684,11 @@ def take_snapshot(engine: Engine, root: Path | None = None) -> Snapshot:
 
 
 def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
-    summary = summarise(ev)
+    """Store ``ev`` as the published run of its year (the year's earlier runs are superseded).
+
+    An evaluation not yet decoded (``complete=False``) is decoded here a slice at a time and
+    each slice's results are written as they come: at province scale the explanations of all
+    results never sit in memory together (``ev.results`` keeps them without explanations)."""
     session.execute(
         update(TiersRun)
         .where(TiersRun.year == ev.year, TiersRun.status == "published")
@@ -660,31 +712,30 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
         input_batch_ids=list(ev.snapshot.batch_ids) if ev.snapshot else [],
         input_runs=[],
         snapshot={"path": str(ev.snapshot.path)} if ev.snapshot else {},
-        summary=summary,
+        summary={},
         actor=actor,
     )
     session.add(run)
     session.flush()
-    # COPY on PostgreSQL, multi-row INSERTs on SQLite (a province: millions of scheme results)
-    # a slice at a time: the stored explanations (dicts, then JSON text) exist for one slice
-    for start in range(0, len(ev.results), STORE_SLICE):
-        res = ev.results.iloc[start : start + STORE_SLICE]
-        bulk.insert_frame(
-            session,
-            TiersResult,
-            pd.DataFrame(
-                {
-                    "enterprise_id": res["enterprise_id"].astype("int64"),
-                    "scheme": res["scheme"],
-                    "tier": res["tier"],
-                    "status": res["status"],
-                    "points": [_value(v) for v in res["points"]],
-                    "closeness": [_value(v) for v in res["closeness"]],
-                    "trace": [t.stored() for t in res["trace"]],
-                }
-            ),
-            {"run_id": run.id},
-        )
+    # COPY on PostgreSQL, multi-row INSERTs on SQLite (a province: millions of scheme results),
+    # :data:`STORE_SLICE` results at a time: the stored explanations (dicts, then JSON text)
+    # exist for one slice only
+    pending: list[pd.DataFrame] = []
+
+    def write(part: pd.DataFrame | None) -> None:
+        if part is not None and len(part):
+            pending.append(part)
+        if pending and (part is None or sum(len(p) for p in pending) >= STORE_SLICE):
+            _store_results(session, run.id, pd.concat(pending, ignore_index=True))
+            pending.clear()
+
+    if ev.decoded:
+        for start in range(0, len(ev.results), STORE_SLICE):
+            write(ev.results.iloc[start : start + STORE_SLICE])
+    else:
+        ev.complete(sink=write)
+    write(None)
+    run.summary = summarise(ev)
     lv = ev.levels
     if not lv.empty:
         bulk.insert_frame(
@@ -729,6 +780,25 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
     return run
 
 
+def _store_results(session: Session, run_id: int, res: pd.DataFrame) -> None:
+    bulk.insert_frame(
+        session,
+        TiersResult,
+        pd.DataFrame(
+            {
+                "enterprise_id": res["enterprise_id"].astype("int64"),
+                "scheme": res["scheme"],
+                "tier": res["tier"],
+                "status": res["status"],
+                "points": [_value(v) for v in res["points"]],
+                "closeness": [_value(v) for v in res["closeness"]],
+                "trace": [t.stored() for t in res["trace"]],
+            }
+        ),
+        {"run_id": run_id},
+    )
+
+
 def summarise(ev: Evaluation) -> dict[str, Any]:
     lv = ev.levels
     res = ev.results
@@ -753,7 +823,8 @@ def run(
     """Snapshot the store (unless given), evaluate ``year`` and store a published run."""
     snapshot = snapshot or take_snapshot(engine, snapshot_root)
     with Session(engine) as session:
-        ev = evaluate_snapshot(session, snapshot.path, year, compute)
+        # decoded while it is stored: the results keep no explanations in memory (see store_run)
+        ev = evaluate_snapshot(session, snapshot.path, year, compute, complete=False)
         ev.snapshot = snapshot
         stored = store_run(session, ev, actor)
         # the plans' fact-backed targets get the figures that arrived since the last run
