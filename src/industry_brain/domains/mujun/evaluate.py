@@ -22,9 +22,11 @@ DuckDB and on PySpark and gives identical results (tests compare both). Steps:
 Shape of the plan: Spark inlines a subquery at every place it is used, so a table used by
 tables that are themselves used several times is recomputed multiplicatively (a first version,
 with one union branch per indicator, planned 861 exchanges for the small demo city). The
-pipeline is therefore nearly linear: the indicators come from one join with the rule table; only
-the population statistics actually configured are computed (group by, joined back); the scoring
-rows feed one pivot (the total, the ranks and the item details). Window functions run on narrow
+pipeline is therefore nearly linear. Each indicator is a set of columns of the enterprise's row
+(the rule table joined once per county and scope, as columns); only the population statistics
+actually configured are computed (group by, joined back). An earlier version made one row per
+(enterprise, indicator) and pivoted them back: at province scale the pivot and the long rows
+were most of DuckDB's time. Window functions run on narrow
 tables joined back (a window sorts every column of its input), and the identity columns join
 the result once at the end. DuckDB materialises shared CTEs, so the few reuses cost it little.
 
@@ -240,6 +242,261 @@ def _population(
     return b, ents
 
 
+class _ItemConfig:
+    """The rule table's indicator rows per county and scope, for one column set per indicator.
+
+    A field of an indicator that is the same in every county and scope (used there or not) is a
+    literal in the expression (for fields other than the weight: the same wherever the
+    indicator is used); only the fields that differ become ``<field>__<code>`` columns of
+    a small table joined to the rows (empty where the county's scheme for the scope does not use
+    the indicator). Uniform rules (the usual case) thus add no column at all, and the engine
+    folds their conditions."""
+
+    KEYS = ("county_key", "scope")
+
+    def __init__(self, item_table: pd.DataFrame, scopes: pd.DataFrame, configured: list[str]):
+        keys = list(self.KEYS)
+        fields = [c for c in item_table.columns if c not in (*keys, "indicator")]
+        base = scopes[keys].drop_duplicates().reset_index(drop=True)
+        self.types = {f: item_table[f].dtype for f in fields}
+        self.literals: dict[tuple[str, str], Any] = {}
+        table = base.copy()
+        for code in configured:
+            rows = item_table[item_table["indicator"] == code][[*keys, *fields]]
+            part = base.merge(rows, on=keys, how="left")
+            here = part["weight"].notna().tolist()
+            for f in fields:
+                values = [None if pd.isna(v) else v for v in part[f].tolist()]
+                if f != "weight":
+                    # where the scheme does not use the indicator, its weight is empty and no
+                    # other field is read (every use is guarded): only the used rows count
+                    values = [v for v, h in zip(values, here, strict=True) if h]
+                if all(v == values[0] for v in values):
+                    self.literals[(f, code)] = values[0]
+                else:
+                    table[f"{f}__{code}"] = part[f].astype(self.types[f]).to_numpy()
+        used = item_table[keys].drop_duplicates()
+        # a county and scope without any indicator: its firms are not in the result
+        self.table = table if len(table.columns) > len(keys) or len(used) < len(base) else None
+        if self.table is not None and len(used) < len(base):
+            self.table = self.table.merge(used, on=keys)
+
+    def __call__(self, t: ir.Table, field: str, code: str) -> Any:
+        """The field of ``code`` for the rows of ``t``: a literal or ``t``'s column."""
+        if (field, code) not in self.literals:
+            return t[f"{field}__{code}"]
+        value = self.literals[(field, code)]
+        kind = "string" if self.types[field] == "string" else "float64"
+        return ibis.literal(value, kind) if value is not None else ibis.null().cast(kind)
+
+
+def _item_scores(
+    b: ir.Table, rules: RuleSet, item_table: pd.DataFrame, configured: list[str], backend: Any
+) -> ir.Table:
+    """Steps 3–5 on the population rows ``b`` (Y−1 and Y): per configured indicator its value,
+    benchmark (with the number of firms and the period it came from), the score before the
+    missing-item fills, the fill rule applied and the score; one row per enterprise of Y.
+
+    Everything stays one row per enterprise and year, one column set per indicator: the
+    benchmarks are group-by aggregates of those columns joined back, so no row per
+    (enterprise, indicator) is built and pivoted back (that long form cost the DuckDB plan
+    most of its time at province scale)."""
+    year = rules.year
+    cfg = _ItemConfig(item_table, rules.scope_table(), configured)
+    if cfg.table is not None:
+        # an inner join: a firm whose county has no indicator for its scope is not in the result
+        config = ibis.memtable(cfg.table).rename(county_key_i="county_key", scope_i="scope")
+        b = b.join(config, [b.county_key == config.county_key_i, b.scope == config.scope_i])
+        b = b.drop("county_key_i", "scope_i")
+
+    # -- 3. indicator values (numerator × factor / denominator where the scheme uses it)
+    values: dict[str, Any] = {}
+    for code in configured:
+        ind = CATALOGUE[code]
+        num, den = b[ind.numerator].cast("float64"), b[ind.denominator].cast("float64")
+        values[f"value_{code}"] = ibis.ifelse(
+            cfg(b, "weight", code).notnull() & num.notnull() & den.notnull() & (den > 0),
+            num * cfg(b, "factor", code) / den,
+            _null_float(),
+        )
+    b = b.mutate(**values)
+    b = computed_once(backend, b)  # read by every benchmark group and the scoring rows
+
+    # -- 4. benchmarks: statistics of the evaluated population of Y and Y−1, per group
+    combos = {
+        code: sorted(
+            {
+                (str(g), str(m))
+                for g, m in item_table[
+                    (item_table["indicator"] == code) & (item_table["bm_method"] != "fixed")
+                ][["bm_group", "bm_method"]].itertuples(index=False)
+            }
+        )
+        for code in configured
+    }
+    # the columns the scoring steps and the result read (the population rows carry many more)
+    keep = [
+        "enterprise_id",
+        "county_key",
+        "scope",
+        "division",
+        "industry_key",
+        "evaluated",
+        *[c for c in b.columns if c.startswith(("quota_", "threshold_"))],
+        "class_method",
+        "bonus_max",
+        "penalty_max",
+        "score_scale",
+        *[f"value_{code}" for code in configured],
+        *[c for c in b.columns if "__" in c],  # the rule fields that differ between counties
+    ]
+    s = b.filter(b.year == year).select(*keep)
+    for g in sorted({g for pairs in combos.values() for g, _ in pairs}):
+        keys = [k for k in GROUP_KEYS[g] if k != "indicator"]
+        stats: dict[str, Any] = {}
+        for code in configured:
+            methods = {m for gg, m in combos[code] if gg == g}
+            if not methods:
+                continue
+            ind = CATALOGUE[code]
+            value = b[f"value_{code}"]
+            for period, y in (("c", year), ("p", year - 1)):
+                at = b.evaluated & value.notnull() & (b.year == y)
+                masked = ibis.ifelse(at, value, _null_float())
+                stats[f"{g}_n_{period}__{code}"] = masked.count()
+                if "mean" in methods:
+                    stats[f"{g}_mean_{period}__{code}"] = masked.mean()
+                if "median" in methods:
+                    # median(where=…) compiles to an invalid PERCENTILE on Spark: masked values
+                    stats[f"{g}_median_{period}__{code}"] = masked.median()
+                if "aggregate" in methods:
+                    num = b[ind.numerator].cast("float64")
+                    den = b[ind.denominator].cast("float64")
+                    stats[f"{g}_num_{period}__{code}"] = ibis.ifelse(at, num, _null_float()).sum()
+                    stats[f"{g}_den_{period}__{code}"] = ibis.ifelse(at, den, _null_float()).sum()
+        agg = b.group_by(**{f"{k}_g": b[k] for k in keys}).aggregate(**stats)
+        s = s.left_join(agg, [s[k] == agg[f"{k}_g"] for k in keys]).drop(*[f"{k}_g" for k in keys])
+
+    def pick(code: str, period: str) -> tuple[ir.FloatingValue, ir.IntegerValue]:
+        stat_cases: list[tuple[ir.BooleanValue, ir.FloatingValue]] = []
+        n_cases: list[tuple[ir.BooleanValue, ir.IntegerValue]] = []
+        for g, method in combos[code]:
+            when = (cfg(s, "bm_group", code) == g) & (cfg(s, "bm_method", code) == method)
+            if method == "aggregate":
+                den = s[f"{g}_den_{period}__{code}"]
+                num = s[f"{g}_num_{period}__{code}"]
+                stat = ibis.ifelse(den > 0, num * cfg(s, "factor", code) / den, _null_float())
+            else:
+                stat = s[f"{g}_{method}_{period}__{code}"]
+            stat_cases.append((when, stat))
+            n_cases.append((when, s[f"{g}_n_{period}__{code}"]))
+        if not stat_cases:
+            return _null_float(), ibis.literal(0).cast("int64")
+        stat = ibis.cases(*stat_cases, else_=_null_float())
+        n = ibis.cases(*n_cases, else_=ibis.null().cast("int64")).fill_null(0)
+        return stat, n
+
+    # a few projections, each reading the columns of the one before (an expression used
+    # twice inside one projection is written out twice in the SQL: nested uses multiply) and
+    # carrying only the columns still needed (each lists them all, and Ibis compiles them all)
+    null_int = ibis.null().cast("int64")
+    picked: dict[str, Any] = {}
+    for code in configured:
+        for period in ("c", "p"):
+            picked[f"stat_{period}__{code}"], picked[f"n_{period}__{code}"] = pick(code, period)
+    s = s.select(*keep, **picked)
+    step: dict[str, Any] = {}
+    for code in configured:
+        here, n_p = cfg(s, "weight", code).notnull(), s[f"n_p__{code}"]
+        use_prev = (cfg(s, "bm_period", code) == "previous") & (n_p > 0)
+        fixed = (cfg(s, "bm_method", code) == "fixed") & here
+        stat = ibis.ifelse(use_prev, s[f"stat_p__{code}"], s[f"stat_c__{code}"])
+        population_bm = _round(stat * cfg(s, "bm_multiple", code), cfg(s, "bm_scale", code))
+        step[f"benchmark_{code}"] = ibis.cases(
+            (~here, _null_float()), (fixed, cfg(s, "bm_value", code)), else_=population_bm
+        )
+        step[f"bm_n_{code}"] = ibis.ifelse(
+            here & ~fixed, ibis.ifelse(use_prev, n_p, s[f"n_c__{code}"]), null_int
+        )
+        step[f"bm_period_{code}"] = ibis.cases(
+            (~here, null_int),
+            (fixed, PERIOD_CODES["fixed"]),
+            (use_prev, PERIOD_CODES["previous"]),
+            else_=ibis.literal(PERIOD_CODES["current"]),
+        )
+    s = s.select(*keep, **step)
+    keep += list(step)
+    # -- 5. item score: value / benchmark × weight, floored at 0, capped
+    step = {}
+    for code in configured:
+        value, benchmark = s[f"value_{code}"], s[f"benchmark_{code}"]
+        usable = value.notnull() & benchmark.notnull() & (benchmark > 0)
+        raw = ibis.ifelse(usable, value / benchmark * cfg(s, "weight", code), _null_float())
+        floored = ibis.ifelse(raw < 0, 0.0, raw)
+        cap = cfg(s, "cap_score", code)
+        capped = (cap.notnull() & (floored > cap)).fill_null(False)
+        step[f"pre_{code}"] = ibis.ifelse(capped, cap, floored)
+    s = s.select(*keep, **step)
+    keep += list(step)
+    # the population's mean item score per county × scope × indicator: a small aggregate
+    # joined back
+    s = computed_once(backend, s)  # read by the population mean and joined back to it
+    pop = s.group_by(county_key_m=s.county_key, scope_m=s.scope).aggregate(
+        **{
+            f"pop_mean_raw_{code}": ibis.ifelse(
+                s.evaluated & s[f"pre_{code}"].notnull(), s[f"pre_{code}"], _null_float()
+            ).mean()
+            for code in configured
+        }
+    )
+    s = s.left_join(pop, [s.county_key == pop.county_key_m, s.scope == pop.scope_m])
+    step = {}
+    for code in configured:
+        pre = s[f"pre_{code}"]
+        pop_mean = _round(s[f"pop_mean_raw_{code}"], cfg(s, "bm_scale", code))
+        rule = cfg(s, "missing_rule", code)
+        missing = cfg(s, "weight", code).notnull() & s.evaluated & pre.isnull()
+        step[f"pop_mean__{code}"] = pop_mean
+        # fill rule and benchmark period travel as small integers
+        step[f"fill_{code}"] = ibis.cases(
+            (~missing, null_int),
+            (
+                (rule == "population_item_mean") & pop_mean.notnull(),
+                FILL_CODES["population_item_mean"],
+            ),
+            (rule == "zero", FILL_CODES["zero"]),
+            else_=ibis.literal(FILL_CODES["own_items_mean"]),
+        )
+    s = s.select(*keep, **step)
+    keep += list(step)
+    step = {}
+    for code in configured:
+        fill = s[f"fill_{code}"]
+        step[f"score1_{code}"] = ibis.cases(
+            (cfg(s, "weight", code).isnull() | ~s.evaluated, _null_float()),
+            (fill.isnull(), s[f"pre_{code}"]),
+            (fill == FILL_CODES["population_item_mean"], s[f"pop_mean__{code}"]),
+            (fill == FILL_CODES["zero"], 0.0),
+            else_=_null_float(),
+        )
+    fields = ("fill", "value", "benchmark", "bm_n", "bm_period")
+    return s.select(
+        "enterprise_id",
+        "county_key",
+        "scope",
+        "division",
+        "industry_key",
+        "evaluated",
+        *[c for c in s.columns if c.startswith(("quota_", "threshold_"))],
+        "class_method",
+        "bonus_max",
+        "penalty_max",
+        "score_scale",
+        *[f"{f}_{code}" for code in configured for f in fields],
+        **step,
+    )
+
+
 def evaluate(
     tables: Mapping[str, ir.Table],
     rules: RuleSet,
@@ -267,179 +524,11 @@ def evaluate(
     # rows, the result keys and the carried inputs) is computed once on ``backend``
     b = computed_once(backend, b)
 
-    # -- 3. indicator values: one row per configured indicator ---------------------------------
-    inputs = sorted({c for i in CATALOGUE.values() for c in (i.numerator, i.denominator)})
-    narrow = b.select(
-        "enterprise_id", "year", "county_key", "industry_key", "scope", "evaluated", *inputs
-    )
+    # -- 3.–5. indicator values, benchmarks and item scores, one column set per indicator -----
     item_table = rules.item_table()
-    long = narrow.join(ibis.memtable(item_table), ["county_key", "scope"])
-    numerator = ibis.cases(
-        *[(long.indicator == c, long[i.numerator].cast("float64")) for c, i in CATALOGUE.items()],
-        else_=_null_float(),
-    )
-    denominator = ibis.cases(
-        *[(long.indicator == c, long[i.denominator].cast("float64")) for c, i in CATALOGUE.items()],
-        else_=_null_float(),
-    )
-    long = long.select(
-        "enterprise_id",
-        "year",
-        "county_key",
-        "industry_key",
-        "scope",
-        "evaluated",
-        *[c for c in item_table.columns if c not in ("county_key", "scope")],
-        numerator=numerator,
-        denominator=denominator,
-    )
-    long = long.mutate(
-        value=ibis.ifelse(
-            long.numerator.notnull() & long.denominator.notnull() & (long.denominator > 0),
-            long.numerator * long.factor / long.denominator,
-            _null_float(),
-        )
-    )
-
-    long = computed_once(backend, long)  # read by every benchmark group and the scoring rows
-
-    # -- 4. benchmarks: statistics of the evaluated population of Y and Y−1 -------------------
-    member = long.evaluated & long.value.notnull()
-    masked: dict[str, dict[str, ir.FloatingValue]] = {}
-    for period, y in (("c", year), ("p", year - 1)):
-        at = member & (long.year == y)
-        masked[period] = {
-            "value": ibis.ifelse(at, long.value, _null_float()),
-            "num": ibis.ifelse(at, long.numerator, _null_float()),
-            "den": ibis.ifelse(at, long.denominator, _null_float()),
-        }
-    # only the (group, method) statistics some county's rules use, aggregated per group and
-    # joined to the scoring rows (a small table: one row per county/industry × indicator)
-    used = item_table[item_table["bm_method"] != "fixed"][["bm_group", "bm_method"]]
-    combos = sorted({(str(g), str(m)) for g, m in used.itertuples(index=False)})
-    s = long.filter(long.year == year)
-    for g in sorted({g for g, _ in combos}):
-        keys = GROUP_KEYS[g]
-        methods = {m for gg, m in combos if gg == g}
-        stats: dict[str, Any] = {}
-        for period, m in masked.items():
-            stats[f"{g}_n_{period}"] = m["value"].count()
-            if "mean" in methods:
-                stats[f"{g}_mean_{period}"] = m["value"].mean()
-            if "median" in methods:
-                # median(where=…) compiles to an invalid PERCENTILE on Spark: masked values
-                stats[f"{g}_median_{period}"] = m["value"].median()
-            if "aggregate" in methods:
-                stats[f"{g}_num_{period}"] = m["num"].sum()
-                stats[f"{g}_den_{period}"] = m["den"].sum()
-        agg = long.group_by(**{f"{k}_g": long[k] for k in keys}).aggregate(**stats)
-        s = s.left_join(agg, [s[k] == agg[f"{k}_g"] for k in keys]).drop(*[f"{k}_g" for k in keys])
-
-    def pick(period: str) -> tuple[ir.FloatingValue, ir.IntegerValue]:
-        stat_cases: list[tuple[ir.BooleanValue, ir.FloatingValue]] = []
-        n_cases: list[tuple[ir.BooleanValue, ir.IntegerValue]] = []
-        for g, method in combos:
-            when = (s.bm_group == g) & (s.bm_method == method)
-            if method == "aggregate":
-                den = s[f"{g}_den_{period}"]
-                stat = ibis.ifelse(den > 0, s[f"{g}_num_{period}"] * s.factor / den, _null_float())
-            else:
-                stat = s[f"{g}_{method}_{period}"]
-            stat_cases.append((when, stat))
-            n_cases.append((when, s[f"{g}_n_{period}"]))
-        if not stat_cases:
-            return _null_float(), ibis.literal(0).cast("int64")
-        stat = ibis.cases(*stat_cases, else_=_null_float())
-        n = ibis.cases(*n_cases, else_=ibis.null().cast("int64")).fill_null(0)
-        return stat, n
-
-    stat_c, n_c = pick("c")
-    stat_p, n_p = pick("p")
-    s = s.mutate(stat_c=stat_c, n_c=n_c, stat_p=stat_p, n_p=n_p)
-    use_prev = (s.bm_period == "previous") & (s.n_p > 0)
-    fixed = s.bm_method == "fixed"
-    population_bm = _round(ibis.ifelse(use_prev, s.stat_p, s.stat_c) * s.bm_multiple, s.bm_scale)
-    s = s.mutate(
-        benchmark=ibis.ifelse(fixed, s.bm_value, population_bm),
-        bm_n=ibis.ifelse(fixed, ibis.null().cast("int64"), ibis.ifelse(use_prev, s.n_p, s.n_c)),
-        bm_period=ibis.cases(
-            (fixed, PERIOD_CODES["fixed"]),
-            (use_prev, PERIOD_CODES["previous"]),
-            else_=ibis.literal(PERIOD_CODES["current"]),
-        ),
-    )
-
-    # -- 5. item scores -----------------------------------------------------------------------
-    usable = s.value.notnull() & s.benchmark.notnull() & (s.benchmark > 0)
-    s = s.mutate(raw=ibis.ifelse(usable, s.value / s.benchmark * s.weight, _null_float()))
-    floored = ibis.ifelse(s.raw < 0, 0.0, s.raw)
-    is_capped = (s.cap_score.notnull() & (floored > s.cap_score)).fill_null(False)
-    s = s.mutate(pre=ibis.ifelse(is_capped, s.cap_score, floored), capped=is_capped)
-    # the population's mean item score per county × scope × indicator: a small aggregate joined
-    # back (a window over the wide scoring rows sorts all their columns)
-    s = computed_once(backend, s)  # read by the population mean and joined back to it
-    pre_pop = ibis.ifelse(s.evaluated & s.pre.notnull(), s.pre, _null_float())
-    pop = s.group_by(county_key_m=s.county_key, scope_m=s.scope, indicator_m=s.indicator).aggregate(
-        pop_mean_raw=pre_pop.mean()
-    )
-    s = s.left_join(
-        pop,
-        [s.county_key == pop.county_key_m, s.scope == pop.scope_m, s.indicator == pop.indicator_m],
-    ).drop("county_key_m", "scope_m", "indicator_m")
-    s = s.mutate(pop_mean=_round(s.pop_mean_raw, s.bm_scale)).drop("pop_mean_raw")
-    missing = s.evaluated & s.pre.isnull()
-    # fill rule and benchmark period travel as small integers (cheap to pivot)
-    s = s.mutate(
-        fill=ibis.cases(
-            (~missing, ibis.null().cast("int64")),
-            (
-                (s.missing_rule == "population_item_mean") & s.pop_mean.notnull(),
-                FILL_CODES["population_item_mean"],
-            ),
-            (s.missing_rule == "zero", FILL_CODES["zero"]),
-            else_=ibis.literal(FILL_CODES["own_items_mean"]),
-        )
-    )
-    s = s.mutate(
-        score1=ibis.cases(
-            (~s.evaluated, _null_float()),
-            (s.fill.isnull(), s.pre),
-            (s.fill == FILL_CODES["population_item_mean"], s.pop_mean),
-            (s.fill == FILL_CODES["zero"], 0.0),
-            else_=_null_float(),
-        )
-    )
-
-    # -- pivot to one row per enterprise ------------------------------------------------------
     configured = [c for c in CODES if c in set(item_table["indicator"])]
-    # one pivot for the total, the ranks and the item details, each item's six fields as one
-    # struct (one aggregate per item, not six); there is one scoring row per (enterprise,
-    # indicator), so any value of the filtered group is the value (``ANY_VALUE`` costs DuckDB
-    # about half of ``MAX``; Spark: ``FIRST … IGNORE NULLS``)
-    fields = ("score1", "fill", "value", "benchmark", "bm_n", "bm_period")
-    item = ibis.struct({f: s[f] for f in fields})
-    totals = s.group_by(enterprise_id_i=s.enterprise_id).aggregate(
-        **{f"item_{code}": item.arbitrary(where=s.indicator == code) for code in configured}
-    )
-    totals = totals.select(
-        "enterprise_id_i",
-        **{f"{f}_{code}": totals[f"item_{code}"][f] for code in configured for f in fields},
-    )
+    r = _item_scores(b, rules, item_table, configured, backend)
     current = b.filter(b.year == year)
-    keys = current.select(
-        "enterprise_id",
-        "county_key",
-        "scope",
-        "division",
-        "industry_key",
-        "evaluated",
-        *[c for c in current.columns if c.startswith(("quota_", "threshold_"))],
-        "class_method",
-        "bonus_max",
-        "penalty_max",
-        "score_scale",
-    )
-    r = keys.join(totals, keys.enterprise_id == totals.enterprise_id_i)
     # weights and caps per county and scope, one column per indicator
     weights = ibis.memtable(rules.weight_table(configured)).rename(
         county_key_w="county_key", scope_w="scope"
