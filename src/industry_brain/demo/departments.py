@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from industry_brain.demo.constants import LATEST_YEAR, YEARS, city
+from industry_brain.demo.constants import DEMO_TODAY, LATEST_YEAR, YEARS, city
 from industry_brain.demo.identifiers import random_uscc
 from industry_brain.demo.params import FUELS, POLLUTANTS
 from industry_brain.demo.population import TAX_TYPES, Population
 from industry_brain.demo.sheets import DeptFile, Row, Sheet
+from industry_brain.ingest.readers import Limits
 
 #: Import order of the kinds (registration first: it creates the enterprises).
 KIND_ORDER: tuple[str, ...] = (
@@ -259,6 +261,30 @@ class Planter:
         return out
 
 
+def fit_limits(dept: DeptFile, limits: Limits) -> DeptFile:
+    """``dept`` as a department would deliver it to the platform: a one-sheet Excel file larger
+    than the ingest accepts for a sheet (``ingest.limits.max_rows`` / ``max_cells`` /
+    ``max_columns``: at province scale the registration and land exports) becomes a UTF-8 CSV
+    (without the Excel title row and parent headers, which a CSV export does not have)."""
+    if dept.fmt != "xlsx":
+        return dept
+
+    def too_large(sheet: Sheet) -> bool:
+        rows = sheet.header_lines + len(sheet.rows) + (sheet.total is not None)
+        cols = len(sheet.header)
+        return rows > limits.max_rows or cols > limits.max_columns or rows * cols > limits.max_cells
+
+    if not any(too_large(sheet) for sheet in dept.sheets):
+        return dept
+    if len(dept.sheets) != 1:
+        raise ValueError(f"{dept.path}: several sheets beyond the ingest's limits")
+    (sheet,) = dept.sheets
+    sheet.title, sheet.groups, sheet.name = None, [], None
+    dept.fmt, dept.encoding = "csv", "utf-8-sig"
+    dept.path = str(PurePosixPath(dept.path).with_suffix(".csv"))
+    return dept
+
+
 class CityFiles:
     """Builds every department file of a detailed :class:`Population` for one seed."""
 
@@ -300,8 +326,9 @@ class CityFiles:
         for kind in KIND_ORDER[1:]:
             make: Callable[[int], DeptFile] = getattr(self, kind)
             makers += [lambda make=make, year=year: make(year) for year in YEARS]
+        limits = Limits.from_parameters(DEMO_TODAY)
         for maker in makers:
-            dept = maker()
+            dept = fit_limits(maker(), limits)
             yield dept, (self.planter.resolve(dept) if resolve else [])
 
     # ------------------------------------------------------------------ helpers
