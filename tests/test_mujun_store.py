@@ -197,6 +197,39 @@ def test_adjustments_veto_and_revoke(engine: Engine, tmp_path) -> None:
     assert not row["veto"] and row["class_code"] != "T"
 
 
+def test_adjustments_file_is_checked_whole_and_looked_up_in_slices(
+    engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adjustments file (CSV, Chinese headers) is rejected whole when a row names an
+    unknown firm, and loads every row otherwise; firms are looked up a slice at a time (a file
+    may list a province: one IN list of them would pass the drivers' parameter limits)."""
+    from industry_brain.domains.mujun.models import MujunAdjustment
+    from industry_brain.store import db
+
+    monkeypatch.setattr(db, "IN_CHUNK", 1)  # one USCC per lookup
+    ids = _load(engine)
+    a, b = sorted(ids)[:2]
+    header = "统一社会信用代码,年度,项目代码,说明,来源\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + f"{a},2025,high_tech,,\n91330502MA0000000X,2025,high_tech,,\n")
+    with Session(engine) as s, pytest.raises(MujunError) as info:
+        adjustments.import_file(s, bad, "test")
+    assert info.value.code == "mujun.file_rows" and info.value.location.row == 3
+    assert "unknown USCC 91330502MA0000000X" in info.value.en
+    good = tmp_path / "good.csv"
+    good.write_text(header + f"{a},2025,high_tech,高企,\n{b},2025,major_accident,,罚〔2025〕1号\n")
+    with Session(engine) as s:
+        assert adjustments.import_file(s, good, "test") == {"file": "good.csv", "imported": 2}
+        s.commit()
+        got = {
+            (r.enterprise_id, r.code, r.note, r.source) for r in s.scalars(select(MujunAdjustment))
+        }
+    assert got == {
+        (ids[a], "high_tech", "高企", None),
+        (ids[b], "major_accident", None, "罚〔2025〕1号"),
+    }
+
+
 def test_migration_0012_keeps_one_open_appeal_per_figure(engine: Engine) -> None:
     """A store from before 0012 with two open appeals on one figure: the upgrade keeps the
     earliest open, closes the later as rejected with a reason naming it, and builds the index

@@ -121,7 +121,12 @@ def test_targets_come_from_the_regional_parameters(sqlite_engine: Engine) -> Non
 
 
 # -- assignment by hand ---------------------------------------------------------------------------
-def test_assignment_by_industry_and_capacity_explained(sqlite_engine: Engine) -> None:
+def test_assignment_by_industry_and_capacity_explained(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from industry_brain.store import db
+
+    monkeypatch.setattr(db, "IN_CHUNK", 3)  # the firms looked up in slices, still in order
     _store(sqlite_engine)
     with Session(sqlite_engine) as s:
         p = diagnosis.create(

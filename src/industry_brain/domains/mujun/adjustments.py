@@ -22,6 +22,7 @@ from industry_brain.domains.mujun.models import MujunAdjustment
 from industry_brain.domains.mujun.rules import MujunError, parameter_date
 from industry_brain.domains.mujun.service import enterprise_by_uscc
 from industry_brain.store import audit
+from industry_brain.store.db import chunks
 from industry_brain.store.models import Enterprise
 
 #: Column aliases of an adjustment file (CSV or XLSX).
@@ -175,20 +176,15 @@ def import_file(session: Session, path: Path, actor: str) -> dict[str, Any]:
             problems.append({"row": i, "column": "uscc", "message": str(exc)})
     frame["uscc"] = usccs
     frame["year"] = pd.to_numeric(frame["year"], errors="coerce")
-    ents = dict(
-        session.execute(
-            select(Enterprise.uscc, Enterprise.id).where(
-                Enterprise.uscc.in_([u for u in usccs if u])
+    ents: dict[str, int] = {}
+    counties: dict[int, str | None] = {}
+    for part in chunks(sorted({u for u in usccs if u})):  # a file may list a province
+        for uscc, eid, county in session.execute(
+            select(Enterprise.uscc, Enterprise.id, Enterprise.county_code).where(
+                Enterprise.uscc.in_(part)
             )
-        ).all()
-    )
-    counties = dict(
-        session.execute(
-            select(Enterprise.id, Enterprise.county_code).where(
-                Enterprise.id.in_(list(ents.values()))
-            )
-        ).all()
-    )
+        ):
+            ents[uscc], counties[eid] = eid, county
     frame["enterprise_id"] = frame["uscc"].map(ents)
     for i, row in enumerate(frame.itertuples(index=False), start=2):
         if row.uscc and pd.isna(row.enterprise_id):

@@ -62,6 +62,7 @@ from industry_brain.domains.programmes.models import (
     ProgrammeTarget,
 )
 from industry_brain.store import audit, codes, scoped
+from industry_brain.store.db import chunks
 from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 
@@ -241,11 +242,14 @@ def assign(
         )
     )
     codes_ = {normalize_uscc(u, Location(field="uscc")) for u in usccs}
-    firms = session.scalars(
-        select(Enterprise)
-        .where(Enterprise.uscc.in_(codes_))
-        .order_by(Enterprise.county_code, Enterprise.uscc)
-    ).all()
+    firms = sorted(
+        (
+            firm
+            for part in chunks(sorted(codes_))  # a list may name a province's firms
+            for firm in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(part)))
+        ),
+        key=lambda f: (f.county_code or "", f.uscc),
+    )
     missing = sorted(codes_ - {f.uscc for f in firms})
     made, unassigned = [], []
     for firm in firms:
