@@ -182,6 +182,11 @@ def test_lists_follow_their_rules_and_export(demo, tmp_path):
     sheet = wb[wb.sheetnames[1]]
     assert [c.value for c in sheet[2]][-1] == "处置方式"
     assert sheet.data_validations.dataValidation[0].formula1.startswith('"追加投资')
+    # every listed row on its county's sheet, the disposal list on each of them
+    assert sum(wb[n].max_row - 2 for n in wb.sheetnames[1:]) == len(frame)
+    col = sheet.cell(row=2, column=sheet.max_column).column_letter
+    assert str(sheet.data_validations.dataValidation[0].sqref) == f"{col}3:{col}{sheet.max_row}"
+    assert sheet.freeze_panes == "A3" and sheet["A1"].font.b and sheet["A2"].font.b
     csv = lists.export(frame, tmp_path / "lists.csv", 2025)
     assert len(pd.read_csv(csv, encoding="utf-8-sig")) == len(frame)
 

@@ -188,37 +188,37 @@ def export(frame: pd.DataFrame, path: Path, year: int) -> Path:
             None,
             str(path),
         )
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     disposal = parameters.load().get("mujun.lists.disposal_types", on=parameter_date(year))
-    wb = exports.workbook()
-    summary = wb.active
-    summary.title = "汇总"
-    used = {summary.title}
-    exports.append(summary, [f"{year} 年度“清三低”及低效企业名单汇总"])
-    summary["A1"].font = Font(bold=True, size=14)
+    # streamed by XlsxWriter in constant memory (a province's lists run to 100,000 rows)
+    wb = exports.xlsx_book(path, constant_memory=True)
+    dates = exports.date_formats(wb)
+    title_format = wb.add_format({"bold": True, "font_size": 14})
+    bold = wb.add_format({"bold": True})
+    used: set[str] = set()
+    summary = wb.add_worksheet(exports.sheet_title("汇总", used))
+    title = f"{year} 年度“清三低”及低效企业名单汇总"
+    exports.write_xlsx_row(summary, 0, [title], dates, cell_format=title_format)
     cats = list(CATEGORIES)
-    exports.append(summary, ["区县", *[CATEGORIES[c][0] for c in cats], "涉及企业"])
+    header = ["区县", *[CATEGORIES[c][0] for c in cats], "涉及企业"]
+    exports.write_xlsx_row(summary, 1, header, dates)
     by = counts(frame)
-    for county, row in sorted(by.items()):
-        exports.append(summary, [county, *[row.get(c, 0) for c in cats], row.get("enterprises", 0)])
+    for r, (county, row) in enumerate(sorted(by.items()), start=2):
+        values = [county, *[row.get(c, 0) for c in cats], row.get("enterprises", 0)]
+        exports.write_xlsx_row(summary, r, values, dates)
     for county, sub in table.groupby("区县", sort=True):
-        ws = wb.create_sheet(exports.sheet_title(county, used))
-        exports.append(ws, [f"{county} {year} 年度“清三低”及低效企业名单"])
-        ws["A1"].font = Font(bold=True, size=14)
-        exports.append(ws, [*sub.columns, "处置方式"])
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-        last = 2
-        for values in sub.itertuples(index=False):
-            last = exports.append(ws, values)
-        dv = DataValidation(type="list", formula1='"' + ",".join(disposal) + '"', allow_blank=True)
-        ws.add_data_validation(dv)
-        col = ws.cell(row=2, column=len(sub.columns) + 1).column_letter
-        dv.add(f"{col}3:{col}{max(3, last)}")
-        ws.freeze_panes = "A3"
-    return exports.save(wb, path)
+        ws = wb.add_worksheet(exports.sheet_title(county, used))
+        title = f"{county} {year} 年度“清三低”及低效企业名单"
+        exports.write_xlsx_row(ws, 0, [title], dates, cell_format=title_format)
+        exports.write_xlsx_row(ws, 1, [*sub.columns, "处置方式"], dates, cell_format=bold)
+        last = 2  # 0-based: the first data row
+        for last, values in enumerate(sub.itertuples(index=False), start=2):
+            exports.write_xlsx_row(ws, last, values, dates)
+        col = len(sub.columns)
+        # a list of the configured disposal types on the 处置方式 cells (rows 3 … last)
+        ws.data_validation(2, col, max(2, last), col, {"validate": "list", "source": disposal})
+        ws.freeze_panes(2, 0)
+    wb.close()
+    return path
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
