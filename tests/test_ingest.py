@@ -142,6 +142,43 @@ def test_units_converted_and_scale_flags(registered, tmp_path):
         assert ex["used"][0]["raw_value"] == "12,345"
 
 
+def test_a_later_file_replaces_the_scale_flags_of_its_year_only(registered, tmp_path, monkeypatch):
+    """规上标志 per (enterprise, year): a later file's flags replace those of the same year (a
+    slice of enterprises per statement) and leave the other years and enterprises alone."""
+    from industry_brain.store import db
+
+    monkeypatch.setattr(db, "IN_CHUNK", 1)
+    head = "统一社会信用代码,单位详细名称,年份,营业收入(万元),规上标志\n"
+    first = import_file(
+        "stats_annual",
+        _write(
+            tmp_path / "a.csv", head + f"{A},甲,2024,10,是\n{A},甲,2025,10,是\n{B},乙,2025,9,否\n"
+        ),
+        engine=registered,
+    )
+    later = import_file(
+        "stats_annual", _write(tmp_path / "b.csv", head + f"{A},甲,2025,11,否\n"), engine=registered
+    )
+    assert (first.status, later.status) == ("committed", "committed")
+    with Session(registered) as s:
+        flags = {
+            (u, y): (flag, batch)
+            for u, y, flag, batch in s.execute(
+                select(
+                    Enterprise.uscc,
+                    EnterpriseScale.year,
+                    EnterpriseScale.above_scale,
+                    EnterpriseScale.batch_id,
+                ).join(EnterpriseScale, EnterpriseScale.enterprise_id == Enterprise.id)
+            )
+        }
+    assert flags == {
+        (A, 2024): (True, first.batch_id),
+        (A, 2025): (False, later.batch_id),
+        (B, 2025): (False, first.batch_id),
+    }
+
+
 def test_one_bad_row_rejects_the_whole_file(registered, tmp_path):
     text = (
         "统一社会信用代码,企业名称,所属年度,实缴税金(元)\n"

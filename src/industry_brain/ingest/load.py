@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 VARYING = ("enterprise_id", "year", "month", "detail", "value", "row", "raw_value")
 CONSTANT = ("item", "unit", "source_dept", "batch_id", "sheet", "column")
 KEY = ["enterprise_id", "year", "month", "item", "detail"]
+#: key pairs deleted by one statement (three parameters a pair, within the drivers' limits)
+PAIR_CHUNK = 2000
 
 
 @dataclass
@@ -453,22 +455,33 @@ def _scales(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
     sub = frame.loc[frame["above_scale"].notna(), ["enterprise_id", "year", "above_scale"]]
     if sub.empty:
         return
-    keys = [(int(e), int(y)) for e, y in zip(sub["enterprise_id"], sub["year"], strict=True)]
-    for chunk in range(0, len(keys), 500):
-        session.execute(
-            delete(EnterpriseScale).where(
-                tuple_(EnterpriseScale.enterprise_id, EnterpriseScale.year).in_(
-                    keys[chunk : chunk + 500]
+    rows = pd.DataFrame(
+        {
+            "enterprise_id": sub["enterprise_id"].astype("int64").to_numpy(),
+            "year": sub["year"].astype("int64").to_numpy(),
+            "above_scale": sub["above_scale"].astype(bool).to_numpy(),
+        }
+    )
+    # the flags these rows replace, a year at a time: ``year = y AND enterprise_id IN (…)``
+    # walks the unique (enterprise_id, year) index; PostgreSQL scanned the whole table for a
+    # list of (enterprise, year) pairs (0.15 s per 500 pairs: 22 of a 64,000-row sheet's 31 s)
+    for year, ids in rows.groupby("year")["enterprise_id"]:
+        for part in chunks(sorted(set(ids.tolist()))):
+            session.execute(
+                delete(EnterpriseScale).where(
+                    EnterpriseScale.year == int(year), EnterpriseScale.enterprise_id.in_(part)
                 )
             )
+    conn = session.connection()
+    checked = (
+        _pg_references_checked(
+            conn.connection.driver_connection, rows["enterprise_id"].to_numpy(), batch.id
         )
-    session.execute(
-        insert(EnterpriseScale),
-        [
-            {"enterprise_id": e, "year": y, "above_scale": bool(a), "batch_id": batch.id}
-            for (e, y), a in zip(keys, sub["above_scale"], strict=True)
-        ],
+        if conn.dialect.name == "postgresql"
+        else nullcontext()
     )
+    with checked:  # one COPY (PostgreSQL) or multi-row INSERTs (SQLite)
+        bulk.insert_frame(session, EnterpriseScale, rows, {"batch_id": batch.id})
 
 
 def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> None:
@@ -503,12 +516,11 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
     sub = frame
     keys = [(p, int(e)) for p, e in zip(sub["parcel_no"], sub["enterprise_id"], strict=True)]
-    for chunk in range(0, len(keys), 500):
+    for part in chunks(keys, PAIR_CHUNK):
         session.execute(
             delete(LandParcel).where(
-                tuple_(LandParcel.parcel_no, LandParcel.enterprise_id).in_(
-                    keys[chunk : chunk + 500]
-                )
+                LandParcel.parcel_no.in_(sorted({p for p, _ in part})),  # indexed (see _scales)
+                tuple_(LandParcel.parcel_no, LandParcel.enterprise_id).in_(part),
             )
         )
 
