@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from industry_brain import contract
 from industry_brain.domains.market import matching, publish
 from industry_brain.domains.market.models import MarketMatchRun
-from industry_brain.store.models import AuditLog
+from industry_brain.store.models import AuditLog, Fact, ImportBatch
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 from tests.test_market import (
     CATALOG,
@@ -132,6 +132,9 @@ def test_a_run_is_published_and_read_through_the_contract(engine: Engine, tmp_pa
     ]
     assert frame["score"].tolist() == [pytest.approx(1.3), pytest.approx(0.3)]
     assert frame["target_level"].tolist()[0] == 2 and frame["diagnosis_year"].tolist()[0] == 2025
+    # e2 has no diagnosis: no target level or year (NULL, not 0); no rating yet either
+    assert pd.isna(frame["target_level"].tolist()[1]) and pd.isna(frame["diagnosis_year"][1])
+    assert frame["rating"].isna().all() and frame["ratings"].tolist() == [0, 0]
     assert frame["industry_fit"].tolist() == [True, False]
     assert frame["provider_uscc"].tolist() == [P1, P1]
     assert set(frame["on_date"]) == {"2026-03-01"} and set(frame["run_id"]) == {r.id}
@@ -156,3 +159,58 @@ def test_a_run_is_published_and_read_through_the_contract(engine: Engine, tmp_pa
         [ENT2, energy, ""],
     ]
     assert t["target_level"].isna().tolist() == [False, True]
+
+
+def test_size_reads_each_firms_newest_current_yearly_figures(engine: Engine) -> None:
+    """工业企业划型 from the newest year's current figures: not a corrected (superseded) one, not
+    an older year's, not a monthly one — in the portal's few-firm path and the batch's frame
+    path alike. 甲: 500 employees and 1,500 万元 revenue in 2024 → small (medium needs 300 and
+    2,000); each wrong figure below would make it medium. 乙: 10 and 100 in 2025 → micro."""
+    with Session(engine) as s:
+        ids = _store(s)
+        batch = ImportBatch(
+            kind="stats_annual",
+            department="statistics",
+            file_name="t.csv",
+            file_hash="m" * 64,
+            status="committed",
+            options={},
+            summary={},
+        )
+        s.add(batch)
+        s.flush()
+
+        def fact(eid: int, year: int, item: str, value: float, **kw: object) -> Fact:
+            f = Fact(
+                enterprise_id=eid,
+                year=year,
+                item=item,
+                value=value,
+                unit="万元",
+                source_dept="statistics",
+                batch_id=batch.id,
+                **kw,
+            )
+            s.add(f)
+            s.flush()
+            return f
+
+        e1, e2 = ids["e1"], ids["e2"]
+        fact(e1, 2024, "employees", 500)
+        current = fact(e1, 2024, "revenue", 1500)
+        fact(e1, 2024, "revenue", 50000, superseded_by=current.id)  # corrected since
+        fact(e1, 2023, "revenue", 99999)  # an older year
+        fact(e1, 2025, "revenue", 80000, month=3)  # a month's figure, not the year's
+        fact(e2, 2025, "employees", 10)
+        fact(e2, 2025, "revenue", 100)
+        s.commit()
+        few = matching.enterprises(s, [e1, e2], date(2026, 3, 1))
+        matching.FEW, keep = -1, matching.FEW
+        try:
+            frame = matching.enterprises(s, [e1, e2], date(2026, 3, 1))
+        finally:
+            matching.FEW = keep
+    for got in (few, frame):
+        rows = got.set_index("id")[["employees", "revenue", "size"]]
+        assert rows.loc[e1].tolist() == [500, 1500, "small"]
+        assert rows.loc[e2].tolist() == [10, 100, "micro"]

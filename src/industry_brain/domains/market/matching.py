@@ -47,6 +47,7 @@ from industry_brain.domains.market.models import (
     MarketSolution,
     MarketSolutionVersion,
 )
+from industry_brain.store.db import read_frame
 from industry_brain.store.models import Enterprise, Fact
 
 # the diagnosis service's assessments (its data, read through a lightweight description; the
@@ -139,6 +140,8 @@ COLUMNS = (
     "diagnosis_year",
 )
 FEW = 50  # up to this many enterprises, the inputs are gathered without pandas
+#: the figures of the size class (工业企业划型)
+SIZE_ITEMS = ("employees", "revenue")
 
 
 class _Rows:
@@ -177,9 +180,10 @@ def _few_records(
     latest: dict[tuple[int, str], tuple[int, float]] = {}
     for eid, item, year, value in session.execute(
         select(Fact.enterprise_id, Fact.item, Fact.year, Fact.value).where(
-            Fact.item.in_(("employees", "revenue")),
+            Fact.item.in_(SIZE_ITEMS),
             Fact.month == 0,
             Fact.detail == "",
+            Fact.superseded_by.is_(None),  # a corrected figure no longer counts
             Fact.enterprise_id.in_(enterprise_ids),
         )
     ).all():
@@ -232,15 +236,34 @@ def enterprises(
     ents = pd.DataFrame(
         session.execute(q).all(), columns=["id", "uscc", "name", "industry_code", "county_code"]
     )
-    facts = select(Fact.enterprise_id, Fact.item, Fact.year, Fact.value).where(
-        Fact.item.in_(("employees", "revenue")), Fact.month == 0, Fact.detail == ""
+    # each firm's newest current figure of each item (one per year: the key is unique among
+    # current facts), found by the database: not every year's rows through Python
+    current = (
+        Fact.item.in_(SIZE_ITEMS),
+        Fact.month == 0,
+        Fact.detail == "",
+        Fact.superseded_by.is_(None),
+    )
+    newest = select(Fact.enterprise_id, Fact.item, func.max(Fact.year).label("year")).where(
+        *current
     )
     if enterprise_ids is not None:
-        facts = facts.where(Fact.enterprise_id.in_(enterprise_ids))
-    f = pd.DataFrame(session.execute(facts).all(), columns=["id", "item", "year", "value"])
+        newest = newest.where(Fact.enterprise_id.in_(enterprise_ids))
+    newest = newest.group_by(Fact.enterprise_id, Fact.item).subquery()
+    facts = (
+        select(Fact.enterprise_id, Fact.item, Fact.value)
+        .join(
+            newest,
+            (Fact.enterprise_id == newest.c.enterprise_id)
+            & (Fact.item == newest.c.item)
+            & (Fact.year == newest.c.year),
+        )
+        .where(*current)
+    )
+    f = read_frame(session, facts, ["id", "item", "value"])
     thresholds = core_params.load().get("market.size.thresholds", on=on or date.today())
     if not f.empty:
-        f = f.sort_values("year").groupby(["id", "item"]).last()["value"].unstack()
+        f = f.astype({"value": "float64"}).pivot(index="id", columns="item", values="value")
         ents = ents.merge(f, left_on="id", right_index=True, how="left")
     for col in ("employees", "revenue"):
         if col not in ents:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
@@ -39,7 +39,7 @@ from industry_brain.domains.market.models import (
     MarketSolution,
     MarketSolutionVersion,
 )
-from industry_brain.store import audit
+from industry_brain.store import audit, bulk
 from industry_brain.store.models import Enterprise
 
 TABLE = "result_market_matches"
@@ -94,6 +94,28 @@ def _inputs(session: Session) -> dict[str, Any]:
             {"service": "diagnosis", "run_id": int(i), "year": int(y)} for i, y in runs
         ],
     }
+
+
+#: published match rows written by one bulk insert
+MATCH_SLICE = 50_000
+MATCH_COLUMNS = [
+    "enterprise_id",
+    "rank",
+    "solution_id",
+    "solution_version",
+    "provider_id",
+    "score",
+    "cover",
+    "industry_fit",
+    "cases",
+    "area",
+    "rating",
+    "ratings",
+    "weak",
+    "target_level",
+    "diagnosis_year",
+]
+MATCH_TYPES = {"rating": "float64", "target_level": "Int64", "diagnosis_year": "Int64"}
 
 
 def rows_of(
@@ -189,10 +211,11 @@ def run(session: Session, actor: str, on: date | None = None) -> MarketMatchRun:
     )
     session.add(r)
     session.flush()
-    for row in rows:
-        row["run_id"] = r.id
-    for a in range(0, len(rows), 20_000):
-        session.execute(insert(MarketMatch), rows[a : a + 20_000])
+    # one COPY (PostgreSQL) or multi-row INSERTs (SQLite) a slice at a time: the ORM's bulk
+    # insert sent these rows in tens of thousands of small statements (25 of 31 s at 20,000 firms)
+    for a in range(0, len(rows), MATCH_SLICE):
+        frame = pd.DataFrame(rows[a : a + MATCH_SLICE], columns=MATCH_COLUMNS)
+        bulk.insert_frame(session, MarketMatch, frame.astype(MATCH_TYPES), {"run_id": r.id})
     t3 = time.perf_counter()
     r.summary = {
         "enterprises": len(ents),
