@@ -238,11 +238,11 @@ def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
 
 def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | None = None) -> str:
     """The store's current facts written to ``staging`` in bounded memory; returns the DuckDB
-    reader of the staged file. PostgreSQL: ``COPY (…) TO STDOUT`` in CSV on the session's own
-    connection, streamed to disk. SQLite: the ADBC SQLite driver, in a child process
-    (:mod:`.sqlite_export`), reads the database file straight into Arrow record batches (no
-    Python object per value) appended to Parquet batch by batch — a second read connection, so
-    an import committed in between may or may not be in it.
+    reader of the staged file. PostgreSQL: the ADBC PostgreSQL driver on a connection of its
+    own (:func:`_pg_export`), Arrow batches appended to Parquet. SQLite: the ADBC SQLite
+    driver, in a child process (:mod:`.sqlite_export`), reads the database file straight into
+    Arrow record batches (no Python object per value) appended to Parquet batch by batch. Both
+    read on a second connection, so an import committed in between may or may not be in it.
     ``enterprises``: only these (an incremental refresh); an empty list reads nothing."""
     if enterprises is not None and not enterprises:
         columns = ", ".join(
@@ -250,25 +250,14 @@ def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | 
         )
         return f"(SELECT {columns} WHERE false)"
     sql = _raw_facts_sql(conn, enterprises)
+    casts = ", ".join(
+        f"CAST({c} AS {_DUCK[t]}) AS {c}"
+        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+    )
     if conn.dialect.name == "postgresql":
-        path = staging / "facts.csv"
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            with (
-                path.open("wb") as out,
-                cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, NULL '\\N')") as cp,
-            ):
-                for block in cp:
-                    out.write(block)
-        finally:
-            cursor.close()
-        types = ", ".join(
-            f"'{c}': '{_DUCK[t]}'" for c, t in zip(RAW_SCHEMA.names, RAW_SCHEMA.types, strict=True)
-        )
-        return (
-            f"read_csv('{path}', header = false, columns = {{{types}}}, "
-            "quote = '\"', escape = '\"', nullstr = '\\N')"
-        )
+        path = staging / "facts.parquet"
+        _pg_export(conn.engine.url, sql, path)
+        return f"(SELECT {casts} FROM read_parquet('{path}'))"
     database = conn.engine.url.database
     if not database or database == ":memory:":
         raise ValidationError(
@@ -289,11 +278,28 @@ def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | 
     )
     if child.returncode != 0:
         raise RuntimeError(f"reading the facts of {database} failed: {child.stderr[-2000:]}")
-    casts = ", ".join(
-        f"CAST({c} AS {_DUCK[t]}) AS {c}"
-        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-    )
     return f"(SELECT {casts} FROM read_parquet('{path}'))"
+
+
+def _pg_export(url: Any, sql: str, out: Path) -> int:
+    """Write the rows of ``sql`` on the PostgreSQL store at ``url`` to the Parquet file ``out``
+    through the ADBC PostgreSQL driver (``COPY … TO STDOUT (FORMAT binary)`` decoded into Arrow
+    batches in C: no Python object per row or value; memory bounded by one batch). psycopg's
+    ``COPY`` hands each row to Python as a message (≈ 4 µs a row: 14 s of a 20,000-firm store's
+    3.4 million facts, most of a snapshot). A connection of its own, like the SQLite export: an
+    import committed meanwhile may or may not be in it. Returns the rows."""
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    rows = 0
+    with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+        with pq.ParquetWriter(str(out), reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    return rows
 
 
 def _write_facts(
