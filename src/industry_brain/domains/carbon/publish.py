@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
 from industry_brain.domains.carbon.models import CarbonResult, CarbonResultLine, CarbonRun
+from industry_brain.store.db import frame_of
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -72,7 +73,7 @@ def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .where(CarbonResultLine.run_id.in_(list(meta)))
         .order_by(CarbonResultLine.run_id, CarbonResultLine.enterprise_id, CarbonResultLine.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame = frame_of(rows, ["run_id", *cols])
     frame.insert(1, "parameter_version", frame["run_id"].map(lambda i: meta[int(i)][1]))
     frame.insert(2, "year", frame["run_id"].map(lambda i: meta[int(i)][0]))
     return frame, []
@@ -90,7 +91,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .where(CarbonResult.run_id.in_(list(versions)))
         .order_by(CarbonResult.run_id, CarbonResult.enterprise_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame = frame_of(rows, ["run_id", *cols])
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     manifest = [
         {"service": "carbon", "run_id": int(i), "year": int(y), "parameter_version": str(v)}

@@ -28,6 +28,7 @@ from industry_brain.domains.diagnosis.models import (
     DiagnosisRun,
 )
 from industry_brain.store import audit
+from industry_brain.store.db import frame_of
 from industry_brain.store.models import Enterprise
 
 SCHEMA: tuple[tuple[str, str], ...] = (
@@ -181,7 +182,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .where(DiagnosisResult.run_id.in_(ids))
         .order_by(DiagnosisResult.run_id, DiagnosisResult.enterprise_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame = frame_of(rows, ["run_id", *cols])
     versions = {i: v for i, v in latest.values()}
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     for c in ("cmmm_level", "dcmm_level", "lianghua_stage"):

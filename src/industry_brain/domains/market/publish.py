@@ -40,6 +40,7 @@ from industry_brain.domains.market.models import (
     MarketSolutionVersion,
 )
 from industry_brain.store import audit, bulk
+from industry_brain.store.db import frame_of
 from industry_brain.store.models import Enterprise
 
 TABLE = "result_market_matches"
@@ -325,7 +326,7 @@ def read(
         "target_level",
         "diagnosis_year",
     ]
-    frame = pd.DataFrame(session.execute(q).all() if ids else [], columns=cols)
+    frame = frame_of(session.execute(q).all() if ids else [], cols)
     by_run = {i: (y, v, d) for y, (i, v, d) in latest.items()}
     frame["parameter_version"] = frame["run_id"].map(lambda i: by_run[i][1]).astype(object)
     frame["year"] = frame["run_id"].map(lambda i: by_run[i][0]).astype("int64")

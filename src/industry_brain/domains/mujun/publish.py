@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
 from industry_brain.domains.mujun.models import MujunResult, MujunRun
+from industry_brain.store.db import frame_of
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -47,7 +48,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .where(MujunResult.run_id.in_(ids))
         .order_by(MujunResult.run_id, MujunResult.enterprise_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame = frame_of(rows, ["run_id", *cols])
     versions = {i: v for i, v in latest.values()}
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     manifest = [

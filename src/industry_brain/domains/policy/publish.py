@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
 from industry_brain.domains.policy.models import PolicyResult, PolicyRun
+from industry_brain.store.db import frame_of
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -72,7 +73,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         )
     ).all()
     cols = ["run_id", "enterprise_id", "policy_id", "entity", "county_code", "status"]
-    frame = pd.DataFrame(rows, columns=[*cols, "amount", "paid"])
+    frame = frame_of(rows, [*cols, "amount", "paid"])
     frame["parameter_version"] = frame["run_id"].map(lambda i: meta[int(i)][1])
     frame["year"] = frame["run_id"].map(lambda i: meta[int(i)][0])
     frame["eligible"] = frame["status"].map(ELIGIBLE)

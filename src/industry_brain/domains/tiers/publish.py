@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable
 from industry_brain.domains.tiers.models import TiersLevel, TiersRun
+from industry_brain.store.db import frame_of
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -47,7 +48,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .where(TiersLevel.run_id.in_(ids))
         .order_by(TiersLevel.run_id, TiersLevel.enterprise_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["run_id", *cols])
+    frame = frame_of(rows, ["run_id", *cols])
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     frame.insert(2, "year", frame["run_id"].map(years))
     frame = frame[[c for c, _ in SCHEMA]]
