@@ -315,16 +315,7 @@ def read(
         "provider_id",
         "provider_uscc",
         "provider",
-        "score",
-        "cover",
-        "industry_fit",
-        "cases",
-        "area",
-        "rating",
-        "ratings",
-        "weak",
-        "target_level",
-        "diagnosis_year",
+        *MATCH_COLUMNS[MATCH_COLUMNS.index("score") :],  # the match's own figures
     ]
     frame = frame_of(session.execute(q).all() if ids else [], cols)
     by_run = {i: (y, v, d) for y, (i, v, d) in latest.items()}
