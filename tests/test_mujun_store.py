@@ -4,6 +4,7 @@ and produce a new published run, bonus/penalty/veto records take effect and can 
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -228,6 +229,26 @@ def test_adjustments_file_is_checked_whole_and_looked_up_in_slices(
         (ids[a], "high_tech", "高企", None),
         (ids[b], "major_accident", None, "罚〔2025〕1号"),
     }
+
+
+def test_items_of_many_enterprises_read_in_slices_in_stored_order(
+    engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province's county sheet asks for more firms' items than one IN list may bind: read a
+    slice of enterprises at a time (here two), the rows are those of the whole run's read, in
+    the same stored order (the 500,000-firm main job failed here before)."""
+    from industry_brain.store import db
+
+    _load(engine)
+    run, _ = service.run(engine, 2025, snapshot_root=tmp_path)
+    with Session(engine) as s:
+        whole = service.items_of(s, run.run_id)
+        ids = sorted(set(whole["enterprise_id"]))[::-1][:3]  # any order, duplicates ignored
+        monkeypatch.setattr(db, "IN_CHUNK", 2)
+        some = service.items_of(s, run.run_id, [*ids, ids[0]])
+    expected = whole[whole["enterprise_id"].isin(ids)].reset_index(drop=True)
+    assert len(expected) > 3
+    pd.testing.assert_frame_equal(some, expected)
 
 
 def test_migration_0012_keeps_one_open_appeal_per_figure(engine: Engine) -> None:

@@ -70,7 +70,12 @@ def _ledger(engine: Engine) -> list[tuple[str, float, str]]:
         return [(r["uscc"], r["amount"], r["kind"]) for r in ledger.payouts(s)]
 
 
-def test_review_four_eyes_payout_reversal_and_export(engine: Engine, tmp_path: Path) -> None:
+def test_review_four_eyes_payout_reversal_and_export(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from industry_brain.store import db
+
+    monkeypatch.setattr(db, "IN_CHUNK", 1)  # the payees' results read one at a time
     run_id = _seed(engine)
     with Session(engine) as s:
         ledger.review(s, run_id, POLICY, USCCS[2], "", "exclude", "企业已迁出本市", "officer_a")

@@ -38,7 +38,7 @@ from industry_brain.domains.mujun.rules import (
     rule_set,
 )
 from industry_brain.store import audit, bulk
-from industry_brain.store.db import data_dir
+from industry_brain.store.db import chunks, data_dir, frame_of
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 from industry_brain.warehouse.engines import fetch
@@ -439,12 +439,18 @@ def results_frame(session: Session, run_id: int) -> pd.DataFrame:
 def items_of(
     session: Session, run_id: int, enterprise_ids: list[int] | None = None
 ) -> pd.DataFrame:
-    cols = [getattr(MujunResultItem, c) for c in ITEM_COLUMNS]
+    """The item rows of ``run_id`` (of ``enterprise_ids`` only when given), in stored order.
+    The enterprises are looked up a slice at a time: a county's sheet of a province's
+    workbook lists more firms than one ``IN`` list may bind (65,535 parameters)."""
+    cols = [MujunResultItem.id, *(getattr(MujunResultItem, c) for c in ITEM_COLUMNS)]
     stmt = select(*cols).where(MujunResultItem.run_id == run_id)
-    if enterprise_ids is not None:
-        stmt = stmt.where(MujunResultItem.enterprise_id.in_(enterprise_ids))
-    rows = session.execute(stmt.order_by(MujunResultItem.id)).all()
-    return pd.DataFrame(rows, columns=list(ITEM_COLUMNS))
+    if enterprise_ids is None:
+        parts = [stmt]
+    else:
+        wanted = sorted({int(e) for e in enterprise_ids})
+        parts = [stmt.where(MujunResultItem.enterprise_id.in_(part)) for part in chunks(wanted)]
+    rows = sorted((row for part in parts for row in session.execute(part)), key=lambda r: r[0])
+    return frame_of([row[1:] for row in rows], list(ITEM_COLUMNS))
 
 
 def latest_year(session: Session) -> int | None:

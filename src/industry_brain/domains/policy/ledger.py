@@ -33,6 +33,7 @@ from industry_brain.domains.policy.models import (
     PolicyRun,
 )
 from industry_brain.store import audit
+from industry_brain.store.db import chunks
 from industry_brain.store.models import Enterprise
 
 
@@ -286,9 +287,8 @@ def approve(session: Session, approval_id: int, actor: str) -> dict[str, Any]:
         )
     traces = {
         r.id: r.trace
-        for r in session.scalars(
-            select(PolicyResult).where(PolicyResult.id.in_([x["result_id"] for x in new]))
-        )
+        for part in chunks([x["result_id"] for x in new])  # a province's payees: in slices
+        for r in session.scalars(select(PolicyResult).where(PolicyResult.id.in_(part)))
     }
     written = 0
     for r in new:
