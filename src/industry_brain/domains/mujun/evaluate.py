@@ -276,10 +276,11 @@ class _ItemConfig:
                 else:
                     table[f"{f}__{code}"] = part[f].astype(self.types[f]).to_numpy()
         used = item_table[keys].drop_duplicates()
-        # a county and scope without any indicator: its firms are not in the result
-        self.table = table if len(table.columns) > len(keys) or len(used) < len(base) else None
-        if self.table is not None and len(used) < len(base):
-            self.table = self.table.merge(used, on=keys)
+        partial = len(used) < len(base)
+        if partial:  # a county and scope without any indicator: its firms are not in the result
+            table = table.merge(used, on=keys)
+        # joined only to leave such firms out or to bring a field that differs
+        self.table = table if partial or len(table.columns) > len(keys) else None
 
     def __call__(self, t: ir.Table, field: str, code: str) -> Any:
         """The field of ``code`` for the rows of ``t``: a literal or ``t``'s column."""
@@ -294,8 +295,9 @@ def _item_scores(
     b: ir.Table, rules: RuleSet, item_table: pd.DataFrame, configured: list[str], backend: Any
 ) -> ir.Table:
     """Steps 3–5 on the population rows ``b`` (Y−1 and Y): per configured indicator its value,
-    benchmark (with the number of firms and the period it came from), the score before the
-    missing-item fills, the fill rule applied and the score; one row per enterprise of Y.
+    benchmark (with the number of firms and the period it came from), the raw score and its
+    cap flag, the score before the missing-item fills, the fill rule applied and the score; one
+    row per enterprise of Y.
 
     Everything stays one row per enterprise and year, one column set per indicator: the
     benchmarks are group-by aggregates of those columns joined back, so no row per
@@ -436,6 +438,8 @@ def _item_scores(
         cap = cfg(s, "cap_score", code)
         capped = (cap.notnull() & (floored > cap)).fill_null(False)
         step[f"pre_{code}"] = ibis.ifelse(capped, cap, floored)
+        step[f"raw_{code}"] = raw
+        step[f"capped_{code}"] = ibis.ifelse(capped, 1, 0).cast("int64")
     s = s.select(*keep, **step)
     keep += list(step)
     # the population's mean item score per county × scope × indicator: a small aggregate
@@ -479,7 +483,7 @@ def _item_scores(
             (fill == FILL_CODES["zero"], 0.0),
             else_=_null_float(),
         )
-    fields = ("fill", "value", "benchmark", "bm_n", "bm_period")
+    fields = ("fill", "value", "benchmark", "bm_n", "bm_period", "raw", "capped")
     return s.select(
         "enterprise_id",
         "county_key",
@@ -648,22 +652,6 @@ def evaluate(
         ),
         class_rule=ibis.cases((~r.evaluated, "exempt"), (r.veto, "veto"), else_=r.class_method),
     )
-    # raw score and cap flag again from the pivoted value and benchmark (same formula as
-    # above), all items in one projection: one per item made Ibis's compiler fuse a chain of
-    # selects of ~200 columns each (seconds of compile time)
-    rescored: dict[str, Any] = {}
-    for code in configured:
-        value, bm, weight, cap = (r[f"{f}_{code}"] for f in ("value", "benchmark", "weight", "cap"))
-        raw = ibis.ifelse(
-            value.notnull() & bm.notnull() & (bm > 0), value / bm * weight, _null_float()
-        )
-        floored = ibis.ifelse(raw < 0, 0.0, raw)
-        rescored[f"raw_{code}"] = raw
-        rescored[f"capped_{code}"] = ibis.ifelse(
-            (cap.notnull() & (floored > cap)).fill_null(False), 1, 0
-        ).cast("int64")
-    if rescored:
-        r = r.mutate(**rescored)
     carried = current.select(
         enterprise_id_c=current.enterprise_id,
         **{c: current[c] for c in CARRIED if c not in r.columns and c in current.columns},
