@@ -290,16 +290,11 @@ def _pg_export(url: Any, sql: str, out: Path) -> int:
     import committed meanwhile may or may not be in it. Returns the rows."""
     import adbc_driver_postgresql.dbapi as adbc_pg
 
+    from industry_brain.warehouse.sqlite_export import write_parquet
+
     uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    rows = 0
     with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
-        cursor.execute(sql)
-        reader = cursor.fetch_record_batch()
-        with pq.ParquetWriter(str(out), reader.schema, compression="zstd") as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    return rows
+        return write_parquet(cursor, sql, str(out))
 
 
 def _write_facts(

@@ -15,22 +15,30 @@ import. In a child process each copy has its own locks.
 from __future__ import annotations
 
 import sys
+from typing import Any
+
+
+def write_parquet(cursor: Any, sql: str, out: str) -> int:
+    """Run ``sql`` on the ADBC ``cursor`` and append its Arrow batches to the Parquet file
+    ``out`` one at a time; returns the rows (the PostgreSQL snapshot reads through it too)."""
+    import pyarrow.parquet as pq
+
+    rows = 0
+    cursor.execute(sql)
+    reader = cursor.fetch_record_batch()
+    with pq.ParquetWriter(out, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
 def export(database: str, sql: str, out: str) -> int:
     """Write the rows of ``sql`` on ``database`` to the Parquet file ``out``; returns the rows."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
-    import pyarrow.parquet as pq
 
-    rows = 0
     with adbc_sqlite.connect(database) as conn, conn.cursor() as cursor:
-        cursor.execute(sql)
-        reader = cursor.fetch_record_batch()
-        with pq.ParquetWriter(out, reader.schema, compression="zstd") as writer:
-            for batch in reader:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-    return rows
+        return write_parquet(cursor, sql, out)
 
 
 if __name__ == "__main__":
