@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -281,6 +281,17 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     )
 
 
+def _references_checked(
+    session: Session, enterprise_ids: np.ndarray, batch_id: int | None
+) -> AbstractContextManager[None]:
+    """:func:`_pg_references_checked` on PostgreSQL, nothing on other stores (SQLite checks no
+    foreign keys row by row in a bulk insert worth skipping)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return nullcontext()
+    return _pg_references_checked(conn.connection.driver_connection, enterprise_ids, batch_id)
+
+
 @contextmanager
 def _pg_references_checked(
     dbapi: Any, enterprise_ids: np.ndarray, batch_id: int | None
@@ -472,16 +483,8 @@ def _scales(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
                     EnterpriseScale.year == int(year), EnterpriseScale.enterprise_id.in_(part)
                 )
             )
-    conn = session.connection()
-    checked = (
-        _pg_references_checked(
-            conn.connection.driver_connection, rows["enterprise_id"].to_numpy(), batch.id
-        )
-        if conn.dialect.name == "postgresql"
-        else nullcontext()
-    )
-    with checked:  # one COPY (PostgreSQL) or multi-row INSERTs (SQLite)
-        bulk.insert_frame(session, EnterpriseScale, rows, {"batch_id": batch.id})
+    with _references_checked(session, rows["enterprise_id"].to_numpy(), batch.id):
+        bulk.insert_frame(session, EnterpriseScale, rows, {"batch_id": batch.id})  # one COPY
 
 
 def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> None:
@@ -499,15 +502,7 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
     if not fresh:
         return
     rows = pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
-    conn = session.connection()
-    checked = (
-        _pg_references_checked(
-            conn.connection.driver_connection, rows["enterprise_id"].to_numpy(np.int64), None
-        )
-        if conn.dialect.name == "postgresql"
-        else nullcontext()
-    )
-    with checked:
+    with _references_checked(session, rows["enterprise_id"].to_numpy(np.int64), None):
         bulk.insert_frame(session, PowerAccount, rows)
     for a, _n, e in fresh:
         lookup.by_account[a] = e
