@@ -223,17 +223,14 @@ class Planter:
 
         return ok
 
-    def resolve(self, dept: DeptFile | None = None) -> list[Defect]:
-        """Defects with spreadsheet line numbers, computed after all rows are in place.
-
-        With ``dept`` (the file just built), the pending defects must all lie in that file;
-        they are resolved and forgotten with the rows touched, so that the generator keeps
-        only one file's rows in memory (a later file never plants into an earlier one).
-        """
-        if dept is not None:
-            stray = [p.dept.path for p in self.pending if p.dept is not dept]
-            if stray:
-                raise RuntimeError(f"defects planted outside {dept.path}: {sorted(set(stray))}")
+    def resolve(self, dept: DeptFile) -> list[Defect]:
+        """The defects planted in ``dept`` (the file just built, all its rows in place) with
+        spreadsheet line numbers. They must all lie in that file; they are forgotten with the
+        rows touched, so that the generator keeps only one file's rows in memory (a later file
+        never plants into an earlier one)."""
+        stray = [p.dept.path for p in self.pending if p.dept is not dept]
+        if stray:
+            raise RuntimeError(f"defects planted outside {dept.path}: {sorted(set(stray))}")
         lines: dict[int, dict[int, int]] = {}
         out: list[Defect] = []
         for p in self.pending:
@@ -255,9 +252,8 @@ class Planter:
                     value,
                 )
             )
-        if dept is not None:
-            self.pending.clear()
-            self._touched.clear()
+        self.pending.clear()
+        self._touched.clear()
         return out
 
 
@@ -310,18 +306,13 @@ class CityFiles:
         seq = np.random.SeedSequence([self.seed, key, year])
         return np.random.Generator(np.random.PCG64(seq))
 
-    def build(self) -> list[DeptFile]:
-        """All files in import order (all in memory: use :meth:`files` for a large population)."""
-        return [dept for dept, _ in self.files(resolve=False)]
-
     def file_count(self) -> int:
         """How many files :meth:`files` yields."""
         return 1 + (len(KIND_ORDER) - 1) * len(YEARS)
 
-    def files(self, resolve: bool = True) -> Iterator[tuple[DeptFile, list[Defect]]]:
+    def files(self) -> Iterator[tuple[DeptFile, list[Defect]]]:
         """Each file in import order with the defects planted in it, one at a time: the caller
-        writes a file and drops it before the next is built, so memory holds one file's rows.
-        With ``resolve=False`` the defects stay pending (:meth:`Planter.resolve` them later)."""
+        writes a file and drops it before the next is built, so memory holds one file's rows."""
         makers: list[Callable[[], DeptFile]] = [self.registration]
         for kind in KIND_ORDER[1:]:
             make: Callable[[int], DeptFile] = getattr(self, kind)
@@ -329,7 +320,7 @@ class CityFiles:
         limits = Limits.from_parameters(DEMO_TODAY)
         for maker in makers:
             dept = fit_limits(maker(), limits)
-            yield dept, (self.planter.resolve(dept) if resolve else [])
+            yield dept, self.planter.resolve(dept)
 
     # ------------------------------------------------------------------ helpers
     def _county_order(self, idx: np.ndarray) -> np.ndarray:
