@@ -5,6 +5,8 @@ audited, the one error shape; plus a schemathesis run over its two operations.""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,6 +31,7 @@ _STATE: dict = {}
 
 def _app():  # type: ignore[no-untyped-def]
     folder = Path(tempfile.mkdtemp(prefix="ib-policy-api-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # built at import time
     engine = make_engine(f"sqlite:///{folder / 'store.sqlite'}")
     upgrade(engine)
     ids = seed(engine).ids

@@ -5,6 +5,7 @@ problems, the permission, and review decisions (CSRF, audit, conflicts)."""
 from __future__ import annotations
 
 import io
+import tempfile
 
 import openpyxl
 import pytest
@@ -127,7 +128,10 @@ def test_batch_page_counts_facts_and_corrections(app, store) -> None:  # type: i
     assert county.get("/import/reviews").status_code == 403
 
 
-def test_batch_workbook_from_the_stored_problems(app, store, engine) -> None:  # type: ignore[no-untyped-def]
+def test_batch_workbook_from_the_stored_problems(app, store, engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the route writes the workbook
     c, _ = _client(app, "admin")
     r = c.get(f"/import/batches/{store['second']}/workbook.xlsx")
     assert r.status_code == 200
@@ -135,6 +139,8 @@ def test_batch_workbook_from_the_stored_problems(app, store, engine) -> None:  #
     rows = list(ws.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][1] == "match.ambiguous" and rows[1][3] == 3
     assert c.get(f"/import/batches/{store['first']}/workbook.xlsx").status_code == 404
+    # neither the sent workbook's folder nor the refused one's is left behind
+    assert list(scratch.iterdir()) == []
     with Session(engine) as s:
         audit = s.scalars(
             select(AuditLog).where(AuditLog.action == "export.import_batch_workbook")

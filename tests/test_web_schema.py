@@ -19,10 +19,13 @@ _STATE: dict = {}
 
 
 def _app():  # type: ignore[no-untyped-def]
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
 
     folder = Path(tempfile.mkdtemp(prefix="ib-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # built at import time
     engine = make_engine(f"sqlite:///{folder / 'schema.sqlite'}")
     upgrade(engine)
     ids = seed(engine).ids

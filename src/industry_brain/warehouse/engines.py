@@ -20,8 +20,10 @@ Parquet and reads it back with Arrow. Local and loopback masters bind the driver
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -100,7 +102,7 @@ def spark_session() -> Any:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession
 
-        tmp = tempfile.mkdtemp(prefix="ib-spark-")
+        tmp = _scratch("ib-spark-")
         builder = SparkSession.builder.master(master).config(
             "spark.sql.warehouse.dir", str(Path(tmp) / "warehouse")
         )
@@ -109,6 +111,13 @@ def spark_session() -> Any:
         _SPARK = builder.getOrCreate()
         _SPARK.sparkContext.setLogLevel("ERROR")
     return _SPARK
+
+
+def _scratch(prefix: str) -> str:
+    """A temporary folder of this process, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _results_location() -> tuple[str, Any, str]:
@@ -121,7 +130,7 @@ def _results_location() -> tuple[str, Any, str]:
     name = f"result-{uuid.uuid4().hex}"
     if not root:
         global _RESULTS_TMP
-        _RESULTS_TMP = _RESULTS_TMP or tempfile.mkdtemp(prefix="ib-spark-results-")
+        _RESULTS_TMP = _RESULTS_TMP or _scratch("ib-spark-results-")
         root = _RESULTS_TMP
     if "://" not in root:
         path = str(Path(root).resolve() / name)

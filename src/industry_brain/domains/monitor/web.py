@@ -4,19 +4,18 @@ export). A county officer sees only the county of the scope."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from industry_brain.core import exports
 from industry_brain.domains.monitor.service import MonitorError, Report, for_store
 from industry_brain.store import scoped
 from industry_brain.store.scope import Scope
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
+from industry_brain.web.downloads import file_download, scratch
 from industry_brain.web.i18n import LANGUAGES, Translator
 from industry_brain.web.query import Year
 
@@ -165,19 +164,10 @@ def monitor_export(
     county: Annotated[str | None, Query(max_length=6)] = None,
 ) -> Response:
     rep = _report(request, scope, year, county)
-    folder = Path(tempfile.mkdtemp(prefix="monitor-"))
-    path = export(rep, folder / f"工业运行监测_{rep.year}.xlsx")
-    scoped.record_export(db, scope, "monitor", str(rep.year), {"county": rep.county}, request_id())
-    db.commit()
-    return FileResponse(
-        path,
-        filename=path.name,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        background=BackgroundTask(_cleanup, folder),
-    )
-
-
-def _cleanup(folder: Path) -> None:
-    for f in folder.iterdir():
-        f.unlink()
-    folder.rmdir()
+    with scratch("monitor-") as folder:
+        path = export(rep, folder / f"工业运行监测_{rep.year}.xlsx")
+        scoped.record_export(
+            db, scope, "monitor", str(rep.year), {"county": rep.county}, request_id()
+        )
+        db.commit()
+    return file_download(path, folder)

@@ -9,14 +9,11 @@ Routes: ``GET /mujun`` (results of a published year, filters, pagination; office
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
 from industry_brain.domains.mujun import lists, views
 from industry_brain.store import scoped
@@ -26,6 +23,7 @@ from industry_brain.web import lists as weblists
 from industry_brain.web.app_helpers import page_lang
 from industry_brain.web.charts import area_links, stacked_by_county
 from industry_brain.web.deps import DbDep, ScopeDep, request_id
+from industry_brain.web.downloads import file_download, scratch
 from industry_brain.web.query import Year
 
 router = APIRouter(include_in_schema=False)
@@ -186,24 +184,13 @@ def lists_page(
 @router.get("/mujun/lists/{year}.xlsx")
 def lists_export(db: DbDep, scope: ScopeDep, year: int) -> Response:
     data = views.low_lists(db, scope, year)
-    folder = Path(tempfile.mkdtemp(prefix="mujun-lists-"))
-    path = lists.export(data["frame"], folder / f"清三低名单_{data['year']}.xlsx", data["year"])
-    scoped.record_export(
-        db, scope, "mujun_lists", str(data["year"]), {"rows": len(data["frame"])}, request_id()
-    )
-    db.commit()
-    return FileResponse(
-        path,
-        filename=path.name,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        background=BackgroundTask(_cleanup, folder),
-    )
-
-
-def _cleanup(folder: Path) -> None:
-    for f in folder.iterdir():
-        f.unlink()
-    folder.rmdir()
+    with scratch("mujun-lists-") as folder:
+        path = lists.export(data["frame"], folder / f"清三低名单_{data['year']}.xlsx", data["year"])
+        scoped.record_export(
+            db, scope, "mujun_lists", str(data["year"]), {"rows": len(data["frame"])}, request_id()
+        )
+        db.commit()
+    return file_download(path, folder)
 
 
 @router.get("/mujun/explain/{uscc}")

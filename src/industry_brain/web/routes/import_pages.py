@@ -11,25 +11,21 @@ signed-in user, confirmed by a flash message).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from industry_brain.core.errors import IBError
 from industry_brain.store import scoped
 from industry_brain.web import flash, imports
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep, request_id
+from industry_brain.web.downloads import file_download, scratch
 from industry_brain.web.errors import status_of
 from industry_brain.web.query import OptionalInt, Page
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -51,18 +47,13 @@ def batch_page(
 
 @router.get("/import/batches/{batch_id:int}/workbook.xlsx")
 def batch_workbook(db: DbDep, scope: ScopeDep, batch_id: int) -> Response:
-    folder = Path(tempfile.mkdtemp(prefix="ib-batch-"))
-    path = imports.batch_workbook(db, scope, batch_id, folder)
-    scoped.record_export(
-        db, scope, "import_batch_workbook", str(batch_id), {"file": path.name}, request_id()
-    )
-    db.commit()
-    return FileResponse(
-        path,
-        filename=path.name,
-        media_type=XLSX,
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+    with scratch("ib-batch-") as folder:
+        path = imports.batch_workbook(db, scope, batch_id, folder)
+        scoped.record_export(
+            db, scope, "import_batch_workbook", str(batch_id), {"file": path.name}, request_id()
+        )
+        db.commit()
+    return file_download(path, folder)
 
 
 def _queue_url(status: str, batch: int | None, page: int = 1) -> str:
