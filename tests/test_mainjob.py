@@ -179,3 +179,30 @@ def test_store_matches_the_generators_truth(demo):
     flags = flags[~flags.apply(lambda r: (r["uscc"], r["year"]) in skip, axis=1)]
     both = flags.merge(scale, on=["uscc", "year"], how="left")
     assert (both["above"].astype(bool) == (both["value"] > 0)).all()
+
+
+def test_every_result_table_names_its_runs_without_reading_rows(demo) -> None:
+    """``ResultTable.runs`` (what a snapshot's currency check asks, without the rows) names the
+    same runs as ``read`` for every built-in service's table, on the store where the main job
+    published a run of each; and a snapshot taken now is current until a new run is
+    published."""
+    from industry_brain import contract
+    from industry_brain.domains.mujun import service as mujun_service
+    from industry_brain.warehouse.snapshot import build_snapshot, latest_snapshot
+
+    _run, engine, _out = demo
+    with Session(engine) as s:
+        for service, tables in contract.each("result_tables"):
+            for table in tables:
+                assert table.runs is not None, table.name  # every built-in table has it
+                full = table.read(s)[1]
+                assert table.published_runs(s) == full, table.name
+                if table.name != "result_carbon_lines":  # named by result_carbon
+                    assert full and {r["service"] for r in full} == {service}, table.name
+    root = Path(engine.url.database).parent / "runs-check"
+    snap = build_snapshot(engine, root / "now")
+    current = latest_snapshot(root, engine)
+    assert current is not None and current.path == snap.path
+    year = max(r["year"] for r in snap.runs if r["table"] == "result_mujun")
+    mujun_service.run(engine, year, snapshot=snap, actor="test")  # a new published run
+    assert latest_snapshot(root, engine) is None

@@ -60,12 +60,38 @@ class ResultTable:
     ``parameter_version``) for the snapshot manifest. A table may also accept the keyword
     ``enterprise_ids`` (a list of enterprise ids) to read only those enterprises' rows — a page
     showing one firm then avoids reading the whole run; a reader checks the function's
-    signature before passing it (``result_market_matches`` does)."""
+    signature before passing it (``result_market_matches`` does).
+
+    ``runs(session)`` (optional) returns the same list of runs as ``read`` without reading any
+    row: whoever only asks which runs are published (is a snapshot still current?) calls
+    :meth:`published_runs`, which falls back to ``read`` for a table without it. At province
+    scale ``read`` returns millions of rows."""
 
     name: str
     schema: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     read: Callable[[Any], tuple[Any, list[dict[str, Any]]]]
+    runs: Callable[[Any], list[dict[str, Any]]] | None = None
+
+    def published_runs(self, session: Any) -> list[dict[str, Any]]:
+        """The runs whose rows :attr:`read` returns (``runs`` when given, else ``read``'s)."""
+        return self.runs(session) if self.runs is not None else self.read(session)[1]
+
+
+def newest_runs(session: Any, run: Any, service: str, *where: Any) -> list[dict[str, Any]]:
+    """The newest run (highest id) of every year of the run model ``run`` (columns ``id``,
+    ``year``, ``parameter_version``) among those matching ``where``, by year, as a result
+    table's runs: ``{"service", "run_id", "year", "parameter_version"}``."""
+    from sqlalchemy import select
+
+    found = session.execute(
+        select(run.id, run.year, run.parameter_version).where(*where).order_by(run.year, run.id)
+    ).all()
+    latest = {int(y): (int(i), str(v)) for i, y, v in found}  # the newest of the year wins
+    return [
+        {"service": service, "run_id": i, "year": y, "parameter_version": v}
+        for y, (i, v) in sorted(latest.items())
+    ]
 
 
 class Hooks:

@@ -137,7 +137,7 @@ def latest_snapshot(root: Path, engine: Engine) -> Snapshot | None:
     snap = max(found, key=lambda s: (s.created_at, str(s.path)))
     with Session(engine) as s:
         batches = _input_batches(s)
-        runs = _write_results(s, None)[1]
+        runs = _published_runs(s)
     current = batches == snap.batch_ids and [
         {k: r[k] for k in ("table", "run_id")} for r in runs
     ] == [{k: r[k] for k in ("table", "run_id")} for r in snap.runs]
@@ -166,11 +166,22 @@ def _input_batches(session: Session) -> list[int]:
     ]
 
 
-def _write_results(
-    session: Session, out_dir: Path | None
-) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Every service's published result tables (service contract) as Parquet under ``out_dir``
-    (only read when None), and their runs."""
+def _published_runs(session: Session) -> list[dict[str, Any]]:
+    """The runs of every service's published result tables (no rows read), as the manifest
+    of a snapshot taken now would name them."""
+    from industry_brain import contract
+
+    return [
+        {**r, "table": table.name}
+        for _service, tables in contract.each("result_tables")
+        for table in tables
+        for r in table.published_runs(session)
+    ]
+
+
+def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Every service's published result tables (service contract) as Parquet under
+    ``out_dir``, and their runs."""
     from industry_brain import contract
 
     rows: dict[str, int] = {}
@@ -179,8 +190,6 @@ def _write_results(
         for table in tables:
             frame, table_runs = table.read(session)
             runs += [{**r, "table": table.name} for r in table_runs]
-            if out_dir is None:
-                continue
             frame = frame[[c for c, _ in table.schema]].copy()
             for col, kind in table.schema:
                 values = frame[col].astype(object).where(frame[col].notna(), None)

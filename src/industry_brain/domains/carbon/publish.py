@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.carbon.models import CarbonResult, CarbonResultLine, CarbonRun
 from industry_brain.store.db import frame_of
 
@@ -54,19 +54,14 @@ LINE_SCHEMA: tuple[tuple[str, str], ...] = (
 _COLUMNS = {"l_value": CarbonResult.intensity}
 
 
-def _runs(session: Session) -> list[Any]:
-    latest = select(func.max(CarbonRun.id)).group_by(CarbonRun.year).scalar_subquery()
-    return session.execute(
-        select(CarbonRun.id, CarbonRun.year, CarbonRun.parameter_version)
-        .where(CarbonRun.id.in_(latest))
-        .order_by(CarbonRun.year)
-    ).all()
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The latest run of every year."""
+    return newest_runs(session, CarbonRun, "carbon")
 
 
 def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Fuel lines of the latest run of every year (the runs are named by ``result_carbon``)."""
-    runs = _runs(session)
-    meta = {int(i): (int(y), str(v)) for i, y, v in runs}
+    meta = {r["run_id"]: (r["year"], r["parameter_version"]) for r in runs(session)}
     cols = [c for c, _ in LINE_SCHEMA if c not in ("run_id", "parameter_version", "year")]
     rows = session.execute(
         select(CarbonResultLine.run_id, *[getattr(CarbonResultLine, c) for c in cols])
@@ -81,8 +76,8 @@ def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
 
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the latest run of every year and those runs."""
-    runs = _runs(session)
-    versions = {int(i): str(v) for i, _, v in runs}
+    manifest = runs(session)
+    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
     rows = session.execute(
         select(
@@ -93,14 +88,15 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     ).all()
     frame = frame_of(rows, ["run_id", *cols])
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
-    manifest = [
-        {"service": "carbon", "run_id": int(i), "year": int(y), "parameter_version": str(v)}
-        for i, y, v in runs
-    ]
     return frame, manifest
 
 
-RESULT_TABLE = ResultTable("result_carbon", SCHEMA, ("year", "enterprise_id"), read)
+def _no_runs(session: Session) -> list[dict[str, Any]]:
+    """The fuel lines name no runs of their own (``result_carbon`` names them)."""
+    return []
+
+
+RESULT_TABLE = ResultTable("result_carbon", SCHEMA, ("year", "enterprise_id"), read, runs)
 LINES_TABLE = ResultTable(
-    "result_carbon_lines", LINE_SCHEMA, ("year", "enterprise_id", "item"), read_lines
+    "result_carbon_lines", LINE_SCHEMA, ("year", "enterprise_id", "item"), read_lines, _no_runs
 )

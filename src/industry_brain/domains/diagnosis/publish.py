@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.core import parameters as core_params
 from industry_brain.domains.diagnosis import service
 from industry_brain.domains.diagnosis.models import (
@@ -167,32 +167,27 @@ def run(
     return r
 
 
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The newest published run of every year."""
+    return newest_runs(session, DiagnosisRun, "diagnosis", DiagnosisRun.status == "published")
+
+
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the newest published run of every year and those runs."""
-    runs = session.execute(
-        select(DiagnosisRun.id, DiagnosisRun.year, DiagnosisRun.parameter_version)
-        .where(DiagnosisRun.status == "published")
-        .order_by(DiagnosisRun.year, DiagnosisRun.id)
-    ).all()
-    latest = {int(y): (int(i), str(v)) for i, y, v in runs}
-    ids = [i for i, _ in latest.values()]
+    manifest = runs(session)
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
     rows = session.execute(
         select(DiagnosisResult.run_id, *[getattr(DiagnosisResult, c) for c in cols])
-        .where(DiagnosisResult.run_id.in_(ids))
+        .where(DiagnosisResult.run_id.in_([r["run_id"] for r in manifest]))
         .order_by(DiagnosisResult.run_id, DiagnosisResult.enterprise_id)
     ).all()
     frame = frame_of(rows, ["run_id", *cols])
-    versions = {i: v for i, v in latest.values()}
+    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     for c in ("cmmm_level", "dcmm_level", "lianghua_stage"):
         frame[c] = frame[c].astype("Int64")
     frame["guanbiao_certified"] = frame["guanbiao_certified"].astype(bool)
-    manifest = [
-        {"service": "diagnosis", "run_id": i, "year": y, "parameter_version": v}
-        for y, (i, v) in sorted(latest.items())
-    ]
     return frame, manifest
 
 
-RESULT_TABLE = ResultTable("result_maturity", SCHEMA, ("year", "enterprise_id"), read)
+RESULT_TABLE = ResultTable("result_maturity", SCHEMA, ("year", "enterprise_id"), read, runs)

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.core import parameters as core_params
 from industry_brain.domains.market import codes, matching
 from industry_brain.domains.market.models import (
@@ -245,24 +245,24 @@ def runs(session: Session) -> list[MarketMatchRun]:
     return list(session.scalars(select(MarketMatchRun).order_by(MarketMatchRun.id.desc())))
 
 
+def published(session: Session) -> list[dict[str, Any]]:
+    """The newest published run of every year (the runs :func:`read` names)."""
+    return newest_runs(session, MarketMatchRun, "market", MarketMatchRun.status == "published")
+
+
 def read(
     session: Session, enterprise_ids: list[int] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the newest published run of every year and those runs. ``enterprise_ids``
     (optional; a reader checks that the function takes it) limits the rows to those
     enterprises — the diagnosis report reads one firm's rows, not the whole table's ~50,000."""
-    found = session.execute(
-        select(
-            MarketMatchRun.id,
-            MarketMatchRun.year,
-            MarketMatchRun.parameter_version,
-            MarketMatchRun.on_date,
-        )
-        .where(MarketMatchRun.status == "published")
-        .order_by(MarketMatchRun.year, MarketMatchRun.id)
-    ).all()
-    latest = {int(y): (int(i), str(v), d) for i, y, v, d in found}
-    ids = [i for i, _, _ in latest.values()]
+    manifest = published(session)
+    ids = [r["run_id"] for r in manifest]
+    on_dates = dict(
+        session.execute(
+            select(MarketMatchRun.id, MarketMatchRun.on_date).where(MarketMatchRun.id.in_(ids))
+        ).all()
+    )
     q = (
         select(
             MarketMatch.run_id,
@@ -318,21 +318,18 @@ def read(
         *MATCH_COLUMNS[MATCH_COLUMNS.index("score") :],  # the match's own figures
     ]
     frame = frame_of(session.execute(q).all() if ids else [], cols)
-    by_run = {i: (y, v, d) for y, (i, v, d) in latest.items()}
-    frame["parameter_version"] = frame["run_id"].map(lambda i: by_run[i][1]).astype(object)
-    frame["year"] = frame["run_id"].map(lambda i: by_run[i][0]).astype("int64")
-    frame["on_date"] = frame["run_id"].map(lambda i: by_run[i][2].isoformat()).astype(object)
+    by_run = {r["run_id"]: r for r in manifest}
+    frame["parameter_version"] = (
+        frame["run_id"].map(lambda i: by_run[i]["parameter_version"]).astype(object)
+    )
+    frame["year"] = frame["run_id"].map(lambda i: by_run[i]["year"]).astype("int64")
+    frame["on_date"] = frame["run_id"].map(lambda i: on_dates[i].isoformat()).astype(object)
     for c in ("target_level", "diagnosis_year"):
         frame[c] = frame[c].astype("Int64")
     for c in ("industry_fit", "area"):
         frame[c] = frame[c].astype(bool)
     frame["rating"] = frame["rating"].astype(float)
-    frame = frame[[c for c, _ in SCHEMA]]
-    manifest = [
-        {"service": "market", "run_id": i, "year": y, "parameter_version": v}
-        for y, (i, v, _d) in sorted(latest.items())
-    ]
-    return frame, manifest
+    return frame[[c for c, _ in SCHEMA]], manifest
 
 
-RESULT_TABLE = ResultTable(TABLE, SCHEMA, ("year", "enterprise_id", "rank"), read)
+RESULT_TABLE = ResultTable(TABLE, SCHEMA, ("year", "enterprise_id", "rank"), read, published)

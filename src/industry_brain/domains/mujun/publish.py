@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.mujun.models import MujunResult, MujunRun
 from industry_brain.store.db import frame_of
 
@@ -33,29 +33,24 @@ SCHEMA: tuple[tuple[str, str], ...] = (
 )
 
 
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The published run of every year (the newest when a year has several)."""
+    return newest_runs(session, MujunRun, "mujun", MujunRun.status == "published")
+
+
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the published run of every year and those runs."""
-    runs = session.execute(
-        select(MujunRun.id, MujunRun.year, MujunRun.parameter_version)
-        .where(MujunRun.status == "published")
-        .order_by(MujunRun.year, MujunRun.id)
-    ).all()
-    latest = {int(y): (int(i), str(v)) for i, y, v in runs}  # the newest published run wins
-    ids = [i for i, _ in latest.values()]
+    manifest = runs(session)
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
     rows = session.execute(
         select(MujunResult.run_id, *[getattr(MujunResult, c) for c in cols])
-        .where(MujunResult.run_id.in_(ids))
+        .where(MujunResult.run_id.in_([r["run_id"] for r in manifest]))
         .order_by(MujunResult.run_id, MujunResult.enterprise_id)
     ).all()
     frame = frame_of(rows, ["run_id", *cols])
-    versions = {i: v for i, v in latest.values()}
+    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
-    manifest = [
-        {"service": "mujun", "run_id": i, "year": y, "parameter_version": v}
-        for y, (i, v) in sorted(latest.items())
-    ]
     return frame, manifest
 
 
-RESULT_TABLE = ResultTable("result_mujun", SCHEMA, ("year", "enterprise_id"), read)
+RESULT_TABLE = ResultTable("result_mujun", SCHEMA, ("year", "enterprise_id"), read, runs)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.policy.models import PolicyResult, PolicyRun
 from industry_brain.store.db import frame_of
 
@@ -35,24 +35,15 @@ SCHEMA: tuple[tuple[str, str], ...] = (
 ELIGIBLE = {"eligible": "true", "stacked": "true", "unknown": "unknown", "no": "false"}
 
 
-def _runs(session: Session) -> list[Any]:
-    latest = (
-        select(func.max(PolicyRun.id))
-        .where(PolicyRun.kind == "run")
-        .group_by(PolicyRun.year)
-        .scalar_subquery()
-    )
-    return session.execute(
-        select(PolicyRun.id, PolicyRun.year, PolicyRun.parameter_version)
-        .where(PolicyRun.id.in_(latest))
-        .order_by(PolicyRun.year)
-    ).all()
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The latest batch run of every year."""
+    return newest_runs(session, PolicyRun, "policy", PolicyRun.kind == "run")
 
 
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the latest batch run of every year and those runs."""
-    runs = _runs(session)
-    meta = {int(i): (int(y), str(v)) for i, y, v in runs}
+    manifest = runs(session)
+    meta = {r["run_id"]: (r["year"], r["parameter_version"]) for r in manifest}
     rows = session.execute(
         select(
             PolicyResult.run_id,
@@ -78,13 +69,9 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     frame["year"] = frame["run_id"].map(lambda i: meta[int(i)][0])
     frame["eligible"] = frame["status"].map(ELIGIBLE)
     frame = frame.astype({"amount": "float64", "paid": "float64"})
-    manifest = [
-        {"service": "policy", "run_id": int(i), "year": int(y), "parameter_version": str(v)}
-        for i, y, v in runs
-    ]
     return frame[[c for c, _ in SCHEMA]], manifest
 
 
 RESULT_TABLE = ResultTable(
-    "result_policy", SCHEMA, ("year", "enterprise_id", "policy_id", "entity"), read
+    "result_policy", SCHEMA, ("year", "enterprise_id", "policy_id", "entity"), read, runs
 )

@@ -9,6 +9,7 @@ package."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -40,16 +41,28 @@ SCHEMA: tuple[tuple[str, str], ...] = (
 )
 
 
-def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Every project as of the latest warning snapshot, and that snapshot as the run."""
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The latest warning snapshot as the run (its date as the run id: ``YYYYMMDD``)."""
     day = session.scalar(select(func.max(WarningSnapshot.snapshot_date)))
-    columns = [c for c, _ in SCHEMA]
     if day is None:
-        return pd.DataFrame(columns=columns), []
+        return []
     version = session.scalar(
         select(func.min(WarningSnapshot.params_version)).where(WarningSnapshot.snapshot_date == day)
     )
     run_id = int(day.strftime("%Y%m%d"))
+    return [
+        {"service": "projects", "run_id": run_id, "year": day.year, "parameter_version": version}
+    ]
+
+
+def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Every project as of the latest warning snapshot, and that snapshot as the run."""
+    manifest = runs(session)
+    columns = [c for c, _ in SCHEMA]
+    if not manifest:
+        return pd.DataFrame(columns=columns), []
+    run_id, version = manifest[0]["run_id"], manifest[0]["parameter_version"]
+    day = datetime.strptime(str(run_id), "%Y%m%d").date()
     latest_report = (
         select(
             ProgressReport.project_id.label("pid"),
@@ -110,10 +123,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     frame["parameter_version"] = version
     frame["year"] = day.year
     frame["run_date"] = day.isoformat()
-    manifest = [
-        {"service": "projects", "run_id": run_id, "year": day.year, "parameter_version": version}
-    ]
     return frame[columns], manifest
 
 
-RESULT_TABLE = ResultTable("result_projects", SCHEMA, ("project_id",), read)
+RESULT_TABLE = ResultTable("result_projects", SCHEMA, ("project_id",), read, runs)

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable
+from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.tiers.models import TiersLevel, TiersRun
 from industry_brain.store.db import frame_of
 
@@ -31,32 +31,26 @@ SCHEMA: tuple[tuple[str, str], ...] = (
 )
 
 
+def runs(session: Session) -> list[dict[str, Any]]:
+    """The published run of every year (the newest when a year has several)."""
+    return newest_runs(session, TiersRun, "tiers", TiersRun.status == "published")
+
+
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the published run of every year and those runs."""
-    runs = session.execute(
-        select(TiersRun.id, TiersRun.year, TiersRun.parameter_version)
-        .where(TiersRun.status == "published")
-        .order_by(TiersRun.year, TiersRun.id)
-    ).all()
-    latest = {int(y): (int(i), str(v)) for i, y, v in runs}
-    ids = [i for i, _ in latest.values()]
-    years = {i: y for y, (i, _) in latest.items()}
-    versions = {i: v for i, v in latest.values()}
+    manifest = runs(session)
+    years = {r["run_id"]: r["year"] for r in manifest}
+    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version", "year")]
     rows = session.execute(
         select(TiersLevel.run_id, *[getattr(TiersLevel, c) for c in cols])
-        .where(TiersLevel.run_id.in_(ids))
+        .where(TiersLevel.run_id.in_(list(years)))
         .order_by(TiersLevel.run_id, TiersLevel.enterprise_id)
     ).all()
     frame = frame_of(rows, ["run_id", *cols])
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     frame.insert(2, "year", frame["run_id"].map(years))
-    frame = frame[[c for c, _ in SCHEMA]]
-    manifest = [
-        {"service": "tiers", "run_id": i, "year": y, "parameter_version": v}
-        for y, (i, v) in sorted(latest.items())
-    ]
-    return frame, manifest
+    return frame[[c for c, _ in SCHEMA]], manifest
 
 
-RESULT_TABLE = ResultTable("result_tiers", SCHEMA, ("year", "enterprise_id"), read)
+RESULT_TABLE = ResultTable("result_tiers", SCHEMA, ("year", "enterprise_id"), read, runs)
