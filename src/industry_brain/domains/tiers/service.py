@@ -420,17 +420,19 @@ class Trace(Mapping[str, Any]):
         return dict(zip(_trace_keys(self.scheme), self.values, strict=True))
 
     @classmethod
-    def of(cls, scheme: Scheme, wide_row: dict[str, Any], basis: str) -> Trace:
-        row = {k: _value(wide_row.get(k)) for k in _trace_keys(scheme)}
-        requires = [_explain_node(row, scheme.code, n) for n in scheme.requires]
-        # a scheme whose preconditions are known not to hold (e.g. 新升规 for a firm above
-        # designated size) is no next step for the firm
-        ok = (
-            all(n["ok"] is True for n in requires)
-            if all(n["ok"] is not None for n in requires)
-            else (False if any(n["ok"] is False for n in requires) else None)
+    def of_values(
+        cls, scheme: Scheme, values: tuple[Any, ...], basis: str, requires_ok: bool | None
+    ) -> Trace:
+        """The trace of the figures ``values`` (in the order of the scheme's trace keys, as
+        Python values) — what :func:`decode` builds column by column."""
+        trace = cls.__new__(cls)
+        trace.scheme, trace.values, trace.basis, trace.requires_ok = (
+            scheme,
+            values,
+            basis,
+            requires_ok,
         )
-        return cls(scheme, row, basis, ok)
+        return trace
 
     def full(self) -> dict[str, Any]:
         trace = explain_row(self.row, self.scheme)
@@ -480,8 +482,8 @@ def decode(wide: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
 
 
 def decode_parts(wide: pd.DataFrame, sch: list[Scheme]) -> Iterator[pd.DataFrame]:
-    """:func:`decode` a slice of enterprises at a time (:data:`DECODE_SLICE`): the wide rows
-    become dicts, and the results their explanations, only for the slice in hand."""
+    """:func:`decode` a slice of enterprises at a time (:data:`DECODE_SLICE`): the results and
+    their explanations exist only for the slice in hand."""
     ids = wide["enterprise_id"].astype("int64").to_numpy()
     order = ids.argsort(kind="stable")
     bounds = np.flatnonzero(np.diff(ids[order])) + 1  # starts of each enterprise's rows
@@ -489,9 +491,7 @@ def decode_parts(wide: pd.DataFrame, sch: list[Scheme]) -> Iterator[pd.DataFrame
     for first in range(0, len(starts), DECODE_SLICE):
         a = starts[first]
         b = starts[first + DECODE_SLICE] if first + DECODE_SLICE < len(starts) else len(order)
-        out: list[dict[str, Any]] = []
-        _decode_rows(wide.iloc[order[a:b]].to_dict(orient="records"), sch, out)
-        yield pd.DataFrame(out, columns=RESULT_COLUMNS, dtype=object)
+        yield _decode_slice(wide.iloc[order[a:b]], sch)
 
 
 def _concat_results(parts: list[pd.DataFrame], with_trace: bool) -> pd.DataFrame:
@@ -501,42 +501,121 @@ def _concat_results(parts: list[pd.DataFrame], with_trace: bool) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-#: enterprises whose wide rows are turned into dicts at once by :func:`decode`
-DECODE_SLICE = 2000
+#: enterprises decoded at once by :func:`decode` (their results and explanations in memory)
+DECODE_SLICE = 10_000
 #: results written to the store by one bulk insert (:func:`store_run`)
 STORE_SLICE = 50_000
 
 
-def _decode_rows(rows: list[dict[str, Any]], sch: list[Scheme], out: list[dict[str, Any]]) -> None:
-    by_key = {(int(r["enterprise_id"]), r["basis"]): r for r in rows}
-    for (eid, basis), row in by_key.items():
-        if basis != "verified":
-            continue
-        other = by_key.get((eid, "declared"), row)
-        for s in sch:
-            if not _value(row.get(f"{s.code}__app")):
-                continue
-            verified = _value(row.get(f"{s.code}__status"))
-            declared = _value(other.get(f"{s.code}__status"))
-            if verified is True:
-                status, used = "meets", row
-            elif declared is True:
-                status, used = "candidate", other
+class _Basis:
+    """The wide rows of one basis (verified or declared) of a slice, each column read as Python
+    values (None where missing, as :func:`_value` reads a cell); ``take`` (row positions, -1 for
+    none) puts them in another order, a missing row reading None."""
+
+    def __init__(self, rows: pd.DataFrame, take: np.ndarray | None = None) -> None:
+        self.rows, self.take = rows, take
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __call__(self, column: str) -> np.ndarray:
+        hit = self._columns.get(column)
+        if hit is None:
+            n = len(self.rows) if self.take is None else len(self.take)
+            if column in self.rows.columns:
+                hit = self.rows[column].to_numpy(dtype=object, copy=True)
+                hit[pd.isna(hit)] = None
+                if self.take is not None:
+                    hit = np.append(hit, None)[self.take]  # -1 → the appended None
             else:
-                status, used = STATUS[declared], other
-            trace = Trace.of(s, used, "verified" if used is row else "declared")
-            out.append(
-                {
-                    "enterprise_id": eid,
-                    "scheme": s.code,
-                    "tier": s.tier,
-                    "status": status,
-                    "points": _value(used.get(f"{s.code}__lo")),
-                    "closeness": _value(used.get(f"{s.code}__close")),
-                    "requires_ok": trace.requires_ok,
-                    "trace": trace,
-                }
+                hit = np.full(n, None, dtype=object)
+            self._columns[column] = hit
+        return hit
+
+
+def _decode_slice(part: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
+    """The results of the wide rows ``part`` (every row of its enterprises), column by column.
+
+    Per enterprise and scheme that applies (``<code>__app`` on the verified row): ``meets`` on
+    the verified figures, else ``candidate`` when the declared ones meet, else the declared
+    status (``fails``/``unknown``); points, closeness and the explanation's figures come from
+    the basis that decided. An enterprise without a declared row is read on its verified row
+    throughout (and its basis is ``verified``)."""
+    verified = part[part["basis"] == "verified"].drop_duplicates("enterprise_id", keep="last")
+    declared = part[part["basis"] == "declared"].drop_duplicates("enterprise_id", keep="last")
+    eids = verified["enterprise_id"].astype("int64").to_numpy()
+    declared_ids = declared["enterprise_id"].astype("int64").to_numpy()
+    at_row = {int(e): i for i, e in enumerate(declared_ids)}
+    take = np.array([at_row.get(int(e), -1) for e in eids], dtype=np.int64)
+    has_declared = take >= 0
+    mine, theirs = _Basis(verified), _Basis(declared, take)
+
+    def other(column: str) -> np.ndarray:
+        return np.where(has_declared, theirs(column), mine(column))
+
+    positions, schemes, columns = [], [], []
+    ids_obj = np.array([int(e) for e in eids], dtype=object)
+    for j, s in enumerate(sch):
+        applies = mine(f"{s.code}__app").astype(bool)
+        if not applies.any():
+            continue
+        status_v = mine(f"{s.code}__status")[applies]
+        status_d = other(f"{s.code}__status")[applies]
+        use_mine = np.array([v is True for v in status_v], dtype=bool)
+        status = [
+            "meets" if m else ("candidate" if d is True else STATUS[d])
+            for m, d in zip(use_mine, status_d, strict=True)
+        ]
+
+        def used(column: str, applies: np.ndarray = applies, use_mine: np.ndarray = use_mine):
+            return np.where(use_mine, mine(column)[applies], other(column)[applies])
+
+        keys = _trace_keys(s)
+        figures = [used(k) for k in keys]
+        values = list(zip(*figures, strict=True)) if keys else [()] * int(applies.sum())
+        at = {k: i for i, k in enumerate(keys)}
+        required = [
+            figures[at[k]] if k in at else np.full(len(values), None, dtype=object)
+            for k in (f"{s.code}__c__{n.id}" for n in s.requires)
+        ]
+        oks = [_requires_ok(r) for r in zip(*required, strict=True)] if required else None
+        bases = np.where(use_mine | ~has_declared[applies], "verified", "declared")
+        n = len(values)
+        traces = np.empty(n, dtype=object)
+        for i in range(n):
+            traces[i] = Trace.of_values(
+                s, values[i], str(bases[i]), oks[i] if oks is not None else True
             )
+        positions.append(np.flatnonzero(applies))
+        schemes.append(np.full(n, j))
+        columns.append(
+            {
+                "enterprise_id": ids_obj[applies],
+                "scheme": np.full(n, s.code, dtype=object),
+                "tier": np.full(n, s.tier, dtype=object),
+                "status": np.array(status, dtype=object),
+                "points": used(f"{s.code}__lo"),
+                "closeness": used(f"{s.code}__close"),
+                "requires_ok": np.array([t.requires_ok for t in traces] if n else [], dtype=object),
+                "trace": traces,
+            }
+        )
+    if not columns:
+        return pd.DataFrame(columns=RESULT_COLUMNS, dtype=object)
+    # by enterprise (the slice's order), then scheme (the schemes' order)
+    order = np.lexsort((np.concatenate(schemes), np.concatenate(positions)))
+    return pd.DataFrame(
+        {c: np.concatenate([col[c] for col in columns])[order] for c in RESULT_COLUMNS},
+        columns=RESULT_COLUMNS,
+    )
+
+
+def _requires_ok(oks: tuple[Any, ...]) -> bool | None:
+    """Whether a scheme's preconditions hold, from each one's outcome (True, False or None):
+    False when one is known not to hold, None when one is unknown, else True."""
+    if any(ok is False for ok in oks):
+        return False
+    if any(ok is None for ok in oks):
+        return None
+    return all(ok is True for ok in oks)
 
 
 @lru_cache(maxsize=64)
