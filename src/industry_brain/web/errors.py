@@ -111,7 +111,11 @@ _NOT_A_FAULT = ("no such table", "no such column", "syntax error")
 
 
 def store_error(exc: BaseException) -> IBError | None:
-    """``store.busy`` / ``store.unavailable`` for a database fault, else ``None``."""
+    """``store.busy`` / ``store.unavailable`` for a database fault, else ``None``. A request
+    that waited longer than the pool's timeout for a connection (every one in use) finds the
+    store busy."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return store_busy()
     if not isinstance(exc, sa_exc.DBAPIError | sa_exc.DisconnectionError):
         return None
     text = str(getattr(exc, "orig", None) or exc).lower()
