@@ -446,11 +446,19 @@ def get_run(session: Session, run_id: int) -> MujunRun:
 
 
 def results_frame(session: Session, run_id: int) -> pd.DataFrame:
+    """The stored results of ``run_id`` by enterprise, one row each (columns
+    :data:`RESULT_COLUMNS`). Read as plain rows through the session's connection, with the
+    columns' own types (booleans, JSON), not as ORM rows: the workbook, lists and reports read
+    a province's 500,000 results several times, and ORM rows cost several times as much."""
     cols = [getattr(MujunResult, c) for c in RESULT_COLUMNS]
-    rows = session.execute(
-        select(*cols).where(MujunResult.run_id == run_id).order_by(MujunResult.enterprise_id)
-    ).all()
-    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    rows = (
+        session.connection()
+        .execute(
+            select(*cols).where(MujunResult.run_id == run_id).order_by(MujunResult.enterprise_id)
+        )
+        .all()
+    )
+    return frame_of(rows, list(RESULT_COLUMNS))
 
 
 def items_of(
