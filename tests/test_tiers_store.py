@@ -212,6 +212,33 @@ def test_official_list_lineage_validity_and_warnings(store: Engine, tmp_path: Pa
     assert (tier, lstatus) == ("little_giant", "recognised")
 
 
+def test_official_list_looked_up_in_slices_counts_a_repeated_row_once(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list's enterprises and known titles are looked up set-wise, a slice at a time (here
+    slices of one USCC); a row repeated in the list is one title, the repeat counted known."""
+    import industry_brain.store.db as store_db
+
+    monkeypatch.setattr(store_db, "IN_CHUNK", 1)
+    path = tmp_path / "名单2.csv"
+    path.write_text(
+        "统一社会信用代码,企业名称,梯度,年度,批次\n"
+        f"{USCC_WX},湖州甲机械有限公司,专精特新中小企业,2024,第一批\n"
+        f"{USCC_NX},湖州乙纺织有限公司,专精特新中小企业,2024,第一批\n"
+        f"{USCC_WX},湖州甲机械有限公司,专精特新中小企业,2024,第一批\n",
+        encoding="utf-8",
+    )
+    with Session(store) as s:
+        out = titles.import_list(s, path, "city")
+        s.commit()
+        assert (out["titles"], out["already_known"], out["problems"]) == (2, 1, [])
+        got = s.execute(select(TiersTitle.uscc, TiersTitle.source_row, TiersTitle.enterprise_id))
+        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).tuples().all())
+        assert sorted(got.tuples().all()) == sorted(
+            [(USCC_WX, 2, ids[USCC_WX]), (USCC_NX, 3, ids[USCC_NX])]
+        )
+
+
 def test_plan_progress_and_warnings_on_a_frozen_clock(store: Engine, tmp_path: Path) -> None:
     with Session(store) as s:
         ent = _wx(s)

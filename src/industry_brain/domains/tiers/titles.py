@@ -27,6 +27,7 @@ from industry_brain.domains.tiers.inputs import TIERS
 from industry_brain.domains.tiers.models import TiersTitle
 from industry_brain.domains.tiers.service import TiersError
 from industry_brain.store import audit
+from industry_brain.store.db import chunks
 from industry_brain.store.models import Enterprise, ImportBatch
 
 HEADERS = {
@@ -113,7 +114,8 @@ def import_list(
     )
     session.add(batch)
     session.flush()
-    problems, loaded, known = [], 0, 0
+    problems: list[dict[str, Any]] = []
+    listed: list[tuple[int, list[Any], str, str, int, str]] = []  # row no., row, title key
     for n, row in enumerate(rows[1:], start=2):
         cell = lambda c, r=row: r[cols[c]] if c in cols and cols[c] < len(r) else None  # noqa: E731
         if all(v in (None, "") for v in row):
@@ -128,28 +130,45 @@ def import_list(
         if code is None:
             problems.append({"row": n, "message": f"未知梯度 / unknown tier: {cell('tier')}"})
             continue
-        batch_label = str(cell("batch") or "").strip() or "1"
-        dup = session.scalar(
-            select(TiersTitle.id).where(
-                TiersTitle.uscc == uscc,
-                TiersTitle.tier == code,
-                TiersTitle.year == year,
-                TiersTitle.batch == batch_label,
+        listed.append((n, row, uscc, code, year, str(cell("batch") or "").strip() or "1"))
+    # the titles already imported and the enterprises, looked up for the whole list at once
+    usccs = sorted({entry[2] for entry in listed})
+    known_titles: set[tuple[str, str, int, str]] = set()
+    ent_ids: dict[str, int] = {}
+    for part in chunks(usccs):
+        known_titles.update(
+            tuple(r)
+            for r in session.execute(
+                select(TiersTitle.uscc, TiersTitle.tier, TiersTitle.year, TiersTitle.batch).where(
+                    TiersTitle.uscc.in_(part)
+                )
             )
         )
-        if dup is not None:
+        ent_ids.update(
+            (u, i)
+            for u, i in session.execute(
+                select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(part))
+            )
+        )
+    validity: dict[int, int] = {}
+    loaded, known = 0, 0
+    for n, row, uscc, code, year, batch_label in listed:
+        cell = lambda c, r=row: r[cols[c]] if c in cols and cols[c] < len(r) else None  # noqa: E731
+        key = (uscc, code, year, batch_label)
+        if key in known_titles:  # imported before, or a repeated row of this list
             known += 1
             continue
+        known_titles.add(key)
         on = cell("recognised_on")
         start = on if isinstance(on, date) else date(year, 1, 1)
         if hasattr(start, "date"):
             start = start.date()
-        validity = int(params.get("tiers.validity_years", on=date(year, 1, 1)))
-        until = date(start.year + validity, start.month, start.day) - timedelta(days=1)
-        ent_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+        if year not in validity:
+            validity[year] = int(params.get("tiers.validity_years", on=date(year, 1, 1)))
+        until = date(start.year + validity[year], start.month, start.day) - timedelta(days=1)
         session.add(
             TiersTitle(
-                enterprise_id=ent_id,
+                enterprise_id=ent_ids.get(uscc),
                 uscc=uscc,
                 name=str(cell("name") or "")[:200] or None,
                 tier=code,
