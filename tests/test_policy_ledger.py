@@ -76,6 +76,7 @@ def test_review_four_eyes_payout_reversal_and_export(
     from industry_brain.store import db
 
     monkeypatch.setattr(db, "IN_CHUNK", 1)  # the payees' results read one at a time
+    monkeypatch.setattr(ledger, "PAYOUT_SLICE", 1)  # and their payouts written one at a time
     run_id = _seed(engine)
     with Session(engine) as s:
         ledger.review(s, run_id, POLICY, USCCS[2], "", "exclude", "企业已迁出本市", "officer_a")
@@ -98,7 +99,13 @@ def test_review_four_eyes_payout_reversal_and_export(
             "status": "approved",
         }
     assert _ledger(engine) == [(USCCS[0], 12.0, "payout"), (USCCS[1], 8.0, "payout")]
-    with Session(engine) as s:
+    with Session(engine) as s:  # each payout keeps its result's explanation
+        assert sorted(
+            p.trace["amount"]["formula_value"] for p in s.scalars(select(PolicyPayout))
+        ) == [
+            8.0,
+            12.0,
+        ]
         first = ledger.payouts(s)[0]["id"]
         ledger.reverse(s, first, "重复享受同类政策", "officer_b")
         with pytest.raises(ledger.LedgerError) as err:

@@ -77,6 +77,10 @@ def excluded(session: Session, run_id: int, policy: str) -> dict[tuple[int, str]
     return {k: v for k, v in state.items() if v is not None}
 
 
+#: payout rows written by one INSERT (10 values each: within every store's parameter limit)
+PAYOUT_SLICE = 1000
+
+
 def payout_list(session: Session, run_id: int, policy: str) -> list[dict[str, Any]]:
     """The eligible results of a policy in a run with their review state and what is paid."""
     run = _run(session, run_id)
@@ -89,8 +93,19 @@ def payout_list(session: Session, run_id: int, policy: str) -> list[dict[str, An
             .group_by(PolicyPayout.enterprise_id, PolicyPayout.entity)
         ).all()
     }
+    # the columns shown, not the results themselves: a result's explanation (``trace``) is
+    # JSON of a few kilobytes, and a province's policy has hundreds of thousands of payees
     rows = session.execute(
-        select(PolicyResult, Enterprise.uscc, Enterprise.name)
+        select(
+            PolicyResult.id,
+            PolicyResult.enterprise_id,
+            Enterprise.uscc,
+            Enterprise.name,
+            PolicyResult.entity,
+            PolicyResult.county_code,
+            PolicyResult.amount,
+            PolicyResult.paid,
+        )
         .join(Enterprise, Enterprise.id == PolicyResult.enterprise_id)
         .where(
             PolicyResult.run_id == run_id,
@@ -101,18 +116,18 @@ def payout_list(session: Session, run_id: int, policy: str) -> list[dict[str, An
     ).all()
     return [
         {
-            "result_id": r.id,
-            "enterprise_id": r.enterprise_id,
+            "result_id": rid,
+            "enterprise_id": eid,
             "uscc": uscc,
             "name": name,
-            "entity": r.entity,
-            "county_code": r.county_code,
-            "amount": r.amount,
-            "paid": r.paid,
-            "excluded": out.get((r.enterprise_id, r.entity)),
-            "in_ledger": paid.get((r.enterprise_id, r.entity)),
+            "entity": entity,
+            "county_code": county,
+            "amount": amount,
+            "paid": paid_amount,
+            "excluded": out.get((eid, entity)),
+            "in_ledger": paid.get((eid, entity)),
         }
-        for r, uscc, name in rows
+        for rid, eid, uscc, name, entity, county, amount, paid_amount in rows
     ]
 
 
@@ -286,25 +301,32 @@ def approve(session: Session, approval_id: int, actor: str) -> dict[str, Any]:
             total_new,
         )
     traces = {
-        r.id: r.trace
+        rid: trace
         for part in chunks([x["result_id"] for x in new])  # a province's payees: in slices
-        for r in session.scalars(select(PolicyResult).where(PolicyResult.id.in_(part)))
+        for rid, trace in session.execute(
+            select(PolicyResult.id, PolicyResult.trace).where(PolicyResult.id.in_(part))
+        )
     }
     written = 0
-    for r in new:
+    for part in chunks(new, PAYOUT_SLICE):  # one statement per slice of payees
         stmt = (
             _insert(session)
             .values(
-                policy=approval.policy,
-                period=approval.period,
-                enterprise_id=r["enterprise_id"],
-                entity=r["entity"],
-                kind="payout",
-                amount=r["paid"],
-                run_id=approval.run_id,
-                approval_id=approval.id,
-                trace=traces.get(r["result_id"], {}),
-                actor=actor,
+                [
+                    {
+                        "policy": approval.policy,
+                        "period": approval.period,
+                        "enterprise_id": r["enterprise_id"],
+                        "entity": r["entity"],
+                        "kind": "payout",
+                        "amount": r["paid"],
+                        "run_id": approval.run_id,
+                        "approval_id": approval.id,
+                        "trace": traces.get(r["result_id"], {}),
+                        "actor": actor,
+                    }
+                    for r in part
+                ]
             )
             .on_conflict_do_nothing(
                 index_elements=["policy", "period", "enterprise_id", "entity", "kind"]
