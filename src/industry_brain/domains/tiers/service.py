@@ -576,14 +576,12 @@ def _decode_slice(part: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
             figures[at[k]] if k in at else np.full(len(values), None, dtype=object)
             for k in (f"{s.code}__c__{n.id}" for n in s.requires)
         ]
-        oks = [_requires_ok(r) for r in zip(*required, strict=True)] if required else None
-        bases = np.where(use_mine | ~has_declared[applies], "verified", "declared")
         n = len(values)
+        oks = [_requires_ok(r) for r in zip(*required, strict=True)] if required else [True] * n
+        bases = np.where(use_mine | ~has_declared[applies], "verified", "declared")
         traces = np.empty(n, dtype=object)
         for i in range(n):
-            traces[i] = Trace.of_values(
-                s, values[i], str(bases[i]), oks[i] if oks is not None else True
-            )
+            traces[i] = Trace.of_values(s, values[i], str(bases[i]), oks[i])
         positions.append(np.flatnonzero(applies))
         schemes.append(np.full(n, j))
         columns.append(
@@ -594,7 +592,7 @@ def _decode_slice(part: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
                 "status": np.array(status, dtype=object),
                 "points": used(f"{s.code}__lo"),
                 "closeness": used(f"{s.code}__close"),
-                "requires_ok": np.array([t.requires_ok for t in traces] if n else [], dtype=object),
+                "requires_ok": np.array(oks, dtype=object),
                 "trace": traces,
             }
         )
@@ -610,7 +608,9 @@ def _decode_slice(part: pd.DataFrame, sch: list[Scheme]) -> pd.DataFrame:
 
 def _requires_ok(oks: tuple[Any, ...]) -> bool | None:
     """Whether a scheme's preconditions hold, from each one's outcome (True, False or None):
-    False when one is known not to hold, None when one is unknown, else True."""
+    False when one is known not to hold, None when one is unknown, else True. A scheme whose
+    preconditions are known not to hold (e.g. 新升规 for a firm above designated size) is no
+    next step for the firm."""
     if any(ok is False for ok in oks):
         return False
     if any(ok is None for ok in oks):
