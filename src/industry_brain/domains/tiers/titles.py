@@ -116,21 +116,24 @@ def import_list(
     session.flush()
     problems: list[dict[str, Any]] = []
     listed: list[tuple[int, list[Any], str, str, int, str]] = []  # row no., row, title key
+
+    def cell(row: list[Any], column: str) -> Any:
+        return row[cols[column]] if column in cols and cols[column] < len(row) else None
+
     for n, row in enumerate(rows[1:], start=2):
-        cell = lambda c, r=row: r[cols[c]] if c in cols and cols[c] < len(r) else None  # noqa: E731
         if all(v in (None, "") for v in row):
             continue
-        code = tier or tier_code(cell("tier"))
+        code = tier or tier_code(cell(row, "tier"))
         try:
-            uscc = normalize_uscc(str(cell("uscc") or ""))
-            year = int(str(cell("year")).strip()[:4])
+            uscc = normalize_uscc(str(cell(row, "uscc") or ""))
+            year = int(str(cell(row, "year")).strip()[:4])
         except Exception as exc:  # a bad cell is a problem of its row, not of the file
             problems.append({"row": n, "message": str(exc)})
             continue
         if code is None:
-            problems.append({"row": n, "message": f"未知梯度 / unknown tier: {cell('tier')}"})
+            problems.append({"row": n, "message": f"未知梯度 / unknown tier: {cell(row, 'tier')}"})
             continue
-        listed.append((n, row, uscc, code, year, str(cell("batch") or "").strip() or "1"))
+        listed.append((n, row, uscc, code, year, str(cell(row, "batch") or "").strip() or "1"))
     # the titles already imported and the enterprises, looked up for the whole list at once
     usccs = sorted({entry[2] for entry in listed})
     known_titles: set[tuple[str, str, int, str]] = set()
@@ -153,13 +156,12 @@ def import_list(
     validity: dict[int, int] = {}
     loaded, known = 0, 0
     for n, row, uscc, code, year, batch_label in listed:
-        cell = lambda c, r=row: r[cols[c]] if c in cols and cols[c] < len(r) else None  # noqa: E731
         key = (uscc, code, year, batch_label)
         if key in known_titles:  # imported before, or a repeated row of this list
             known += 1
             continue
         known_titles.add(key)
-        on = cell("recognised_on")
+        on = cell(row, "recognised_on")
         start = on if isinstance(on, date) else date(year, 1, 1)
         if hasattr(start, "date"):
             start = start.date()
@@ -170,11 +172,11 @@ def import_list(
             TiersTitle(
                 enterprise_id=ent_ids.get(uscc),
                 uscc=uscc,
-                name=str(cell("name") or "")[:200] or None,
+                name=str(cell(row, "name") or "")[:200] or None,
                 tier=code,
                 year=year,
                 batch=batch_label,
-                issuer=str(cell("issuer") or "")[:64] or None,
+                issuer=str(cell(row, "issuer") or "")[:64] or None,
                 valid_until=until,
                 source_file=path.name,
                 source_sheet=sheet,
