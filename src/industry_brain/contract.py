@@ -94,6 +94,28 @@ def newest_runs(session: Any, run: Any, service: str, *where: Any) -> list[dict[
     ]
 
 
+def rows_of_runs(
+    session: Any, result: Any, columns: list[str], manifest: list[dict[str, Any]]
+) -> Any:
+    """The rows of the runs in ``manifest`` (as :func:`newest_runs` gives them) from the result
+    model ``result`` (columns ``run_id``, ``enterprise_id`` and ``columns``), by run and
+    enterprise, as a pandas frame: ``run_id``, the run's ``parameter_version``, then
+    ``columns``."""
+    from sqlalchemy import select
+
+    from industry_brain.store.db import frame_of
+
+    rows = session.execute(
+        select(result.run_id, *[getattr(result, c) for c in columns])
+        .where(result.run_id.in_([r["run_id"] for r in manifest]))
+        .order_by(result.run_id, result.enterprise_id)
+    ).all()
+    frame = frame_of(rows, ["run_id", *columns])
+    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
+    frame.insert(1, "parameter_version", frame["run_id"].map(versions))
+    return frame
+
+
 class Hooks:
     """The hook specifications. Each is documented here and nowhere else."""
 

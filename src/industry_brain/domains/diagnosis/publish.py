@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable, newest_runs
+from industry_brain.contract import ResultTable, newest_runs, rows_of_runs
 from industry_brain.core import parameters as core_params
 from industry_brain.domains.diagnosis import service
 from industry_brain.domains.diagnosis.models import (
@@ -28,7 +28,6 @@ from industry_brain.domains.diagnosis.models import (
     DiagnosisRun,
 )
 from industry_brain.store import audit
-from industry_brain.store.db import frame_of
 from industry_brain.store.models import Enterprise
 
 SCHEMA: tuple[tuple[str, str], ...] = (
@@ -176,14 +175,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the newest published run of every year and those runs."""
     manifest = runs(session)
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
-    rows = session.execute(
-        select(DiagnosisResult.run_id, *[getattr(DiagnosisResult, c) for c in cols])
-        .where(DiagnosisResult.run_id.in_([r["run_id"] for r in manifest]))
-        .order_by(DiagnosisResult.run_id, DiagnosisResult.enterprise_id)
-    ).all()
-    frame = frame_of(rows, ["run_id", *cols])
-    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
-    frame.insert(1, "parameter_version", frame["run_id"].map(versions))
+    frame = rows_of_runs(session, DiagnosisResult, cols, manifest)
     for c in ("cmmm_level", "dcmm_level", "lianghua_stage"):
         frame[c] = frame[c].astype("Int64")
     frame["guanbiao_certified"] = frame["guanbiao_certified"].astype(bool)

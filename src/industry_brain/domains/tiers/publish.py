@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.contract import ResultTable, newest_runs
+from industry_brain.contract import ResultTable, newest_runs, rows_of_runs
 from industry_brain.domains.tiers.models import TiersLevel, TiersRun
-from industry_brain.store.db import frame_of
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -39,17 +37,9 @@ def runs(session: Session) -> list[dict[str, Any]]:
 def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the published run of every year and those runs."""
     manifest = runs(session)
-    years = {r["run_id"]: r["year"] for r in manifest}
-    versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version", "year")]
-    rows = session.execute(
-        select(TiersLevel.run_id, *[getattr(TiersLevel, c) for c in cols])
-        .where(TiersLevel.run_id.in_(list(years)))
-        .order_by(TiersLevel.run_id, TiersLevel.enterprise_id)
-    ).all()
-    frame = frame_of(rows, ["run_id", *cols])
-    frame.insert(1, "parameter_version", frame["run_id"].map(versions))
-    frame.insert(2, "year", frame["run_id"].map(years))
+    frame = rows_of_runs(session, TiersLevel, cols, manifest)
+    frame.insert(2, "year", frame["run_id"].map({r["run_id"]: r["year"] for r in manifest}))
     return frame[[c for c, _ in SCHEMA]], manifest
 
 
