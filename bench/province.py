@@ -8,6 +8,9 @@ prints each phase's wall time and peak memory: the resident set of this process 
 processes (Spark, the SQLite snapshot exporter), sampled every 0.1 s (the database server's
 own memory is not counted).
 
+Then the warehouse snapshot of that store is measured (``bench/snapshot.py``: a full build
+and an appeal's correction refreshed, against the store's own export).
+
     IB_BENCH_FIRMS=20000 python -m bench province      # default 500,000
     IB_BENCH_STORE=postgresql://… python -m bench province
 
@@ -165,6 +168,14 @@ def run(rows: int = 0) -> dict[str, Any]:
         print(f"province main job: {firms:,} firms into {url.split('@')[-1]} (load {load})")
         try:
             out = province(firms, url, tmp / "demo")
+            # the warehouse snapshot of the store the job loaded: full build and a correction
+            from bench import snapshot
+
+            engine = make_engine(url)
+            try:
+                out["snapshot"] = snapshot.measure(engine, tmp / "snapshots")
+            finally:
+                engine.dispose()
         finally:
             if server is not None:
                 server.stop()

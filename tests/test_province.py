@@ -69,6 +69,49 @@ def test_province_main_job_on_postgresql(pg_server, tmp_path):
     assert names[3:] == [f"service {name}" for name, _ in service_hooks()]
     assert all(p["peak_mb"] > 50 for p in out["phases"])  # measured: a Python process is > 50 MB
 
+    # the snapshot bench on that store: a full build, then a correction of one enterprise's
+    # tax (two tax types) refreshed: one enterprise re-read, one file of one year
+    # written per table, the result tables fixed by their runs linked, not read again
+    import pandas as pd
+    from bench.snapshot import measure
+
+    from industry_brain.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        snap = measure(engine, tmp_path / "snapshots")
+    finally:
+        engine.dispose()
+    year = snap["correction"]["year"]
+    assert snap["refreshed_enterprises"] == 1 and snap["rewritten_years"] == [year]
+    assert snap["written_files"]["facts"] == [f"{year}-0000.parquet"]
+    assert snap["written_files"]["electricity_monthly"] in ([], [f"{year}-0000.parquet"])
+    fixed = {"result_mujun", "result_carbon", "result_carbon_lines", "result_tiers"}
+    assert fixed <= set(snap["linked_results"]) and "result_projects" not in snap["linked_results"]
+    assert snap["raw_facts"] >= snap["facts"] > 0 and snap["full"]["seconds"] > 0
+    # the refresh equals a full build taken now, and the corrected figure changed
+    from industry_brain.warehouse.snapshot import BY_YEAR, build_snapshot
+
+    engine = make_engine(url)
+    try:
+        now = build_snapshot(engine, tmp_path / "snapshots" / "now", incremental=False)
+    finally:
+        engine.dispose()
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(f"{snap['paths']['refresh']}/{table}"),
+            pd.read_parquet(now.table(table)),
+        )
+    ents = pd.read_parquet(now.table("enterprises")).set_index("uscc")["enterprise_id"]
+    eid = ents[snap["correction"]["uscc"]]
+
+    def tax(folder: str) -> float:
+        facts = pd.read_parquet(f"{folder}/facts")
+        row = facts[(facts["enterprise_id"] == eid) & (facts["year"] == year)]
+        return float(row.set_index("item").loc["tax_paid", "value"])
+
+    assert tax(str(now.path)) != tax(snap["paths"]["full"])
+
 
 def test_cli_firms_only_for_a_province_of_at_least_100():
     from typer.testing import CliRunner

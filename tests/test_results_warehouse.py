@@ -238,3 +238,37 @@ def test_monitoring_figures_are_the_same_on_both_engines(tmp_path: Path) -> None
     assert duck.city.keys() == spark.city.keys()
     for key, value in duck.city.items():
         assert spark.city[key] == (None if value is None else pytest.approx(value)), key
+
+
+def test_a_refresh_links_the_result_tables_whose_runs_did_not_change(
+    engine: Engine, store: dict[str, int], tmp_path: Path
+) -> None:
+    """A snapshot beside another with no new run keeps the 亩均 and carbon tables' files (the
+    same file on disk, not read again); ``result_projects`` is read again, since a project's
+    live stage changes without a run. A new 亩均 run is published: the next refresh reads
+    ``result_mujun`` again (its rows name the new run) and still links the carbon tables."""
+    import os
+
+    first = build_snapshot(engine, tmp_path / "snaps" / "one")
+    second = build_snapshot(engine, tmp_path / "snaps" / "two")
+    assert second.refreshed_from == str(first.path)
+    fixed = ("result_mujun", "result_carbon", "result_carbon_lines")
+    for table in fixed:
+        assert os.path.samefile(second.table(table), first.table(table)), table
+    assert not os.path.samefile(second.table("result_projects"), first.table("result_projects"))
+    assert second.rows == first.rows and second.runs == first.runs
+    assert second.result_keys == first.result_keys and set(first.result_keys) >= set(fixed)
+    outcome, _ = mujun_service.run(engine, 2024, snapshot=second, actor="test")
+    third = build_snapshot(engine, tmp_path / "snaps" / "three")
+    assert third.refreshed_from == str(second.path)
+    assert not os.path.samefile(third.table("result_mujun"), first.table("result_mujun"))
+    assert set(_read(third.path, "duckdb", "result_mujun")["run_id"]) == {outcome.run_id}
+    assert [r["run_id"] for r in third.runs_of("result_mujun")] == [outcome.run_id]
+    for table in ("result_carbon", "result_carbon_lines"):
+        assert os.path.samefile(third.table(table), first.table(table)), table
+    full = build_snapshot(engine, tmp_path / "snaps" / "full", incremental=False)
+    assert full.runs == third.runs and full.rows == third.rows
+    for table in RESULT_TABLES:
+        pd.testing.assert_frame_equal(
+            _read(third.path, "duckdb", table), _read(full.path, "duckdb", table), obj=table
+        )

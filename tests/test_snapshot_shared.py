@@ -119,7 +119,7 @@ def test_the_store_snapshot_is_published_and_a_refresh_sends_only_what_changed(
     remote = _remote_bytes(first.published_uri)
     local = _local_bytes(first.path)
     # every file byte for byte; the manifest (local and remote) names the published URI
-    assert remote == local and "facts/2025.parquet" in remote
+    assert remote == local and "facts/2025-0000.parquet" in remote
     assert shared.read_manifest(first.published_uri)["published_uri"] == first.published_uri
     assert shared.published_uri(first.path) == first.published_uri
 
@@ -137,7 +137,9 @@ def test_the_store_snapshot_is_published_and_a_refresh_sends_only_what_changed(
     assert second.rewritten_years == [2024]
     pub = second.publication
     assert pub is not None
-    assert "facts/2025.parquet" in pub["copied"] and "facts/2024.parquet" in pub["uploaded"]
+    assert (
+        "facts/2025-0000.parquet" in pub["copied"] and "facts/2024-0000.parquet" in pub["uploaded"]
+    )
     assert not set(pub["copied"]) & set(pub["uploaded"])
     assert pub["bytes"] == sum((second.path / rel).stat().st_size for rel in pub["uploaded"])
     assert _remote_bytes(second.published_uri) == _local_bytes(second.path)

@@ -126,7 +126,7 @@ def test_yearly_sums_are_correctly_rounded_and_nothing_is_left_staged(engine, tm
     assert sorted(p.name for p in snap.path.iterdir()) == sorted(
         [t if t in BY_YEAR else f"{t}.parquet" for t in snap.rows] + ["manifest.json"]
     )
-    assert [p.name for p in snap.table("facts").iterdir()] == ["2025.parquet"]
+    assert [p.name for p in snap.table("facts").iterdir()] == ["2025-0000.parquet"]
 
 
 def _tax_file(tmp_path, name: str, rows: str):  # type: ignore[no-untyped-def]
@@ -202,7 +202,7 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
     snapshot, engine, tmp_path
 ):
     """The fixture's snapshot holds 2025 only. Statistics for 2024 arrive (A: value added 280,
-    B: 40): the refresh writes ``facts/2024.parquet`` and links the 2025 files of the first
+    B: 40): the refresh writes ``facts/2024-0000.parquet`` and links the 2025 files of the first
     snapshot (the same file on disk). Then the tax bureau's 2025 figures for B arrive (20,000 +
     5,000 元 = 2.5 万元, over statistics' 5 by precedence): the next refresh rewrites 2025 only
     and links the second snapshot's 2024 files. Each refresh equals a full build, read as one
@@ -223,15 +223,15 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
         assert (
             sorted(p.name for p in second.table(table).iterdir())
             == [
-                "2024.parquet",
-                "2025.parquet",
+                "2024-0000.parquet",
+                "2025-0000.parquet",
             ]
             or table == "electricity_monthly"
         )  # no 2024 electricity: 2025 only
         assert os.path.samefile(
-            second.table(table) / "2025.parquet", first.table(table) / "2025.parquet"
+            second.table(table) / "2025-0000.parquet", first.table(table) / "2025-0000.parquet"
         )
-    year_2024 = pd.read_parquet(second.table("facts") / "2024.parquet")
+    year_2024 = pd.read_parquet(second.table("facts") / "2024-0000.parquet")
     # 2 firms × (value added, tax paid); 规上 goes to scales
     assert set(year_2024["year"]) == {2024} and len(year_2024) == 4
     r = import_file(
@@ -243,11 +243,11 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
     third = build_snapshot(engine, first.path.parent / "third")
     assert third.refreshed_from == str(second.path) and third.rewritten_years == [2025]
     assert os.path.samefile(
-        third.table("facts") / "2024.parquet",
-        year_2024_path := second.table("facts") / "2024.parquet",
+        third.table("facts") / "2024-0000.parquet",
+        year_2024_path := second.table("facts") / "2024-0000.parquet",
     )
     assert not os.path.samefile(
-        third.table("facts") / "2025.parquet", first.table("facts") / "2025.parquet"
+        third.table("facts") / "2025-0000.parquet", first.table("facts") / "2025-0000.parquet"
     )
     full = build_snapshot(engine, first.path.parent / "full", incremental=False)
     assert full.rewritten_years is None and full.rows == third.rows
@@ -259,21 +259,101 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
     counts = con.table("facts").group_by("year").aggregate(n=_.count()).to_pandas()
     assert dict(zip(counts["year"], counts["n"], strict=True)) == {
         2024: len(year_2024),
-        2025: len(pd.read_parquet(third.table("facts") / "2025.parquet")),
+        2025: len(pd.read_parquet(third.table("facts") / "2025-0000.parquet")),
     }
     assert year_2024_path.exists()
 
 
-def test_an_enterprise_moved_to_another_county_rewrites_every_year(snapshot, engine, tmp_path):
-    """Department precedence is per county: when B moves (南浔区 → 吴兴区) every year may differ,
-    so the refresh rewrites them all (rewritten_years None) and still equals a full build."""
+def test_an_enterprise_moved_to_another_county_rewrites_its_parts_of_every_year(
+    snapshot, engine, tmp_path, monkeypatch
+):
+    """Department precedence is per county: when B moves (南浔区 → 吴兴区) every year of B may
+    differ, so the refresh rewrites B's part of every year and still equals a full build. With
+    one enterprise per bucket (``BUCKET_FIRMS`` 1), A's part is the first snapshot's file."""
+    import os
+
+    from industry_brain.warehouse import snapshot as snapshot_module
+
+    monkeypatch.setattr(snapshot_module, "BUCKET_FIRMS", 1)
+    ents = pd.read_parquet(snapshot.table("enterprises")).set_index("uscc")["enterprise_id"]
+    a, b = int(ents[A]), int(ents[B])
+    first = build_snapshot(engine, snapshot.path.parent / "by_firm", incremental=False)
+    assert sorted(p.name for p in first.table("facts").iterdir()) == [
+        f"2025-{a:04d}.parquet",
+        f"2025-{b:04d}.parquet",
+    ]
     reg = tmp_path / "reg2.csv"
     reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{B},乙,吴兴区,3841\n", "utf-8")
     r = import_file("registration", reg, engine=engine)
     assert r.status == "committed", [p.message() for p in r.problems]
     refreshed = build_snapshot(engine, snapshot.path.parent / "moved")
     full = build_snapshot(engine, snapshot.path.parent / "moved_full", incremental=False)
-    assert refreshed.refreshed_from == str(snapshot.path) and refreshed.rewritten_years is None
+    assert refreshed.refreshed_from == str(first.path) and refreshed.rewritten_years == [2025]
+    assert refreshed.refreshed_enterprises == 1
+    a_part = f"2025-{a:04d}.parquet"
+    assert os.path.samefile(refreshed.table("facts") / a_part, first.table("facts") / a_part)
+    b_part = f"2025-{b:04d}.parquet"
+    assert not os.path.samefile(refreshed.table("facts") / b_part, first.table("facts") / b_part)
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))
+        )
+
+
+def test_a_correction_rewrites_one_part_and_links_the_rest(snapshot, engine, tmp_path, monkeypatch):
+    """One enterprise per bucket: B's 2025 tax correction (20,000 + 5,000 元 = 2.5 万元) writes
+    B's 2025 part only. A's facts and electricity parts are the base's files on disk, the
+    refresh equals a full build, and B's tax_paid is 2.5 from the tax bureau."""
+    import os
+
+    from industry_brain.warehouse import snapshot as snapshot_module
+
+    monkeypatch.setattr(snapshot_module, "BUCKET_FIRMS", 1)
+    first = build_snapshot(engine, snapshot.path.parent / "parts")
+    # the fixture's snapshot has one bucket per year: the layout changed, a full build
+    assert first.refreshed_from == str(snapshot.path) and first.refreshed_enterprises == 0
+    ents = pd.read_parquet(first.table("enterprises")).set_index("uscc")["enterprise_id"]
+    a, b = int(ents[A]), int(ents[B])
+    r = import_file(
+        "tax",
+        _tax_file(tmp_path, "t3.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
+        engine=engine,
+    )
+    assert r.status == "committed", [p.message() for p in r.problems]
+    second = build_snapshot(engine, snapshot.path.parent / "parts2")
+    assert second.refreshed_from == str(first.path) and second.refreshed_enterprises == 1
+    for table in BY_YEAR:
+        for part in first.table(table).glob(f"2025-{a:04d}.parquet"):
+            assert os.path.samefile(second.table(table) / part.name, part), (table, part.name)
+    b_part = f"2025-{b:04d}.parquet"
+    assert not os.path.samefile(second.table("facts") / b_part, first.table("facts") / b_part)
+    tax = pd.read_parquet(second.table("facts") / b_part).set_index("item")
+    assert tax.loc["tax_paid", "value"] == pytest.approx(2.5)
+    assert tax.loc["tax_paid", "source_dept"] == "tax"
+    full = build_snapshot(engine, snapshot.path.parent / "parts_full", incremental=False)
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(second.table(table)), pd.read_parquet(full.table(table))
+        )
+
+
+def test_a_base_without_buckets_is_rewritten_whole(snapshot, engine, tmp_path):
+    """A snapshot written before the buckets names its year files ``2025.parquet``: a refresh
+    from it reads those files whole and writes every part, and equals a full build."""
+    for table in BY_YEAR:
+        for part in snapshot.table(table).glob("*.parquet"):
+            part.rename(part.with_name(part.name.split("-")[0] + ".parquet"))
+    assert (snapshot.table("facts") / "2025.parquet").exists()
+    r = import_file(
+        "tax",
+        _tax_file(tmp_path, "t4.csv", f"{B},2025,增值税,20000\n"),
+        engine=engine,
+    )
+    assert r.status == "committed", [p.message() for p in r.problems]
+    refreshed = build_snapshot(engine, snapshot.path.parent / "from_old")
+    full = build_snapshot(engine, snapshot.path.parent / "from_old_full", incremental=False)
+    assert refreshed.refreshed_from == str(snapshot.path)
+    assert [p.name for p in refreshed.table("facts").iterdir()] == ["2025-0000.parquet"]
     for table in BY_YEAR:
         pd.testing.assert_frame_equal(
             pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))

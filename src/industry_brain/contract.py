@@ -65,13 +65,22 @@ class ResultTable:
     ``runs(session)`` (optional) returns the same list of runs as ``read`` without reading any
     row: whoever only asks which runs are published (is a snapshot still current?) calls
     :meth:`published_runs`, which falls back to ``read`` for a table without it. At province
-    scale ``read`` returns millions of rows."""
+    scale ``read`` returns millions of rows.
+
+    ``fixed_by(session)`` (optional) returns a JSON value that names the rows' content: as long
+    as it returns the same value, ``read`` returns the same rows. A table whose published runs'
+    rows are never changed afterwards (a new evaluation is a new run) passes its runs function.
+    A snapshot refresh then keeps the base snapshot's file of the table when the value is
+    unchanged, instead of reading millions of rows again. A table whose rows change without a
+    new run (``result_projects``: a project's live stage and reports) leaves it None and is
+    read every time."""
 
     name: str
     schema: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     read: Callable[[Any], tuple[Any, list[dict[str, Any]]]]
     runs: Callable[[Any], list[dict[str, Any]]] | None = None
+    fixed_by: Callable[[Any], Any] | None = None
 
     def published_runs(self, session: Any) -> list[dict[str, Any]]:
         """The runs whose rows :attr:`read` returns (``runs`` when given, else ``read``'s)."""

@@ -185,8 +185,9 @@ def computed_once(backend: Any, table: Any) -> Any:
 
 
 def table_path(snapshot_dir: Path, name: str) -> Path:
-    """Where the snapshot table ``name`` lies: a folder of Parquet files (``facts/2025.parquet``,
-    one per year) or one file (``enterprises.parquet``). pandas and pyarrow read either."""
+    """Where the snapshot table ``name`` lies: a folder of Parquet files, one per year and
+    bucket of enterprises (``facts/2025-0000.parquet``), or one file (``enterprises.parquet``).
+    pandas and pyarrow read either."""
     folder = Path(snapshot_dir) / name
     return folder if folder.is_dir() else Path(snapshot_dir) / f"{name}.parquet"
 
@@ -208,7 +209,7 @@ def connect(
     snapshot_dir: Path | str, engine: str = "duckdb", tables: tuple[str, ...] | None = None
 ):  # type: ignore[no-untyped-def]
     """An Ibis backend with the snapshot's Parquet tables registered under their names (a table
-    kept as one file per year is read as one table).
+    kept as files per year and bucket is read as one table).
 
     ``snapshot_dir`` is a local folder or the URI of a published snapshot
     (:mod:`industry_brain.warehouse.shared`: ``s3://…``, ``hdfs://…``, ``file://…``). On

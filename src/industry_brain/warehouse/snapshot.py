@@ -1,9 +1,9 @@
 """Snapshot of the operational store as Parquet: the input of every evaluation.
 
 Tables (one Parquet file each under the snapshot folder; the two big ones, ``facts`` and
-``electricity_monthly``, one file per year under a folder of their name — ``facts/2025.parquet``
-— so an evaluation of a year reads that year's file and a refresh rewrites only the years a new
-batch touched):
+``electricity_monthly``, one file per year and bucket of enterprise ids under a folder of their
+name — ``facts/2025-0003.parquet`` — so an evaluation of a year reads that year's files and a
+refresh rewrites only the files of the years and enterprises a new batch touched):
 
 - ``enterprises``: enterprise_id, uscc, name, county_code, industry_code, division, status
 - ``scales``: enterprise_id, year, above_scale (规上/规下 by year)
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -47,8 +48,9 @@ from industry_brain.warehouse import shared
 from industry_brain.warehouse.engines import scan_path, table_path
 
 TABLES = ("enterprises", "scales", "facts", "electricity_monthly")
-#: tables written as one Parquet file per year (``<table>/<year>.parquet``; a table without rows
-#: is one empty file, ``<table>/empty.parquet``)
+#: tables written as one Parquet file per year and bucket of ``BUCKET_FIRMS`` enterprise ids
+#: (``<table>/<year>-<bucket>.parquet``; a table without rows is one empty file,
+#: ``<table>/empty.parquet``)
 BY_YEAR = ("facts", "electricity_monthly")
 
 
@@ -62,6 +64,12 @@ class Snapshot:
     database: str = ""
     #: the parameter version the facts were reduced with (department precedence)
     parameter_version: str = ""
+    #: what fixes each result table's rows (``ResultTable.fixed_by``), by table: a refresh
+    #: links a table whose key is unchanged
+    result_keys: dict[str, Any] = field(default_factory=dict)
+    #: enterprise ids per year file (``BUCKET_FIRMS`` when written; None: a snapshot written
+    #: before the buckets, one file per year)
+    bucket_firms: int | None = None
     #: fingerprint of the import batches it holds (ids, files, times): proves a later snapshot
     #: may start from it (the same store, nothing rewritten)
     batches_fingerprint: str = ""
@@ -77,7 +85,7 @@ class Snapshot:
     publication: dict[str, Any] | None = field(default=None, repr=False)
 
     def table(self, name: str) -> Path:
-        """The table's Parquet file, or its folder of one file per year (:data:`BY_YEAR`)."""
+        """The table's Parquet file, or its folder of year files (:data:`BY_YEAR`)."""
         return table_path(self.path, name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +97,8 @@ class Snapshot:
             "runs": self.runs,
             "database": self.database,
             "parameter_version": self.parameter_version,
+            "result_keys": self.result_keys,
+            "bucket_firms": self.bucket_firms,
             "batches_fingerprint": self.batches_fingerprint,
             "refreshed_from": self.refreshed_from,
             "refreshed_enterprises": self.refreshed_enterprises,
@@ -104,18 +114,20 @@ class Snapshot:
     def open(cls, path: Path) -> Snapshot:
         data = json.loads((path / "manifest.json").read_text("utf-8"))
         return cls(
-            Path(path),
-            data["rows"],
-            data["batch_ids"],
-            data["created_at"],
-            data.get("runs", []),
-            data.get("database", ""),
-            data.get("parameter_version", ""),
-            data.get("batches_fingerprint", ""),
-            data.get("refreshed_from", ""),
-            data.get("refreshed_enterprises"),
-            data.get("rewritten_years"),
-            data.get("published_uri", ""),
+            path=Path(path),
+            rows=data["rows"],
+            batch_ids=data["batch_ids"],
+            created_at=data["created_at"],
+            runs=data.get("runs", []),
+            database=data.get("database", ""),
+            parameter_version=data.get("parameter_version", ""),
+            result_keys=data.get("result_keys", {}),
+            bucket_firms=data.get("bucket_firms"),
+            batches_fingerprint=data.get("batches_fingerprint", ""),
+            refreshed_from=data.get("refreshed_from", ""),
+            refreshed_enterprises=data.get("refreshed_enterprises"),
+            rewritten_years=data.get("rewritten_years"),
+            published_uri=data.get("published_uri", ""),
         )
 
 
@@ -179,15 +191,36 @@ def _published_runs(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], list[dict[str, Any]]]:
+def _write_results(
+    session: Session, out_dir: Path, base: Snapshot | None = None
+) -> tuple[dict[str, int], list[dict[str, Any]], dict[str, Any]]:
     """Every service's published result tables (service contract) as Parquet under
-    ``out_dir``, and their runs."""
+    ``out_dir``, their runs and the keys of the tables that declare what fixes their rows
+    (``ResultTable.fixed_by``). With ``base`` (a refresh), a table whose key equals the base
+    snapshot's is the base's file, linked: not read again."""
     from industry_brain import contract
 
     rows: dict[str, int] = {}
     runs: list[dict[str, Any]] = []
+    keys: dict[str, Any] = {}
     for _service, tables in contract.each("result_tables"):
         for table in tables:
+            target = out_dir / f"{table.name}.parquet"
+            if table.fixed_by is not None:
+                # JSON's own form, as the manifest keeps it
+                keys[table.name] = json.loads(json.dumps(table.fixed_by(session)))
+                old = base.path / target.name if base is not None else None
+                if (
+                    base is not None
+                    and old is not None
+                    and old.is_file()
+                    and table.name in base.rows
+                    and base.result_keys.get(table.name) == keys[table.name]
+                ):
+                    _link(old, target)
+                    rows[table.name] = base.rows[table.name]
+                    runs += [{**r, "table": table.name} for r in table.published_runs(session)]
+                    continue
             frame, table_runs = table.read(session)
             runs += [{**r, "table": table.name} for r in table_runs]
             frame = frame[[c for c, _ in table.schema]].copy()
@@ -195,8 +228,8 @@ def _write_results(session: Session, out_dir: Path) -> tuple[dict[str, int], lis
                 values = frame[col].astype(object).where(frame[col].notna(), None)
                 frame[col] = values if kind == "string" else values.astype(_PANDAS[kind])
             schema = pa.schema([(c, _ARROW[k]) for c, k in table.schema])
-            rows[table.name] = _write(frame, out_dir / f"{table.name}.parquet", schema)
-    return rows, runs
+            rows[table.name] = _write(frame, target, schema)
+    return rows, runs, keys
 
 
 def _precedence_ranks(combos: pd.DataFrame) -> pd.DataFrame:
@@ -228,6 +261,9 @@ DUCKDB_MEMORY = "2GB"
 _DUCK = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
 #: an incremental refresh re-reads at most this many enterprises; beyond, a full build
 INCREMENTAL_MAX = 50_000
+#: enterprises (by id) per file of a year: a refresh rewrites only the files of the enterprises
+#: it re-read (a file of a year holds ≈ 2 million facts at province scale)
+BUCKET_FIRMS = 50_000
 
 
 def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
@@ -306,6 +342,28 @@ def _pg_export(url: Any, sql: str, out: Path) -> int:
         return write_parquet(cursor, sql, str(out))
 
 
+def _year_files(folder: Path) -> dict[tuple[int, int], Path] | None:
+    """A snapshot table's files by (year, bucket) — ``2025-0003.parquet`` — or None when a file
+    is named otherwise (a snapshot written before the buckets: ``2025.parquet``); the empty
+    table's ``empty.parquet`` is not a part."""
+    parts: dict[tuple[int, int], Path] = {}
+    for path in folder.glob("*.parquet"):
+        found = _PART.fullmatch(path.stem)
+        if found is None:
+            if path.stem != "empty":
+                return None
+            continue
+        parts[(int(found[1]), int(found[2]))] = path
+    return parts
+
+
+def _part_name(year: int, bucket: int) -> str:
+    return f"{year}-{bucket:04d}.parquet"
+
+
+_PART = re.compile(r"(\d{4})-(\d{4})")
+
+
 def _write_facts(
     reader: str,
     enterprises: Path,
@@ -316,12 +374,17 @@ def _write_facts(
     changed_years: set[int] | None = None,
 ) -> tuple[dict[str, int], list[int] | None]:
     """Precedence, yearly sums and monthly electricity by DuckDB from the staged raw facts, out
-    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as one Parquet file per year.
-    With ``base``, the staged facts are those of the ``affected`` enterprises only and every
-    other enterprise's rows are copied from the base snapshot; with ``changed_years`` too, only
-    those years are written and the base's files of the other years are linked (a correction of
-    one year rewrites that year's file). Returns the row counts and the years written (None:
-    every year)."""
+    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as one Parquet file per year
+    and bucket of enterprises (``facts/2025-0003.parquet``: ids 150,000–199,999 with
+    ``BUCKET_FIRMS`` 50,000).
+
+    With ``base``, the staged facts are those of the ``affected`` enterprises only. Only the
+    parts (year, bucket) that may differ from the base are written — the buckets of the affected
+    enterprises, in ``changed_years`` (every year when None) — from the staged facts and the
+    base's rows of the other enterprises of those parts; every other part is the base's file,
+    linked. An appeal's correction of one firm's year thus rewrites one part of one year, at
+    any scale. A base written before the buckets is read whole and every part written. Returns
+    the row counts and the years with a part written (None: a full build)."""
     import duckdb
 
     con = duckdb.connect()
@@ -359,37 +422,68 @@ def _write_facts(
             "facts": "enterprise_id, year, item, unit, source_dept",
             "electricity_monthly": "enterprise_id, year, month",
         }
-        reuse = (
-            base is not None
-            and changed_years is not None
-            and all(base.table(t).is_dir() for t in BY_YEAR)
+        size = BUCKET_FIRMS
+        base_parts = (
+            {name: _year_files(base.table(name)) for name in BY_YEAR}
+            if base is not None and all(base.table(t).is_dir() for t in BY_YEAR)
+            else {}
         )
+        reuse = (
+            bool(base_parts)
+            and base is not None
+            and base.bucket_firms == size
+            and all(p is not None for p in base_parts.values())
+        )
+        buckets = sorted({int(e) // size for e in affected or ()})
         if base is not None:
             con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
-            keep = "WHERE enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
+            keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
             for name in BY_YEAR:
-                queries[name] += (
-                    f" UNION ALL SELECT * FROM read_parquet('{scan_path(base.table(name))}') {keep}"
-                )
-        if reuse:
-            wanted = ", ".join(str(int(y)) for y in sorted(changed_years or ())) or "NULL"
-            for name in BY_YEAR:
-                queries[name] = f"SELECT * FROM ({queries[name]}) WHERE year IN ({wanted})"
+                parts = base_parts.get(name)
+                if reuse and parts is not None:
+                    # only the base's files of the parts being rewritten
+                    files = [
+                        str(path)
+                        for (year, bucket), path in sorted(parts.items())
+                        if bucket in buckets and (changed_years is None or year in changed_years)
+                    ]
+                else:
+                    files = [scan_path(base.table(name))]
+                if files:
+                    listed = ", ".join(f"'{f}'" for f in files)
+                    queries[name] += (
+                        f" UNION ALL SELECT * FROM read_parquet([{listed}]) WHERE {keep}"
+                    )
+        listed_years = ", ".join(str(int(y)) for y in sorted(changed_years or ())) or "NULL"
+        years = "TRUE" if changed_years is None else f"year IN ({listed_years})"
         rows: dict[str, int] = {}
+        written: set[int] = set()
         for name in BY_YEAR:
             folder = out_dir / name
             folder.mkdir()
-            con.execute(f"CREATE TEMP TABLE out_{name} AS {queries[name]}")
-            found = con.execute(f"SELECT DISTINCT year FROM out_{name}").fetchall()
-            years = [int(y) for (y,) in found]
-            for year in years:
-                con.execute(
-                    f"""COPY (SELECT * FROM out_{name} WHERE year = {year} ORDER BY {order[name]})
-                        TO '{folder / f"{year}.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
+            wanted = queries[name]
+            if reuse:
+                wanted = (
+                    f"SELECT * FROM ({wanted}) WHERE {years} AND enterprise_id // {size} IN "
+                    f"({', '.join(str(b) for b in buckets) or 'NULL'})"
                 )
-            if reuse and base is not None and changed_years is not None:  # (reuse says so)
-                for old in sorted(base.table(name).glob("*.parquet")):
-                    if old.stem.isdigit() and int(old.stem) not in changed_years:
+            con.execute(f"CREATE TEMP TABLE out_{name} AS {wanted}")
+            found = con.execute(
+                f"SELECT DISTINCT year, enterprise_id // {size} FROM out_{name} ORDER BY ALL"
+            ).fetchall()
+            for year, bucket in found:
+                con.execute(
+                    f"""COPY (SELECT * FROM out_{name}
+                              WHERE year = {year} AND enterprise_id // {size} = {bucket}
+                              ORDER BY {order[name]})
+                        TO '{folder / _part_name(year, bucket)}' (FORMAT parquet,
+                        COMPRESSION zstd)"""
+                )
+                written.add(int(year))
+            if reuse:
+                for (year, bucket), old in sorted((base_parts[name] or {}).items()):
+                    redo = bucket in buckets and (changed_years is None or year in changed_years)
+                    if not redo:
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
                 con.execute(
@@ -400,7 +494,7 @@ def _write_facts(
             rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
     finally:
         con.close()
-    return rows, (sorted(changed_years or ()) if reuse else None)
+    return rows, (sorted(written) if base is not None else None)
 
 
 def _link(source: Path, target: Path) -> None:
@@ -450,8 +544,17 @@ def _refresh_base(
             found.append(snap)
     if not found:
         return None
-    # the one holding the most batches (least to re-read); then the newest
-    base = max(found, key=lambda s: (len(s.batch_ids), s.created_at, str(s.path)))
+    # the one holding the most batches (least to re-read); then one of the same buckets (its
+    # year files can be linked); then the newest
+    base = max(
+        found,
+        key=lambda s: (
+            len(s.batch_ids),
+            s.bucket_firms == BUCKET_FIRMS,
+            s.created_at,
+            str(s.path),
+        ),
+    )
     return base if _fingerprint(session, base.batch_ids) == base.batches_fingerprint else None
 
 
@@ -484,6 +587,12 @@ def _affected(
     ]
     ids.update(int(e) for e in moved["enterprise_id"])
     return sorted(ids), (None if len(moved) else years)
+
+
+def _removed(base: Snapshot, ents: pd.DataFrame) -> bool:
+    """Whether an enterprise of ``base`` is no longer in the store."""
+    before = pd.read_parquet(base.table("enterprises"), columns=["enterprise_id"])
+    return not before["enterprise_id"].isin(ents["enterprise_id"]).all()
 
 
 def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> Snapshot:
@@ -532,12 +641,15 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             affected, changed_years = (
                 _affected(s, base, batch_ids, ents) if base is not None else (None, None)
             )
+            # result tables may be linked from the base unless an enterprise was deleted
+            # (its result rows go with it)
+            results_base = base if base is not None and not _removed(base, ents) else None
             if affected is not None and len(affected) > INCREMENTAL_MAX:
                 base, affected, changed_years = None, None, None
             # the facts in the same transaction as the enterprises, streamed to disk
             reader = _stream_raw_facts(s.connection(), staging, affected)
             fingerprint = _fingerprint(s, batch_ids)
-            result_rows, runs = _write_results(s, out_dir)
+            result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
         scales["above_scale"] = scales["above_scale"].astype(bool)
         ents["division"] = ents["industry_code"].str.slice(0, 2)
         rows = {
@@ -587,6 +699,8 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         runs=runs,
         database=database,
+        result_keys=result_keys,
+        bucket_firms=BUCKET_FIRMS,
         parameter_version=version,
         batches_fingerprint=fingerprint,
         refreshed_from=str(base.path) if base is not None else "",

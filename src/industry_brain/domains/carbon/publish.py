@@ -96,7 +96,15 @@ def _no_runs(session: Session) -> list[dict[str, Any]]:
     return []
 
 
-RESULT_TABLE = ResultTable("result_carbon", SCHEMA, ("year", "enterprise_id"), read, runs)
+RESULT_TABLE = ResultTable(
+    "result_carbon", SCHEMA, ("year", "enterprise_id"), read, runs, fixed_by=runs
+)
+#: the lines are those of result_carbon's runs: fixed by those runs
 LINES_TABLE = ResultTable(
-    "result_carbon_lines", LINE_SCHEMA, ("year", "enterprise_id", "item"), read_lines, _no_runs
+    "result_carbon_lines",
+    LINE_SCHEMA,
+    ("year", "enterprise_id", "item"),
+    read_lines,
+    _no_runs,
+    fixed_by=runs,
 )

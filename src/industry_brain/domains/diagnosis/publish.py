@@ -182,4 +182,6 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     return frame, manifest
 
 
-RESULT_TABLE = ResultTable("result_maturity", SCHEMA, ("year", "enterprise_id"), read, runs)
+RESULT_TABLE = ResultTable(
+    "result_maturity", SCHEMA, ("year", "enterprise_id"), read, runs, fixed_by=runs
+)

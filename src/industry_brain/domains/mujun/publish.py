@@ -43,4 +43,6 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     return rows_of_runs(session, MujunResult, cols, manifest), manifest
 
 
-RESULT_TABLE = ResultTable("result_mujun", SCHEMA, ("year", "enterprise_id"), read, runs)
+RESULT_TABLE = ResultTable(
+    "result_mujun", SCHEMA, ("year", "enterprise_id"), read, runs, fixed_by=runs
+)

@@ -72,6 +72,12 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     return frame[[c for c, _ in SCHEMA]], manifest
 
 
+#: a run's candidates are written once (reviews and payouts are rows of their own tables)
 RESULT_TABLE = ResultTable(
-    "result_policy", SCHEMA, ("year", "enterprise_id", "policy_id", "entity"), read, runs
+    "result_policy",
+    SCHEMA,
+    ("year", "enterprise_id", "policy_id", "entity"),
+    read,
+    runs,
+    fixed_by=runs,
 )

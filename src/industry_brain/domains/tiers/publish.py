@@ -43,4 +43,6 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     return frame[[c for c, _ in SCHEMA]], manifest
 
 
-RESULT_TABLE = ResultTable("result_tiers", SCHEMA, ("year", "enterprise_id"), read, runs)
+RESULT_TABLE = ResultTable(
+    "result_tiers", SCHEMA, ("year", "enterprise_id"), read, runs, fixed_by=runs
+)
