@@ -1,7 +1,14 @@
 """Web benchmark: a real ``industry-brain serve`` on 127.0.0.1 over the city-scale demo store,
-driven by 50 concurrent signed-in clients (httpx, each with its own session) sending a fixed
-number of requests per page; prints p50/p95 latency of the enterprise profile page, search and
-the cockpit under two load models:
+driven by 50 concurrent signed-in clients sending a fixed number of requests per page; prints
+p50/p95 latency of the enterprise profile page, search and the cockpit under two load models.
+
+The clients are ``wrk`` (C, one thread, one keep-alive connection per client; ``make
+bench-deps`` installs it; a Lua script gives each request its client's session cookie and
+path, the pause, and counts any answer but 200 as a failure) when it is on PATH, else — or
+with ``IB_BENCH_WEB_CLIENT=httpx`` — httpx clients in this process, each with its own session.
+The load client shares the 2 cores with the server: httpx costs several ms of CPU per request
+(a large page more), which the server then lacks; wrk a small fraction of that. Each row says
+which client measured it.
 
 - **saturation** (closed loop, no pause): each client sends its next request as soon as the
   previous one is answered. This measures throughput (requests/s); with 50 clients and zero
@@ -72,6 +79,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import select
@@ -262,6 +270,113 @@ async def _load(
         *(client(c, queues[i % len(queues)] if own else queues[0]) for i, c in enumerate(cookies))
     )
     return out, failures
+
+
+WEB_WRK_LUA = r"""
+-- each request: the next (cookie, path) pair of the listing, in turn; any answer but 200
+-- counts as a failure (THINK_DELAY is appended for the think-time model)
+local pairs_ = {}
+local next_ = 0
+local think_lo, think_hi = 0, 0
+bad = 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  for line in io.lines(args[1]) do
+    local tab = line:find("\t", 1, true)
+    pairs_[#pairs_ + 1] = {line:sub(1, tab - 1), line:sub(tab + 1)}
+  end
+  math.randomseed(tonumber(args[2]))
+  think_lo, think_hi = tonumber(args[3]), tonumber(args[4])
+end
+function request()
+  next_ = next_ % #pairs_ + 1
+  local pair = pairs_[next_]
+  return wrk.format("GET", pair[2], {["Cookie"] = "ib_session=" .. pair[1]})
+end
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do failed = failed + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format("IBWRK %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency.max, failed,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+#: wrk pauses before a connection's request (its first included) when the script defines
+#: ``delay()``, decided when the script loads: so it is appended only for the think-time model
+THINK_DELAY = r"""
+function delay() return math.random(think_lo, think_hi) end
+"""
+
+
+def _wrk() -> str | None:
+    """The load client: ``wrk`` (C, one thread, epoll; ``make bench-deps`` installs it) unless
+    ``IB_BENCH_WEB_CLIENT=httpx``; None: the httpx clients in this process."""
+    if os.environ.get("IB_BENCH_WEB_CLIENT", "wrk") != "wrk":
+        return None
+    return shutil.which("wrk")
+
+
+def _load_wrk(
+    wrk: str,
+    url: str,
+    cookies: list[str],
+    paths: list[str] | list[list[str]],
+    think: tuple[float, float] | None,
+    seed: int,
+) -> dict[str, Any]:
+    """The same load as :func:`_load` from ``wrk`` (``-t1``, one keep-alive connection per
+    client): requests take the listing's (cookie, path) pairs in turn — the clients' own
+    lists interleaved, each path with its client's cookie — for as long as sending every path
+    once takes (with ``think``: paths ÷ clients × the mean pause; closed loop: 20 s). Returns
+    requests, p50/p95/max in ms (wrk's latency distribution, the pause excluded), failures
+    and the wall seconds."""
+    own = bool(paths) and isinstance(paths[0], list)
+    lists = paths if own else [paths]
+    listing: list[str] = []
+    queues = [list(lst) for lst in lists]  # type: ignore[arg-type]
+    k = 0
+    while any(queues):
+        for i, queue in enumerate(queues):
+            if queue:
+                # a client of this list: the i-th, the (i + n)-th, … (as _load assigns them)
+                mine = cookies[i :: len(queues)] or cookies
+                # percent-encoded as httpx sends it (wrk refuses a raw non-ASCII path)
+                path = quote(queue.pop(0), safe="/?&=%:+")
+                listing.append(f"{mine[k % len(mine)]}\t{path}")
+        k += 1
+    clients = len(cookies)
+    seconds = len(listing) / clients * (sum(think) / 2) if think else 20.0
+    lo, hi = (round(t * 1000) for t in think) if think else (0, 0)
+    with tempfile.TemporaryDirectory(prefix="ib-wrk-") as tmp:
+        script, listed = Path(tmp) / "web.lua", Path(tmp) / "pairs.txt"
+        script.write_text(WEB_WRK_LUA + (THINK_DELAY if think else ""), encoding="utf-8")
+        listed.write_text("\n".join(listing) + "\n", encoding="utf-8")
+        cmd = [wrk, "-t1", f"-c{clients}", f"-d{max(2, round(seconds))}s", "--timeout", "60s",
+               "-s", str(script), url, "--", str(listed), str(seed), str(lo), str(hi)]  # fmt: skip
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-1000:]}")
+        out = done.stdout
+        wall = time.perf_counter() - t0
+    line = next(x for x in out.splitlines() if x.startswith("IBWRK "))
+    n, duration_us, p50, p95, top, bad, errors = (int(v) for v in line.split()[1:])
+    return {
+        "requests": n,
+        "failed": bad + errors,
+        "p50_ms": round(p50 / 1000, 1),
+        "p95_ms": round(p95 / 1000, 1),
+        "max_ms": round(top / 1000, 1),
+        "seconds": duration_us / 1e6,
+        "wall": wall,
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -546,26 +661,43 @@ def run(rows: int = 0) -> dict[str, Any]:
                         (f"{name}/county", name, scoped_pages[name], role_cookies["county"])
                     )
             results: dict[str, dict[str, Any]] = {}
+            wrk = _wrk()
             for model in models:
                 think = (lo, hi) if model == "think" else None
                 results[model] = {}
                 for n, (key, name, paths, who) in enumerate(runs):
                     t0, cpu0 = time.perf_counter(), _cpu_seconds(proc.pid)
                     db0 = _db_cpu_seconds(db_pid) if db_pid else 0.0
-                    lat, failures = asyncio.run(_load(url, who, paths, think, seed=8 + n))
-                    wall = time.perf_counter() - t0
-                    cpu = _cpu_seconds(proc.pid) - cpu0
-                    count = len(lat) + sum(1 for f in failures if "HTTP" not in f)
-                    row = {
-                        "requests": count,
-                        "failed": len(failures),
-                        "p50_ms": _pct(lat, 50),
-                        "p95_ms": _pct(lat, 95),
-                        "max_ms": round(max(lat), 1),
-                        "throughput_rps": round(len(lat) / wall, 1),
-                        "cpu_ms": round(cpu * 1000 / count, 1),
-                        "load_avg": round(os.getloadavg()[0], 2),
-                    }
+                    if wrk:
+                        got = _load_wrk(wrk, url, who, paths, think, seed=8 + n)
+                        cpu = _cpu_seconds(proc.pid) - cpu0
+                        count = got["requests"]
+                        failures = [f"{got['failed']} answers not 200"] if got["failed"] else []
+                        row = {
+                            "client": "wrk",
+                            "requests": count,
+                            "failed": got["failed"],
+                            "p50_ms": got["p50_ms"],
+                            "p95_ms": got["p95_ms"],
+                            "max_ms": got["max_ms"],
+                            "throughput_rps": round(count / got["seconds"], 1),
+                        }
+                    else:
+                        lat, failures = asyncio.run(_load(url, who, paths, think, seed=8 + n))
+                        wall = time.perf_counter() - t0
+                        cpu = _cpu_seconds(proc.pid) - cpu0
+                        count = len(lat) + sum(1 for f in failures if "HTTP" not in f)
+                        row = {
+                            "client": "httpx",
+                            "requests": count,
+                            "failed": len(failures),
+                            "p50_ms": _pct(lat, 50),
+                            "p95_ms": _pct(lat, 95),
+                            "max_ms": round(max(lat), 1),
+                            "throughput_rps": round(len(lat) / wall, 1),
+                        }
+                    row["cpu_ms"] = round(cpu * 1000 / max(count, 1), 1)
+                    row["load_avg"] = round(os.getloadavg()[0], 2)
                     if db_pid:
                         row["db_cpu_ms"] = round((_db_cpu_seconds(db_pid) - db0) * 1000 / count, 1)
                     if model == JUDGED_MODEL:
