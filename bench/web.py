@@ -6,9 +6,8 @@ The clients are ``wrk`` (C, one thread, one keep-alive connection per client; ``
 bench-deps`` installs it; a Lua script gives each request its client's session cookie and
 path, the pause, and counts any answer but 200 as a failure) when it is on PATH, else — or
 with ``IB_BENCH_WEB_CLIENT=httpx`` — httpx clients in this process, each with its own session.
-The load client shares the 2 cores with the server: httpx costs several ms of CPU per request
-(a large page more), which the server then lacks; wrk a small fraction of that. Each row says
-which client measured it.
+The load client shares the 2 cores with the server, and what it spends the server lacks: each
+row says which client measured it and its CPU per request (``client_cpu_ms``).
 
 - **saturation** (closed loop, no pause): each client sends its next request as soon as the
   previous one is answered. This measures throughput (requests/s); with 50 clients and zero
@@ -379,6 +378,16 @@ def _load_wrk(
     }
 
 
+def _client_cpu() -> float:
+    """CPU seconds of the load client so far: this process (httpx) and its ended children
+    (wrk)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` and its descendants (Linux ``/proc``)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -668,6 +677,7 @@ def run(rows: int = 0) -> dict[str, Any]:
                 for n, (key, name, paths, who) in enumerate(runs):
                     t0, cpu0 = time.perf_counter(), _cpu_seconds(proc.pid)
                     db0 = _db_cpu_seconds(db_pid) if db_pid else 0.0
+                    client0 = _client_cpu()
                     if wrk:
                         got = _load_wrk(wrk, url, who, paths, think, seed=8 + n)
                         cpu = _cpu_seconds(proc.pid) - cpu0
@@ -697,6 +707,9 @@ def run(rows: int = 0) -> dict[str, Any]:
                             "throughput_rps": round(len(lat) / wall, 1),
                         }
                     row["cpu_ms"] = round(cpu * 1000 / max(count, 1), 1)
+                    row["client_cpu_ms"] = round(
+                        (_client_cpu() - client0) * 1000 / max(count, 1), 2
+                    )
                     row["load_avg"] = round(os.getloadavg()[0], 2)
                     if db_pid:
                         row["db_cpu_ms"] = round((_db_cpu_seconds(db_pid) - db0) * 1000 / count, 1)
