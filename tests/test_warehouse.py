@@ -135,6 +135,18 @@ def _tax_file(tmp_path, name: str, rows: str):  # type: ignore[no-untyped-def]
     return path
 
 
+def _import_tax(engine, tmp_path, name: str, rows: str) -> None:  # type: ignore[no-untyped-def]
+    r = import_file("tax", _tax_file(tmp_path, name, rows), engine=engine)
+    assert r.status == "committed", [p.message() for p in r.problems]
+
+
+def _equal_by_year(one: Snapshot, other: Snapshot) -> None:
+    for table in BY_YEAR:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(one.table(table)), pd.read_parquet(other.table(table))
+        )
+
+
 def test_a_refresh_reads_only_the_enterprises_a_new_batch_touched(snapshot, engine, tmp_path):
     """The snapshot fixture holds A and B. A tax batch for B only (two tax types, 20,000 + 5,000
     元 = 2.5 万元, which wins over statistics' 5 万元 by precedence): the next snapshot beside the
@@ -143,12 +155,7 @@ def test_a_refresh_reads_only_the_enterprises_a_new_batch_touched(snapshot, engi
     reader runs in a child process and sees the new commit)."""
     first = snapshot
     assert first.refreshed_from == "" and first.batches_fingerprint
-    r = import_file(
-        "tax",
-        _tax_file(tmp_path, "t2.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
-        engine=engine,
-    )
-    assert r.status == "committed", [p.message() for p in r.problems]
+    _import_tax(engine, tmp_path, "t2.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n")
     refreshed = build_snapshot(engine, first.path.parent / "second")
     full = build_snapshot(engine, first.path.parent / "third", incremental=False)
     assert refreshed.refreshed_from == str(first.path) and refreshed.refreshed_enterprises == 1
@@ -234,12 +241,7 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
     year_2024 = pd.read_parquet(second.table("facts") / "2024-0000.parquet")
     # 2 firms × (value added, tax paid); 规上 goes to scales
     assert set(year_2024["year"]) == {2024} and len(year_2024) == 4
-    r = import_file(
-        "tax",
-        _tax_file(tmp_path, "t25.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
-        engine=engine,
-    )
-    assert r.status == "committed"
+    _import_tax(engine, tmp_path, "t25.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n")
     third = build_snapshot(engine, first.path.parent / "third")
     assert third.refreshed_from == str(second.path) and third.rewritten_years == [2025]
     assert os.path.samefile(
@@ -251,10 +253,7 @@ def test_facts_are_kept_one_file_per_year_and_a_refresh_rewrites_only_touched_ye
     )
     full = build_snapshot(engine, first.path.parent / "full", incremental=False)
     assert full.rewritten_years is None and full.rows == third.rows
-    for table in BY_YEAR:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(third.table(table)), pd.read_parquet(full.table(table))
-        )
+    _equal_by_year(third, full)
     con = connect(third.path, tables=("enterprises", "facts"))
     counts = con.table("facts").group_by("year").aggregate(n=_.count()).to_pandas()
     assert dict(zip(counts["year"], counts["n"], strict=True)) == {
@@ -294,10 +293,7 @@ def test_an_enterprise_moved_to_another_county_rewrites_its_parts_of_every_year(
     assert os.path.samefile(refreshed.table("facts") / a_part, first.table("facts") / a_part)
     b_part = f"2025-{b:04d}.parquet"
     assert not os.path.samefile(refreshed.table("facts") / b_part, first.table("facts") / b_part)
-    for table in BY_YEAR:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))
-        )
+    _equal_by_year(refreshed, full)
 
 
 def test_a_correction_rewrites_one_part_and_links_the_rest(snapshot, engine, tmp_path, monkeypatch):
@@ -314,12 +310,7 @@ def test_a_correction_rewrites_one_part_and_links_the_rest(snapshot, engine, tmp
     assert first.refreshed_from == str(snapshot.path) and first.refreshed_enterprises == 0
     ents = pd.read_parquet(first.table("enterprises")).set_index("uscc")["enterprise_id"]
     a, b = int(ents[A]), int(ents[B])
-    r = import_file(
-        "tax",
-        _tax_file(tmp_path, "t3.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n"),
-        engine=engine,
-    )
-    assert r.status == "committed", [p.message() for p in r.problems]
+    _import_tax(engine, tmp_path, "t3.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n")
     second = build_snapshot(engine, snapshot.path.parent / "parts2")
     assert second.refreshed_from == str(first.path) and second.refreshed_enterprises == 1
     for table in BY_YEAR:
@@ -331,10 +322,7 @@ def test_a_correction_rewrites_one_part_and_links_the_rest(snapshot, engine, tmp
     assert tax.loc["tax_paid", "value"] == pytest.approx(2.5)
     assert tax.loc["tax_paid", "source_dept"] == "tax"
     full = build_snapshot(engine, snapshot.path.parent / "parts_full", incremental=False)
-    for table in BY_YEAR:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(second.table(table)), pd.read_parquet(full.table(table))
-        )
+    _equal_by_year(second, full)
 
 
 def test_a_base_without_buckets_is_rewritten_whole(snapshot, engine, tmp_path):
@@ -344,17 +332,9 @@ def test_a_base_without_buckets_is_rewritten_whole(snapshot, engine, tmp_path):
         for part in snapshot.table(table).glob("*.parquet"):
             part.rename(part.with_name(part.name.split("-")[0] + ".parquet"))
     assert (snapshot.table("facts") / "2025.parquet").exists()
-    r = import_file(
-        "tax",
-        _tax_file(tmp_path, "t4.csv", f"{B},2025,增值税,20000\n"),
-        engine=engine,
-    )
-    assert r.status == "committed", [p.message() for p in r.problems]
+    _import_tax(engine, tmp_path, "t4.csv", f"{B},2025,增值税,20000\n")
     refreshed = build_snapshot(engine, snapshot.path.parent / "from_old")
     full = build_snapshot(engine, snapshot.path.parent / "from_old_full", incremental=False)
     assert refreshed.refreshed_from == str(snapshot.path)
     assert [p.name for p in refreshed.table("facts").iterdir()] == ["2025-0000.parquet"]
-    for table in BY_YEAR:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(refreshed.table(table)), pd.read_parquet(full.table(table))
-        )
+    _equal_by_year(refreshed, full)

@@ -112,14 +112,15 @@ def rows_of_runs(
     ``columns``."""
     from sqlalchemy import select
 
-    from industry_brain.store.db import frame_of
+    from industry_brain.store.db import select_frame
 
-    rows = session.execute(
+    frame = select_frame(
+        session,
         select(result.run_id, *[getattr(result, c) for c in columns])
         .where(result.run_id.in_([r["run_id"] for r in manifest]))
-        .order_by(result.run_id, result.enterprise_id)
-    ).all()
-    frame = frame_of(rows, ["run_id", *columns])
+        .order_by(result.run_id, result.enterprise_id),
+        ["run_id", *columns],
+    )
     versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     return frame

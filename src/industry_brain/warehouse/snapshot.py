@@ -29,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
-from industry_brain.store.db import describe, read_frame
+from industry_brain.store.db import bulk_reads, describe, read_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 from industry_brain.warehouse import shared
 from industry_brain.warehouse.engines import scan_path, table_path
@@ -283,26 +285,42 @@ def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
 
 def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | None = None) -> str:
     """The store's current facts written to ``staging`` in bounded memory; returns the DuckDB
-    reader of the staged file. PostgreSQL: the ADBC PostgreSQL driver on a connection of its
-    own (:func:`_pg_export`), Arrow batches appended to Parquet. SQLite: the ADBC SQLite
-    driver, in a child process (:mod:`.sqlite_export`), reads the database file straight into
-    Arrow record batches (no Python object per value) appended to Parquet batch by batch. Both
-    read on a second connection, so an import committed in between may or may not be in it.
+    reader of the staged file (:func:`_raw_facts_job`, run here)."""
+    return _raw_facts_job(conn, staging, enterprises)()
+
+
+def _raw_facts_job(
+    conn: Connection, staging: Path, enterprises: list[int] | None = None
+) -> Callable[[], str]:
+    """The export of the store's current facts to ``staging``, prepared on ``conn`` (the query
+    compiled, the store located) as a call that needs no connection of this process, so it can
+    run in a thread while the result tables are read; the call returns the DuckDB reader of the
+    staged file. PostgreSQL: the ADBC PostgreSQL driver on a connection of its own
+    (:func:`_pg_export`), Arrow batches appended to Parquet. SQLite: the ADBC SQLite driver, in
+    a child process (:mod:`.sqlite_export`), reads the database file straight into Arrow record
+    batches (no Python object per value) appended to Parquet batch by batch. Both read on a
+    second connection, so an import committed in between may or may not be in it.
     ``enterprises``: only these (an incremental refresh); an empty list reads nothing."""
     if enterprises is not None and not enterprises:
         columns = ", ".join(
             f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
         )
-        return f"(SELECT {columns} WHERE false)"
+        return lambda: f"(SELECT {columns} WHERE false)"
     sql = _raw_facts_sql(conn, enterprises)
     casts = ", ".join(
         f"CAST({c} AS {_DUCK[t]}) AS {c}"
         for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
     )
+    path = staging / "facts.parquet"
+    reader = f"(SELECT {casts} FROM read_parquet('{path}'))"
     if conn.dialect.name == "postgresql":
-        path = staging / "facts.parquet"
-        _pg_export(conn.engine.url, sql, path)
-        return f"(SELECT {casts} FROM read_parquet('{path}'))"
+        url = conn.engine.url
+
+        def from_postgresql() -> str:
+            _pg_export(url, sql, path)
+            return reader
+
+        return from_postgresql
     database = conn.engine.url.database
     if not database or database == ":memory:":
         raise ValidationError(
@@ -312,18 +330,22 @@ def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | 
             Location(field="IB_DATABASE_URL"),
             str(conn.engine.url),
         )
-    path = staging / "facts.parquet"
-    # ADBC in a child process: its own copy of SQLite must not share this process's file locks
-    child = subprocess.run(
-        [sys.executable, "-m", "industry_brain.warehouse.sqlite_export", database, str(path)],
-        input=sql,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"reading the facts of {database} failed: {child.stderr[-2000:]}")
-    return f"(SELECT {casts} FROM read_parquet('{path}'))"
+
+    def from_sqlite() -> str:
+        # ADBC in a child process: its own copy of SQLite must not share this process's file
+        # locks
+        child = subprocess.run(
+            [sys.executable, "-m", "industry_brain.warehouse.sqlite_export", database, str(path)],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(f"reading the facts of {database} failed: {child.stderr[-2000:]}")
+        return reader
+
+    return from_sqlite
 
 
 def _pg_export(url: Any, sql: str, out: Path) -> int:
@@ -646,10 +668,15 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             results_base = base if base is not None and not _removed(base, ents) else None
             if affected is not None and len(affected) > INCREMENTAL_MAX:
                 base, affected, changed_years = None, None, None
-            # the facts in the same transaction as the enterprises, streamed to disk
-            reader = _stream_raw_facts(s.connection(), staging, affected)
+            # the facts streamed to disk on a connection of their own, in a thread, while the
+            # result tables are read (bulk: through ADBC on PostgreSQL)
+            export = _raw_facts_job(s.connection(), staging, affected)
             fingerprint = _fingerprint(s, batch_ids)
-            result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
+            with ThreadPoolExecutor(1, thread_name_prefix="ib-facts-export") as pool:
+                exported = pool.submit(export)
+                with bulk_reads():
+                    result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
+                reader = exported.result()
         scales["above_scale"] = scales["above_scale"].astype(bool)
         ents["division"] = ents["industry_code"].str.slice(0, 2)
         rows = {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.carbon.models import CarbonResult, CarbonResultLine, CarbonRun
-from industry_brain.store.db import frame_of
+from industry_brain.store.db import select_frame
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -63,12 +63,13 @@ def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Fuel lines of the latest run of every year (the runs are named by ``result_carbon``)."""
     meta = {r["run_id"]: (r["year"], r["parameter_version"]) for r in runs(session)}
     cols = [c for c, _ in LINE_SCHEMA if c not in ("run_id", "parameter_version", "year")]
-    rows = session.execute(
+    frame = select_frame(
+        session,
         select(CarbonResultLine.run_id, *[getattr(CarbonResultLine, c) for c in cols])
         .where(CarbonResultLine.run_id.in_(list(meta)))
-        .order_by(CarbonResultLine.run_id, CarbonResultLine.enterprise_id, CarbonResultLine.id)
-    ).all()
-    frame = frame_of(rows, ["run_id", *cols])
+        .order_by(CarbonResultLine.run_id, CarbonResultLine.enterprise_id, CarbonResultLine.id),
+        ["run_id", *cols],
+    )
     frame.insert(1, "parameter_version", frame["run_id"].map(lambda i: meta[int(i)][1]))
     frame.insert(2, "year", frame["run_id"].map(lambda i: meta[int(i)][0]))
     return frame, []
@@ -79,14 +80,15 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     manifest = runs(session)
     versions = {r["run_id"]: r["parameter_version"] for r in manifest}
     cols = [c for c, _ in SCHEMA if c not in ("run_id", "parameter_version")]
-    rows = session.execute(
+    frame = select_frame(
+        session,
         select(
             CarbonResult.run_id, *[_COLUMNS.get(c, getattr(CarbonResult, c, None)) for c in cols]
         )
         .where(CarbonResult.run_id.in_(list(versions)))
-        .order_by(CarbonResult.run_id, CarbonResult.enterprise_id)
-    ).all()
-    frame = frame_of(rows, ["run_id", *cols])
+        .order_by(CarbonResult.run_id, CarbonResult.enterprise_id),
+        ["run_id", *cols],
+    )
     frame.insert(1, "parameter_version", frame["run_id"].map(versions))
     return frame, manifest
 

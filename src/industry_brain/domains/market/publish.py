@@ -40,7 +40,7 @@ from industry_brain.domains.market.models import (
     MarketSolutionVersion,
 )
 from industry_brain.store import audit, bulk
-from industry_brain.store.db import frame_of
+from industry_brain.store.db import frame_of, select_frame
 from industry_brain.store.models import Enterprise
 
 TABLE = "result_market_matches"
@@ -317,7 +317,7 @@ def read(
         "provider",
         *MATCH_COLUMNS[MATCH_COLUMNS.index("score") :],  # the match's own figures
     ]
-    frame = frame_of(session.execute(q).all() if ids else [], cols)
+    frame = select_frame(session, q, cols) if ids else frame_of([], cols)
     by_run = {r["run_id"]: r for r in manifest}
     frame["parameter_version"] = (
         frame["run_id"].map(lambda i: by_run[i]["parameter_version"]).astype(object)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.contract import ResultTable, newest_runs
 from industry_brain.domains.policy.models import PolicyResult, PolicyRun
-from industry_brain.store.db import frame_of
+from industry_brain.store.db import select_frame
 
 SCHEMA: tuple[tuple[str, str], ...] = (
     ("run_id", "int64"),
@@ -44,7 +44,7 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of the latest batch run of every year and those runs."""
     manifest = runs(session)
     meta = {r["run_id"]: (r["year"], r["parameter_version"]) for r in manifest}
-    rows = session.execute(
+    stmt = (
         select(
             PolicyResult.run_id,
             PolicyResult.enterprise_id,
@@ -62,9 +62,9 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
             PolicyResult.enterprise_id,
             PolicyResult.entity,
         )
-    ).all()
+    )
     cols = ["run_id", "enterprise_id", "policy_id", "entity", "county_code", "status"]
-    frame = frame_of(rows, [*cols, "amount", "paid"])
+    frame = select_frame(session, stmt, [*cols, "amount", "paid"])
     frame["parameter_version"] = frame["run_id"].map(lambda i: meta[int(i)][1])
     frame["year"] = frame["run_id"].map(lambda i: meta[int(i)][0])
     frame["eligible"] = frame["status"].map(ELIGIBLE)

@@ -19,9 +19,9 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError, Location
@@ -623,9 +623,29 @@ def _scheme_from(definition: str, file: str) -> Scheme:
     return schemes_mod.parse(json.loads(definition), file)
 
 
+#: stored runs' scheme definitions (a stored run's schemes never change), by store, run id and
+#: creation time (another database may reuse the id); bounded
+_RUN_SCHEMES: dict[tuple[str, int, Any], list[dict[str, Any]]] = {}
+_RUN_SCHEMES_MAX = 32
+
+
+def _schemes_of(run: TiersRun) -> list[dict[str, Any]]:
+    state = inspect(run)
+    if state.session is None or not state.persistent or run.created_at is None:
+        return run.schemes or []
+    key = (str(state.session.get_bind().engine.url), run.id, run.created_at)
+    found = _RUN_SCHEMES.get(key)
+    if found is None:
+        found = run.schemes or []
+        if len(_RUN_SCHEMES) >= _RUN_SCHEMES_MAX:
+            _RUN_SCHEMES.pop(next(iter(_RUN_SCHEMES)))
+        _RUN_SCHEMES[key] = found
+    return found
+
+
 def run_scheme(run: TiersRun, code: str) -> Scheme | None:
     """The scheme ``code`` as it was when ``run`` was evaluated (its stored definition)."""
-    for entry in run.schemes or []:
+    for entry in _schemes_of(run):
         if entry.get("code") == code and entry.get("definition"):
             text = json.dumps(entry["definition"], sort_keys=True)
             return _scheme_from(text, str(entry.get("file") or code))
@@ -917,8 +937,20 @@ def run(
     return stored, ev
 
 
-def published_run(session: Session, year: int | None = None) -> TiersRun | None:
+def published_run(
+    session: Session, year: int | None = None, light: bool = False
+) -> TiersRun | None:
+    """The newest published run (of ``year``). ``light``: its JSON columns are deferred,
+    loaded only when read (a page that shows the run's id and year does not decode them)."""
     stmt = select(TiersRun).where(TiersRun.status == "published")
+    if light:
+        stmt = stmt.options(
+            defer(TiersRun.schemes),
+            defer(TiersRun.input_batch_ids),
+            defer(TiersRun.input_runs),
+            defer(TiersRun.snapshot),
+            defer(TiersRun.summary),
+        )
     if year is not None:
         stmt = stmt.where(TiersRun.year == year)
     return session.scalars(stmt.order_by(TiersRun.year.desc(), TiersRun.id.desc())).first()

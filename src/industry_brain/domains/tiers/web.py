@@ -323,7 +323,9 @@ async def declare(
 
 # -- sections -----------------------------------------------------------------------------------
 def _level(session: Session, enterprise_id: int) -> tuple[TiersRun | None, TiersLevel | None]:
-    run = service.published_run(session)
+    # the run's JSON columns (its schemes' definitions: ≈ 18 KB) are not decoded for every
+    # profile: loaded when read (a gap's explanation reads the schemes, cached per run)
+    run = service.published_run(session, light=True)
     if run is None:
         return None, None
     lv = session.scalars(

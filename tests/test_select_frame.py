@@ -1,0 +1,94 @@
+"""``store.db.select_frame``: the rows of a SELECT as a pandas frame by the fastest path that
+keeps the values' types — the DB-API cursor's tuples (SQLite's 0/1 booleans mapped to bool),
+ADBC inside ``bulk_reads`` on PostgreSQL (committed rows only), SQLAlchemy's typed rows for any
+other column type — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from industry_brain.store.db import bulk_reads, select_frame
+
+PROBE = Table(
+    "select_frame_probe",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("flag", Boolean),
+    Column("level", Integer, nullable=True),
+    Column("score", Float),
+    Column("name", String(20)),
+    Column("seen", DateTime, nullable=True),
+)
+ROWS = [
+    {"id": 1, "flag": True, "level": 3, "score": 0.5, "name": "甲", "seen": datetime(2026, 1, 2)},
+    {"id": 2, "flag": False, "level": None, "score": 1.25, "name": "乙", "seen": None},
+]
+COLS = ["id", "flag", "level", "score", "name"]
+
+
+@pytest.fixture
+def probe(engine):  # type: ignore[no-untyped-def]
+    PROBE.create(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(PROBE), ROWS)
+    yield engine
+    PROBE.drop(engine)
+
+
+def _plain(frame: pd.DataFrame) -> list[list[object]]:
+    return [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["session", "bulk"])
+def test_values_and_types_are_those_of_the_store(probe, bulk):  # type: ignore[no-untyped-def]
+    stmt = select(*(PROBE.c[c] for c in COLS)).order_by(PROBE.c.id)
+    with Session(probe) as s:
+        if bulk:
+            with bulk_reads():
+                frame = select_frame(s, stmt, COLS)
+        else:
+            frame = select_frame(s, stmt, COLS)
+    assert _plain(frame) == [[1, True, 3, 0.5, "甲"], [2, False, None, 1.25, "乙"]]
+    # booleans are booleans on every path (SQLite hands out 0 and 1)
+    assert [type(v) for v in frame["flag"].tolist()] == [bool, bool]
+    assert frame["id"].dtype == "int64" and frame["score"].dtype == "float64"
+
+
+def test_other_column_types_keep_sqlalchemy_s_processing(probe):  # type: ignore[no-untyped-def]
+    """A DateTime column: SQLite stores text; the frame holds datetimes as SQLAlchemy gives
+    them, inside bulk_reads too."""
+    stmt = select(PROBE.c.id, PROBE.c.seen).order_by(PROBE.c.id)
+    with Session(probe) as s, bulk_reads():
+        frame = select_frame(s, stmt, ["id", "seen"])
+    assert frame["seen"].tolist()[0] == datetime(2026, 1, 2) and pd.isna(frame["seen"][1])
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_bulk_reads_see_committed_rows_only(probe):  # type: ignore[no-untyped-def]
+    """The ADBC path reads on a connection of its own: a row the session has not committed is
+    not in it, and is once committed."""
+    stmt = select(*(PROBE.c[c] for c in COLS)).order_by(PROBE.c.id)
+    with Session(probe) as s:
+        s.execute(insert(PROBE), [{"id": 3, "flag": True, "level": 1, "score": 2.0, "name": "丙"}])
+        with bulk_reads():
+            assert select_frame(s, stmt, COLS)["id"].tolist() == [1, 2]
+        assert select_frame(s, stmt, COLS)["id"].tolist() == [1, 2, 3]  # the session's own
+        s.commit()
+        with bulk_reads():
+            assert select_frame(s, stmt, COLS)["id"].tolist() == [1, 2, 3]
