@@ -63,11 +63,11 @@ TEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) system-deps lint
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 
-# wrk: the load client of `python -m bench ids` (C, far less CPU per request than a Python client
-# on the shared cores); without it the bench falls back to its asyncio client and says so.
+# wrk: the load client of `python -m bench ids` and `python -m bench web` (C, far less CPU per
+# request than a Python client on the shared cores); without it they fall back to Python clients.
 bench-deps:
 	@if ! command -v wrk >/dev/null; then \
-	  echo "installing Debian wrk (load client of bench ids)"; \
+	  echo "installing Debian wrk (load client of bench ids and web)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
 
