@@ -240,10 +240,15 @@ def serve_app() -> FastAPI:
     allocations instead of 700. A download of 3,800 rows holds some 15,000 containers until it
     is written; the full collections they triggered walked the whole start-up heap each time —
     9–15 ms of CPU per export on the city store, 0.5–1 ms now. (Only for the server: an app
-    built in tests stays collectable.)"""
+    built in tests stays collectable.) And the cockpit warm-up thread
+    (``IB_COCKPIT_WARM_SECONDS``, :mod:`industry_brain.web.warmup`)."""
     import gc
 
+    from industry_brain.web import warmup
+
     app = create_app()
+    if app.state.settings.cockpit_warm_seconds > 0:
+        warmup.start(app, app.state.settings.cockpit_warm_seconds)
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000)

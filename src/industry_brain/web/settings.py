@@ -85,6 +85,9 @@ class Settings:
     languages: tuple[str, ...] = field(default=("zh", "en"))
     today: date | None = None
     timezone: str = "Asia/Shanghai"
+    #: ``serve``: how often each worker looks for a new import to warm the cockpits
+    #: (:mod:`industry_brain.web.warmup`); 0: no warm-up
+    cockpit_warm_seconds: float = 0.0
 
     def current_date(self) -> date:
         """The platform's today: ``today`` when fixed, else the real date."""
@@ -109,6 +112,7 @@ class Settings:
             log_level=os.environ.get("IB_LOG_LEVEL", "INFO").upper(),
             upload_max_mb=_int("IB_UPLOAD_MAX_MB", 50),
             timezone=os.environ.get("IB_TIMEZONE") or "Asia/Shanghai",
+            cockpit_warm_seconds=float(os.environ.get("IB_COCKPIT_WARM_SECONDS") or 60),
             today=date.fromisoformat(os.environ["IB_TODAY"])
             if os.environ.get("IB_TODAY")
             else None,

@@ -44,6 +44,16 @@ def _link(path: str, params: dict[str, str]) -> str:
 
 
 # -- cockpit -------------------------------------------------------------------------------------
+def warm_cockpit(state: Any, db: Any, scope: Scope, lang: str) -> None:
+    """Compute the cockpit of ``scope`` with its default filters into the per-process cache a
+    request of that scope reads (:mod:`industry_brain.web.warmup`)."""
+    stamp = scoped.data_stamp(db)
+    filters, _options = _filters(db, scope, None, None, None, None, stamp)
+    view = cockpit.narrowed(scope, filters)
+    cockpit.page_data(db, view, filters, stamp)
+    sections_for(state, lang, db, view, filters, stamp)
+
+
 def _filters(
     db: Any,
     scope: Scope,
@@ -66,14 +76,22 @@ def _filters(
 def _cockpit_sections(
     request: Request, db: Any, view: Scope, filters: cockpit.Filters, stamp: tuple
 ) -> list[dict]:
+    """The services' cockpit sections for the filtered scope ``view`` (:func:`sections_for`,
+    in the page's language)."""
+    return sections_for(request.app.state, page_lang(request), db, view, filters, stamp)
+
+
+def sections_for(
+    state: Any, lang: str, db: Any, view: Scope, filters: cockpit.Filters, stamp: tuple
+) -> list[dict]:
     """The services' cockpit sections for the filtered scope ``view``, each cached per scope,
     filters, language and day until its stamp, the import stamp or the parameters change.
-    A section function gets ``year`` and ``filters`` when it accepts them."""
-    today = request.app.state.settings.current_date()
-    lang = page_lang(request)
+    A section function gets ``year`` and ``filters`` when it accepts them. ``state``: the web
+    application's state (settings, discovered services)."""
+    today = state.settings.current_date()
     version = parameters.load().version()
     out = []
-    for name, entry in request.app.state.domains.items():
+    for name, entry in state.domains.items():
         fn = entry.cockpit_section
         if fn is None:
             continue
