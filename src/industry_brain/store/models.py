@@ -271,8 +271,13 @@ class Fact(Base):
 
     __tablename__ = "facts"
     __table_args__ = (
-        # the only index besides the primary key: every extra index costs bulk imports time
+        # the only B-tree index besides the primary key: every extra index costs bulk imports
+        # time
         Index("ix_facts_lookup", "enterprise_id", "year", "item"),
+        # PostgreSQL: a BRIN index of the batch (a few pages for the whole table, nothing to
+        # maintain per row: facts are appended batch after batch), so a snapshot refresh finds
+        # a new batch's enterprises without reading 85 million rows (migration 0026)
+        Index("ix_facts_batch", "batch_id", postgresql_using="brin").ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
