@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
-from industry_brain.store.db import bulk_reads, describe, read_frame
+from industry_brain.store.db import bulk_reads, describe, select_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 from industry_brain.warehouse import shared
 from industry_brain.warehouse.engines import scan_path, table_path
@@ -636,8 +636,9 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
     database = describe(str(engine.url))
     version = parameters.load().version()
     try:
-        with Session(engine) as s:
-            ents = read_frame(
+        with Session(engine) as s, bulk_reads():
+            # bulk: through ADBC on PostgreSQL (515,000 enterprises, millions of 规上 flags)
+            ents = select_frame(
                 s,
                 select(
                     Enterprise.id,
@@ -649,7 +650,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
                 ),
                 ["enterprise_id", "uscc", "name", "county_code", "industry_code", "status"],
             )
-            scales = read_frame(
+            scales = select_frame(
                 s,
                 select(
                     EnterpriseScale.enterprise_id,
@@ -674,8 +675,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             fingerprint = _fingerprint(s, batch_ids)
             with ThreadPoolExecutor(1, thread_name_prefix="ib-facts-export") as pool:
                 exported = pool.submit(export)
-                with bulk_reads():
-                    result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
+                result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
                 reader = exported.result()
         scales["above_scale"] = scales["above_scale"].astype(bool)
         ents["division"] = ents["industry_code"].str.slice(0, 2)
