@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from industry_brain import contract
@@ -37,9 +38,15 @@ class DomainWeb:
     errors: list[str] = field(default_factory=list)
 
 
+@cache
+def _accepted(fn: Callable[..., Any]) -> frozenset[str]:
+    """The parameter names of a section function (read once: every page calls each section)."""
+    return frozenset(inspect.signature(fn).parameters)
+
+
 def call_section(fn: Callable[..., dict | None], *args: Any, **optional: Any) -> dict | None:
     """Call a section function with the optional keywords (``today``, ``lang``) it accepts."""
-    accepted = inspect.signature(fn).parameters
+    accepted = _accepted(fn)
     return fn(*args, **{k: v for k, v in optional.items() if k in accepted})
 
 
