@@ -190,6 +190,9 @@ def _start(database: str, data: Path, workers: int, log: Path) -> tuple[subproce
         "IB_DATA_DIR": str(data),
         "IB_COOKIE_SECURE": "0",
         "IB_LOG_LEVEL": "WARNING",
+        # the bench warms the cockpit itself and times the cold one; the server's own warm-up
+        # thread (web/warmup.py) would compete with the measured requests for the 2 cores
+        "IB_COCKPIT_WARM_SECONDS": "0",
     }
     cli = Path(sys.executable).with_name("industry-brain")
     proc = subprocess.Popen(
