@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bench.province import _Meter
@@ -51,18 +52,18 @@ def _timed(meter: _Meter, what: str, call: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def _engine_limit(engine: Engine) -> int:
-    """Drain the snapshot's raw facts query as the store hands it out; returns the rows."""
+    """Drain the snapshot's raw facts query as the store hands it out; returns the bytes
+    (PostgreSQL) or rows (SQLite) drained."""
     with engine.connect() as conn:
         sql = snapshot_module._raw_facts_sql(conn)
-        if conn.dialect.name == "postgresql":
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as cp:
-                for _block in cp:
-                    pass
-            return int(conn.execute(text(f"SELECT count(*) FROM ({sql}) AS q")).scalar_one())
         raw = conn.connection.dbapi_connection
         assert raw is not None
+        if conn.dialect.name == "postgresql":
+            drained = 0
+            with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as cp:
+                for block in cp:
+                    drained += len(block)
+            return drained
         cur = raw.cursor()
         cur.execute(sql)
         n = 0
@@ -113,7 +114,8 @@ def measure(engine: Engine, root: Path) -> dict[str, Any]:
                 "part: raw facts export",
                 lambda: snapshot_module._stream_raw_facts(s.connection(), staging),
             )
-        raw_rows, t_limit = _timed(
+        raw_rows = pq.ParquetFile(staging / "facts.parquet").metadata.num_rows
+        _drained, t_limit = _timed(
             meter, "reference: store's own export", lambda: _engine_limit(engine)
         )
         (uscc, year), t_import = _timed(
