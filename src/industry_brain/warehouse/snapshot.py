@@ -227,11 +227,29 @@ def _write_results(
             runs += [{**r, "table": table.name} for r in table_runs]
             frame = frame[[c for c, _ in table.schema]].copy()
             for col, kind in table.schema:
+                if _arrow_ready(frame[col], kind):
+                    continue  # Arrow converts it as it is (NaN and None become null)
                 values = frame[col].astype(object).where(frame[col].notna(), None)
                 frame[col] = values if kind == "string" else values.astype(_PANDAS[kind])
             schema = pa.schema([(c, _ARROW[k]) for c, k in table.schema])
             rows[table.name] = _write(frame, target, schema)
     return rows, runs, keys
+
+
+def _arrow_ready(column: pd.Series, kind: str) -> bool:
+    """Whether Arrow converts ``column`` to the schema's ``kind`` as it is: integers (plain or
+    nullable) for int64, floats for float64, booleans (plain or nullable) for bool, text for
+    string. Anything else (an object column of ints and None, ints with NaN read as floats) is
+    normalised value by value first — millions of Python objects at province scale, so only
+    when needed."""
+    dtype = column.dtype
+    if kind == "int64":
+        return pd.api.types.is_integer_dtype(dtype)
+    if kind == "float64":
+        return pd.api.types.is_float_dtype(dtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
 
 
 def _precedence_ranks(combos: pd.DataFrame) -> pd.DataFrame:

@@ -70,8 +70,9 @@ def read_lines(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         .order_by(CarbonResultLine.run_id, CarbonResultLine.enterprise_id, CarbonResultLine.id),
         ["run_id", *cols],
     )
-    frame.insert(1, "parameter_version", frame["run_id"].map(lambda i: meta[int(i)][1]))
-    frame.insert(2, "year", frame["run_id"].map(lambda i: meta[int(i)][0]))
+    # dict lookups, not a Python call per row (millions of lines at province scale)
+    frame.insert(1, "parameter_version", frame["run_id"].map({i: v for i, (_, v) in meta.items()}))
+    frame.insert(2, "year", frame["run_id"].map({i: y for i, (y, _) in meta.items()}))
     return frame, []
 
 

@@ -320,10 +320,12 @@ def read(
     frame = select_frame(session, q, cols) if ids else frame_of([], cols)
     by_run = {r["run_id"]: r for r in manifest}
     frame["parameter_version"] = (
-        frame["run_id"].map(lambda i: by_run[i]["parameter_version"]).astype(object)
+        frame["run_id"].map({i: r["parameter_version"] for i, r in by_run.items()}).astype(object)
     )
-    frame["year"] = frame["run_id"].map(lambda i: by_run[i]["year"]).astype("int64")
-    frame["on_date"] = frame["run_id"].map(lambda i: on_dates[i].isoformat()).astype(object)
+    frame["year"] = frame["run_id"].map({i: r["year"] for i, r in by_run.items()}).astype("int64")
+    frame["on_date"] = (
+        frame["run_id"].map({i: d.isoformat() for i, d in on_dates.items()}).astype(object)
+    )
     for c in ("target_level", "diagnosis_year"):
         frame[c] = frame[c].astype("Int64")
     for c in ("industry_fit", "area"):

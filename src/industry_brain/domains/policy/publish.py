@@ -65,8 +65,9 @@ def read(session: Session) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     )
     cols = ["run_id", "enterprise_id", "policy_id", "entity", "county_code", "status"]
     frame = select_frame(session, stmt, [*cols, "amount", "paid"])
-    frame["parameter_version"] = frame["run_id"].map(lambda i: meta[int(i)][1])
-    frame["year"] = frame["run_id"].map(lambda i: meta[int(i)][0])
+    # dict lookups, not a Python call per row (millions of candidates at province scale)
+    frame["parameter_version"] = frame["run_id"].map({i: v for i, (_, v) in meta.items()})
+    frame["year"] = frame["run_id"].map({i: y for i, (y, _) in meta.items()})
     frame["eligible"] = frame["status"].map(ELIGIBLE)
     frame = frame.astype({"amount": "float64", "paid": "float64"})
     return frame[[c for c, _ in SCHEMA]], manifest
