@@ -412,6 +412,7 @@ def cockpit_section(session: Session, scope: Scope) -> dict[str, Any] | None:
 
 
 def cockpit_stamp(session: Session) -> tuple:
-    return tuple(
-        session.execute(select(func.count(PolicyPayout.id), func.max(PolicyPayout.id))).one()
-    )
+    """Changes with every payout: payouts are only added (a reversal is a row of its own), so
+    the highest id says it — a primary-key lookup. Counting them too scanned the whole table
+    on every cockpit (millions of payouts at province scale)."""
+    return (session.scalar(select(func.max(PolicyPayout.id))),)
