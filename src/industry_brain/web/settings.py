@@ -29,6 +29,9 @@
 | ``IB_TIMEZONE`` | ``Asia/Shanghai`` | time zone in which pages show stored timestamps (UTC) |
 | ``IB_TODAY`` | (the real date) | the platform's "today" (ISO date) for deadlines, consents and
   codes — set only to replay a day, e.g. the demo's 2026-11-27 |
+| ``IB_COCKPIT_WARM_SECONDS`` | ``60`` | ``serve``: how often each worker looks for a new import
+  batch, then computes the city's and each county's cockpit in the background
+  (``industry_brain.web.warmup``); ``0``: off |
 """
 
 from __future__ import annotations
