@@ -211,15 +211,13 @@ def _write_results(
             if table.fixed_by is not None:
                 # JSON's own form, as the manifest keeps it
                 keys[table.name] = json.loads(json.dumps(table.fixed_by(session)))
-                old = base.path / target.name if base is not None else None
                 if (
                     base is not None
-                    and old is not None
-                    and old.is_file()
+                    and (base.path / target.name).is_file()
                     and table.name in base.rows
                     and base.result_keys.get(table.name) == keys[table.name]
                 ):
-                    _link(old, target)
+                    _link(base.path / target.name, target)
                     rows[table.name] = base.rows[table.name]
                     runs += [{**r, "table": table.name} for r in table.published_runs(session)]
                     continue
@@ -469,23 +467,25 @@ def _write_facts(
             else {}
         )
         reuse = (
-            bool(base_parts)
-            and base is not None
+            base is not None
             and base.bucket_firms == size
+            and bool(base_parts)
             and all(p is not None for p in base_parts.values())
         )
         buckets = sorted({int(e) // size for e in affected or ()})
+
+        def redo(year: int, bucket: int) -> bool:
+            """Whether the part (year, bucket) may differ from the base's."""
+            return bucket in buckets and (changed_years is None or year in changed_years)
+
         if base is not None:
             con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
             keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
             for name in BY_YEAR:
-                parts = base_parts.get(name)
-                if reuse and parts is not None:
+                if reuse:
                     # only the base's files of the parts being rewritten
                     files = [
-                        str(path)
-                        for (year, bucket), path in sorted(parts.items())
-                        if bucket in buckets and (changed_years is None or year in changed_years)
+                        str(path) for part, path in sorted(base_parts[name].items()) if redo(*part)
                     ]
                 else:
                     files = [scan_path(base.table(name))]
@@ -521,9 +521,8 @@ def _write_facts(
                 )
                 written.add(int(year))
             if reuse:
-                for (year, bucket), old in sorted((base_parts[name] or {}).items()):
-                    redo = bucket in buckets and (changed_years is None or year in changed_years)
-                    if not redo:
+                for part, old in sorted(base_parts[name].items()):
+                    if not redo(*part):
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
                 con.execute(
@@ -600,12 +599,13 @@ def _refresh_base(
 
 def _affected(
     session: Session, base: Snapshot, batch_ids: list[int], ents: pd.DataFrame
-) -> tuple[list[int], set[int] | None]:
+) -> tuple[list[int], set[int] | None, bool]:
     """Enterprises whose current facts may differ from ``base``: those with a figure in a batch
     added since (a superseded figure is always replaced by one of the same enterprise and year),
     and those added, removed or moved to another county (department precedence is per county);
-    and the years that may differ: those of the new batches' figures, or None (every year) when
-    an enterprise was added, removed or moved."""
+    the years that may differ: those of the new batches' figures, or None (every year) when
+    an enterprise was added, removed or moved; and whether an enterprise of ``base`` is no
+    longer in the store (its result rows went with it)."""
     new = sorted(set(batch_ids) - set(base.batch_ids))
     ids: set[int] = set()
     years: set[int] = set()
@@ -626,13 +626,8 @@ def _affected(
         | (both["county_code"].fillna("") != both["county_code_before"].fillna(""))
     ]
     ids.update(int(e) for e in moved["enterprise_id"])
-    return sorted(ids), (None if len(moved) else years)
-
-
-def _removed(base: Snapshot, ents: pd.DataFrame) -> bool:
-    """Whether an enterprise of ``base`` is no longer in the store."""
-    before = pd.read_parquet(base.table("enterprises"), columns=["enterprise_id"])
-    return not before["enterprise_id"].isin(ents["enterprise_id"]).all()
+    removed = bool((both["_merge"] == "right_only").any())
+    return sorted(ids), (None if len(moved) else years), removed
 
 
 def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> Snapshot:
@@ -679,12 +674,12 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             )
             batch_ids = _input_batches(s)
             base = _refresh_base(s, out_dir, database, batch_ids, version) if incremental else None
-            affected, changed_years = (
-                _affected(s, base, batch_ids, ents) if base is not None else (None, None)
+            affected, changed_years, removed = (
+                _affected(s, base, batch_ids, ents) if base is not None else (None, None, False)
             )
             # result tables may be linked from the base unless an enterprise was deleted
             # (its result rows go with it)
-            results_base = base if base is not None and not _removed(base, ents) else None
+            results_base = None if removed else base
             if affected is not None and len(affected) > INCREMENTAL_MAX:
                 base, affected, changed_years = None, None, None
             # the facts streamed to disk on a connection of their own, in a thread, while the
