@@ -296,16 +296,6 @@ end
 """
 
 
-def _wrk() -> str | None:
-    """The load client: ``wrk`` (C, one thread, epoll) when on PATH, else None (the asyncio
-    client in this process, which costs the shared 2 cores far more CPU per request)."""
-    import shutil
-
-    if os.environ.get("IB_BENCH_IDS_CLIENT", "wrk") != "wrk":
-        return None
-    return shutil.which("wrk")
-
-
 def _measure_wrk(proc: subprocess.Popen, port: int, paths: list[str], wrk: str) -> dict[str, Any]:
     """``wrk -t1 -c CLIENTS --latency`` on keep-alive connections, each request a random path
     of ``paths`` (a Lua script); a WARMUP-second run first, then the measured run with the
@@ -351,7 +341,9 @@ def _ok(res: dict[str, Any]) -> bool:
 
 
 def http_runs(url: str, rows: int, prefix: str) -> dict[str, Any]:
-    wrk = _wrk()
+    from bench.web import wrk_client
+
+    wrk = wrk_client("IB_BENCH_IDS_CLIENT")  # or the asyncio client
     rnd = random.Random(11)
     listing = [f"/api/v1/ids/resolve/{prefix}/B{rnd.randrange(rows):09d}" for _ in range(100_000)]
 

@@ -317,10 +317,12 @@ function delay() return math.random(think_lo, think_hi) end
 """
 
 
-def _wrk() -> str | None:
-    """The load client: ``wrk`` (C, one thread, epoll; ``make bench-deps`` installs it) unless
-    ``IB_BENCH_WEB_CLIENT=httpx``; None: the httpx clients in this process."""
-    if os.environ.get("IB_BENCH_WEB_CLIENT", "wrk") != "wrk":
+def wrk_client(setting: str) -> str | None:
+    """The load client of a bench: ``wrk`` (C, one thread, epoll; ``make bench-deps`` installs
+    it) when on PATH, unless the environment variable ``setting`` names another client; None:
+    the bench's Python clients in its own process, which cost the shared 2 cores far more CPU
+    per request."""
+    if os.environ.get(setting, "wrk") != "wrk":
         return None
     return shutil.which("wrk")
 
@@ -673,7 +675,7 @@ def run(rows: int = 0) -> dict[str, Any]:
                         (f"{name}/county", name, scoped_pages[name], role_cookies["county"])
                     )
             results: dict[str, dict[str, Any]] = {}
-            wrk = _wrk()
+            wrk = wrk_client("IB_BENCH_WEB_CLIENT")  # or httpx
             for model in models:
                 think = (lo, hi) if model == "think" else None
                 results[model] = {}
