@@ -21,10 +21,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from industry_brain.store import scoped
-from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 
 log = logging.getLogger("industry_brain.web")
@@ -35,16 +33,13 @@ CITY = Scope(user_id=None, username="cockpit-warm-up", role="city_officer")
 
 
 def scopes(db: Any) -> list[Scope]:
-    """The city scope, then one county officer's scope per county that has enterprises."""
-    counties = db.scalars(
-        select(Enterprise.county_code)
-        .where(Enterprise.county_code.is_not(None))
-        .distinct()
-        .order_by(Enterprise.county_code)
-    ).all()
+    """The city scope, then one county officer's scope per county that has enterprises (the
+    county filter's own list, cached until the next import)."""
     return [CITY] + [
-        Scope(user_id=None, username="cockpit-warm-up", role="county_officer", county_code=c)
-        for c in counties
+        Scope(
+            user_id=None, username="cockpit-warm-up", role="county_officer", county_code=c["code"]
+        )
+        for c in scoped.counties(db, CITY)
     ]
 
 
