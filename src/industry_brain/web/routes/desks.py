@@ -44,14 +44,23 @@ def _link(path: str, params: dict[str, str]) -> str:
 
 
 # -- cockpit -------------------------------------------------------------------------------------
+def _cockpit_parts(
+    state: Any, lang: str, db: Any, scope: Scope, asked: tuple[Any, ...]
+) -> tuple[cockpit.Filters, dict[str, Any], dict[str, Any], list[dict]]:
+    """The cockpit of ``scope`` for the ``asked`` filters (year, county, town, industry): the
+    filters as applied, their options, the page's figures and the services' sections — each
+    from the per-process cache when current."""
+    stamp = scoped.data_stamp(db)  # one look at the import stamp for every cached part
+    filters, options = _filters(db, scope, *asked, stamp)
+    view = cockpit.narrowed(scope, filters)
+    data = cockpit.page_data(db, view, filters, stamp)
+    return filters, options, data, sections_for(state, lang, db, view, filters, stamp)
+
+
 def warm_cockpit(state: Any, db: Any, scope: Scope, lang: str) -> None:
     """Compute the cockpit of ``scope`` with its default filters into the per-process cache a
     request of that scope reads (:mod:`industry_brain.web.warmup`)."""
-    stamp = scoped.data_stamp(db)
-    filters, _options = _filters(db, scope, None, None, None, None, stamp)
-    view = cockpit.narrowed(scope, filters)
-    cockpit.page_data(db, view, filters, stamp)
-    sections_for(state, lang, db, view, filters, stamp)
+    _cockpit_parts(state, lang, db, scope, (None, None, None, None))
 
 
 def _filters(
@@ -71,14 +80,6 @@ def _filters(
     )
     asked = cockpit.Filters(year, county or None, town or None, industry or None)
     return cockpit.clean(scope, asked, options), options
-
-
-def _cockpit_sections(
-    request: Request, db: Any, view: Scope, filters: cockpit.Filters, stamp: tuple
-) -> list[dict]:
-    """The services' cockpit sections for the filtered scope ``view`` (:func:`sections_for`,
-    in the page's language)."""
-    return sections_for(request.app.state, page_lang(request), db, view, filters, stamp)
 
 
 def sections_for(
@@ -176,11 +177,9 @@ def cockpit_page(
     industry: Annotated[str | None, Query(max_length=4)] = None,
 ) -> Response:
     scope.require("cockpit.view")
-    stamp = scoped.data_stamp(db)  # one look at the import stamp for every cached part
-    filters, options = _filters(db, scope, year, county, town, industry, stamp)
-    view = cockpit.narrowed(scope, filters)
-    data = cockpit.page_data(db, view, filters, stamp)
-    sections = _cockpit_sections(request, db, view, filters, stamp)
+    filters, options, data, sections = _cockpit_parts(
+        request.app.state, page_lang(request), db, scope, (year, county, town, industry)
+    )
     t = Translator(page_lang(request))
     labels = {
         "above": t("scale.above"),
