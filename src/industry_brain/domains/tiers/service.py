@@ -19,7 +19,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-from sqlalchemy import inspect, select, update
+from sqlalchemy import Select, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, defer
 
@@ -942,6 +942,11 @@ def published_run(
 ) -> TiersRun | None:
     """The newest published run (of ``year``). ``light``: its JSON columns are deferred,
     loaded only when read (a page that shows the run's id and year does not decode them)."""
+    return session.scalars(published_stmt(year, light)).first()
+
+
+def published_stmt(year: int | None = None, light: bool = False) -> Select:
+    """The statement of :func:`published_run`, newest first (callers may join to it)."""
     stmt = select(TiersRun).where(TiersRun.status == "published")
     if light:
         stmt = stmt.options(
@@ -953,7 +958,7 @@ def published_run(
         )
     if year is not None:
         stmt = stmt.where(TiersRun.year == year)
-    return session.scalars(stmt.order_by(TiersRun.year.desc(), TiersRun.id.desc())).first()
+    return stmt.order_by(TiersRun.year.desc(), TiersRun.id.desc())
 
 
 def latest_year(session: Session) -> int | None:

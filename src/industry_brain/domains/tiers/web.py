@@ -323,17 +323,19 @@ async def declare(
 
 # -- sections -----------------------------------------------------------------------------------
 def _level(session: Session, enterprise_id: int) -> tuple[TiersRun | None, TiersLevel | None]:
-    # the run's JSON columns (its schemes' definitions: ≈ 18 KB) are not decoded for every
-    # profile: loaded when read (a gap's explanation reads the schemes, cached per run)
-    run = service.published_run(session, light=True)
-    if run is None:
-        return None, None
-    lv = session.scalars(
-        select(TiersLevel).where(
-            TiersLevel.run_id == run.id, TiersLevel.enterprise_id == enterprise_id
+    # the newest published run and the enterprise's level in it, in one read; the run's JSON
+    # columns (its schemes' definitions: ≈ 18 KB) are not decoded for every profile: loaded
+    # when read (a gap's explanation reads the schemes, cached per run)
+    row = session.execute(
+        service.published_stmt(light=True)
+        .add_columns(TiersLevel)
+        .outerjoin(
+            TiersLevel,
+            (TiersLevel.run_id == TiersRun.id) & (TiersLevel.enterprise_id == enterprise_id),
         )
+        .limit(1)
     ).first()
-    return run, lv
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def _gaps(session: Session, run: TiersRun, lv: TiersLevel | None) -> dict[str, Any] | None:
