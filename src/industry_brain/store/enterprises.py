@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location, NotFoundError
@@ -37,15 +37,11 @@ def get_by_uscc(session: Session, uscc: str) -> Enterprise:
     return ent
 
 
-def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> dict[str, dict]:
-    """item → year → {value, unit, source_dept}: current facts of the preferred department,
-    monthly and per-detail figures summed to the year.
-
-    The database sums each (item, year, department) — one row per group instead of every
-    monthly and per-account figure (``ix_facts_lookup`` finds the enterprise's rows); Python
-    only picks the preferred department of each (item, year).
-    """
-    rows = session.execute(
+def yearly_figures_stmt(enterprise_id: int) -> Select:
+    """The sums of :func:`yearly_figures` per (item, year, department). On PostgreSQL every
+    column it reads is in ``ix_facts_lookup`` (migration 0027): an index-only scan of the
+    enterprise's adjacent entries."""
+    return (
         select(
             Fact.item,
             Fact.year,
@@ -57,7 +53,18 @@ def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> 
         .where(Fact.enterprise_id == enterprise_id, Fact.superseded_by.is_(None))
         .group_by(Fact.item, Fact.year, Fact.source_dept)
         .order_by(Fact.item, Fact.year, Fact.source_dept)
-    ).all()
+    )
+
+
+def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> dict[str, dict]:
+    """item → year → {value, unit, source_dept}: current facts of the preferred department,
+    monthly and per-detail figures summed to the year.
+
+    The database sums each (item, year, department) — one row per group instead of every
+    monthly and per-account figure (``ix_facts_lookup`` finds the enterprise's rows); Python
+    only picks the preferred department of each (item, year).
+    """
+    rows = session.execute(yearly_figures_stmt(enterprise_id)).all()
     out: dict[str, dict] = {}
     ranks: dict[tuple[str, int], int] = {}
     tables: dict[int, dict[str, list[str]]] = {}  # year → the precedence table in force

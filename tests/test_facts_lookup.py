@@ -1,0 +1,146 @@
+"""The profile's yearly figures (``store.enterprises.yearly_figures``) and the index that serves
+them (``ix_facts_lookup``, migration 0027): on PostgreSQL it carries every column the read
+needs, so an enterprise's figures come from its adjacent index entries (an index-only scan, no
+heap page per figure), and the facts table is vacuumed after 1 % new rows; on SQLite the narrow
+index finds the rows. Both stores give the same figures, computed by hand below."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text, update
+from sqlalchemy.orm import Session
+
+from industry_brain.store.enterprises import yearly_figures, yearly_figures_stmt
+from industry_brain.store.models import Enterprise, Fact, ImportBatch
+
+YEAR = 2025
+ACCOUNTS = ("A1", "A2")
+
+
+def _seed(engine: Engine) -> tuple[int, int]:
+    """Two enterprises whose facts are interleaved as an import writes them (month by month,
+    one batch per department): 24 monthly electricity figures each, and one revenue figure
+    that a correction supersedes."""
+    with Session(engine) as s:
+        ents = [
+            Enterprise(uscc="91330500000000001A", name="甲厂", county_code="330502"),
+            Enterprise(uscc="91330500000000002B", name="乙厂", county_code="330502"),
+        ]
+        s.add_all(ents)
+        batches = {
+            dept: ImportBatch(
+                kind=kind,
+                department=dept,
+                file_name=f"{dept}.csv",
+                file_hash=dept[0] * 64,
+                status="committed",
+                year=YEAR,
+            )
+            for dept, kind in (("power", "power"), ("statistics", "stats_annual"))
+        }
+        s.add_all(batches.values())
+        s.flush()
+        row = 2
+        for month in range(1, 13):
+            for n, ent in enumerate(ents, start=1):
+                for k, account in enumerate(ACCOUNTS, start=1):
+                    # kWh: enterprise n, account k, month m → 1000·n + 10·m + k
+                    value = 1000.0 * n + 10 * month + k
+                    s.add(
+                        Fact(
+                            enterprise_id=ent.id,
+                            year=YEAR,
+                            month=month,
+                            item="electricity",
+                            detail=account,
+                            value=value,
+                            unit="kWh",
+                            source_dept="power",
+                            batch_id=batches["power"].id,
+                            row=row,
+                        )
+                    )
+                    row += 1
+        first = Fact(
+            enterprise_id=ents[0].id,
+            year=YEAR,
+            month=0,
+            item="revenue",
+            detail="",
+            value=900.0,
+            unit="万元",
+            source_dept="statistics",
+            batch_id=batches["statistics"].id,
+            row=2,
+        )
+        corrected = Fact(
+            enterprise_id=ents[0].id,
+            year=YEAR,
+            month=0,
+            item="revenue",
+            detail="",
+            value=1200.0,
+            unit="万元",
+            source_dept="statistics",
+            batch_id=batches["statistics"].id,
+            row=3,
+        )
+        s.add_all([first, corrected])
+        s.flush()
+        s.execute(update(Fact).where(Fact.id == first.id).values(superseded_by=corrected.id))
+        s.commit()
+        return ents[0].id, ents[1].id
+
+
+def test_yearly_figures_sum_the_current_facts(engine: Engine) -> None:
+    first, second = _seed(engine)
+    with Session(engine) as s:
+        figures = yearly_figures(s, first, "330502")
+        other = yearly_figures(s, second, "330502")
+    # enterprise 1: Σ over 12 months and accounts 1, 2 of (1000 + 10·m + k)
+    #   = 24·1000 + 2·10·(1+…+12) + 12·(1+2) = 24,000 + 1,560 + 36 = 25,596 kWh
+    assert figures["electricity"][YEAR] == {
+        "value": 25_596.0,
+        "unit": "kWh",
+        "source_dept": "power",
+    }
+    # the superseded 900 is not counted: the corrected 1,200 alone
+    assert figures["revenue"][YEAR] == {
+        "value": 1200.0,
+        "unit": "万元",
+        "source_dept": "statistics",
+    }
+    # enterprise 2: 24·2000 + 1,560 + 36 = 49,596 kWh, and no revenue
+    assert other == {
+        "electricity": {YEAR: {"value": 49_596.0, "unit": "kWh", "source_dept": "power"}}
+    }
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_postgresql_reads_the_figures_from_the_index_alone(engine: Engine) -> None:
+    first, _ = _seed(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM facts"))  # marks the pages all-visible, as autovacuum does
+        options = conn.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'facts'"))
+        assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
+        # a 50-row table is cheapest to read whole: the planner is asked for index paths, and
+        # chooses the index-only one only if the index holds every column the read needs
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        sql = yearly_figures_stmt(first).compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(
+            conn.scalars(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"))
+        )
+    assert "Index Only Scan using ix_facts_lookup on facts" in plan, plan
+    assert "Heap Fetches: 0" in plan, plan
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_finds_the_rows_by_the_index(engine: Engine) -> None:
+    first, _ = _seed(engine)
+    sql = yearly_figures_stmt(first).compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "USING INDEX ix_facts_lookup" in plan, plan
