@@ -162,3 +162,36 @@ def test_the_schema_file_is_valid_json_schema() -> None:
     import jsonschema
 
     jsonschema.Draft202012Validator.check_schema(qn.schema())
+
+
+def test_concurrent_first_reads_parse_the_shipped_questionnaires_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first profile pages after a start ask for the questionnaires together: one thread
+    parses them, the others get its result (each used to parse them again)."""
+    import threading
+    import time
+
+    calls = []
+    real = qn.load_dir
+
+    def counted(folder: Path) -> dict[str, qn.Questionnaire]:
+        calls.append(folder)
+        time.sleep(0.2)  # a window in which every other thread arrives
+        return real(folder)
+
+    monkeypatch.setattr(qn, "load_dir", counted)
+    qn._shipped.cache_clear()
+    start = threading.Barrier(8)
+    got: list[dict[str, qn.Questionnaire]] = []
+
+    def read() -> None:
+        start.wait()
+        got.append(qn.shipped())
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    qn._shipped.cache_clear()  # the next test reads the real files again
+    assert len(calls) == 1
+    assert len(got) == 8 and all(g is got[0] for g in got) and got[0]
