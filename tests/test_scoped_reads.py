@@ -237,9 +237,15 @@ def test_profile_sums_figures_in_sql_with_precedence_and_is_audited_once(engine)
     }
     assert p["scale"] == {2024: False}
     assert p["power_accounts"] == ["A1", "A2"]
-    assert p["land_parcels"][0]["area_mu"] == 12.5
+    assert p["land_parcels"] == [
+        {"parcel_no": "P1", "area_mu": 12.5, "tenure": "出让", "land_use": None, "holder_name": "h"}
+    ]
     assert p["names"] == [{"name": _name(1), "kind": "current"}]
-    assert [x["code"] for x in p["projects"]] == ["XM1", "XM2"]
+    assert p["former_names"] == []
+    assert [(x["code"], x["name"]) for x in p["projects"]] == [
+        ("XM1", "项目XM1"),
+        ("XM2", "项目XM2"),
+    ]
     assert p["county_name"] == "吴兴区" and p["sensitive_masked"] is False
     with Session(engine) as s:  # a county officer sees only the projects of the county
         p = scoped.enterprise_profile(s, COUNTY_WX, _uscc(1))
@@ -247,6 +253,15 @@ def test_profile_sums_figures_in_sql_with_precedence_and_is_audited_once(engine)
         agent = Scope(user_id=None, username="agent", role="agent")
         with pytest.raises(NotFoundError):  # outside the scope: as if it did not exist
             scoped.enterprise_profile(s, agent, _uscc(1))
+    with Session(engine) as s:  # firm 14: a current and a former name, 规上 in 2024 (even)
+        p = scoped.enterprise_profile(s, CITY, _uscc(14))
+    assert p["names"] == [
+        {"name": _name(14), "kind": "current"},
+        {"name": "老14纺织厂", "kind": "former"},
+    ]
+    assert p["former_names"] == ["老14纺织厂"]
+    assert p["scale"] == {2024: True} and p["power_accounts"] == [] and p["land_parcels"] == []
+    assert p["county_name"] == "南浔区" and p["projects"] == []
     assert ids
 
 

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location, NotFoundError
@@ -84,36 +97,81 @@ def yearly_figures(session: Session, enterprise_id: int, county: str | None) -> 
     return out
 
 
+def _lists_stmt(ent: Enterprise, project_clause: ColumnElement[bool] | None) -> Any:
+    """The enterprise's small lists — its county's and industry's names, its names, 规上 years,
+    power accounts, land parcels and projects — as one ``UNION ALL`` of rows
+    ``(kind, ord, a, b, c, d, x)``, in display order: one round trip instead of six (each
+    costs a profile page ≈ 0.5 ms of CPU on PostgreSQL, most of it SQLAlchemy, the driver and
+    the loopback socket)."""
+    text, none, real = String(), cast(null(), String), cast(null(), Float)
+
+    def row(kind: str, order: Any, *cols: Any) -> list[Any]:
+        texts = [cast(c, String) if c is not None else none for c in cols[:4]]
+        texts += [none] * (4 - len(texts))
+        x = cols[4] if len(cols) > 4 else real
+        return [
+            literal(kind, text).label("kind"),
+            cast(order, Integer).label("ord"),
+            *(t.label(n) for t, n in zip(texts, "abcd", strict=True)),
+            cast(x, Float).label("x"),
+        ]
+
+    projects = select(*row("project", Project.id, Project.code, Project.name, Project.stage))
+    projects = projects.where(Project.enterprise_id == ent.id)
+    if project_clause is not None:
+        projects = projects.where(project_clause)
+    return union_all(
+        select(*row("ref", literal(0), Region.name, Industry.name))
+        .select_from(Enterprise)
+        .outerjoin(Region, Region.code == Enterprise.county_code)
+        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
+        .where(Enterprise.id == ent.id),
+        select(*row("name", EnterpriseName.id, EnterpriseName.name, EnterpriseName.kind)).where(
+            EnterpriseName.enterprise_id == ent.id
+        ),
+        select(
+            *row(
+                "scale",
+                EnterpriseScale.year,
+                None,
+                None,
+                None,
+                None,
+                case((EnterpriseScale.above_scale, 1.0), else_=0.0),
+            )
+        ).where(EnterpriseScale.enterprise_id == ent.id),
+        select(*row("power", literal(0), PowerAccount.account_no)).where(
+            PowerAccount.enterprise_id == ent.id
+        ),
+        select(
+            *row(
+                "land",
+                LandParcel.id,
+                LandParcel.parcel_no,
+                LandParcel.tenure,
+                LandParcel.land_use,
+                LandParcel.holder_name,
+                LandParcel.area_mu,
+            )
+        ).where(LandParcel.enterprise_id == ent.id),
+        projects,
+    ).order_by("kind", "ord", "a")
+
+
 def profile_data(
     session: Session, ent: Enterprise, project_clause: ColumnElement[bool] | None = None
 ) -> dict[str, Any]:
     """Everything the store knows about ``ent`` (not audited: callers audit the read).
 
-    A handful of narrow queries, each answered by an index on ``enterprise_id``;
+    Two reads, each answered by indexes on ``enterprise_id``: the small lists in one
+    (:func:`_lists_stmt`) and the yearly figures (:func:`yearly_figures`);
     ``project_clause`` further filters the projects (the caller's data scope).
     """
-    county_name, industry_name = session.execute(
-        select(Region.name, Industry.name)
-        .select_from(Enterprise)
-        .outerjoin(Region, Region.code == Enterprise.county_code)
-        .outerjoin(Industry, Industry.code == Enterprise.industry_code)
-        .where(Enterprise.id == ent.id)
-    ).one()
-    names = session.execute(
-        select(EnterpriseName.name, EnterpriseName.kind)
-        .where(EnterpriseName.enterprise_id == ent.id)
-        .order_by(EnterpriseName.id)
-    ).all()
-    scales = session.execute(
-        select(EnterpriseScale.year, EnterpriseScale.above_scale)
-        .where(EnterpriseScale.enterprise_id == ent.id)
-        .order_by(EnterpriseScale.year)
-    ).all()
-    projects = select(Project.code, Project.name, Project.stage).where(
-        Project.enterprise_id == ent.id
-    )
-    if project_clause is not None:
-        projects = projects.where(project_clause)
+    lists: dict[str, list[Any]] = {}
+    for r in session.execute(_lists_stmt(ent, project_clause)):
+        lists.setdefault(r.kind, []).append(r)
+    ref = lists["ref"][0]
+    names = [(r.a, r.b) for r in lists.get("name", [])]
     return {
         "uscc": ent.uscc,
         "name": ent.name,
@@ -121,44 +179,19 @@ def profile_data(
         "names": [{"name": n, "kind": kind} for n, kind in names],
         "address": ent.address,
         "county_code": ent.county_code,
-        "county_name": county_name,
+        "county_name": ref.a,
         "industry_code": ent.industry_code,
-        "industry_name": industry_name,
+        "industry_name": ref.b,
         "registration_date": ent.registration_date.isoformat() if ent.registration_date else None,
         "status": ent.status,
-        "scale": {y: above for y, above in scales},
+        "scale": {r.ord: r.x == 1.0 for r in lists.get("scale", [])},
         "facts": yearly_figures(session, ent.id, ent.county_code),
-        "power_accounts": list(
-            session.scalars(
-                select(PowerAccount.account_no)
-                .where(PowerAccount.enterprise_id == ent.id)
-                .order_by(PowerAccount.account_no)
-            )
-        ),
+        "power_accounts": [r.a for r in lists.get("power", [])],
         "land_parcels": [
-            {
-                "parcel_no": p.parcel_no,
-                "area_mu": p.area_mu,
-                "tenure": p.tenure,
-                "land_use": p.land_use,
-                "holder_name": p.holder_name,
-            }
-            for p in session.execute(
-                select(
-                    LandParcel.parcel_no,
-                    LandParcel.area_mu,
-                    LandParcel.tenure,
-                    LandParcel.land_use,
-                    LandParcel.holder_name,
-                )
-                .where(LandParcel.enterprise_id == ent.id)
-                .order_by(LandParcel.id)
-            )
+            {"parcel_no": r.a, "area_mu": r.x, "tenure": r.b, "land_use": r.c, "holder_name": r.d}
+            for r in lists.get("land", [])
         ],
-        "projects": [
-            {"code": c, "name": n, "stage": s}
-            for c, n, s in session.execute(projects.order_by(Project.id))
-        ],
+        "projects": [{"code": r.a, "name": r.b, "stage": r.c} for r in lists.get("project", [])],
     }
 
 
