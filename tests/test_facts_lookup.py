@@ -129,7 +129,11 @@ def test_postgresql_reads_the_figures_from_the_index_alone(engine: Engine) -> No
         # chooses the index-only one only if the index holds every column the read needs
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_bitmapscan = off"))
-        sql = yearly_figures_stmt(first).compile(engine, compile_kwargs={"literal_binds": True})
+        sql = (
+            yearly_figures_stmt()
+            .params(enterprise_id=first)
+            .compile(engine, compile_kwargs={"literal_binds": True})
+        )
         plan = "\n".join(
             conn.scalars(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"))
         )
@@ -140,7 +144,11 @@ def test_postgresql_reads_the_figures_from_the_index_alone(engine: Engine) -> No
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sqlite_finds_the_rows_by_the_index(engine: Engine) -> None:
     first, _ = _seed(engine)
-    sql = yearly_figures_stmt(first).compile(engine, compile_kwargs={"literal_binds": True})
+    sql = (
+        yearly_figures_stmt()
+        .params(enterprise_id=first)
+        .compile(engine, compile_kwargs={"literal_binds": True})
+    )
     with engine.connect() as conn:
         plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "USING INDEX ix_facts_lookup" in plan, plan
