@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import Location
@@ -28,7 +29,7 @@ from industry_brain.domains.carbon.rules import load_rules
 from industry_brain.store import bulk
 from industry_brain.store.audit import record
 from industry_brain.store.db import data_dir
-from industry_brain.store.enterprises import get_by_uscc
+from industry_brain.store.enterprises import ENTERPRISE_ID, get_by_uscc
 from industry_brain.store.models import Enterprise, EnterpriseScale
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 
@@ -189,15 +190,18 @@ def result_for(
 
 def history(session: Session, ent: Enterprise) -> list[CarbonResult]:
     """The enterprise's current result of every year, oldest first."""
-    return list(
-        session.scalars(
-            select(CarbonResult)
-            .where(
-                CarbonResult.enterprise_id == ent.id,
-                CarbonResult.run_id.in_(_current_run_ids()),
-            )
-            .order_by(CarbonResult.year)
+    return list(session.scalars(_history_stmt(), {"enterprise_id": ent.id}))
+
+
+@cache
+def _history_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
+        select(CarbonResult)
+        .where(
+            CarbonResult.enterprise_id == ENTERPRISE_ID,
+            CarbonResult.run_id.in_(_current_run_ids()),
         )
+        .order_by(CarbonResult.year)
     )
 
 

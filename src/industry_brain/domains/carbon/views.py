@@ -9,9 +9,10 @@ filtered with ``scope.enterprise_clause()``; consents are managed by the enterpr
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -22,6 +23,7 @@ from industry_brain.domains.carbon.models import BankConsent, CarbonCode, Carbon
 from industry_brain.domains.carbon.rules import on_date
 from industry_brain.domains.carbon.service import current_runs, history, result_dict
 from industry_brain.store import scoped
+from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise, Region, User
 from industry_brain.store.scope import PermissionDenied, Scope
 
@@ -184,12 +186,20 @@ RESULT_SORTS = {
 
 
 def _latest_code(session: Session, ent: Enterprise, today: date) -> CarbonCode | None:
-    return session.scalars(
+    return session.scalars(_latest_code_stmt(), {"enterprise_id": ent.id, "today": today}).first()
+
+
+@cache
+def _latest_code_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
         select(CarbonCode)
-        .where(CarbonCode.enterprise_id == ent.id, CarbonCode.expires_on >= today)
+        .where(
+            CarbonCode.enterprise_id == ENTERPRISE_ID,
+            CarbonCode.expires_on >= bindparam("today", type_=Date),
+        )
         .order_by(CarbonCode.id.desc())
         .limit(1)
-    ).first()
+    )
 
 
 def may_issue(scope: Scope, ent: Enterprise) -> bool:

@@ -7,10 +7,11 @@ year (the final result; re-evaluations after appeals supersede earlier runs).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -20,6 +21,7 @@ from industry_brain.domains.mujun import lists, service
 from industry_brain.domains.mujun.models import MujunResult, MujunRun
 from industry_brain.store import scoped
 from industry_brain.store.audit import record
+from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise, Region
 from industry_brain.store.scope import Scope
 
@@ -203,6 +205,17 @@ def results(
     }
 
 
+@cache
+def _published_result_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
+        select(MujunResult, MujunRun)
+        .join(MujunRun, MujunRun.id == MujunResult.run_id)
+        .where(MujunResult.enterprise_id == ENTERPRISE_ID, MujunRun.status == "published")
+        .order_by(MujunRun.year.desc(), MujunRun.id.desc())
+        .limit(1)
+    )
+
+
 def enterprise_result(
     session: Session, scope: Scope, uscc: str, lang: str, explain: bool = True
 ) -> dict[str, Any]:
@@ -210,13 +223,7 @@ def enterprise_result(
     needs the right to see tax: it shows tax per mu; others get class, score and ranks only).
     Reading the explanation is audited."""
     ent = scoped.visible_enterprise(session, scope, uscc)
-    row = session.execute(
-        select(MujunResult, MujunRun)
-        .join(MujunRun, MujunRun.id == MujunResult.run_id)
-        .where(MujunResult.enterprise_id == ent.id, MujunRun.status == "published")
-        .order_by(MujunRun.year.desc(), MujunRun.id.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_published_result_stmt(), {"enterprise_id": ent.id}).first()
     if row is None:
         return {"uscc": ent.uscc, "result": None}
     res, run = row

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import exports, parameters
@@ -28,6 +29,7 @@ from industry_brain.domains.tiers.models import TiersDeclaration, TiersDeclarati
 from industry_brain.domains.tiers.service import TiersError, enterprise_by_uscc
 from industry_brain.store import audit
 from industry_brain.store.db import data_dir
+from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise
 
 MAGIC = {
@@ -269,14 +271,17 @@ def pending(session: Session, enterprise_ids: Any = None, limit: int = 200) -> l
     return list(session.execute(stmt).all())
 
 
-def items_of(session: Session, enterprise_id: int) -> list[TiersDeclarationItem]:
-    return list(
-        session.scalars(
-            select(TiersDeclarationItem)
-            .where(TiersDeclarationItem.enterprise_id == enterprise_id)
-            .order_by(TiersDeclarationItem.year.desc(), TiersDeclarationItem.id.desc())
-        )
+@cache
+def _items_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
+        select(TiersDeclarationItem)
+        .where(TiersDeclarationItem.enterprise_id == ENTERPRISE_ID)
+        .order_by(TiersDeclarationItem.year.desc(), TiersDeclarationItem.id.desc())
     )
+
+
+def items_of(session: Session, enterprise_id: int) -> list[TiersDeclarationItem]:
+    return list(session.scalars(_items_stmt(), {"enterprise_id": enterprise_id}))
 
 
 def write_template(path: Path) -> Path:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import csv
 import hashlib
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -28,6 +29,7 @@ from industry_brain.domains.tiers.models import TiersTitle
 from industry_brain.domains.tiers.service import TiersError
 from industry_brain.store import audit
 from industry_brain.store.db import chunks
+from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise, ImportBatch
 
 HEADERS = {
@@ -241,11 +243,14 @@ def warnings(session: Session, today: date, enterprise_ids: Any = None) -> list[
     return sorted(out, key=lambda w: (w["days_left"], w["uscc"]))
 
 
-def titles_of(session: Session, enterprise_id: int) -> list[TiersTitle]:
-    return list(
-        session.scalars(
-            select(TiersTitle)
-            .where(TiersTitle.enterprise_id == enterprise_id)
-            .order_by(TiersTitle.year.desc(), TiersTitle.tier)
-        )
+@cache
+def _titles_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
+        select(TiersTitle)
+        .where(TiersTitle.enterprise_id == ENTERPRISE_ID)
+        .order_by(TiersTitle.year.desc(), TiersTitle.tier)
     )
+
+
+def titles_of(session: Session, enterprise_id: int) -> list[TiersTitle]:
+    return list(session.scalars(_titles_stmt(), {"enterprise_id": enterprise_id}))

@@ -16,13 +16,14 @@
 from __future__ import annotations
 
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import exports, formatting
@@ -38,6 +39,7 @@ from industry_brain.domains.tiers.models import (
     TiersRun,
 )
 from industry_brain.store import audit, scoped
+from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise
 from industry_brain.store.scope import Scope
 from industry_brain.web.deps import CsrfDep, DbDep, ScopeDep
@@ -326,16 +328,34 @@ def _level(session: Session, enterprise_id: int) -> tuple[TiersRun | None, Tiers
     # the newest published run and the enterprise's level in it, in one read; the run's JSON
     # columns (its schemes' definitions: ≈ 18 KB) are not decoded for every profile: loaded
     # when read (a gap's explanation reads the schemes, cached per run)
-    row = session.execute(
+    row = session.execute(_level_stmt(), {"enterprise_id": enterprise_id}).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+@cache
+def _level_stmt() -> Select:  # built once: the profile page reads it on every view
+    return (
         service.published_stmt(light=True)
         .add_columns(TiersLevel)
         .outerjoin(
             TiersLevel,
-            (TiersLevel.run_id == TiersRun.id) & (TiersLevel.enterprise_id == enterprise_id),
+            (TiersLevel.run_id == TiersRun.id) & (TiersLevel.enterprise_id == ENTERPRISE_ID),
         )
         .limit(1)
-    ).first()
-    return (None, None) if row is None else (row[0], row[1])
+    )
+
+
+@cache
+def _next_tier_stmt() -> Select:  # the results of the next tier's categories
+    return (
+        select(TiersResult)
+        .where(
+            TiersResult.run_id == bindparam("run_id", type_=Integer),
+            TiersResult.enterprise_id == ENTERPRISE_ID,
+            TiersResult.tier == bindparam("tier", type_=String),
+        )
+        .order_by(TiersResult.id)
+    )
 
 
 def _gaps(session: Session, run: TiersRun, lv: TiersLevel | None) -> dict[str, Any] | None:
@@ -345,13 +365,8 @@ def _gaps(session: Session, run: TiersRun, lv: TiersLevel | None) -> dict[str, A
     # a tier with categories (单项冠军: enterprise or product): the closest category
     res = max(
         session.scalars(
-            select(TiersResult)
-            .where(
-                TiersResult.run_id == run.id,
-                TiersResult.enterprise_id == lv.enterprise_id,
-                TiersResult.tier == lv.next_tier,
-            )
-            .order_by(TiersResult.id)
+            _next_tier_stmt(),
+            {"run_id": run.id, "enterprise_id": lv.enterprise_id, "tier": lv.next_tier},
         ),
         key=lambda r: r.closeness or 0.0,
         default=None,
