@@ -33,7 +33,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -134,12 +134,22 @@ def load_session(db: Session, cookie: str | None) -> SessionInfo | None:
     if not cookie or len(cookie) > 128:
         return None
     # the session's user in the same read (one query per request instead of two)
-    found = db.execute(
+    found = db.execute(_session_stmt(), {"id_hash": digest(cookie), "now": now()}).first()
+    return SessionInfo(cookie=cookie, row=found[0], user=found[1]) if found is not None else None
+
+
+@lru_cache(maxsize=1)
+def _session_stmt() -> Select:
+    """Built once: every request reads it (a select built per request cost more to build and
+    key than to run)."""
+    return (
         select(WebSession, User)
         .outerjoin(User, User.id == WebSession.user_id)
-        .where(WebSession.id_hash == digest(cookie), WebSession.expires_at > now())
-    ).first()
-    return SessionInfo(cookie=cookie, row=found[0], user=found[1]) if found is not None else None
+        .where(
+            WebSession.id_hash == bindparam("id_hash", type_=WebSession.id_hash.type),
+            WebSession.expires_at > bindparam("now", type_=WebSession.expires_at.type),
+        )
+    )
 
 
 def end_session(db: Session, cookie: str | None) -> None:
