@@ -61,30 +61,22 @@ def _seed(engine: Engine) -> tuple[int, int]:
                         )
                     )
                     row += 1
-        first = Fact(
-            enterprise_id=ents[0].id,
-            year=YEAR,
-            month=0,
-            item="revenue",
-            detail="",
-            value=900.0,
-            unit="万元",
-            source_dept="statistics",
-            batch_id=batches["statistics"].id,
-            row=2,
-        )
-        corrected = Fact(
-            enterprise_id=ents[0].id,
-            year=YEAR,
-            month=0,
-            item="revenue",
-            detail="",
-            value=1200.0,
-            unit="万元",
-            source_dept="statistics",
-            batch_id=batches["statistics"].id,
-            row=3,
-        )
+
+        def revenue(value: float, row: int) -> Fact:
+            return Fact(
+                enterprise_id=ents[0].id,
+                year=YEAR,
+                month=0,
+                item="revenue",
+                detail="",
+                value=value,
+                unit="万元",
+                source_dept="statistics",
+                batch_id=batches["statistics"].id,
+                row=row,
+            )
+
+        first, corrected = revenue(900.0, 2), revenue(1200.0, 3)
         s.add_all([first, corrected])
         s.flush()
         s.execute(update(Fact).where(Fact.id == first.id).values(superseded_by=corrected.id))
