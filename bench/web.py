@@ -652,13 +652,13 @@ def run(rows: int = 0) -> dict[str, Any]:
                         profiles[clients[j % len(clients)]].append(f"/enterprises/{u}")
                     for j, u in enumerate(mine[k // 2 :: k][: len(clients)]):
                         warm_profiles[clients[j % len(clients)]].append(f"/enterprises/{u}")
-                scoped_pages = {
-                    "profile": profiles,
-                    "search": [pages["search"][i :: len(county_of)] for i in range(len(county_of))],
-                    "cockpit": [
-                        pages["cockpit"][i :: len(county_of)] for i in range(len(county_of))
-                    ],
-                }
+                # the county clients' share of each measured page (IB_BENCH_PAGES may name
+                # only some of them)
+                scoped_pages = {"profile": profiles} if "profile" in pages else {}
+                for name in ("search", "cockpit"):
+                    if name in pages:
+                        n = len(county_of)
+                        scoped_pages[name] = [pages[name][i::n] for i in range(n)]
                 for name in ROLE_PAGES:
                     if name in pages and name != "cockpit":
                         warm = (
