@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -250,15 +252,22 @@ def _arrow_ready(column: pd.Series, kind: str) -> bool:
     return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
 
 
-def _precedence_ranks(combos: pd.DataFrame) -> pd.DataFrame:
+def _precedence_ranks(
+    combos: pd.DataFrame, known: dict[tuple[str, int, str, str], int] | None = None
+) -> pd.DataFrame:
     """The rank of each department per (county, year, item) in ``ingest.precedence`` (0 first; a
-    department the table does not list ranks after all listed ones)."""
+    department the table does not list ranks after all listed ones). ``known``: ranks found
+    before (a snapshot's buckets share most combinations), completed here."""
     params = parameters.load()
+    known = {} if known is None else known
     ranks = []
     for county, year, item, dept in combos.itertuples(index=False):
-        table = params.get("ingest.precedence", region=county or None, on=date(int(year), 1, 1))
-        order = table.get(item) or table["default"]
-        ranks.append(order.index(dept) if dept in order else len(order))
+        key = (county, int(year), item, dept)
+        if key not in known:
+            table = params.get("ingest.precedence", region=county or None, on=date(key[1], 1, 1))
+            order = table.get(item) or table["default"]
+            known[key] = order.index(dept) if dept in order else len(order)
+        ranks.append(known[key])
     return combos.assign(rank=pd.Series(ranks, dtype="int64", index=combos.index))
 
 
@@ -277,6 +286,23 @@ RAW_SCHEMA = pa.schema(
 #: DuckDB's memory for precedence and sums; beyond it DuckDB spills to the snapshot's temp folder
 DUCKDB_MEMORY = "2GB"
 _DUCK = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
+#: the columns of the bucketed tables (an empty table's file)
+_OUT_COLUMNS = {
+    "facts": [
+        ("enterprise_id", "BIGINT"),
+        ("year", "BIGINT"),
+        ("item", "VARCHAR"),
+        ("value", "DOUBLE"),
+        ("unit", "VARCHAR"),
+        ("source_dept", "VARCHAR"),
+    ],
+    "electricity_monthly": [
+        ("enterprise_id", "BIGINT"),
+        ("year", "BIGINT"),
+        ("month", "BIGINT"),
+        ("value", "DOUBLE"),
+    ],
+}
 #: an incremental refresh re-reads at most this many enterprises; beyond, a full build
 INCREMENTAL_MAX = 50_000
 #: enterprises (by id) per file of a year: a refresh rewrites only the files of the enterprises
@@ -284,7 +310,11 @@ INCREMENTAL_MAX = 50_000
 BUCKET_FIRMS = 50_000
 
 
-def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
+def _raw_facts_sql(
+    conn: Any, enterprises: list[int] | None = None, ids: tuple[int, int | None] | None = None
+) -> str:
+    """The store's current facts (``RAW_COLUMNS``): of ``enterprises`` only, or of the ids
+    ``ids`` = [low, high) (high None: no upper bound)."""
     # typed casts: SQLite's values carry no declared type of their own (ADBC infers from them)
     stmt = select(
         *(
@@ -296,88 +326,170 @@ def _raw_facts_sql(conn: Any, enterprises: list[int] | None = None) -> str:
     ).where(Fact.superseded_by.is_(None), Fact.value.is_not(None))
     if enterprises is not None:
         stmt = stmt.where(Fact.enterprise_id.in_(enterprises))
+    if ids is not None:
+        stmt = stmt.where(Fact.enterprise_id >= ids[0])
+        if ids[1] is not None:
+            stmt = stmt.where(Fact.enterprise_id < ids[1])
     return str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
 
 
-def _stream_raw_facts(conn: Connection, staging: Path, enterprises: list[int] | None = None) -> str:
-    """The store's current facts written to ``staging`` in bounded memory; returns the DuckDB
-    reader of the staged file (:func:`_raw_facts_job`, run here)."""
-    return _raw_facts_job(conn, staging, enterprises)()
+#: what the export hands the reduction for one bucket: the bucket, its raw facts (an Arrow
+#: table, or a DuckDB expression reading them: a staged Parquet file) — which may hold other
+#: buckets' facts too — and the end of its id range (None: open, the last bucket)
+RawPart = tuple[int, "pa.Table | str", int | None]
+#: buckets read ahead of DuckDB's reduction (each ≈ 2.5 million raw facts, ≈ 200 MB as Arrow,
+#: at province scale)
+PREFETCH = 1
 
 
-def _raw_facts_job(
-    conn: Connection, staging: Path, enterprises: list[int] | None = None
-) -> Callable[[], str]:
-    """The export of the store's current facts to ``staging``, prepared on ``conn`` (the query
-    compiled, the store located) as a call that needs no connection of this process, so it can
-    run in a thread while the result tables are read; the call returns the DuckDB reader of the
-    staged file. PostgreSQL: the ADBC PostgreSQL driver on a connection of its own
-    (:func:`_pg_export`), Arrow batches appended to Parquet. SQLite: the ADBC SQLite driver, in
-    a child process (:mod:`.sqlite_export`), reads the database file straight into Arrow record
-    batches (no Python object per value) appended to Parquet batch by batch. Both read on a
-    second connection, so an import committed in between may or may not be in it.
-    ``enterprises``: only these (an incremental refresh); an empty list reads nothing."""
-    if enterprises is not None and not enterprises:
-        columns = ", ".join(
-            f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-        )
-        return lambda: f"(SELECT {columns} WHERE false)"
-    sql = _raw_facts_sql(conn, enterprises)
-    casts = ", ".join(
-        f"CAST({c} AS {_DUCK[t]}) AS {c}"
-        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-    )
-    path = staging / "facts.parquet"
-    reader = f"(SELECT {casts} FROM read_parquet('{path}'))"
-    if conn.dialect.name == "postgresql":
-        url = conn.engine.url
+class _RawFacts:
+    """The store's current facts, handed out bucket by bucket (``BUCKET_FIRMS`` enterprise
+    ids) by a thread of their own, so that DuckDB reduces one bucket while the store hands out
+    the next: the two overlap instead of following each other.
 
-        def from_postgresql() -> str:
-            _pg_export(url, sql, path)
-            return reader
+    - **PostgreSQL, a full build**: one query per bucket (``enterprise_id`` in the bucket's
+      range, answered from ``ix_facts_lookup``) through the ADBC PostgreSQL driver on a
+      connection of its own (``COPY … TO STDOUT (FORMAT binary)`` decoded into Arrow in C: no
+      Python object per row); at most ``PREFETCH`` buckets wait while DuckDB works, so memory
+      is bounded by a few buckets.
+    - **PostgreSQL, a refresh**: the affected enterprises' facts in one query, then each of
+      their buckets.
+    - **SQLite**: the ADBC SQLite driver, in a child process (:mod:`.sqlite_export`: its own
+      copy of SQLite must not share this process's file locks), reads the facts in one pass
+      into a staged Parquet file, Arrow batch by Arrow batch; each bucket is then read from it.
 
-        return from_postgresql
-    database = conn.engine.url.database
-    if not database or database == ":memory:":
-        raise ValidationError(
-            "snapshot.memory_store",
-            "内存中的 SQLite 库不能生成快照，请使用数据库文件",
-            "an in-memory SQLite store cannot be snapshotted: use a database file",
-            Location(field="IB_DATABASE_URL"),
-            str(conn.engine.url),
-        )
+    The facts are read on another connection than the caller's, so an import committed in
+    between may or may not be in them. ``enterprises``: only these (a refresh); an empty list
+    reads nothing. ``buckets``: the buckets to hand out, ascending; the last one's range is
+    open (an enterprise registered after the caller read the enterprises is not lost)."""
 
-    def from_sqlite() -> str:
-        # ADBC in a child process: its own copy of SQLite must not share this process's file
-        # locks
+    def __init__(
+        self,
+        conn: Connection,
+        staging: Path,
+        enterprises: list[int] | None,
+        buckets: list[int],
+    ) -> None:
+        self.buckets = buckets
+        self.enterprises = enterprises
+        self.staging = staging
+        self.dialect = conn.dialect.name
+        self.url = conn.engine.url
+        if self.dialect != "postgresql":
+            database = conn.engine.url.database
+            if not database or database == ":memory:":
+                raise ValidationError(
+                    "snapshot.memory_store",
+                    "内存中的 SQLite 库不能生成快照，请使用数据库文件",
+                    "an in-memory SQLite store cannot be snapshotted: use a database file",
+                    Location(field="IB_DATABASE_URL"),
+                    str(conn.engine.url),
+                )
+        # compiled here, on the caller's connection (its dialect), for the thread
+        self.sql: dict[int | None, str] = {}
+        if enterprises is not None and not enterprises:
+            return
+        if self.dialect == "postgresql" and enterprises is None:
+            for i, bucket in enumerate(buckets):
+                last = i == len(buckets) - 1
+                ids = (bucket * BUCKET_FIRMS, None if last else (bucket + 1) * BUCKET_FIRMS)
+                self.sql[bucket] = _raw_facts_sql(conn, None, ids)
+        else:
+            self.sql[None] = _raw_facts_sql(conn, enterprises)
+
+    def _end(self, i: int) -> int | None:
+        return None if i == len(self.buckets) - 1 else (self.buckets[i] + 1) * BUCKET_FIRMS
+
+    def _produce(self) -> Iterator[RawPart]:
+        if not self.sql:
+            columns = ", ".join(
+                f"NULL::{_DUCK[t]} AS {c}"
+                for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+            )
+            for i, bucket in enumerate(self.buckets):
+                yield bucket, f"(SELECT {columns} WHERE false)", self._end(i)
+            return
+        if self.dialect == "postgresql":
+            import adbc_driver_postgresql.dbapi as adbc_pg
+
+            uri = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
+                if None in self.sql:
+                    cursor.execute(self.sql[None])
+                    table = cursor.fetch_arrow_table()
+                    for i, bucket in enumerate(self.buckets):
+                        yield bucket, table, self._end(i)
+                    return
+                for i, bucket in enumerate(self.buckets):
+                    cursor.execute(self.sql[bucket])
+                    yield bucket, cursor.fetch_arrow_table(), self._end(i)
+            return
+        path = self.staging / "facts.parquet"
+        # ADBC in a child process: its own copy of SQLite must not share this process's
+        # file locks
         child = subprocess.run(
-            [sys.executable, "-m", "industry_brain.warehouse.sqlite_export", database, str(path)],
-            input=sql,
+            [
+                sys.executable,
+                "-m",
+                "industry_brain.warehouse.sqlite_export",
+                str(self.url.database),
+                str(path),
+            ],
+            input=self.sql[None],
             capture_output=True,
             text=True,
             check=False,
         )
         if child.returncode != 0:
-            raise RuntimeError(f"reading the facts of {database} failed: {child.stderr[-2000:]}")
-        return reader
+            raise RuntimeError(
+                f"reading the facts of {self.url.database} failed: {child.stderr[-2000:]}"
+            )
+        for i, bucket in enumerate(self.buckets):
+            yield bucket, f"read_parquet('{path}')", self._end(i)
 
-    return from_sqlite
+    @contextmanager
+    def parts(self) -> Iterator[Iterator[RawPart]]:
+        """The buckets' raw facts, read ahead in a thread (started on entering): the thread
+        stops when the block is left, whether the parts were all taken or not."""
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=PREFETCH)
+        stop = threading.Event()
 
+        def put(item: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
-def _pg_export(url: Any, sql: str, out: Path) -> int:
-    """Write the rows of ``sql`` on the PostgreSQL store at ``url`` to the Parquet file ``out``
-    through the ADBC PostgreSQL driver (``COPY … TO STDOUT (FORMAT binary)`` decoded into Arrow
-    batches in C: no Python object per row or value; memory bounded by one batch). psycopg's
-    ``COPY`` hands each row to Python as a message (≈ 4 µs a row: 14 s of a 20,000-firm store's
-    3.4 million facts, most of a snapshot). A connection of its own, like the SQLite export: an
-    import committed meanwhile may or may not be in it. Returns the rows."""
-    import adbc_driver_postgresql.dbapi as adbc_pg
+        def run() -> None:
+            try:
+                for part in self._produce():
+                    if not put(("part", part)):
+                        return
+            except BaseException as error:  # handed to the consumer, raised there
+                put(("error", error))
+                return
+            put(("done", None))
 
-    from industry_brain.warehouse.sqlite_export import write_parquet
+        worker = threading.Thread(target=run, name="ib-facts-export", daemon=True)
+        worker.start()
 
-    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
-        return write_parquet(cursor, sql, str(out))
+        def taken() -> Iterator[RawPart]:
+            while True:
+                kind, value = ready.get()
+                if kind == "error":
+                    raise value
+                if kind == "done":
+                    return
+                yield value
+
+        try:
+            yield taken()
+        finally:
+            stop.set()
+            worker.join()
 
 
 def _year_files(folder: Path) -> dict[tuple[int, int], Path] | None:
@@ -402,8 +514,22 @@ def _part_name(year: int, bucket: int) -> str:
 _PART = re.compile(r"(\d{4})-(\d{4})")
 
 
+def _base_parts(base: Snapshot | None) -> dict[str, dict[tuple[int, int], Path]] | None:
+    """The base snapshot's files of each bucketed table by (year, bucket) when a refresh can
+    link them (the same ``BUCKET_FIRMS``), else None (no base, or a base written before the
+    buckets or with other buckets: read whole, every part written anew)."""
+    if base is None or base.bucket_firms != BUCKET_FIRMS:
+        return None
+    if not all(base.table(t).is_dir() for t in BY_YEAR):
+        return None
+    found = {name: _year_files(base.table(name)) for name in BY_YEAR}
+    if any(parts is None for parts in found.values()):
+        return None
+    return {name: parts for name, parts in found.items() if parts is not None}
+
+
 def _write_facts(
-    reader: str,
+    parts: Iterable[RawPart],
     enterprises: Path,
     out_dir: Path,
     staging: Path,
@@ -411,20 +537,56 @@ def _write_facts(
     affected: list[int] | None = None,
     changed_years: set[int] | None = None,
 ) -> tuple[dict[str, int], list[int] | None]:
-    """Precedence, yearly sums and monthly electricity by DuckDB from the staged raw facts, out
-    of core (``DUCKDB_MEMORY``, spilling to ``staging``), written as one Parquet file per year
-    and bucket of enterprises (``facts/2025-0003.parquet``: ids 150,000–199,999 with
-    ``BUCKET_FIRMS`` 50,000).
+    """Precedence, yearly sums and monthly electricity by DuckDB from the raw facts, bucket by
+    bucket as :class:`_RawFacts` hands them out (memory bounded by a bucket and
+    ``DUCKDB_MEMORY``, spilling to ``staging``), written as one Parquet file per year and
+    bucket of enterprises (``facts/2025-0003.parquet``: ids 150,000–199,999 with
+    ``BUCKET_FIRMS`` 50,000). Precedence and sums are per enterprise, so each bucket is reduced
+    on its own while the store hands out the next.
 
-    With ``base``, the staged facts are those of the ``affected`` enterprises only. Only the
+    With ``base``, the raw facts are those of the ``affected`` enterprises only. Only the
     parts (year, bucket) that may differ from the base are written — the buckets of the affected
-    enterprises, in ``changed_years`` (every year when None) — from the staged facts and the
-    base's rows of the other enterprises of those parts; every other part is the base's file,
-    linked. An appeal's correction of one firm's year thus rewrites one part of one year, at
-    any scale. A base written before the buckets is read whole and every part written. Returns
-    the row counts and the years with a part written (None: a full build)."""
+    enterprises, in ``changed_years`` (every year when None) — from the affected enterprises'
+    facts and the base's rows of the other enterprises of those parts; every other part is the
+    base's file, linked. An appeal's correction of one firm's year thus rewrites one part of
+    one year, at any scale. A base written before the buckets is read whole and every part
+    written. Returns the row counts and the years with a part written (None: a full build)."""
     import duckdb
 
+    size = BUCKET_FIRMS
+    base_parts = _base_parts(base)
+    touched = {int(e) // size for e in affected or ()}
+
+    def redo(year: int, bucket: int) -> bool:
+        """Whether the part (year, bucket) may differ from the base's."""
+        return bucket in touched and (changed_years is None or year in changed_years)
+
+    casts = ", ".join(
+        f"CAST({c} AS {_DUCK[t]}) AS {c}"
+        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+    )
+    order = {
+        "facts": "enterprise_id, year, item, unit, source_dept",
+        "electricity_monthly": "enterprise_id, year, month",
+    }
+    # fsum: compensated summation, as pandas' groupby sum (Kahan) did
+    reduce = {
+        "facts": """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
+                    FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept""",
+        "electricity_monthly": """SELECT enterprise_id, year, month, fsum(value) AS value
+                 FROM chosen WHERE item = 'electricity' AND month > 0
+                 GROUP BY enterprise_id, year, month""",
+    }
+    keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
+    years = (
+        "TRUE"
+        if changed_years is None
+        else f"year IN ({', '.join(str(int(y)) for y in sorted(changed_years)) or 'NULL'})"
+    )
+    for name in BY_YEAR:
+        (out_dir / name).mkdir()
+    written: set[int] = set()
+    ranked: dict[tuple[str, int, str, str], int] = {}
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
@@ -432,104 +594,103 @@ def _write_facts(
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         con.execute(
-            f"""CREATE TEMP VIEW raw AS
-                SELECT r.*, coalesce(e.county_code, '') AS county
-                FROM {reader} r LEFT JOIN read_parquet('{enterprises}') e USING (enterprise_id)"""
+            f"""CREATE TEMP TABLE counties AS SELECT enterprise_id,
+                coalesce(county_code, '') AS county FROM read_parquet('{enterprises}')"""
         )
-        combos = con.execute(
-            "SELECT DISTINCT county, year, item, source_dept FROM raw ORDER BY ALL"
-        ).df()
-        con.register("ranks", _precedence_ranks(combos))
-        con.execute(
-            """CREATE TEMP VIEW chosen AS
-               SELECT enterprise_id, year, month, item, value, unit, source_dept FROM (
-                 SELECT raw.*, k.rank,
-                        min(k.rank) OVER (PARTITION BY enterprise_id, raw.year, raw.item) AS best
-                 FROM raw JOIN ranks k USING (county, year, item, source_dept)
-               ) WHERE rank = best"""
-        )
-        # fsum: compensated summation, as pandas' groupby sum (Kahan) did
-        queries = {
-            "facts": """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
-                        FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept""",
-            "electricity_monthly": """SELECT enterprise_id, year, month, fsum(value) AS value
-                     FROM chosen WHERE item = 'electricity' AND month > 0
-                     GROUP BY enterprise_id, year, month""",
-        }
-        order = {
-            "facts": "enterprise_id, year, item, unit, source_dept",
-            "electricity_monthly": "enterprise_id, year, month",
-        }
-        size = BUCKET_FIRMS
-        base_parts = (
-            {name: _year_files(base.table(name)) for name in BY_YEAR}
-            if base is not None and all(base.table(t).is_dir() for t in BY_YEAR)
-            else {}
-        )
-        reuse = (
-            base is not None
-            and base.bucket_firms == size
-            and bool(base_parts)
-            and all(p is not None for p in base_parts.values())
-        )
-        buckets = sorted({int(e) // size for e in affected or ()})
-
-        def redo(year: int, bucket: int) -> bool:
-            """Whether the part (year, bucket) may differ from the base's."""
-            return bucket in buckets and (changed_years is None or year in changed_years)
-
         if base is not None:
             con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
-            keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
+        for bucket, source, high in parts:
+            arrow = isinstance(source, pa.Table)
+            if arrow:
+                con.register("raw_source", source)
+                source = "raw_source"
+            low = bucket * size
+            within = f"enterprise_id >= {low}"
+            if high is not None:
+                within += f" AND enterprise_id < {high}"
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE raw AS
+                    SELECT r.*, coalesce(c.county, '') AS county
+                    FROM (SELECT {casts} FROM {source} WHERE {within}) r
+                    LEFT JOIN counties c USING (enterprise_id)"""
+            )
+            combos = con.execute(
+                "SELECT DISTINCT county, year, item, source_dept FROM raw ORDER BY ALL"
+            ).df()
+            ranks = _precedence_ranks(combos, ranked)
+            # a (county, year, item) that one department alone reports in the bucket needs no
+            # ranking: every row of it is chosen (an enterprise lies in one county, so all its
+            # rows of a year and item fall in one such group). Only the contested groups —
+            # e.g. tax from statistics and the tax bureau — go through the window
+            contested = ranks.groupby(["county", "year", "item"])["source_dept"].transform("size")
+            con.register("ranks", ranks.assign(contested=contested > 1))
+            con.execute(
+                """CREATE OR REPLACE TEMP TABLE chosen AS
+                   SELECT enterprise_id, year, month, item, value, unit, source_dept
+                   FROM raw JOIN ranks k USING (county, year, item, source_dept)
+                   WHERE NOT k.contested
+                   UNION ALL
+                   SELECT enterprise_id, year, month, item, value, unit, source_dept FROM (
+                     SELECT raw.*, k.rank,
+                            min(k.rank) OVER (PARTITION BY enterprise_id, raw.year, raw.item)
+                              AS best
+                     FROM raw JOIN ranks k USING (county, year, item, source_dept)
+                     WHERE k.contested
+                   ) WHERE rank = best"""
+            )
+            con.execute("DROP TABLE raw")
             for name in BY_YEAR:
-                if reuse:
-                    # only the base's files of the parts being rewritten
-                    files = [
-                        str(path) for part, path in sorted(base_parts[name].items()) if redo(*part)
-                    ]
-                else:
-                    files = [scan_path(base.table(name))]
-                if files:
-                    listed = ", ".join(f"'{f}'" for f in files)
-                    queries[name] += (
-                        f" UNION ALL SELECT * FROM read_parquet([{listed}]) WHERE {keep}"
+                wanted = reduce[name]
+                if base is not None:
+                    if base_parts is not None:
+                        # only the base's files of the parts being rewritten
+                        files = [
+                            str(path)
+                            for (year, part), path in sorted(base_parts[name].items())
+                            if part == bucket and redo(year, part)
+                        ]
+                    else:
+                        files = [scan_path(base.table(name))]
+                    if files:
+                        listed = ", ".join(f"'{f}'" for f in files)
+                        wanted += (
+                            f" UNION ALL SELECT * FROM read_parquet([{listed}])"
+                            f" WHERE {keep} AND {within}"
+                        )
+                    if base_parts is not None:
+                        wanted = f"SELECT * FROM ({wanted}) WHERE {years}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {wanted}")
+                found = con.execute(
+                    f"SELECT DISTINCT year, enterprise_id // {size} FROM out ORDER BY ALL"
+                ).fetchall()
+                for year, part in found:
+                    con.execute(
+                        f"""COPY (SELECT * FROM out
+                                  WHERE year = {year} AND enterprise_id // {size} = {part}
+                                  ORDER BY {order[name]})
+                            TO '{out_dir / name / _part_name(year, part)}' (FORMAT parquet,
+                            COMPRESSION zstd)"""
                     )
-        listed_years = ", ".join(str(int(y)) for y in sorted(changed_years or ())) or "NULL"
-        years = "TRUE" if changed_years is None else f"year IN ({listed_years})"
+                    written.add(int(year))
+                con.execute("DROP TABLE out")
+            con.execute("DROP TABLE chosen")
+            if arrow:
+                con.unregister("raw_source")
         rows: dict[str, int] = {}
-        written: set[int] = set()
         for name in BY_YEAR:
             folder = out_dir / name
-            folder.mkdir()
-            wanted = queries[name]
-            if reuse:
-                wanted = (
-                    f"SELECT * FROM ({wanted}) WHERE {years} AND enterprise_id // {size} IN "
-                    f"({', '.join(str(b) for b in buckets) or 'NULL'})"
-                )
-            con.execute(f"CREATE TEMP TABLE out_{name} AS {wanted}")
-            found = con.execute(
-                f"SELECT DISTINCT year, enterprise_id // {size} FROM out_{name} ORDER BY ALL"
-            ).fetchall()
-            for year, bucket in found:
-                con.execute(
-                    f"""COPY (SELECT * FROM out_{name}
-                              WHERE year = {year} AND enterprise_id // {size} = {bucket}
-                              ORDER BY {order[name]})
-                        TO '{folder / _part_name(year, bucket)}' (FORMAT parquet,
-                        COMPRESSION zstd)"""
-                )
-                written.add(int(year))
-            if reuse:
+            if base_parts is not None:
                 for part, old in sorted(base_parts[name].items()):
                     if not redo(*part):
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
+                columns = ", ".join(
+                    f"NULL::{kind} AS {column}" for column, kind in _OUT_COLUMNS[name]
+                )
                 con.execute(
-                    f"""COPY (SELECT * FROM out_{name} LIMIT 0)
+                    f"""COPY (SELECT {columns} WHERE false)
                         TO '{folder / "empty.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
-            con.execute(f"DROP TABLE out_{name}")
             rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
     finally:
         con.close()
@@ -630,6 +791,15 @@ def _affected(
     return sorted(ids), (None if len(moved) else years), removed
 
 
+def _buckets(base: Snapshot | None, affected: list[int] | None, ents: pd.DataFrame) -> list[int]:
+    """The buckets a build writes: those of the affected enterprises when the base's files of
+    the others can be linked, else every bucket up to the highest enterprise id."""
+    if base is not None and _base_parts(base) is not None:
+        return sorted({int(e) // BUCKET_FIRMS for e in affected or ()})
+    top = int(ents["enterprise_id"].max()) if len(ents) else 0
+    return list(range(top // BUCKET_FIRMS + 1))
+
+
 def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> Snapshot:
     """Export the store's current figures to Parquet under ``out_dir``.
 
@@ -648,6 +818,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     database = describe(str(engine.url))
     version = parameters.load().version()
+    stack = ExitStack()
     try:
         with Session(engine) as s, bulk_reads():
             # bulk: through ADBC on PostgreSQL (515,000 enterprises, millions of 规上 flags)
@@ -682,14 +853,12 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             results_base = None if removed else base
             if affected is not None and len(affected) > INCREMENTAL_MAX:
                 base, affected, changed_years = None, None, None
-            # the facts streamed to disk on a connection of their own, in a thread, while the
-            # result tables are read (bulk: through ADBC on PostgreSQL)
-            export = _raw_facts_job(s.connection(), staging, affected)
+            # the facts handed out bucket by bucket on a connection of their own, in a thread,
+            # starting while the result tables are read (bulk: through ADBC on PostgreSQL)
+            raw = _RawFacts(s.connection(), staging, affected, _buckets(base, affected, ents))
             fingerprint = _fingerprint(s, batch_ids)
-            with ThreadPoolExecutor(1, thread_name_prefix="ib-facts-export") as pool:
-                exported = pool.submit(export)
-                result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
-                reader = exported.result()
+            parts = stack.enter_context(raw.parts())
+            result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
         scales["above_scale"] = scales["above_scale"].astype(bool)
         ents["division"] = ents["industry_code"].str.slice(0, 2)
         rows = {
@@ -721,7 +890,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             ),
         }
         fact_rows, rewritten = _write_facts(
-            reader,
+            parts,
             out_dir / "enterprises.parquet",
             out_dir,
             staging,
@@ -731,6 +900,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
         )
         rows.update(fact_rows)
     finally:
+        stack.close()  # the export's thread stopped before its staging folder goes
         shutil.rmtree(staging, ignore_errors=True)
     snap = Snapshot(
         path=out_dir,
