@@ -92,3 +92,20 @@ def test_bulk_reads_see_committed_rows_only(probe):  # type: ignore[no-untyped-d
         s.commit()
         with bulk_reads():
             assert select_frame(s, stmt, COLS)["id"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["session", "bulk"])
+def test_a_null_boolean_is_none_on_every_path(probe, bulk):  # type: ignore[no-untyped-def]
+    """SQLite hands out 0, 1 and NULL: the NULL stays unknown (None), as PostgreSQL's paths
+    give it — not NaN, and not False."""
+    with probe.begin() as conn:
+        conn.execute(insert(PROBE), [{"id": 3, "flag": None, "score": 0.0, "name": "丙"}])
+    stmt = select(PROBE.c.id, PROBE.c.flag).order_by(PROBE.c.id)
+    with Session(probe) as s:
+        if bulk:
+            with bulk_reads():
+                frame = select_frame(s, stmt, ["id", "flag"])
+        else:
+            frame = select_frame(s, stmt, ["id", "flag"])
+    assert frame["flag"].tolist() == [True, False, None]
+    assert [type(v) for v in frame["flag"].tolist()] == [bool, bool, type(None)]

@@ -269,7 +269,14 @@ def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
         frame = read_frame(session, stmt, columns)
         for col, kind in zip(columns, kinds, strict=True):
             if isinstance(kind, Boolean) and frame[col].dtype != bool:
-                frame[col] = frame[col].map({0: False, 1: True})  # True == 1, False == 0
+                values = frame[col]
+                # True == 1, False == 0; a NULL stays None (as on the ADBC path), not NaN
+                mapped = values.map({0: False, 1: True})
+                frame[col] = (
+                    mapped
+                    if not values.hasnans
+                    else mapped.astype(object).where(values.notna(), None)
+                )
         return frame
     return frame_of(session.execute(stmt).all(), columns)
 

@@ -805,8 +805,9 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
 
     Enterprises, scales and the services' result tables are read as frames (one row per
     enterprise or result); the facts — the big table, 27 million rows at province scale — are
-    streamed out of the store to a staging file and reduced by DuckDB out of core
-    (:func:`_stream_raw_facts`, :func:`_write_facts`), so memory stays bounded.
+    handed out of the store bucket by bucket of enterprise ids by a thread while DuckDB reduces
+    the previous bucket (:class:`_RawFacts`, :func:`_write_facts`), so memory stays bounded by
+    a few buckets and the store's export overlaps DuckDB's work.
 
     **Incremental refresh** (``incremental``, the default): when a snapshot of the same store
     lies beside ``out_dir`` (same parent folder), taken with the same parameters, and import
