@@ -27,7 +27,7 @@ from industry_brain.store.models import AuditLog, Project, User
 from industry_brain.store.scope import scope_for
 from industry_brain.web.app import create_app
 from industry_brain.web.settings import Settings
-from tests.web_fixtures import USCC_NX, USCC_WX, login, seed
+from tests.web_fixtures import USCC_NX, USCC_WX, USCC_XSS, login, seed
 
 TODAY = date(2026, 11, 27)  # the demo's day
 
@@ -469,6 +469,13 @@ def test_profile_section_shows_the_overdue_warning_and_tickets(app, engine):
     assert 'title="期限 2026-06-01"' in row
     assert '<tr data-code="P-WX-2">' in section and NX1 not in section
     assert "排污许可证尚未核发" in section and "待办" in section
+    # the section lists the projects: the profile's plain project list is not shown beside it
+    assert "<h2>项目</h2>" not in html
+    # an enterprise without projects has no section, and the plain list says so
+    other = c.get(f"/enterprises/{USCC_XSS}").text
+    assert 'id="projects-section"' not in other
+    plain = re.search(r"<h2>项目</h2>(.*?)</section>", other, re.S).group(1)
+    assert '<td colspan="3">—</td>' in plain
     # the agent sees its own project only
     a, _ = _as(app, "agent_wx")
     agent_view = a.get(f"/enterprises/{USCC_WX}").text
