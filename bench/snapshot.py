@@ -84,8 +84,8 @@ def _export_alone(session: Session, staging: Path) -> int:
         for _bucket, source, _high in parts:
             if isinstance(source, pa.Table):
                 rows += source.num_rows
-    if not rows and (staging / "facts.parquet").exists():  # SQLite: one staged file
-        rows = pq.ParquetFile(staging / "facts.parquet").metadata.num_rows
+    if not rows:  # SQLite: staged files, one per bucket
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in staging.glob("raw/*.parquet"))
     return rows
 
 

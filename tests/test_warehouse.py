@@ -338,3 +338,30 @@ def test_a_base_without_buckets_is_rewritten_whole(snapshot, engine, tmp_path):
     assert refreshed.refreshed_from == str(snapshot.path)
     assert [p.name for p in refreshed.table("facts").iterdir()] == ["2025-0000.parquet"]
     _equal_by_year(refreshed, full)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_stages_the_raw_facts_one_file_per_bucket(snapshot, engine, tmp_path):
+    """The SQLite export (ADBC, in a child process for a snapshot) splits the raw facts by
+    bucket of enterprise ids as it reads them, so each bucket is reduced from its own file:
+    with one enterprise per bucket, A's and B's facts are two files whose rows are those the
+    store gives each enterprise through ``sqlite3``."""
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+    from sqlalchemy import text
+
+    from industry_brain.warehouse import sqlite_export
+    from industry_brain.warehouse.snapshot import _raw_facts_sql
+
+    with engine.connect() as conn:
+        sql = _raw_facts_sql(conn)
+        expected = Counter(int(r.enterprise_id) for r in conn.execute(text(sql)))
+    ents = pd.read_parquet(snapshot.table("enterprises")).set_index("uscc")["enterprise_id"]
+    assert set(expected) == {int(ents[A]), int(ents[B])}
+    rows = sqlite_export.export(engine.url.database, sql, str(tmp_path / "raw"), 1)
+    staged = {
+        int(f.stem.split("-")[1]): pq.ParquetFile(f).metadata.num_rows
+        for f in (tmp_path / "raw").glob("raw-*.parquet")
+    }
+    assert staged == dict(expected) and rows == sum(expected.values())

@@ -402,12 +402,8 @@ class _RawFacts:
 
     def _produce(self) -> Iterator[RawPart]:
         if not self.sql:
-            columns = ", ".join(
-                f"NULL::{_DUCK[t]} AS {c}"
-                for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-            )
             for i, bucket in enumerate(self.buckets):
-                yield bucket, f"(SELECT {columns} WHERE false)", self._end(i)
+                yield bucket, self._nothing(), self._end(i)
             return
         if self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_pg
@@ -424,16 +420,17 @@ class _RawFacts:
                     cursor.execute(self.sql[bucket])
                     yield bucket, cursor.fetch_arrow_table(), self._end(i)
             return
-        path = self.staging / "facts.parquet"
+        folder = self.staging / "raw"
         # ADBC in a child process: its own copy of SQLite must not share this process's
-        # file locks
+        # file locks. It writes one staged file per bucket (``raw-0003.parquet``)
         child = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "industry_brain.warehouse.sqlite_export",
                 str(self.url.database),
-                str(path),
+                str(folder),
+                str(BUCKET_FIRMS),
             ],
             input=self.sql[None],
             capture_output=True,
@@ -444,8 +441,25 @@ class _RawFacts:
             raise RuntimeError(
                 f"reading the facts of {self.url.database} failed: {child.stderr[-2000:]}"
             )
+        staged = {int(f.stem.split("-")[1]): f for f in folder.glob("raw-*.parquet")}
         for i, bucket in enumerate(self.buckets):
-            yield bucket, f"read_parquet('{path}')", self._end(i)
+            end = self._end(i)
+            files = [
+                f for b, f in sorted(staged.items()) if b == bucket or (end is None and b > bucket)
+            ]
+            if files:
+                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                yield bucket, f"read_parquet([{listed}])", end
+            else:
+                yield bucket, self._nothing(), end
+
+    @staticmethod
+    def _nothing() -> str:
+        """A DuckDB expression of no raw facts."""
+        columns = ", ".join(
+            f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+        )
+        return f"(SELECT {columns} WHERE false)"
 
     @contextmanager
     def parts(self) -> Iterator[Iterator[RawPart]]:

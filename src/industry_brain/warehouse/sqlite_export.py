@@ -1,8 +1,10 @@
 """Stream one SQLite query to Parquet through the ADBC SQLite driver, in a process of its own.
 
-``python -m industry_brain.warehouse.sqlite_export DATABASE OUT.parquet`` reads the query from
-stdin and writes its rows, Arrow batch by Arrow batch, to ``OUT.parquet`` (no Python object per
-value; memory bounded by one batch).
+``python -m industry_brain.warehouse.sqlite_export DATABASE FOLDER BUCKET_FIRMS`` reads the
+query from stdin and writes its rows, Arrow batch by Arrow batch, to one Parquet file per bucket
+of ``BUCKET_FIRMS`` enterprise ids under ``FOLDER`` (``raw-0003.parquet`` holds the rows with
+``enterprise_id // BUCKET_FIRMS`` = 3; no Python object per value; memory bounded by one batch
+per bucket), so that a snapshot reduces each bucket from its own file.
 
 Why a separate process: the ADBC driver links its own copy of SQLite. Two copies of SQLite in
 one process share the process's POSIX file locks, so when one copy closes the database file the
@@ -15,31 +17,48 @@ import. In a child process each copy has its own locks.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 
-def write_parquet(cursor: Any, sql: str, out: str) -> int:
-    """Run ``sql`` on the ADBC ``cursor`` and append its Arrow batches to the Parquet file
-    ``out`` one at a time; returns the rows (the PostgreSQL snapshot reads through it too)."""
+def write_buckets(cursor: Any, sql: str, folder: Path, bucket_firms: int) -> int:
+    """Run ``sql`` (with an ``enterprise_id`` column) on the ADBC ``cursor`` and append its
+    Arrow batches, split by bucket of ``bucket_firms`` enterprise ids, to one Parquet file per
+    bucket under ``folder``; returns the rows."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    folder.mkdir(parents=True, exist_ok=True)
     rows = 0
+    writers: dict[int, pq.ParquetWriter] = {}
     cursor.execute(sql)
     reader = cursor.fetch_record_batch()
-    with pq.ParquetWriter(out, reader.schema, compression="zstd") as writer:
+    try:
         for batch in reader:
-            writer.write_batch(batch)
+            # integer division of the (non-negative) ids
+            buckets = pc.divide(batch.column("enterprise_id"), bucket_firms)
+            for bucket in pc.unique(buckets).to_pylist():
+                part = batch.filter(pc.equal(buckets, bucket))
+                if bucket not in writers:
+                    writers[bucket] = pq.ParquetWriter(
+                        folder / f"raw-{bucket:04d}.parquet", reader.schema, compression="lz4"
+                    )
+                writers[bucket].write_batch(part)
             rows += batch.num_rows
+    finally:
+        for writer in writers.values():
+            writer.close()
     return rows
 
 
-def export(database: str, sql: str, out: str) -> int:
-    """Write the rows of ``sql`` on ``database`` to the Parquet file ``out``; returns the rows."""
+def export(database: str, sql: str, folder: str, bucket_firms: int) -> int:
+    """Write the rows of ``sql`` on ``database`` to ``folder``, one file per bucket; returns
+    the rows."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
     with adbc_sqlite.connect(database) as conn, conn.cursor() as cursor:
-        return write_parquet(cursor, sql, out)
+        return write_buckets(cursor, sql, Path(folder), bucket_firms)
 
 
 if __name__ == "__main__":
-    print(export(sys.argv[1], sys.stdin.read(), sys.argv[2]))
+    print(export(sys.argv[1], sys.stdin.read(), sys.argv[2], int(sys.argv[3])))
