@@ -355,8 +355,9 @@ class _RawFacts:
     - **PostgreSQL, a refresh**: the affected enterprises' facts in one query, then each of
       their buckets.
     - **SQLite**: the ADBC SQLite driver, in a child process (:mod:`.sqlite_export`: its own
-      copy of SQLite must not share this process's file locks), reads the facts in one pass
-      into a staged Parquet file, Arrow batch by Arrow batch; each bucket is then read from it.
+      copy of SQLite must not share this process's file locks), reads the facts in one pass,
+      Arrow batch by Arrow batch, into one staged Parquet file per bucket; each bucket is then
+      read from its file.
 
     The facts are read on another connection than the caller's, so an import committed in
     between may or may not be in them. ``enterprises``: only these (a refresh); an empty list
