@@ -286,23 +286,6 @@ RAW_SCHEMA = pa.schema(
 #: DuckDB's memory for precedence and sums; beyond it DuckDB spills to the snapshot's temp folder
 DUCKDB_MEMORY = "2GB"
 _DUCK = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
-#: the columns of the bucketed tables (an empty table's file)
-_OUT_COLUMNS = {
-    "facts": [
-        ("enterprise_id", "BIGINT"),
-        ("year", "BIGINT"),
-        ("item", "VARCHAR"),
-        ("value", "DOUBLE"),
-        ("unit", "VARCHAR"),
-        ("source_dept", "VARCHAR"),
-    ],
-    "electricity_monthly": [
-        ("enterprise_id", "BIGINT"),
-        ("year", "BIGINT"),
-        ("month", "BIGINT"),
-        ("value", "DOUBLE"),
-    ],
-}
 #: an incremental refresh re-reads at most this many enterprises; beyond, a full build
 INCREMENTAL_MAX = 50_000
 #: enterprises (by id) per file of a year: a refresh rewrites only the files of the enterprises
@@ -331,6 +314,19 @@ def _raw_facts_sql(
         if ids[1] is not None:
             stmt = stmt.where(Fact.enterprise_id < ids[1])
     return str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+
+
+def _no_raw_facts() -> str:
+    """A DuckDB expression of no raw facts, typed as the raw facts are."""
+    columns = ", ".join(
+        f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
+    )
+    return f"(SELECT {columns} WHERE false)"
+
+
+def _files_sql(files: Iterable[Path | str]) -> str:
+    """``files`` as a DuckDB list of string literals, for ``read_parquet([…])``."""
+    return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
 
 
 #: what the export hands the reduction for one bucket: the bucket, its raw facts (an Arrow
@@ -372,7 +368,6 @@ class _RawFacts:
         buckets: list[int],
     ) -> None:
         self.buckets = buckets
-        self.enterprises = enterprises
         self.staging = staging
         self.dialect = conn.dialect.name
         self.url = conn.engine.url
@@ -392,19 +387,18 @@ class _RawFacts:
             return
         if self.dialect == "postgresql" and enterprises is None:
             for i, bucket in enumerate(buckets):
-                last = i == len(buckets) - 1
-                ids = (bucket * BUCKET_FIRMS, None if last else (bucket + 1) * BUCKET_FIRMS)
-                self.sql[bucket] = _raw_facts_sql(conn, None, ids)
+                self.sql[bucket] = _raw_facts_sql(conn, None, (bucket * BUCKET_FIRMS, self._end(i)))
         else:
             self.sql[None] = _raw_facts_sql(conn, enterprises)
 
     def _end(self, i: int) -> int | None:
+        """The end of the ``i``-th bucket's id range (None: open, the last bucket)."""
         return None if i == len(self.buckets) - 1 else (self.buckets[i] + 1) * BUCKET_FIRMS
 
     def _produce(self) -> Iterator[RawPart]:
         if not self.sql:
             for i, bucket in enumerate(self.buckets):
-                yield bucket, self._nothing(), self._end(i)
+                yield bucket, _no_raw_facts(), self._end(i)
             return
         if self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_pg
@@ -448,19 +442,8 @@ class _RawFacts:
             files = [
                 f for b, f in sorted(staged.items()) if b == bucket or (end is None and b > bucket)
             ]
-            if files:
-                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-                yield bucket, f"read_parquet([{listed}])", end
-            else:
-                yield bucket, self._nothing(), end
-
-    @staticmethod
-    def _nothing() -> str:
-        """A DuckDB expression of no raw facts."""
-        columns = ", ".join(
-            f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-        )
-        return f"(SELECT {columns} WHERE false)"
+            source = f"read_parquet([{_files_sql(files)}])" if files else _no_raw_facts()
+            yield bucket, source, end
 
     @contextmanager
     def parts(self) -> Iterator[Iterator[RawPart]]:
@@ -551,6 +534,7 @@ def _write_facts(
     base: Snapshot | None = None,
     affected: list[int] | None = None,
     changed_years: set[int] | None = None,
+    base_parts: dict[str, dict[tuple[int, int], Path]] | None = None,
 ) -> tuple[dict[str, int], list[int] | None]:
     """Precedence, yearly sums and monthly electricity by DuckDB from the raw facts, bucket by
     bucket as :class:`_RawFacts` hands them out (memory bounded by a bucket and
@@ -564,12 +548,13 @@ def _write_facts(
     enterprises, in ``changed_years`` (every year when None) — from the affected enterprises'
     facts and the base's rows of the other enterprises of those parts; every other part is the
     base's file, linked. An appeal's correction of one firm's year thus rewrites one part of
-    one year, at any scale. A base written before the buckets is read whole and every part
-    written. Returns the row counts and the years with a part written (None: a full build)."""
+    one year, at any scale. ``base_parts``: the base's files that can be linked
+    (:func:`_base_parts`); a base without them (written before the buckets) is read whole and
+    every part written. Returns the row counts and the years with a part written (None: a full
+    build)."""
     import duckdb
 
     size = BUCKET_FIRMS
-    base_parts = _base_parts(base)
     touched = {int(e) // size for e in affected or ()}
 
     def redo(year: int, bucket: int) -> bool:
@@ -667,9 +652,8 @@ def _write_facts(
                     else:
                         files = [scan_path(base.table(name))]
                     if files:
-                        listed = ", ".join(f"'{f}'" for f in files)
                         wanted += (
-                            f" UNION ALL SELECT * FROM read_parquet([{listed}])"
+                            f" UNION ALL SELECT * FROM read_parquet([{_files_sql(files)}])"
                             f" WHERE {keep} AND {within}"
                         )
                     if base_parts is not None:
@@ -699,11 +683,12 @@ def _write_facts(
                     if not redo(*part):
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
-                columns = ", ".join(
-                    f"NULL::{kind} AS {column}" for column, kind in _OUT_COLUMNS[name]
+                # the table's own columns: its reduction of no raw facts
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE chosen AS SELECT * FROM {_no_raw_facts()}"
                 )
                 con.execute(
-                    f"""COPY (SELECT {columns} WHERE false)
+                    f"""COPY ({reduce[name]})
                         TO '{folder / "empty.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
             rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
@@ -806,10 +791,15 @@ def _affected(
     return sorted(ids), (None if len(moved) else years), removed
 
 
-def _buckets(base: Snapshot | None, affected: list[int] | None, ents: pd.DataFrame) -> list[int]:
+def _buckets(
+    base_parts: dict[str, dict[tuple[int, int], Path]] | None,
+    affected: list[int] | None,
+    ents: pd.DataFrame,
+) -> list[int]:
     """The buckets a build writes: those of the affected enterprises when the base's files of
-    the others can be linked, else every bucket up to the highest enterprise id."""
-    if base is not None and _base_parts(base) is not None:
+    the others can be linked (``base_parts``), else every bucket up to the highest enterprise
+    id."""
+    if base_parts is not None:
         return sorted({int(e) // BUCKET_FIRMS for e in affected or ()})
     top = int(ents["enterprise_id"].max()) if len(ents) else 0
     return list(range(top // BUCKET_FIRMS + 1))
@@ -871,7 +861,8 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
                 base, affected, changed_years = None, None, None
             # the facts handed out bucket by bucket on a connection of their own, in a thread,
             # starting while the result tables are read (bulk: through ADBC on PostgreSQL)
-            raw = _RawFacts(s.connection(), staging, affected, _buckets(base, affected, ents))
+            base_parts = _base_parts(base)
+            raw = _RawFacts(s.connection(), staging, affected, _buckets(base_parts, affected, ents))
             fingerprint = _fingerprint(s, batch_ids)
             parts = stack.enter_context(raw.parts())
             result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
@@ -913,6 +904,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             base,
             affected,
             changed_years,
+            base_parts,
         )
         rows.update(fact_rows)
     finally:
