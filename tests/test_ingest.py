@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file
 from industry_brain.ingest.review import confirm, open_reviews
+from industry_brain.store import facts
 from industry_brain.store.facts import explain
 from industry_brain.store.models import (
     Enterprise,
@@ -344,6 +345,135 @@ def test_electricity_jump_against_last_year(registered, tmp_path):
     assert r.counts_by_code() == {"cross.electricity_jump": 1}
     with Session(registered) as s:
         assert explain(s, A, 2025, "electricity")["value"] == pytest.approx(120_000)
+
+
+def test_electricity_jump_sums_last_year_and_reads_this_files_own_earlier_year(
+    registered, tmp_path
+):
+    head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
+    last_year = (
+        f"33001,甲,{A},2024年5月,20\n"
+        f"33002,甲,{A},2024年6月,3\n"
+        f"33002,乙,{B},2024年6月,2\n"  # one account's month reported for two enterprises
+        f"33004,甲,{A},2024年8月,10\n"
+    )
+    r = import_file("power", _write(tmp_path / "a.csv", head + last_year), engine=registered)
+    assert r.status == "committed" and r.facts_inserted == 4
+    this_year = (
+        f"33001,甲,{A},2025年5月,1\n"  # 1 / 20 = 0.05 < 1/10 → warning (a fall)
+        f"33001,甲,{A},2025年6月,30\n"  # no 2024-06 figure of account 33001 → nothing
+        f"33002,甲,{A},2025年6月,60\n"  # 60 / (3 + 2) = 12 > 10 → warning against 50,000 kWh
+        f"33003,丙,{C},2024年7月,1\n"  # this file's own earlier year …
+        f"33003,丙,{C},2025年7月,11\n"  # … 11 / 1 = 11 > 10 → warning
+        f"33004,甲,{A},2025年8月,50\n"  # 50 / 10 = 5 → nothing
+        f"33005,甲,{A},2025年9月,99\n"  # no figure a year earlier → nothing
+    )
+    r = import_file("power", _write(tmp_path / "b.csv", head + this_year), engine=registered)
+    assert r.status == "committed"
+    jumps = sorted((p.location.row, p.zh) for p in r.problems if p.code == "cross.electricity_jump")
+    # CSV rows: the header is row 1, so the file's n-th record is row n + 1
+    assert [row for row, _ in jumps] == [2, 4, 6]
+    assert "上年同月 200000 千瓦时" in jumps[0][1]
+    assert "上年同月 50000 千瓦时" in jumps[1][1]
+    assert "上年同月 10000 千瓦时" in jumps[2][1]
+
+
+def _power_ids(engine, year: int) -> list[int]:
+    with Session(engine) as s:
+        return list(
+            s.scalars(select(Fact.id).where(Fact.source_dept == "power_grid", Fact.year == year))
+        )
+
+
+def test_department_reads_use_the_batches_id_ranges(registered, tmp_path):
+    """Last year's electricity is read from the id ranges of the power batches of that year
+    (recorded with each batch), not by scanning every fact; the answer is the same as a scan."""
+    head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
+    for name, year, value in (("p24.csv", 2024, 1), ("p25.csv", 2025, 2)):
+        body = "".join(f"3300{m},甲,{A},{year}年{m}月,{value}\n" for m in range(1, 4))
+        r = import_file("power", _write(tmp_path / name, head + body), engine=registered)
+        assert r.status == "committed" and r.facts_inserted == 3
+    tax = f"纳税人识别号,纳税人名称,所属年度,实缴税金(万元)\n{A},甲,2024,5\n"
+    r = import_file("tax", _write(tmp_path / "t.csv", tax), engine=registered)
+    assert r.status == "committed", r.problems
+    ids24, ids25 = _power_ids(registered, 2024), _power_ids(registered, 2025)
+    with Session(registered) as s:
+        batch = s.scalars(select(ImportBatch).where(ImportBatch.kind == "power")).first()
+        assert batch.summary["fact_id_range"] == [min(ids24), max(ids24)]
+        assert batch.summary["fact_years"] == [2024]
+        assert facts.department_ranges(s, "power_grid", [2024]) == [(min(ids24), max(ids24))]
+        # both years' batches were imported one after the other: one range
+        assert facts.department_ranges(s, "power_grid", [2024, 2025]) == [(min(ids24), max(ids25))]
+        assert facts.department_ranges(s, "power_grid", [2023]) == []
+        got = facts.current_values(s, ["electricity"], [2024], source_dept="power_grid")
+        assert sorted(got["id"]) == ids24
+        assert facts.current_values(s, ["electricity"], [2023], source_dept="power_grid").empty
+        # the batch being loaded: its facts are the ids from its first on
+        loading = ImportBatch(
+            kind="power",
+            department="power_grid",
+            file_name="x.csv",
+            file_hash="x",
+            status="committed",
+            options={},
+            summary={},
+        )
+        s.add(loading)
+        s.flush()
+        assert facts.department_ranges(
+            s, "power_grid", [2024], loading=loading, loading_from=max(ids25) + 1
+        ) == [(min(ids24), max(ids24)), (max(ids25) + 1, None)]
+        # a batch of the department without a recorded range (written outside the import):
+        # the ranges are unknown, so the read covers every fact again
+        fact = Fact(
+            enterprise_id=s.scalar(select(Enterprise.id).where(Enterprise.uscc == A)),
+            year=2024,
+            month=7,
+            item="electricity",
+            detail="33007",
+            value=5.0,
+            unit="千瓦时",
+            source_dept="power_grid",
+            batch_id=loading.id,
+        )
+        s.add(fact)
+        s.flush()
+        assert facts.department_ranges(s, "power_grid", [2024]) is None
+        got = facts.current_values(s, ["electricity"], [2024], source_dept="power_grid")
+        assert sorted(got["id"]) == [*ids24, fact.id]
+        s.rollback()
+
+
+def test_department_read_is_a_primary_key_range_read_on_sqlite(sqlite_engine, tmp_path):
+    r = import_file(
+        "registration", _write(tmp_path / "reg.csv", REGISTRATION), engine=sqlite_engine
+    )
+    assert r.status == "committed"
+    head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
+    for year in (2023, 2024):
+        body = f"33001,甲,{A},{year}年5月,1\n"
+        r = import_file(
+            "power", _write(tmp_path / f"{year}.csv", head + body), engine=sqlite_engine
+        )
+        assert r.status == "committed"
+    with Session(sqlite_engine) as s:
+        where = facts.in_ranges(facts.department_ranges(s, "power_grid", [2024]))
+        stmt = select(Fact.id).where(Fact.year == 2024, where)
+        sql = str(stmt.compile(sqlite_engine, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(
+            str(row[-1]) for row in s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+        )
+    assert "INTEGER PRIMARY KEY" in plan and "SCAN facts" not in plan, plan
+
+
+def test_fact_ranges_are_merged():
+    assert facts._merged([(25, 30), (1, 5), (6, 9), (20, None), (11, 12)]) == [
+        (1, 9),
+        (11, 12),
+        (20, None),
+    ]
+    assert facts._merged([(1, 10), (3, 4)]) == [(1, 10)]
+    assert facts.in_ranges(None) is None
 
 
 def test_bad_uscc_is_an_error_naming_the_expected_character(registered, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from industry_brain.core import units
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
 from industry_brain.store import bulk
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import chunks, read_frame
 from industry_brain.store.models import (
     Enterprise,
@@ -49,6 +50,9 @@ class LoadStats:
     facts_unchanged: int = 0
     enterprises_created: int = 0
     enterprises_updated: int = 0
+    #: the years of the facts written (recorded with the batch: see
+    #: :func:`industry_brain.store.facts.department_ranges`)
+    fact_years: set[int] = field(default_factory=set)
 
 
 def load(
@@ -58,7 +62,11 @@ def load(
     prepared: list[Prepared],
     lookup: Lookup,
     progress: Callable[[str, int, int], None] | None = None,
+    first_fact_id: int | None = None,
 ) -> LoadStats:
+    """Load the valid rows of ``prepared`` into the batch's transaction. ``first_fact_id``: no
+    fact of this batch has a lower id (the store's largest id + 1 before the load), so the
+    figures a new one replaces are read in the department's id ranges and the batch's own."""
     stats = LoadStats()
     step = progress or (lambda *_: None)
     for prep in prepared:
@@ -79,7 +87,7 @@ def load(
         parts = _long_facts(prep, frame, mapping, batch)
         total = sum(len(p) for p in parts)
         step("load", 0, total)
-        _write_facts(session, batch, parts, stats)
+        _write_facts(session, batch, parts, stats, first_fact_id)
         step("load", total, total)
     return stats
 
@@ -170,7 +178,11 @@ def _long_facts(
 
 
 def _write_facts(
-    session: Session, batch: ImportBatch, parts: list[_Facts], stats: LoadStats
+    session: Session,
+    batch: ImportBatch,
+    parts: list[_Facts],
+    stats: LoadStats,
+    first_fact_id: int | None = None,
 ) -> None:
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -187,6 +199,7 @@ def _write_facts(
             Fact.item.in_(items),
             Fact.year.in_(years),
             Fact.superseded_by.is_(None),
+            *_in_department_ranges(session, dept, years, batch, first_fact_id),
         ),
         ["old_id", *KEY, "old_value"],
     )
@@ -214,6 +227,7 @@ def _write_facts(
         order = np.argsort(part.rows["enterprise_id"].to_numpy(dtype=np.int64), kind="stable")
         _bulk_insert_facts(session, part.constants, part.rows.iloc[order])
         stats.facts_inserted += len(part)
+        stats.fact_years.update(int(y) for y in np.unique(part.rows["year"].to_numpy()))
     to_supersede = (
         pd.concat(supersede, ignore_index=True) if supersede else pd.DataFrame(columns=KEY)
     )
@@ -247,6 +261,19 @@ def _write_facts(
             ],
         )
         stats.facts_superseded += len(pairs)
+
+
+def _in_department_ranges(
+    session: Session, dept: str, years: list[int], batch: ImportBatch, first_fact_id: int | None
+) -> list[Any]:
+    """The condition that keeps a read of the department's facts to its batches' id ranges
+    (none when they are not known)."""
+    where = fact_store.in_ranges(
+        fact_store.department_ranges(
+            session, dept, years, loading=batch, loading_from=first_fact_id
+        )
+    )
+    return [] if where is None else [where]
 
 
 def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.DataFrame) -> None:

@@ -940,7 +940,9 @@ def import_file(
         if status in ("committed", "partial"):
             step("load", 0, 1)
             before = session.scalar(select(func.max(Fact.id))) or 0
-            stats = loader.load(session, batch, mapping, prepared, lookup, progress=step)
+            stats = loader.load(
+                session, batch, mapping, prepared, lookup, progress=step, first_fact_id=before + 1
+            )
             # the batch's facts lie in this id range (the facts have no batch index: the batch
             # page reads its facts by the primary key in it; a concurrent import on PostgreSQL
             # may interleave ids, so the range is a superset, always filtered by batch)
@@ -961,6 +963,7 @@ def import_file(
         summary = result.to_dict(with_problems=False)
         if status in ("committed", "partial"):
             summary["fact_id_range"] = fact_ids
+            summary["fact_years"] = sorted(stats.fact_years)
         batch.summary = summary
         session.commit()
     return result

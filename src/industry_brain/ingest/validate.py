@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from industry_brain.ingest.mapping import Mapping
@@ -164,7 +166,11 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
         else:
             tax = np.full(len(frame), np.nan)
         stored = fact_store.current_values(
-            session, ["tax_paid"], sorted({int(y) for y in years[valid]}), source_dept="tax"
+            session,
+            ["tax_paid"],
+            sorted({int(y) for y in years[valid]}),
+            source_dept="tax",
+            columns=("enterprise_id", "year", "value"),
         )
         if not stored.empty:
             agg = stored.groupby(["enterprise_id", "year"])["value"].sum()
@@ -184,7 +190,11 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
         )
         tax = np.where(np.isnan(per_row), np.nan, totals)
         stored = fact_store.current_values(
-            session, ["revenue"], sorted({int(y) for y in years[valid]}), source_dept="statistics"
+            session,
+            ["revenue"],
+            sorted({int(y) for y in years[valid]}),
+            source_dept="statistics",
+            columns=("enterprise_id", "year", "value"),
         )
         if stored.empty:
             return
@@ -212,33 +222,60 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
         return
     prev_years = sorted({y - 1 for y in years})
     stored = fact_store.current_values(
-        session, ["electricity"], prev_years, source_dept="power_grid"
+        session,
+        ["electricity"],
+        prev_years,
+        source_dept="power_grid",
+        columns=("detail", "year", "month", "value"),
     )
     if stored.empty and not set(prev_years) & set(years):
         return  # no figures of the previous year, in the store or in this file
-    cur = pd.DataFrame(
-        {
-            "detail": frame["account_no"].astype("object"),
-            "year": year_col,
-            "month": frame["month"].to_numpy(dtype=float, na_value=np.nan),
-            "value": frame["electricity"].to_numpy(dtype=float, na_value=np.nan),
-        }
+    account = frame["account_no"].to_numpy(dtype=object, na_value=None)
+    month_col = frame["month"].to_numpy(dtype=float, na_value=np.nan)
+    v = frame["electricity"].to_numpy(dtype=float, na_value=np.nan)
+    valid = ok & ~pd.isna(account) & ~np.isnan(year_col) & ~np.isnan(month_col) & ~np.isnan(v)
+    # last year's figure of each (account, year, month), from the store and from this file's
+    # own earlier year, summed (an account's month may be reported for several enterprises);
+    # keyed by one integer per (account, year, month) instead of grouping text columns
+    codes, _ = pd.factorize(
+        np.concatenate([stored["detail"].to_numpy(dtype=object), account[valid]])
     )
-    valid = ok & cur.notna().all(axis=1).to_numpy()
-    prev = pd.concat(
+    n_stored = len(stored)
+
+    def key(code: np.ndarray, year: np.ndarray, month: np.ndarray) -> np.ndarray:
+        return (code.astype(np.int64) * 10_000 + year.astype(np.int64)) * 16 + month.astype(
+            np.int64
+        )
+
+    prev_keys = np.concatenate(
         [
-            stored[["detail", "year", "month", "value"]] if not stored.empty else None,
-            cur.loc[valid],
+            key(
+                codes[:n_stored],
+                stored["year"].to_numpy(dtype=np.int64) + 1,
+                stored["month"].to_numpy(dtype=np.int64),
+            ),
+            key(codes[n_stored:], year_col[valid] + 1, month_col[valid]),
         ]
     )
-    prev = prev.groupby(["detail", "year", "month"], as_index=False)["value"].sum()
-    prev["year"] = prev["year"].astype(float) + 1
-    prev["month"] = prev["month"].astype(float)
-    merged = cur.merge(
-        prev.rename(columns={"value": "prev"}), on=["detail", "year", "month"], how="left"
+    # summed by key and looked up by hash in Arrow (pandas' groupby and reindex of a few
+    # million keys in random order took several times longer)
+    prev_figures = np.concatenate(
+        [stored["value"].to_numpy(dtype=float, na_value=np.nan), v[valid]]
     )
-    v = merged["value"].to_numpy(dtype=float)
-    p = merged["prev"].to_numpy(dtype=float)
+    sums = (
+        pa.table({"k": prev_keys, "v": pa.array(prev_figures, from_pandas=True)})
+        .group_by("k")
+        .aggregate([("v", "sum")])
+    )
+    found = pc.index_in(
+        pa.array(key(codes[n_stored:], year_col[valid], month_col[valid])),
+        value_set=sums["k"].combine_chunks(),
+    )
+    hit = found.is_valid().to_numpy(zero_copy_only=False)
+    last_year = np.full(len(hit), np.nan)
+    last_year[hit] = sums["v_sum"].to_numpy().astype(float)[found.drop_null().to_numpy()]
+    p = np.full(len(frame), np.nan)
+    p[valid] = last_year
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v / p
     mask = valid & (p > 0) & (v > 0) & ((ratio > jump) | (ratio < 1 / jump))

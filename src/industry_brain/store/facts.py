@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -34,25 +34,28 @@ ITEM_ALIASES: dict[str, str] = {
 }
 
 
+#: the columns :func:`current_values` returns unless told fewer
+FACT_COLUMNS = ("id", "enterprise_id", "year", "month", "item", "detail", "value", "source_dept")
+
+
 def current_values(
     session: Session,
     items: Sequence[str],
     years: Sequence[int],
     source_dept: str | None = None,
+    columns: Sequence[str] = FACT_COLUMNS,
 ) -> pd.DataFrame:
-    """Current (not superseded) facts of ``items`` in ``years`` as a frame."""
-    cols = [
-        Fact.id,
-        Fact.enterprise_id,
-        Fact.year,
-        Fact.month,
-        Fact.item,
-        Fact.detail,
-        Fact.value,
-        Fact.source_dept,
-    ]
+    """Current (not superseded) facts of ``items`` in ``years`` as a frame of ``columns``
+    (any of :data:`FACT_COLUMNS`). Ask only for the columns used: a cross-check of a province's
+    power file reads millions of last year's figures, and every column read costs a Python
+    object per row. With ``source_dept``, only the id ranges of that department's batches of
+    those years are read (:func:`department_ranges`)."""
+    unknown = [c for c in columns if c not in FACT_COLUMNS]
+    if unknown:
+        raise ValueError(f"not a fact column: {', '.join(unknown)}")
+    cols = [getattr(Fact, c) for c in columns]
     if not items or not years:
-        return pd.DataFrame(columns=[c.key for c in cols])
+        return pd.DataFrame(columns=list(columns))
     stmt = select(*cols).where(
         Fact.item.in_(list(items)),
         Fact.year.in_([int(y) for y in years]),
@@ -60,7 +63,78 @@ def current_values(
     )
     if source_dept:
         stmt = stmt.where(Fact.source_dept == source_dept)
-    return read_frame(session, stmt, [c.key for c in cols])
+        where = in_ranges(department_ranges(session, source_dept, years))
+        if where is not None:
+            stmt = stmt.where(where)
+    return read_frame(session, stmt, list(columns))
+
+
+def department_ranges(
+    session: Session,
+    department: str,
+    years: Sequence[int],
+    loading: ImportBatch | None = None,
+    loading_from: int | None = None,
+) -> list[tuple[int, int | None]] | None:
+    """The fact id ranges that hold every fact of ``department`` in ``years``, or None when
+    they are not known (then read everything).
+
+    The facts have no index by department, item or year (every index costs bulk imports), so
+    "last year's electricity" or "the figures this import replaces" would scan the whole table:
+    85 million facts at province scale, for each file. An import records its facts' id range
+    (``fact_id_range``) and years (``fact_years``) in its batch's summary; the department's
+    batches whose years meet ``years`` give the ranges, read by the primary key. A batch of the
+    department without a recorded range (imported before ranges were recorded, or written
+    outside the import) makes the answer None. ``loading`` is the batch being loaded (its
+    summary is written at the end): its facts are the ids from ``loading_from`` on."""
+    wanted = {int(y) for y in years}
+    out: list[tuple[int, int | None]] = []
+    batches = session.execute(
+        select(ImportBatch.id, ImportBatch.summary).where(
+            ImportBatch.department == department, ImportBatch.status != "rejected"
+        )
+    ).all()
+    for batch_id, summary in batches:
+        if loading is not None and batch_id == loading.id:
+            continue
+        recorded = (summary or {}).get("fact_id_range")
+        if not (isinstance(recorded, list) and len(recorded) == 2):
+            return None
+        low, high = int(recorded[0]), int(recorded[1])
+        fact_years = (summary or {}).get("fact_years")
+        if high < low or (isinstance(fact_years, list) and not wanted & set(fact_years)):
+            continue
+        out.append((low, high))
+    if loading is not None:
+        if loading_from is None:
+            return None
+        out.append((loading_from, None))
+    return _merged(out)
+
+
+def _merged(ranges: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    """Overlapping or adjacent ranges joined (an open end, None, absorbs what follows)."""
+    out: list[tuple[int, int | None]] = []
+    for low, high in sorted(ranges, key=lambda r: r[0]):
+        if out and (out[-1][1] is None or low <= out[-1][1] + 1):
+            last_low, last_high = out[-1]
+            end = None if last_high is None or high is None else max(last_high, high)
+            out[-1] = (last_low, end)
+        else:
+            out.append((low, high))
+    return out
+
+
+def in_ranges(ranges: list[tuple[int, int | None]] | None) -> Any:
+    """A SQL condition: the fact's id is in one of ``ranges`` (None: no condition; no ranges:
+    a condition no fact meets)."""
+    if ranges is None:
+        return None
+    if not ranges:
+        return false()
+    return or_(
+        *(Fact.id >= low if high is None else Fact.id.between(low, high) for low, high in ranges)
+    )
 
 
 def precedence_table(region: str | None = None, on: date | None = None) -> dict[str, list[str]]:
