@@ -272,3 +272,16 @@ def test_a_refresh_links_the_result_tables_whose_runs_did_not_change(
         pd.testing.assert_frame_equal(
             _read(third.path, "duckdb", table), _read(full.path, "duckdb", table), obj=table
         )
+
+
+def test_a_store_with_no_enterprise_yet_gives_an_empty_snapshot(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A bureau's first snapshot may come before its first import: every table is there, empty,
+    with its columns (it used to fail on the empty enterprises' industry codes)."""
+    snap = build_snapshot(engine, tmp_path / "snap")
+    assert snap.rows["enterprises"] == 0 and snap.rows["facts"] == 0
+    ents = _read(snap.path, "duckdb", "enterprises")
+    assert ents.empty and "division" in ents.columns
+    facts = _read(snap.path, "duckdb", "facts")
+    assert facts.empty and {"enterprise_id", "year", "item", "value"} <= set(facts.columns)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.ingest.mapping import Mapping
 from industry_brain.store import facts as fact_store
+from industry_brain.store.db import bulk_reads
 
 if TYPE_CHECKING:
     from industry_brain.ingest import readers
@@ -165,7 +166,7 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
             tax = frame["tax_paid"].to_numpy(dtype=float, na_value=np.nan)
         else:
             tax = np.full(len(frame), np.nan)
-        stored = fact_store.current_values(
+        stored = _stored_values(
             session,
             ["tax_paid"],
             sorted({int(y) for y in years[valid]}),
@@ -189,7 +190,7 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
             .to_numpy(dtype=float)
         )
         tax = np.where(np.isnan(per_row), np.nan, totals)
-        stored = fact_store.current_values(
+        stored = _stored_values(
             session,
             ["revenue"],
             sorted({int(y) for y in years[valid]}),
@@ -212,6 +213,14 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
     )
 
 
+def _stored_values(session: Session, *args: Any, **kwargs: Any) -> pd.DataFrame:
+    """:func:`industry_brain.store.facts.current_values`, on PostgreSQL through ADBC: the
+    cross-checks run before the import writes anything, so what is committed is what they
+    compare with (last year's electricity of a province: 7 million figures)."""
+    with bulk_reads():
+        return fact_store.current_values(session, *args, **kwargs)
+
+
 def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  # type: ignore[no-untyped-def]
     if "electricity" not in frame or "account_no" not in frame:
         return
@@ -221,7 +230,7 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
     if not years:
         return
     prev_years = sorted({y - 1 for y in years})
-    stored = fact_store.current_values(
+    stored = _stored_values(
         session,
         ["electricity"],
         prev_years,

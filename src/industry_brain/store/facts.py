@@ -18,7 +18,7 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
-from industry_brain.store.db import read_frame
+from industry_brain.store.db import select_frame
 from industry_brain.store.models import Fact, ImportBatch
 
 # Short names accepted by ``facts explain --item`` (the store's item codes also work).
@@ -49,7 +49,9 @@ def current_values(
     (any of :data:`FACT_COLUMNS`). Ask only for the columns used: a cross-check of a province's
     power file reads millions of last year's figures, and every column read costs a Python
     object per row. With ``source_dept``, only the id ranges of that department's batches of
-    those years are read (:func:`department_ranges`)."""
+    those years are read (:func:`department_ranges`). Within
+    :func:`~industry_brain.store.db.bulk_reads` on PostgreSQL the rows come through ADBC (what
+    is committed, on a connection of its own)."""
     unknown = [c for c in columns if c not in FACT_COLUMNS]
     if unknown:
         raise ValueError(f"not a fact column: {', '.join(unknown)}")
@@ -66,7 +68,7 @@ def current_values(
         where = in_ranges(department_ranges(session, source_dept, years))
         if where is not None:
             stmt = stmt.where(where)
-    return read_frame(session, stmt, list(columns))
+    return select_frame(session, stmt, list(columns))
 
 
 def department_ranges(

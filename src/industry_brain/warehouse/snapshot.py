@@ -867,7 +867,9 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             parts = stack.enter_context(raw.parts())
             result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
         scales["above_scale"] = scales["above_scale"].astype(bool)
-        ents["division"] = ents["industry_code"].str.slice(0, 2)
+        codes = ents["industry_code"]
+        # a store with no enterprise yet gives an empty column without a text type
+        ents["division"] = codes.str.slice(0, 2) if len(codes) else codes.astype(object)
         rows = {
             "enterprises": _write(
                 ents,
