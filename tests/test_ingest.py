@@ -524,6 +524,52 @@ def test_dry_run_changes_nothing(registered, tmp_path):
     ) == before
 
 
+def test_a_land_reimport_replaces_the_same_parcel_and_holder_only(registered, tmp_path):
+    head = (
+        "宗地编号,权利人,权利人统一社会信用代码,承租人,承租人统一社会信用代码,用地面积(平方米),"
+        "用途,取得方式\n"
+    )
+    first = (
+        f"ZD-1,湖州甲织造有限公司,{A},,,2000,工业,出让\n"
+        f"ZD-2,德清丁家具有限公司,{C},湖州乙电池有限公司,{B},6666.67,仓储,租赁\n"
+    )
+    r1 = import_file(
+        "land", _write(tmp_path / "l1.csv", head + first), engine=registered, year=2024
+    )
+    assert r1.status == "committed"
+    # ZD-1 of A again (4,000 m² now), ZD-2 held by D this time (B's lease row stays), ZD-4 new
+    second = (
+        f"ZD-1,湖州甲织造有限公司,{A},,,4000,工业,出让\n"
+        f"ZD-2,长兴戊纺织有限公司,{D},,,6666.67,工业,出让\n"
+        f"ZD-4,湖州甲织造有限公司,{A},,,1000,工业,出让\n"
+    )
+    r2 = import_file(
+        "land", _write(tmp_path / "l2.csv", head + second), engine=registered, year=2025
+    )
+    assert r2.status == "committed"
+    with Session(registered) as s:
+        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        usccs = {v: k for k, v in ids.items()}
+        rows = sorted(
+            (p, usccs[e], round(a, 4), b)
+            for p, e, a, b in s.execute(
+                select(
+                    LandParcel.parcel_no,
+                    LandParcel.enterprise_id,
+                    LandParcel.area_mu,
+                    LandParcel.batch_id,
+                )
+            )
+        )
+    # 4,000 m² × 15 / 10,000 = 6 亩; 1,000 m² = 1.5 亩; 6,666.67 m² = 10.0000 亩
+    assert rows == [
+        ("ZD-1", A, 6.0, r2.batch_id),
+        ("ZD-2", B, 10.0, r1.batch_id),
+        ("ZD-2", D, 10.0, r2.batch_id),
+        ("ZD-4", A, 1.5, r2.batch_id),
+    ]
+
+
 def test_land_lease_counts_for_lessee(registered, tmp_path):
     # 2,000 m² = 2000 × 15 / 10000 = 3 亩 granted to A; 6,666.67 m² ≈ 10 亩 owned by C, leased to B
     text = (

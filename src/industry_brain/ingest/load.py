@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from industry_brain.core import units
@@ -538,13 +538,26 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
     sub = frame
     keys = [(p, int(e)) for p, e in zip(sub["parcel_no"], sub["enterprise_id"], strict=True)]
-    for part in chunks(keys, PAIR_CHUNK):
+    if session.connection().dialect.name == "postgresql":
+        # the parcels these rows replace, in one statement joined with the pairs as arrays:
+        # PostgreSQL checked each candidate row against the 2,000 pairs of a ``(parcel_no,
+        # enterprise_id) IN (…)`` list one by one (56 of a 107,000-row file's 62 s)
         session.execute(
-            delete(LandParcel).where(
-                LandParcel.parcel_no.in_(sorted({p for p, _ in part})),  # indexed (see _scales)
-                tuple_(LandParcel.parcel_no, LandParcel.enterprise_id).in_(part),
-            )
+            text(
+                "DELETE FROM land_parcels AS lp USING unnest(CAST(:parcels AS text[]), "
+                "CAST(:owners AS integer[])) AS k(parcel_no, enterprise_id) "
+                "WHERE lp.parcel_no = k.parcel_no AND lp.enterprise_id = k.enterprise_id"
+            ),
+            {"parcels": [p for p, _ in keys], "owners": [e for _, e in keys]},
         )
+    else:
+        for part in chunks(keys, PAIR_CHUNK):
+            session.execute(
+                delete(LandParcel).where(
+                    LandParcel.parcel_no.in_(sorted({p for p, _ in part})),  # indexed
+                    tuple_(LandParcel.parcel_no, LandParcel.enterprise_id).in_(part),
+                )
+            )
 
     def get(name: str) -> list[Any]:
         if name not in sub:
