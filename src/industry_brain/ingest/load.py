@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy import delete, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from industry_brain.core import units
@@ -430,7 +430,9 @@ def _registration(
                 {"uscc": uscc, "enterprise_id": ent_id, "name": former, "kind": "former"}
             )
     if new_rows:
-        session.execute(insert(Enterprise), new_rows)
+        # one COPY (PostgreSQL) or multi-row INSERTs (SQLite): SQLAlchemy's executemany of the
+        # enterprises and their names took 8 of 16 s for 103,000 firms on PostgreSQL
+        bulk.insert_frame(session, Enterprise, pd.DataFrame(new_rows))
         ids = dict(
             session.execute(
                 select(Enterprise.uscc, Enterprise.id).where(Enterprise.batch_id == batch.id)
@@ -486,7 +488,7 @@ def _write_names(session: Session, rows: list[dict[str, Any]]) -> None:
                 .values(kind=v["kind"])
             )
     if fresh:
-        session.execute(insert(EnterpriseName), fresh)
+        bulk.insert_frame(session, EnterpriseName, pd.DataFrame(fresh))
 
 
 def _scales(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
