@@ -166,17 +166,8 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
             tax = frame["tax_paid"].to_numpy(dtype=float, na_value=np.nan)
         else:
             tax = np.full(len(frame), np.nan)
-        stored = _stored_values(
-            session,
-            ["tax_paid"],
-            sorted({int(y) for y in years[valid]}),
-            source_dept="tax",
-            columns=("enterprise_id", "year", "value"),
-        )
-        if not stored.empty:
-            agg = stored.groupby(["enterprise_id", "year"])["value"].sum()
-            keyed = pd.MultiIndex.from_arrays([ent, years])
-            other = agg.reindex(keyed).to_numpy(dtype=float)
+        other = _stored_totals(session, "tax_paid", "tax", ent, years, valid)
+        if other is not None:
             tax = np.where(np.isnan(other), tax, other)
         col = columns["revenue"]
     else:
@@ -190,17 +181,9 @@ def _tax_vs_revenue(frame, sheet, columns, session, ok, thresholds, side: str) -
             .to_numpy(dtype=float)
         )
         tax = np.where(np.isnan(per_row), np.nan, totals)
-        stored = _stored_values(
-            session,
-            ["revenue"],
-            sorted({int(y) for y in years[valid]}),
-            source_dept="statistics",
-            columns=("enterprise_id", "year", "value"),
-        )
-        if stored.empty:
+        revenue = _stored_totals(session, "revenue", "statistics", ent, years, valid)
+        if revenue is None:
             return
-        agg = stored.groupby(["enterprise_id", "year"])["value"].sum()
-        revenue = agg.reindex(pd.MultiIndex.from_arrays([ent, years])).to_numpy(dtype=float)
         col = columns["tax_paid"]
     mask = valid & ~np.isnan(tax) & ~np.isnan(revenue) & (revenue > 0) & (tax > revenue * ratio)
     sheet.flag(
@@ -219,6 +202,29 @@ def _stored_values(session: Session, *args: Any, **kwargs: Any) -> pd.DataFrame:
     compare with (last year's electricity of a province: 7 million figures)."""
     with bulk_reads():
         return fact_store.current_values(session, *args, **kwargs)
+
+
+def _stored_totals(
+    session: Session,
+    item: str,
+    dept: str,
+    ent: np.ndarray,
+    years: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray | None:
+    """Each row's stored total of ``item`` from ``dept`` for its enterprise and year (NaN where
+    none), or None when the department has none of those years at all."""
+    stored = _stored_values(
+        session,
+        [item],
+        sorted({int(y) for y in years[valid]}),
+        source_dept=dept,
+        columns=("enterprise_id", "year", "value"),
+    )
+    if stored.empty:
+        return None
+    totals = stored.groupby(["enterprise_id", "year"])["value"].sum()
+    return totals.reindex(pd.MultiIndex.from_arrays([ent, years])).to_numpy(dtype=float)
 
 
 def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  # type: ignore[no-untyped-def]
