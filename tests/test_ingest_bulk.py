@@ -236,11 +236,77 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
     )
     with Session(engine) as s:
         dbapi = s.connection().connection.driver_connection
-        checked = _pg_references_checked(dbapi, np.array([eid]), None)
+        checked = _pg_references_checked(dbapi, np.array([eid]), None, "power_accounts")
         with pytest.raises(psycopg.errors.UniqueViolation), checked:
             _pg_copy(dbapi, "power_accounts", accounts, {})
         s.rollback()
         assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_insert_frame_checks_every_foreign_key_of_a_large_copy_setwise(engine):
+    """``bulk.insert_frame`` of ≥ ``SETWISE_REFERENCES_FROM`` rows on PostgreSQL: the table's
+    foreign keys (found from the model) are checked once for the set and the per-row triggers
+    skipped; a missing reference in any key still raises the foreign-key error; a table with a
+    trigger of its own keeps it running (the set-wise path is not taken)."""
+    import psycopg
+
+    from industry_brain.store import bulk
+    from industry_brain.store.models import EnterpriseName
+
+    n = bulk.SETWISE_REFERENCES_FROM
+    with Session(engine) as s:
+        s.add(Enterprise(uscc=A, name="甲", status="存续"))
+        s.commit()
+        eid = s.scalar(select(Enterprise.id))
+        names = pd.DataFrame(
+            {
+                "enterprise_id": np.full(n, eid, np.int64),
+                "name": [f"甲{k}" for k in range(n)],
+                "normalized": [f"甲{k}" for k in range(n)],
+                "kind": ["former"] * n,
+            }
+        )
+        # the one foreign key, enterprises.id, from the model
+        assert bulk.foreign_references(EnterpriseName.__table__, names, {}) == {
+            ("enterprises", "id"): list(names["enterprise_id"].to_numpy())
+        }
+        assert bulk.insert_frame(s, EnterpriseName, names) == n
+        assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"
+        s.commit()
+        assert s.scalar(text("SELECT count(*) FROM enterprise_names")) == n
+
+        # one row of 1,000 names an enterprise that does not exist: refused as before
+        bad = names.assign(name=[f"乙{k}" for k in range(n)])
+        bad.loc[n - 1, "enterprise_id"] = eid + 999
+        with pytest.raises(Exception) as refused:
+            bulk.insert_frame(s, EnterpriseName, bad)
+        assert isinstance(
+            refused.value.__cause__ or refused.value, psycopg.errors.ForeignKeyViolation
+        )
+        s.rollback()
+        assert s.scalar(text("SELECT count(*) FROM enterprise_names")) == n
+
+        # a trigger of the table's own runs for every row: the set-wise path is not taken
+        s.execute(text("CREATE TABLE seen (name text)"))
+        s.execute(
+            text(
+                "CREATE FUNCTION note_name() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN INSERT INTO seen VALUES (NEW.name); RETURN NEW; END $$"
+            )
+        )
+        s.execute(
+            text(
+                "CREATE TRIGGER note_name AFTER INSERT ON enterprise_names "
+                "FOR EACH ROW EXECUTE FUNCTION note_name()"
+            )
+        )
+        s.commit()
+        more = names.assign(name=[f"丙{k}" for k in range(n)])
+        bulk.insert_frame(s, EnterpriseName, more)
+        s.commit()
+        assert s.scalar(text("SELECT count(*) FROM seen")) == n
 
 
 def test_uscc_statuses_by_matrix_equal_the_check_code_by_code():

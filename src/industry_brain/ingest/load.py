@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -308,65 +308,15 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     )
 
 
-def _references_checked(
-    session: Session, enterprise_ids: np.ndarray, batch_id: int | None
-) -> AbstractContextManager[None]:
-    """:func:`_pg_references_checked` on PostgreSQL, nothing on other stores (SQLite checks no
-    foreign keys row by row in a bulk insert worth skipping)."""
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        return nullcontext()
-    return _pg_references_checked(conn.connection.driver_connection, enterprise_ids, batch_id)
-
-
-@contextmanager
 def _pg_references_checked(
-    dbapi: Any, enterprise_ids: np.ndarray, batch_id: int | None
-) -> Iterator[None]:
-    """Bulk rows referencing ``enterprise_ids`` (and the batch): when the role may set
-    ``session_replication_role`` (a superuser, or granted ``SET`` on it, PostgreSQL 15+), the
-    references are checked once for the whole set — the distinct referenced rows are locked
-    ``FOR KEY SHARE`` and counted, which is what the per-row foreign-key triggers do, row by
-    row (3–4× the cost of the COPY itself) — and the triggers are skipped for the block
-    (``SET LOCAL``, inside the import's transaction). Otherwise, or when a reference is missing
-    (the triggers then raise the usual foreign-key error), the triggers run as always."""
-    import psycopg
-
-    with dbapi.cursor() as cur:
-        granted = (  # has_parameter_privilege exists from PostgreSQL 15 on
-            "OR has_parameter_privilege('session_replication_role', 'SET')"
-            if dbapi.info.server_version >= 150000
-            else ""
-        )
-        allowed = cur.execute(
-            f"SELECT rolsuper {granted} FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()
-        ids = np.unique(enterprise_ids).tolist()
-        ok = bool(allowed and allowed[0])
-        if ok:
-            found = cur.execute(
-                "SELECT count(*) FROM (SELECT id FROM enterprises WHERE id = ANY(%s) "
-                "FOR KEY SHARE) AS e",
-                (ids,),
-            ).fetchone()[0]
-            ok = found == len(ids)
-        if ok and batch_id is not None:
-            ok = (
-                cur.execute(
-                    "SELECT id FROM import_batches WHERE id = %s FOR KEY SHARE", (int(batch_id),)
-                ).fetchone()
-                is not None
-            )
-        if not ok:
-            yield
-            return
-        cur.execute("SET LOCAL session_replication_role = replica")
-        try:
-            yield
-        finally:
-            # after a failed COPY the transaction is aborted and its rollback undoes SET LOCAL
-            if dbapi.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
-                cur.execute("SET LOCAL session_replication_role = origin")
+    dbapi: Any, enterprise_ids: np.ndarray, batch_id: int | None, table: str = "facts"
+) -> AbstractContextManager[None]:
+    """Bulk rows of ``table`` referencing ``enterprise_ids`` (and the batch), their references
+    checked once for the whole set (:func:`industry_brain.store.bulk.pg_references_checked`)."""
+    references: dict[tuple[str, str], Any] = {("enterprises", "id"): np.unique(enterprise_ids)}
+    if batch_id is not None:
+        references[("import_batches", "id")] = [int(batch_id)]
+    return bulk.pg_references_checked(dbapi, table, references)
 
 
 # -- enterprises ---------------------------------------------------------------------------------
@@ -512,8 +462,8 @@ def _scales(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
                     EnterpriseScale.year == int(year), EnterpriseScale.enterprise_id.in_(part)
                 )
             )
-    with _references_checked(session, rows["enterprise_id"].to_numpy(), batch.id):
-        bulk.insert_frame(session, EnterpriseScale, rows, {"batch_id": batch.id})  # one COPY
+    # one COPY, its references checked set-wise (see bulk.insert_frame)
+    bulk.insert_frame(session, EnterpriseScale, rows, {"batch_id": batch.id})
 
 
 def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> None:
@@ -531,8 +481,7 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
     if not fresh:
         return
     rows = pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
-    with _references_checked(session, rows["enterprise_id"].to_numpy(np.int64), None):
-        bulk.insert_frame(session, PowerAccount, rows)
+    bulk.insert_frame(session, PowerAccount, rows)
     for a, _n, e in fresh:
         lookup.by_account[a] = e
 
@@ -540,7 +489,9 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
     sub = frame
     keys = [(p, int(e)) for p, e in zip(sub["parcel_no"], sub["enterprise_id"], strict=True)]
-    if session.connection().dialect.name == "postgresql":
+    if session.scalar(select(LandParcel.id).limit(1)) is None:
+        pass  # nothing stored yet (a region's first land file): nothing to replace
+    elif session.connection().dialect.name == "postgresql":
         # the parcels these rows replace, in one statement joined with the pairs as arrays:
         # PostgreSQL checked each candidate row against the 2,000 pairs of a ``(parcel_no,
         # enterprise_id) IN (…)`` list one by one (56 of a 107,000-row file's 62 s)
