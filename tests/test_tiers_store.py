@@ -341,3 +341,38 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
         old = rows[0]
         old.trace = expected[(old.enterprise_id, old.scheme)]
         assert service.trace_of(stored_run, old) == old.trace
+
+
+def test_demo_hook_holds_no_year_evaluation_while_it_evaluates_the_next(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The main job's 五企培育 step evaluates the last two years; the first year's evaluation
+    (its wide rows, results and levels: gigabytes at province scale) must be gone before the
+    second starts — holding it doubled the step's peak memory."""
+    import gc
+    import weakref
+
+    from industry_brain.domains.tiers import demo_hook
+
+    real = service.run
+    evaluations: list[weakref.ref] = []
+    alive_at_start: list[int] = []
+
+    def run(*args, **kwargs):  # service.run, watched
+        gc.collect()
+        alive_at_start.append(sum(ref() is not None for ref in evaluations))
+        stored, ev = real(*args, **kwargs)
+        evaluations.append(weakref.ref(ev))
+        return stored, ev
+
+    from industry_brain.store.models import EnterpriseScale
+
+    with Session(store) as s:  # a second year of scales: the hook evaluates the last two
+        first = min(s.scalars(select(EnterpriseScale.year)))
+        for ent in s.scalars(select(Enterprise)):
+            s.add(EnterpriseScale(enterprise_id=ent.id, year=first - 1, above_scale=True))
+        s.commit()
+    monkeypatch.setattr(service, "run", run)
+    summary = demo_hook.run(store, tmp_path, progress=lambda *_: None)
+    assert len(summary["runs"]) == 2  # two years evaluated
+    assert alive_at_start == [0, 0]
