@@ -322,3 +322,45 @@ def test_cli_errors_are_bilingual(demo):
     proc = _cli(url, "results", "--year", "2030", check=False)
     assert proc.returncode == 2 and "mujun.no_run" in proc.stderr
     assert "尚无" in proc.stderr and "no published" in proc.stderr
+
+
+def test_demo_hook_holds_no_year_evaluation_while_it_evaluates_the_next(
+    engine, tmp_path, monkeypatch
+):
+    """The main job's 亩均 step evaluates two years; the first year's evaluation (its frames:
+    gigabytes at province scale) must be gone before the second starts, and the second's
+    before the reports are written."""
+    import gc
+    import weakref
+
+    from industry_brain.domains.mujun import demo_hook
+    from industry_brain.domains.mujun import report as mujun_report
+    from tests.web_fixtures import seed
+
+    monkeypatch.setenv("IB_DATA_DIR", str(tmp_path / "data"))
+    seed(engine)
+    real = service.run
+    evaluations: list[weakref.ref] = []
+    alive: list[int] = []
+
+    def watch() -> None:
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in evaluations))
+
+    def run(*args, **kwargs):  # service.run, watched
+        watch()
+        outcome, ev = real(*args, **kwargs)
+        evaluations.append(weakref.ref(ev))
+        return outcome, ev
+
+    real_workbook = mujun_report.write_workbook
+
+    def write_workbook(*args, **kwargs):  # the reports' first step, watched
+        watch()
+        return real_workbook(*args, **kwargs)
+
+    monkeypatch.setattr(service, "run", run)
+    monkeypatch.setattr(mujun_report, "write_workbook", write_workbook)
+    summary = demo_hook.run(engine, tmp_path / "out", progress=lambda *_: None)
+    assert "skipped" not in summary
+    assert len(evaluations) == 2 and alive == [0, 0, 0]

@@ -325,7 +325,7 @@ def reevaluate(
         assert parent is not None
         parent_id = parent.id
     note = "异议复核 / re-evaluation after appeals " + ", ".join(f"#{i}" for i in appeal_ids)
-    outcome, _ = service.run(
+    outcome = service.run(
         engine,
         year,
         compute=compute,
@@ -334,7 +334,7 @@ def reevaluate(
         parent_run_id=parent_id,
         note=note,
         progress=progress,
-    )
+    )[0]
     with Session(engine) as session:
         session.execute(
             update(MujunAppeal)

@@ -137,9 +137,10 @@ def evaluate(
             year = _year(session, year)
         snap = Snapshot.open(snapshot) if snapshot else None
         with _progress(not as_json) as step:
-            outcome, _ = service.run(
+            # the evaluation itself is not kept (a province's is gigabytes)
+            outcome = service.run(
                 db, year, compute=engine, snapshot=snap, actor=actor, progress=step
-            )
+            )[0]
         with Session(db) as session:
             if as_json:
                 _print_json(report.result_objects(session, year, outcome.run_id))

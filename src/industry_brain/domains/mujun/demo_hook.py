@@ -98,14 +98,15 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
         session.commit()
     runs: dict[int, service.RunOutcome] = {}
     for y in (year - 1, year):
-        outcome, _ = service.run(
+        # the evaluation itself is not kept: a year's frames held while the next year is
+        # evaluated (and through the reports) add gigabytes at province scale
+        runs[y] = service.run(
             engine,
             y,
             snapshot=snap,
             actor="demo",
             progress=lambda step, done, total, y=y: progress(f"mujun {step} {y}", done, total),
-        )
-        runs[y] = outcome
+        )[0]
     reports = out_dir / "reports"
     with Session(engine) as session:
         progress("mujun workbook", 0, 1)
