@@ -300,17 +300,31 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
 
     monkeypatch.setattr(service, "STORE_SLICE", 3)  # results stored a few at a time
     monkeypatch.setattr(service, "DECODE_SLICE", 1)  # decoded and handed over per enterprise
+    monkeypatch.setattr(service, "WIDE_SLICE", 1)  # the wide rows read one enterprise id at a time
     run, ev = service.run(store, 2024, snapshot_root=tmp_path / "snaps")
+    # the run kept its wide rows in the engine (sliced), not in pandas, and dropped them after
+    assert ev.wide is None and ev.wide_table is None
+    left = ev.backend.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert not [t for (t,) in left if t.startswith("tiers_wide_")]
+    with Session(store) as s:  # the same evaluation, its wide rows whole in pandas
+        at_once = service.evaluate_snapshot(s, Path(run.snapshot["path"]), 2024)
+    assert at_once.wide is not None and at_once.wide["enterprise_id"].nunique() > 1
     # the run decoded while storing: its results keep no explanations in memory, and are
-    # those of decoding the whole wide result at once
-    whole = service.decode(ev.wide, ev.schemes)
+    # those of decoding the whole wide result at once; so are its levels
+    whole = service.decode(at_once.wide, ev.schemes)
     assert "trace" not in ev.results.columns
     key = ["enterprise_id", "scheme"]
     pd.testing.assert_frame_equal(
         ev.results.sort_values(key).reset_index(drop=True),
         whole.drop(columns="trace").sort_values(key).reset_index(drop=True),
     )
-    wide = {(int(r["enterprise_id"]), r["basis"]): r for r in ev.wide.to_dict(orient="records")}
+    pd.testing.assert_frame_equal(
+        ev.levels.sort_values("enterprise_id").reset_index(drop=True),
+        at_once.levels.sort_values("enterprise_id").reset_index(drop=True),
+    )
+    wide = {
+        (int(r["enterprise_id"]), r["basis"]): r for r in at_once.wide.to_dict(orient="records")
+    }
     by_code = {sch.code: sch for sch in ev.schemes}
     expected = {}
     for r in whole.itertuples(index=False):

@@ -140,13 +140,27 @@ def _memtable(frame: pd.DataFrame, schema: dict[str, str]) -> Any:
 
 
 # -- evaluation ---------------------------------------------------------------------------------
+#: enterprise ids per slice of a sliced evaluation's wide rows (:class:`Evaluation`): at province
+#: scale ≈ 100,000 wide rows of ≈ 200 columns in pandas at a time
+WIDE_SLICE = 50_000
+
+
 @dataclass
 class Evaluation:
+    """One year's evaluation: the wide rows (one per enterprise and basis), then, once
+    :meth:`complete`, the results and levels.
+
+    A **sliced** evaluation (:func:`evaluate_tables` with ``sliced=True``, DuckDB) keeps its wide
+    rows in a temporary table of the engine (``wide_table``, columnar and compressed) instead of
+    in pandas (``wide`` is None): :meth:`complete` reads them :data:`WIDE_SLICE` enterprise ids
+    at a time, so a province's ≈ 1 million wide rows (3.4 GB as pandas) never sit in memory
+    together. Results and levels are the same either way."""
+
     year: int
     engine: str
     on: date
     schemes: list[Scheme]
-    wide: pd.DataFrame
+    wide: pd.DataFrame | None
     results: pd.DataFrame | None  # None until complete()
     levels: pd.DataFrame | None
     seconds: float
@@ -155,27 +169,71 @@ class Evaluation:
     input_batch_ids: list[int] = field(default_factory=list)
     titles: pd.DataFrame | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    wide_table: Any = None  # a sliced evaluation's wide rows (an Ibis table of ``backend``)
+    backend: Any = None
 
     @property
     def decoded(self) -> bool:
         """False until :meth:`complete` has made the results and levels of the wide rows."""
         return self.results is not None
 
+    def wide_parts(self) -> Iterator[pd.DataFrame]:
+        """The wide rows: whole, or a sliced evaluation's slices of :data:`WIDE_SLICE`
+        enterprise ids (every row of an enterprise in one slice), ascending."""
+        if self.wide_table is None:
+            if self.wide is not None:
+                yield self.wide
+            return
+        t = self.wide_table
+        bounds = fetch(
+            self.backend, t.aggregate(lo=t.enterprise_id.min(), hi=t.enterprise_id.max())
+        )
+        lo, hi = bounds["lo"].iloc[0], bounds["hi"].iloc[0]
+        if pd.isna(lo):
+            return
+        for start in range(int(lo), int(hi) + 1, WIDE_SLICE):
+            part = fetch(
+                self.backend,
+                t.filter((t.enterprise_id >= start) & (t.enterprise_id < start + WIDE_SLICE)),
+            )
+            if len(part):
+                yield part
+
     def complete(self, sink: Callable[[pd.DataFrame], None] | None = None) -> None:
         """Decode the wide rows into :attr:`results` and derive :attr:`levels`.
 
         With ``sink`` every slice of results goes to it with its explanations (:class:`Trace`)
         and :attr:`results` keeps them without (no ``trace`` column): a province's few million
-        explanations then never sit in memory together (:func:`store_run` writes them).
-        """
-        parts = []
-        for part in decode_parts(self.wide, self.schemes):
-            if sink is not None:
-                sink(part)
-                part = part.drop(columns="trace")
-            parts.append(part)
+        explanations then never sit in memory together (:func:`store_run` writes them). A sliced
+        evaluation's temporary table is dropped once read."""
+        parts, kept = [], []
+        for wide in self.wide_parts():
+            for part in decode_parts(wide, self.schemes):
+                if sink is not None:
+                    sink(part)
+                    part = part.drop(columns="trace")
+                parts.append(part)
+            kept.append(_level_columns(wide))
+        if self.wide_table is not None:
+            # by its own name: ``drop_table`` of the qualified ``temp.main.…`` name with
+            # ``force`` silently drops nothing
+            name = self.wide_table.op().name
+            self.backend.raw_sql(f'DROP TABLE "{name}"')
+            self.wide_table = None
         self.results = _concat_results(parts, with_trace=sink is None)
-        self.levels = derive_levels(self.wide, self.results, self.titles, self.year, self.settings)
+        verified = (
+            pd.concat(kept, ignore_index=True)
+            if kept
+            else pd.DataFrame(columns=["enterprise_id", "basis", "county_code", "industry_code"])
+        )
+        self.levels = derive_levels(verified, self.results, self.titles, self.year, self.settings)
+
+
+def _level_columns(wide: pd.DataFrame) -> pd.DataFrame:
+    """The verified wide rows with only what :func:`derive_levels` reads."""
+    keep = ["enterprise_id", "basis", "county_code", "industry_code"]
+    columns = [c for c in wide.columns if c in keep or c.startswith("inno__")]
+    return wide.loc[wide["basis"] == "verified", columns]
 
 
 def evaluate_tables(
@@ -186,17 +244,27 @@ def evaluate_tables(
     params: parameters.Parameters | None = None,
     scheme_list: list[Scheme] | None = None,
     complete: bool = True,
+    sliced: bool = False,
 ) -> Evaluation:
     """Evaluate ``year`` on Ibis tables with backend ``con``; decode results and levels
-    (``complete=False``: only the wide rows; :meth:`Evaluation.complete` decodes them)."""
+    (``complete=False``: only the wide rows; :meth:`Evaluation.complete` decodes them).
+    ``sliced`` (DuckDB): the wide rows stay in a temporary table of the engine, read a slice
+    at a time when decoded (see :class:`Evaluation`)."""
     params = params or parameters.load()
     on = on_date(year, params)
     sch = schemes_mod.in_force(scheme_list or schemes_mod.load(), on)
     cfg = settings(year, params)
     start = time.perf_counter()
-    wide = fetch(con, evaluate(tables, sch, year, on, cfg))
+    expr = evaluate(tables, sch, year, on, cfg)
+    if sliced and engine == "duckdb":
+        name = f"tiers_wide_{year}_{time.monotonic_ns()}"
+        table = con.create_table(name, expr, temp=True)
+        wide = None
+    else:
+        table, wide = None, fetch(con, expr)
     seconds = time.perf_counter() - start
     ev = Evaluation(year, engine, on, sch, wide, None, None, seconds, None, params.version())
+    ev.wide_table, ev.backend = table, con
     ev.titles = tables.get("_titles_frame")
     ev.settings = cfg
     if complete:
@@ -211,6 +279,7 @@ def evaluate_snapshot(
     engine: str = "duckdb",
     params: parameters.Parameters | None = None,
     complete: bool = True,
+    sliced: bool = False,
 ) -> Evaluation:
     con = connect(Path(snapshot_dir), engine, tables=("enterprises", "scales", "facts"))
     titles = titles_frame(session)
@@ -218,7 +287,7 @@ def evaluate_snapshot(
     tables["titles"] = _memtable(titles, TITLE_SCHEMA)
     tables["declared"] = _memtable(declared_frame(session, year), DECLARED_SCHEMA)
     tables["_titles_frame"] = titles
-    return evaluate_tables(tables, year, con, engine, params, complete=complete)
+    return evaluate_tables(tables, year, con, engine, params, complete=complete, sliced=sliced)
 
 
 def _value(v: Any) -> Any:
@@ -923,7 +992,7 @@ def run(
     snapshot = snapshot or take_snapshot(engine, snapshot_root)
     with Session(engine) as session:
         # decoded while it is stored: the results keep no explanations in memory (see store_run)
-        ev = evaluate_snapshot(session, snapshot.path, year, compute, complete=False)
+        ev = evaluate_snapshot(session, snapshot.path, year, compute, complete=False, sliced=True)
         ev.snapshot = snapshot
         stored = store_run(session, ev, actor)
         # the plans' fact-backed targets get the figures that arrived since the last run
