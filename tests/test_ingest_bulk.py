@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file, readers
-from industry_brain.ingest.load import _pg_references_checked
+from industry_brain.store import bulk
 from industry_brain.store.bulk import arrow_table as _arrow
 from industry_brain.store.bulk import pg_copy as _pg_copy
 from industry_brain.store.models import Enterprise, Fact, ImportBatch, PowerAccount
@@ -211,12 +211,15 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
             rows = frame(ids)
             copy_columns = ["enterprise_id", "year", "month", "detail", "value", "row"]
             copy_columns.append("raw_value")
+            # the facts' foreign keys from the model: enterprises.id, import_batches.id
+            references = bulk.foreign_references(Fact.__table__, rows, constants)
+            assert set(references) == {("enterprises", "id"), ("import_batches", "id")}
             if ok:
-                with _pg_references_checked(dbapi, rows["enterprise_id"].to_numpy(), batch):
+                with bulk.pg_references_checked(dbapi, "facts", references):
                     _pg_copy(dbapi, "facts", _arrow(rows, copy_columns), constants)
                 s.commit()
             else:
-                checked = _pg_references_checked(dbapi, rows["enterprise_id"].to_numpy(), batch)
+                checked = bulk.pg_references_checked(dbapi, "facts", references)
                 with pytest.raises(psycopg.errors.ForeignKeyViolation), checked:
                     _pg_copy(dbapi, "facts", _arrow(rows, copy_columns), constants)
                 s.rollback()
@@ -236,7 +239,9 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
     )
     with Session(engine) as s:
         dbapi = s.connection().connection.driver_connection
-        checked = _pg_references_checked(dbapi, np.array([eid]), None, "power_accounts")
+        checked = bulk.pg_references_checked(
+            dbapi, "power_accounts", {("enterprises", "id"): np.array([eid])}
+        )
         with pytest.raises(psycopg.errors.UniqueViolation), checked:
             _pg_copy(dbapi, "power_accounts", accounts, {})
         s.rollback()
@@ -252,7 +257,6 @@ def test_insert_frame_checks_every_foreign_key_of_a_large_copy_setwise(engine):
     trigger of its own keeps it running (the set-wise path is not taken)."""
     import psycopg
 
-    from industry_brain.store import bulk
     from industry_brain.store.models import EnterpriseName
 
     n = bulk.SETWISE_REFERENCES_FROM
@@ -269,9 +273,9 @@ def test_insert_frame_checks_every_foreign_key_of_a_large_copy_setwise(engine):
             }
         )
         # the one foreign key, enterprises.id, from the model
-        assert bulk.foreign_references(EnterpriseName.__table__, names, {}) == {
-            ("enterprises", "id"): list(names["enterprise_id"].to_numpy())
-        }
+        references = bulk.foreign_references(EnterpriseName.__table__, names, {})
+        assert list(references) == [("enterprises", "id")]
+        assert references[("enterprises", "id")].tolist() == names["enterprise_id"].tolist()
         assert bulk.insert_frame(s, EnterpriseName, names) == n
         assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"
         s.commit()

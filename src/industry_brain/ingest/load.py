@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -281,9 +280,8 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
     conn = session.connection()
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        ids = rows["enterprise_id"].to_numpy(dtype=np.int64)
-        with _pg_references_checked(dbapi, ids, constants["batch_id"]):
-            bulk.pg_copy(dbapi, "facts", bulk.arrow_table(rows, list(VARYING)), constants)
+        data = bulk.arrow_table(rows, list(VARYING))
+        bulk.pg_copy_checked(dbapi, Fact.__table__, rows, data, constants)
         return
     # SQLite: the constants, the creation time and the integer or text columns that hold one
     # value in all these rows (usually the year; the month and detail of yearly figures) are
@@ -306,17 +304,6 @@ def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.Dat
         bulk.value_table(rows, varying),  # n × len(varying) Python values (None for missing)
         {**fixed, "created_at": now},
     )
-
-
-def _pg_references_checked(
-    dbapi: Any, enterprise_ids: np.ndarray, batch_id: int | None, table: str = "facts"
-) -> AbstractContextManager[None]:
-    """Bulk rows of ``table`` referencing ``enterprise_ids`` (and the batch), their references
-    checked once for the whole set (:func:`industry_brain.store.bulk.pg_references_checked`)."""
-    references: dict[tuple[str, str], Any] = {("enterprises", "id"): np.unique(enterprise_ids)}
-    if batch_id is not None:
-        references[("import_batches", "id")] = [int(batch_id)]
-    return bulk.pg_references_checked(dbapi, table, references)
 
 
 # -- enterprises ---------------------------------------------------------------------------------

@@ -117,8 +117,7 @@ def pg_references_checked(
         for (target, column), values in references.items():
             if not ok:
                 break
-            given = values if isinstance(values, np.ndarray) else list(values)
-            wanted = pd.Series(given).dropna().drop_duplicates().tolist()  # plain Python values
+            wanted = pd.Series(np.asarray(values)).dropna().drop_duplicates().tolist()
             if not wanted:
                 continue
             query = sql.SQL(
@@ -139,25 +138,38 @@ def pg_references_checked(
 
 def foreign_references(
     table: sa.Table, frame: pd.DataFrame, constants: dict[str, Any]
-) -> dict[tuple[str, str], Iterable[Any]] | None:
+) -> dict[tuple[str, str], np.ndarray] | None:
     """The values each foreign key of ``table`` takes in rows of ``frame`` and ``constants``,
     by referenced (table, column), for :func:`pg_references_checked`; None when a key spans
     several columns (left to the triggers)."""
-    out: dict[tuple[str, str], list[Any]] = {}
+    found: dict[tuple[str, str], list[np.ndarray]] = {}
     for constraint in table.foreign_key_constraints:
         if len(constraint.elements) != 1:
             return None
         element = constraint.elements[0]
         name = element.parent.name
         if name in frame:
-            values: Iterable[Any] = frame[name].to_numpy()
+            values = frame[name].to_numpy()
         elif name in constants:
-            values = [constants[name]]
+            values = np.asarray([constants[name]])
         else:
             continue  # the column is not written: NULL or its default
-        key = (element.column.table.name, element.column.name)
-        out.setdefault(key, []).extend(values)
-    return out
+        found.setdefault((element.column.table.name, element.column.name), []).append(values)
+    return {key: np.concatenate(parts) for key, parts in found.items()}
+
+
+def pg_copy_checked(
+    dbapi: Any, table: sa.Table, frame: pd.DataFrame, data: pa.Table, constants: dict[str, Any]
+) -> None:
+    """:func:`pg_copy` of ``data`` (the Arrow columns of ``frame``) into ``table``, its foreign
+    keys — every one of the model's (:func:`foreign_references`) — checked once for the set
+    (:func:`pg_references_checked`)."""
+    references = foreign_references(table, frame, constants)
+    if not references:
+        pg_copy(dbapi, table.name, data, constants)
+        return
+    with pg_references_checked(dbapi, table.name, references):
+        pg_copy(dbapi, table.name, data, constants)
 
 
 def sqlite_insert(
@@ -292,14 +304,8 @@ def insert_frame(
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         data = arrow_table(frame, cols)
-        references = (
-            foreign_references(table, frame, constants)
-            if len(frame) >= SETWISE_REFERENCES_FROM
-            else None
-        )
-        if references:
-            with pg_references_checked(dbapi, table.name, references):
-                pg_copy(dbapi, table.name, data, constants)
+        if len(frame) >= SETWISE_REFERENCES_FROM:
+            pg_copy_checked(dbapi, table, frame, data, constants)
         else:
             pg_copy(dbapi, table.name, data, constants)
     elif conn.dialect.name == "sqlite":

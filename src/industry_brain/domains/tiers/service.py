@@ -222,17 +222,18 @@ class Evaluation:
             self.wide_table = None
         self.results = _concat_results(parts, with_trace=sink is None)
         verified = (
-            pd.concat(kept, ignore_index=True)
-            if kept
-            else pd.DataFrame(columns=["enterprise_id", "basis", "county_code", "industry_code"])
+            pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=LEVEL_COLUMNS)
         )
         self.levels = derive_levels(verified, self.results, self.titles, self.year, self.settings)
 
 
+#: the wide-row columns :func:`derive_levels` reads, besides the ``inno__`` ones
+LEVEL_COLUMNS = ["enterprise_id", "basis", "county_code", "industry_code"]
+
+
 def _level_columns(wide: pd.DataFrame) -> pd.DataFrame:
     """The verified wide rows with only what :func:`derive_levels` reads."""
-    keep = ["enterprise_id", "basis", "county_code", "industry_code"]
-    columns = [c for c in wide.columns if c in keep or c.startswith("inno__")]
+    columns = [c for c in wide.columns if c in LEVEL_COLUMNS or c.startswith("inno__")]
     return wide.loc[wide["basis"] == "verified", columns]
 
 
@@ -778,10 +779,8 @@ def derive_levels(
             mine_[tier] = (status, close)
         if requires_ok is not False:
             open_.setdefault(int(eid), set()).add(tier)
-    verified = wide[wide["basis"] == "verified"]
     # only the columns read below (the wide rows carry every scheme's conditions)
-    keep = ["enterprise_id", "county_code", "industry_code"]
-    verified = verified[[c for c in verified.columns if c in keep or c.startswith("inno__")]]
+    verified = _level_columns(wide)
     rows = []
     for r in verified.to_dict(orient="records"):
         eid = int(r["enterprise_id"])
