@@ -69,6 +69,65 @@ def test_snapshot_tables_and_precedence(snapshot):
     assert Snapshot.open(snapshot.path).rows == snapshot.rows
 
 
+def test_monthly_electricity_follows_the_department_chosen_for_the_year(snapshot, engine, tmp_path):
+    """The yearly figure is summed per department first and the departments ranked after; the
+    monthly electricity keeps the months of the department chosen for the year. Statistics
+    figures for electricity are added to the store beside the power grid's (the imports do not
+    produce them today; an old batch or a region's own mapping could): A — power grid 270 kWh
+    (100 + 50 + 120, January and February) against statistics' yearly 999 and January 5 —
+    keeps the power grid (``ingest.precedence``: power_grid before statistics), its months
+    only; B, reported by statistics alone — yearly 40 and March 7, summed to 47 — keeps
+    statistics' figure and its one month."""
+    from sqlalchemy.orm import Session
+
+    from industry_brain.store.models import Fact, ImportBatch
+
+    ents = pd.read_parquet(snapshot.table("enterprises")).set_index("uscc")["enterprise_id"]
+    a, b = int(ents[A]), int(ents[B])
+    with Session(engine) as s:
+        batch = ImportBatch(
+            kind="stats_annual",
+            department="statistics",
+            file_name="old_energy.csv",
+            file_hash="0" * 64,
+            year=2025,
+            status="committed",
+            rows_total=4,
+            rows_loaded=4,
+            rows_rejected=0,
+        )
+        s.add(batch)
+        s.flush()
+        for enterprise, month, value in ((a, 0, 999), (a, 1, 5), (b, 0, 40), (b, 3, 7)):
+            s.add(
+                Fact(
+                    enterprise_id=enterprise,
+                    year=2025,
+                    month=month,
+                    item="electricity",
+                    detail="",
+                    value=float(value),
+                    unit="kWh",
+                    source_dept="statistics",
+                    batch_id=batch.id,
+                )
+            )
+        s.commit()
+    snap = build_snapshot(engine, tmp_path / "contested", incremental=False)
+    facts = pd.read_parquet(snap.table("facts"))
+    power = facts[(facts["item"] == "electricity") & (facts["year"] == 2025)]
+    assert sorted(power[["enterprise_id", "value", "source_dept"]].itertuples(index=False)) == [
+        (a, 270.0, "power_grid"),
+        (b, 47.0, "statistics"),
+    ]
+    monthly = pd.read_parquet(snap.table("electricity_monthly"))
+    assert sorted(monthly[["enterprise_id", "month", "value"]].itertuples(index=False)) == [
+        (a, 1, 150.0),
+        (a, 2, 120.0),
+        (b, 3, 7.0),
+    ]
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_duckdb_and_pyspark_agree(snapshot):
     results = {}

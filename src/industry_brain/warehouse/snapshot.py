@@ -569,14 +569,23 @@ def _write_facts(
         "facts": "enterprise_id, year, item, unit, source_dept",
         "electricity_monthly": "enterprise_id, year, month",
     }
-    # fsum: compensated summation, as pandas' groupby sum (Kahan) did
-    reduce = {
-        "facts": """SELECT enterprise_id, year, item, fsum(value) AS value, unit, source_dept
-                    FROM chosen GROUP BY enterprise_id, year, item, unit, source_dept""",
-        "electricity_monthly": """SELECT enterprise_id, year, month, fsum(value) AS value
-                 FROM chosen WHERE item = 'electricity' AND month > 0
-                 GROUP BY enterprise_id, year, month""",
-    }
+
+    # fsum: compensated summation, as pandas' groupby sum (Kahan) did. A yearly figure is the
+    # sum of its department's rows (months, details) after precedence; since precedence picks
+    # one department per (enterprise, year, item), summing first and ranking the sums gives the
+    # same figures from ≈ 3× fewer rows. The monthly electricity keeps the raw months of the
+    # department chosen for the enterprise's yearly electricity
+    def reduce(name: str, source: str) -> str:
+        if name == "facts":
+            return "SELECT enterprise_id, year, item, value, unit, source_dept FROM chosen"
+        return f"""SELECT enterprise_id, year, month, fsum(value) AS value
+                   FROM (SELECT {casts} FROM {source}) r
+                   SEMI JOIN (SELECT enterprise_id, year, source_dept FROM chosen
+                              WHERE item = 'electricity') c
+                     USING (enterprise_id, year, source_dept)
+                   WHERE item = 'electricity' AND month > 0
+                   GROUP BY enterprise_id, year, month"""
+
     keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
     years = (
         "TRUE"
@@ -608,14 +617,18 @@ def _write_facts(
             within = f"enterprise_id >= {low}"
             if high is not None:
                 within += f" AND enterprise_id < {high}"
+            within_source = f"(SELECT * FROM {source} WHERE {within})"
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE raw AS
-                    SELECT r.*, coalesce(c.county, '') AS county
-                    FROM (SELECT {casts} FROM {source} WHERE {within}) r
+                f"""CREATE OR REPLACE TEMP TABLE summed AS
+                    SELECT s.*, coalesce(c.county, '') AS county
+                    FROM (SELECT enterprise_id, year, item, unit, source_dept,
+                                 fsum(value) AS value
+                          FROM (SELECT {casts} FROM {within_source})
+                          GROUP BY enterprise_id, year, item, unit, source_dept) s
                     LEFT JOIN counties c USING (enterprise_id)"""
             )
             combos = con.execute(
-                "SELECT DISTINCT county, year, item, source_dept FROM raw ORDER BY ALL"
+                "SELECT DISTINCT county, year, item, source_dept FROM summed ORDER BY ALL"
             ).df()
             ranks = _precedence_ranks(combos, ranked)
             # a (county, year, item) that one department alone reports in the bucket needs no
@@ -626,21 +639,21 @@ def _write_facts(
             con.register("ranks", ranks.assign(contested=contested > 1))
             con.execute(
                 """CREATE OR REPLACE TEMP TABLE chosen AS
-                   SELECT enterprise_id, year, month, item, value, unit, source_dept
-                   FROM raw JOIN ranks k USING (county, year, item, source_dept)
+                   SELECT enterprise_id, year, item, value, unit, source_dept
+                   FROM summed JOIN ranks k USING (county, year, item, source_dept)
                    WHERE NOT k.contested
                    UNION ALL
-                   SELECT enterprise_id, year, month, item, value, unit, source_dept FROM (
-                     SELECT raw.*, k.rank,
-                            min(k.rank) OVER (PARTITION BY enterprise_id, raw.year, raw.item)
-                              AS best
-                     FROM raw JOIN ranks k USING (county, year, item, source_dept)
+                   SELECT enterprise_id, year, item, value, unit, source_dept FROM (
+                     SELECT summed.*, k.rank,
+                            min(k.rank) OVER (PARTITION BY enterprise_id, summed.year,
+                                                           summed.item) AS best
+                     FROM summed JOIN ranks k USING (county, year, item, source_dept)
                      WHERE k.contested
                    ) WHERE rank = best"""
             )
-            con.execute("DROP TABLE raw")
+            con.execute("DROP TABLE summed")
             for name in BY_YEAR:
-                wanted = reduce[name]
+                wanted = reduce(name, within_source)
                 if base is not None:
                     if base_parts is not None:
                         # only the base's files of the parts being rewritten
@@ -658,20 +671,25 @@ def _write_facts(
                         )
                     if base_parts is not None:
                         wanted = f"SELECT * FROM ({wanted}) WHERE {years}"
-                con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {wanted}")
+                if base is None and name == "facts":
+                    table = "chosen"  # the yearly figures as they are: no copy
+                else:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {wanted}")
+                    table = "out"
                 found = con.execute(
-                    f"SELECT DISTINCT year, enterprise_id // {size} FROM out ORDER BY ALL"
+                    f"SELECT DISTINCT year, enterprise_id // {size} FROM {table} ORDER BY ALL"
                 ).fetchall()
                 for year, part in found:
                     con.execute(
-                        f"""COPY (SELECT * FROM out
+                        f"""COPY (SELECT * FROM {table}
                                   WHERE year = {year} AND enterprise_id // {size} = {part}
                                   ORDER BY {order[name]})
                             TO '{out_dir / name / _part_name(year, part)}' (FORMAT parquet,
                             COMPRESSION zstd)"""
                     )
                     written.add(int(year))
-                con.execute("DROP TABLE out")
+                if table == "out":
+                    con.execute("DROP TABLE out")
             con.execute("DROP TABLE chosen")
             if arrow:
                 con.unregister("raw_source")
@@ -685,10 +703,11 @@ def _write_facts(
             if not any(folder.glob("*.parquet")):
                 # the table's own columns: its reduction of no raw facts
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE chosen AS SELECT * FROM {_no_raw_facts()}"
+                    f"""CREATE OR REPLACE TEMP TABLE chosen AS SELECT enterprise_id, year, item,
+                        value, unit, source_dept FROM {_no_raw_facts()}"""
                 )
                 con.execute(
-                    f"""COPY ({reduce[name]})
+                    f"""COPY ({reduce(name, _no_raw_facts())})
                         TO '{folder / "empty.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
             rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
