@@ -834,6 +834,31 @@ def test_same_content_is_a_duplicate_whatever_the_flags(registered, tmp_path):
         assert identity.startswith("power:") and identity.endswith(":3")  # kind, hash, row 3
 
 
+def test_error_report_of_a_large_file_lists_its_problem_rows_with_their_values(
+    registered, tmp_path, monkeypatch
+):
+    """Above ``FULL_ROWS_LIMIT`` rows the data sheet holds the problem rows only, each with its
+    own cells (only those rows become Python values). With the limit at 1, a three-row file
+    whose middle and last rows are bad gives a sheet of those two rows."""
+    from industry_brain.ingest import report
+
+    monkeypatch.setattr(report, "FULL_ROWS_LIMIT", 1)
+    path = tmp_path / "tax.csv"
+    path.write_text(
+        "纳税人识别号,纳税人名称,所属年度,实缴税金(元)\n"
+        f"{A},甲,2025,1000\n{B},乙,2025,abc\n{A},甲,2025,-x\n",
+        "utf-8",
+    )
+    r = import_file("tax", path, engine=registered, report_dir=tmp_path / "rep")
+    sheet = next(ws for ws in load_workbook(r.report_xlsx) if ws.title != "问题清单")
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(row[0], row[1], row[2], row[4]) for row in rows] == [
+        (3, B, "乙", "abc"),
+        (4, A, "甲", "-x"),
+    ]
+    assert all("value.not_number" in row[-1] for row in rows)
+
+
 def test_a_failing_report_cannot_fail_a_committed_import(registered, tmp_path):
     """The report writer failing after the commit gave an error exit for a committed batch
     (and the rerun said 'duplicate'). Reports are written before the commit; a failure is a

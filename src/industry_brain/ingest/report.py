@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from industry_brain.core import exports
 
@@ -118,9 +119,12 @@ def _data_sheet(
         selected = np.arange(len(rows))
     else:
         selected = np.flatnonzero(np.isin(rows, list(by_row)))
-    data = table.data
+    # only the rows written become Python values (a province's power file has 7 million rows,
+    # of which a few hundred carry a problem)
+    data = table.data.take(pa.array(selected, pa.int64()))
     columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
-    for r, i in enumerate(selected, 1):
+    for j, i in enumerate(selected):
+        r = j + 1
         row_no = int(rows[i])
         problems = by_row.get(row_no, [])
         marks: dict[int, Any] = {}
@@ -138,7 +142,7 @@ def _data_sheet(
             r,
             [
                 row_no,
-                *[columns[k][i] for k in range(len(columns))],
+                *[columns[k][j] for k in range(len(columns))],
                 "；".join(f"[{p.code}] {p.zh} / {p.en}" for p in problems) or None,
             ],
             dates,
