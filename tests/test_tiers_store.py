@@ -5,7 +5,9 @@ on a frozen clock, the plan PDF, result_tiers in the warehouse snapshot."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
+import weakref
 import zlib
 from datetime import date
 from pathlib import Path
@@ -301,10 +303,24 @@ def test_stored_traces_are_compact_and_explain_as_the_evaluation_did(
     monkeypatch.setattr(service, "STORE_SLICE", 3)  # results stored a few at a time
     monkeypatch.setattr(service, "DECODE_SLICE", 1)  # decoded and handed over per enterprise
     monkeypatch.setattr(service, "WIDE_SLICE", 1)  # the wide rows read one enterprise id at a time
+    engines: list = []  # the run's engine: a weak reference, and its DuckDB connection
+
+    def evaluate_snapshot(*args, **kwargs):
+        ev = evaluate(*args, **kwargs)
+        engines.append((weakref.ref(ev.backend), ev.backend.con))
+        return ev
+
+    evaluate = service.evaluate_snapshot
+    monkeypatch.setattr(service, "evaluate_snapshot", evaluate_snapshot)
     run, ev = service.run(store, 2024, snapshot_root=tmp_path / "snaps")
-    # the run kept its wide rows in the engine (sliced), not in pandas, and dropped them after
-    assert ev.wide is None and ev.wide_table is None
-    left = ev.backend.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    monkeypatch.setattr(service, "evaluate_snapshot", evaluate)
+    # the run kept its wide rows in the engine (sliced), not in pandas, dropped them after, and
+    # let the engine go (what DuckDB took is given back before the levels are derived)
+    assert ev.wide is None and ev.wide_table is None and ev.backend is None
+    [(backend, con)] = engines
+    gc.collect()
+    assert backend() is None
+    left = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     assert not [t for (t,) in left if t.startswith("tiers_wide_")]
     with Session(store) as s:  # the same evaluation, its wide rows whole in pandas
         at_once = service.evaluate_snapshot(s, Path(run.snapshot["path"]), 2024)

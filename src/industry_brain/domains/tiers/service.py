@@ -205,7 +205,7 @@ class Evaluation:
         With ``sink`` every slice of results goes to it with its explanations (:class:`Trace`)
         and :attr:`results` keeps them without (no ``trace`` column): a province's few million
         explanations then never sit in memory together (:func:`store_run` writes them). A sliced
-        evaluation's temporary table is dropped once read."""
+        evaluation's temporary table is dropped once read, and its engine let go."""
         parts, kept = [], []
         for wide in self.wide_parts():
             for part in decode_parts(wide, self.schemes):
@@ -219,7 +219,9 @@ class Evaluation:
             # ``force`` silently drops nothing
             name = self.wide_table.op().name
             self.backend.raw_sql(f'DROP TABLE "{name}"')
-            self.wide_table = None
+            # the engine goes with it: what DuckDB took for the evaluation is given back before
+            # the levels are derived (the evaluation was its last user)
+            self.wide_table = self.backend = None
         self.results = _concat_results(parts, with_trace=sink is None)
         verified = (
             pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=LEVEL_COLUMNS)
