@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -984,3 +986,22 @@ def test_names_are_cleaned_of_invisible_characters_and_formula_like_names_warned
     assert names[f_code] == "湖州庚司公限有"
     assert names[g_code].startswith("=HYPERLINK(")  # kept as text, warned
     assert h_code not in names
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30),
+    st.lists(st.text(max_size=4), max_size=30),
+)
+def test_account_codes_in_arrow_equal_pandas_factorize(stored, accounts):
+    """The year-on-year electricity check keys accounts by integer codes computed in Arrow
+    (``validate._text_codes``); they equal ``pd.factorize`` of the stored and the file's
+    accounts together (first appearance order, -1 for a missing value)."""
+    import numpy as np
+    import pandas as pd
+
+    from industry_brain.ingest.validate import _text_codes
+
+    left = pd.Series(stored, dtype="str")
+    right = np.array(accounts, dtype=object)
+    expected, _ = pd.factorize(np.concatenate([left.to_numpy(dtype=object), right]))
+    assert _text_codes(left, right).tolist() == expected.tolist()

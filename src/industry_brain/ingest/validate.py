@@ -227,6 +227,22 @@ def _stored_totals(
     return totals.reindex(pd.MultiIndex.from_arrays([ent, years])).to_numpy(dtype=float)
 
 
+def _text_codes(*parts: Any) -> np.ndarray:
+    """One integer per distinct text across ``parts`` (pandas columns or object arrays), in
+    order of first appearance, -1 for a missing value — as ``pd.factorize`` of their
+    concatenation, but hashed in Arrow: a province's power accounts (7 million stored, 7 million
+    in the file) never become Python objects (≈ 2.4 GB and 16 s more than the rest of the
+    validation)."""
+    arrays = []
+    for part in parts:
+        array = pa.array(part, from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        arrays.append(array.cast(pa.large_string()))
+    indices = pc.dictionary_encode(pa.concat_arrays(arrays)).indices
+    return np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  # type: ignore[no-untyped-def]
     if "electricity" not in frame or "account_no" not in frame:
         return
@@ -252,9 +268,7 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
     # last year's figure of each (account, year, month), from the store and from this file's
     # own earlier year, summed (an account's month may be reported for several enterprises);
     # keyed by one integer per (account, year, month) instead of grouping text columns
-    codes, _ = pd.factorize(
-        np.concatenate([stored["detail"].to_numpy(dtype=object), account[valid]])
-    )
+    codes = _text_codes(stored["detail"], account[valid])
     n_stored = len(stored)
 
     def key(code: np.ndarray, year: np.ndarray, month: np.ndarray) -> np.ndarray:
