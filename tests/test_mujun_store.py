@@ -185,9 +185,13 @@ def test_adjustments_veto_and_revoke(engine: Engine, tmp_path) -> None:
         assert info.value.code == "mujun.adjustment_code" and "未知" in info.value.zh
         s.commit()
         veto_id = veto.id
-    _, ev = service.run(engine, 2025, snapshot_root=tmp_path)
+    run, ev = service.run(engine, 2025, snapshot_root=tmp_path)
     row = ev.results.set_index("uscc").loc[b]
     assert row["veto"] and row["class_code"] == "D" and row["bonus"] == 3.0
+    with Session(engine) as s:  # the stored codes read back as lists, none as []
+        stored = service.results_frame(s, run.run_id).set_index("uscc")["adjustment_codes"]
+    assert stored[b] == ["high_tech", "major_accident"]
+    assert all(codes == [] for uscc, codes in stored.items() if uscc != b)
     assert row["rank_county"] == row["n_county"]  # a vetoed firm ranks last
     with Session(engine) as s:
         assert [r["code"] for r in adjustments.listing(s, 2025)] == ["major_accident", "high_tech"]

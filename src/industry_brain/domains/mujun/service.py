@@ -8,6 +8,7 @@ published run.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
@@ -455,7 +456,14 @@ def results_frame(session: Session, run_id: int) -> pd.DataFrame:
     :data:`RESULT_COLUMNS`). Read as plain rows through the session's connection, with the
     columns' own types (booleans, JSON), not as ORM rows: the workbook, lists and reports read
     a province's 500,000 results several times, and ORM rows cost several times as much."""
-    cols = [getattr(MujunResult, c) for c in RESULT_COLUMNS]
+    # the adjustment codes as their JSON text, decoded here: nearly every firm has none ("[]"),
+    # and the driver's JSON decoding of each was millions of calls a province's run
+    cols = [
+        cast(MujunResult.adjustment_codes, Text).label(c)
+        if c == "adjustment_codes"
+        else getattr(MujunResult, c)
+        for c in RESULT_COLUMNS
+    ]
     rows = (
         session.connection()
         .execute(
@@ -463,7 +471,16 @@ def results_frame(session: Session, run_id: int) -> pd.DataFrame:
         )
         .all()
     )
-    return frame_of(rows, list(RESULT_COLUMNS))
+    frame = frame_of(rows, list(RESULT_COLUMNS))
+    frame["adjustment_codes"] = pd.Series(
+        [
+            None if v is None else [] if v == "[]" else json.loads(v)
+            for v in frame["adjustment_codes"]
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+    return frame
 
 
 def items_of(
