@@ -575,11 +575,12 @@ def _write_facts(
     # one department per (enterprise, year, item), summing first and ranking the sums gives the
     # same figures from ≈ 3× fewer rows. The monthly electricity keeps the raw months of the
     # department chosen for the enterprise's yearly electricity
-    def reduce(name: str, source: str) -> str:
+    def reduce(name: str, raw: str) -> str:
+        """The table ``name`` from ``chosen`` (and, for the months, the typed raw facts)."""
         if name == "facts":
             return "SELECT enterprise_id, year, item, value, unit, source_dept FROM chosen"
         return f"""SELECT enterprise_id, year, month, fsum(value) AS value
-                   FROM (SELECT {casts} FROM {source}) r
+                   FROM {raw} r
                    SEMI JOIN (SELECT enterprise_id, year, source_dept FROM chosen
                               WHERE item = 'electricity') c
                      USING (enterprise_id, year, source_dept)
@@ -617,13 +618,14 @@ def _write_facts(
             within = f"enterprise_id >= {low}"
             if high is not None:
                 within += f" AND enterprise_id < {high}"
-            within_source = f"(SELECT * FROM {source} WHERE {within})"
+            # the bucket's raw facts, typed (read twice: summed, and the monthly electricity)
+            typed = f"(SELECT {casts} FROM {source} WHERE {within})"
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE summed AS
                     SELECT s.*, coalesce(c.county, '') AS county
                     FROM (SELECT enterprise_id, year, item, unit, source_dept,
                                  fsum(value) AS value
-                          FROM (SELECT {casts} FROM {within_source})
+                          FROM {typed}
                           GROUP BY enterprise_id, year, item, unit, source_dept) s
                     LEFT JOIN counties c USING (enterprise_id)"""
             )
@@ -653,7 +655,7 @@ def _write_facts(
             )
             con.execute("DROP TABLE summed")
             for name in BY_YEAR:
-                wanted = reduce(name, within_source)
+                wanted = reduce(name, typed)
                 if base is not None:
                     if base_parts is not None:
                         # only the base's files of the parts being rewritten

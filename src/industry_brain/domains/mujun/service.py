@@ -199,7 +199,7 @@ def normalise_results(frame: pd.DataFrame) -> pd.DataFrame:
     one more copy of a province's 500,000 wide rows)."""
     ids = pd.to_numeric(frame["enterprise_id"]).to_numpy(dtype="int64")
     order = np.argsort(ids, kind="stable")
-    out: dict[str, Any] = {}
+    out: dict[str, pd.Series] = {}
     for col in frame.columns:
         if col.startswith(("capped_", "bm_n_")) or col in (
             "rank_county",
