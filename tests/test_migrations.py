@@ -212,3 +212,48 @@ def test_upgrade_uses_default_database(monkeypatch: pytest.MonkeyPatch) -> None:
     assert migrate.upgrade() == head_revision(db.get_engine())
     assert (db.data_dir() / "industry_brain.sqlite").exists()
     db.get_engine().dispose()
+
+
+def test_0029_records_every_batch_fact_range_and_drops_the_brin_index(
+    engine: Engine, tmp_path
+) -> None:
+    """0029 drops 0026's BRIN index of the batch (PostgreSQL) and gives every batch written
+    before ranges were recorded its facts' id range and years, found in one pass: here a tax
+    batch of two 2025 facts whose recorded range is taken away at 0028, and a batch without
+    facts (an empty range, [1, 0])."""
+    from sqlalchemy import inspect
+
+    from industry_brain.ingest import import_file
+    from industry_brain.store.models import Fact, ImportBatch
+
+    uscc = "91330502MA2B3C4D1U"
+    reg = tmp_path / "reg.csv"
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{uscc},甲,吴兴区,1751\n", "utf-8")
+    assert import_file("registration", reg, engine=engine).status == "committed"
+    tax = tmp_path / "tax.csv"
+    tax.write_text(
+        f"纳税人识别号,所属年度,税种,实缴税金(元)\n{uscc},2025,增值税,1000\n{uscc},2025,房产税,30\n",
+        "utf-8",
+    )
+    result = import_file("tax", tax, engine=engine)
+    assert result.status == "committed"
+    with Session(engine) as s:
+        ids = sorted(s.scalars(select(Fact.id).where(Fact.batch_id == result.batch_id)))
+        registration = s.scalar(select(ImportBatch.id).where(ImportBatch.kind == "registration"))
+    assert len(ids) == 2
+    migrate.downgrade(engine, "0028_facts_lookup_month")
+    if engine.dialect.name == "postgresql":
+        assert "ix_facts_batch" in {i["name"] for i in inspect(engine).get_indexes("facts")}
+    with Session(engine) as s:  # as a batch written before ranges were recorded
+        for batch in s.scalars(select(ImportBatch)):
+            batch.summary = {
+                k: v for k, v in batch.summary.items() if k not in ("fact_id_range", "fact_years")
+            }
+        s.commit()
+    migrate.upgrade(engine)
+    assert "ix_facts_batch" not in {i["name"] for i in inspect(engine).get_indexes("facts")}
+    with Session(engine) as s:
+        summary = s.get(ImportBatch, result.batch_id).summary
+        assert summary["fact_id_range"] == [ids[0], ids[1]] and summary["fact_years"] == [2025]
+        empty = s.get(ImportBatch, registration).summary
+        assert empty["fact_id_range"] == [1, 0] and empty["fact_years"] == []

@@ -131,6 +131,12 @@ def test_run_appeal_and_history(engine: Engine, tmp_path) -> None:
         s.commit()
         new_fact = s.get(Fact, appeal.fact_id)
         assert (new_fact.value, new_fact.source_dept, new_fact.month) == (500.0, "appeal", 0)
+        # its batch records where its one fact lies (a snapshot refresh reads it by id)
+        assert s.get(ImportBatch, new_fact.batch_id).summary["fact_id_range"] == [
+            new_fact.id,
+            new_fact.id,
+        ]
+        assert s.get(ImportBatch, new_fact.batch_id).summary["fact_years"] == [2025]
         old = s.get(Fact, appeal.superseded_fact_ids[0])
         assert old.superseded_by == new_fact.id and "异议 #" in old.reason
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "mujun.appeal.accept")).one()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 from ibis import _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from industry_brain.ingest import import_file
+from industry_brain.store.models import Fact, ImportBatch
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 from industry_brain.warehouse.snapshot import BY_YEAR
 
@@ -78,9 +82,6 @@ def test_monthly_electricity_follows_the_department_chosen_for_the_year(snapshot
     keeps the power grid (``ingest.precedence``: power_grid before statistics), its months
     only; B, reported by statistics alone — yearly 40 and March 7, summed to 47 — keeps
     statistics' figure and its one month."""
-    from sqlalchemy.orm import Session
-
-    from industry_brain.store.models import Fact, ImportBatch
 
     ents = pd.read_parquet(snapshot.table("enterprises")).set_index("uscc")["enterprise_id"]
     a, b = int(ents[A]), int(ents[B])
@@ -236,6 +237,36 @@ def test_a_refresh_reads_only_the_enterprises_a_new_batch_touched(snapshot, engi
     pd.testing.assert_frame_equal(
         pd.read_parquet(again.table("facts")), pd.read_parquet(full.table("facts"))
     )
+
+
+def test_a_refresh_reads_a_new_batch_by_its_recorded_id_range(snapshot, engine, tmp_path):
+    """The facts have no index of the batch: a refresh reads a new batch's facts by the primary
+    key in the id range the batch recorded. Shown by a range that misses them (the refresh then
+    finds no enterprise), and by a batch without a range, whose facts a scan still finds."""
+    from industry_brain.store import facts as fact_store
+
+    first = snapshot
+    _import_tax(engine, tmp_path, "t2.csv", f"{B},2025,增值税,20000\n{B},2025,房产税,5000\n")
+    with Session(engine) as s:
+        batch = s.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+        ids = s.scalars(select(Fact.id).where(Fact.batch_id == batch.id)).all()
+        assert len(ids) == 2 and batch.summary["fact_id_range"] == [min(ids), max(ids)]
+        assert fact_store.batch_ranges(s, [batch.id]) == [(min(ids), max(ids))]
+        summary, batch_id = dict(batch.summary), batch.id
+        batch.summary = {**summary, "fact_id_range": [max(ids) + 1, max(ids) + 1]}
+        s.commit()
+    missed = build_snapshot(engine, first.path.parent / "missed")
+    assert missed.refreshed_enterprises == 0  # read by the (wrong) range: nothing found
+    shutil.rmtree(missed.path)  # the next refresh starts from the first snapshot again
+    with Session(engine) as s:
+        batch = s.get(ImportBatch, batch_id)
+        batch.summary = {k: v for k, v in summary.items() if k != "fact_id_range"}
+        s.commit()
+        assert fact_store.batch_ranges(s, [batch_id]) is None
+    scanned = build_snapshot(engine, first.path.parent / "scanned")
+    full = build_snapshot(engine, first.path.parent / "full", incremental=False)
+    assert scanned.refreshed_from == str(first.path) and scanned.refreshed_enterprises == 1
+    _equal_by_year(scanned, full)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -49,18 +49,11 @@ def current_revision(engine: Engine) -> str | None:
 TRIGGER_CHECKED = frozenset(
     {("ids_identifiers", "ids_prefixes"), ("ids_identifiers", "ids_templates")}
 )
-#: indexes that exist on PostgreSQL only (BRIN, migration 0026)
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_facts_batch"})
-
-
 def include_object_for(dialect: str) -> Callable[..., bool]:
     """An ``include_object`` for autogenerate comparisons on ``dialect``: on PostgreSQL the
-    foreign keys of :data:`TRIGGER_CHECKED` are left out (triggers check them there), elsewhere
-    the indexes of :data:`POSTGRESQL_ONLY_INDEXES`."""
+    foreign keys of :data:`TRIGGER_CHECKED` are left out (triggers check them there)."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
-        if type_ == "index" and dialect != "postgresql":
-            return name not in POSTGRESQL_ONLY_INDEXES
         if dialect != "postgresql" or type_ != "foreign_key_constraint":
             return True
         return (obj.table.name, obj.referred_table.name) not in TRIGGER_CHECKED

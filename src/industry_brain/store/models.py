@@ -284,10 +284,9 @@ class Fact(Base):
             "item",
             postgresql_include=["source_dept", "value", "unit", "superseded_by", "month"],
         ),
-        # PostgreSQL: a BRIN index of the batch (a few pages for the whole table, nothing to
-        # maintain per row: facts are appended batch after batch), so a snapshot refresh finds
-        # a new batch's enterprises without reading 85 million rows (migration 0026)
-        Index("ix_facts_batch", "batch_id", postgresql_using="brin").ddl_if(dialect="postgresql"),
+        # no index of the batch (0029 dropped 0026's BRIN: it cost 9 % of every COPY into the
+        # table): a batch's facts are read by the primary key in the id range the batch
+        # records (``store.facts.batch_ranges``)
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))

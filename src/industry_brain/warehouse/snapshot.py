@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location, ValidationError
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import bulk_reads, describe, select_frame
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact, ImportBatch
 from industry_brain.warehouse import shared
@@ -789,14 +790,18 @@ def _affected(
     an enterprise was added, removed or moved; and whether an enterprise of ``base`` is no
     longer in the store (its result rows went with it)."""
     new = sorted(set(batch_ids) - set(base.batch_ids))
+    # the new batches' facts by the primary key in their recorded id ranges (no index of the
+    # batch); a batch without a recorded range leaves only a scan of every fact
+    within = fact_store.in_ranges(fact_store.batch_ranges(session, new))
     ids: set[int] = set()
     years: set[int] = set()
     for chunk in range(0, len(new), 1000):
-        for enterprise_id, year in session.execute(
-            select(Fact.enterprise_id, Fact.year)
-            .where(Fact.batch_id.in_(new[chunk : chunk + 1000]))
-            .distinct()
-        ):
+        query = select(Fact.enterprise_id, Fact.year).where(
+            Fact.batch_id.in_(new[chunk : chunk + 1000])
+        )
+        if within is not None:
+            query = query.where(within)
+        for enterprise_id, year in session.execute(query.distinct()):
             ids.add(int(enterprise_id))
             years.add(int(year))
     before = pd.read_parquet(base.table("enterprises"), columns=["enterprise_id", "county_code"])

@@ -270,6 +270,13 @@ def decide(
     )
     session.add(fact)
     session.flush()
+    # where the batch's one fact lies: a snapshot refresh reads a new batch's facts by the
+    # primary key in this range (the facts have no index of the batch)
+    batch.summary = {
+        **batch.summary,
+        "fact_id_range": [fact.id, fact.id],
+        "fact_years": [fact.year],
+    }
     old_ids = list(
         session.scalars(
             select(Fact.id).where(
