@@ -306,6 +306,22 @@ def test_confirmed_name_alias_is_remembered(registered, tmp_path):
         confirm(s, review["id"], A)
         s.commit()
         assert s.scalar(select(func.count()).select_from(MatchAlias)) == 1
+        # what an import matches by, as loaded: USCCs, names (current, former, confirmed)
+        from industry_brain.ingest.matching import Lookup
+        from industry_brain.ingest.normalize import normalize_name
+
+        lookup = Lookup.load(s)
+        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        assert lookup.by_uscc == ids and {lookup.usccs[i] for i in ids.values()} == set(ids)
+        assert lookup.names[ids[A]] == "湖州甲织造有限公司"
+
+        def key(name: str) -> str:
+            return normalize_name([name]).to_pylist()[0]
+
+        assert lookup.by_name[key("湖州共同纺织厂")] == {ids[D], ids[E]}  # two former names
+        assert lookup.by_name[key("南浔丙电池厂")] == {ids[B]}
+        assert lookup.by_name[key("湖州甲织造公司")] == {ids[A]}  # the confirmed alias
+        assert lookup.by_account == {}
     r2 = import_file("emissions", path, engine=registered)  # same file, earlier attempt rejected
     assert r2.status == "committed" and r2.facts_inserted == 1
 

@@ -182,7 +182,13 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def read_frame(bind: Session | Engine, stmt, columns: list[str]):  # type: ignore[no-untyped-def]
     """Run a SELECT and return a pandas DataFrame, fetching plain tuples through the DB-API
     cursor and building the frame column-wise (much faster than a frame of ORM rows)."""
+    return frame_of(fetch_tuples(bind, stmt), columns)
 
+
+def fetch_tuples(bind: Session | Engine, stmt: Any) -> list[tuple[Any, ...]]:
+    """The rows of the SELECT ``stmt`` as the DB-API cursor's plain tuples: no SQLAlchemy row
+    or result processing per row (for plain integer, float and text columns, whose values the
+    driver already gives as Python's own)."""
     conn = bind.connection() if isinstance(bind, Session) else None
     owned = None
     if conn is None:
@@ -202,7 +208,7 @@ def read_frame(bind: Session | Engine, stmt, columns: list[str]):  # type: ignor
     finally:
         if owned is not None:
             owned.close()
-    return frame_of(rows, columns)
+    return rows
 
 
 def frame_of(rows: Sequence[Any], columns: list[str]) -> Any:

@@ -49,6 +49,8 @@ def current_revision(engine: Engine) -> str | None:
 TRIGGER_CHECKED = frozenset(
     {("ids_identifiers", "ids_prefixes"), ("ids_identifiers", "ids_templates")}
 )
+
+
 def include_object_for(dialect: str) -> Callable[..., bool]:
     """An ``include_object`` for autogenerate comparisons on ``dialect``: on PostgreSQL the
     foreign keys of :data:`TRIGGER_CHECKED` are left out (triggers check them there)."""
