@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,41 +34,58 @@ if TYPE_CHECKING:
     from industry_brain.ingest.pipeline import _Sheet
 
 
-@dataclass
 class Lookup:
-    """In-memory indexes of the store used to match one import (loaded once per import)."""
+    """In-memory indexes of the store used to match one import (read once per import, each
+    when first needed: a file whose rows all carry a known USCC never reads the names, and only
+    a power file reads the power accounts — at province scale each is hundreds of thousands of
+    rows). Read as the driver's plain tuples, in the import's session."""
 
-    by_uscc: dict[str, int] = field(default_factory=dict)
-    by_name: dict[str, set[int]] = field(default_factory=dict)
-    by_account: dict[str, int] = field(default_factory=dict)
-    names: dict[int, str] = field(default_factory=dict)
-    usccs: dict[int, str] = field(default_factory=dict)
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.by_uscc: dict[str, int] = dict(
+            fetch_tuples(session, select(Enterprise.uscc, Enterprise.id))
+        )
 
     @classmethod
     def load(cls, session: Session) -> Lookup:
-        """The store's enterprises, names, confirmed aliases and power accounts, read as the
-        driver's plain tuples (every import loads them: 1.7 million rows at province scale,
-        where SQLAlchemy's per-row result processing cost seconds per file)."""
-        lk = cls()
-        ents = fetch_tuples(session, select(Enterprise.id, Enterprise.uscc, Enterprise.name))
-        lk.by_uscc = {uscc: eid for eid, uscc, _ in ents}
-        lk.names = {eid: name for eid, _, name in ents}
-        lk.usccs = {eid: uscc for eid, uscc, _ in ents}
+        return cls(session)
+
+    @cached_property
+    def _registered(self) -> tuple[dict[int, str], dict[int, str]]:
+        rows = fetch_tuples(self._session, select(Enterprise.id, Enterprise.uscc, Enterprise.name))
+        return {eid: name for eid, _, name in rows}, {eid: uscc for eid, uscc, _ in rows}
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Enterprise id → current name (for the review queue's candidates)."""
+        return self._registered[0]
+
+    @property
+    def usccs(self) -> dict[int, str]:
+        """Enterprise id → USCC (for the review queue's candidates)."""
+        return self._registered[1]
+
+    @cached_property
+    def by_name(self) -> dict[str, set[int]]:
+        """Normalised name (current, former 曾用名, or confirmed by an officer) → enterprise ids."""
         by_name: dict[str, set[int]] = defaultdict(set)
         for eid, norm in fetch_tuples(
-            session, select(EnterpriseName.enterprise_id, EnterpriseName.normalized)
+            self._session, select(EnterpriseName.enterprise_id, EnterpriseName.normalized)
         ):
             by_name[norm].add(eid)
         for eid, value in fetch_tuples(
-            session,
+            self._session,
             select(MatchAlias.enterprise_id, MatchAlias.value).where(MatchAlias.kind == "name"),
         ):
             by_name[value].add(eid)
-        lk.by_name = dict(by_name)
-        lk.by_account = dict(
-            fetch_tuples(session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
+        return dict(by_name)
+
+    @cached_property
+    def by_account(self) -> dict[str, int]:
+        """Power account (电力户号) → enterprise id."""
+        return dict(
+            fetch_tuples(self._session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
         )
-        return lk
 
     def candidates(self, name: str | None, limit: int = 3) -> list[dict[str, Any]]:
         """Closest names in the store for the review queue (suggestions, never applied)."""
