@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import delete, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -224,7 +225,7 @@ def _write_facts(
             continue
         # inserting in index order keeps the B-tree appends local (about 1.5x faster on SQLite)
         order = np.argsort(part.rows["enterprise_id"].to_numpy(dtype=np.int64), kind="stable")
-        _bulk_insert_facts(session, part.constants, part.rows.iloc[order])
+        _bulk_insert_facts(session, part.constants, part.rows, order)
         stats.facts_inserted += len(part)
         stats.fact_years.update(int(y) for y in np.unique(part.rows["year"].to_numpy()))
     to_supersede = (
@@ -275,14 +276,19 @@ def _in_department_ranges(
     return [] if where is None else [where]
 
 
-def _bulk_insert_facts(session: Session, constants: dict[str, Any], rows: pd.DataFrame) -> None:
-    """Fast path: COPY (PostgreSQL) or multi-row INSERTs through the DB-API (SQLite)."""
+def _bulk_insert_facts(
+    session: Session, constants: dict[str, Any], rows: pd.DataFrame, order: np.ndarray
+) -> None:
+    """Fast path: COPY (PostgreSQL) or multi-row INSERTs through the DB-API (SQLite) of
+    ``rows`` taken in ``order`` (on PostgreSQL taken as Arrow columns: a pandas take of the
+    text columns' Python objects cost ≈ 0.4 s per million facts)."""
     conn = session.connection()
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        data = bulk.arrow_table(rows, list(VARYING))
+        data = bulk.arrow_table(rows, list(VARYING)).take(pa.array(order))
         bulk.pg_copy_checked(dbapi, Fact.__table__, rows, data, constants)
         return
+    rows = rows.iloc[order]
     # SQLite: the constants, the creation time and the integer or text columns that hold one
     # value in all these rows (usually the year; the month and detail of yearly figures) are
     # SQL literals, so each row binds only the values of its own
