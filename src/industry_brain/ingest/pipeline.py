@@ -285,8 +285,12 @@ class _Sheet:
         uscc: Any = None,
         zh_each: Callable[[int], str] | None = None,
         en_each: Callable[[int], str] | None = None,
+        show: Callable[[Any], Any] | None = None,
     ) -> None:
-        """Record a problem for every row where ``mask`` holds."""
+        """Record a problem for every row where ``mask`` holds. The value shown is ``values[i]``
+        or, without ``values``, the raw cell of ``col`` — read for the flagged rows only (a
+        column of millions of rows never becomes Python objects for a few problems) — passed
+        through ``show`` when given, control characters escaped."""
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
             return
@@ -297,6 +301,8 @@ class _Sheet:
             raw_values = self.raw(col).take(pa.array(idx)).to_pylist()
         for k, i in enumerate(idx):
             value = values[i] if values is not None else raw_values[k] if raw_values else None
+            if show is not None:
+                value = show(value)
             if isinstance(value, str):
                 value = escape_controls(value)
             self.problems.append(
@@ -591,14 +597,13 @@ def _cell_checks(sheet: _Sheet, col: readers.RawColumn, spec: Any, max_chars: in
             pc.fill_null(pc.greater(pc.utf8_length(raw), max_chars), False), dtype=bool
         )
         if long.any():
-            values = raw.to_pylist()
             sheet.flag(
                 long,
                 col,
                 "value.too_long",
                 f"“{label}”超过 {max_chars} 个字符",
                 f"'{label}' is longer than {max_chars} characters",
-                values=[_shown(v) for v in values],
+                show=_shown,
             )
             raw = pc.if_else(pa.array(long), pa.scalar(None, pa.string()), raw)
     if spec is None or spec.type not in _TEXT_TYPES:
@@ -606,19 +611,23 @@ def _cell_checks(sheet: _Sheet, col: readers.RawColumn, spec: Any, max_chars: in
     scrub = normalize.scrub_text(raw)
     control = np.asarray(scrub.control.to_numpy(zero_copy_only=False), dtype=bool)
     if control.any():
-        values = raw.to_pylist()
+        # the flagged cells as read (an over-long cell, already refused, is not among them)
         sheet.flag(
             control,
             col,
             "value.control_char",
             f"“{label}”含控制字符（如 NUL），请检查导出程序",
             f"'{label}' contains control characters (such as NUL): check the exporting program",
-            values=[_shown(v) for v in values],
+            show=_shown,
         )
     if scrub.removed.null_count < len(scrub.removed):
-        removed = scrub.removed.to_pylist()
+        cleaned = np.asarray(pc.is_valid(scrub.removed).to_numpy(zero_copy_only=False), dtype=bool)
+        where = np.flatnonzero(cleaned)  # what was removed, of those rows only
+        removed = dict(
+            zip(where.tolist(), scrub.removed.take(pa.array(where)).to_pylist(), strict=True)
+        )
         sheet.flag(
-            np.asarray(pc.is_valid(scrub.removed).to_numpy(zero_copy_only=False), dtype=bool),
+            cleaned,
             col,
             "value.invisible_removed",
             "",
