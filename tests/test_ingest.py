@@ -322,6 +322,9 @@ def test_confirmed_name_alias_is_remembered(registered, tmp_path):
         assert lookup.by_name[key("南浔丙电池厂")] == {ids[B]}
         assert lookup.by_name[key("湖州甲织造公司")] == {ids[A]}  # the confirmed alias
         assert lookup.by_account == {}
+        # the review queue's suggestions: the closest names first, nothing unlike any name
+        assert [c["uscc"] for c in lookup.candidates("湖州甲织造厂")][:1] == [A]
+        assert lookup.candidates("上海市完全无关贸易行") == []
     r2 = import_file("emissions", path, engine=registered)  # same file, earlier attempt rejected
     assert r2.status == "committed" and r2.facts_inserted == 1
 
