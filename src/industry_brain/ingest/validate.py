@@ -276,6 +276,9 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
             np.int64
         )
 
+    # this file's own rows are a previous year only where the file holds the next year too
+    # (a file of one year — the usual case — adds nothing to look up)
+    own = np.isin(year_col[valid] + 1, years)
     prev_keys = np.concatenate(
         [
             key(
@@ -283,13 +286,13 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
                 stored["year"].to_numpy(dtype=np.int64) + 1,
                 stored["month"].to_numpy(dtype=np.int64),
             ),
-            key(codes[n_stored:], year_col[valid] + 1, month_col[valid]),
+            key(codes[n_stored:][own], year_col[valid][own] + 1, month_col[valid][own]),
         ]
     )
     # summed by key and looked up by hash in Arrow (pandas' groupby and reindex of a few
     # million keys in random order took several times longer)
     prev_figures = np.concatenate(
-        [stored["value"].to_numpy(dtype=float, na_value=np.nan), v[valid]]
+        [stored["value"].to_numpy(dtype=float, na_value=np.nan), v[valid][own]]
     )
     sums = (
         pa.table({"k": prev_keys, "v": pa.array(prev_figures, from_pandas=True)})
