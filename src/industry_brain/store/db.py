@@ -276,19 +276,33 @@ def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
                 frame[col] = frame[col].astype("int64")
         return frame
     if plain:
-        frame = read_frame(session, stmt, columns)
-        for col, kind in zip(columns, kinds, strict=True):
-            if isinstance(kind, Boolean) and frame[col].dtype != bool:
-                values = frame[col]
-                # True == 1, False == 0; a NULL stays None (as on the ADBC path), not NaN
-                mapped = values.map({0: False, 1: True})
-                frame[col] = (
-                    mapped
-                    if not values.hasnans
-                    else mapped.astype(object).where(values.notna(), None)
-                )
-        return frame
+        return _booleans(read_frame(session, stmt, columns), columns, kinds)
     return frame_of(session.execute(stmt).all(), columns)
+
+
+def select_frames(session: Session, stmts: Sequence[Any], columns: list[str]) -> Any:
+    """The rows of several SELECTs of the same plain columns (integer, float, string, boolean)
+    as one pandas frame, their rows in turn: the driver's tuples, column-wise, each column's
+    type inferred once over all the rows (a frame per statement, concatenated, would type a
+    column by what each part happens to hold), booleans mapped from SQLite's 0/1."""
+    rows = [row for stmt in stmts for row in fetch_tuples(session, stmt)]
+    kinds = [c.type for c in stmts[0].selected_columns] if stmts else []
+    return _booleans(frame_of(rows, columns), columns, kinds)
+
+
+def _booleans(frame: Any, columns: list[str], kinds: list[Any]) -> Any:
+    """Boolean columns of a frame of the driver's tuples as booleans (SQLite gives 0/1)."""
+    from sqlalchemy import Boolean
+
+    for col, kind in zip(columns, kinds, strict=False):
+        if isinstance(kind, Boolean) and len(frame) and frame[col].dtype != bool:
+            values = frame[col]
+            # True == 1, False == 0; a NULL stays None (as on the ADBC path), not NaN
+            mapped = values.map({0: False, 1: True})
+            frame[col] = (
+                mapped if not values.hasnans else mapped.astype(object).where(values.notna(), None)
+            )
+    return frame
 
 
 T = TypeVar("T")

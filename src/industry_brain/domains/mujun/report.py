@@ -258,56 +258,78 @@ def write_workbook(
             exports.write_xlsx_row(ws, r, header, dates, head_fmt)
             r += 1
             class_col = len(header) - 4
-            items = service.items_of(session, run.id, [int(e) for e in sub["enterprise_id"]])
-            if not items.empty:
-                # {enterprise: {indicator: …}}: a dict lookup per cell, not pandas' ``.at``
-                wide_v, wide_s, wide_f, wide_c = (
-                    items.pivot(index="enterprise_id", columns="indicator", values=v).to_dict(
-                        "index"
-                    )
-                    for v in ("value", "score", "fill_rule", "capped")
+            listed = pd.concat([ev, ex])
+            eids = listed["enterprise_id"].astype("int64").to_numpy()
+            items = service.items_of(session, run.id, eids.tolist())
+            # each indicator's value, score, fill rule and cap as one array per block, in the
+            # listed order (None where an enterprise has no such item): no pandas or dict
+            # look-up per cell — a province's sheets hold millions of cells
+            wide = {
+                v: _per_code(items, v, eids, codes, numeric=v in ("value", "score"))
+                for v in ("value", "score", "fill_rule", "capped")
+            }
+            cols = {
+                c: listed[c].tolist()
+                for c in (
+                    "name",
+                    "uscc",
+                    "industry_code",
+                    "evaluated",
+                    "veto",
+                    "adjustment_codes",
+                    "exempt_reason",
+                    "class_code",
+                    "class_code_prev",
                 )
-            for k, e in enumerate(pd.concat([ev, ex]).itertuples(index=False), 1):
+            }
+            nums = {
+                c: _nums(listed[c])
+                for c in ("land_mu", "tax", "bonus", "penalty", "score", "score_change")
+            }
+            ranks = {c: _nums(listed[c]) for c in ("rank_county", "rank_industry")}
+            for k in range(len(listed)):
+                evaluated = bool(cols["evaluated"][k])
                 row: list[Any] = [
-                    k,
-                    e.name,
-                    e.uscc,
-                    e.industry_code,
-                    _num(e.land_mu),
-                    _num(e.tax),
+                    k + 1,
+                    cols["name"][k],
+                    cols["uscc"][k],
+                    cols["industry_code"][k],
+                    nums["land_mu"][k],
+                    nums["tax"][k],
                 ]
                 notes = []
-                for code in codes:
-                    eid = int(e.enterprise_id)
-                    value = _num(wide_v[eid].get(code)) if not items.empty else None
-                    score = _num(wide_s[eid].get(code)) if not items.empty else None
-                    row += [value, score]
-                    if not items.empty and e.evaluated:
-                        fill = wide_f[eid].get(code)
+                for j, code in enumerate(codes):
+                    row += [wide["value"][j][k], wide["score"][j][k]]
+                    if evaluated:
+                        fill = wide["fill_rule"][j][k]
                         if isinstance(fill, str):
                             notes.append(f"{CATALOGUE[code].zh}缺失按{_fill_zh(fill)}")
-                        if isinstance(c := wide_c[eid].get(code), bool | np.bool_) and c:
+                        capped = wide["capped"][j][k]
+                        if isinstance(capped, bool | np.bool_) and capped:
                             notes.append(f"{CATALOGUE[code].zh}封顶")
-                if e.veto:
+                if cols["veto"][k]:
                     notes.append("一票否决")
-                if e.adjustment_codes:
-                    notes.append("加减分：" + "、".join(e.adjustment_codes))
-                if not e.evaluated:
-                    notes.append(REASON_ZH.get(e.exempt_reason, e.exempt_reason or ""))
+                if cols["adjustment_codes"][k]:
+                    notes.append("加减分：" + "、".join(cols["adjustment_codes"][k]))
+                if not evaluated:
+                    reason = cols["exempt_reason"][k]
+                    notes.append(REASON_ZH.get(reason, reason or ""))
+                class_code, prev = cols["class_code"][k], cols["class_code_prev"][k]
+                rank_county, rank_industry = ranks["rank_county"][k], ranks["rank_industry"][k]
                 row += [
-                    _num(e.bonus) if e.evaluated else None,
-                    _num(e.penalty) if e.evaluated else None,
-                    _num(e.score),
-                    _int(e.rank_county),
-                    _int(e.rank_industry),
-                    e.class_code,
-                    e.class_code_prev if isinstance(e.class_code_prev, str) else None,
-                    _num(e.score_change),
+                    nums["bonus"][k] if evaluated else None,
+                    nums["penalty"][k] if evaluated else None,
+                    nums["score"][k],
+                    None if rank_county is None else int(rank_county),
+                    None if rank_industry is None else int(rank_industry),
+                    class_code,
+                    prev if isinstance(prev, str) else None,
+                    nums["score_change"][k],
                     "；".join(notes) or None,
                 ]
                 exports.write_xlsx_row(ws, r, row, dates, cell_fmt, number_fmt)
-                if e.class_code in class_fmt:
-                    ws.write_string(r, class_col, e.class_code, class_fmt[e.class_code])
+                if class_code in class_fmt:
+                    ws.write_string(r, class_col, class_code, class_fmt[class_code])
                 r += 1
 
     summ = summary(session, year, run.id)
@@ -387,6 +409,31 @@ def _notes_sheet(ws: Any, run: MujunRun, dates: dict[str, Any], title_fmt: Any) 
     ws.write_string(0, 0, "评价说明", title_fmt)
     for r, row in enumerate(rows, 1):
         exports.write_xlsx_row(ws, r, row, dates)
+
+
+def _nums(column: pd.Series) -> list[float | None]:
+    """A column as Python floats, None where missing or not a number (:func:`_num` of each
+    value, done column-wise)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return [None if v != v else v for v in values.tolist()]
+
+
+def _per_code(
+    items: pd.DataFrame, field: str, eids: np.ndarray, codes: list[str], numeric: bool
+) -> list[list[Any]]:
+    """``field`` of the items for each indicator of ``codes`` (outer) and enterprise of
+    ``eids`` (inner), None where there is no such item (or, ``numeric``, no number)."""
+    if items.empty:
+        return [[None] * len(eids) for _ in codes]
+    wide = items.pivot(index="enterprise_id", columns="indicator", values=field)
+    wide = wide.reindex(index=eids, columns=codes)
+    if numeric:
+        return [_nums(wide[code]) for code in codes]
+    return [[None if _missing(v) else v for v in wide[code].tolist()] for code in codes]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _num(x: Any) -> float | None:
