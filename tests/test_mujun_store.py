@@ -195,7 +195,11 @@ def test_adjustments_veto_and_revoke(engine: Engine, tmp_path) -> None:
     row = ev.results.set_index("uscc").loc[b]
     assert row["veto"] and row["class_code"] == "D" and row["bonus"] == 3.0
     with Session(engine) as s:  # the stored codes read back as lists, none as []
-        stored = service.results_frame(s, run.run_id).set_index("uscc")["adjustment_codes"]
+        stored_frame = service.results_frame(s, run.run_id).set_index("uscc")
+        stored = stored_frame["adjustment_codes"]
+    # the flags as booleans on both stores (SQLite's driver gives 0 and 1)
+    assert stored_frame["veto"].dtype == bool and stored_frame["evaluated"].dtype == bool
+    assert bool(stored_frame.loc[b, "veto"]) and not stored_frame.drop(index=b)["veto"].any()
     assert stored[b] == ["high_tech", "major_accident"]
     assert all(codes == [] for uscc, codes in stored.items() if uscc != b)
     assert row["rank_county"] == row["n_county"]  # a vetoed firm ranks last

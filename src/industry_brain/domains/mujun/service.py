@@ -42,7 +42,7 @@ from industry_brain.domains.mujun.rules import (
     rule_set,
 )
 from industry_brain.store import audit, bulk
-from industry_brain.store.db import chunks, data_dir, frame_of, select_frames
+from industry_brain.store.db import chunks, data_dir, select_frames
 from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 from industry_brain.warehouse.engines import fetch
@@ -453,9 +453,9 @@ def get_run(session: Session, run_id: int) -> MujunRun:
 
 def results_frame(session: Session, run_id: int) -> pd.DataFrame:
     """The stored results of ``run_id`` by enterprise, one row each (columns
-    :data:`RESULT_COLUMNS`). Read as plain rows through the session's connection, with the
-    columns' own types (booleans, JSON), not as ORM rows: the workbook, lists and reports read
-    a province's 500,000 results several times, and ORM rows cost several times as much."""
+    :data:`RESULT_COLUMNS`). Read as the driver's plain tuples through the session's
+    connection (booleans mapped, JSON decoded here), not as SQLAlchemy's rows: the workbook,
+    lists and reports read a province's 500,000 results several times."""
     # the adjustment codes as their JSON text, decoded here: nearly every firm has none ("[]"),
     # and the driver's JSON decoding of each was millions of calls a province's run
     cols = [
@@ -464,14 +464,11 @@ def results_frame(session: Session, run_id: int) -> pd.DataFrame:
         else getattr(MujunResult, c)
         for c in RESULT_COLUMNS
     ]
-    rows = (
-        session.connection()
-        .execute(
-            select(*cols).where(MujunResult.run_id == run_id).order_by(MujunResult.enterprise_id)
-        )
-        .all()
+    frame = select_frames(
+        session,
+        [select(*cols).where(MujunResult.run_id == run_id).order_by(MujunResult.enterprise_id)],
+        list(RESULT_COLUMNS),
     )
-    frame = frame_of(rows, list(RESULT_COLUMNS))
     frame["adjustment_codes"] = pd.Series(
         [
             None if v is None else [] if v == "[]" else json.loads(v)
