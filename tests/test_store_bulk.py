@@ -84,3 +84,23 @@ def test_insert_frame_refuses_unknown_columns_and_skips_empty(session: Session) 
         insert_frame(session, table, pd.DataFrame({"nope": [1]}), {"run_id": 1})
     assert insert_frame(session, table, _frame().iloc[:0], {"run_id": 1}) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(table)) == 0
+
+
+def test_json_values_read_back_as_python_values(session: Session) -> None:
+    """JSON columns are written by orjson (compact, UTF-8): integer dict keys read back as
+    strings (as ``json.dumps`` writes them), NumPy arrays and scalars as plain values, Chinese
+    unescaped in the stored text, and a NaN or infinity inside a value as null — PostgreSQL's
+    ``json`` type refuses the ``NaN`` that ``json.dumps`` writes."""
+    metadata = sa.MetaData()
+    table = _twin(metadata, "t_bulk_json")
+    metadata.create_all(session.connection())
+    extra = [
+        {1: "a", "b": np.array([1, 2])},
+        {"中": np.float64(0.5), "x": float("nan"), "y": [float("inf")]},
+    ]
+    frame = pd.DataFrame({"label": ["p", "q"], "extra": extra})
+    assert insert_frame(session, table, frame, {"run_id": 1}) == 2
+    got = session.scalars(sa.select(table.c.extra).order_by(table.c.id)).all()
+    assert got == [{"1": "a", "b": [1, 2]}, {"中": 0.5, "x": None, "y": [None]}]
+    text = session.scalar(sa.select(sa.cast(table.c.extra, sa.Text)).where(table.c.label == "q"))
+    assert "中" in text and "\\u" not in text

@@ -14,12 +14,12 @@ On PostgreSQL a large COPY's foreign keys are checked once for the whole set
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -270,8 +270,17 @@ def _plain(value: Any) -> Any:
 
 
 def _json_text(value: Any) -> str | None:
-    """A JSON column's value as SQLAlchemy writes it (``json.dumps``); None stays NULL."""
-    return None if value is None else json.dumps(value, default=_plain)
+    """A JSON column's value as JSON text, by orjson (in C: ``json.dumps`` cost ≈ 7 µs a value,
+    most of 五企培育's result writes at province scale), read back by SQLAlchemy as the same
+    value as its own ``json.dumps`` text — compact and in UTF-8 instead of ``\\u`` escapes,
+    non-string dict keys as strings, NumPy values as plain ones; a float NaN or infinity becomes
+    null (PostgreSQL's ``json`` refuses ``json.dumps``' ``NaN``). None stays NULL."""
+    if value is None:
+        return None
+    return orjson.dumps(value, default=_plain, option=_ORJSON).decode()
+
+
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def insert_frame(
