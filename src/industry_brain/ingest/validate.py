@@ -276,9 +276,10 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
             np.int64
         )
 
-    # this file's own rows are a previous year only where the file holds the next year too
-    # (a file of one year — the usual case — adds nothing to look up)
-    own = np.isin(year_col[valid] + 1, years)
+    # this file's valid rows, keyed once; they are a previous year only where the file holds
+    # the next year too (a file of one year — the usual case — adds nothing to look up)
+    file_codes, file_years, file_months = codes[n_stored:], year_col[valid], month_col[valid]
+    own = np.isin(file_years + 1, years)
     prev_keys = np.concatenate(
         [
             key(
@@ -286,7 +287,7 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
                 stored["year"].to_numpy(dtype=np.int64) + 1,
                 stored["month"].to_numpy(dtype=np.int64),
             ),
-            key(codes[n_stored:][own], year_col[valid][own] + 1, month_col[valid][own]),
+            key(file_codes[own], file_years[own] + 1, file_months[own]),
         ]
     )
     # summed by key and looked up by hash in Arrow (pandas' groupby and reindex of a few
@@ -300,7 +301,7 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
         .aggregate([("v", "sum")])
     )
     found = pc.index_in(
-        pa.array(key(codes[n_stored:], year_col[valid], month_col[valid])),
+        pa.array(key(file_codes, file_years, file_months)),
         value_set=sums["k"].combine_chunks(),
     )
     hit = found.is_valid().to_numpy(zero_copy_only=False)

@@ -269,6 +269,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
 def _json_text(value: Any) -> str | None:
     """A JSON column's value as JSON text, by orjson (in C: ``json.dumps`` cost ≈ 7 µs a value,
     most of 五企培育's result writes at province scale), read back by SQLAlchemy as the same
@@ -278,9 +281,6 @@ def _json_text(value: Any) -> str | None:
     if value is None:
         return None
     return orjson.dumps(value, default=_plain, option=_ORJSON).decode()
-
-
-_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def insert_frame(

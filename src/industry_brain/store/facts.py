@@ -18,7 +18,7 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
-from industry_brain.store.db import select_frame
+from industry_brain.store.db import chunks, select_frame
 from industry_brain.store.models import Fact, ImportBatch
 
 # Short names accepted by ``facts explain --item`` (the store's item codes also work).
@@ -99,10 +99,10 @@ def department_ranges(
     for batch_id, summary in batches:
         if loading is not None and batch_id == loading.id:
             continue
-        recorded = (summary or {}).get("fact_id_range")
-        if not (isinstance(recorded, list) and len(recorded) == 2):
+        recorded = recorded_range(summary)
+        if recorded is None:
             return None
-        low, high = int(recorded[0]), int(recorded[1])
+        low, high = recorded
         fact_years = (summary or {}).get("fact_years")
         if high < low or (isinstance(fact_years, list) and not wanted & set(fact_years)):
             continue
@@ -122,18 +122,25 @@ def batch_ranges(session: Session, batch_ids: Sequence[int]) -> list[tuple[int, 
     a COPY into ``facts``: migration 0029) — so a batch's facts are read by the primary key in
     these ranges, always filtered by the batch too (a concurrent import may interleave ids)."""
     out: list[tuple[int, int | None]] = []
-    wanted = sorted({int(b) for b in batch_ids})
-    for k in range(0, len(wanted), 1000):
+    for part in chunks(sorted({int(b) for b in batch_ids})):
         for (summary,) in session.execute(
-            select(ImportBatch.summary).where(ImportBatch.id.in_(wanted[k : k + 1000]))
+            select(ImportBatch.summary).where(ImportBatch.id.in_(part))
         ):
-            recorded = (summary or {}).get("fact_id_range")
-            if not (isinstance(recorded, list) and len(recorded) == 2):
+            recorded = recorded_range(summary)
+            if recorded is None:
                 return None
-            low, high = int(recorded[0]), int(recorded[1])
-            if high >= low:
-                out.append((low, high))
+            if recorded[1] >= recorded[0]:
+                out.append(recorded)
     return [(low, int(high)) for low, high in _merged(out) if high is not None]
+
+
+def recorded_range(summary: dict[str, Any] | None) -> tuple[int, int] | None:
+    """The id range of its facts a batch recorded in its summary (``fact_id_range``; empty when
+    high < low), or None when it recorded none."""
+    recorded = (summary or {}).get("fact_id_range")
+    if not (isinstance(recorded, list) and len(recorded) == 2):
+        return None
+    return int(recorded[0]), int(recorded[1])
 
 
 def _merged(ranges: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:

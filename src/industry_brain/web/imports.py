@@ -40,6 +40,7 @@ from industry_brain.ingest import review as review_mod
 from industry_brain.ingest.mapping import KINDS, load_mapping
 from industry_brain.ingest.pipeline import ImportResult, file_hash, map_columns
 from industry_brain.ingest.readers import read_file
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import WriterBusy, data_dir, writer_lock
 from industry_brain.store.models import (
     Enterprise,
@@ -400,10 +401,10 @@ def batch_detail(
     # (earlier facts pointing at its facts) is only looked for when the import superseded any.
     # An import records its facts' id range (``fact_id_range``): then even that scan is a
     # primary-key range read; batches imported before it was recorded scan.
-    recorded = (batch.summary or {}).get("fact_id_range")
+    recorded = fact_store.recorded_range(batch.summary)
     where = [Fact.batch_id == batch.id]
-    if isinstance(recorded, list) and len(recorded) == 2:
-        where.append(Fact.id.between(int(recorded[0]), int(recorded[1])))
+    if recorded is not None:
+        where.append(Fact.id.between(*recorded))
     total_all, later_total, lo, hi = session.execute(
         select(
             func.count(), func.count(Fact.superseded_by), func.min(Fact.id), func.max(Fact.id)

@@ -429,11 +429,7 @@ def _per_code(
     wide = wide.reindex(index=eids, columns=codes)
     if numeric:
         return [_nums(wide[code]) for code in codes]
-    return [[None if _missing(v) else v for v in wide[code].tolist()] for code in codes]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+    return [[None if pd.isna(v) else v for v in wide[code].tolist()] for code in codes]
 
 
 def _num(x: Any) -> float | None:
@@ -444,8 +440,3 @@ def _num(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if np.isnan(v) else v
-
-
-def _int(x: Any) -> int | None:
-    v = _num(x)
-    return None if v is None else int(v)
