@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 
 from industry_brain.demo import DEFAULT_SEED, use_firms
+from industry_brain.ingest.many import workers_for
 from industry_brain.mainjob import run_demo, service_hooks
 from industry_brain.store.db import make_engine
 
@@ -113,6 +114,7 @@ class _Phases:
 def province(firms: int, url: str, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Run the province main job for ``firms`` on the store at ``url`` into ``out_dir``."""
     engine = make_engine(url)
+    workers = workers_for(engine)  # files of independent departments side by side (PostgreSQL)
     meter = _Meter()
     phases = _Phases(meter)
     start = time.perf_counter()
@@ -136,6 +138,7 @@ def province(firms: int, url: str, out_dir: Path, seed: int = DEFAULT_SEED) -> d
         "maxrss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "maxrss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "files": len(run.imports),
+        "import_workers": workers,
         "import_rows": rows,
         "import_rows_loaded": loaded,
         "import_rows_per_s": round(rows / import_s) if import_s else None,
@@ -182,7 +185,8 @@ def run(rows: int = 0) -> dict[str, Any]:
     out.pop("run")
     print(
         f"total {out['seconds']:,.1f} s; {out['files']} files, {out['import_rows']:,} rows "
-        f"imported at {out['import_rows_per_s'] or 0:,} rows/s; {out['enterprises']:,} "
+        f"imported at {out['import_rows_per_s'] or 0:,} rows/s "
+        f"({out['import_workers']} import process(es)); {out['enterprises']:,} "
         f"enterprises, {out['facts']:,} facts; peak RSS {out['peak_mb']:,} MB"
     )
     return out

@@ -82,6 +82,14 @@ def demo(
             "imported and run through the whole main job (without: Parquet tables only)."
         ),
     ] = None,
+    import_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="PostgreSQL: files of independent departments imported side by side by this "
+            "many processes (default IB_IMPORT_WORKERS, else 2; 1 = one by one). SQLite: 1.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the demo city, import its department files, seed projects and users, summarise."""
@@ -98,7 +106,13 @@ def demo(
         raise typer.BadParameter("a province demo needs at least 100 firms", param_hint="--firms")
     with _errors(), _progress(not as_json) as step, use_firms(firms):
         run = run_demo(
-            out_dir, scale=scale, seed=seed, reset=not keep, progress=step, region=region
+            out_dir,
+            scale=scale,
+            seed=seed,
+            reset=not keep,
+            progress=step,
+            region=region,
+            import_workers=import_workers,
         )
     if as_json:
         _print_json(run.to_dict())

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.ingest import import_file
+from industry_brain.ingest.many import FileJob, import_files
 from industry_brain.ingest.pipeline import ImportResult
 from industry_brain.store import codes, migrate, replay
 from industry_brain.store.db import describe, get_engine
@@ -73,15 +73,18 @@ def run_demo(
     reset: bool = True,
     progress: Progress | None = None,
     region: str | None = None,
+    import_workers: int | None = None,
 ) -> DemoRun:
     """Build the demo city of ``region`` (a prefecture code; default Huzhou 330500) into
-    ``out_dir`` and run the main job on the store, with that city as the jurisdiction."""
+    ``out_dir`` and run the main job on the store, with that city as the jurisdiction.
+    ``import_workers``: processes importing independent departments' files side by side on
+    PostgreSQL (:func:`industry_brain.ingest.many.workers_for`)."""
     from industry_brain.demo.cities import city_for
     from industry_brain.demo.constants import use_city
 
     demo_city = city_for(region)
     with use_city(demo_city), _jurisdiction(demo_city.code):
-        return _run_demo(out_dir, scale, seed, engine, reset, progress, demo_city)
+        return _run_demo(out_dir, scale, seed, engine, reset, progress, demo_city, import_workers)
 
 
 @contextmanager
@@ -106,6 +109,7 @@ def _run_demo(
     reset: bool,
     progress: Progress | None,
     demo_city: Any,
+    import_workers: int | None = None,
 ) -> DemoRun:
     from industry_brain import demo
 
@@ -129,21 +133,21 @@ def _run_demo(
         run.summary = {"parquet": str(out_dir), "counts": run.manifest.get("counts", {})}
         return run
     files = run.manifest["files"]
-    for i, entry in enumerate(files):
-        step("import", i, len(files))
-        result = import_file(
-            entry["kind"],
-            out_dir / entry["path"],
-            engine=engine,
-            sheet=entry.get("sheet"),
-            year=entry.get("year"),
-            encoding=entry.get("encoding"),
-            accept_valid=True,
-            report_dir=out_dir / "reports",
-            on_day=demo.DEMO_TODAY,  # the demo runs on its own day (batches stamped on it)
-        )
-        run.imports.append(result)
-    step("import", len(files), len(files))
+    # independent departments side by side on PostgreSQL (``ingest.many``), in order on SQLite
+    run.imports = import_files(
+        [
+            FileJob(
+                e["kind"], out_dir / e["path"], e.get("sheet"), e.get("year"), e.get("encoding")
+            )
+            for e in files
+        ],
+        engine=engine,
+        workers=import_workers,
+        accept_valid=True,
+        report_dir=out_dir / "reports",
+        on_day=demo.DEMO_TODAY,  # the demo runs on its own day (batches stamped on it)
+        progress=step,
+    )
     with Session(engine) as session:
         run.operational = demo.seed_operational(session, out_dir, scale=scale, seed=seed)
         session.commit()

@@ -95,6 +95,11 @@ class IBError(Exception):
         )
         super().__init__(self.problem.message())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled whole (its problem and any attributes) when it crosses a process boundary
+        # (parallel imports): the default would call ``cls(message)``, which takes more
+        return (_rebuilt, (self.__class__, self.problem.message(), self.__dict__))
+
     @property
     def code(self) -> str:
         return self.problem.code
@@ -113,6 +118,13 @@ class IBError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return self.problem.to_dict()
+
+
+def _rebuilt(cls: type[IBError], message: str, state: dict[str, Any]) -> IBError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class ValidationError(IBError):

@@ -110,6 +110,12 @@ def duplicates(
     )
 
 
+#: the other departments whose stored figures a kind's checks read (:func:`store_rules`): when
+#: files are imported side by side (:mod:`industry_brain.ingest.many`) these departments' files
+#: keep their given order, so each check sees what a one-by-one import would have shown it
+READS: dict[str, tuple[str, ...]] = {"stats_annual": ("tax",), "tax": ("statistics",)}
+
+
 def store_rules(
     frame: pd.DataFrame,
     sheet: _Sheet,
