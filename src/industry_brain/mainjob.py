@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from industry_brain.core import memory
 from industry_brain.ingest.many import FileJob, import_files
 from industry_brain.ingest.pipeline import ImportResult
 from industry_brain.store import codes, migrate, replay
@@ -128,6 +129,7 @@ def _run_demo(
     if reset and not fresh:  # downgrading and upgrading a just-migrated store again: ~3 s
         reset_store(engine)
     manifest = demo.build_city(out_dir, scale=scale, seed=seed, progress=step)
+    memory.release()  # the generator's tables, before the imports and services
     run.manifest = manifest.to_dict()
     if not demo.scale_of(scale).files:  # province without --firms: Parquet for benchmarks
         run.summary = {"parquet": str(out_dir), "counts": run.manifest.get("counts", {})}
@@ -172,6 +174,7 @@ def run_services(
             continue
         step(name, 0, 1)
         out[name] = hook.run(engine, out_dir, progress=step)
+        memory.release()  # the service's frames, before the next service
         step(name, 1, 1)
     return out
 

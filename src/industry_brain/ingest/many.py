@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from industry_brain.core import memory
 from industry_brain.ingest import validate
 from industry_brain.ingest.mapping import load_mapping
 from industry_brain.ingest.pipeline import ImportResult, import_file
@@ -199,15 +200,18 @@ def _size(path: Path) -> int:
 
 
 def _import(job: FileJob, engine: Engine, options: dict[str, Any]) -> ImportResult:
-    return import_file(
-        job.kind,
-        job.path,
-        engine=engine,
-        sheet=job.sheet,
-        year=job.year,
-        encoding=job.encoding,
-        **options,
-    )
+    try:
+        return import_file(
+            job.kind,
+            job.path,
+            engine=engine,
+            sheet=job.sheet,
+            year=job.year,
+            encoding=job.encoding,
+            **options,
+        )
+    finally:
+        memory.release()  # this file's tables, before the next file in the same process
 
 
 _ENGINES: dict[str, Engine] = {}
