@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,13 @@ from sqlalchemy.engine import Engine
 from industry_brain.core import memory
 from industry_brain.ingest import validate
 from industry_brain.ingest.mapping import load_mapping
-from industry_brain.ingest.pipeline import ImportResult, import_file
+from industry_brain.ingest.pipeline import ImportResult, Progress, import_file
+from industry_brain.store.db import engine_for
 
 #: kinds that create or rename enterprises, which every other file's matching reads
 BARRIER_KINDS = frozenset({"registration"})
 #: worker processes on PostgreSQL when neither ``workers`` nor ``IB_IMPORT_WORKERS`` says
 DEFAULT_WORKERS = 2
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -166,12 +165,13 @@ def _run_stage(
     """Run one stage's chains on ``pool``, at most ``n`` files at once and one file per chain;
     the chain with the most bytes left goes first."""
     queues = [list(chain) for chain in stage]
+    size = {i: _size(jobs[i].path) for chain in stage for i in chain}
     running: dict[Future[ImportResult], tuple[int, list[int]]] = {}
     failure: BaseException | None = None
     while True:
         idle = [q for q in queues if q and all(q is not c for _, c in running.values())]
         while failure is None and idle and len(running) < n:
-            chain = max(idle, key=lambda q: sum(_size(jobs[i].path) for i in q))
+            chain = max(idle, key=lambda q: sum(size[i] for i in q))
             idle.remove(chain)
             i = chain.pop(0)
             running[pool.submit(_worker, url, jobs[i], options)] = (i, chain)
@@ -214,14 +214,6 @@ def _import(job: FileJob, engine: Engine, options: dict[str, Any]) -> ImportResu
         memory.release()  # this file's tables, before the next file in the same process
 
 
-_ENGINES: dict[str, Engine] = {}
-
-
 def _worker(url: str, job: FileJob, options: dict[str, Any]) -> ImportResult:
-    """One file in a worker process (one engine per process and store)."""
-    from industry_brain.store.db import make_engine
-
-    engine = _ENGINES.get(url)
-    if engine is None:
-        engine = _ENGINES[url] = make_engine(url)
-    return _import(replace(job, path=Path(job.path)), engine, options)
+    """One file in a worker process (the process's shared engine of the store)."""
+    return _import(job, engine_for(url), options)
