@@ -119,7 +119,9 @@ def build(session: Session, year: int, county: str | None = None) -> pd.DataFram
             break
         prev_res = service.results_frame(session, prev.id)[["enterprise_id", "class_code"]]
         cls = res["enterprise_id"].map(prev_res.set_index("enterprise_id")["class_code"])
-        res["classes"] = cls.fillna("—").astype(str) + "→" + res["classes"]
+        # all missing (no enterprise evaluated that year) the mapped column is float64: fill
+        # as text, since pandas will refuse a text fill value for a float column
+        res["classes"] = cls.astype("string").fillna("—").astype(str) + "→" + res["classes"]
         alive = alive & (cls == res["t_class"])
         streak = streak + alive.astype(int)
     same = res["class_code"] == res["t_class"]
