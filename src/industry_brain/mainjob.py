@@ -4,7 +4,7 @@ projects and users, and summarise. Every service joins this job once it is built
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import memory
+from industry_brain.core.progress import Progress
 from industry_brain.ingest.many import FileJob, import_files
 from industry_brain.ingest.pipeline import ImportResult
 from industry_brain.store import codes, migrate, replay
@@ -27,8 +28,6 @@ from industry_brain.store.models import (
     Project,
     User,
 )
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

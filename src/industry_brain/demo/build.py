@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from industry_brain.core.progress import Progress
 from industry_brain.demo import sheets
 from industry_brain.demo.constants import (
     DEFAULT_SEED,
@@ -26,7 +26,6 @@ from industry_brain.demo.manifest import DemoManifest
 from industry_brain.demo.population import Population, build_population, generate
 from industry_brain.demo.tables import TableWriter
 
-Progress = Callable[[str, int, int], None]
 TRUTH_DIR = "truth"
 PROVINCE_DIR = "tables"
 PROVINCE_CHUNK = 10_000

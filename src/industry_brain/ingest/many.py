@@ -34,9 +34,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from industry_brain.core import memory
+from industry_brain.core.progress import Progress
 from industry_brain.ingest import validate
 from industry_brain.ingest.mapping import load_mapping
-from industry_brain.ingest.pipeline import ImportResult, Progress, import_file
+from industry_brain.ingest.pipeline import ImportResult, import_file
 from industry_brain.store.db import engine_for
 
 #: kinds that create or rename enterprises, which every other file's matching reads

@@ -46,14 +46,13 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters, units
 from industry_brain.core.errors import Location, Problem, ValidationError
+from industry_brain.core.progress import Progress
 from industry_brain.ingest import load as loader
 from industry_brain.ingest import matching, normalize, readers, validate
 from industry_brain.ingest.mapping import Mapping, alias_index, clean_header, load_mapping
 from industry_brain.store import replay
 from industry_brain.store.db import data_dir, get_engine
 from industry_brain.store.models import Fact, ImportBatch, ImportProblem, MatchReview
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

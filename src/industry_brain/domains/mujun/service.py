@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.core.errors import Location
+from industry_brain.core.progress import Progress
 from industry_brain.domains.mujun.evaluate import STORED_INPUTS, evaluate
 from industry_brain.domains.mujun.models import (
     MujunAdjustment,
@@ -47,7 +48,6 @@ from industry_brain.store.models import Enterprise, EnterpriseScale, Fact
 from industry_brain.warehouse import Snapshot, build_snapshot, connect
 from industry_brain.warehouse.engines import fetch
 
-Progress = Callable[[str, int, int], None]
 #: The carbon service's published results (a warehouse table; never its modules).
 CARBON_TABLE = "result_carbon"
 #: Tax type (税种, the ``detail`` of tax facts) that land-use-tax relief is computed on.
