@@ -235,8 +235,8 @@ def test_official_list_looked_up_in_slices_counts_a_repeated_row_once(
         s.commit()
         assert (out["titles"], out["already_known"], out["problems"]) == (2, 1, [])
         got = s.execute(select(TiersTitle.uscc, TiersTitle.source_row, TiersTitle.enterprise_id))
-        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).tuples().all())
-        assert sorted(got.tuples().all()) == sorted(
+        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        assert sorted(map(tuple, got.all())) == sorted(
             [(USCC_WX, 2, ids[USCC_WX]), (USCC_NX, 3, ids[USCC_NX])]
         )
 
