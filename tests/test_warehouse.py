@@ -455,3 +455,57 @@ def test_sqlite_stages_the_raw_facts_one_file_per_bucket(snapshot, engine, tmp_p
         for f in (tmp_path / "raw").glob("raw-*.parquet")
     }
     assert staged == dict(expected) and rows == sum(expected.values())
+
+
+def test_postgresql_reads_every_bucket_along_the_index(snapshot, engine, tmp_path, monkeypatch):
+    """On PostgreSQL each bucket's facts are read along ``ix_facts_lookup`` (which carries every
+    column read), never by a sequential scan of the whole table per bucket. The planner
+    prefers that scan for this small table — and at province scale once part of the table is
+    not all-visible: 8.0 s a bucket instead of 1.5 s, measured on 85 million facts. One
+    enterprise per bucket here: two buckets, two index scans, no sequential scan (the
+    server's own counters, ``pg_stat_user_tables``)."""
+    import time
+
+    from sqlalchemy import text
+
+    from industry_brain.warehouse import snapshot as snapshot_module
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's facts are read in one pass by a child process")
+    monkeypatch.setattr(snapshot_module, "BUCKET_FIRMS", 1)
+    ents = pd.read_parquet(snapshot.table("enterprises"))["enterprise_id"]
+    buckets = sorted(int(e) for e in ents)
+
+    def counters() -> tuple[int, int]:
+        """The table's scan counters once every other session of the database has ended (a
+        server process reports its counters when it ends: the fixture's imports', the
+        export's)."""
+        engine.dispose()
+        deadline = time.monotonic() + 20
+        with engine.connect() as c:
+            while c.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ):
+                assert time.monotonic() < deadline, "other sessions did not end"
+                time.sleep(0.05)
+        with engine.connect() as c:  # a new transaction: the counters as they are now
+            seq, idx = c.execute(
+                text(
+                    "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+                    "WHERE relname = 'facts'"
+                )
+            ).one()
+        return int(seq), int(idx)
+
+    before = counters()
+    with engine.connect() as conn:
+        raw = snapshot_module._RawFacts(conn, tmp_path, None, buckets)
+        with raw.parts() as parts:
+            rows = sum(source.num_rows for _bucket, source, _high in parts)
+    # A: 2 statistics figures (工业增加值, 应交税金) + 1 tax + 3 power rows; B: 2 statistics
+    assert rows == 8
+    after = counters()
+    assert (after[0] - before[0], after[1] - before[1]) == (0, len(buckets))
