@@ -13,9 +13,9 @@ floor. The import and the pandas script run alternately ``IB_BENCH_INGEST_RUNS``
 
 Each engine's own limit is measured on the facts the import wrote: SQLite's ``INSERT … SELECT``
 of them from a staging file (the store's settings, its ``facts`` table and a bare one) and
-PostgreSQL's ``COPY`` of them as text — what a client with every row ready could reach. The
-"next year" import (the store holds the year before, which the year-on-year electricity check
-reads) is printed beside the first year's, on both stores.
+PostgreSQL's ``COPY`` of them in the binary form the import sends and as text — what a client
+with every row ready could reach. The "next year" import (the store holds the year before, which
+the year-on-year electricity check reads) is printed beside the first year's, on both stores.
 """
 
 from __future__ import annotations
@@ -237,11 +237,12 @@ def _pg_store(url: str, ents: pd.DataFrame) -> str:
 
 def _pg_floor(url: str) -> dict[str, float]:
     """PostgreSQL's own limit on this machine, measured on the facts the import just wrote: the
-    rows read back as COPY text (every column but the id), then (a) ``COPY`` into the store's
-    ``facts`` table itself — emptied first, its indexes and constraints kept, the foreign keys
-    left to a set-wise check as the import does (``session_replication_role``) —
-    and (b) ``COPY`` into a bare unlogged table of the same columns. A client that had every
-    row validated and ready could go no faster than (a). Returns rows/s of each."""
+    rows read back by ``COPY … TO STDOUT`` (every column but the id) in the text form and in
+    the binary form the import sends, then ``COPY``-ed back (a) into the store's ``facts``
+    table itself — emptied first, its indexes and constraints kept, the foreign keys left to a
+    set-wise check as the import does (``session_replication_role``) — in each form, and (b)
+    as text into a bare unlogged table of the same columns. A client that had every row
+    validated and ready could go no faster than (a). Returns rows/s of each."""
     import io
 
     import psycopg
@@ -256,24 +257,33 @@ def _pg_floor(url: str) -> dict[str, float]:
             )
         ]
         names = ", ".join(f'"{c}"' for c in cols)
-        buf = io.BytesIO()
-        with con.cursor().copy(f"COPY (SELECT {names} FROM facts) TO STDOUT") as copy:
-            for block in copy:
-                buf.write(block)
-        data = buf.getvalue()
+        data: dict[str, bytes] = {}
+        for form, option in (("text", ""), ("binary", "(FORMAT binary)")):
+            buf = io.BytesIO()
+            with con.cursor().copy(f"COPY (SELECT {names} FROM facts) TO STDOUT {option}") as cp:
+                for block in cp:
+                    buf.write(block)
+            data[form] = buf.getvalue()
         n = con.execute("SELECT count(*) FROM facts").fetchone()[0]
         con.execute("CREATE UNLOGGED TABLE bench_facts_bare AS SELECT * FROM facts LIMIT 0")
         con.execute("ALTER TABLE bench_facts_bare DROP COLUMN id")
-        con.execute("TRUNCATE facts CASCADE")
         con.commit()
         out = {}
-        for label, table in (("facts_table", "facts"), ("bare_table", "bench_facts_bare")):
+        for label, table, form in (
+            ("facts_table", "facts", "text"),
+            ("facts_table_binary", "facts", "binary"),
+            ("bare_table", "bench_facts_bare", "text"),
+        ):
+            con.execute(f"TRUNCATE {table} CASCADE")
+            con.commit()
+            option = "(FORMAT binary)" if form == "binary" else ""
             start = time.perf_counter()
             # as the import does: no per-row foreign-key triggers (it checks the keys per set)
             con.execute("SET LOCAL session_replication_role = replica")
-            with con.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for i in range(0, len(data), 1 << 20):
-                    copy.write(data[i : i + (1 << 20)])
+            with con.cursor().copy(f"COPY {table} ({names}) FROM STDIN {option}") as copy:
+                block = data[form]
+                for i in range(0, len(block), 1 << 20):
+                    copy.write(block[i : i + (1 << 20)])
             con.commit()
             out[label] = n / (time.perf_counter() - start)
         con.execute("DROP TABLE bench_facts_bare")
@@ -443,8 +453,10 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
                     f"PostgreSQL median: {pg_rate:,.0f} rows/s (target ≥ "
                     f"{TARGET_PG_ROWS_PER_S:,}: "
                     f"{'met' if pg_rate >= TARGET_PG_ROWS_PER_S else 'NOT met'}); "
-                    f"PostgreSQL's own COPY of the same facts, ready as text: into the store's "
-                    f"facts table {pg_floor['facts_table']:,.0f} rows/s, into a bare unlogged "
+                    f"PostgreSQL's own COPY of the same facts, ready: into the store's facts "
+                    f"table in the binary form (the import's) "
+                    f"{pg_floor['facts_table_binary']:,.0f} rows/s, as text "
+                    f"{pg_floor['facts_table']:,.0f} rows/s, as text into a bare unlogged "
                     f"table {pg_floor['bare_table']:,.0f} rows/s; load average {_load()}"
                 )
             else:
@@ -473,6 +485,10 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
         "postgresql_rows_per_s": round(pg_rate) if pg_rate else None,
         "postgresql_next_year_rows_per_s": round(rows / pg_next_s) if pg_rate else None,
         "postgresql_copy_facts_table_rows_per_s": round(pg_floor.get("facts_table", 0)) or None,
+        "postgresql_copy_facts_table_binary_rows_per_s": round(
+            pg_floor.get("facts_table_binary", 0)
+        )
+        or None,
         "postgresql_copy_bare_table_rows_per_s": round(pg_floor.get("bare_table", 0)) or None,
         "target_rows_per_s": TARGET_ROWS_PER_S,
         "target_vs_pandas_script": TARGET_VS_PANDAS,
