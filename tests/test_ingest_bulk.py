@@ -1,6 +1,7 @@
 """The bulk paths of the ingest (issue 21 point 2): GB18030 CSV read as bytes and transcoded cell
-by cell, facts and power accounts into PostgreSQL through COPY (Arrow's CSV writer), the
-foreign-key checks done once per set on PostgreSQL.
+by cell, facts and power accounts into PostgreSQL through COPY (Arrow columns in PostgreSQL's
+binary form, each type checked against its column's), the foreign-key checks done once per set
+on PostgreSQL.
 
 The reader's results are compared with the same content read as UTF-8 (the path that decodes
 the whole file first), value by value, row number by row number.

@@ -1,8 +1,9 @@
 """Fast bulk writes of whole frames into a store table: ``COPY … FROM STDIN`` on PostgreSQL
-(Arrow's CSV writer, no Python object per value) and multi-row ``INSERT`` statements through the
-DB-API on SQLite. SQLAlchemy's ``insert(Model), [dict, …]`` (or ``session.add_all``) builds a
-dict or an object per row and binds every value in Python: for the hundreds of thousands of
-result rows of a province's evaluation that is most of the service's time.
+(Arrow columns in PostgreSQL's binary form, no Python object per value) and multi-row ``INSERT``
+statements through the DB-API on SQLite. SQLAlchemy's ``insert(Model), [dict, …]`` (or
+``session.add_all``) builds a dict or an object per row and binds every value in Python: for
+the hundreds of thousands of result rows of a province's evaluation that is most of the
+service's time.
 
 :func:`insert_frame` writes a frame into a mapped table, filling the columns' Python-side
 defaults once and serialising JSON columns; the ingest path uses the lower-level writers for
@@ -128,10 +129,10 @@ def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[s
     1,000,000 facts) and the client formats none; each column is first cast to the Arrow
     type of the table's column (a checked cast). A table with a column type not mapped to
     Arrow here is sent as CSV text written by Arrow (every present value quoted, so an empty
-    text stays ''; a missing one NULL). The network writes run on psycopg's writer thread,
-    so the next block is encoded while the server reads the last."""
+    text stays ''; a missing one NULL). (psycopg's queued writer thread, which would encode
+    the next block while the server reads the last, was measured no faster — the server is the
+    bound — and queues up to 128 MB.)"""
     import pgpq
-    from psycopg.copy import QueuedLibpqWriter
 
     target = _model_table(table)
     n = data.num_rows
@@ -147,7 +148,7 @@ def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[s
         if typed is not None:
             encoder = pgpq.ArrowToPostgresBinaryEncoder(typed.schema)
             sql = f"COPY {target.name} ({quoted}) FROM STDIN (FORMAT binary)"
-            with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
+            with cur.copy(sql) as copy:
                 copy.write(encoder.write_header())
                 for batch in typed.to_batches(max_chunksize=65536):
                     copy.write(encoder.write_batch(batch))
@@ -155,7 +156,7 @@ def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[s
             return
         sql = f"COPY {target.name} ({quoted}) FROM STDIN (FORMAT csv)"
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-        with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
+        with cur.copy(sql) as copy:
             for batch in data.to_batches(max_chunksize=65536):
                 sink = io.BytesIO()
                 pacsv.write_csv(batch, sink, options)
