@@ -360,7 +360,7 @@ def test_every_model_column_travels_in_the_binary_copy_form():
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_binary_copy_writes_each_type_as_its_text_would(engine):
+def test_binary_copy_round_trips_each_type_and_refuses_what_a_column_cannot_hold(engine):
     """``pg_copy`` in PostgreSQL's binary form: each column is cast to its table column's Arrow
     type (checked), values read back as written; a value the column cannot hold raises before
     a row is written; a table with a type the binary form does not map here (``numeric``)
