@@ -217,12 +217,12 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
             assert set(references) == {("enterprises", "id"), ("import_batches", "id")}
             if ok:
                 with bulk.pg_references_checked(dbapi, "facts", references):
-                    _pg_copy(dbapi, "facts", _arrow(rows, copy_columns), constants)
+                    _pg_copy(dbapi, Fact.__table__, _arrow(rows, copy_columns), constants)
                 s.commit()
             else:
                 checked = bulk.pg_references_checked(dbapi, "facts", references)
                 with pytest.raises(psycopg.errors.ForeignKeyViolation), checked:
-                    _pg_copy(dbapi, "facts", _arrow(rows, copy_columns), constants)
+                    _pg_copy(dbapi, Fact.__table__, _arrow(rows, copy_columns), constants)
                 s.rollback()
     with Session(engine) as s:
         stored = s.execute(select(Fact.month, Fact.detail, Fact.raw_value)).all()
@@ -244,7 +244,7 @@ def test_postgres_copy_still_refuses_a_missing_enterprise(engine):
             dbapi, "power_accounts", {("enterprises", "id"): np.array([eid])}
         )
         with pytest.raises(psycopg.errors.UniqueViolation), checked:
-            _pg_copy(dbapi, "power_accounts", accounts, {})
+            _pg_copy(dbapi, PowerAccount.__table__, accounts, {})
         s.rollback()
         assert s.execute(text("SHOW session_replication_role")).scalar() == "origin"
 

@@ -113,15 +113,7 @@ def _copy_schema(table: sa.Table, data: pa.Table) -> pa.Table | None:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _model_table(table: sa.Table | str) -> sa.Table:
-    if isinstance(table, sa.Table):
-        return table
-    from industry_brain.store.models import Base
-
-    return Base.metadata.tables[table]
-
-
-def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[str, Any]) -> None:
+def pg_copy(dbapi: Any, table: sa.Table, data: pa.Table, constants: dict[str, Any]) -> None:
     """``COPY … FROM STDIN`` of Arrow columns, no Python object per value (``write_row`` per
     row was most of a PostgreSQL import's time); ``constants`` become columns of one repeated
     value. The rows travel in PostgreSQL's binary form, encoded from Arrow by pgpq (Rust):
@@ -134,7 +126,6 @@ def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[s
     bound — and queues up to 128 MB.)"""
     import pgpq
 
-    target = _model_table(table)
     n = data.num_rows
     for name, value in constants.items():
         if value is None:
@@ -143,18 +134,18 @@ def pg_copy(dbapi: Any, table: sa.Table | str, data: pa.Table, constants: dict[s
             dictionary = pa.DictionaryArray.from_arrays(np.zeros(n, np.int8), [value])
             data = data.append_column(name, dictionary.cast(dictionary.type.value_type))
     quoted = ", ".join(f'"{c}"' for c in data.column_names)
-    typed = _copy_schema(target, data)
+    typed = _copy_schema(table, data)
     with dbapi.cursor() as cur:
         if typed is not None:
             encoder = pgpq.ArrowToPostgresBinaryEncoder(typed.schema)
-            sql = f"COPY {target.name} ({quoted}) FROM STDIN (FORMAT binary)"
+            sql = f"COPY {table.name} ({quoted}) FROM STDIN (FORMAT binary)"
             with cur.copy(sql) as copy:
                 copy.write(encoder.write_header())
                 for batch in typed.to_batches(max_chunksize=65536):
                     copy.write(encoder.write_batch(batch))
                 copy.write(encoder.finish())
             return
-        sql = f"COPY {target.name} ({quoted}) FROM STDIN (FORMAT csv)"
+        sql = f"COPY {table.name} ({quoted}) FROM STDIN (FORMAT csv)"
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
         with cur.copy(sql) as copy:
             for batch in data.to_batches(max_chunksize=65536):
