@@ -38,8 +38,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Connection, Engine, Float, cast, select
 from sqlalchemy.orm import Session
@@ -286,7 +288,6 @@ RAW_SCHEMA = pa.schema(
 )
 #: DuckDB's memory for precedence and sums; beyond it DuckDB spills to the snapshot's temp folder
 DUCKDB_MEMORY = "2GB"
-_DUCK = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR"}
 #: an incremental refresh re-reads at most this many enterprises; beyond, a full build
 INCREMENTAL_MAX = 50_000
 #: enterprises (by id) per file of a year: a refresh rewrites only the files of the enterprises
@@ -315,14 +316,6 @@ def _raw_facts_sql(
         if ids[1] is not None:
             stmt = stmt.where(Fact.enterprise_id < ids[1])
     return str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-
-
-def _no_raw_facts() -> str:
-    """A DuckDB expression of no raw facts, typed as the raw facts are."""
-    columns = ", ".join(
-        f"NULL::{_DUCK[t]} AS {c}" for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-    )
-    return f"(SELECT {columns} WHERE false)"
 
 
 def _files_sql(files: Iterable[Path | str]) -> str:
@@ -399,7 +392,7 @@ class _RawFacts:
     def _produce(self) -> Iterator[RawPart]:
         if not self.sql:
             for i, bucket in enumerate(self.buckets):
-                yield bucket, _no_raw_facts(), self._end(i)
+                yield bucket, RAW_SCHEMA.empty_table(), self._end(i)
             return
         if self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_pg
@@ -450,7 +443,7 @@ class _RawFacts:
             files = [
                 f for b, f in sorted(staged.items()) if b == bucket or (end is None and b > bucket)
             ]
-            source = f"read_parquet([{_files_sql(files)}])" if files else _no_raw_facts()
+            source = f"read_parquet([{_files_sql(files)}])" if files else RAW_SCHEMA.empty_table()
             yield bucket, source, end
 
     @contextmanager
@@ -569,12 +562,10 @@ def _write_facts(
         """Whether the part (year, bucket) may differ from the base's."""
         return bucket in touched and (changed_years is None or year in changed_years)
 
-    casts = ", ".join(
-        f"CAST({c} AS {_DUCK[t]}) AS {c}"
-        for c, t in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True)
-    )
+    # the text columns are codes in the order of their text (:func:`_coded`): ordering by the
+    # codes is ordering by the text
     order = {
-        "facts": "enterprise_id, year, item, unit, source_dept",
+        "facts": "enterprise_id, year, item_code, unit_code, source_dept_code",
         "electricity_monthly": "enterprise_id, year, month",
     }
 
@@ -583,17 +574,29 @@ def _write_facts(
     # one department per (enterprise, year, item), summing first and ranking the sums gives the
     # same figures from ≈ 3× fewer rows. The monthly electricity keeps the raw months of the
     # department chosen for the enterprise's yearly electricity
-    def reduce(name: str, raw: str) -> str:
-        """The table ``name`` from ``chosen`` (and, for the months, the typed raw facts)."""
+    def reduce(name: str, electricity: int) -> str:
+        """The table ``name`` from ``chosen`` (and, for the months, the bucket's coded raw
+        facts ``raw``); ``electricity``: the code of the item ``electricity`` (-1: none)."""
         if name == "facts":
-            return "SELECT enterprise_id, year, item, value, unit, source_dept FROM chosen"
+            # the text again, and the codes to order by (not written: see ``columns``)
+            return """SELECT c.enterprise_id, c.year, i.text AS item, c.value, u.text AS unit,
+                             d.text AS source_dept, c.item AS item_code, c.unit AS unit_code,
+                             c.source_dept AS source_dept_code
+                      FROM chosen c JOIN text_item i ON i.code = c.item
+                      JOIN text_unit u ON u.code = c.unit
+                      JOIN text_source_dept d ON d.code = c.source_dept"""
         return f"""SELECT enterprise_id, year, month, fsum(value) AS value
-                   FROM {raw} r
+                   FROM raw r
                    SEMI JOIN (SELECT enterprise_id, year, source_dept FROM chosen
-                              WHERE item = 'electricity') c
+                              WHERE item = {electricity}) c
                      USING (enterprise_id, year, source_dept)
-                   WHERE item = 'electricity' AND month > 0
+                   WHERE item = {electricity} AND month > 0
                    GROUP BY enterprise_id, year, month"""
+
+    columns = {
+        "facts": "enterprise_id, year, item, value, unit, source_dept",
+        "electricity_monthly": "enterprise_id, year, month, value",
+    }
 
     keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
     years = (
@@ -618,29 +621,38 @@ def _write_facts(
         if base is not None:
             con.register("affected", pd.DataFrame({"enterprise_id": affected or []}, dtype="int64"))
         for bucket, source, high in parts:
-            arrow = isinstance(source, pa.Table)
-            if arrow:
-                con.register("raw_source", source)
-                source = "raw_source"
             low = bucket * size
             within = f"enterprise_id >= {low}"
             if high is not None:
                 within += f" AND enterprise_id < {high}"
-            # the bucket's raw facts, typed (read twice: summed, and the monthly electricity)
-            typed = f"(SELECT {casts} FROM {source} WHERE {within})"
+            if not isinstance(source, pa.Table):  # staged files: the bucket's rows
+                source = con.sql(f"SELECT * FROM {source} WHERE {within}").to_arrow_table()
+            raw, texts = _coded(source, low, high)
+            electricity = _code_of(texts["item"], "electricity")
+            con.register("raw", raw)
+            for column, values in texts.items():
+                con.register(f"text_{column}", _text_table(values))
+            # summed per department first (then the contested groups ranked): all keys integers
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE summed AS
+                """CREATE OR REPLACE TEMP TABLE summed AS
                     SELECT s.*, coalesce(c.county, '') AS county
                     FROM (SELECT enterprise_id, year, item, unit, source_dept,
                                  fsum(value) AS value
-                          FROM {typed}
+                          FROM raw
                           GROUP BY enterprise_id, year, item, unit, source_dept) s
                     LEFT JOIN counties c USING (enterprise_id)"""
             )
             combos = con.execute(
                 "SELECT DISTINCT county, year, item, source_dept FROM summed ORDER BY ALL"
             ).df()
-            ranks = _precedence_ranks(combos, ranked)
+            # ranked by their text; registered by their codes
+            ranks = _precedence_ranks(
+                combos.assign(
+                    item=_texts(texts["item"], combos["item"]),
+                    source_dept=_texts(texts["source_dept"], combos["source_dept"]),
+                ),
+                ranked,
+            ).assign(item=combos["item"], source_dept=combos["source_dept"])
             # a (county, year, item) that one department alone reports in the bucket needs no
             # ranking: every row of it is chosen (an enterprise lies in one county, so all its
             # rows of a year and item fall in one such group). Only the contested groups —
@@ -663,7 +675,7 @@ def _write_facts(
             )
             con.execute("DROP TABLE summed")
             for name in BY_YEAR:
-                wanted = reduce(name, typed)
+                wanted = reduce(name, electricity)
                 if base is not None:
                     if base_parts is not None:
                         # only the base's files of the parts being rewritten
@@ -675,25 +687,30 @@ def _write_facts(
                     else:
                         files = [scan_path(base.table(name))]
                     if files:
-                        wanted += (
-                            f" UNION ALL SELECT * FROM read_parquet([{_files_sql(files)}])"
+                        wanted = (
+                            f"SELECT {columns[name]} FROM ({wanted})"
+                            f" UNION ALL SELECT {columns[name]}"
+                            f" FROM read_parquet([{_files_sql(files)}])"
                             f" WHERE {keep} AND {within}"
                         )
                     if base_parts is not None:
                         wanted = f"SELECT * FROM ({wanted}) WHERE {years}"
                 if base is None and name == "facts":
-                    table = "chosen"  # the yearly figures as they are: no copy
+                    # the yearly figures named as they are written: no copy of them
+                    table, by = f"({wanted})", order[name]
                 else:
                     con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {wanted}")
+                    # a base's rows carry text, not codes: ordered by the text
                     table = "out"
+                    by = order[name] if base is None else order[name].replace("_code", "")
                 found = con.execute(
                     f"SELECT DISTINCT year, enterprise_id // {size} FROM {table} ORDER BY ALL"
                 ).fetchall()
                 for year, part in found:
                     con.execute(
-                        f"""COPY (SELECT * FROM {table}
+                        f"""COPY (SELECT {columns[name]} FROM {table}
                                   WHERE year = {year} AND enterprise_id // {size} = {part}
-                                  ORDER BY {order[name]})
+                                  ORDER BY {by})
                             TO '{out_dir / name / _part_name(year, part)}' (FORMAT parquet,
                             COMPRESSION zstd)"""
                     )
@@ -701,8 +718,7 @@ def _write_facts(
                 if table == "out":
                     con.execute("DROP TABLE out")
             con.execute("DROP TABLE chosen")
-            if arrow:
-                con.unregister("raw_source")
+            con.unregister("raw")
         rows: dict[str, int] = {}
         for name in BY_YEAR:
             folder = out_dir / name
@@ -712,18 +728,65 @@ def _write_facts(
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
                 # the table's own columns: its reduction of no raw facts
+                raw, texts = _coded(RAW_SCHEMA.empty_table(), 0, None)
+                con.register("raw", raw)
+                for column, values in texts.items():
+                    con.register(f"text_{column}", _text_table(values))
                 con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE chosen AS SELECT enterprise_id, year, item,
-                        value, unit, source_dept FROM {_no_raw_facts()}"""
+                    """CREATE OR REPLACE TEMP TABLE chosen AS SELECT enterprise_id, year, item,
+                        value, unit, source_dept FROM raw"""
                 )
                 con.execute(
-                    f"""COPY ({reduce(name, _no_raw_facts())})
+                    f"""COPY (SELECT {columns[name]} FROM ({reduce(name, -1)}))
                         TO '{folder / "empty.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
                 )
             rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
     finally:
         con.close()
     return rows, (sorted(written) if base is not None else None)
+
+
+def _coded(source: pa.Table, low: int, high: int | None) -> tuple[pa.Table, dict[str, pa.Array]]:
+    """The raw facts of ``source`` in the bucket's id range [``low``, ``high``) (``high`` None:
+    no upper bound), typed as ``RAW_SCHEMA`` with each text column (``item``, ``unit``,
+    ``source_dept``) as int32 codes, and each text column's values in code order — sorted, so
+    that ordering by the codes orders by the text. DuckDB groups, joins and sorts these
+    integers several times faster than the text of millions of facts (a bucket of 8.3 million
+    raw facts: its sums 1.6 → 0.9 s, its yearly files 1.3 → 0.6 s of CPU, measured)."""
+    columns: dict[str, Any] = {}
+    texts: dict[str, pa.Array] = {}
+    ids = source["enterprise_id"].cast(pa.int64())
+    if source.num_rows:
+        least, most = pc.min_max(ids).values()
+        outside = least.as_py() < low or (high is not None and most.as_py() >= high)
+        if outside:  # a refresh's table holds every affected bucket: this bucket's rows
+            keep = pc.greater_equal(ids, low)
+            if high is not None:
+                keep = pc.and_(keep, pc.less(ids, high))
+            source = source.filter(keep)
+    for name, kind in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True):
+        column = source[name].cast(kind)  # checked: SQLite's values carry no type of their own
+        if kind == pa.string():
+            values = pc.unique(column).drop_null()
+            texts[name] = values.take(pc.sort_indices(values))
+            column = pc.index_in(column, value_set=texts[name]).cast(pa.int32())
+        columns[name] = column
+    return pa.table(columns), texts
+
+
+def _code_of(values: pa.Array, text: str) -> int:
+    """The code of ``text`` among a text column's ``values`` (:func:`_coded`), -1 if absent."""
+    return int(pc.index(values, text).as_py())
+
+
+def _texts(values: pa.Array, codes: pd.Series) -> np.ndarray:
+    """The text of each code in ``codes`` (:func:`_coded`)."""
+    return np.asarray(values.to_pylist(), dtype=object)[codes.to_numpy(dtype=np.int64)]
+
+
+def _text_table(values: pa.Array) -> pa.Table:
+    """A text column's codes and values (:func:`_coded`) as a table to join: ``code``, ``text``."""
+    return pa.table({"code": pa.array(range(len(values)), pa.int32()), "text": values})
 
 
 def _link(source: Path, target: Path) -> None:
