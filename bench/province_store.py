@@ -35,7 +35,6 @@ printed; statements slower than 250 ms go to the cluster's log (``pg/log``).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -51,7 +50,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
@@ -59,9 +57,16 @@ from sqlalchemy.orm import Session
 from industry_brain.demo.constants import DEFAULT_SEED, city
 from industry_brain.demo.operational import password_hash
 from industry_brain.ingest.normalize import normalize_name
-from industry_brain.store import migrate
+from industry_brain.store import bulk, migrate
 from industry_brain.store.db import data_dir, make_engine
-from industry_brain.store.models import ImportBatch, User
+from industry_brain.store.models import (
+    Enterprise,
+    EnterpriseName,
+    EnterpriseScale,
+    Fact,
+    ImportBatch,
+    User,
+)
 
 LOADER_VERSION = 1
 #: department file kinds → (department, the fact items its file carries)
@@ -114,17 +119,6 @@ def _timed(say: Say, what: str) -> Iterator[None]:
     t0 = time.perf_counter()
     yield
     say(f"{what} in {time.perf_counter() - t0:.1f}s")
-
-
-def _copy(dbapi: Any, table: str, data: pa.Table) -> None:
-    """``COPY table (columns) FROM STDIN`` of an Arrow table, written as CSV by Arrow (C++)."""
-    cols = ", ".join(f'"{c}"' for c in data.column_names)
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
-        for batch in data.to_batches(max_chunksize=131072):
-            sink = io.BytesIO()
-            pacsv.write_csv(batch, sink, options)
-            cp.write(sink.getbuffer())
 
 
 def _const(value: Any, n: int, type_: pa.DataType) -> pa.Array:
@@ -199,9 +193,9 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
         dbapi = raw.driver_connection
         with _step("copy enterprises", times, say):
             n = ents.num_rows
-            _copy(
+            bulk.pg_copy(
                 dbapi,
-                "enterprises",
+                Enterprise.__table__,
                 pa.table(
                     {
                         "id": ents["enterprise_id"],
@@ -213,10 +207,11 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
                         "batch_id": _const(batch_ids["registration"], n, pa.int64()),
                     }
                 ),
+                {},
             )
-            _copy(
+            bulk.pg_copy(
                 dbapi,
-                "enterprise_names",
+                EnterpriseName.__table__,
                 pa.table(
                     {
                         "enterprise_id": ents["enterprise_id"],
@@ -225,6 +220,7 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
                         "kind": _const("current", n, pa.string()),
                     }
                 ),
+                {},
             )
             dbapi.execute(
                 "SELECT setval(pg_get_serial_sequence('enterprises', 'id'), "
@@ -233,9 +229,9 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
             dbapi.commit()
         with _step("copy scales", times, say):
             m = scales.num_rows
-            _copy(
+            bulk.pg_copy(
                 dbapi,
-                "enterprise_scales",
+                EnterpriseScale.__table__,
                 pa.table(
                     {
                         "enterprise_id": scales["enterprise_id"],
@@ -244,6 +240,7 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
                         "batch_id": _const(batch_ids["stats_annual"], m, pa.int64()),
                     }
                 ),
+                {},
             )
             dbapi.commit()
         drops, creates, adds = _rebuildables(dbapi, "facts")
@@ -279,7 +276,7 @@ def load(engine: Engine, snapshot: Path, say: Say = print) -> dict[str, Any]:
                         "raw_value": pc.cast(value, pa.string()),
                     }
                 )
-                _copy(dbapi, "facts", data)
+                bulk.pg_copy(dbapi, Fact.__table__, data, {})
                 offset += k
             dbapi.commit()
         with _step("facts indexes", times, say):
