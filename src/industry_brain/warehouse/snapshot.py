@@ -228,10 +228,14 @@ def _write_results(
                     continue
             frame, table_runs = table.read(session)
             runs += [{**r, "table": table.name} for r in table_runs]
-            frame = frame[[c for c, _ in table.schema]].copy()
-            for col, kind in table.schema:
-                if _arrow_ready(frame[col], kind):
-                    continue  # Arrow converts it as it is (NaN and None become null)
+            frame = frame[[c for c, _ in table.schema]]
+            # Arrow converts a ready column as it is (NaN and None become null); the frame is
+            # copied only when a column must be normalised (a copy of millions of rows costs
+            # more than the check)
+            unready = [(c, k) for c, k in table.schema if not _arrow_ready(frame[c], k)]
+            if unready:
+                frame = frame.copy()
+            for col, kind in unready:
                 values = frame[col].astype(object).where(frame[col].notna(), None)
                 frame[col] = values if kind == "string" else values.astype(_PANDAS[kind])
             schema = pa.schema([(c, _ARROW[k]) for c, k in table.schema])
