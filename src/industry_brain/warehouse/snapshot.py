@@ -570,10 +570,10 @@ def _write_facts(
         """Whether the part (year, bucket) may differ from the base's."""
         return bucket in touched and (changed_years is None or year in changed_years)
 
-    # the text columns are codes in the order of their text (:func:`_coded`): ordering by the
-    # codes is ordering by the text
+    # in ``chosen`` the text columns are codes in the order of their text (:func:`_coded`):
+    # ordering by the codes is ordering by the text, as a refresh orders its named rows
     order = {
-        "facts": "enterprise_id, year, item_code, unit_code, source_dept_code",
+        "facts": "enterprise_id, year, item, unit, source_dept",
         "electricity_monthly": "enterprise_id, year, month",
     }
 
@@ -586,10 +586,9 @@ def _write_facts(
         """The table ``name`` from ``chosen`` (and, for the months, the bucket's coded raw
         facts ``raw``); ``electricity``: the code of the item ``electricity`` (-1: none)."""
         if name == "facts":
-            # the text again, and the codes to order by (not written: see ``columns``)
+            # the text again (a full build names the codes as it writes: :func:`_write_named`)
             return """SELECT c.enterprise_id, c.year, i.text AS item, c.value, u.text AS unit,
-                             d.text AS source_dept, c.item AS item_code, c.unit AS unit_code,
-                             c.source_dept AS source_dept_code
+                             d.text AS source_dept
                       FROM chosen c JOIN text_item i ON i.code = c.item
                       JOIN text_unit u ON u.code = c.unit
                       JOIN text_source_dept d ON d.code = c.source_dept"""
@@ -605,6 +604,15 @@ def _write_facts(
         "facts": "enterprise_id, year, item, value, unit, source_dept",
         "electricity_monthly": "enterprise_id, year, month, value",
     }
+
+    def use(source: pa.Table, low: int, high: int | None) -> dict[str, pa.Array]:
+        """``source``'s coded rows of the bucket [``low``, ``high``) as the table ``raw`` and
+        each text column's values as ``text_<column>``; returns those values (:func:`_coded`)."""
+        raw, texts = _coded(source, low, high)
+        con.register("raw", raw)
+        for column, values in texts.items():
+            con.register(f"text_{column}", _text_table(values))
+        return texts
 
     keep = "enterprise_id NOT IN (SELECT enterprise_id FROM affected)"
     years = (
@@ -635,12 +643,9 @@ def _write_facts(
                 within += f" AND enterprise_id < {high}"
             if not isinstance(source, pa.Table):  # staged files: the bucket's rows
                 source = con.sql(f"SELECT * FROM {source} WHERE {within}").to_arrow_table()
-            raw, texts = _coded(source, low, high)
+            texts = use(source, low, high)
             del source  # the export's table: only the coded copy is reduced
             electricity = _code_of(texts["item"], "electricity")
-            con.register("raw", raw)
-            for column, values in texts.items():
-                con.register(f"text_{column}", _text_table(values))
             # summed per department first (then the contested groups ranked): all keys integers
             con.execute(
                 """CREATE OR REPLACE TEMP TABLE summed AS
@@ -714,23 +719,20 @@ def _write_facts(
                         coded = con.sql(
                             f"""SELECT {columns[name]} FROM chosen
                                 WHERE year = {year} AND enterprise_id // {size} = {part}
-                                ORDER BY {order[name].replace("_code", "")}"""
+                                ORDER BY {order[name]}"""
                         ).to_arrow_table()
                         _write_named(coded, texts, out_dir / name / _part_name(year, part))
                         written.add(int(year))
                     continue
                 con.execute(f"CREATE OR REPLACE TEMP TABLE out AS {wanted}")
-                # a base's rows carry text, not codes: ordered by the text
-                table = "out"
-                by = order[name] if base is None else order[name].replace("_code", "")
                 found = con.execute(
-                    f"SELECT DISTINCT year, enterprise_id // {size} FROM {table} ORDER BY ALL"
+                    f"SELECT DISTINCT year, enterprise_id // {size} FROM out ORDER BY ALL"
                 ).fetchall()
                 for year, part in found:
                     con.execute(
-                        f"""COPY (SELECT {columns[name]} FROM {table}
+                        f"""COPY (SELECT {columns[name]} FROM out
                                   WHERE year = {year} AND enterprise_id // {size} = {part}
-                                  ORDER BY {by})
+                                  ORDER BY {order[name]})
                             TO '{out_dir / name / _part_name(year, part)}' (FORMAT parquet,
                             COMPRESSION zstd)"""
                     )
@@ -747,10 +749,7 @@ def _write_facts(
                         _link(old, folder / old.name)
             if not any(folder.glob("*.parquet")):
                 # the table's own columns: its reduction of no raw facts
-                raw, texts = _coded(RAW_SCHEMA.empty_table(), 0, None)
-                con.register("raw", raw)
-                for column, values in texts.items():
-                    con.register(f"text_{column}", _text_table(values))
+                use(RAW_SCHEMA.empty_table(), 0, None)
                 con.execute(
                     """CREATE OR REPLACE TEMP TABLE chosen AS SELECT enterprise_id, year, item,
                         value, unit, source_dept FROM raw"""
