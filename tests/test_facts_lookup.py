@@ -6,8 +6,10 @@ index finds the rows. Both stores give the same figures, computed by hand below.
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from industry_brain.store.enterprises import yearly_figures, yearly_figures_stmt
@@ -151,18 +153,62 @@ def test_a_snapshot_bucket_reads_the_current_facts_of_its_ids(engine: Engine) ->
     (``warehouse.snapshot._raw_facts_sql`` with an id range [low, high)): the range holding
     enterprise 1 alone gives its 24 monthly electricity figures and the current revenue
     (the superseded 900 is not read), 25 rows; an open range from enterprise 1 gives both
-    enterprises' 48 + 1 = 49."""
-    from industry_brain.warehouse.snapshot import _raw_facts_sql
+    enterprises' 48 + 1 = 49. On PostgreSQL the enterprise, year and month come packed into one
+    integer (``PACKED_KEY``), which ``_coded`` splits again."""
+    from industry_brain.warehouse.snapshot import PACKED_KEY, _coded, _raw_facts_sql
 
     first, second = _seed(engine)
-    with engine.connect() as conn:
-        alone = conn.execute(text(_raw_facts_sql(conn, None, (first, second)))).all()
-        both = conn.execute(text(_raw_facts_sql(conn, None, (first, None)))).all()
-    assert len(alone) == 25 and {r.enterprise_id for r in alone} == {first}
-    assert [r.value for r in alone if r.item == "revenue"] == [1200.0]
+
+    def read(high: int | None) -> list[dict]:
+        with engine.connect() as conn:
+            result = conn.execute(text(_raw_facts_sql(conn, None, (first, high))))
+            rows = [dict(r._mapping) for r in result]
+        assert (PACKED_KEY in rows[0]) == (engine.dialect.name == "postgresql")
+        coded, texts = _coded(pa.Table.from_pylist(rows), first, high)
+        named = coded.to_pylist()
+        for row in named:
+            for column, values in texts.items():
+                row[column] = values[row[column]].as_py()
+        return named
+
+    alone, both = read(second), read(None)
+    assert len(alone) == 25 and {r["enterprise_id"] for r in alone} == {first}
+    assert {(r["year"], r["month"]) for r in alone if r["item"] == "electricity"} == {
+        (YEAR, m) for m in range(1, 13)
+    }
+    assert [(r["value"], r["month"]) for r in alone if r["item"] == "revenue"] == [(1200.0, 0)]
     # Σ of enterprise 1's electricity, as above: 25,596 kWh
-    assert sum(r.value for r in alone if r.item == "electricity") == 25_596.0
-    assert len(both) == 49 and {r.enterprise_id for r in both} == {first, second}
+    assert sum(r["value"] for r in alone if r["item"] == "electricity") == 25_596.0
+    assert len(both) == 49 and {r["enterprise_id"] for r in both} == {first, second}
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize(("year", "month"), [(2025, 13), (2025, -1), (1899, 0), (10_000, 0)])
+def test_postgresql_refuses_a_fact_outside_the_periods_domain(
+    engine: Engine, year: int, month: int
+) -> None:
+    """Migration 0030's ``ck_facts_period``: a month is 0 (yearly) or 1–12 and a year 1900–9999
+    — what the snapshot's packed key (4 bits of month, 14 of year) holds exactly."""
+    first, _second = _seed(engine)
+    with Session(engine) as s:
+        batch = s.scalar(select(ImportBatch.id).limit(1))
+        s.add(
+            Fact(
+                enterprise_id=first,
+                year=year,
+                month=month,
+                item="revenue",
+                detail="",
+                value=1.0,
+                unit="万元",
+                source_dept="statistics",
+                batch_id=batch,
+            )
+        )
+        with pytest.raises(IntegrityError, match="ck_facts_period"):
+            s.flush()
 
 
 @pytest.mark.parametrize(
@@ -185,3 +231,45 @@ def test_postgresql_hands_a_snapshot_bucket_out_of_the_index_alone(engine: Engin
         )
     assert "Index Only Scan using ix_facts_lookup on facts" in plan, plan
     assert "Heap Fetches: 0" in plan, plan
+
+
+def test_the_packed_key_holds_the_periods_edges(engine: Engine) -> None:
+    """The largest enterprise id PostgreSQL's ``integer`` holds and the domain's first and last
+    periods come back from a snapshot's read exactly (on SQLite the columns come as they are)."""
+    from industry_brain.warehouse.snapshot import _coded, _raw_facts_sql
+
+    top = 2**31 - 1
+    with Session(engine) as s:
+        s.add(Enterprise(id=top, uscc="91330500000000003C", name="丙厂", county_code="330502"))
+        batch = ImportBatch(
+            kind="stats_annual",
+            department="statistics",
+            file_name="edges.csv",
+            file_hash="e" * 64,
+            status="committed",
+        )
+        s.add(batch)
+        s.flush()
+        for year, month in ((1900, 0), (9999, 12), (2025, 7)):
+            s.add(
+                Fact(
+                    enterprise_id=top,
+                    year=year,
+                    month=month,
+                    item="electricity",
+                    detail="",
+                    value=float(year + month),
+                    unit="kWh",
+                    source_dept="power",
+                    batch_id=batch.id,
+                )
+            )
+        s.commit()
+    with engine.connect() as conn:
+        rows = [
+            dict(r._mapping) for r in conn.execute(text(_raw_facts_sql(conn, None, (top, None))))
+        ]
+    coded, _texts = _coded(pa.Table.from_pylist(rows), top, None)
+    got = sorted(coded.select(["enterprise_id", "year", "month", "value"]).to_pylist(), key=str)
+    got = [tuple(r.values()) for r in got]
+    assert sorted(got) == [(top, 1900, 0, 1900.0), (top, 2025, 7, 2032.0), (top, 9999, 12, 10011.0)]

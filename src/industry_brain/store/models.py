@@ -13,6 +13,7 @@ from typing import ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -287,6 +288,11 @@ class Fact(Base):
         # no index of the batch (0029 dropped 0026's BRIN: it cost 9 % of every COPY into the
         # table): a batch's facts are read by the primary key in the id range the batch
         # records (``store.facts.batch_ranges``)
+        # the period's domain, on PostgreSQL (0030): a snapshot's export packs enterprise,
+        # year and month into one integer (``warehouse.snapshot.PACKED_KEY``)
+        CheckConstraint(
+            "year BETWEEN 1900 AND 9999 AND month BETWEEN 0 AND 12", name="period"
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
