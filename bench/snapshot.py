@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from bench.province import _Meter
 from industry_brain.demo import DEMO_TODAY
 from industry_brain.ingest import import_file
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import bulk_reads, make_engine
 from industry_brain.store.models import Enterprise, Fact, ImportBatch
 from industry_brain.warehouse import snapshot as snapshot_module
@@ -52,11 +53,18 @@ def _timed(meter: _Meter, what: str, call: Any) -> tuple[Any, dict[str, Any]]:
     return value, {"seconds": round(seconds, 2), "peak_mb": round(peak)}
 
 
+def _units(session: Session) -> dict[str, str] | None:
+    """The unit of each item as the batches recorded them, as a full build reads them."""
+    return fact_store.batch_units(session, snapshot_module._input_batches(session))
+
+
 def _engine_limit(engine: Engine) -> int:
-    """Drain the snapshot's raw facts query as the store hands it out; returns the bytes
-    (PostgreSQL) or rows (SQLite) drained."""
+    """Drain the snapshot's raw facts query (the columns a full build reads) as the store hands
+    it out; returns the bytes (PostgreSQL) or rows (SQLite) drained."""
+    with Session(engine) as s:
+        with_unit = _units(s) is None
     with engine.connect() as conn:
-        sql = snapshot_module._raw_facts_sql(conn)
+        sql = snapshot_module._raw_facts_sql(conn, None, None, with_unit)
         raw = conn.connection.dbapi_connection
         assert raw is not None
         if conn.dialect.name == "postgresql":
@@ -78,7 +86,7 @@ def _export_alone(session: Session, staging: Path) -> int:
     returns the rows."""
     top = session.scalar(select(func.max(Enterprise.id))) or 0
     buckets = list(range(top // snapshot_module.BUCKET_FIRMS + 1))
-    raw = snapshot_module._RawFacts(session.connection(), staging, None, buckets)
+    raw = snapshot_module._RawFacts(session.connection(), staging, None, buckets, _units(session))
     rows = 0
     with raw.parts() as parts:
         for _bucket, source, _high in parts:

@@ -257,3 +257,47 @@ def test_0029_records_every_batch_fact_range_and_drops_the_brin_index(
         assert summary["fact_id_range"] == [ids[0], ids[1]] and summary["fact_years"] == [2025]
         empty = s.get(ImportBatch, registration).summary
         assert empty["fact_id_range"] == [1, 0] and empty["fact_years"] == []
+
+
+def test_0031_records_every_batch_fact_units(engine: Engine, tmp_path) -> None:
+    """0031 gives every batch written before units were recorded the unit of each item among
+    its facts, found in one pass (a tax batch: 实缴税金 in 万元), an empty record to a batch
+    without facts (registration), and a service's batch written after 0029 without a range
+    (an official list) its empty range too."""
+    from industry_brain.ingest import import_file
+    from industry_brain.store import facts as fact_store
+    from industry_brain.store.models import ImportBatch
+
+    uscc = "91330502MA2B3C4D1U"
+    reg = tmp_path / "reg.csv"
+    reg.write_text(f"统一社会信用代码,企业名称,所属区县,行业代码\n{uscc},甲,吴兴区,1751\n", "utf-8")
+    assert import_file("registration", reg, engine=engine).status == "committed"
+    tax = tmp_path / "tax.csv"
+    tax.write_text(f"纳税人识别号,所属年度,税种,实缴税金(元)\n{uscc},2025,增值税,1000\n", "utf-8")
+    result = import_file("tax", tax, engine=engine)
+    assert result.status == "committed"
+    with Session(engine) as s:
+        assert s.get(ImportBatch, result.batch_id).summary["fact_units"] == {"tax_paid": "万元"}
+        listed = ImportBatch(
+            kind="tier_list", department="economy", file_name="名单.csv", file_hash="t" * 64,
+            status="committed", summary={"titles": 1},
+        )  # fmt: skip
+        s.add(listed)
+        s.commit()
+        listed_id = listed.id
+    migrate.downgrade(engine, "0030_facts_period_check")
+    with Session(engine) as s:  # as batches written before units were recorded
+        for batch in s.scalars(select(ImportBatch)):
+            batch.summary = {k: v for k, v in batch.summary.items() if k != "fact_units"}
+        s.commit()
+        assert fact_store.batch_units(s, [result.batch_id]) is None
+    migrate.upgrade(engine)
+    with Session(engine) as s:
+        by_kind = {b.kind: b.summary for b in s.scalars(select(ImportBatch))}
+        assert by_kind["tax"]["fact_units"] == {"tax_paid": "万元"}
+        assert by_kind["registration"]["fact_units"] == {}
+        assert by_kind["tier_list"]["fact_id_range"] == [1, 0]
+        assert by_kind["tier_list"]["fact_units"] == {} and by_kind["tier_list"]["titles"] == 1
+        ids = list(s.scalars(select(ImportBatch.id)))
+        assert listed_id in ids
+        assert fact_store.batch_units(s, ids) == {"tax_paid": "万元"}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from industry_brain.domains.tiers import declarations as decl
 from industry_brain.domains.tiers import documents, plans, publish, service, titles
 from industry_brain.domains.tiers.models import TiersDeclarationItem, TiersTitle
+from industry_brain.store import facts as fact_store
 from industry_brain.store.models import Enterprise, Fact, ImportBatch
 from industry_brain.warehouse.snapshot import build_snapshot
 from tests.web_fixtures import USCC_NX, USCC_WX, seed
@@ -202,6 +203,9 @@ def test_official_list_lineage_validity_and_warnings(store: Engine, tmp_path: Pa
             "little_giant", 2024, "第六批", "名单.csv", 2)  # fmt: skip
         assert wx.valid_until == date(2026, 12, 31)  # 3 years from 1 January 2024
         assert wx.import_batch_id == out["batch_id"] and wx.enterprise_id is not None
+        # the list's batch writes no facts, and says so (a snapshot's refresh reads none)
+        summary = s.get(ImportBatch, out["batch_id"]).summary
+        assert {k: summary[k] for k in fact_store.NO_FACTS} == fact_store.NO_FACTS
         assert rows[USCC_NX].valid_until == date(2023, 12, 31)
         assert titles.import_list(s, path, "city")["already_known"] == 2
         warned = titles.warnings(s, date(2026, 8, 1))

@@ -512,3 +512,103 @@ def test_postgresql_reads_every_bucket_along_the_index(snapshot, engine, tmp_pat
     assert rows == 8
     after = counters()
     assert (after[0] - before[0], after[1] - before[1]) == (0, len(buckets))
+
+
+def test_units_come_from_the_batches_records_or_else_from_each_fact(snapshot, engine, tmp_path):
+    """Every import records the unit of each item it wrote (``fact_units``); the snapshot names
+    each fact's unit from its item then (on PostgreSQL the export leaves the unit out). The
+    records agree with the stored facts, read here independently; a batch holding facts but no
+    record (written outside the import) makes the units unknown, and the next snapshot reads
+    each fact's own unit again — the new fact's 件 included."""
+    from industry_brain.store import facts as fact_store
+    from industry_brain.warehouse.snapshot import _input_batches
+
+    with Session(engine) as s:
+        stored = dict(s.execute(select(Fact.item, Fact.unit).distinct()).all())
+        assert (
+            fact_store.batch_units(s, _input_batches(s))
+            == stored
+            == {
+                "value_added": "万元",
+                "tax_paid": "万元",
+                "electricity": "千瓦时",
+            }
+        )
+    facts = pd.read_parquet(snapshot.table("facts"))
+    assert dict(zip(facts["item"], facts["unit"], strict=True)) == stored
+    with Session(engine) as s:
+        batch = ImportBatch(
+            kind="manual", department="statistics", file_name="手工.csv", file_hash="m" * 64,
+            status="committed", summary={},
+        )  # fmt: skip
+        s.add(batch)
+        s.flush()
+        a = int(facts["enterprise_id"].min())
+        s.add(
+            Fact(
+                enterprise_id=a, year=2025, month=0, item="products", detail="", value=12.0,
+                unit="件", source_dept="statistics", batch_id=batch.id,
+            )
+        )  # fmt: skip
+        s.commit()
+        assert fact_store.batch_units(s, _input_batches(s)) is None
+    again = build_snapshot(engine, tmp_path / "units-read", incremental=False)
+    named = pd.read_parquet(again.table("facts"))
+    assert dict(zip(named["item"], named["unit"], strict=True)) == {**stored, "products": "件"}
+
+
+def test_batch_units_are_unknown_when_an_item_has_two_units(engine):
+    """Two batches recording one item in two units: the units are not a function of the item,
+    so none is named from it; a batch recording no facts (an empty range) counts for nothing."""
+    from industry_brain.store import facts as fact_store
+
+    with Session(engine) as s:
+        batches = [
+            ImportBatch(
+                kind="manual",
+                department="statistics",
+                file_name=f"{n}.csv",
+                file_hash=n * 64,
+                status="committed",
+                summary=summary,
+            )
+            for n, summary in (
+                ("a", {"fact_id_range": [1, 2], "fact_units": {"coal": "吨"}}),
+                ("b", {"fact_id_range": [3, 3], "fact_units": {"coal": "千克"}}),
+                ("c", dict(fact_store.NO_FACTS)),
+                ("d", {"fact_id_range": [4, 4], "fact_units": {"gas": "万立方米"}}),
+            )
+        ]
+        s.add_all(batches)
+        s.flush()
+        ids = [b.id for b in batches]
+        assert fact_store.batch_units(s, ids) is None
+        assert fact_store.batch_units(s, ids[2:]) == {"gas": "万立方米"}
+        assert fact_store.batch_units(s, ids[:1] + ids[2:]) == {"coal": "吨", "gas": "万立方米"}
+
+
+def test_an_item_without_a_recorded_unit_stops_the_reduction():
+    """Raw facts handed out without units whose item has no recorded unit (an import of a new
+    item committed while the snapshot ran) are refused, not given a guessed unit."""
+    import pyarrow as pa
+
+    from industry_brain.core.errors import ValidationError
+    from industry_brain.warehouse.snapshot import _coded
+
+    raw = pa.table(
+        {
+            "enterprise_id": [1, 1],
+            "year": [2025, 2025],
+            "month": [0, 0],
+            "item": ["revenue", "products"],
+            "value": [1.0, 2.0],
+            "source_dept": ["statistics", "statistics"],
+        }
+    )
+    coded, texts = _coded(raw, 0, None, {"revenue": "万元", "products": "件"})
+    assert texts["unit"].to_pylist() == sorted(["万元", "件"])  # code order is text order
+    units = [texts["unit"][c].as_py() for c in coded["unit"].to_pylist()]
+    assert units == ["万元", "件"]
+    with pytest.raises(ValidationError) as error:
+        _coded(raw, 0, None, {"revenue": "万元"})
+    assert error.value.code == "snapshot.unit_unknown" and "products" in error.value.en

@@ -53,6 +53,9 @@ class LoadStats:
     #: the years of the facts written (recorded with the batch: see
     #: :func:`industry_brain.store.facts.department_ranges`)
     fact_years: set[int] = field(default_factory=set)
+    #: the unit of each item written (recorded with the batch: see
+    #: :func:`industry_brain.store.facts.batch_units`)
+    fact_units: dict[str, str] = field(default_factory=dict)
 
 
 def load(
@@ -228,6 +231,7 @@ def _write_facts(
         _bulk_insert_facts(session, part.constants, part.rows, order)
         stats.facts_inserted += len(part)
         stats.fact_years.update(int(y) for y in np.unique(part.rows["year"].to_numpy()))
+        stats.fact_units[str(part.constants["item"])] = str(part.constants["unit"])
     to_supersede = (
         pd.concat(supersede, ignore_index=True) if supersede else pd.DataFrame(columns=KEY)
     )

@@ -972,6 +972,7 @@ def import_file(
         if status in ("committed", "partial"):
             summary["fact_id_range"] = fact_ids
             summary["fact_years"] = sorted(stats.fact_years)
+            summary["fact_units"] = dict(sorted(stats.fact_units.items()))
         batch.summary = summary
         session.commit()
     return result

@@ -134,6 +134,36 @@ def batch_ranges(session: Session, batch_ids: Sequence[int]) -> list[tuple[int, 
     return [(low, int(high)) for low, high in _merged(out) if high is not None]
 
 
+#: what a batch that writes no facts (a service's certificates, titles, recognitions...)
+#: records in its summary: an empty id range, no years, no units — so that a snapshot's refresh
+#: and export know it without reading a fact
+NO_FACTS: dict[str, Any] = {"fact_id_range": [1, 0], "fact_years": [], "fact_units": {}}
+
+
+def batch_units(session: Session, batch_ids: Sequence[int]) -> dict[str, str] | None:
+    """The unit of each item among the facts of ``batch_ids``, as the batches recorded them
+    (``fact_units``: an import's and an accepted appeal's), or None when that is not known for
+    every fact: a batch that may hold facts (its recorded id range not empty, or none recorded)
+    recorded no units, or one item was recorded with two units. A fact's unit is its item's
+    store unit (``core.units.store_unit`` of the item's dimension) in every write path, so a
+    snapshot can name each fact's unit from its item instead of reading it per fact."""
+    units: dict[str, str] = {}
+    for part in chunks(sorted({int(b) for b in batch_ids})):
+        for (summary,) in session.execute(
+            select(ImportBatch.summary).where(ImportBatch.id.in_(part))
+        ):
+            recorded = (summary or {}).get("fact_units")
+            if not isinstance(recorded, dict):
+                span = recorded_range(summary)
+                if span is None or span[1] >= span[0]:
+                    return None
+                continue
+            for item, unit in recorded.items():
+                if units.setdefault(str(item), str(unit)) != str(unit):
+                    return None
+    return units
+
+
 def recorded_range(summary: dict[str, Any] | None) -> tuple[int, int] | None:
     """The id range of its facts a batch recorded in its summary (``fact_id_range``; empty when
     high < low), or None when it recorded none."""

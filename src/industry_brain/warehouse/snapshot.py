@@ -307,10 +307,14 @@ BUCKET_FIRMS = 50_000
 
 
 def _raw_facts_sql(
-    conn: Any, enterprises: list[int] | None = None, ids: tuple[int, int | None] | None = None
+    conn: Any,
+    enterprises: list[int] | None = None,
+    ids: tuple[int, int | None] | None = None,
+    with_unit: bool = True,
 ) -> str:
     """The store's current facts (``RAW_COLUMNS``): of ``enterprises`` only, or of the ids
-    ``ids`` = [low, high) (high None: no upper bound)."""
+    ``ids`` = [low, high) (high None: no upper bound). ``with_unit`` False: without the unit,
+    which the caller names from the item (:func:`industry_brain.store.facts.batch_units`)."""
     if conn.dialect.name == "postgresql":
         # the enterprise, year and month packed into one bigint (``PACKED_KEY``), split again
         # by Arrow (:func:`_coded`): every column sent costs PostgreSQL's output and ADBC's
@@ -324,7 +328,11 @@ def _raw_facts_sql(
         )
         columns: list[Any] = [
             packed.label(PACKED_KEY),
-            *(getattr(Fact, c) for c in RAW_COLUMNS if c not in _PACKED),
+            *(
+                getattr(Fact, c)
+                for c in RAW_COLUMNS
+                if c not in _PACKED and (with_unit or c != "unit")
+            ),
         ]
     else:
         # typed casts on SQLite, whose values carry no declared type of their own (ADBC infers
@@ -387,6 +395,7 @@ class _RawFacts:
         staging: Path,
         enterprises: list[int] | None,
         buckets: list[int],
+        units: dict[str, str] | None = None,
     ) -> None:
         self.buckets = buckets
         self.staging = staging
@@ -402,15 +411,22 @@ class _RawFacts:
                     Location(field="IB_DATABASE_URL"),
                     str(conn.engine.url),
                 )
+        # the unit of each item, when every batch recorded them (PostgreSQL: one text column
+        # fewer to send and decode per fact; the reduction names each fact's unit from its
+        # item, :func:`_coded`)
+        self.units = units if self.dialect == "postgresql" else None
+        with_unit = self.units is None
         # compiled here, on the caller's connection (its dialect), for the thread
         self.sql: dict[int | None, str] = {}
         if enterprises is not None and not enterprises:
             return
         if self.dialect == "postgresql" and enterprises is None:
             for i, bucket in enumerate(buckets):
-                self.sql[bucket] = _raw_facts_sql(conn, None, (bucket * BUCKET_FIRMS, self._end(i)))
+                self.sql[bucket] = _raw_facts_sql(
+                    conn, None, (bucket * BUCKET_FIRMS, self._end(i)), with_unit
+                )
         else:
-            self.sql[None] = _raw_facts_sql(conn, enterprises)
+            self.sql[None] = _raw_facts_sql(conn, enterprises, None, with_unit)
 
     def _end(self, i: int) -> int | None:
         """The end of the ``i``-th bucket's id range (None: open, the last bucket)."""
@@ -563,6 +579,7 @@ def _write_facts(
     affected: list[int] | None = None,
     changed_years: set[int] | None = None,
     base_parts: dict[str, dict[tuple[int, int], Path]] | None = None,
+    units: dict[str, str] | None = None,
 ) -> tuple[dict[str, int], list[int] | None]:
     """Precedence, yearly sums and monthly electricity by DuckDB from the raw facts, bucket by
     bucket as :class:`_RawFacts` hands them out (memory bounded by a bucket and
@@ -578,8 +595,9 @@ def _write_facts(
     base's file, linked. An appeal's correction of one firm's year thus rewrites one part of
     one year, at any scale. ``base_parts``: the base's files that can be linked
     (:func:`_base_parts`); a base without them (written before the buckets) is read whole and
-    every part written. Returns the row counts and the years with a part written (None: a full
-    build)."""
+    every part written. ``units``: the unit of each item, for raw facts handed out without
+    theirs (:class:`_RawFacts`). Returns the row counts and the years with a part written (None:
+    a full build)."""
     import duckdb
 
     size = BUCKET_FIRMS
@@ -627,7 +645,7 @@ def _write_facts(
     def use(source: pa.Table, low: int, high: int | None) -> dict[str, pa.Array]:
         """``source``'s coded rows of the bucket [``low``, ``high``) as the table ``raw`` and
         each text column's values as ``text_<column>``; returns those values (:func:`_coded`)."""
-        raw, texts = _coded(source, low, high)
+        raw, texts = _coded(source, low, high, units)
         con.register("raw", raw)
         for column, values in texts.items():
             con.register(f"text_{column}", _text_table(values))
@@ -783,13 +801,18 @@ def _write_facts(
     return rows, (sorted(written) if base is not None else None)
 
 
-def _coded(source: pa.Table, low: int, high: int | None) -> tuple[pa.Table, dict[str, pa.Array]]:
+def _coded(
+    source: pa.Table, low: int, high: int | None, units: dict[str, str] | None = None
+) -> tuple[pa.Table, dict[str, pa.Array]]:
     """The raw facts of ``source`` in the bucket's id range [``low``, ``high``) (``high`` None:
     no upper bound), typed as ``RAW_SCHEMA`` with each text column (``item``, ``unit``,
     ``source_dept``) as int32 codes, and each text column's values in code order — sorted, so
     that ordering by the codes orders by the text. DuckDB groups, joins and sorts these
     integers several times faster than the text of millions of facts (a bucket of 8.3 million
-    raw facts: its sums 1.8 → 0.8 s, its yearly files 1.3 → 0.7 s of CPU, measured)."""
+    raw facts: its sums 1.8 → 0.8 s, its yearly files 1.3 → 0.7 s of CPU, measured).
+
+    ``source`` may come with the enterprise, year and month packed (``PACKED_KEY``), and
+    without its units: then each fact's unit is its item's in ``units``."""
     columns: dict[str, Any] = {}
     texts: dict[str, pa.Array] = {}
     if PACKED_KEY in source.column_names:  # PostgreSQL's packed key (:func:`_raw_facts_sql`)
@@ -816,6 +839,9 @@ def _coded(source: pa.Table, low: int, high: int | None) -> tuple[pa.Table, dict
                 keep = pc.and_(keep, pc.less(ids, high))
             source = source.filter(keep)
     for name, kind in zip(RAW_COLUMNS, RAW_SCHEMA.types, strict=True):
+        if name == "unit" and name not in source.column_names:
+            columns[name], texts[name] = _units_of(columns["item"], texts["item"], units or {})
+            continue
         column = source[name].cast(kind)  # checked: SQLite's values carry no type of their own
         if kind == pa.string():
             values = pc.unique(column).drop_null()
@@ -823,6 +849,30 @@ def _coded(source: pa.Table, low: int, high: int | None) -> tuple[pa.Table, dict
             column = pc.index_in(column, value_set=texts[name]).cast(pa.int32())
         columns[name] = column
     return pa.table(columns), texts
+
+
+def _units_of(
+    items: pa.Array | pa.ChunkedArray, item_texts: pa.Array, units: dict[str, str]
+) -> tuple[pa.Array, pa.Array]:
+    """The unit codes of facts whose item codes are ``items`` (:func:`_coded`), each item's unit
+    being ``units[item]``, and the units' text in code order. An item without a recorded unit
+    (an import that brought a new item committed while the snapshot read the batches) stops
+    the snapshot: nothing is guessed; taking it again reads that batch's record too."""
+    names = item_texts.to_pylist()
+    unknown = sorted(name for name in names if name not in units)
+    if unknown:
+        raise ValidationError(
+            "snapshot.unit_unknown",
+            f"快照读取期间出现了未记录单位的指标 {', '.join(unknown)}（可能有导入同时提交），"
+            "请重新生成快照",
+            f"items without a recorded unit appeared while the snapshot read the store "
+            f"({', '.join(unknown)}; an import may have committed meanwhile): take it again",
+            Location(field="facts.unit"),
+            unknown[0],
+        )
+    unit_texts = sorted({units[name] for name in names})
+    per_item = pa.array([unit_texts.index(units[name]) for name in names], pa.int32())
+    return pc.take(per_item, items), pa.array(unit_texts, pa.string())
 
 
 #: rows per Parquet row group of a snapshot file Arrow writes (DuckDB's own default)
@@ -1037,7 +1087,10 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             # the facts handed out bucket by bucket on a connection of their own, in a thread,
             # starting while the result tables are read (bulk: through ADBC on PostgreSQL)
             base_parts = _base_parts(base)
-            raw = _RawFacts(s.connection(), staging, affected, _buckets(base_parts, affected, ents))
+            units = fact_store.batch_units(s, batch_ids)
+            raw = _RawFacts(
+                s.connection(), staging, affected, _buckets(base_parts, affected, ents), units
+            )
             fingerprint = _fingerprint(s, batch_ids)
             parts = stack.enter_context(raw.parts())
             result_rows, runs, result_keys = _write_results(s, out_dir, results_base)
@@ -1082,6 +1135,7 @@ def build_snapshot(engine: Engine, out_dir: Path, incremental: bool = True) -> S
             affected,
             changed_years,
             base_parts,
+            raw.units,
         )
         rows.update(fact_rows)
     finally:

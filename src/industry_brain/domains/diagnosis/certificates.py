@@ -25,6 +25,7 @@ from industry_brain.core.errors import IBError, Location, ValidationError
 from industry_brain.core.uscc import normalize as normalize_uscc
 from industry_brain.domains.diagnosis.models import DiagnosisCertification
 from industry_brain.store import audit
+from industry_brain.store import facts as fact_store
 from industry_brain.store.models import Enterprise, ImportBatch
 
 KINDS = ("lianghua_guanbiao", "dcmm")
@@ -192,7 +193,12 @@ def import_certificates(
         loaded += 1
     batch.rows_loaded, batch.rows_rejected = loaded, len(problems)
     batch.status = "committed" if not problems else "partial"
-    batch.summary = {"certificates": loaded, "already_known": known, "problems": len(problems)}
+    batch.summary = {
+        **fact_store.NO_FACTS,
+        "certificates": loaded,
+        "already_known": known,
+        "problems": len(problems),
+    }
     audit.record(
         session,
         actor,

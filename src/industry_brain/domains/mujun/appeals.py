@@ -276,6 +276,7 @@ def decide(
         **batch.summary,
         "fact_id_range": [fact.id, fact.id],
         "fact_years": [fact.year],
+        "fact_units": {fact.item: fact.unit},
     }
     old_ids = list(
         session.scalars(

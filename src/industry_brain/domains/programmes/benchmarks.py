@@ -29,6 +29,7 @@ from industry_brain.core.uscc import normalize as normalize_uscc
 from industry_brain.domains.programmes.common import enterprise, err, read_rows
 from industry_brain.domains.programmes.models import ProgrammeEvent, ProgrammeRecognition
 from industry_brain.store import audit, codes
+from industry_brain.store import facts as fact_store
 from industry_brain.store.models import Enterprise, ImportBatch
 from industry_brain.store.scope import Scope
 
@@ -160,7 +161,12 @@ def import_list(
         loaded += 1
     batch.rows_loaded, batch.rows_rejected = loaded, len(problems)
     batch.status = "committed" if not problems else "partial"
-    batch.summary = {"recognitions": loaded, "already_known": known, "problems": len(problems)}
+    batch.summary = {
+        **fact_store.NO_FACTS,
+        "recognitions": loaded,
+        "already_known": known,
+        "problems": len(problems),
+    }
     audit.record(
         session,
         actor,

@@ -30,6 +30,7 @@ from industry_brain.core.errors import IBError, Location, NotFoundError
 from industry_brain.domains.programmes.common import ProgrammesError, err, read_rows
 from industry_brain.domains.programmes.models import ProgrammeInvestment
 from industry_brain.store import audit, scoped
+from industry_brain.store import facts as fact_store
 from industry_brain.store.models import ImportBatch, Project
 from industry_brain.store.scope import Scope
 
@@ -187,7 +188,7 @@ def import_list(
         return {"batch_id": None, "splits": 0, "problems": problems, "sheet": sheet}
     batch.rows_loaded, batch.rows_rejected = loaded, len(problems)
     batch.status = "committed" if not problems else "partial"
-    batch.summary = {"splits": loaded, "problems": len(problems)}
+    batch.summary = {**fact_store.NO_FACTS, "splits": loaded, "problems": len(problems)}
     session.flush()
     return {"batch_id": batch.id, "splits": loaded, "problems": problems, "sheet": sheet}
 

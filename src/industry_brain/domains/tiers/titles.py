@@ -28,6 +28,7 @@ from industry_brain.domains.tiers.inputs import TIERS
 from industry_brain.domains.tiers.models import TiersTitle
 from industry_brain.domains.tiers.service import TiersError
 from industry_brain.store import audit
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import chunks
 from industry_brain.store.enterprises import ENTERPRISE_ID
 from industry_brain.store.models import Enterprise, ImportBatch
@@ -191,7 +192,12 @@ def import_list(
     batch.rows_loaded = loaded
     batch.rows_rejected = len(problems)
     batch.status = "committed" if not problems else "partial"
-    batch.summary = {"titles": loaded, "already_known": known, "problems": len(problems)}
+    batch.summary = {
+        **fact_store.NO_FACTS,
+        "titles": loaded,
+        "already_known": known,
+        "problems": len(problems),
+    }
     audit.record(
         session, actor, "tiers.import_list", "import_batch", str(batch.id), {"file": path.name}
     )
