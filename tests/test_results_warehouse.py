@@ -285,3 +285,22 @@ def test_a_store_with_no_enterprise_yet_gives_an_empty_snapshot(
     assert ents.empty and "division" in ents.columns
     facts = _read(snap.path, "duckdb", "facts")
     assert facts.empty and {"enterprise_id", "year", "item", "value"} <= set(facts.columns)
+
+
+def test_a_result_column_of_text_objects_is_written_as_it_is(tmp_path: Path) -> None:
+    """A result column of Python strings and missing values (``None``, NaN) is written as
+    Parquet text without being normalised first; one holding anything else (an integer among
+    the text) is not ready and would be normalised by ``_write_results``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from industry_brain.warehouse.snapshot import _arrow_ready, _write
+
+    text = pd.Series(["2026-01-01", None, np.nan, "v1"], dtype=object)
+    assert _arrow_ready(text, "string")
+    assert _arrow_ready(pd.Series([None, None], dtype=object), "string")
+    assert not _arrow_ready(pd.Series(["a", 1], dtype=object), "string")
+    path = tmp_path / "t.parquet"
+    _write(pd.DataFrame({"on_date": text}), path, pa.schema([("on_date", pa.string())]))
+    assert pq.read_table(path)["on_date"].to_pylist() == ["2026-01-01", None, None, "v1"]

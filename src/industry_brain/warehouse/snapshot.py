@@ -248,7 +248,9 @@ def _arrow_ready(column: pd.Series, kind: str) -> bool:
     nullable) for int64, floats for float64, booleans (plain or nullable) for bool, text for
     string. Anything else (an object column of ints and None, ints with NaN read as floats) is
     normalised value by value first — millions of Python objects at province scale, so only
-    when needed."""
+    when needed. An object column holding only text (and missing values) is ready for string:
+    one C pass over it instead of a copy (the market's 2.6 million matches at province scale
+    carry their run's version and date as such columns)."""
     dtype = column.dtype
     if kind == "int64":
         return pd.api.types.is_integer_dtype(dtype)
@@ -256,7 +258,9 @@ def _arrow_ready(column: pd.Series, kind: str) -> bool:
         return pd.api.types.is_float_dtype(dtype)
     if kind == "bool":
         return pd.api.types.is_bool_dtype(dtype)
-    return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
+    if pd.api.types.is_object_dtype(dtype):
+        return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+    return pd.api.types.is_string_dtype(dtype)
 
 
 def _precedence_ranks(
