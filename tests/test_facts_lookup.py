@@ -148,6 +148,23 @@ def test_sqlite_finds_the_rows_by_the_index(engine: Engine) -> None:
     assert "USING INDEX ix_facts_lookup" in plan, plan
 
 
+def _bucket(engine: Engine, low: int, high: int | None) -> list[dict]:
+    """A snapshot's read of the ids [``low``, ``high``), as the reduction gets it: split and
+    coded by ``_coded`` (on PostgreSQL from the packed key), each code named again."""
+    from industry_brain.warehouse.snapshot import PACKED_KEY, _coded, _raw_facts_sql
+
+    with engine.connect() as conn:
+        result = conn.execute(text(_raw_facts_sql(conn, None, (low, high))))
+        rows = [dict(r._mapping) for r in result]
+    assert (PACKED_KEY in rows[0]) == (engine.dialect.name == "postgresql")
+    coded, texts = _coded(pa.Table.from_pylist(rows), low, high)
+    named = coded.to_pylist()
+    for row in named:
+        for column, values in texts.items():
+            row[column] = values[row[column]].as_py()
+    return named
+
+
 def test_a_snapshot_bucket_reads_the_current_facts_of_its_ids(engine: Engine) -> None:
     """A warehouse snapshot reads the facts bucket by bucket of enterprise ids
     (``warehouse.snapshot._raw_facts_sql`` with an id range [low, high)): the range holding
@@ -155,23 +172,8 @@ def test_a_snapshot_bucket_reads_the_current_facts_of_its_ids(engine: Engine) ->
     (the superseded 900 is not read), 25 rows; an open range from enterprise 1 gives both
     enterprises' 48 + 1 = 49. On PostgreSQL the enterprise, year and month come packed into one
     integer (``PACKED_KEY``), which ``_coded`` splits again."""
-    from industry_brain.warehouse.snapshot import PACKED_KEY, _coded, _raw_facts_sql
-
     first, second = _seed(engine)
-
-    def read(high: int | None) -> list[dict]:
-        with engine.connect() as conn:
-            result = conn.execute(text(_raw_facts_sql(conn, None, (first, high))))
-            rows = [dict(r._mapping) for r in result]
-        assert (PACKED_KEY in rows[0]) == (engine.dialect.name == "postgresql")
-        coded, texts = _coded(pa.Table.from_pylist(rows), first, high)
-        named = coded.to_pylist()
-        for row in named:
-            for column, values in texts.items():
-                row[column] = values[row[column]].as_py()
-        return named
-
-    alone, both = read(second), read(None)
+    alone, both = _bucket(engine, first, second), _bucket(engine, first, None)
     assert len(alone) == 25 and {r["enterprise_id"] for r in alone} == {first}
     assert {(r["year"], r["month"]) for r in alone if r["item"] == "electricity"} == {
         (YEAR, m) for m in range(1, 13)
@@ -236,8 +238,6 @@ def test_postgresql_hands_a_snapshot_bucket_out_of_the_index_alone(engine: Engin
 def test_the_packed_key_holds_the_periods_edges(engine: Engine) -> None:
     """The largest enterprise id PostgreSQL's ``integer`` holds and the domain's first and last
     periods come back from a snapshot's read exactly (on SQLite the columns come as they are)."""
-    from industry_brain.warehouse.snapshot import _coded, _raw_facts_sql
-
     top = 2**31 - 1
     with Session(engine) as s:
         s.add(Enterprise(id=top, uscc="91330500000000003C", name="丙厂", county_code="330502"))
@@ -265,11 +265,7 @@ def test_the_packed_key_holds_the_periods_edges(engine: Engine) -> None:
                 )
             )
         s.commit()
-    with engine.connect() as conn:
-        rows = [
-            dict(r._mapping) for r in conn.execute(text(_raw_facts_sql(conn, None, (top, None))))
-        ]
-    coded, _texts = _coded(pa.Table.from_pylist(rows), top, None)
-    got = sorted(coded.select(["enterprise_id", "year", "month", "value"]).to_pylist(), key=str)
-    got = [tuple(r.values()) for r in got]
-    assert sorted(got) == [(top, 1900, 0, 1900.0), (top, 2025, 7, 2032.0), (top, 9999, 12, 10011.0)]
+    got = sorted(
+        (r["enterprise_id"], r["year"], r["month"], r["value"]) for r in _bucket(engine, top, None)
+    )
+    assert got == [(top, 1900, 0, 1900.0), (top, 2025, 7, 2032.0), (top, 9999, 12, 10011.0)]

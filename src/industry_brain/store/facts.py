@@ -8,7 +8,7 @@ in explanations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -122,16 +122,20 @@ def batch_ranges(session: Session, batch_ids: Sequence[int]) -> list[tuple[int, 
     a COPY into ``facts``: migration 0029) — so a batch's facts are read by the primary key in
     these ranges, always filtered by the batch too (a concurrent import may interleave ids)."""
     out: list[tuple[int, int | None]] = []
-    for part in chunks(sorted({int(b) for b in batch_ids})):
-        for (summary,) in session.execute(
-            select(ImportBatch.summary).where(ImportBatch.id.in_(part))
-        ):
-            recorded = recorded_range(summary)
-            if recorded is None:
-                return None
-            if recorded[1] >= recorded[0]:
-                out.append(recorded)
+    for summary in _summaries(session, batch_ids):
+        recorded = recorded_range(summary)
+        if recorded is None:
+            return None
+        if recorded[1] >= recorded[0]:
+            out.append(recorded)
     return [(low, int(high)) for low, high in _merged(out) if high is not None]
+
+
+def _summaries(session: Session, batch_ids: Sequence[int]) -> Iterator[dict[str, Any] | None]:
+    """The summaries of ``batch_ids``, read a slice of ids at a time (the drivers' parameter
+    limits)."""
+    for part in chunks(sorted({int(b) for b in batch_ids})):
+        yield from session.scalars(select(ImportBatch.summary).where(ImportBatch.id.in_(part)))
 
 
 #: what a batch that writes no facts (a service's certificates, titles, recognitions...)
@@ -148,19 +152,16 @@ def batch_units(session: Session, batch_ids: Sequence[int]) -> dict[str, str] | 
     store unit (``core.units.store_unit`` of the item's dimension) in every write path, so a
     snapshot can name each fact's unit from its item instead of reading it per fact."""
     units: dict[str, str] = {}
-    for part in chunks(sorted({int(b) for b in batch_ids})):
-        for (summary,) in session.execute(
-            select(ImportBatch.summary).where(ImportBatch.id.in_(part))
-        ):
-            recorded = (summary or {}).get("fact_units")
-            if not isinstance(recorded, dict):
-                span = recorded_range(summary)
-                if span is None or span[1] >= span[0]:
-                    return None
-                continue
-            for item, unit in recorded.items():
-                if units.setdefault(str(item), str(unit)) != str(unit):
-                    return None
+    for summary in _summaries(session, batch_ids):
+        recorded = (summary or {}).get("fact_units")
+        if not isinstance(recorded, dict):
+            span = recorded_range(summary)
+            if span is None or span[1] >= span[0]:
+                return None
+            continue
+        for item, unit in recorded.items():
+            if units.setdefault(str(item), str(unit)) != str(unit):
+                return None
     return units
 
 

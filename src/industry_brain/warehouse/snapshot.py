@@ -317,8 +317,9 @@ def _raw_facts_sql(
     with_unit: bool = True,
 ) -> str:
     """The store's current facts (``RAW_COLUMNS``): of ``enterprises`` only, or of the ids
-    ``ids`` = [low, high) (high None: no upper bound). ``with_unit`` False: without the unit,
-    which the caller names from the item (:func:`industry_brain.store.facts.batch_units`)."""
+    ``ids`` = [low, high) (high None: no upper bound). ``with_unit`` False: on PostgreSQL
+    without the unit, which the caller names from the item
+    (:func:`industry_brain.store.facts.batch_units`); SQLite's read always carries it."""
     if conn.dialect.name == "postgresql":
         # the enterprise, year and month packed into one bigint (``PACKED_KEY``), split again
         # by Arrow (:func:`_coded`): every column sent costs PostgreSQL's output and ADBC's
