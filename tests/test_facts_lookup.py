@@ -6,12 +6,14 @@ index finds the rows. Both stores give the same figures, computed by hand below.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from industry_brain.store import facts as fact_store
 from industry_brain.store.enterprises import yearly_figures, yearly_figures_stmt
 from industry_brain.store.models import Enterprise, Fact, ImportBatch
 
@@ -269,3 +271,53 @@ def test_the_packed_key_holds_the_periods_edges(engine: Engine) -> None:
         (r["enterprise_id"], r["year"], r["month"], r["value"]) for r in _bucket(engine, top, None)
     )
     assert got == [(top, 1900, 0, 1900.0), (top, 2025, 7, 2032.0), (top, 9999, 12, 10011.0)]
+
+
+@pytest.mark.parametrize("by", ["enterprise", "range"])
+def test_current_values_keeps_to_the_enterprises_asked(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, by: str
+) -> None:
+    """A read for a few enterprises (a correction's cross-check) goes by enterprise through
+    ``ix_facts_lookup``; for many, it reads the year and keeps their rows: the same figures."""
+    first, second = _seed(engine)
+    if by == "range":
+        monkeypatch.setattr(fact_store, "BY_KEY_MAX", 0)
+    cols = ("enterprise_id", "item", "value")
+    with Session(engine) as s:
+        two = fact_store.current_values(
+            s, ["electricity", "revenue"], [YEAR], columns=cols, enterprise_ids=[second, None]
+        )
+        one = fact_store.current_values(
+            s, ["electricity", "revenue"], [YEAR], columns=cols, enterprise_ids=[first, first]
+        )
+        none = fact_store.current_values(
+            s, ["electricity"], [YEAR], columns=cols, enterprise_ids=[]
+        )
+        with pytest.raises(ValueError, match="enterprise_id"):
+            fact_store.current_values(
+                s, ["revenue"], [YEAR], columns=("value",), enterprise_ids=[1]
+            )
+    # enterprise 2: its 24 monthly figures, Σ = 49,596 kWh (as above), no revenue
+    assert set(two["enterprise_id"]) == {second}
+    assert (len(two), two["value"].sum()) == (24, 49_596.0)
+    # enterprise 1: 24 figures (25,596 kWh) and the corrected revenue 1,200 alone (not 900)
+    power = one.loc[one["item"] == "electricity", "value"]
+    assert (len(power), power.sum()) == (24, 25_596.0)
+    assert one.loc[one["item"] == "revenue", "value"].tolist() == [1200.0]
+    assert none.empty
+
+
+def test_few_enterprises(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert fact_store.few_enterprises(None) is None
+    assert fact_store.few_enterprises(np.array([3.0, 1.0, 3.0, np.nan])) == [1, 3]
+    assert fact_store.few_enterprises([]) == []
+    monkeypatch.setattr(fact_store, "BY_KEY_MAX", 1)
+    assert fact_store.few_enterprises([1, 1]) == [1]
+    assert fact_store.few_enterprises([1, 2]) is None
+
+
+def test_a_read_by_key_fits_one_in_list() -> None:
+    # the loader's read of the figures a file replaces binds its enterprises in one IN list
+    from industry_brain.store.db import IN_CHUNK
+
+    assert fact_store.BY_KEY_MAX <= IN_CHUNK

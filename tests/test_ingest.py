@@ -10,6 +10,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file
+from industry_brain.ingest import load as load_mod
+from industry_brain.ingest.matching import Lookup
 from industry_brain.ingest.review import confirm, open_reviews
 from industry_brain.store import facts
 from industry_brain.store.facts import explain
@@ -255,7 +258,14 @@ def test_department_precedence_keeps_losing_value(registered, tmp_path):
     assert sorted(h["value"] for h in ex["history"]) == [90, 100]
 
 
-def test_matching_by_account_name_former_name_and_review_queue(registered, tmp_path):
+@pytest.mark.parametrize("accounts", ["by key", "all read"])
+def test_matching_by_account_name_former_name_and_review_queue(
+    registered, tmp_path, monkeypatch, accounts
+):
+    # a file of few accounts looks its accounts up by key; a large one reads every stored
+    # account (forced here): the same matches either way
+    if accounts == "all read":
+        monkeypatch.setattr(facts, "BY_KEY_MAX", 0)
     text = (
         "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
         f"3300000001,湖州甲织造有限公司,{A},2025年1月,1000\n"  # USCC → A, account remembered
@@ -368,9 +378,14 @@ def test_electricity_jump_against_last_year(registered, tmp_path):
         assert explain(s, A, 2025, "electricity")["value"] == pytest.approx(120_000)
 
 
+@pytest.mark.parametrize("accounts", ["few", "many"])
 def test_electricity_jump_sums_last_year_and_reads_this_files_own_earlier_year(
-    registered, tmp_path
+    registered, tmp_path, monkeypatch, accounts
 ):
+    # a file of few accounts has only their stored figures sent back; a large one (forced
+    # here) reads the department's year: the same warnings either way
+    if accounts == "many":
+        monkeypatch.setattr(facts, "BY_KEY_MAX", 0)
     head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
     last_year = (
         f"33001,甲,{A},2024年5月,20\n"
@@ -397,6 +412,22 @@ def test_electricity_jump_sums_last_year_and_reads_this_files_own_earlier_year(
     assert "上年同月 200000 千瓦时" in jumps[0][1]
     assert "上年同月 50000 千瓦时" in jumps[1][1]
     assert "上年同月 10000 千瓦时" in jumps[2][1]
+
+
+def test_electricity_jump_finds_accounts_holding_quotes(registered, tmp_path):
+    # the few accounts of a correction are written into the query sent through ADBC on
+    # PostgreSQL: a quote or a backslash in an account stays part of the value
+    head = "户号,户名,统一社会信用代码,月份,用电量(万千瓦时)\n"
+    quoted, other = "33'0\\1", "33'0\\2"
+    last = f"{head}{quoted},甲,{A},2024年5月,1\n{other},甲,{A},2024年5月,5\n"
+    this = f"{head}{quoted},甲,{A},2025年5月,12\n{other},甲,{A},2025年5月,6\n"
+    import_file("power", _write(tmp_path / "a.csv", last), engine=registered)
+    r = import_file("power", _write(tmp_path / "b.csv", this), engine=registered)
+    # 12 / 1 > 10 → warning on row 2; 6 / 5 → nothing
+    assert r.status == "committed"
+    assert [p.location.row for p in r.problems if p.code == "cross.electricity_jump"] == [2]
+    with Session(registered) as s:
+        assert set(s.scalars(select(Fact.detail).where(Fact.year == 2025))) == {quoted, other}
 
 
 def _power_ids(engine, year: int) -> list[int]:
@@ -722,7 +753,30 @@ def _stored_power(engine) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
     return rows
 
 
-def test_large_power_file_keeps_every_cell_and_supersedes_exactly(registered, tmp_path):
+def _replaced_reads(monkeypatch) -> list[str]:
+    """Collects the SQL of the loader's reads of the figures an import may replace (the
+    department's current facts of the file's items and years)."""
+    seen: list[str] = []
+    read = load_mod.read_frame
+
+    def record(bind, stmt, columns):
+        if columns and columns[0] == "old_id":
+            seen.append(" ".join(str(stmt).split()))
+        return read(bind, stmt, columns)
+
+    monkeypatch.setattr(load_mod, "read_frame", record)
+    return seen
+
+
+@pytest.mark.parametrize("by", ["enterprise", "range"])
+def test_large_power_file_keeps_every_cell_and_supersedes_exactly(
+    registered, tmp_path, monkeypatch, by
+):
+    # the figures a file may replace are read by enterprise when it names few (a correction),
+    # else in the department's id ranges: the same outcome either way
+    if by == "range":
+        monkeypatch.setattr(facts, "BY_KEY_MAX", 0)
+    reads = _replaced_reads(monkeypatch)
     # 417 accounts × 12 months - 1 = 5,003 rows: more than the rows above which repeating text
     # is shared between rows, and not a multiple of the rows per INSERT statement
     text, expected = _power_rows(417, lambda k, m: k * 1000 + m * 10 + 0.5)
@@ -755,6 +809,10 @@ def test_large_power_file_keeps_every_cell_and_supersedes_exactly(registered, tm
     r2 = import_file("power", _write(tmp_path / "p2.csv", text2, "gbk"), engine=registered)
     assert r2.status == "committed", r2.problems[:3]
     assert (r2.facts_inserted, r2.facts_superseded, r2.facts_unchanged) == (417, 417, 4586)
+    # one read per import: the file's 5 enterprises by key, or the batches' id ranges
+    assert len(reads) == 2
+    assert all(("facts.enterprise_id IN" in q) == (by == "enterprise") for q in reads)
+    assert all(("facts.id >=" in q or "BETWEEN" in q) == (by == "range") for q in reads)
     stored = _stored_power(registered)
     assert len(stored) == 5003 + 417
     by_id = {f[11]: f for f in stored}
@@ -1024,3 +1082,29 @@ def test_account_codes_in_arrow_equal_pandas_factorize(stored, accounts):
     right = np.array(accounts, dtype=object)
     expected, _ = pd.factorize(np.concatenate([left.to_numpy(dtype=object), right]))
     assert _text_codes(left, right).tolist() == expected.tolist()
+
+
+def test_lookup_reads_few_accounts_by_key(registered, tmp_path, monkeypatch):
+    """``Lookup.accounts_of``: the known accounts among those asked, by key for a few, from the
+    whole table for many — and accounts written during the import count once added."""
+    path = _write(
+        tmp_path / "p.csv",
+        "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
+        f"3300000001,甲,{A},2025年1月,1000\n3300000002,乙,{B},2025年1月,900\n",
+        encoding="gbk",
+    )
+    assert import_file("power", path, engine=registered).status == "committed"
+    with Session(registered) as s:
+        ids = dict(s.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        asked = np.array(["3300000002", None, "3300000009", "3300000002"], dtype=object)
+        few = Lookup(s)
+        assert few.accounts_of(asked) == {"3300000002": ids[B]}
+        assert "by_account" not in few.__dict__  # the table was not read whole
+        few.add_accounts([("3300000009", ids[A])])  # not read yet: nothing to update
+        assert "by_account" not in few.__dict__
+        monkeypatch.setattr(facts, "BY_KEY_MAX", 1)
+        many = Lookup(s)
+        assert many.accounts_of(asked) == {"3300000002": ids[B]}
+        assert many.by_account == {"3300000001": ids[A], "3300000002": ids[B]}
+        many.add_accounts([("3300000009", ids[A])])
+        assert many.accounts_of(["3300000009"]) == {"3300000009": ids[A]}

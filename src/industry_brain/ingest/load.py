@@ -202,7 +202,7 @@ def _write_facts(
             Fact.item.in_(items),
             Fact.year.in_(years),
             Fact.superseded_by.is_(None),
-            *_in_department_ranges(session, dept, years, batch, first_fact_id),
+            *_replaceable(session, dept, years, batch, first_fact_id, parts),
         ),
         ["old_id", *KEY, "old_value"],
     )
@@ -267,11 +267,23 @@ def _write_facts(
         stats.facts_superseded += len(pairs)
 
 
-def _in_department_ranges(
-    session: Session, dept: str, years: list[int], batch: ImportBatch, first_fact_id: int | None
+def _replaceable(
+    session: Session,
+    dept: str,
+    years: list[int],
+    batch: ImportBatch,
+    first_fact_id: int | None,
+    parts: list[_Facts],
 ) -> list[Any]:
-    """The condition that keeps a read of the department's facts to its batches' id ranges
-    (none when they are not known)."""
+    """The condition that keeps the read of the figures the new ones may replace to the
+    enterprises of ``parts`` when they are few (a correction: read through ``ix_facts_lookup``,
+    :func:`~industry_brain.store.facts.few_enterprises`), else to the department's batches' id
+    ranges (none when they are not known)."""
+    few = fact_store.few_enterprises(
+        np.concatenate([p.rows["enterprise_id"].to_numpy() for p in parts])
+    )
+    if few is not None:
+        return [Fact.enterprise_id.in_(few)]
     where = fact_store.in_ranges(
         fact_store.department_ranges(
             session, dept, years, loading=batch, loading_from=first_fact_id
@@ -470,17 +482,17 @@ def _power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> No
     first = np.sort(first)  # each account's first row, in file order
     names = frame["account_name"].to_numpy(dtype=object)[first]
     owners = frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)[first]
+    known = lookup.accounts_of(accounts[first])
     fresh = [
         (a, n or "", int(e))
         for a, n, e in zip(accounts[first], names, owners, strict=True)
-        if a not in lookup.by_account
+        if a not in known
     ]
     if not fresh:
         return
     rows = pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
     bulk.insert_frame(session, PowerAccount, rows)
-    for a, _n, e in fresh:
-        lookup.by_account[a] = e
+    lookup.add_accounts([(a, e) for a, _n, e in fresh])
 
 
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:

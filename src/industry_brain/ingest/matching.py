@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.ingest import normalize
 from industry_brain.ingest.mapping import Mapping
+from industry_brain.store import facts as fact_store
 from industry_brain.store.db import fetch_tuples
 from industry_brain.store.models import (
     Enterprise,
@@ -90,6 +91,30 @@ class Lookup:
         return dict(
             fetch_tuples(self._session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
         )
+
+    def accounts_of(self, accounts: Any) -> dict[str, int]:
+        """Power account → enterprise id for the known ones among ``accounts`` (missing values
+        ignored): from :attr:`by_account` once it is read, or when there are many; for at most
+        :data:`~industry_brain.store.facts.BY_KEY_MAX` distinct accounts (a correction)
+        by their key alone instead of every account of the province. The result is a new dict
+        the caller may extend."""
+        wanted = [a for a in pd.unique(np.asarray(accounts, dtype=object)) if isinstance(a, str)]
+        if "by_account" in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX:
+            known = self.by_account
+            return {a: known[a] for a in wanted if a in known}
+        return dict(
+            fetch_tuples(
+                self._session,
+                select(PowerAccount.account_no, PowerAccount.enterprise_id).where(
+                    PowerAccount.account_no.in_(wanted)
+                ),
+            )
+        )
+
+    def add_accounts(self, pairs: list[tuple[str, int]]) -> None:
+        """Accounts just written to the store (account, enterprise id): known from now on."""
+        if "by_account" in self.__dict__:  # read already; else a later read includes them
+            self.by_account.update(pairs)
 
     @cached_property
     def _name_keys(self) -> list[str]:
@@ -196,8 +221,8 @@ def match_rows(
     if mapping.kind == "power" and "account_no" in frame and (np.isnan(ids) & ~bad_uscc).any():
         # accounts known in the store, plus accounts this file links to exactly one enterprise
         # through rows that carry a USCC
-        known = dict(lookup.by_account)
         accounts_all = frame["account_no"].to_numpy(dtype=object)
+        known = lookup.accounts_of(accounts_all[np.isnan(ids) & ~bad_uscc])
         wanted = set(accounts_all[np.isnan(ids) & ~bad_uscc]) - set(known)
         if wanted:
             sel = ~np.isnan(ids) & pd.Series(accounts_all).isin(wanted).to_numpy()

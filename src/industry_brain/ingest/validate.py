@@ -226,6 +226,7 @@ def _stored_totals(
         sorted({int(y) for y in years[valid]}),
         source_dept=dept,
         columns=("enterprise_id", "year", "value"),
+        enterprise_ids=ent[valid],
     )
     if stored.empty:
         return None
@@ -258,19 +259,24 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
     if not years:
         return
     prev_years = sorted({y - 1 for y in years})
+    account = frame["account_no"].to_numpy(dtype=object, na_value=None)
+    month_col = frame["month"].to_numpy(dtype=float, na_value=np.nan)
+    v = frame["electricity"].to_numpy(dtype=float, na_value=np.nan)
+    valid = ok & ~pd.isna(account) & ~np.isnan(year_col) & ~np.isnan(month_col) & ~np.isnan(v)
+    # a correction's few accounts: only their stored figures are sent back (not the year's)
+    accounts = pd.unique(account[valid])
+    if not len(accounts):
+        return  # no row to compare
     stored = _stored_values(
         session,
         ["electricity"],
         prev_years,
         source_dept="power_grid",
         columns=("detail", "year", "month", "value"),
+        details=[str(a) for a in accounts] if len(accounts) <= fact_store.BY_KEY_MAX else None,
     )
     if stored.empty and not set(prev_years) & set(years):
         return  # no figures of the previous year, in the store or in this file
-    account = frame["account_no"].to_numpy(dtype=object, na_value=None)
-    month_col = frame["month"].to_numpy(dtype=float, na_value=np.nan)
-    v = frame["electricity"].to_numpy(dtype=float, na_value=np.nan)
-    valid = ok & ~pd.isna(account) & ~np.isnan(year_col) & ~np.isnan(month_col) & ~np.isnan(v)
     # last year's figure of each (account, year, month), from the store and from this file's
     # own earlier year, summed (an account's month may be reported for several enterprises);
     # keyed by one integer per (account, year, month) instead of grouping text columns

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,15 @@ ITEM_ALIASES: dict[str, str] = {
 #: the columns :func:`current_values` returns unless told fewer
 FACT_COLUMNS = ("id", "enterprise_id", "year", "month", "item", "detail", "value", "source_dept")
 
+#: a read of stored figures (or power accounts) for at most this many keys — enterprises,
+#: accounts — goes by key (:func:`few_enterprises`, through ``ix_facts_lookup``) instead of
+#: reading the department's id ranges of the years: a county's correction of a few rows then
+#: reads its own enterprises' figures, not the department's whole year (millions of facts at
+#: province scale). Measured at 100,000 firms (16.9 M facts, PostgreSQL, 2026-12-06): a year's
+#: tax for 10,000 enterprises by key 0.15 s against 0.64 s for the year's id ranges (100: 0.06
+#: against 0.58 s); the two meet near 30,000, and the ranges grow with the province
+BY_KEY_MAX = 10_000
+
 
 def current_values(
     session: Session,
@@ -44,18 +54,27 @@ def current_values(
     years: Sequence[int],
     source_dept: str | None = None,
     columns: Sequence[str] = FACT_COLUMNS,
+    enterprise_ids: Any = None,
+    details: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Current (not superseded) facts of ``items`` in ``years`` as a frame of ``columns``
     (any of :data:`FACT_COLUMNS`). Ask only for the columns used: a cross-check of a province's
     power file reads millions of last year's figures, and every column read costs a Python
     object per row. With ``source_dept``, only the id ranges of that department's batches of
-    those years are read (:func:`department_ranges`). Within
+    those years are read (:func:`department_ranges`). ``enterprise_ids`` (the enterprises the
+    caller needs, repeats and missing values allowed) keeps the read to their facts; when they
+    are few (:func:`few_enterprises`) it goes by enterprise instead of by id range. ``details``
+    (e.g. a few power accounts) keeps it to the facts of those details, filtered in the
+    database (the facts have no index of the detail: the rows are still scanned there, but
+    only theirs travel). Within
     :func:`~industry_brain.store.db.bulk_reads` on PostgreSQL the rows come through ADBC (what
     is committed, on a connection of its own)."""
     unknown = [c for c in columns if c not in FACT_COLUMNS]
     if unknown:
         raise ValueError(f"not a fact column: {', '.join(unknown)}")
     cols = [getattr(Fact, c) for c in columns]
+    if enterprise_ids is not None and "enterprise_id" not in columns:
+        raise ValueError("enterprise_ids needs the enterprise_id column")
     if not items or not years:
         return pd.DataFrame(columns=list(columns))
     stmt = select(*cols).where(
@@ -65,10 +84,42 @@ def current_values(
     )
     if source_dept:
         stmt = stmt.where(Fact.source_dept == source_dept)
+    if details is not None:
+        stmt = stmt.where(Fact.detail.in_(list(details)))
+    few = few_enterprises(enterprise_ids)
+    if few is not None:
+        if not few:
+            return pd.DataFrame(columns=list(columns))
+        return pd.concat(
+            [
+                select_frame(session, stmt.where(Fact.enterprise_id.in_(part)), list(columns))
+                for part in chunks(few)
+            ],
+            ignore_index=True,
+        )
+    if source_dept:
         where = in_ranges(department_ranges(session, source_dept, years))
         if where is not None:
             stmt = stmt.where(where)
-    return select_frame(session, stmt, list(columns))
+    frame = select_frame(session, stmt, list(columns))
+    if enterprise_ids is not None:
+        wanted = pd.unique(pd.Series(np.asarray(enterprise_ids, dtype=float)).dropna())
+        frame = frame.loc[frame["enterprise_id"].isin(wanted)].reset_index(drop=True)
+    return frame
+
+
+def few_enterprises(enterprise_ids: Any) -> list[int] | None:
+    """The distinct enterprise ids among ``enterprise_ids`` (any array-like; missing values
+    ignored) when there are at most :data:`BY_KEY_MAX` of them, for a read by enterprise
+    (``Fact.enterprise_id.in_``, through ``ix_facts_lookup``); None when none were given or
+    there are more (then the department's id ranges are cheaper to read)."""
+    if enterprise_ids is None:
+        return None
+    values = pd.Series(np.asarray(enterprise_ids, dtype=float)).dropna()
+    distinct = values.drop_duplicates()
+    if len(distinct) > BY_KEY_MAX:
+        return None
+    return sorted(int(v) for v in distinct)
 
 
 def department_ranges(
