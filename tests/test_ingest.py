@@ -1084,9 +1084,10 @@ def test_account_codes_in_arrow_equal_pandas_factorize(stored, accounts):
     assert _text_codes(left, right).tolist() == expected.tolist()
 
 
-def test_lookup_reads_few_accounts_by_key(registered, tmp_path, monkeypatch):
-    """``Lookup.accounts_of``: the known accounts among those asked, by key for a few, from the
-    whole table for many — and accounts written during the import count once added."""
+def test_lookup_reads_few_keys_by_key(registered, tmp_path, monkeypatch):
+    """``Lookup.accounts_of`` and ``usccs_of``: the known keys among those asked, by key for a
+    few, from the whole table for many — and keys written during the import count once
+    added."""
     path = _write(
         tmp_path / "p.csv",
         "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
@@ -1108,3 +1109,13 @@ def test_lookup_reads_few_accounts_by_key(registered, tmp_path, monkeypatch):
         assert many.by_account == {"3300000001": ids[A], "3300000002": ids[B]}
         many.add_accounts([("3300000009", ids[A])])
         assert many.accounts_of(["3300000009"]) == {"3300000009": ids[A]}
+        # USCCs the same way: by key for a few, and the registry once read
+        monkeypatch.setattr(facts, "BY_KEY_MAX", 10)
+        usccs = Lookup(s)
+        assert usccs.usccs_of(np.array([B, None, "91330000MA00000000", B], dtype=object)) == {
+            B: ids[B]
+        }
+        assert "by_uscc" not in usccs.__dict__
+        assert usccs.by_uscc == ids
+        usccs.add_usccs([("91330000MA00000000", 99)])
+        assert usccs.usccs_of(["91330000MA00000000"]) == {"91330000MA00000000": 99}

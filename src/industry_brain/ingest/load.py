@@ -345,7 +345,8 @@ def _registration(
     formers = col("former_names")
     new_rows, changed = [], []
     name_rows: list[dict[str, Any]] = []
-    existing_ids = {u: lookup.by_uscc[u] for u in usccs if u in lookup.by_uscc}
+    known = lookup.usccs_of(usccs)
+    existing_ids = {u: known[u] for u in usccs if u in known}
     current = {
         e.id: e
         for chunk in chunks(list(existing_ids.values()))
@@ -397,8 +398,8 @@ def _registration(
                 select(Enterprise.uscc, Enterprise.id).where(Enterprise.batch_id == batch.id)
             ).all()
         )
+        lookup.add_usccs([(r["uscc"], ids[r["uscc"]]) for r in new_rows])
         for r in new_rows:
-            lookup.by_uscc[r["uscc"]] = ids[r["uscc"]]
             name_rows.append(
                 {"enterprise_id": ids[r["uscc"]], "name": r["name"], "kind": "current"}
             )

@@ -47,13 +47,15 @@ class Lookup:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self.by_uscc: dict[str, int] = dict(
-            fetch_tuples(session, select(Enterprise.uscc, Enterprise.id))
-        )
 
     @classmethod
     def load(cls, session: Session) -> Lookup:
         return cls(session)
+
+    @cached_property
+    def by_uscc(self) -> dict[str, int]:
+        """USCC → enterprise id, every enterprise of the store."""
+        return dict(fetch_tuples(self._session, select(Enterprise.uscc, Enterprise.id)))
 
     @cached_property
     def _registered(self) -> tuple[dict[int, str], dict[int, str]]:
@@ -92,24 +94,33 @@ class Lookup:
             fetch_tuples(self._session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
         )
 
+    def usccs_of(self, usccs: Any) -> dict[str, int]:
+        """USCC → enterprise id for the registered ones among ``usccs`` (:meth:`_known`)."""
+        return self._known(usccs, "by_uscc", Enterprise.uscc, Enterprise.id)
+
     def accounts_of(self, accounts: Any) -> dict[str, int]:
-        """Power account → enterprise id for the known ones among ``accounts`` (missing values
-        ignored): from :attr:`by_account` once it is read, or when there are many; for at most
-        :data:`~industry_brain.store.facts.BY_KEY_MAX` distinct accounts (a correction)
-        by their key alone instead of every account of the province. The result is a new dict
-        the caller may extend."""
-        wanted = [a for a in pd.unique(np.asarray(accounts, dtype=object)) if isinstance(a, str)]
-        if "by_account" in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX:
-            known = self.by_account
-            return {a: known[a] for a in wanted if a in known}
-        return dict(
-            fetch_tuples(
-                self._session,
-                select(PowerAccount.account_no, PowerAccount.enterprise_id).where(
-                    PowerAccount.account_no.in_(wanted)
-                ),
-            )
-        )
+        """Power account → enterprise id for the known ones among ``accounts`` (:meth:`_known`)."""
+        account, owner = PowerAccount.account_no, PowerAccount.enterprise_id
+        return self._known(accounts, "by_account", account, owner)
+
+    def _known(self, values: Any, whole: str, key: Any, target: Any) -> dict[str, int]:
+        """Key → enterprise id for the stored keys among ``values`` (missing values ignored):
+        from the whole table's map ``whole`` once it is read, or when there are many; for at
+        most :data:`~industry_brain.store.facts.BY_KEY_MAX` distinct keys (a correction) by
+        those keys alone, instead of every enterprise or account of the province. The result
+        is a new dict the caller may extend; it sees what this import's transaction wrote."""
+        wanted = [v for v in pd.unique(np.asarray(values, dtype=object)) if isinstance(v, str)]
+        if whole in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX:
+            known = getattr(self, whole)
+            return {v: known[v] for v in wanted if v in known}
+        if not wanted:
+            return {}
+        return dict(fetch_tuples(self._session, select(key, target).where(key.in_(wanted))))
+
+    def add_usccs(self, pairs: list[tuple[str, int]]) -> None:
+        """Enterprises just registered (USCC, id): known from now on."""
+        if "by_uscc" in self.__dict__:  # read already; else a later read includes them
+            self.by_uscc.update(pairs)
 
     def add_accounts(self, pairs: list[tuple[str, int]]) -> None:
         """Accounts just written to the store (account, enterprise id): known from now on."""
@@ -172,7 +183,11 @@ def match_rows(
     """Set ``frame["enterprise_id"]`` (NaN where unmatched); return review-queue entries."""
     n = len(frame)
     if mapping.kind == "registration":
-        ids = map_values(frame["uscc"], lookup.by_uscc) if "uscc" in frame else np.full(n, np.nan)
+        ids = (
+            map_values(frame["uscc"], lookup.usccs_of(frame["uscc"]))
+            if "uscc" in frame
+            else np.full(n, np.nan)
+        )
         frame["enterprise_id"] = pd.array(ids, dtype="Float64")
         return []
 
@@ -200,7 +215,7 @@ def match_rows(
     ids = np.full(n, np.nan)
     method = np.full(n, "", dtype=object)
     if uscc_col in frame:
-        mapped = map_values(frame[uscc_col], lookup.by_uscc)
+        mapped = map_values(frame[uscc_col], lookup.usccs_of(frame[uscc_col]))
         hit = ~np.isnan(mapped)
         ids[hit] = mapped[hit]
         method[hit] = "uscc"
