@@ -1094,9 +1094,9 @@ def test_account_codes_in_arrow_equal_pandas_factorize(stored, accounts):
 
 
 def test_lookup_reads_few_keys_by_key(registered, tmp_path, monkeypatch):
-    """``Lookup.accounts_of`` and ``usccs_of``: the known keys among those asked, by key for a
-    few, from the whole table for many — and keys written during the import count once
-    added."""
+    """``Lookup.accounts_of``, ``usccs_of`` and ``names_of``: the known keys among those asked,
+    by key for a few, from the whole table for many — and keys written during the import count
+    once added."""
     path = _write(
         tmp_path / "p.csv",
         "户号,户名,统一社会信用代码,月份,用电量(千瓦时)\n"
@@ -1128,3 +1128,13 @@ def test_lookup_reads_few_keys_by_key(registered, tmp_path, monkeypatch):
         assert usccs.by_uscc == ids
         usccs.add_usccs([("91330000MA00000000", 99)])
         assert usccs.usccs_of(["91330000MA00000000"]) == {"91330000MA00000000": 99}
+        # names (current and former) the same way: by key, or from every name once read
+        from industry_brain.ingest.normalize import normalize_name
+
+        common, former = normalize_name(["湖州共同纺织厂", "南浔丙电池厂"]).to_pylist()
+        names = Lookup(s)
+        asked_names = [common, None, "没有这家", former, common]
+        assert names.names_of(asked_names) == {common: {ids[D], ids[E]}, former: {ids[B]}}
+        assert "by_name" not in names.__dict__
+        assert names.by_name[common] == {ids[D], ids[E]}
+        assert names.names_of(asked_names) == {common: {ids[D], ids[E]}, former: {ids[B]}}

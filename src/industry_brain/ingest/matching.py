@@ -75,17 +75,22 @@ class Lookup:
     @cached_property
     def by_name(self) -> dict[str, set[int]]:
         """Normalised name (current, former 曾用名, or confirmed by an officer) → enterprise ids."""
-        by_name: dict[str, set[int]] = defaultdict(set)
-        for eid, norm in fetch_tuples(
-            self._session, select(EnterpriseName.enterprise_id, EnterpriseName.normalized)
-        ):
-            by_name[norm].add(eid)
-        for eid, value in fetch_tuples(
-            self._session,
-            select(MatchAlias.enterprise_id, MatchAlias.value).where(MatchAlias.kind == "name"),
-        ):
-            by_name[value].add(eid)
-        return dict(by_name)
+        return self._names()
+
+    def _names(self, only: list[str] | None = None) -> dict[str, set[int]]:
+        """Normalised name → enterprise ids from the names and the confirmed aliases, all of
+        them or ``only`` these names (through the names' indexes)."""
+        found: dict[str, set[int]] = defaultdict(set)
+        names = select(EnterpriseName.enterprise_id, EnterpriseName.normalized)
+        aliases = select(MatchAlias.enterprise_id, MatchAlias.value)
+        aliases = aliases.where(MatchAlias.kind == "name")
+        if only is not None:
+            names = names.where(EnterpriseName.normalized.in_(only))
+            aliases = aliases.where(MatchAlias.value.in_(only))
+        for stmt in (names, aliases):
+            for eid, name in fetch_tuples(self._session, stmt):
+                found[name].add(eid)
+        return dict(found)
 
     @cached_property
     def by_account(self) -> dict[str, int]:
@@ -94,25 +99,44 @@ class Lookup:
             fetch_tuples(self._session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
         )
 
+    def names_of(self, names: Any) -> dict[str, set[int]]:
+        """Normalised name → enterprise ids for the known ones among ``names`` (current, former
+        or confirmed; :meth:`_few`)."""
+        wanted = self._few(names, "by_name")
+        if wanted is None:
+            return self._subset(names, self.by_name)
+        return self._names(wanted) if wanted else {}
+
     def usccs_of(self, usccs: Any) -> dict[str, int]:
-        """USCC → enterprise id for the registered ones among ``usccs`` (:meth:`_known`)."""
-        return self._known(usccs, "by_uscc", Enterprise.uscc, Enterprise.id)
+        """USCC → enterprise id for the registered ones among ``usccs`` (:meth:`_few`)."""
+        wanted = self._few(usccs, "by_uscc")
+        if wanted is None:
+            return self._subset(usccs, self.by_uscc)
+        return self._keyed(Enterprise.uscc, Enterprise.id, wanted)
 
     def accounts_of(self, accounts: Any) -> dict[str, int]:
-        """Power account → enterprise id for the known ones among ``accounts`` (:meth:`_known`)."""
-        account, owner = PowerAccount.account_no, PowerAccount.enterprise_id
-        return self._known(accounts, "by_account", account, owner)
+        """Power account → enterprise id for the known ones among ``accounts`` (:meth:`_few`)."""
+        wanted = self._few(accounts, "by_account")
+        if wanted is None:
+            return self._subset(accounts, self.by_account)
+        return self._keyed(PowerAccount.account_no, PowerAccount.enterprise_id, wanted)
 
-    def _known(self, values: Any, whole: str, key: Any, target: Any) -> dict[str, int]:
-        """Key → enterprise id for the stored keys among ``values`` (missing values ignored):
-        from the whole table's map ``whole`` once it is read, or when there are many; for at
-        most :data:`~industry_brain.store.facts.BY_KEY_MAX` distinct keys (a correction) by
-        those keys alone, instead of every enterprise or account of the province. The result
-        is a new dict the caller may extend; it sees what this import's transaction wrote."""
-        wanted = [v for v in pd.unique(np.asarray(values, dtype=object)) if isinstance(v, str)]
-        if whole in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX:
-            known = getattr(self, whole)
-            return {v: known[v] for v in wanted if v in known}
+    def _few(self, values: Any, whole: str) -> list[str] | None:
+        """The distinct keys among ``values`` (missing values ignored) when they are to be read
+        by key — at most :data:`~industry_brain.store.facts.BY_KEY_MAX` of them (a correction)
+        and the whole table's map ``whole`` not read yet — instead of every enterprise, name or
+        account of the province; None when the whole map answers. Either way the caller gets
+        a new dict it may extend, which sees what this import's transaction wrote."""
+        if whole in self.__dict__:
+            return None
+        wanted = _distinct(values)
+        return wanted if len(wanted) <= fact_store.BY_KEY_MAX else None
+
+    @staticmethod
+    def _subset(values: Any, known: dict[str, Any]) -> dict[str, Any]:
+        return {v: known[v] for v in _distinct(values) if v in known}
+
+    def _keyed(self, key: Any, target: Any, wanted: list[str]) -> dict[str, int]:
         if not wanted:
             return {}
         return dict(fetch_tuples(self._session, select(key, target).where(key.in_(wanted))))
@@ -152,6 +176,11 @@ class Lookup:
                 if entry not in out:
                     out.append(entry)
         return out[:limit]
+
+
+def _distinct(values: Any) -> list[str]:
+    """The distinct texts among ``values`` in order of appearance (missing values dropped)."""
+    return [v for v in pd.unique(np.asarray(values, dtype=object)) if isinstance(v, str)]
 
 
 def _norm_names(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
@@ -254,12 +283,14 @@ def match_rows(
     ambiguous = np.zeros(n, dtype=bool)
     need = np.isnan(ids) & ~has_valid_uscc & ~bad_uscc
     names = _norm_names(frame, name_col, need)
+    known_names: dict[str, set[int]] = {}
     if need.any():
         uniq = pd.unique(names[need & pd.notna(names)])
+        known_names = lookup.names_of(uniq)
         resolved: dict[str, float] = {}
         multi: set[str] = set()
         for nm in uniq:
-            hits = lookup.by_name.get(nm, set())
+            hits = known_names.get(nm, set())
             if len(hits) == 1:
                 resolved[nm] = float(next(iter(hits)))
             elif len(hits) > 1:
@@ -322,7 +353,7 @@ def match_rows(
         if ambiguous[i]:
             candidates = [
                 {"enterprise_id": e, "uscc": lookup.usccs[e], "name": lookup.names[e]}
-                for e in sorted(lookup.by_name[names[i]])
+                for e in sorted(known_names[names[i]])
             ]
         else:
             candidates = lookup.candidates(names[i])
