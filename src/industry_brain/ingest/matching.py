@@ -10,6 +10,7 @@ match is remembered (``match_aliases`` / ``power_accounts``) for the next import
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -102,39 +103,35 @@ class Lookup:
     def names_of(self, names: Any) -> dict[str, set[int]]:
         """Normalised name → enterprise ids for the known ones among ``names`` (current, former
         or confirmed; :meth:`_few`)."""
-        wanted = self._few(names, "by_name")
-        if wanted is None:
-            return self._subset(names, self.by_name)
+        wanted, whole = self._few(names, "by_name")
+        if whole:
+            return _subset(wanted, self.by_name)
         return self._names(wanted) if wanted else {}
 
     def usccs_of(self, usccs: Any) -> dict[str, int]:
         """USCC → enterprise id for the registered ones among ``usccs`` (:meth:`_few`)."""
-        wanted = self._few(usccs, "by_uscc")
-        if wanted is None:
-            return self._subset(usccs, self.by_uscc)
+        wanted, whole = self._few(usccs, "by_uscc")
+        if whole:
+            return _subset(wanted, self.by_uscc)
         return self._keyed(Enterprise.uscc, Enterprise.id, wanted)
 
     def accounts_of(self, accounts: Any) -> dict[str, int]:
         """Power account → enterprise id for the known ones among ``accounts`` (:meth:`_few`)."""
-        wanted = self._few(accounts, "by_account")
-        if wanted is None:
-            return self._subset(accounts, self.by_account)
+        wanted, whole = self._few(accounts, "by_account")
+        if whole:
+            return _subset(wanted, self.by_account)
         return self._keyed(PowerAccount.account_no, PowerAccount.enterprise_id, wanted)
 
-    def _few(self, values: Any, whole: str) -> list[str] | None:
-        """The distinct keys among ``values`` (missing values ignored) when they are to be read
-        by key — at most :data:`~industry_brain.store.facts.BY_KEY_MAX` of them (a correction)
-        and the whole table's map ``whole`` not read yet — instead of every enterprise, name or
-        account of the province; None when the whole map answers. Either way the caller gets
-        a new dict it may extend, which sees what this import's transaction wrote."""
-        if whole in self.__dict__:
-            return None
+    def _few(self, values: Any, whole: str) -> tuple[list[str], bool]:
+        """The distinct keys among ``values`` (missing values ignored; pass distinct values
+        where they are at hand, as :func:`map_values` does), and whether the whole table's map
+        ``whole`` answers for them: when it is read already, or for more than
+        :data:`~industry_brain.store.facts.BY_KEY_MAX` keys; else they are read by key (a
+        correction), instead of every enterprise, name or account of the province. Either way
+        the caller gets a new dict it may extend, which sees what this import's transaction
+        wrote."""
         wanted = _distinct(values)
-        return wanted if len(wanted) <= fact_store.BY_KEY_MAX else None
-
-    @staticmethod
-    def _subset(values: Any, known: dict[str, Any]) -> dict[str, Any]:
-        return {v: known[v] for v in _distinct(values) if v in known}
+        return wanted, whole in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX
 
     def _keyed(self, key: Any, target: Any, wanted: list[str]) -> dict[str, int]:
         if not wanted:
@@ -178,6 +175,10 @@ class Lookup:
         return out[:limit]
 
 
+def _subset(keys: list[str], known: dict[str, Any]) -> dict[str, Any]:
+    return {k: known[k] for k in keys if k in known}
+
+
 def _distinct(values: Any) -> list[str]:
     """The distinct texts among ``values`` in order of appearance (missing values dropped)."""
     return [v for v in pd.unique(np.asarray(values, dtype=object)) if isinstance(v, str)]
@@ -192,9 +193,15 @@ def _norm_names(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarra
     return out
 
 
-def map_values(values: Any, mapping: dict[Any, int]) -> np.ndarray:
-    """Vectorised dict lookup: factorise, look up each distinct value once, take back."""
+def map_values(
+    values: Any, mapping: dict[Any, int] | Callable[[np.ndarray], dict[Any, int]]
+) -> np.ndarray:
+    """Vectorised dict lookup: factorise, look up each distinct value once, take back.
+    ``mapping`` may be a function of the distinct values that returns the dict (e.g.
+    :meth:`Lookup.usccs_of`: only those are looked up, and the values are made distinct once)."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    if callable(mapping):
+        mapping = mapping(uniques)
     looked = np.array([mapping.get(u, np.nan) for u in uniques], dtype=float)
     out = np.full(len(codes), np.nan)
     has = codes >= 0
@@ -212,11 +219,7 @@ def match_rows(
     """Set ``frame["enterprise_id"]`` (NaN where unmatched); return review-queue entries."""
     n = len(frame)
     if mapping.kind == "registration":
-        ids = (
-            map_values(frame["uscc"], lookup.usccs_of(frame["uscc"]))
-            if "uscc" in frame
-            else np.full(n, np.nan)
-        )
+        ids = map_values(frame["uscc"], lookup.usccs_of) if "uscc" in frame else np.full(n, np.nan)
         frame["enterprise_id"] = pd.array(ids, dtype="Float64")
         return []
 
@@ -244,7 +247,7 @@ def match_rows(
     ids = np.full(n, np.nan)
     method = np.full(n, "", dtype=object)
     if uscc_col in frame:
-        mapped = map_values(frame[uscc_col], lookup.usccs_of(frame[uscc_col]))
+        mapped = map_values(frame[uscc_col], lookup.usccs_of)
         hit = ~np.isnan(mapped)
         ids[hit] = mapped[hit]
         method[hit] = "uscc"
