@@ -44,7 +44,9 @@ class Lookup:
     """In-memory indexes of the store used to match one import (read once per import, each
     when first needed: a file whose rows all carry a known USCC never reads the names, and only
     a power file reads the power accounts — at province scale each is hundreds of thousands of
-    rows). Read as the driver's plain tuples, in the import's session."""
+    rows). A file with few distinct keys (a correction) reads only those, by key
+    (:meth:`usccs_of`, :meth:`accounts_of`, :meth:`names_of`). Read as the driver's plain
+    tuples, in the import's session."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
