@@ -1138,3 +1138,8 @@ def test_lookup_reads_few_keys_by_key(registered, tmp_path, monkeypatch):
         assert "by_name" not in names.__dict__
         assert names.by_name[common] == {ids[D], ids[E]}
         assert names.names_of(asked_names) == {common: {ids[D], ids[E]}, former: {ids[B]}}
+        # a key holding NUL is never stored (and PostgreSQL takes no NUL in a parameter)
+        fresh = Lookup(s)
+        assert fresh.names_of(["无名\x00作坊"]) == {}
+        assert fresh.accounts_of(["33\x0001"]) == {}
+        assert fresh.usccs_of([B[:5] + "\x00" + B[6:], B]) == {B: ids[B]}

@@ -182,8 +182,11 @@ def _subset(keys: list[str], known: dict[str, Any]) -> dict[str, Any]:
 
 
 def _distinct(values: Any) -> list[str]:
-    """The distinct texts among ``values`` in order of appearance (missing values dropped)."""
-    return [v for v in pd.unique(np.asarray(values, dtype=object)) if isinstance(v, str)]
+    """The distinct texts among ``values`` in order of appearance, missing values dropped and
+    texts holding NUL too: none is stored (the import refuses control characters, and
+    PostgreSQL's text cannot hold NUL, nor a query's parameter)."""
+    distinct = pd.unique(np.asarray(values, dtype=object))
+    return [v for v in distinct if isinstance(v, str) and "\x00" not in v]
 
 
 def _norm_names(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:

@@ -273,7 +273,9 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
         prev_years,
         source_dept="power_grid",
         columns=("detail", "year", "month", "value"),
-        details=[str(a) for a in accounts] if len(accounts) <= fact_store.BY_KEY_MAX else None,
+        details=[str(a) for a in accounts if "\x00" not in str(a)]  # none stored holds NUL
+        if len(accounts) <= fact_store.BY_KEY_MAX
+        else None,
     )
     if stored.empty and not set(prev_years) & set(years):
         return  # no figures of the previous year, in the store or in this file
