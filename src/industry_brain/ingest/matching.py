@@ -132,7 +132,7 @@ class Lookup:
         correction), instead of every enterprise, name or account of the province. Either way
         the caller gets a new dict it may extend, which sees what this import's transaction
         wrote."""
-        wanted = _distinct(values)
+        wanted = distinct_texts(values)
         return wanted, whole in self.__dict__ or len(wanted) > fact_store.BY_KEY_MAX
 
     def _keyed(self, key: Any, target: Any, wanted: list[str]) -> dict[str, int]:
@@ -181,10 +181,11 @@ def _subset(keys: list[str], known: dict[str, Any]) -> dict[str, Any]:
     return {k: known[k] for k in keys if k in known}
 
 
-def _distinct(values: Any) -> list[str]:
+def distinct_texts(values: Any) -> list[str]:
     """The distinct texts among ``values`` in order of appearance, missing values dropped and
     texts holding NUL too: none is stored (the import refuses control characters, and
-    PostgreSQL's text cannot hold NUL, nor a query's parameter)."""
+    PostgreSQL's text cannot hold NUL, nor a query's parameter): the keys a look-up by key may
+    send."""
     distinct = pd.unique(np.asarray(values, dtype=object))
     return [v for v in distinct if isinstance(v, str) and "\x00" not in v]
 

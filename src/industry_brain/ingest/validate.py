@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from industry_brain.ingest.mapping import Mapping
+from industry_brain.ingest.matching import distinct_texts
 from industry_brain.store import facts as fact_store
 from industry_brain.store.db import bulk_reads
 
@@ -264,8 +265,8 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
     v = frame["electricity"].to_numpy(dtype=float, na_value=np.nan)
     valid = ok & ~pd.isna(account) & ~np.isnan(year_col) & ~np.isnan(month_col) & ~np.isnan(v)
     # a correction's few accounts: only their stored figures are sent back (not the year's)
-    accounts = pd.unique(account[valid])
-    if not len(accounts):
+    accounts = distinct_texts(account[valid])
+    if not accounts:
         return  # no row to compare
     stored = _stored_values(
         session,
@@ -273,9 +274,7 @@ def _electricity_jump(frame, sheet, columns, session, ok, thresholds) -> None:  
         prev_years,
         source_dept="power_grid",
         columns=("detail", "year", "month", "value"),
-        details=[str(a) for a in accounts if "\x00" not in str(a)]  # none stored holds NUL
-        if len(accounts) <= fact_store.BY_KEY_MAX
-        else None,
+        details=accounts if len(accounts) <= fact_store.BY_KEY_MAX else None,
     )
     if stored.empty and not set(prev_years) & set(years):
         return  # no figures of the previous year, in the store or in this file

@@ -86,14 +86,14 @@ def current_values(
         stmt = stmt.where(Fact.source_dept == source_dept)
     if details is not None:
         stmt = stmt.where(Fact.detail.in_(list(details)))
-    few = few_enterprises(enterprise_ids)
-    if few is not None:
-        if not few:
+    wanted = None if enterprise_ids is None else _distinct_ids(enterprise_ids)
+    if wanted is not None and len(wanted) <= BY_KEY_MAX:
+        if not wanted:
             return pd.DataFrame(columns=list(columns))
         return pd.concat(
             [
                 select_frame(session, stmt.where(Fact.enterprise_id.in_(part)), list(columns))
-                for part in chunks(few)
+                for part in chunks(wanted)
             ],
             ignore_index=True,
         )
@@ -102,8 +102,7 @@ def current_values(
         if where is not None:
             stmt = stmt.where(where)
     frame = select_frame(session, stmt, list(columns))
-    if enterprise_ids is not None:
-        wanted = pd.unique(pd.Series(np.asarray(enterprise_ids, dtype=float)).dropna())
+    if wanted is not None:
         frame = frame.loc[frame["enterprise_id"].isin(wanted)].reset_index(drop=True)
     return frame
 
@@ -115,11 +114,14 @@ def few_enterprises(enterprise_ids: Any) -> list[int] | None:
     there are more (then the department's id ranges are cheaper to read)."""
     if enterprise_ids is None:
         return None
+    wanted = _distinct_ids(enterprise_ids)
+    return wanted if len(wanted) <= BY_KEY_MAX else None
+
+
+def _distinct_ids(enterprise_ids: Any) -> list[int]:
+    """The distinct enterprise ids among ``enterprise_ids``, sorted (missing values dropped)."""
     values = pd.Series(np.asarray(enterprise_ids, dtype=float)).dropna()
-    distinct = values.drop_duplicates()
-    if len(distinct) > BY_KEY_MAX:
-        return None
-    return sorted(int(v) for v in distinct)
+    return sorted(int(v) for v in values.drop_duplicates())
 
 
 def department_ranges(
