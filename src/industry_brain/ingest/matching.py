@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,14 @@ class Lookup:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        #: held while the look-ups read the store: a streamed import
+        #: (:mod:`industry_brain.ingest.stream`) sets its lock here, so that a read never meets
+        #: the COPY its writer thread is sending on the same connection
+        self.guard: AbstractContextManager[Any] = nullcontext()
+
+    def _fetch(self, stmt: Any) -> list[tuple[Any, ...]]:
+        with self.guard:
+            return fetch_tuples(self._session, stmt)
 
     @classmethod
     def load(cls, session: Session) -> Lookup:
@@ -58,11 +67,11 @@ class Lookup:
     @cached_property
     def by_uscc(self) -> dict[str, int]:
         """USCC → enterprise id, every enterprise of the store."""
-        return dict(fetch_tuples(self._session, select(Enterprise.uscc, Enterprise.id)))
+        return dict(self._fetch(select(Enterprise.uscc, Enterprise.id)))
 
     @cached_property
     def _registered(self) -> tuple[dict[int, str], dict[int, str]]:
-        rows = fetch_tuples(self._session, select(Enterprise.id, Enterprise.uscc, Enterprise.name))
+        rows = self._fetch(select(Enterprise.id, Enterprise.uscc, Enterprise.name))
         return {eid: name for eid, _, name in rows}, {eid: uscc for eid, uscc, _ in rows}
 
     @property
@@ -91,16 +100,14 @@ class Lookup:
             names = names.where(EnterpriseName.normalized.in_(only))
             aliases = aliases.where(MatchAlias.value.in_(only))
         for stmt in (names, aliases):
-            for eid, name in fetch_tuples(self._session, stmt):
+            for eid, name in self._fetch(stmt):
                 found[name].add(eid)
         return dict(found)
 
     @cached_property
     def by_account(self) -> dict[str, int]:
         """Power account (电力户号) → enterprise id."""
-        return dict(
-            fetch_tuples(self._session, select(PowerAccount.account_no, PowerAccount.enterprise_id))
-        )
+        return dict(self._fetch(select(PowerAccount.account_no, PowerAccount.enterprise_id)))
 
     def names_of(self, names: Any) -> dict[str, set[int]]:
         """Normalised name → enterprise ids for the known ones among ``names`` (current, former
@@ -138,7 +145,7 @@ class Lookup:
     def _keyed(self, key: Any, target: Any, wanted: list[str]) -> dict[str, int]:
         if not wanted:
             return {}
-        return dict(fetch_tuples(self._session, select(key, target).where(key.in_(wanted))))
+        return dict(self._fetch(select(key, target).where(key.in_(wanted))))
 
     def add_usccs(self, pairs: list[tuple[str, int]]) -> None:
         """Enterprises just registered (USCC, id): known from now on."""

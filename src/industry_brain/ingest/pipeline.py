@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,11 +48,11 @@ from industry_brain.core import parameters, units
 from industry_brain.core.errors import Location, Problem, ValidationError
 from industry_brain.core.progress import Progress
 from industry_brain.ingest import load as loader
-from industry_brain.ingest import matching, normalize, readers, validate
+from industry_brain.ingest import matching, normalize, readers, stream, validate
 from industry_brain.ingest.mapping import Mapping, alias_index, clean_header, load_mapping
 from industry_brain.store import replay
 from industry_brain.store.db import data_dir, get_engine
-from industry_brain.store.models import Fact, ImportBatch, ImportProblem, MatchReview
+from industry_brain.store.models import ImportBatch, ImportProblem, MatchReview
 
 
 @dataclass
@@ -385,16 +385,73 @@ def prepare(
 ) -> Prepared:
     """Map, normalise and validate one sheet; match its rows to enterprises."""
     columns, problems = map_columns(table, mapping)
+    if any(p.severity == "error" for p in problems):
+        return refused(table, columns, problems)
+    part = normalise(table, mapping, columns, year, thresholds)
+    part.sheet.problems[:0] = problems
+    reviews = matching.match_rows(part.frame, part.sheet, mapping, columns, lookup)
+    return finish(part, mapping, session, thresholds, reviews)
+
+
+def refused(
+    table: readers.RawTable, columns: dict[str, readers.RawColumn], problems: list[Problem]
+) -> Prepared:
+    """A sheet whose columns cannot be mapped (an error among ``problems``): every row in error."""
+    rows = np.asarray(table.row_numbers.to_numpy(zero_copy_only=False), dtype=np.int64)
+    frame = pd.DataFrame({"_row": rows, "_error": np.ones(len(rows), dtype=bool)})
+    return Prepared(table, frame, columns, {}, {}, list(problems), [])
+
+
+@dataclass
+class Normalised:
+    """Rows of a sheet (the whole sheet or a slice of it, :mod:`industry_brain.ingest.stream`)
+    normalised and checked cell by cell, their periods filled; not yet matched."""
+
+    sheet: _Sheet
+    frame: pd.DataFrame
+    columns: dict[str, readers.RawColumn]
+    units: dict[str, str]
+    factors: dict[str, float]
+
+
+def finish(
+    part: Normalised,
+    mapping: Mapping,
+    session: Session,
+    thresholds: dict[str, Any],
+    reviews: list[dict[str, Any]],
+) -> Prepared:
+    """The checks of the whole sheet on matched rows — duplicates in the file, the cross-field
+    and year-on-year rules against the store — and the :class:`Prepared` sheet."""
+    sheet, frame, columns = part.sheet, part.frame, part.columns
+    validate.duplicates(frame, sheet, mapping, columns)
+    validate.store_rules(frame, sheet, mapping, columns, session, thresholds)
+    frame["_error"] = sheet.error
+    return Prepared(
+        sheet.table,
+        frame,
+        columns,
+        part.units,
+        part.factors,
+        sheet.problems,
+        reviews,
+        orphan_errors=sheet.orphan_errors,
+    )
+
+
+def normalise(
+    table: readers.RawTable,
+    mapping: Mapping,
+    columns: dict[str, readers.RawColumn],
+    year: int | None,
+    thresholds: dict[str, Any],
+) -> Normalised:
+    """Normalise and check the cells of ``table`` in ``columns`` (mapped, without errors) and
+    fill each row's period: everything of :func:`prepare` that reads one row at a time."""
     sheet = _Sheet(table, mapping)
-    sheet.problems.extend(problems)
     frame = pd.DataFrame({"_row": sheet.rows})
     found_units: dict[str, str] = {}
     factors: dict[str, float] = {}
-    if any(p.severity == "error" for p in problems):
-        sheet.error[:] = True
-        frame["_error"] = sheet.error
-        return Prepared(table, frame, columns, found_units, factors, sheet.problems, [])
-
     max_chars = int(thresholds["max_cell_chars"])
     for name, col in columns.items():
         raw = _cell_checks(sheet, col, mapping.columns.get(name), max_chars)
@@ -546,20 +603,7 @@ def prepare(
 
     _cell_flags(sheet, columns, mapping)
     _periods(frame, sheet, mapping, columns, year)
-    reviews = matching.match_rows(frame, sheet, mapping, columns, lookup)
-    validate.duplicates(frame, sheet, mapping, columns)
-    validate.store_rules(frame, sheet, mapping, columns, session, thresholds)
-    frame["_error"] = sheet.error
-    return Prepared(
-        table,
-        frame,
-        columns,
-        found_units,
-        factors,
-        sheet.problems,
-        reviews,
-        orphan_errors=sheet.orphan_errors,
-    )
+    return Normalised(sheet, frame, columns, found_units, factors)
 
 
 # -- cell checks (issue 13: control characters, huge cells, formulas, plausibility) ---------
@@ -896,11 +940,42 @@ def import_file(
     thresholds = _thresholds(on, now)
     with Session(engine) as session:
         lookup = matching.Lookup.load(session)
+        batch = ImportBatch(
+            kind=kind,
+            department=mapping.department,
+            file_name=path.name,
+            file_hash=digest,
+            sheet=sheet,
+            year=year,
+            status="rejected",  # until the rows are checked
+            rows_total=0,
+            rows_rejected=0,
+            rows_loaded=0,
+            options={"accept_valid": accept_valid, "encoding": encoding, "sheet": sheet},
+            summary={},
+            user_id=user_id,
+        )
+        stamped = stamp(now)
+        if stamped is not None:
+            batch.created_at = stamped
+        streamed: stream.Stream | None = None
+        if not dry_run and stream.eligible(session, mapping, tables):
+            session.add(batch)
+            session.flush()  # the streamed facts refer to it
+            streamed = stream.Stream.begin(session, batch, mapping, lookup)
         prepared: list[Prepared] = []
-        for i, table in enumerate(tables):
-            step("validate", i, len(tables))
-            prep = prepare(table, mapping, session, year, lookup, thresholds)
-            prepared.append(prep)
+        try:
+            for i, table in enumerate(tables):
+                step("validate", i, len(tables))
+                if streamed is not None:
+                    prep = streamed.prepare(table, year, thresholds, progress=step)
+                else:
+                    prep = prepare(table, mapping, session, year, lookup, thresholds)
+                prepared.append(prep)
+        except BaseException:
+            if streamed is not None:
+                streamed.close()
+            raise
         step("validate", len(tables), len(tables))
         for prep in prepared:
             result.problems.extend(prep.problems)
@@ -924,37 +999,31 @@ def import_file(
             status = "partial" if accept_valid else "rejected"
         if status == "partial" and result.rows_rejected == result.rows_total:
             status = "rejected"
-        batch = ImportBatch(
-            kind=kind,
-            department=mapping.department,
-            file_name=path.name,
-            file_hash=digest,
-            sheet=sheet,
-            year=year,
-            status=status,
-            rows_total=result.rows_total,
-            rows_rejected=result.rows_rejected if status != "committed" else 0,
-            rows_loaded=0,
-            options={"accept_valid": accept_valid, "encoding": encoding, "sheet": sheet},
-            summary={},
-            user_id=user_id,
-        )
-        stamped = stamp(now)
-        if stamped is not None:
-            batch.created_at = stamped
+        if streamed is not None and (status == "rejected" or streamed.stopped is not None):
+            # nothing of what it sent stays (before the batch changes: a rollback to the
+            # savepoint expires what changed after it)
+            streamed.discard()
+            streamed = None
+        batch.status = status
+        batch.rows_total = result.rows_total
+        batch.rows_rejected = result.rows_rejected if status != "committed" else 0
         session.add(batch)
         session.flush()
         result.batch_id = batch.id
         if status in ("committed", "partial"):
             step("load", 0, 1)
-            before = session.scalar(select(func.max(Fact.id))) or 0
-            stats = loader.load(
-                session, batch, mapping, prepared, lookup, progress=step, first_fact_id=before + 1
-            )
+            if streamed is not None:
+                first = streamed.first_fact_id
+                stats = streamed.load(prepared[0])
+            else:
+                first = loader.next_fact_id(session)
+                stats = loader.load(
+                    session, batch, mapping, prepared, lookup, progress=step, first_fact_id=first
+                )
             # the batch's facts lie in this id range (the facts have no batch index: the batch
             # page reads its facts by the primary key in it; a concurrent import on PostgreSQL
             # may interleave ids, so the range is a superset, always filtered by batch)
-            fact_ids = [before + 1, session.scalar(select(func.max(Fact.id))) or before]
+            fact_ids = [first, loader.next_fact_id(session) - 1]
             result.rows_loaded = stats.rows_loaded
             result.facts_inserted = stats.facts_inserted
             result.facts_superseded = stats.facts_superseded
