@@ -223,13 +223,22 @@ def _both(two_stores, monkeypatch, tmp_path, files: list[tuple[str, dict]]) -> t
 def test_a_clean_file_streams_and_stores_what_the_whole_file_import_stores(
     two_stores, monkeypatch, tmp_path
 ):
-    rows = _clean()  # 90 rows: 13 slices of 7
-    (r,), spy = _both(two_stores, monkeypatch, tmp_path, [(_power(rows), {})])
+    rows = _clean(2024)  # 90 rows: 13 slices of 7
+    # the next year, every figure of firms 3 and 17 twenty times last year's: the year-on-year
+    # check against the store warns (it runs while the writer sends the last slices)
+    jumped = [
+        (*r[:4], f"{float(r[4]) * (20 if r[0] in ('3300000003', '3300000017') else 1):g}")
+        for r in _clean(2025)
+    ]
+    (r, r2), spy = _both(
+        two_stores, monkeypatch, tmp_path, [(_power(rows), {}), (_power(jumped), {})]
+    )
     assert r.status == "committed" and r.facts_inserted == len(rows)
-    assert spy.slices == 13
+    assert spy.slices == 26
+    assert r2.status == "committed" and r2.counts_by_code() == {"cross.electricity_jump": 6}
     with Session(two_stores[1]) as s:
-        facts = list(s.scalars(select(Fact)))
-        batch = s.scalars(select(ImportBatch).where(ImportBatch.kind == "power")).one()
+        facts = list(s.scalars(select(Fact).where(Fact.year == 2024)))
+        batch = s.scalars(select(ImportBatch).where(ImportBatch.kind == "power")).first()
         low, high = batch.summary["fact_id_range"]
         assert all(low <= f.id <= high and f.batch_id == batch.id for f in facts)
         assert sorted(f.row for f in facts) == list(range(2, len(rows) + 2))

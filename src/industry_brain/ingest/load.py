@@ -501,6 +501,13 @@ def _scales(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:
 
 
 def power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> None:
+    """Record the accounts of the power rows ``frame`` that the store does not know yet, each
+    with its first row's name and enterprise."""
+    write_accounts(session, new_accounts(frame, lookup), lookup)
+
+
+def new_accounts(frame: pd.DataFrame, lookup: Lookup) -> pd.DataFrame | None:
+    """The accounts of ``frame`` the store does not know (account, name, enterprise), or None."""
     accounts = frame["account_no"].to_numpy(dtype=object)
     codes, _ = pd.factorize(accounts)
     _, first = np.unique(codes, return_index=True)
@@ -514,10 +521,17 @@ def power_accounts(session: Session, frame: pd.DataFrame, lookup: Lookup) -> Non
         if a not in known
     ]
     if not fresh:
+        return None
+    return pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
+
+
+def write_accounts(session: Session, rows: pd.DataFrame | None, lookup: Lookup) -> None:
+    """Write the accounts of :func:`new_accounts`; the look-ups know them from then on."""
+    if rows is None:
         return
-    rows = pd.DataFrame(fresh, columns=["account_no", "account_name", "enterprise_id"])
     bulk.insert_frame(session, PowerAccount, rows)
-    lookup.add_accounts([(a, e) for a, _n, e in fresh])
+    owners = rows["enterprise_id"].astype(int).tolist()
+    lookup.add_accounts(list(zip(rows["account_no"].tolist(), owners, strict=True)))
 
 
 def _parcels(session: Session, batch: ImportBatch, frame: pd.DataFrame) -> None:

@@ -423,14 +423,19 @@ def finish(
 ) -> Prepared:
     """The checks of the whole sheet on matched rows — duplicates in the file, the cross-field
     and year-on-year rules against the store — and the :class:`Prepared` sheet."""
-    sheet, frame, columns = part.sheet, part.frame, part.columns
-    validate.duplicates(frame, sheet, mapping, columns)
-    validate.store_rules(frame, sheet, mapping, columns, session, thresholds)
-    frame["_error"] = sheet.error
+    validate.duplicates(part.frame, part.sheet, mapping, part.columns)
+    validate.store_rules(part.frame, part.sheet, mapping, part.columns, session, thresholds)
+    return prepared(part, reviews)
+
+
+def prepared(part: Normalised, reviews: list[dict[str, Any]]) -> Prepared:
+    """The :class:`Prepared` sheet of ``part`` once every check has run."""
+    sheet = part.sheet
+    part.frame["_error"] = sheet.error
     return Prepared(
         sheet.table,
-        frame,
-        columns,
+        part.frame,
+        part.columns,
         part.units,
         part.factors,
         sheet.problems,

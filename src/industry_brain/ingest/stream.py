@@ -34,6 +34,7 @@ to overlap. The kinds whose load writes facts alone (and power accounts) stream
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from queue import Queue
@@ -46,7 +47,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from industry_brain.core.errors import Problem
 from industry_brain.ingest import load as loader
-from industry_brain.ingest import matching, readers
+from industry_brain.ingest import matching, readers, validate
 from industry_brain.ingest.mapping import Mapping
 from industry_brain.store import facts as fact_store
 from industry_brain.store.db import chunks
@@ -100,6 +101,8 @@ class Stream:
     stopped: str | None = None
     year: int | None = None
     slices: list[_Slice] = field(default_factory=list)
+    #: whether the writer recorded the power accounts of the valid rows
+    accounts_written: bool = False
     _writer: _Writer | None = None
 
     @classmethod
@@ -150,8 +153,23 @@ class Stream:
             self.slices.append(_Slice(part, reviews, before, sent))
         step("validate", n, n)
         whole, reviews = self._merged(table, columns, problems)
+        # the checks of the whole sheet while the writer sends the last slices: the checks
+        # against the store read what is committed on a connection of their own (the
+        # whole-file import runs them before it writes anything: they see the same)
+        validate.duplicates(whole.frame, whole.sheet, self.mapping, columns)
+        with Session(self.session.get_bind()) as reader:
+            validate.store_rules(
+                whole.frame, whole.sheet, self.mapping, columns, reader, thresholds
+            )
+        ok = ~whole.sheet.error
+        if self.mapping.kind == "power" and self.stopped is None and ok.any():
+            # the accounts the valid rows bring, written by the writer after the last slice
+            accounts = loader.new_accounts(whole.frame.loc[ok], self.lookup)
+            assert self._writer is not None
+            self._writer.put(lambda: loader.write_accounts(self.session, accounts, self.lookup))
+            self.accounts_written = True
         self._writer_done()
-        return pipeline.finish(whole, self.mapping, self.session, thresholds, reviews)
+        return pipeline.prepared(whole, reviews)
 
     def _send(self, part: Any) -> np.ndarray:
         """Queue the slice's valid rows for the writer (the mask of those sent; none once the
@@ -280,7 +298,7 @@ class Stream:
                     )
                 )
                 stats.facts_inserted -= gone.rowcount
-        if self.mapping.kind == "power" and ok.any():
+        if self.mapping.kind == "power" and ok.any() and not self.accounts_written:
             loader.power_accounts(self.session, frame.loc[ok], self.lookup)
         missing = ok & (~sent | moved)
         if missing.any():
@@ -299,26 +317,31 @@ class _Rows:
 
 class _Writer(threading.Thread):
     """Writes the queued slices' facts (:func:`~industry_brain.ingest.load.copy_facts`)
-    while the importing thread checks the next slice; holds :attr:`lock` while it uses the
-    connection. The first error stops it; the rest of the queue is drained unwritten."""
+    while the importing thread checks the next slice, then the power accounts; holds
+    :attr:`lock` while it uses the connection (the importing thread's look-ups wait for it).
+    The first error stops it; the rest of the queue is drained unwritten."""
 
     def __init__(self, dbapi: Any, stats: loader.LoadStats) -> None:
         super().__init__(name="ib-stream-writer", daemon=True)
         self.dbapi = dbapi
         self.stats = stats
-        self.lock = threading.Lock()
-        self.queue: Queue[list[Any] | None] = Queue(maxsize=2)
+        self.lock = threading.RLock()
+        self.queue: Queue[list[Any] | Callable[[], None] | None] = Queue(maxsize=2)
         self.error: BaseException | None = None
 
-    def put(self, facts: list[Any] | None) -> None:
-        self.queue.put(facts)
+    def put(self, job: list[Any] | Callable[[], None] | None) -> None:
+        """Queue a slice's facts, or another write to make in turn (None: no more)."""
+        self.queue.put(job)
 
     def run(self) -> None:
-        while (facts := self.queue.get()) is not None:
+        while (job := self.queue.get()) is not None:
             if self.error is not None:
                 continue
             try:
                 with self.lock:
-                    loader.copy_facts(self.dbapi, facts, self.stats)
+                    if callable(job):
+                        job()
+                    else:
+                        loader.copy_facts(self.dbapi, job, self.stats)
             except BaseException as exc:  # raised again in the importing thread
                 self.error = exc
