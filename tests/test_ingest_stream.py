@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,10 @@ def _both(two_stores, monkeypatch, tmp_path, files: list[tuple[str, dict]]) -> t
 def test_a_clean_file_streams_and_stores_what_the_whole_file_import_stores(
     two_stores, monkeypatch, tmp_path
 ):
-    rows = _clean(2024)  # 90 rows: 13 slices of 7
+    rows = _clean(2024)  # 90 rows: a first slice of 1, then 13 of 7 (the last of 5)
+    with monkeypatch.context() as m:
+        m.setattr(stream, "CHUNK_ROWS", 7)
+        assert stream.slices(90) == [(0, 1), *((k, min(k + 7, 90)) for k in range(1, 90, 7))]
     # the next year, every figure of firms 3 and 17 twenty times last year's: the year-on-year
     # check against the store warns (it runs while the writer sends the last slices)
     jumped = [
@@ -234,7 +238,7 @@ def test_a_clean_file_streams_and_stores_what_the_whole_file_import_stores(
         two_stores, monkeypatch, tmp_path, [(_power(rows), {}), (_power(jumped), {})]
     )
     assert r.status == "committed" and r.facts_inserted == len(rows)
-    assert spy.slices == 26
+    assert spy.slices == 2 * 14
     assert r2.status == "committed" and r2.counts_by_code() == {"cross.electricity_jump": 6}
     with Session(two_stores[1]) as s:
         facts = list(s.scalars(select(Fact).where(Fact.year == 2024)))
@@ -358,3 +362,20 @@ def test_only_postgresql_and_large_sheets_of_fact_kinds_stream(engine, tmp_path)
             assert not stream.eligible(s, load_mapping("land"), tables)
         finally:
             stream.STREAM_FROM_ROWS = original
+
+
+def test_slices_cover_every_row_once_with_a_short_first_slice():
+    assert stream.slices(1_000_000) == [
+        (0, 50_000),
+        (50_000, 300_000),
+        (300_000, 550_000),
+        (550_000, 800_000),
+        (800_000, 1_000_000),
+    ]
+    assert stream.slices(3) == [(0, 3)]
+    assert stream.slices(0) == []
+    for n in (1, 49_999, 50_000, 50_001, 300_000, 777_777):
+        bounds = stream.slices(n)
+        assert bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(a < b for a, b in bounds)
+        assert all(b == c for (_, b), (c, _) in pairwise(bounds))

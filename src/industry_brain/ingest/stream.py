@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from queue import Queue
 from typing import Any
 
@@ -55,10 +56,20 @@ from industry_brain.store.models import Fact, ImportBatch
 
 #: rows normalised, checked and sent at a time
 CHUNK_ROWS = 250_000
+#: the first slice is this share of :data:`CHUNK_ROWS`: the server starts writing sooner
+FIRST_SHARE = 0.2
 #: a sheet of fewer rows is imported whole (a stream of one or two slices overlaps little)
 STREAM_FROM_ROWS = 2 * CHUNK_ROWS
 #: the kinds whose rows stream: their load writes facts (and, for power, the accounts)
 KINDS = frozenset({"power", "tax", "energy", "emissions"})
+
+
+def slices(n: int) -> list[tuple[int, int]]:
+    """The slices of ``n`` rows as (start, stop): a short first slice (:data:`FIRST_SHARE`),
+    then :data:`CHUNK_ROWS` rows each."""
+    first = min(n, max(1, int(CHUNK_ROWS * FIRST_SHARE)))
+    bounds = [0, *range(first, n, CHUNK_ROWS), n]
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
 def eligible(session: Session, mapping: Mapping, tables: list[readers.RawTable]) -> bool:
@@ -79,10 +90,12 @@ class _Slice:
     mask and problem count before matching (matching runs again on the whole sheet when a
     slice's could depend on another's); ``sent`` the rows whose facts were written."""
 
-    part: Any  # pipeline.Normalised
+    part: Any  # pipeline.Normalised; None once the slices are merged
     reviews: list[dict[str, Any]]
     before_match: tuple[np.ndarray, int]
     sent: np.ndarray
+    #: the enterprise each row was matched to in its slice (NaN: none)
+    ids: np.ndarray
 
 
 @dataclass
@@ -137,12 +150,12 @@ class Stream:
             self._stop("columns")
             return pipeline.refused(table, columns, problems)
         n = table.num_rows
-        for start in range(0, n, CHUNK_ROWS):
+        for start, stop in slices(n):
             step("validate", start, n)
             rows = replace(
                 table,
-                data=table.data.slice(start, CHUNK_ROWS),
-                row_numbers=table.row_numbers.slice(start, CHUNK_ROWS),
+                data=table.data.slice(start, stop - start),
+                row_numbers=table.row_numbers.slice(start, stop - start),
             )
             part = pipeline.normalise(rows, self.mapping, columns, year, thresholds)
             before = (part.sheet.error.copy(), len(part.sheet.problems))
@@ -150,7 +163,8 @@ class Stream:
                 part.frame, part.sheet, self.mapping, columns, self.lookup
             )
             sent = self._send(part)
-            self.slices.append(_Slice(part, reviews, before, sent))
+            ids = part.frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
+            self.slices.append(_Slice(part, reviews, before, sent, ids))
         step("validate", n, n)
         whole, reviews = self._merged(table, columns, problems)
         # the checks of the whole sheet while the writer sends the last slices: the checks
@@ -244,6 +258,9 @@ class Stream:
         )
         sheet.orphan_errors = any(p.sheet.orphan_errors for p in parts)
         whole = pipeline.Normalised(sheet, frame, columns, parts[0].units, parts[0].factors)
+        for s in self.slices:
+            s.part = None  # the whole sheet's frame holds the rows now
+        del parts
         # the look-ups take the writer's lock themselves (the writer may still be sending)
         reviews = (
             matching.match_rows(frame, sheet, self.mapping, columns, self.lookup) if again else []
@@ -251,10 +268,6 @@ class Stream:
         return whole, reviews
 
     # -- the end ---------------------------------------------------------------------------
-    @property
-    def wrote(self) -> bool:
-        return any(s.sent.any() for s in self.slices)
-
     def close(self) -> None:
         """Stop the writer after its current slice, whatever it raised (the import failed)."""
         writer, self._writer = self._writer, None
@@ -278,12 +291,7 @@ class Stream:
         ok = ~frame["_error"].to_numpy()
         stats.rows_loaded = int(ok.sum())
         sent = np.concatenate([s.sent for s in self.slices])
-        sent_ids = np.concatenate(
-            [
-                s.part.frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
-                for s in self.slices
-            ]
-        )
+        sent_ids = np.concatenate([s.ids for s in self.slices])
         ids = frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
         moved = sent & ok & (ids != sent_ids)
         wrong = (sent & ~ok) | moved
