@@ -235,3 +235,51 @@ def test_demo_command_takes_import_workers_of_one_or_more():
     assert bad.returncode == 2 and "--import-workers" in bad.stderr
     shown = run_cli(["demo", "--help"])
     assert shown.returncode == 0 and "--import-workers" in shown.stdout
+
+
+@pytest.mark.postgres
+def test_streamed_imports_of_the_demo_files_leave_the_store_of_whole_file_ones(
+    demo_files, pg_server, _pg_template, monkeypatch, tmp_path
+):
+    """The demo's department files (:func:`_subset`: every kind, planted defects included), one
+    by one with ``--accept-valid`` as the main job imports them: streamed in slices of 997 rows
+    (``ingest.stream``, for its kinds) and whole-file, the same store."""
+    jobs = _subset(demo_files)
+    from industry_brain.ingest import load, stream
+
+    written: list[int] = []
+    real = load.copy_facts
+
+    def counting(dbapi, parts, stats):  # type: ignore[no-untyped-def]
+        written.append(sum(len(p) for p in parts))
+        real(dbapi, parts, stats)
+
+    monkeypatch.setattr(load, "copy_facts", counting)
+    stores, results = {}, {}
+    for mode in ("whole", "streamed"):
+        monkeypatch.setattr(stream, "CHUNK_ROWS", 997)
+        monkeypatch.setattr(stream, "STREAM_FROM_ROWS", 1 if mode == "streamed" else 1 << 62)
+        name = f"stream_{mode}_{uuid.uuid4().hex[:8]}"
+        url = _create_database(pg_server, name, _pg_template)
+        engine = make_engine(url)
+        try:
+            written.clear()
+            results[mode] = import_files(
+                jobs, engine=engine, workers=1, accept_valid=True, report_dir=tmp_path
+            )
+            stores[mode] = _store(url)
+            copies = len(written)
+        finally:
+            engine.dispose()
+            _drop_database(pg_server, name)
+        if mode == "whole":
+            whole_copies = copies
+    volatile = {"batch_id", "report_json", "report_xlsx"}
+    assert [
+        {k: v for k, v in r.to_dict().items() if k not in volatile} for r in results["streamed"]
+    ] == [{k: v for k, v in r.to_dict().items() if k not in volatile} for r in results["whole"]]
+    assert stores["streamed"] == stores["whole"]
+    # the streamed run sent its fact kinds' files in many slices
+    streamed_kinds = [j for j in jobs if j.kind in stream.KINDS]
+    assert streamed_kinds and copies > whole_copies + len(streamed_kinds)
+    assert {r.status for r in results["streamed"]} == {"committed", "partial"}
