@@ -8,6 +8,7 @@ the year already, a failing write."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -360,8 +361,11 @@ def test_only_postgresql_and_large_sheets_of_fact_kinds_stream(engine, tmp_path)
             expected = s.get_bind().dialect.name == "postgresql"
             assert stream.eligible(s, load_mapping("power"), tables) is expected
             assert not stream.eligible(s, load_mapping("land"), tables)
+            os.environ["IB_IMPORT_STREAM_FROM"] = "off"
+            assert not stream.eligible(s, load_mapping("power"), tables)
         finally:
             stream.STREAM_FROM_ROWS = original
+            os.environ.pop("IB_IMPORT_STREAM_FROM", None)
 
 
 def test_slices_cover_every_row_once_with_a_short_first_slice():
@@ -379,3 +383,16 @@ def test_slices_cover_every_row_once_with_a_short_first_slice():
         assert bounds[0][0] == 0 and bounds[-1][1] == n
         assert all(a < b for a, b in bounds)
         assert all(b == c for (_, b), (c, _) in pairwise(bounds))
+
+
+def test_the_stream_setting(monkeypatch):
+    monkeypatch.delenv("IB_IMPORT_STREAM_FROM", raising=False)
+    assert stream.stream_from() == stream.STREAM_FROM_ROWS == 500_000
+    monkeypatch.setenv("IB_IMPORT_STREAM_FROM", "off")
+    assert stream.stream_from() is None
+    monkeypatch.setenv("IB_IMPORT_STREAM_FROM", "120000")
+    assert stream.stream_from() == 120_000
+    for bad in ("0", "-5", "many"):
+        monkeypatch.setenv("IB_IMPORT_STREAM_FROM", bad)
+        with pytest.raises(ValueError, match="IB_IMPORT_STREAM_FROM"):
+            stream.stream_from()

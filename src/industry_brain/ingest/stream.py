@@ -33,6 +33,7 @@ to overlap. The kinds whose load writes facts alone (and power accounts) stream
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -58,7 +59,8 @@ from industry_brain.store.models import Fact, ImportBatch
 CHUNK_ROWS = 250_000
 #: the first slice is this share of :data:`CHUNK_ROWS`: the server starts writing sooner
 FIRST_SHARE = 0.2
-#: a sheet of fewer rows is imported whole (a stream of one or two slices overlaps little)
+#: a sheet of fewer rows is imported whole (a stream of one or two slices overlaps little);
+#: the setting ``IB_IMPORT_STREAM_FROM`` overrides it (a number of rows, or ``off``)
 STREAM_FROM_ROWS = 2 * CHUNK_ROWS
 #: the kinds whose rows stream: their load writes facts (and, for power, the accounts)
 KINDS = frozenset({"power", "tax", "energy", "emissions"})
@@ -72,14 +74,35 @@ def slices(n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
+def stream_from() -> int | None:
+    """The rows from which a sheet streams: ``IB_IMPORT_STREAM_FROM`` (rows, or ``off``: never),
+    else :data:`STREAM_FROM_ROWS`."""
+    value = os.environ.get("IB_IMPORT_STREAM_FROM", "").strip()
+    if not value:
+        return STREAM_FROM_ROWS
+    if value.lower() == "off":
+        return None
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(
+            f"IB_IMPORT_STREAM_FROM must be a number of rows (at least 1) or 'off', not {value!r}"
+        )
+    return rows
+
+
 def eligible(session: Session, mapping: Mapping, tables: list[readers.RawTable]) -> bool:
     """Whether the import of ``tables`` streams: PostgreSQL, one sheet of at least
-    :data:`STREAM_FROM_ROWS` rows without cells the reader flagged, a kind of :data:`KINDS`."""
+    :func:`stream_from` rows without cells the reader flagged, a kind of :data:`KINDS`."""
+    least = stream_from()
     return (
-        session.get_bind().dialect.name == "postgresql"
+        least is not None
+        and session.get_bind().dialect.name == "postgresql"
         and mapping.kind in KINDS
         and len(tables) == 1
-        and tables[0].num_rows >= STREAM_FROM_ROWS
+        and tables[0].num_rows >= least
         and not tables[0].cell_flags
     )
 
