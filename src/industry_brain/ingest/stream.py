@@ -224,21 +224,24 @@ class Stream:
         return ok
 
     def _check_years(self, frame: pd.DataFrame, ok: np.ndarray) -> None:
-        """Stop the stream at a second data year, or when the department has figures of the
-        sheet's year that the rows would replace."""
-        years = pd.unique(frame["year"].to_numpy(dtype=float, na_value=np.nan)[ok])
-        years = [int(y) for y in years if not np.isnan(y)]
-        if not years:
+        """Stop the stream at a second data year (or a valid row without one), or when the
+        department has figures of the sheet's year that the rows would replace."""
+        years = frame["year"].to_numpy(dtype=float, na_value=np.nan)[ok]
+        if np.isnan(years).any():
+            self._stop("years")
             return
-        if self.year is None and len(years) == 1:
-            with self.lookup.guard:
-                ranges = fact_store.department_ranges(self.session, self.mapping.department, years)
+        found = sorted({int(y) for y in pd.unique(years)})
+        if not found:
+            return  # no valid row in this slice
+        if self.year is None and len(found) == 1:
+            with self.lookup.guard:  # nothing is sent before the year is known
+                ranges = fact_store.department_ranges(self.session, self.mapping.department, found)
             if ranges == []:
-                self.year = years[0]
-                return
-            self._stop("stored")
+                self.year = found[0]
+            else:
+                self._stop("stored")
             return
-        if years != [self.year]:
+        if found != [self.year]:
             self._stop("years")
 
     def _stop(self, why: str) -> None:
