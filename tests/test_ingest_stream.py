@@ -122,51 +122,45 @@ def _import(engine: Engine, path: Path, streamed: bool, monkeypatch, **kw) -> An
         return import_file("power", path, engine=engine, write_reports=False, **kw)
 
 
+def _rows(s: Session, *columns: Any) -> list[tuple]:
+    return sorted(tuple(r) for r in s.execute(select(*columns)))
+
+
 def _store(engine: Engine) -> dict[str, Any]:
     """Everything an import writes, without ids and times."""
     with Session(engine) as s:
-        facts = sorted(
-            tuple(r)
-            for r in s.execute(
-                select(
-                    Fact.enterprise_id,
-                    Fact.year,
-                    Fact.month,
-                    Fact.item,
-                    Fact.detail,
-                    Fact.value,
-                    Fact.unit,
-                    Fact.source_dept,
-                    Fact.sheet,
-                    Fact.column,
-                    Fact.row,
-                    Fact.raw_value,
-                    Fact.superseded_by.is_(None),
-                )
-            )
+        facts = _rows(
+            s,
+            Fact.enterprise_id,
+            Fact.year,
+            Fact.month,
+            Fact.item,
+            Fact.detail,
+            Fact.value,
+            Fact.unit,
+            Fact.source_dept,
+            Fact.sheet,
+            Fact.column,
+            Fact.row,
+            Fact.raw_value,
+            Fact.superseded_by.is_(None),
         )
-        problems = sorted(
-            tuple(r)
-            for r in s.execute(
-                select(
-                    ImportProblem.severity,
-                    ImportProblem.code,
-                    ImportProblem.message_zh,
-                    ImportProblem.message_en,
-                    ImportProblem.row,
-                    ImportProblem.column,
-                    ImportProblem.value,
-                    ImportProblem.uscc,
-                )
-            )
+        problems = _rows(
+            s,
+            ImportProblem.severity,
+            ImportProblem.code,
+            ImportProblem.message_zh,
+            ImportProblem.message_en,
+            ImportProblem.row,
+            ImportProblem.column,
+            ImportProblem.value,
+            ImportProblem.uscc,
         )
         reviews = sorted(
             (r.row, r.raw_name, r.raw_uscc, r.raw_account, r.reason, str(r.candidates))
             for r in s.scalars(select(MatchReview))
         )
-        accounts = sorted(
-            tuple(r) for r in s.execute(select(PowerAccount.account_no, PowerAccount.enterprise_id))
-        )
+        accounts = _rows(s, PowerAccount.account_no, PowerAccount.enterprise_id)
         batches = [
             (
                 b.kind,
