@@ -35,8 +35,6 @@ from industry_brain.store.models import (
 )
 from tests.conftest import _create_database, _drop_database
 
-pytestmark = pytest.mark.postgres
-
 N_FIRMS = 30
 
 
@@ -216,6 +214,7 @@ def _both(two_stores, monkeypatch, tmp_path, files: list[tuple[str, dict]]) -> t
     return results, spy
 
 
+@pytest.mark.postgres
 def test_a_clean_file_streams_and_stores_what_the_whole_file_import_stores(
     two_stores, monkeypatch, tmp_path
 ):
@@ -243,6 +242,7 @@ def test_a_clean_file_streams_and_stores_what_the_whole_file_import_stores(
         assert sorted(f.row for f in facts) == list(range(2, len(rows) + 2))
 
 
+@pytest.mark.postgres
 def test_duplicates_across_slices_lose_their_facts_and_a_rejected_file_leaves_none(
     two_stores, monkeypatch, tmp_path
 ):
@@ -265,6 +265,7 @@ def test_duplicates_across_slices_lose_their_facts_and_a_rejected_file_leaves_no
         assert len(list(s.scalars(select(Fact)))) == len(rows)
 
 
+@pytest.mark.postgres
 def test_an_account_linked_in_a_later_slice_and_reviews_once_per_file(
     two_stores, monkeypatch, tmp_path
 ):
@@ -291,6 +292,7 @@ def test_an_account_linked_in_a_later_slice_and_reviews_once_per_file(
         assert moved.enterprise_id == _firm_id(s, 21) and moved.value == 66
 
 
+@pytest.mark.postgres
 def test_a_file_of_two_years_or_of_a_stored_year_loads_whole(two_stores, monkeypatch, tmp_path):
     two_years = _clean(2024, months=2) + _clean(2025, months=2)
     first = _clean(2023, months=2)
@@ -314,6 +316,7 @@ def test_a_file_of_two_years_or_of_a_stored_year_loads_whole(two_stores, monkeyp
         assert sorted(current) == sorted(float(r[4]) for r in corrected)
 
 
+@pytest.mark.postgres
 def test_a_failing_write_fails_the_import_and_leaves_nothing(two_stores, monkeypatch, tmp_path):
     _, streamed = two_stores
     path = tmp_path / "p.csv"
