@@ -1,18 +1,21 @@
 """A large sheet imported into PostgreSQL as a stream: its facts are sent while the next rows
-are still being read and checked (流式导入).
+are still being checked (流式导入).
 
 A whole-file import reads and validates every row on the client and only then sends the facts
 with one ``COPY``: the client works while the server waits, then the server works while the
 client waits (1,000,000 power rows: ≈ 3.3 s of client work, then ≈ 2.8 s of the server's
-``COPY``). Here the sheet is normalised, checked and matched a slice of :data:`CHUNK_ROWS` rows
-at a time, and each slice's valid rows are written by a thread of their own — the ``COPY`` of
-one slice runs on the server while the client checks the next (on the same connection, inside
-the import's transaction, after a savepoint).
+``COPY``). Here the sheet (read whole, as before) is normalised, checked and matched a slice of
+:data:`CHUNK_ROWS` rows at a time (a shorter first one), and each slice's valid rows are written
+by a thread of their own — the ``COPY`` of one slice runs on the server while the client checks
+the next (on the same connection, inside the import's transaction, after a savepoint). It pays
+for a file imported alone; files imported side by side (:mod:`industry_brain.ingest.many`)
+already keep the cores busy.
 
 The result is the whole-file import's, exactly. What needs the whole sheet runs on the whole
 sheet after the last slice: the columns are mapped once before the slices (a column's emptiness
-is a property of the sheet); duplicates in the file and the checks against the store
-(:func:`~industry_brain.ingest.pipeline.finish`) run on all rows; matching runs again on all
+is a property of the sheet); duplicates in the file and the checks against the store run on
+all rows while the writer sends the last slices (the checks on a connection of their own,
+reading what is committed — what the whole-file import's checks see); matching runs again on all
 rows when a slice's result could depend on another slice (a row sent to the review queue — its
 entry is opened once per file —, or a power account linked to its enterprise by a row of the
 file rather than by the store). What was sent is then compared with what the whole sheet
