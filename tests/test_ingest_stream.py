@@ -257,6 +257,8 @@ def test_duplicates_across_slices_lose_their_facts_and_a_rejected_file_leaves_no
     )
     rejected, partial = results
     assert rejected.status == "rejected" and rejected.facts_inserted == 0
+    # the duplicates of another slice are only found at the end: the rejected file streamed
+    assert spy.stops == []
     assert partial.status == "partial" and partial.rows_rejected == 3
     assert partial.counts_by_code()["row.duplicate"] == 3
     assert partial.facts_inserted == len(rows)
@@ -393,3 +395,22 @@ def test_the_stream_setting(monkeypatch):
         monkeypatch.setenv("IB_IMPORT_STREAM_FROM", bad)
         with pytest.raises(ValueError, match="IB_IMPORT_STREAM_FROM"):
             stream.stream_from()
+
+
+@pytest.mark.postgres
+def test_a_slice_with_an_error_stops_the_stream_of_a_file_that_will_be_rejected(
+    two_stores, monkeypatch, tmp_path
+):
+    rows = _clean()
+    bad = [*rows[:30], (rows[30][0], rows[30][1], rows[30][2], "2025年13月", "5"), *rows[31:]]
+    text = _power(bad)
+    results, spy = _both(
+        two_stores, monkeypatch, tmp_path, [(text, {}), (text, {"accept_valid": True})]
+    )
+    rejected, partial = results
+    assert rejected.status == "rejected" and partial.status == "partial"
+    assert partial.counts_by_code() == {"value.bad_month": 1}
+    # rows 2-31 sent in the first 5 slices; the slice of the bad row stops the rejected file's
+    # stream; with --accept-valid the stream goes on
+    assert spy.stops == ["rejected"]
+    assert spy.slices == 5 + 14

@@ -967,7 +967,7 @@ def import_file(
         if not dry_run and stream.eligible(session, mapping, tables):
             session.add(batch)
             session.flush()  # the streamed facts refer to it
-            streamed = stream.Stream.begin(session, batch, mapping, lookup)
+            streamed = stream.Stream.begin(session, batch, mapping, lookup, accept_valid)
         prepared: list[Prepared] = []
         try:
             for i, table in enumerate(tables):

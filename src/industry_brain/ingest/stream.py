@@ -142,16 +142,26 @@ class Stream:
     slices: list[_Slice] = field(default_factory=list)
     #: whether the writer recorded the power accounts of the valid rows
     accounts_written: bool = False
+    #: one error rejects the file (no ``accept_valid``)
+    all_or_nothing: bool = True
     _writer: _Writer | None = None
 
     @classmethod
     def begin(
-        cls, session: Session, batch: ImportBatch, mapping: Mapping, lookup: matching.Lookup
+        cls,
+        session: Session,
+        batch: ImportBatch,
+        mapping: Mapping,
+        lookup: matching.Lookup,
+        accept_valid: bool = False,
     ) -> Stream:
-        """Start after ``batch`` is flushed: the savepoint and the writer thread."""
+        """Start after ``batch`` is flushed: the savepoint and the writer thread. Without
+        ``accept_valid`` a slice with an error stops the stream (the file will be rejected:
+        nothing more is sent for nothing)."""
         first = loader.next_fact_id(session)
         savepoint = session.begin_nested()
         stream = cls(session, batch, mapping, lookup, first, savepoint)
+        stream.all_or_nothing = not accept_valid
         dbapi = session.connection().connection.driver_connection
         stream._writer = _Writer(dbapi, stream.stats)
         lookup.guard = stream._writer.lock
@@ -215,6 +225,8 @@ class Stream:
         """Queue the slice's valid rows for the writer (the mask of those sent; none once the
         stream stopped)."""
         ok = ~part.sheet.error
+        if self.all_or_nothing and not ok.all():
+            self._stop("rejected")
         if self.stopped is None:
             self._check_years(part.frame, ok)
         if self.stopped is not None or not ok.any():
