@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import uscc as uscc_mod
-from industry_brain.ingest import import_file, stream
+from industry_brain.ingest import import_file
 from industry_brain.store import migrate
 from industry_brain.store.db import make_engine
 from industry_brain.store.models import Enterprise, EnterpriseName, Fact, ImportBatch, PowerAccount
@@ -202,15 +202,18 @@ def _import(kind_path: Path, url: str) -> tuple[float, float, Any]:
     return elapsed, cpu, result
 
 
-def _whole_file(kind_path: Path, url: str) -> tuple[float, float, Any]:
-    """:func:`_import` with streaming off: the whole-file import, the reference a streamed one
-    is measured against (:mod:`industry_brain.ingest.stream`)."""
-    saved = stream.STREAM_FROM_ROWS
-    stream.STREAM_FROM_ROWS = 1 << 62
+def _pg_import(kind_path: Path, url: str, streamed: bool) -> tuple[float, float, Any]:
+    """:func:`_import` streamed (:mod:`industry_brain.ingest.stream`, whatever the file's size)
+    or whole-file — the reference a streamed import is measured against — through the stream's
+    own setting ``IB_IMPORT_STREAM_FROM``, whatever the environment holds."""
+    saved = os.environ.pop("IB_IMPORT_STREAM_FROM", None)
+    os.environ["IB_IMPORT_STREAM_FROM"] = "1" if streamed else "off"
     try:
         return _import(kind_path, url)
     finally:
-        stream.STREAM_FROM_ROWS = saved
+        os.environ.pop("IB_IMPORT_STREAM_FROM", None)
+        if saved is not None:
+            os.environ["IB_IMPORT_STREAM_FROM"] = saved
 
 
 def _pg_url() -> tuple[str | None, Any]:
@@ -446,14 +449,14 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
             if pg_url:
                 pg_runs, whole_runs = [], []
                 for _ in range(runs):
-                    pg_elapsed, pg_cpu, pg_result = _import(csv, _pg_store(pg_url, ents))
+                    pg_elapsed, pg_cpu, pg_result = _pg_import(csv, _pg_store(pg_url, ents), True)
                     pg_runs.append(pg_elapsed)
                     print(
                         f"PostgreSQL, streamed: {rows / pg_elapsed:,.0f} rows/s ({pg_elapsed:.2f}s "
                         f"wall, {pg_cpu:.2f}s client CPU, status {pg_result.status}); "
                         f"load average {_load()}"
                     )
-                    whole_s, whole_cpu, _ = _whole_file(csv, _pg_store(pg_url, ents))
+                    whole_s, whole_cpu, _ = _pg_import(csv, _pg_store(pg_url, ents), False)
                     whole_runs.append(whole_s)
                     print(
                         f"PostgreSQL, the same import whole-file (not streamed): "

@@ -245,7 +245,7 @@ def test_streamed_imports_of_the_demo_files_leave_the_store_of_whole_file_ones(
     then two years of 电力 (the second checked year on year against the first) and a file of
     税务, 能耗 and 生态环境 — one by one with ``--accept-valid`` as the main job imports them:
     streamed in slices of 1,999 rows (``ingest.stream``) and whole-file, the same store."""
-    from industry_brain.ingest import stream as stream_mod
+    from industry_brain.ingest import load, stream
 
     wanted = {"registration": 1, "power": 2, "tax": 1, "energy": 1, "emissions": 1}
     jobs = []
@@ -254,8 +254,7 @@ def test_streamed_imports_of_the_demo_files_leave_the_store_of_whole_file_ones(
             wanted[job.kind] -= 1
             jobs.append(job)
     assert jobs[0].kind == "registration" and not any(wanted.values())
-    assert {j.kind for j in jobs[1:]} == stream_mod.KINDS
-    from industry_brain.ingest import load, stream
+    assert {j.kind for j in jobs[1:]} == stream.KINDS
 
     written: list[int] = []
     real = load.copy_facts
@@ -265,6 +264,7 @@ def test_streamed_imports_of_the_demo_files_leave_the_store_of_whole_file_ones(
         real(dbapi, parts, stats)
 
     monkeypatch.setattr(load, "copy_facts", counting)
+    monkeypatch.delenv("IB_IMPORT_STREAM_FROM", raising=False)  # the thresholds set below
     stores, results = {}, {}
     for mode in ("whole", "streamed"):
         monkeypatch.setattr(stream, "CHUNK_ROWS", 1999)

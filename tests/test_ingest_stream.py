@@ -117,6 +117,7 @@ def _import(engine: Engine, path: Path, streamed: bool, monkeypatch, **kw) -> An
     with monkeypatch.context() as m:
         m.setattr(stream, "CHUNK_ROWS", 7)
         m.setattr(stream, "STREAM_FROM_ROWS", 1 if streamed else 10**9)
+        m.delenv("IB_IMPORT_STREAM_FROM", raising=False)  # the threshold just set
         return import_file("power", path, engine=engine, write_reports=False, **kw)
 
 
