@@ -452,9 +452,13 @@ def test_version_changes_when_a_file_changes(pdir: Path) -> None:
     v1 = load_dirs([pdir]).version()
     assert v1 == load_dirs([pdir]).version()  # stable for the same content
     assert len(v1) == 12
+    first = load_dirs([pdir])
+    assert load_dirs([pdir]) is first  # the same files: parsed once
     write(pdir, "demo.330502.yaml", COUNTY.replace("value: 1000", "value: 1100"))
-    v2 = load_dirs([pdir]).version()
-    assert v2 != v1
+    changed = load_dirs([pdir])
+    v2 = changed.version()
+    assert v2 != v1 and changed is not first
+    assert changed.get("demo.mujun.threshold", region="330502", on=date(2025, 1, 1)) == 1100
     write(pdir, "demo.330502.yaml", COUNTY)
     assert load_dirs([pdir]).version() == v1
     (pdir / "demo.330502.yaml").unlink()
@@ -466,7 +470,8 @@ def test_project_parameters_load() -> None:
     loaded = parameters.load(reload=True)
     assert isinstance(loaded, Parameters)
     assert parameters.load() is loaded  # cached
-    assert parameters.load(reload=True) is not loaded
+    # a reload re-reads the files; the same bytes give the parameters already parsed and checked
+    assert parameters.load(reload=True) is loaded
     for domain in loaded.domains():
         # every parameter of every domain resolves (or is simply not in force) for a county
         loaded.domain(domain, region="330502", on=date(2025, 1, 1))

@@ -17,7 +17,7 @@ placeholders a user reads (``title``, ``aria-label``, ``placeholder``, ``alt``).
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -150,6 +150,7 @@ class Names:
     """Proper names the store holds (Chinese on an English page is right for these)."""
 
     texts: set[str] = field(default_factory=set)
+    _by_first: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, engine: Engine) -> Names:
@@ -216,7 +217,14 @@ class Names:
         return cls({t for t in texts if CJK.search(t) and not _bilingual(t)})
 
     def strip(self, page: str) -> str:
-        for name in sorted(self.texts, key=len, reverse=True):
+        """``page`` with every name replaced by a space, longest names first (only names whose
+        first character the page shows are looked for: the store holds tens of thousands)."""
+        if self._by_first is None:
+            self._by_first = defaultdict(list)
+            for name in self.texts:
+                self._by_first[name[0]].append(name)
+        candidates = [n for ch in set(page) for n in self._by_first.get(ch, ()) if n in page]
+        for name in sorted(candidates, key=len, reverse=True):
             if name in page:
                 page = page.replace(name, " ")
         return page

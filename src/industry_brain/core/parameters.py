@@ -332,15 +332,19 @@ def default_dirs() -> list[Path]:
 
 def load_dirs(dirs: list[Path]) -> Parameters:
     """Load and validate every parameter file in ``dirs`` (base files before overrides)."""
-    params = Parameters()
     files = sorted({p for d in dirs for p in Path(d).glob("*.y*ml")})
+    contents = {path: path.read_bytes() for path in files}
     digest = hashlib.sha256()
-    overrides: list[tuple[str, str, Path]] = []
     for path in files:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        digest.update(contents[path])
+    if (known := _LOADED.get(digest.hexdigest())) is not None:
+        return known
+    params = Parameters()
+    overrides: list[tuple[str, str, Path]] = []
+    for path in files:
         if m := _BASE_FILE.match(path.name):
-            tree = _read_yaml(path)
+            tree = _read_yaml(path, contents[path])
             for key, raw in _flatten(tree, m["domain"], path.name):
                 if key in params.base:
                     raise ParameterError(
@@ -360,7 +364,7 @@ def load_dirs(dirs: list[Path]) -> Parameters:
                 Location(file=str(path)),
             )
     for domain, region, path in overrides:
-        tree = _read_yaml(path)
+        tree = _read_yaml(path, contents[path])
         for key, raw in _flatten(tree, domain, path.name):
             if key not in params.base:
                 raise ParameterError(
@@ -388,13 +392,24 @@ def load_dirs(dirs: list[Path]) -> Parameters:
             _check_type(key, spec, path.name)
             params.regional.setdefault(region, {})[key] = _Param(spec, path.name)
     params.digest = digest.hexdigest()[:12]
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[digest.hexdigest()] = params
     return params
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+#: Parameters already loaded, by the SHA-256 of their files' names and bytes: the same files
+#: give the same (read-only) parameters without parsing and checking them again (a reload after
+#: ``_cached.cache_clear()`` finds them here unless a file changed).
+_LOADED: dict[str, Parameters] = {}
+_LOADED_MAX = 8
+
+
+def _read_yaml(path: Path, content: bytes | None = None) -> dict[str, Any]:
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+        raw = path.read_bytes() if content is None else content
+        data = yaml.load(raw.decode("utf-8"), Loader=loader) or {}
     except yaml.YAMLError as exc:
         raise ParameterError(
             "param.yaml",
