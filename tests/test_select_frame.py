@@ -5,9 +5,11 @@ other column type — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import pandas as pd
+import psycopg
 import pytest
 from sqlalchemy import (
     Boolean,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    make_url,
     select,
 )
 from sqlalchemy.orm import Session
@@ -109,3 +112,41 @@ def test_a_null_boolean_is_none_on_every_path(probe, bulk):  # type: ignore[no-u
             frame = select_frame(s, stmt, ["id", "flag"])
     assert frame["flag"].tolist() == [True, False, None]
     assert [type(v) for v in frame["flag"].tolist()] == [bool, bool, type(None)]
+
+
+@pytest.mark.postgres
+def test_adbc_connections_of_a_process_share_one_database(pg_server):  # type: ignore[no-untyped-def]
+    from industry_brain.store import db
+
+    url = pg_server.create_database("adbc_shared")
+    uri = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    db._ADBC.pop((os.getpid(), uri), None)
+    with db.adbc_postgresql(uri) as first, first.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("SELECT current_setting('enable_seqscan')")
+        assert cur.fetchone() == ("off",)
+    holder = db._ADBC[(os.getpid(), uri)]
+    with db.adbc_postgresql(uri) as second, second.cursor() as cur:
+        assert second._db is holder._db  # the type catalogue read once, by the first
+        cur.execute("SELECT current_setting('enable_seqscan')")
+        assert cur.fetchone() == ("on",)  # a block's settings end with it
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'adbc_shared'")
+        assert cur.fetchone() == (2,)  # the block's connection and the idle holder
+    # the database dropped (its connections ended) and created again under the same name
+    with psycopg.connect(
+        f"host=127.0.0.1 port={pg_server.port} user=app dbname=postgres", autocommit=True
+    ) as admin:
+        admin.execute('DROP DATABASE "adbc_shared" WITH (FORCE)')
+        admin.execute('CREATE DATABASE "adbc_shared"')
+    with db.adbc_postgresql(uri) as third, third.cursor() as cur:
+        cur.execute("SELECT 41 + 1")
+        assert cur.fetchone() == (42,)
+    # only the last URIs keep a holder; the others are closed
+    for n in range(db.ADBC_DATABASES):
+        other = pg_server.create_database(f"adbc_other_{n}")
+        other_uri = (
+            make_url(other).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        with db.adbc_postgresql(other_uri):
+            pass
+    assert (os.getpid(), uri) not in db._ADBC and len(db._ADBC) <= db.ADBC_DATABASES

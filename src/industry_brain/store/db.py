@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -244,6 +246,41 @@ def bulk_reads() -> Iterator[None]:
         _BULK.reset(token)
 
 
+#: ADBC databases kept per process: (process id, URI) → an idle connection holding the database
+_ADBC: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_ADBC_LOCK = threading.Lock()
+ADBC_DATABASES = 4
+
+
+@contextmanager
+def adbc_postgresql(uri: str) -> Iterator[Any]:
+    """An ADBC DB-API connection to the PostgreSQL ``uri`` (``postgresql://…``), closed at the end
+    of the block (its transaction, if any, rolled back; its session settings gone with it).
+
+    A new ADBC database reads the server's type catalogue before its first connection (60 ms,
+    40 ms of CPU; the connection itself 4 ms), so the connections of one process to one URI share
+    a database (``adbc_clone``), held by an idle autocommit connection for each of the last
+    :data:`ADBC_DATABASES` URIs. The store declares no types of its own, so the catalogue read
+    once stays right."""
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    key = (os.getpid(), uri)
+    with _ADBC_LOCK:
+        holder = _ADBC.get(key)
+        if holder is None:
+            holder = _ADBC[key] = adbc_pg.connect(uri, autocommit=True)
+            while len(_ADBC) > ADBC_DATABASES:
+                (pid, _), old = _ADBC.popitem(last=False)
+                if pid == os.getpid():  # never a parent's, inherited by fork: its socket is shared
+                    old.close()
+        _ADBC.move_to_end(key)
+        conn = holder.adbc_clone()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
     """The rows of the SELECT ``stmt`` as a pandas frame with ``columns``, by the fastest path
     that keeps the values' types:
@@ -259,13 +296,12 @@ def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
     plain = all(isinstance(t, (Integer, Float, Numeric, String, Boolean)) for t in kinds)
     conn = session.connection()
     if plain and _BULK.get() and conn.dialect.name == "postgresql":
-        import adbc_driver_postgresql.dbapi as adbc_pg
         import pandas as pd
         import pyarrow as pa
 
         sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
         uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with adbc_pg.connect(uri) as raw, raw.cursor() as cursor:
+        with adbc_postgresql(uri) as raw, raw.cursor() as cursor:
             cursor.execute(sql)
             table = cursor.fetch_arrow_table()
         frame = table.rename_columns(columns).to_pandas(
