@@ -6,6 +6,7 @@ other column type — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -150,3 +151,22 @@ def test_adbc_connections_of_a_process_share_one_database(pg_server):  # type: i
         with db.adbc_postgresql(other_uri):
             pass
     assert (os.getpid(), uri) not in db._ADBC and len(db._ADBC) <= db.ADBC_DATABASES
+    # disposing of a store's engine ends the idle ADBC connection its bulk reads left
+    engine = db.make_engine(url)
+    assert db.adbc_uri(engine.url) == uri
+    with db.adbc_postgresql(uri):
+        pass
+    assert (os.getpid(), uri) in db._ADBC
+    engine.dispose()
+    assert (os.getpid(), uri) not in db._ADBC
+    with psycopg.connect(
+        f"host=127.0.0.1 port={pg_server.port} user=app dbname=postgres", autocommit=True
+    ) as admin:
+        for _ in range(100):  # a server process ends a moment after its client closed
+            sessions = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'adbc_shared'"
+            ).fetchone()
+            if sessions == (0,):
+                break
+            time.sleep(0.05)
+    assert sessions == (0,)

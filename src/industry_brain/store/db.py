@@ -104,7 +104,11 @@ def make_engine(url: str | None = None) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, pool_pre_ping=True, **pool)
+    if engine.dialect.name == "postgresql":
+        # disposing of the engine ends the ADBC connection its bulk reads left open too
+        event.listen(engine, "engine_disposed", lambda e: close_adbc(adbc_uri(e.url)))
+    return engine
 
 
 @lru_cache(maxsize=8)
@@ -252,6 +256,22 @@ _ADBC_LOCK = threading.Lock()
 ADBC_DATABASES = 4
 
 
+def adbc_uri(url: Any) -> str:
+    """The ``postgresql://`` URI of a SQLAlchemy PostgreSQL URL, for ADBC."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def close_adbc(uri: str | None = None) -> None:
+    """Close this process's idle ADBC connection to ``uri`` (every URI when None) and let its
+    ADBC database go once the connections made from it are closed. ``Engine.dispose()`` of a
+    store's engine calls it for the store's URI."""
+    with _ADBC_LOCK:
+        for key in [k for k in _ADBC if uri is None or k[1] == uri]:
+            holder = _ADBC.pop(key)
+            if key[0] == os.getpid():
+                holder.close()
+
+
 @contextmanager
 def adbc_postgresql(uri: str) -> Iterator[Any]:
     """An ADBC DB-API connection to the PostgreSQL ``uri`` (``postgresql://…``), closed at the end
@@ -300,8 +320,7 @@ def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
         import pyarrow as pa
 
         sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-        uri = conn.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with adbc_postgresql(uri) as raw, raw.cursor() as cursor:
+        with adbc_postgresql(adbc_uri(conn.engine.url)) as raw, raw.cursor() as cursor:
             cursor.execute(sql)
             table = cursor.fetch_arrow_table()
         frame = table.rename_columns(columns).to_pandas(
