@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.store import db, migrate
-from tests import pgserver
+from tests import pgserver, testjvm
+
+testjvm.use()  # the tests' Spark JVMs: C1 and the serial collector (tests/testjvm.py)
 
 
 def _clear_caches() -> None:

@@ -31,6 +31,7 @@ from industry_brain.demo.snapshot import province_snapshot
 from industry_brain.warehouse.cluster import LocalCluster
 from industry_brain.warehouse.engines import spark_master, spark_settings
 from industry_brain.warehouse.shared import publish
+from tests import testjvm
 
 FIRMS = 500
 
@@ -85,7 +86,8 @@ def on_cluster(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         env = {
             **os.environ,
             "IB_SPARK_MASTER": cluster.master_url,
-            "IB_SPARK_CONF": "spark.executor.memory=768m; spark.sql.shuffle.partitions=6",
+            "IB_SPARK_CONF": f"{testjvm.TEST_SPARK_CONF}; spark.executor.memory=768m; "
+            "spark.sql.shuffle.partitions=6",
             "IB_SPARK_RESULTS": str(results),
             "PYSPARK_PYTHON": sys.executable,
         }
