@@ -59,9 +59,13 @@ format: $(STAMP)
 
 # Two workers (the machine has 2 cores); tests/conftest.py keeps each module, the browser tests
 # and the PySpark tests together on one worker so shared fixtures are built once.
+# Bytecode caching on, whatever the shell says (PYTHONDONTWRITEBYTECODE=1 on some machines):
+# otherwise every worker and every subprocess the tests start (CLI commands, servers, import
+# processes) compiles the platform's sources again, and pytest rewrites every test module's
+# asserts on each worker (collection 24.9 → 16.3 s a worker, a CLI start 2.2 → 1.6 s, measured).
 TEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) system-deps lint
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 
 # wrk: the load client of `python -m bench ids` and `python -m bench web` (C, far less CPU per
 # request than a Python client on the shared cores); without it they fall back to Python clients.

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import threading
@@ -299,6 +300,10 @@ def adbc_postgresql(uri: str) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+# closed before the interpreter tears its modules down (ADBC's finaliser then finds none)
+atexit.register(close_adbc)
 
 
 def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
