@@ -405,11 +405,11 @@ _LOADED: dict[str, Parameters] = {}
 _LOADED_MAX = 8
 
 
-def _read_yaml(path: Path, content: bytes | None = None) -> dict[str, Any]:
+def _read_yaml(path: Path, content: bytes) -> dict[str, Any]:
+    """The mapping in ``content``, the bytes read from ``path`` (named in errors)."""
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-        raw = path.read_bytes() if content is None else content
-        data = yaml.load(raw.decode("utf-8"), Loader=loader) or {}
+        data = yaml.load(content.decode("utf-8"), Loader=loader) or {}
     except yaml.YAMLError as exc:
         raise ParameterError(
             "param.yaml",

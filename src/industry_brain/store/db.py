@@ -268,15 +268,21 @@ def close_adbc(uri: str | None = None) -> None:
     store's engine calls it for the store's URI."""
     with _ADBC_LOCK:
         for key in [k for k in _ADBC if uri is None or k[1] == uri]:
-            holder = _ADBC.pop(key)
-            if key[0] == os.getpid():
-                holder.close()
+            _close_holder(key, _ADBC.pop(key))
+
+
+def _close_holder(key: tuple[int, str], holder: Any) -> None:
+    """Close a holder of this process; never a parent's, inherited by fork (its socket is
+    shared with the parent)."""
+    if key[0] == os.getpid():
+        holder.close()
 
 
 @contextmanager
-def adbc_postgresql(uri: str) -> Iterator[Any]:
-    """An ADBC DB-API connection to the PostgreSQL ``uri`` (``postgresql://…``), closed at the end
-    of the block (its transaction, if any, rolled back; its session settings gone with it).
+def adbc_postgresql(url: Any) -> Iterator[Any]:
+    """An ADBC DB-API connection to the PostgreSQL store at ``url`` (a SQLAlchemy URL or its
+    text), closed at the end of the block (its transaction, if any, rolled back; its session
+    settings gone with it).
 
     A new ADBC database reads the server's type catalogue before its first connection (60 ms,
     40 ms of CPU; the connection itself 4 ms), so the connections of one process to one URI share
@@ -285,15 +291,13 @@ def adbc_postgresql(uri: str) -> Iterator[Any]:
     once stays right."""
     import adbc_driver_postgresql.dbapi as adbc_pg
 
-    key = (os.getpid(), uri)
+    key = (os.getpid(), adbc_uri(url))
     with _ADBC_LOCK:
         holder = _ADBC.get(key)
         if holder is None:
-            holder = _ADBC[key] = adbc_pg.connect(uri, autocommit=True)
+            holder = _ADBC[key] = adbc_pg.connect(key[1], autocommit=True)
             while len(_ADBC) > ADBC_DATABASES:
-                (pid, _), old = _ADBC.popitem(last=False)
-                if pid == os.getpid():  # never a parent's, inherited by fork: its socket is shared
-                    old.close()
+                _close_holder(*_ADBC.popitem(last=False))
         _ADBC.move_to_end(key)
         conn = holder.adbc_clone()
     try:
@@ -325,7 +329,7 @@ def select_frame(session: Session, stmt: Any, columns: list[str]) -> Any:
         import pyarrow as pa
 
         sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-        with adbc_postgresql(adbc_uri(conn.engine.url)) as raw, raw.cursor() as cursor:
+        with adbc_postgresql(conn.engine.url) as raw, raw.cursor() as cursor:
             cursor.execute(sql)
             table = cursor.fetch_arrow_table()
         frame = table.rename_columns(columns).to_pandas(

@@ -443,9 +443,9 @@ class _RawFacts:
                 yield bucket, RAW_SCHEMA.empty_table(), self._end(i)
             return
         if self.dialect == "postgresql":
-            from industry_brain.store.db import adbc_postgresql, adbc_uri
+            from industry_brain.store.db import adbc_postgresql
 
-            with adbc_postgresql(adbc_uri(self.url)) as conn, conn.cursor() as cursor:
+            with adbc_postgresql(self.url) as conn, conn.cursor() as cursor:
                 # a bucket is read along ix_facts_lookup, which carries every column read (an
                 # index-only scan: 1.5 s for a bucket of 8 million facts of 85 million). Once
                 # part of the table is not marked all-visible (after an import, before the
