@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from industry_brain.core import parameters
 from industry_brain.store import db, migrate
-from tests import pgserver, testjvm
+from tests import asgi_portal, pgserver, testjvm
 
 testjvm.use()  # the tests' Spark JVMs: C1 and the serial collector (tests/testjvm.py)
+asgi_portal.use()  # one event loop for the in-process requests (tests/asgi_portal.py)
 
 
 def _clear_caches() -> None:

@@ -295,3 +295,33 @@ def test_demo_hook_prints_the_headline_figures(sqlite_engine: Engine, tmp_path: 
     assert summary["year"] == WEB_YEAR and json.dumps(summary)
     assert lines[0].startswith("2024 年规上工业增加值") and "nominal growth" in lines[0]
     assert "工业总产值 output 24,691" in lines[1] and "税金 tax 643" in lines[1]
+
+
+def test_the_report_is_computed_once_per_snapshot(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(engine)
+    calls: list[tuple] = []
+    real = service.report
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "report", counted)
+    root = tmp_path / "snapshots"
+    first = service.for_store(engine, WEB_YEAR, root=root)
+    first.counties[0]["output_value"] = -1.0  # a caller's change stays its own
+    again = service.for_store(engine, WEB_YEAR, root=root)
+    assert len(calls) == 1
+    assert again.counties[0]["output_value"] == pytest.approx(24691.2)  # 2 × 12,345.6
+    assert again.names == {"330502": "吴兴区"}  # the shown counties' names only
+    # another county, another entry (南浔区 has no 规上 firm: an error, not kept); a new
+    # snapshot of the same store, computed again
+    for _ in range(2):
+        with pytest.raises(service.MonitorError):
+            service.for_store(engine, WEB_YEAR, county="330503", root=root)
+    assert len(calls) == 3
+    fresh = service.for_store(engine, WEB_YEAR, root=root, fresh=True)
+    assert len(calls) == 4 and fresh.snapshot["path"] != again.snapshot["path"]
+    assert fresh.city == again.city

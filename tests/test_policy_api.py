@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,11 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from industry_brain.domains.policy.models import PolicyResult, PolicyRun
+from industry_brain.domains.policy import service
+from industry_brain.domains.policy.models import PolicyLoan, PolicyResult, PolicyRun
 from industry_brain.store.db import make_engine
 from industry_brain.store.migrate import upgrade
-from industry_brain.store.models import AuditLog
+from industry_brain.store.models import AuditLog, Enterprise
 from industry_brain.web.app import create_app
 from industry_brain.web.auth import create_api_token
 from industry_brain.web.settings import Settings
@@ -167,6 +169,50 @@ def test_errors_have_the_one_shape() -> None:
     assert r.status_code == 400 and r.json()["field"] == "loans"
     r = c.get("/api/v1/policy/enterprises/not-a-uscc")
     assert r.status_code == 422 and set(r.json()) >= {"code", "zh", "en", "request_id"}
+
+
+def test_the_answer_is_computed_once_until_its_inputs_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int | None] = []
+    real = service.evaluate_snapshot
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("enterprise_id"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "evaluate_snapshot", counted)
+    c, url = _client("admin"), f"/api/v1/policy/enterprises/{USCC_WX}"
+    first = c.get(url).json()
+    before = len(calls)
+    assert c.get(url).json() == first and len(calls) == before  # the same inputs: kept
+    assert not [i for i in first["qualifies"] if i["policy"] == "zgsz_loan_interest"]
+    # a loan reported to the store changes an input (the snapshot is the same): computed again
+    # — 1,000 万元 at 5 % over all of 2024 (366 days): 1,000 × min(2 %, 5 %) × 366 ÷ 365
+    with Session(_STATE["engine"]) as s:
+        eid = s.scalar(select(Enterprise.id).where(Enterprise.uscc == USCC_WX))
+        loan = PolicyLoan(
+            enterprise_id=eid,
+            bank="测试银行",
+            reference="cache-test-1",
+            amount=1000,
+            rate=0.05,
+            start_date=date(2024, 1, 1),
+            end_date=date(2025, 1, 1),
+            purpose="zgsz",
+            reported_by="test",
+        )
+        s.add(loan)
+        s.commit()
+        try:
+            after = c.get(url).json()
+            assert len(calls) == before + 1
+            (interest,) = [i for i in after["qualifies"] if i["policy"] == "zgsz_loan_interest"]
+            assert interest["amount"] == pytest.approx(1000 * 0.02 * 366 / 365)
+        finally:
+            s.delete(loan)
+            s.commit()
+    assert c.get(url).json() == first and len(calls) == before + 2
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).include(

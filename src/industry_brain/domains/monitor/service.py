@@ -4,6 +4,7 @@ returned as plain tables (the CLI, the ``/monitor`` page, its export and the mai
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from industry_brain.core import parameters
 from industry_brain.core.errors import IBError, Location
 from industry_brain.domains.monitor import compute
+from industry_brain.store import scoped
 from industry_brain.store.db import data_dir
 from industry_brain.store.models import Region
 from industry_brain.warehouse import Snapshot, build_snapshot, connect, latest_snapshot
@@ -158,17 +160,34 @@ def for_store(
                 Location(field="year"),
             )
         year = int(scales["year"].max())
+    params = parameters.load()
     with Session(engine) as session:
-        names = dict(session.execute(select(Region.code, Region.name)).all())
-    if county and county not in names:
-        raise MonitorError(
-            "monitor.county",
-            f"未知的区县代码 {county}",
-            f"unknown county code {county}",
-            Location(field="county"),
-            county,
+        if county and session.get(Region, county) is None:
+            raise MonitorError(
+                "monitor.county",
+                f"未知的区县代码 {county}",
+                f"unknown county code {county}",
+                Location(field="county"),
+                county,
+            )
+        # a pure function of the snapshot and the parameters: computed once for both (each
+        # request of the page or its export ran every figure's query again), a copy handed out
+        rep = copy.deepcopy(
+            scoped.cached(
+                session,
+                ("monitor.report", year, county, compute_engine),
+                (str(snap.path), snap.created_at, params.version()),
+                lambda: report(snap.path, year, compute_engine, county, params),
+            )
         )
-    rep = report(snap.path, year, compute_engine, county)
+        # the names of the counties shown only (the table holds every region of China)
+        codes = {r["county_code"] for r in rep.counties + rep.industries + rep.electricity}
+        codes.discard(None)
+        names = dict(
+            session.execute(
+                select(Region.code, Region.name).where(Region.code.in_(sorted(codes)))
+            ).all()
+        )
     rep.names = {
         c["county_code"]: names.get(c["county_code"], c["county_code"]) for c in rep.counties
     }
