@@ -647,6 +647,9 @@ class _Cache:
 _COCKPIT_CACHE = _Cache()
 #: the enterprise searches' counts (their own entries: many searches evict no cockpit section)
 _SEARCH_CACHE = _Cache()
+#: answers computed for one enterprise (the policy calculator's): their own entries too, so
+#: views of many enterprises evict no cockpit section
+ENTERPRISE_CACHE = _Cache()
 
 
 def cached(

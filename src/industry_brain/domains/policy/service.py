@@ -310,6 +310,7 @@ def explain(
                 year,
                 evaluate_snapshot(snap, session, year, keep="all", enterprise_id=eid, extra=frames),
             ),
+            scoped.ENTERPRISE_CACHE,
         )
         return copy.deepcopy(answer)
     finally:
