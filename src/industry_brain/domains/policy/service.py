@@ -169,8 +169,13 @@ def evaluate_snapshot(
     :func:`compute.evaluate`)."""
     policies = policies if policies is not None else compute.in_force(definitions.load(), year)
     ids = [enterprise_id] if enterprise_id is not None else None
-    frames = {"tax_types": tax_types(session, year, ids), "loans": loans(session, ids)}
-    frames.update(extra or {})
+    # the store's frames the caller did not hand over (the calculator reads them for its
+    # cache's stamp; a what-if brings its own loans)
+    frames = dict(extra or {})
+    if "tax_types" not in frames:
+        frames["tax_types"] = tax_types(session, year, ids)
+    if "loans" not in frames:
+        frames["loans"] = loans(session, ids)
     con = snapshot_con(snap, compute_engine)
     return compute.evaluate(
         con,
