@@ -58,9 +58,10 @@ def test_workers_one_on_sqlite_and_setting_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("IB_IMPORT_WORKERS", "3")
     assert workers_for(pg) == 3 and workers_for(pg, 1) == 1
     monkeypatch.setenv("IB_IMPORT_WORKERS", "two")
-    with pytest.raises(ValueError, match="IB_IMPORT_WORKERS"):
+    with pytest.raises(ValidationError) as info:
         workers_for(pg)
-    with pytest.raises(ValueError, match="at least 1"):
+    assert info.value.location.field == "IB_IMPORT_WORKERS" and "'two'" in info.value.en
+    with pytest.raises(ValidationError, match="at least 1"):
         workers_for(pg, 0)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from industry_brain.core import uscc as uscc_mod
+from industry_brain.core.errors import ValidationError
 from industry_brain.ingest import import_file, stream
 from industry_brain.ingest import load as load_mod
 from industry_brain.store import db
@@ -394,8 +395,10 @@ def test_the_stream_setting(monkeypatch):
     assert stream.stream_from() == 120_000
     for bad in ("0", "-5", "many"):
         monkeypatch.setenv("IB_IMPORT_STREAM_FROM", bad)
-        with pytest.raises(ValueError, match="IB_IMPORT_STREAM_FROM"):
+        with pytest.raises(ValidationError) as info:
             stream.stream_from()
+        assert info.value.location.field == "IB_IMPORT_STREAM_FROM"
+        assert repr(bad) in info.value.en and "off" in info.value.en
 
 
 @pytest.mark.postgres

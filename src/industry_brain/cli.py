@@ -15,7 +15,7 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, Table, console, err, progress
+from industry_brain.cli_support import JsonOpt, Table, console, err, print_problem, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core import formatting
@@ -233,13 +233,53 @@ def db_upgrade(
         )
 
 
-@db_app.command("current", epilog="Example: industry-brain db current")
-def db_current() -> None:
-    """Print the current migration revision."""
+@db_app.command("current", epilog="Example: industry-brain db current --json")
+def db_current(as_json: JsonOpt = False) -> None:
+    """Print the store's migration revision and whether it is this code's (current, empty,
+    outdated: run `db upgrade`, or newer than this code)."""
     from industry_brain.store import migrate
     from industry_brain.store.db import get_engine
 
-    console.print(migrate.current_revision(get_engine()) or "(empty)")
+    with _errors():
+        state = migrate.schema_state(get_engine())
+    if as_json:
+        _print_json({"status": state.status, "store": state.store, "code": state.code})
+        return
+    console.print(",".join(state.store) or "(empty)")
+    if state.status != "current":
+        problem = state.problem()
+        assert problem is not None
+        err.print(f"[yellow]{escape(problem.message())}[/]", highlight=False, soft_wrap=True)
+
+
+# -- check ------------------------------------------------------------------------------------
+@app.command(
+    "check",
+    epilog="Example: IB_DATABASE_URL=postgresql://app@127.0.0.1/ib industry-brain check --json",
+)
+def check(as_json: JsonOpt = False) -> None:
+    """Check this installation 体检: every IB_* setting, the store (reachable, its schema this
+    code's) and the web assets. Exit 0 when ready, 2 with each problem in Chinese and English."""
+    from industry_brain import checkup
+
+    report = checkup.run(assets=True)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        schema = report.schema
+        console.print(f"数据库 store: {escape(report.store)}", highlight=False)
+        if schema:
+            console.print(
+                f"表结构 schema: {schema['status']} "
+                f"(store {', '.join(schema['store']) or '—'}; code {', '.join(schema['code'])})",
+                highlight=False,
+            )
+        for p in report.problems:
+            print_problem(p)
+        if report.ok:
+            console.print("一切就绪 / ready")
+    if not report.ok:
+        raise typer.Exit(2)
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -681,13 +721,20 @@ def serve(
     # store and wait for each other's short write transactions (busy timeout, store.db).
     import uvicorn
 
-    from industry_brain.web.app import MissingAssets, check_assets
+    from industry_brain import checkup
 
-    try:
-        check_assets()
-    except MissingAssets as exc:
-        err.print(f"[bold red]错误 error[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from exc
+    # the settings, the store's schema, the assets: refused here, in Chinese and English,
+    # rather than as a traceback in each worker or HTTP 500 on the first page; a store that
+    # cannot be reached yet is no reason not to start (pages answer 503 until it can)
+    report = checkup.run(assets=True)
+    fatal = [p for p in report.problems if p.code != checkup.UNAVAILABLE]
+    for p in report.problems:
+        if p.code == checkup.UNAVAILABLE:
+            err.print(f"[yellow]警告 warning[/] {escape(p.message())}", highlight=False)
+        else:
+            print_problem(p)
+    if fatal:
+        raise typer.Exit(2)
     console.print(f"产业大脑 Industry Brain: http://{host}:{port}/login")
     uvicorn.run(
         "industry_brain.web.app:serve_app",
@@ -718,7 +765,21 @@ _register_domain_commands()
 
 
 def main() -> None:
-    app()
+    """The console script: a command that failed on the store because of the store itself
+    (unreachable, or its schema not this code's — ``db upgrade`` not run) is told so in Chinese
+    and English (exit 2) instead of with the failed statement's traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        app()
+    except DBAPIError as exc:
+        from industry_brain import checkup
+
+        problem = checkup.explain_store_error(exc)
+        if problem is None:
+            raise
+        print_problem(problem)
+        raise SystemExit(2) from exc
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from industry_brain.core.errors import IBError
+from industry_brain.core.errors import IBError, Problem
 
 console = Console()
 err = Console(stderr=True)
@@ -92,17 +92,19 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
 
 
+def print_problem(problem: Problem) -> None:
+    """A problem on stderr: its code, Chinese and English message and location."""
+    text = f"[bold red]错误 error[/] {escape(problem.message())}"
+    err.print(text, highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def errors() -> Iterator[None]:
     """Print a platform error as code + Chinese + English message and exit with status 2."""
     try:
         yield
     except IBError as exc:
-        err.print(
-            f"[bold red]错误 error[/] {escape(exc.problem.message())}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        print_problem(exc.problem)
         raise typer.Exit(2) from exc
 
 

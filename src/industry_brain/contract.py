@@ -219,6 +219,12 @@ class Hooks:
         parameter version, and its manifest names the runs."""
 
     @hookspec
+    def ib_settings_check(self) -> Callable[[], Any]:
+        """A function of no argument that reads the service's own ``IB_*`` settings and raises
+        the platform's error (``settings.invalid``, :mod:`industry_brain.core.env`) on a bad
+        value; ``industry-brain check`` and ``serve`` run it with the platform's checks."""
+
+    @hookspec
     def ib_reads_results(self) -> list[str]:
         """Names of the result tables of other services this service reads (as Ibis tables of
         a snapshot, never through the other service's modules); a run computed from them records

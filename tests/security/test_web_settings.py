@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from industry_brain.core.errors import ValidationError
 from industry_brain.web import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,5 +30,6 @@ def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch):
     monkeypatch.setenv("IB_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8 ,::1")
     assert settings.Settings.from_env().trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
     monkeypatch.setenv("IB_TRUSTED_PROXIES", "proxy.internal")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError) as info:  # a bilingual refusal naming the variable
         settings.Settings.from_env()
+    assert info.value.location.field == "IB_TRUSTED_PROXIES" and "proxy.internal" in info.value.zh

@@ -23,7 +23,6 @@ time: two workers can need the sum of the two largest files' peaks.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from industry_brain.core import memory
+from industry_brain.core import env, memory
+from industry_brain.core.errors import Location, ValidationError
 from industry_brain.core.progress import Progress
 from industry_brain.ingest import validate
 from industry_brain.ingest.mapping import load_mapping
@@ -106,14 +106,21 @@ def workers_for(engine: Engine, workers: int | None = None) -> int:
     if engine.dialect.name != "postgresql":
         return 1
     if workers is None:
-        raw = os.environ.get("IB_IMPORT_WORKERS", "").strip()
-        try:
-            workers = int(raw) if raw else DEFAULT_WORKERS
-        except ValueError:
-            raise ValueError(f"IB_IMPORT_WORKERS must be a whole number, not {raw!r}") from None
+        workers = import_workers()
     if workers < 1:
-        raise ValueError(f"import workers must be at least 1, not {workers}")
+        raise ValidationError(
+            "import.workers",
+            f"导入进程数应至少为 1（当前为 {workers}）",
+            f"import workers must be at least 1, not {workers}",
+            Location(field="workers"),
+            workers,
+        )
     return workers
+
+
+def import_workers() -> int:
+    """``IB_IMPORT_WORKERS`` (at least 1), else :data:`DEFAULT_WORKERS`."""
+    return env.integer("IB_IMPORT_WORKERS", DEFAULT_WORKERS, minimum=1)
 
 
 def import_files(

@@ -27,7 +27,6 @@ Reports are written before the commit: a failing report writer is recorded as a 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from industry_brain.core import parameters, units
+from industry_brain.core import env, parameters, units
 from industry_brain.core.errors import Location, Problem, ValidationError
 from industry_brain.core.progress import Progress
 from industry_brain.ingest import load as loader
@@ -137,8 +136,7 @@ class Prepared:
 def today() -> date:
     """The platform's today: ``IB_TODAY`` (ISO date) when set, else the real date (the same
     clock as the web platform's ``Settings.today``)."""
-    value = os.environ.get("IB_TODAY")
-    return date.fromisoformat(value) if value else date.today()
+    return env.today()
 
 
 def stamp(day: date | None = None) -> datetime | None:

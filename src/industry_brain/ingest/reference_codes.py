@@ -16,15 +16,14 @@ cell like every other ingest problem:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from industry_brain.core import env
 from industry_brain.store import codes
 from industry_brain.store.codes import Resolved, candidates_text
 
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
 
 def platform_year() -> int:
     """The year of the platform's today (``IB_TODAY`` when set)."""
-    today = os.environ.get("IB_TODAY")
-    return date.fromisoformat(today).year if today else date.today().year
+    return env.today().year
 
 
 def _years(frame: pd.DataFrame) -> np.ndarray:

@@ -36,7 +36,6 @@ to overlap. The kinds whose load writes facts alone (and power accounts) stream
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -50,7 +49,8 @@ import pandas as pd
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, SessionTransaction
 
-from industry_brain.core.errors import Problem
+from industry_brain.core import env
+from industry_brain.core.errors import Problem, ValidationError
 from industry_brain.ingest import load as loader
 from industry_brain.ingest import matching, readers, validate
 from industry_brain.ingest.mapping import Mapping
@@ -80,20 +80,18 @@ def slices(n: int) -> list[tuple[int, int]]:
 def stream_from() -> int | None:
     """The rows from which a sheet streams: ``IB_IMPORT_STREAM_FROM`` (rows, or ``off``: never),
     else :data:`STREAM_FROM_ROWS`."""
-    value = os.environ.get("IB_IMPORT_STREAM_FROM", "").strip()
-    if not value:
-        return STREAM_FROM_ROWS
-    if value.lower() == "off":
+    value = env.raw("IB_IMPORT_STREAM_FROM")
+    if value is not None and value.lower() == "off":
         return None
     try:
-        rows = int(value)
-    except ValueError:
-        rows = 0
-    if rows < 1:
-        raise ValueError(
-            f"IB_IMPORT_STREAM_FROM must be a number of rows (at least 1) or 'off', not {value!r}"
-        )
-    return rows
+        return env.integer("IB_IMPORT_STREAM_FROM", STREAM_FROM_ROWS, minimum=1)
+    except ValidationError:
+        raise env.invalid(
+            "IB_IMPORT_STREAM_FROM",
+            value or "",
+            "不小于 1 的行数，或 off",
+            "a number of rows (at least 1) or 'off'",
+        ) from None
 
 
 def eligible(session: Session, mapping: Mapping, tables: list[readers.RawTable]) -> bool:

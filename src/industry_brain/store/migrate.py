@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
+from industry_brain.core.errors import Location, Problem, ValidationError
 from industry_brain.store.db import get_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -37,12 +39,94 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    heads = _store_heads(engine)
+    return ",".join(sorted(heads)) if heads else None
+
+
+def _store_heads(engine: Engine) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
         # several heads exist while branches (one per service) are not merged yet
-        heads = MigrationContext.configure(conn).get_current_heads()
-    return ",".join(sorted(heads)) if heads else None
+        return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the store's schema stands against this code's migrations: ``status`` is
+    ``current``, ``empty`` (never upgraded), ``outdated`` (older: ``db upgrade`` brings it
+    up) or ``newer`` (written by a newer version of the platform than this code)."""
+
+    status: str
+    store: tuple[str, ...]
+    code: tuple[str, ...]
+
+    def problem(self) -> Problem | None:
+        """The error to show when the platform cannot work on this store (None: it can)."""
+        store = ", ".join(self.store) or "—"
+        code = ", ".join(self.code)
+        if self.status == "empty":
+            return Problem(
+                "store.not_migrated",
+                "数据库尚未初始化（没有表结构）：请先运行 industry-brain db upgrade",
+                "the store has no schema yet: run `industry-brain db upgrade` first",
+                Location(field="IB_DATABASE_URL"),
+            )
+        if self.status == "outdated":
+            return Problem(
+                "store.outdated",
+                f"数据库结构版本（{store}）落后于本程序所需版本（{code}）："
+                "请先运行 industry-brain db upgrade",
+                f"the store's schema ({store}) is older than this version of the platform "
+                f"needs ({code}): run `industry-brain db upgrade` first",
+                Location(field="IB_DATABASE_URL"),
+            )
+        if self.status == "newer":
+            return Problem(
+                "store.newer",
+                f"数据库结构版本（{store}）来自更新版本的平台，本程序（{code}）无法使用它："
+                "请升级程序",
+                f"the store's schema ({store}) was written by a newer version of the platform "
+                f"than this one ({code}): upgrade the platform",
+                Location(field="IB_DATABASE_URL"),
+            )
+        return None
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The store's schema revisions against the heads of this code's migrations (reads the
+    store's ``alembic_version``; raises the driver's error when the store cannot be reached)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    code = tuple(sorted(scripts.get_heads()))
+    store = tuple(sorted(_store_heads(engine)))
+    if not store:
+        status = "empty"
+    elif set(store) == set(code):
+        status = "current"
+    elif any(_unknown(scripts, rev) for rev in store):
+        status = "newer"
+    else:
+        status = "outdated"
+    return SchemaState(status, store, code)
+
+
+def _unknown(scripts: Any, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return scripts.get_revision(revision) is None
+    except CommandError:
+        return True
+
+
+def require_current(engine: Engine) -> None:
+    """Raise ``store.not_migrated`` / ``store.outdated`` / ``store.newer`` (a
+    :class:`ValidationError`, Chinese and English) unless the store's schema is this code's."""
+    problem = schema_state(engine).problem()
+    if problem is not None:
+        raise ValidationError(problem.code, problem.zh, problem.en, problem.location, problem.value)
 
 
 #: foreign keys enforced on PostgreSQL by statement-level triggers instead (migration 0024)

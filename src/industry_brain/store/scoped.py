@@ -9,7 +9,6 @@ nothing. Reads of an enterprise's file, of a figure's lineage and every export a
 from __future__ import annotations
 
 import math
-import os
 import threading
 from array import array
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from typing import Any
 from sqlalchemy import Select, distinct, false, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from industry_brain.core import env
 from industry_brain.core.errors import Location, NotFoundError, ValidationError
 from industry_brain.store import enterprises as enterprise_repo
 from industry_brain.store import facts as facts_repo
@@ -610,8 +610,15 @@ def explain_fact(
 
 # -- cockpit and list caches -------------------------------------------------------------------
 #: entries kept per worker process (least recently used dropped first): cockpit sections,
-#: filter options, distributions and the sorted id lists of list pages
-CACHE_ENTRIES = int(os.environ.get("IB_WEB_CACHE_ENTRIES", "512"))
+#: filter options, distributions and the sorted id lists of list pages — unless
+#: ``IB_WEB_CACHE_ENTRIES`` says otherwise (:func:`cache_entries`)
+CACHE_ENTRIES = 512
+
+
+def cache_entries() -> int:
+    """Entries each cache keeps: ``IB_WEB_CACHE_ENTRIES`` (at least 1), else
+    :data:`CACHE_ENTRIES`."""
+    return env.integer("IB_WEB_CACHE_ENTRIES", CACHE_ENTRIES, minimum=1)
 
 
 @dataclass
@@ -627,6 +634,8 @@ class _Cache:
     # one lock per key: when an entry is missing or stale, one thread computes it and the
     # others asking for the same key wait for that result instead of computing it too
     filling: dict[tuple, threading.Lock] = field(default_factory=dict)
+    #: entries kept (:func:`cache_entries`, read at the first store)
+    limit: int | None = None
 
     def get(self, key: tuple) -> _CacheEntry | None:
         with self.lock:
@@ -639,7 +648,9 @@ class _Cache:
         with self.lock:
             self.entries[key] = entry
             self.entries.move_to_end(key)
-            while len(self.entries) > max(CACHE_ENTRIES, 1):
+            if self.limit is None:
+                self.limit = cache_entries()
+            while len(self.entries) > self.limit:
                 old, _ = self.entries.popitem(last=False)
                 self.filling.pop(old, None)
 
@@ -661,7 +672,7 @@ def cached(
 ) -> Any:
     """The cached value of ``key`` (per store) if it was computed at ``stamp``, else
     ``compute()`` stored under ``key``. A burst of cold requests for one key computes it once
-    (the others wait). At most :data:`CACHE_ENTRIES` entries are kept."""
+    (the others wait). At most :func:`cache_entries` entries are kept."""
     key = (str(session.get_bind().url), *key)
     cache = cache or _COCKPIT_CACHE
     hit = cache.get(key)

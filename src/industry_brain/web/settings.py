@@ -41,17 +41,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 
-
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+from industry_brain.core import env
 
 
 def trusted_proxies(raw: str) -> tuple[str, ...]:
@@ -98,25 +88,55 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        lang = os.environ.get("IB_DEFAULT_LANG", "zh")
+        """The settings of the environment, each checked (:mod:`industry_brain.core.env`: a
+        bad value raises ``settings.invalid`` naming the variable)."""
+        checked = env.gather(
+            {
+                "cookie_secure": lambda: env.flag("IB_COOKIE_SECURE", True),
+                "session_hours": lambda: env.integer("IB_SESSION_HOURS", 8, minimum=1),
+                "login_max_failures": lambda: env.integer("IB_LOGIN_MAX_FAILURES", 5, minimum=1),
+                "login_address_max_failures": lambda: env.integer(
+                    "IB_LOGIN_ADDRESS_MAX_FAILURES", 30, minimum=1
+                ),
+                "login_user_max_failures": lambda: env.integer(
+                    "IB_LOGIN_USER_MAX_FAILURES", 10, minimum=1
+                ),
+                "login_backoff_seconds": lambda: env.integer(
+                    "IB_LOGIN_BACKOFF_SECONDS", 2, minimum=0
+                ),
+                "login_window_seconds": lambda: env.integer(
+                    "IB_LOGIN_WINDOW_SECONDS", 900, minimum=1
+                ),
+                "trusted_proxies": _proxies,
+                "import_wait_seconds": lambda: env.number(
+                    "IB_IMPORT_WAIT_SECONDS", 60.0, minimum=0
+                ),
+                "default_lang": lambda: env.choice("IB_DEFAULT_LANG", "zh", ("zh", "en")),
+                "log_level": env.log_level,
+                "upload_max_mb": lambda: env.integer("IB_UPLOAD_MAX_MB", 50, minimum=1),
+                "timezone": lambda: env.zone("IB_TIMEZONE", "Asia/Shanghai"),
+                "cockpit_warm_seconds": lambda: env.number(
+                    "IB_COCKPIT_WARM_SECONDS", 60.0, minimum=0
+                ),
+                "today": lambda: env.iso_date("IB_TODAY"),
+            }
+        )
         return cls(
             database_url=os.environ.get("IB_DATABASE_URL") or None,
-            cookie_secure=_flag("IB_COOKIE_SECURE", True),
-            session_hours=_int("IB_SESSION_HOURS", 8),
-            login_max_failures=_int("IB_LOGIN_MAX_FAILURES", 5),
-            login_address_max_failures=_int("IB_LOGIN_ADDRESS_MAX_FAILURES", 30),
-            login_user_max_failures=_int("IB_LOGIN_USER_MAX_FAILURES", 10),
-            login_backoff_seconds=_int("IB_LOGIN_BACKOFF_SECONDS", 2),
-            login_window_seconds=_int("IB_LOGIN_WINDOW_SECONDS", 900),
-            trusted_proxies=trusted_proxies(os.environ.get("IB_TRUSTED_PROXIES", "")),
             secret_key=os.environ.get("IB_SECRET_KEY") or None,
-            import_wait_seconds=float(os.environ.get("IB_IMPORT_WAIT_SECONDS") or 60),
-            default_lang=lang if lang in ("zh", "en") else "zh",
-            log_level=os.environ.get("IB_LOG_LEVEL", "INFO").upper(),
-            upload_max_mb=_int("IB_UPLOAD_MAX_MB", 50),
-            timezone=os.environ.get("IB_TIMEZONE") or "Asia/Shanghai",
-            cockpit_warm_seconds=float(os.environ.get("IB_COCKPIT_WARM_SECONDS") or 60),
-            today=date.fromisoformat(os.environ["IB_TODAY"])
-            if os.environ.get("IB_TODAY")
-            else None,
+            **checked,
         )
+
+
+def _proxies() -> tuple[str, ...]:
+    """``IB_TRUSTED_PROXIES`` checked (:func:`trusted_proxies`)."""
+    value = env.raw("IB_TRUSTED_PROXIES") or ""
+    try:
+        return trusted_proxies(value)
+    except ValueError:
+        raise env.invalid(
+            "IB_TRUSTED_PROXIES",
+            value,
+            "以逗号分隔的 IP 地址或网段（如 127.0.0.1,10.0.0.0/8）",
+            "comma-separated IP addresses or networks (e.g. 127.0.0.1,10.0.0.0/8)",
+        ) from None

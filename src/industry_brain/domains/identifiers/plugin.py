@@ -74,6 +74,13 @@ def ib_cockpit_stamp() -> Any:
 
 
 @hookimpl
+def ib_settings_check() -> Any:
+    from industry_brain.domains.identifiers.service import ids_cache_seconds
+
+    return ids_cache_seconds
+
+
+@hookimpl
 def ib_demo_hook() -> Any:
     from industry_brain.domains.identifiers import demo_hook
 

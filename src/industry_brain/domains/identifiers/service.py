@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from industry_brain.core import env
 from industry_brain.core import uscc as uscc_mod
 from industry_brain.core.errors import ConflictError, Location, NotFoundError, ValidationError
 from industry_brain.domains.identifiers import syntax
@@ -73,6 +74,11 @@ class NodeConfig:
             ):
                 best = (node, url)
         return best[1] if best else None
+
+
+def ids_cache_seconds() -> float:
+    """How long a resolution answer is kept (``IB_IDS_CACHE_SECONDS``, default 2; 0: off)."""
+    return env.number("IB_IDS_CACHE_SECONDS", 2.0, minimum=0)
 
 
 def load_config(path: str | Path | None = None) -> NodeConfig:
@@ -804,7 +810,7 @@ class ResolutionCache:
         from collections import OrderedDict
 
         if max_age is None:
-            max_age = float(os.environ.get("IB_IDS_CACHE_SECONDS", "2"))
+            max_age = ids_cache_seconds()
         self.size = size
         self.max_age = max_age
         self.entries: OrderedDict[tuple[str, str, str], tuple[float, int, _Found]] = OrderedDict()

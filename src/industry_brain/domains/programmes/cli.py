@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ import typer
 from industry_brain.cli_support import JsonOpt, Table, console
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import env
 
 programmes_app = typer.Typer(
     help="智改数转 programmes: government-bought diagnosis programmes (targets, providers, "
@@ -43,8 +43,7 @@ ActorOpt = Annotated[str, typer.Option(help="Who acts (recorded in the audit log
 def _today(text: str | None) -> date:
     if text:
         return date.fromisoformat(text)
-    env = os.environ.get("IB_TODAY")
-    return date.fromisoformat(env) if env else date.today()
+    return env.today()
 
 
 def _engine():  # type: ignore[no-untyped-def]
