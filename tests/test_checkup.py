@@ -28,7 +28,7 @@ SETTINGS = (
     "IB_IMPORT_WAIT_SECONDS", "IB_DEFAULT_LANG", "IB_LOG_LEVEL", "IB_UPLOAD_MAX_MB",
     "IB_TIMEZONE", "IB_COCKPIT_WARM_SECONDS", "IB_TODAY", "IB_IMPORT_WORKERS",
     "IB_IMPORT_STREAM_FROM", "IB_WEB_CACHE_ENTRIES", "IB_IDS_CACHE_SECONDS", "IB_DB_POOL_SIZE",
-    "IB_JURISDICTION", "IB_SNAPSHOT_URI",
+    "IB_JURISDICTION", "IB_SNAPSHOT_URI", "IB_CLAMAV",
 )  # fmt: skip
 
 
@@ -103,7 +103,9 @@ def test_the_web_settings_report_every_bad_value_at_once(monkeypatch) -> None:
     assert settings.today == date(2026, 11, 27)
 
 
-def test_settings_problems_cover_the_settings_read_outside_the_web(monkeypatch) -> None:
+def test_settings_problems_cover_the_settings_read_outside_the_web(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     assert checkup.settings_problems() == []
     bad = {
         "IB_IMPORT_WORKERS": "two",
@@ -114,6 +116,7 @@ def test_settings_problems_cover_the_settings_read_outside_the_web(monkeypatch) 
         "IB_JURISDICTION": "33",
         "IB_SNAPSHOT_URI": "ftp://host/snapshots",
         "IB_UPLOAD_MAX_MB": "0",
+        "IB_CLAMAV": "clamd:/run/clamav/clamd.ctl",  # one slash: would scan nothing, silently
     }
     for name, value in bad.items():
         monkeypatch.setenv(name, value)
@@ -121,6 +124,15 @@ def test_settings_problems_cover_the_settings_read_outside_the_web(monkeypatch) 
     assert set(found) == set(bad)
     assert "off" in found["IB_IMPORT_STREAM_FROM"].en  # the other accepted value is named
     assert all(p.zh and p.en for p in found.values())
+    # the services' own settings (contract hook ib_settings_check): a database folder that
+    # does not exist, and the accepted forms
+    monkeypatch.setenv("IB_CLAMAV", f"clamscan:{tmp_path / 'nowhere'}")
+    assert "existing database folder" in checkup.settings_problems()[-1].en
+    for name in bad:
+        monkeypatch.delenv(name)
+    for good in ("clamd:///run/clamav/clamd.ctl", "clamd://127.0.0.1:3310", "clamscan:"):
+        monkeypatch.setenv("IB_CLAMAV", good)
+        assert checkup.settings_problems() == []
 
 
 def _at(engine: Engine, revision: str) -> None:

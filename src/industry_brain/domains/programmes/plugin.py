@@ -50,6 +50,13 @@ def ib_cli_groups() -> dict[str, Any]:
 
 
 @hookimpl
+def ib_settings_check() -> Any:
+    from industry_brain.domains.programmes.virus_scan import check_setting
+
+    return check_setting
+
+
+@hookimpl
 def ib_demo_hook() -> Any:
     from industry_brain.domains.programmes import demo_hook
 

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 
+from industry_brain.core import env
+
 ENV = "IB_CLAMAV"
 CLAMD_TIMEOUT_S = 60
 CLAMSCAN_TIMEOUT_S = 180  # clamscan loads the whole database for each file (clamd keeps it)
@@ -124,6 +126,28 @@ def _scan_clamscan(database: str, content: bytes) -> ScanOutcome:
         return ScanOutcome("infected", engine, database_version(folder) or None, name, at)
     error = (done.stderr.decode("utf-8", "replace") or out).strip().splitlines()
     return _not_scanned(f"clamscan error {done.returncode}: {error[0] if error else ''}")
+
+
+def check_setting() -> str:
+    """``IB_CLAMAV`` checked (``industry-brain check`` and ``serve``, contract hook
+    ``ib_settings_check``): empty, ``clamd://`` with a socket path or a host, or ``clamscan:``
+    with an existing database folder — a typo would otherwise leave every upload stored as
+    not virus-scanned. Whether the scanner answers is the scan's business (it may start later)."""
+    value = env.raw(ENV)
+    if value is None:
+        return ""
+    expected_zh = "clamd:///套接字路径、clamd://主机:端口 或 clamscan:/病毒库目录"
+    expected_en = "clamd:///socket/path, clamd://host:port or clamscan:/database/folder"
+    if value.startswith("clamd://"):
+        parts = urlsplit(value)
+        if parts.hostname or (parts.path and parts.path != "/"):
+            return value
+    elif value.startswith("clamscan:"):
+        folder = value[len("clamscan:") :]
+        if not folder or Path(folder).is_dir():
+            return value
+        expected_zh, expected_en = "存在的病毒库目录", "an existing database folder"
+    raise env.invalid(ENV, value, expected_zh, expected_en)
 
 
 def scan(content: bytes, config: str | None = None) -> ScanOutcome:
