@@ -230,3 +230,32 @@ def test_an_unreachable_store_is_named_without_its_password(tmp_path: Path) -> N
     (problem,) = report["problems"]
     assert problem["code"] == checkup.UNAVAILABLE and "127.0.0.1:9" in problem["en"]
     assert "s3cret" not in done.stdout + done.stderr and "***" in report["store"]
+
+
+def test_the_command_line_keeps_the_platforms_today(tmp_path: Path) -> None:
+    """``IB_TODAY`` is the platform's today for the commands' defaults too (the web's day),
+    and a bad one is refused, not replaced by the real date."""
+    base = {"IB_DATA_DIR": str(tmp_path), "IB_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    done = run_cli(["params", "show", "ingest", "--json"], {**base, "IB_TODAY": "2019-06-01"})
+    assert done.returncode == 0 and json.loads(done.stdout)["on"] == "2019-06-01"
+    bad = run_cli(["params", "show", "ingest", "--json"], {**base, "IB_TODAY": "June 1st"})
+    assert bad.returncode != 0 and "IB_TODAY" in bad.stderr and "June 1st" in bad.stderr
+
+
+def test_an_evaluation_without_enterprises_publishes_nothing(sqlite_engine: Engine, tmp_path):
+    """亩均 and 五企培育 of a year the store holds no enterprise of: refused in Chinese and
+    English (was a KeyError traceback after an empty run had been stored)."""
+    from sqlalchemy import func, select
+
+    from industry_brain.domains.mujun.models import MujunRun
+    from industry_brain.domains.tiers.models import TiersRun
+
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    base = {"IB_DATABASE_URL": url, "IB_DATA_DIR": str(tmp_path)}
+    for service, code in (("mujun", "mujun.no_enterprises"), ("tiers", "tiers.no_enterprises")):
+        done = run_cli([service, "evaluate", "--year", "2025"], base)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-1500:]
+        assert f"[{code}]" in done.stderr and "2025 年没有可评价的企业" in done.stderr
+    with sqlite_engine.connect() as conn:
+        for model in (MujunRun, TiersRun):
+            assert conn.scalar(select(func.count()).select_from(model)) == 0

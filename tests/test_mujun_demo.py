@@ -18,6 +18,7 @@ from industry_brain.domains.mujun import demo_hook, lists, measures, report, ser
 from industry_brain.domains.mujun.explain import explain
 from industry_brain.domains.mujun.models import MujunRun
 from industry_brain.store.db import make_engine
+from industry_brain.store.models import EnterpriseScale
 from tests.cli_inproc import run_cli
 from tests.shared_demo import small_demo
 
@@ -339,6 +340,10 @@ def test_demo_hook_holds_no_year_evaluation_while_it_evaluates_the_next(
 
     monkeypatch.setenv("IB_DATA_DIR", str(tmp_path / "data"))
     seed(engine)
+    with Session(engine) as s:  # the year before too (an empty year is not evaluated at all)
+        for row in s.scalars(select(EnterpriseScale).where(EnterpriseScale.year == 2024)).all():
+            s.add(EnterpriseScale(enterprise_id=row.enterprise_id, year=2023, above_scale=True))
+        s.commit()
     real = service.run
     evaluations: list[weakref.ref] = []
     alive: list[int] = []
@@ -364,3 +369,18 @@ def test_demo_hook_holds_no_year_evaluation_while_it_evaluates_the_next(
     summary = demo_hook.run(engine, tmp_path / "out", progress=lambda *_: None)
     assert "skipped" not in summary
     assert len(evaluations) == 2 and alive == [0, 0, 0]
+
+
+def test_demo_hook_on_a_first_data_year_publishes_that_year_alone(engine, tmp_path, monkeypatch):
+    """A store whose first data year is its latest (the web fixtures' 2024): the year before
+    has no enterprise, so it is not evaluated (no empty run); the latest year is published
+    and the summary says there is no previous run."""
+    from tests.web_fixtures import seed
+
+    monkeypatch.setenv("IB_DATA_DIR", str(tmp_path / "data"))
+    seed(engine)
+    summary = demo_hook.run(engine, tmp_path / "out", progress=lambda *_: None)
+    assert summary["year"] == 2024 and summary["previous_run_id"] is None
+    with Session(engine) as s:
+        assert [r.year for r in s.scalars(select(MujunRun))] == [2024]
+    assert set(summary["movements"]) == {"new"}  # nothing to compare with

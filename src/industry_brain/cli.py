@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from industry_brain.cli_support import JsonOpt, Table, console, err, print_problem, progress
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
-from industry_brain.core import formatting
+from industry_brain.core import env, formatting
 from industry_brain.reference_cli import reference_app
 from industry_brain.store.copy_cli import store_app
 
@@ -306,7 +306,7 @@ def params_show(
                 f"unknown parameter domain '{domain}' (one of: {', '.join(params.domains())})",
                 Location(field="domain"),
             )
-        when = date.fromisoformat(on) if on else date(year, 1, 1) if year else date.today()
+        when = date.fromisoformat(on) if on else date(year, 1, 1) if year else env.today()
         resolved = params.domain(domain, region, when)
     if as_json:
         _print_json(

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.core import parameters
+from industry_brain.core import env, parameters
 from industry_brain.core import uscc as uscc_mod
 from industry_brain.core.errors import ConflictError, IBError, Location, NotFoundError
 from industry_brain.domains.carbon.errors import AccessDenied, CarbonError, Unauthorized
@@ -96,7 +96,7 @@ def create_token(
     """A new API token for a bank user: (token shown once, stored row with its hash only)."""
     bank = get_user(session, bank_username, "bank")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    today = today or date.today()
+    today = today or env.today()
     row = BankToken(
         user_id=bank.id,
         name=name,
@@ -165,7 +165,7 @@ def authenticate(session: Session, token: str | None, today: date | None = None)
     row = session.scalars(
         select(BankToken).where(BankToken.token_hash == token_hash(token))
     ).first()
-    today = today or date.today()
+    today = today or env.today()
     user = session.get(User, row.user_id) if row else None
     if (
         row is None
@@ -207,7 +207,7 @@ def grant(
     today: date | None = None,
 ) -> BankConsent:
     """The enterprise grants ``bank_username`` access to ``scopes`` until ``expires_on``."""
-    today = today or date.today()
+    today = today or env.today()
     ent = get_by_uscc(session, uscc_mod.normalize(uscc))
     by = get_user(session, by_username) if by_username else enterprise_user(session, ent)
     if by.role != "enterprise" or by.enterprise_id != ent.id:
@@ -346,7 +346,7 @@ def list_consents(
     bank_username: str | None = None,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    today = today or date.today()
+    today = today or env.today()
     stmt = (
         select(BankConsent, Enterprise, User)
         .join(Enterprise, Enterprise.id == BankConsent.enterprise_id)
@@ -381,7 +381,7 @@ def require_consent(
     """The active consent letting ``bank`` read ``scope`` of ``uscc``; otherwise the refusal
     is audited and committed, and ``AccessDenied`` is raised (revoked / expired / missing /
     scope). An unknown USCC is refused like a missing consent (no existence oracle)."""
-    today = today or date.today()
+    today = today or env.today()
     try:
         ent: Enterprise | None = get_by_uscc(session, uscc_mod.normalize(uscc))
     except IBError:

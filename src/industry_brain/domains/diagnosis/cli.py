@@ -10,6 +10,7 @@ import typer
 from industry_brain.cli_support import JsonOpt, Table, console
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import env
 
 NAME = "diagnosis"
 app = typer.Typer(
@@ -219,7 +220,6 @@ def report(
 ) -> None:
     """The diagnosis report of the enterprise's newest final assessment (scoped to ``--user``;
     the read is audited): level, score, domains, weakest sub-domains, peers, next level."""
-    from datetime import date
 
     from sqlalchemy.orm import Session
 
@@ -251,7 +251,7 @@ def report(
             s, scope.username, "diagnosis.report", "diagnosis_assessment", str(a.id), {"uscc": uscc}
         )
         s.commit()
-        today = date.today()
+        today = env.today()
         if pdf is not None:
             pdf.write_bytes(rep.pdf(data, today))
         if html is not None:

@@ -32,6 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from industry_brain.core import env
 from industry_brain.core import parameters as core_params
 from industry_brain.domains.diagnosis.questionnaire import Questionnaire
 
@@ -75,7 +76,7 @@ class Rules:
     @classmethod
     def load(cls, on: date | None = None, params: core_params.Parameters | None = None) -> Rules:
         p = params or core_params.load()
-        on = on or date.today()
+        on = on or env.today()
         return cls(
             satisfaction={
                 k: float(v) for k, v in p.get("diagnosis.scoring.satisfaction", on=on).items()

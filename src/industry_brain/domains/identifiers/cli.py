@@ -13,6 +13,7 @@ import typer
 from industry_brain.cli_support import JsonOpt, Table, console
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import env
 
 NAME = "ids"
 app = typer.Typer(
@@ -486,7 +487,7 @@ def battery_register(
             _as(s, as_uscc),
             prefix,
             code,
-            date.fromisoformat(on) if on else date.today(),
+            date.fromisoformat(on) if on else env.today(),
             _config(),
             parent,
             original,
@@ -512,7 +513,7 @@ def battery_event(
 
     with _errors(), _session() as s:
         ev = batteries.event(
-            s, _as(s, as_uscc), code, event, date.fromisoformat(on) if on else date.today(), vin
+            s, _as(s, as_uscc), code, event, date.fromisoformat(on) if on else env.today(), vin
         )
         _out(
             {"code": code, "event": ev.event, "on": ev.on.isoformat()},

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from industry_brain.domains.mujun import lists, measures, report, service
 from industry_brain.domains.mujun.models import MujunAdjustment
+from industry_brain.domains.mujun.rules import MujunError
 from industry_brain.warehouse.engines import table_path
 
 ORDER = 25  # after carbon (20): the Huzhou scheme reads its published results (result_carbon)
@@ -100,13 +101,18 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
     for y in (year - 1, year):
         # the evaluation itself is not kept: a year's frames held while the next year is
         # evaluated (and through the reports) add gigabytes at province scale
-        runs[y] = service.run(
-            engine,
-            y,
-            snapshot=snap,
-            actor="demo",
-            progress=lambda step, done, total, y=y: progress(f"mujun {step} {y}", done, total),
-        )[0]
+        try:
+            runs[y] = service.run(
+                engine,
+                y,
+                snapshot=snap,
+                actor="demo",
+                progress=lambda step, done, total, y=y: progress(f"mujun {step} {y}", done, total),
+            )[0]
+        except MujunError as exc:
+            if y == year or exc.code != "mujun.no_enterprises":
+                raise
+            # the store's first data year: no year before it to compare with (nothing published)
     reports = out_dir / "reports"
     with Session(engine) as session:
         progress("mujun workbook", 0, 1)
@@ -127,7 +133,7 @@ def run(engine: Engine, out_dir: Path, progress: Callable[[str, int, int], None]
     return {
         "year": year,
         "run_id": runs[year].run_id,
-        "previous_run_id": runs[year - 1].run_id,
+        "previous_run_id": runs[year - 1].run_id if year - 1 in runs else None,
         "parameter_version": runs[year].parameter_version,
         "enterprises": len(res),
         "evaluated": int(res["evaluated"].sum()),

@@ -535,6 +535,17 @@ def run(
         adjustments = load_adjustments(session, [year])
     step("evaluate", 0, 1)
     ev = evaluate_snapshot(snapshot.path, year, compute, adjustments)
+    if ev.results.empty:
+        # nothing to publish: a run without a single enterprise would only hide the year's
+        # absence of data behind an empty ranking
+        raise MujunError(
+            "mujun.no_enterprises",
+            f"{year} 年没有可评价的企业：仓库快照中没有该年的企业数据，请先导入该年的部门数据",
+            f"no enterprise to evaluate in {year}: the warehouse snapshot holds no enterprise "
+            "data of that year; import the year's department files first",
+            Location(field="year"),
+            year,
+        )
     ev.snapshot = snapshot
     timings["evaluate"] = ev.seconds
     step("evaluate", 1, 1)

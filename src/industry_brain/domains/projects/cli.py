@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from industry_brain.cli_support import JsonOpt, Table
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import env
 from industry_brain.core.errors import Location, ValidationError
 
 NAME = "projects"
@@ -68,8 +69,9 @@ def _day(text: str | None, field: str) -> date:
 
 
 def _today(text: str | None) -> date:
-    """The CLI is the one place that reads the real date (when --today is not given)."""
-    return date.today() if text is None else _day(text, "--today")
+    """``--today``, else the platform's today (``IB_TODAY`` when set, else the real date: the
+    same day as the web platform's)."""
+    return env.today() if text is None else _day(text, "--today")
 
 
 def _session() -> Session:

@@ -12,6 +12,7 @@ import typer
 from industry_brain.cli_support import JsonOpt, Table, console
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
+from industry_brain.core import env
 
 NAME = "tiers"
 app = typer.Typer(
@@ -31,7 +32,7 @@ ActorOpt = Annotated[str, typer.Option(help="The officer (recorded in the audit 
 
 
 def _today(text: str | None) -> date:
-    return date.today() if text is None else date.fromisoformat(text)
+    return env.today() if text is None else date.fromisoformat(text)
 
 
 def _engine():  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from industry_brain.core import exports, parameters
+from industry_brain.core import env, exports, parameters
 from industry_brain.core.errors import Location
 from industry_brain.domains.tiers.inputs import DECLARABLE, INPUTS
 from industry_brain.domains.tiers.models import TiersDeclaration, TiersDeclarationItem
@@ -53,7 +53,7 @@ def evidence_dir() -> Path:
 
 
 def max_bytes(on: date | None = None) -> int:
-    return int(parameters.load().get("tiers.evidence.max_bytes", on=on or date.today()))
+    return int(parameters.load().get("tiers.evidence.max_bytes", on=on or env.today()))
 
 
 def sniff(content: bytes) -> str | None:

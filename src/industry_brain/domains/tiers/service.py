@@ -23,7 +23,7 @@ from sqlalchemy import Select, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, defer
 
-from industry_brain.core import parameters
+from industry_brain.core import env, parameters
 from industry_brain.core.errors import IBError, Location
 from industry_brain.domains.tiers import schemes as schemes_mod
 from industry_brain.domains.tiers.evaluate import evaluate
@@ -904,6 +904,16 @@ def store_run(session: Session, ev: Evaluation, actor: str) -> TiersRun:
     else:
         ev.complete(sink=write)
     write(None)
+    if ev.levels.empty:
+        # nothing to publish (the caller's transaction, holding the run row, rolls back)
+        raise TiersError(
+            "tiers.no_enterprises",
+            f"{ev.year} 年没有可评价的企业：仓库快照中没有该年的企业数据，请先导入该年的部门数据",
+            f"no enterprise to evaluate in {ev.year}: the warehouse snapshot holds no "
+            "enterprise data of that year; import the year's department files first",
+            Location(field="year"),
+            ev.year,
+        )
     run.summary = summarise(ev)
     lv = ev.levels
     if not lv.empty:
@@ -1000,7 +1010,7 @@ def run(
         from industry_brain.domains.tiers import plans
 
         for plan in session.scalars(select(TiersPlan).where(TiersPlan.status != "closed")):
-            plans.record_from_facts(session, plan, date.today(), actor)
+            plans.record_from_facts(session, plan, env.today(), actor)
         session.commit()
         session.refresh(stored)
         session.expunge(stored)
