@@ -259,3 +259,19 @@ def test_an_evaluation_without_enterprises_publishes_nothing(sqlite_engine: Engi
     with sqlite_engine.connect() as conn:
         for model in (MujunRun, TiersRun):
             assert conn.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_a_server_worker_does_not_boot_on_a_store_never_upgraded(tmp_path, monkeypatch):
+    """The worker factory (``web.app:serve_app``) checks the schema itself: a process manager
+    other than ``serve`` cannot start the platform on a store without it."""
+    from industry_brain.store import db
+    from industry_brain.web.app import serve_app
+
+    monkeypatch.setenv("IB_DATABASE_URL", f"sqlite:///{tmp_path / 'never.sqlite'}")
+    monkeypatch.setenv("IB_DATA_DIR", str(tmp_path))
+    db.engine_for.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"store\.not_migrated"):
+            serve_app()
+    finally:
+        db.engine_for.cache_clear()

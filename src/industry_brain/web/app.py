@@ -241,12 +241,24 @@ def serve_app() -> FastAPI:
     is written; the full collections they triggered walked the whole start-up heap each time —
     9–15 ms of CPU per export on the city store, 0.5–1 ms now. (Only for the server: an app
     built in tests stays collectable.) And the cockpit warm-up thread
-    (``IB_COCKPIT_WARM_SECONDS``, :mod:`industry_brain.web.warmup`)."""
+    (``IB_COCKPIT_WARM_SECONDS``, :mod:`industry_brain.web.warmup`). A worker started on a
+    store whose schema is not this code's (``db upgrade`` not run) does not boot — also when
+    the factory is run by another process manager than ``serve``, which checks it first; a
+    store that cannot be reached yet is no reason not to boot (pages answer 503 meanwhile)."""
     import gc
 
+    from sqlalchemy.exc import DBAPIError
+
+    from industry_brain.store import migrate
     from industry_brain.web import warmup
 
     app = create_app()
+    try:
+        problem = migrate.schema_state(app.state.engine).problem()
+    except DBAPIError:
+        problem = None  # unreachable for now: /healthz and the pages say so
+    if problem is not None:
+        raise RuntimeError(problem.message())
     if app.state.settings.cockpit_warm_seconds > 0:
         warmup.start(app, app.state.settings.cockpit_warm_seconds)
     gc.collect()
