@@ -77,36 +77,32 @@ def gather(reads: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return out
 
 
-def integer(name: str, default: int, minimum: int | None = None) -> int:
-    """A whole number, at least ``minimum`` when given."""
+def _numeric(
+    name: str, default: Any, minimum: Any, parse: Callable[[str], Any], zh: str, en: str
+) -> Any:
+    """The variable parsed by ``parse`` (finite, at least ``minimum`` when given)."""
     value = raw(name)
     if value is None:
         return default
-    floor_zh = f"不小于 {minimum} 的" if minimum is not None else ""
-    floor_en = f" of at least {minimum}" if minimum is not None else ""
     try:
-        number = int(value)
+        out = parse(value)
     except ValueError:
-        number = None
-    if number is None or (minimum is not None and number < minimum):
-        raise invalid(name, value, f"{floor_zh}整数", f"a whole number{floor_en}")
-    return number
+        out = math.nan
+    if not math.isfinite(out) or (minimum is not None and out < minimum):
+        floor_zh = f"不小于 {minimum:g} 的" if minimum is not None else ""
+        floor_en = f" of at least {minimum:g}" if minimum is not None else ""
+        raise invalid(name, value, f"{floor_zh}{zh}", f"{en}{floor_en}")
+    return out
+
+
+def integer(name: str, default: int, minimum: int | None = None) -> int:
+    """A whole number, at least ``minimum`` when given."""
+    return int(_numeric(name, default, minimum, int, "整数", "a whole number"))
 
 
 def number(name: str, default: float, minimum: float | None = None) -> float:
     """A finite number (seconds, sizes), at least ``minimum`` when given."""
-    value = raw(name)
-    if value is None:
-        return default
-    floor_zh = f"不小于 {minimum:g} 的" if minimum is not None else ""
-    floor_en = f" of at least {minimum:g}" if minimum is not None else ""
-    try:
-        out = float(value)
-    except ValueError:
-        out = float("nan")
-    if not math.isfinite(out) or (minimum is not None and out < minimum):
-        raise invalid(name, value, f"{floor_zh}数值", f"a number{floor_en}")
-    return out
+    return float(_numeric(name, default, minimum, float, "数值", "a number"))
 
 
 def flag(name: str, default: bool) -> bool:

@@ -63,34 +63,33 @@ class SchemaState:
 
     def problem(self) -> Problem | None:
         """The error to show when the platform cannot work on this store (None: it can)."""
-        store = ", ".join(self.store) or "—"
-        code = ", ".join(self.code)
-        if self.status == "empty":
-            return Problem(
+        store, code = ", ".join(self.store) or "—", ", ".join(self.code)
+        upgrade_zh, upgrade_en = (
+            "请先运行 industry-brain db upgrade",
+            "run `industry-brain db upgrade` first",
+        )
+        messages = {
+            "empty": (
                 "store.not_migrated",
-                "数据库尚未初始化（没有表结构）：请先运行 industry-brain db upgrade",
-                "the store has no schema yet: run `industry-brain db upgrade` first",
-                Location(field="IB_DATABASE_URL"),
-            )
-        if self.status == "outdated":
-            return Problem(
+                f"数据库尚未初始化（没有表结构）：{upgrade_zh}",
+                f"the store has no schema yet: {upgrade_en}",
+            ),
+            "outdated": (
                 "store.outdated",
-                f"数据库结构版本（{store}）落后于本程序所需版本（{code}）："
-                "请先运行 industry-brain db upgrade",
+                f"数据库结构版本（{store}）落后于本程序所需版本（{code}）：{upgrade_zh}",
                 f"the store's schema ({store}) is older than this version of the platform "
-                f"needs ({code}): run `industry-brain db upgrade` first",
-                Location(field="IB_DATABASE_URL"),
-            )
-        if self.status == "newer":
-            return Problem(
+                f"needs ({code}): {upgrade_en}",
+            ),
+            "newer": (
                 "store.newer",
-                f"数据库结构版本（{store}）来自更新版本的平台，本程序（{code}）无法使用它："
-                "请升级程序",
+                f"数据库结构版本（{store}）来自更新版本的平台，本程序（{code}）无法使用它：请升级程序",
                 f"the store's schema ({store}) was written by a newer version of the platform "
                 f"than this one ({code}): upgrade the platform",
-                Location(field="IB_DATABASE_URL"),
-            )
-        return None
+            ),
+        }
+        if self.status not in messages:
+            return None
+        return Problem(*messages[self.status], Location(field="IB_DATABASE_URL"))
 
 
 def schema_state(engine: Engine) -> SchemaState:
