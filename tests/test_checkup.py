@@ -275,3 +275,17 @@ def test_a_server_worker_does_not_boot_on_a_store_never_upgraded(tmp_path, monke
             serve_app()
     finally:
         db.engine_for.cache_clear()
+
+
+def test_a_store_url_of_another_database_is_refused_before_use(tmp_path: Path) -> None:
+    """``IB_DATABASE_URL`` must be SQLite or PostgreSQL: refused by ``check`` and by any
+    command (was an ``ArgumentError`` or ``ModuleNotFoundError`` traceback), the password
+    hidden."""
+    for url in ("garbage", "mysql://app:s3cret@db.internal/ib"):
+        settings = {"IB_DATABASE_URL": url, "IB_DATA_DIR": str(tmp_path)}
+        for args in (["check", "--json"], ["enterprises", "list"]):
+            done = run_cli(args, settings)
+            assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-800:]
+            out = done.stdout + done.stderr
+            assert "IB_DATABASE_URL" in out and "s3cret" not in out
+            assert "SQLite or PostgreSQL" in out

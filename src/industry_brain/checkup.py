@@ -37,6 +37,7 @@ def _setting_readers() -> list[Callable[[], Any]]:
 
     return [
         Settings.from_env,
+        db.database_url,
         db.pool_settings,
         codes.jurisdiction,
         import_workers,
@@ -102,22 +103,25 @@ def run(engine: Engine | None = None, assets: bool = False) -> Report:
     from industry_brain.store.db import database_url, describe, make_engine
 
     problems = settings_problems()
-    url = database_url()
-    report = Report(store=describe(url), problems=problems)
     if assets:
         from industry_brain.web.app import MissingAssets, check_assets
 
         try:
             check_assets()
         except MissingAssets as exc:
-            report.problems.append(
+            problems.append(
                 Problem(
                     "web.assets_missing",
                     f"网页前端文件缺失：{exc}",
                     f"the web platform's front-end files are missing: {exc}",
                 )
             )
-    if any(p.location.field in ("IB_DB_POOL_SIZE", "IB_DB_MAX_OVERFLOW") for p in problems):
+    fields = {p.location.field for p in problems}
+    if "IB_DATABASE_URL" in fields:
+        return Report(store="", problems=problems)  # no store to look at
+    url = database_url()
+    report = Report(store=describe(url), problems=problems)
+    if fields & {"IB_DB_POOL_SIZE", "IB_DB_MAX_OVERFLOW"}:
         return report  # no engine can be made with these settings
     own = engine is None
     engine = engine or make_engine(url)

@@ -267,7 +267,8 @@ def check(as_json: JsonOpt = False) -> None:
         _print_json(report.to_dict())
     else:
         schema = report.schema
-        console.print(f"数据库 store: {escape(report.store)}", highlight=False)
+        if report.store:
+            console.print(f"数据库 store: {escape(report.store)}", highlight=False)
         if schema:
             console.print(
                 f"表结构 schema: {schema['status']} "
@@ -765,13 +766,19 @@ _register_domain_commands()
 
 
 def main() -> None:
-    """The console script: a command that failed on the store because of the store itself
-    (unreachable, or its schema not this code's — ``db upgrade`` not run) is told so in Chinese
-    and English (exit 2) instead of with the failed statement's traceback."""
+    """The console script: a platform error that no command caught, or a command that failed on
+    the store because of the store itself (unreachable, or its schema not this code's —
+    ``db upgrade`` not run), is told in Chinese and English (exit 2) instead of with a
+    traceback."""
     from sqlalchemy.exc import DBAPIError
+
+    from industry_brain.core.errors import IBError
 
     try:
         app()
+    except IBError as exc:  # a platform error no command caught: said, not a traceback
+        print_problem(exc.problem)
+        raise SystemExit(2) from exc
     except DBAPIError as exc:
         from industry_brain import checkup
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import fcntl
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from industry_brain.core import env
 from industry_brain.core.errors import Location, ValidationError
 
 
@@ -28,11 +30,36 @@ def data_dir() -> Path:
     return Path(os.environ.get("IB_DATA_DIR", "data")).resolve()
 
 
+#: the stores the platform runs on
+BACKENDS = ("sqlite", "postgresql")
+
+
 def database_url() -> str:
-    url = os.environ.get("IB_DATABASE_URL")
+    """The store: ``IB_DATABASE_URL`` (checked: a SQLite or PostgreSQL URL), else the SQLite
+    file under :func:`data_dir`."""
+    url = os.environ.get("IB_DATABASE_URL", "").strip()
     if url:
+        check_url(url)
         return url
     return f"sqlite:///{data_dir() / 'industry_brain.sqlite'}"
+
+
+def check_url(url: str) -> None:
+    """Refuse a store URL that does not parse or names another database than SQLite or
+    PostgreSQL (``settings.invalid``; a password in it is not repeated)."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in BACKENDS:
+        raise env.invalid(
+            "IB_DATABASE_URL",
+            re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url),
+            "SQLite 或 PostgreSQL 的地址（sqlite:///路径 或 postgresql://用户@主机/库名）",
+            "a SQLite or PostgreSQL URL (sqlite:///path or postgresql://user@host/database)",
+        )
 
 
 def describe(url: str) -> str:
