@@ -50,8 +50,8 @@ def _setting_readers() -> list[Callable[[], Any]]:
 
 
 def settings_problems() -> list[Problem]:
-    """What is wrong with the platform's settings (empty: nothing): every reader runs, each
-    reports its first bad value."""
+    """What is wrong with the platform's settings (empty: nothing): every reader runs (the web
+    settings report all their bad values, the other readers one each)."""
     found: list[Problem] = []
     for read in _setting_readers():
         try:
