@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +93,33 @@ class SchemaState:
         return Problem(*messages[self.status], Location(field="IB_DATABASE_URL"))
 
 
+@cache
+def _scripts() -> Any:
+    """This code's migration scripts (parsed once per process)."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg)
+
+
+def code_heads() -> tuple[str, ...]:
+    """The head revisions of this code's migrations."""
+    return tuple(sorted(_scripts().get_heads()))
+
+
+def store_heads(engine: Engine) -> tuple[str, ...]:
+    """The revisions the store's schema is at (one small read; the driver's error when the
+    store cannot be reached)."""
+    return tuple(sorted(_store_heads(engine)))
+
+
 def schema_state(engine: Engine) -> SchemaState:
     """The store's schema revisions against the heads of this code's migrations (reads the
     store's ``alembic_version``; raises the driver's error when the store cannot be reached)."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory.from_config(alembic_config(engine))
-    code = tuple(sorted(scripts.get_heads()))
-    store = tuple(sorted(_store_heads(engine)))
+    scripts = _scripts()
+    code = code_heads()
+    store = store_heads(engine)
     if not store:
         status = "empty"
     elif set(store) == set(code):

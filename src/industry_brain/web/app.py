@@ -32,6 +32,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from industry_brain.core import formatting
 from industry_brain.core.errors import Location
+from industry_brain.store import migrate
 from industry_brain.store.db import check_writable, get_engine
 from industry_brain.store.models import User
 from industry_brain.web import auth, domains, flash
@@ -249,7 +250,6 @@ def serve_app() -> FastAPI:
 
     from sqlalchemy.exc import DBAPIError
 
-    from industry_brain.store import migrate
     from industry_brain.web import warmup
 
     app = create_app()
@@ -345,15 +345,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
+    code_heads = migrate.code_heads()
+
     @app.get(
         "/healthz",
         tags=["operations"],
-        summary="Liveness and database check (the store must answer and accept a write)",
+        summary="Liveness and database check (the store answers, accepts a write and has this "
+        "code's schema)",
         responses={503: web_errors.ERROR_RESPONSES[503]},
     )
     def healthz(request: Request) -> Response:
         try:
             check_writable(engine)
+            stored = migrate.store_heads(engine)
         except Exception as exc:
             fault = web_errors.store_error(exc)
             if isinstance(fault, web_errors.StoreBusy):  # another writer: up, just busy
@@ -361,6 +365,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             logging.getLogger(LOGGER).error("health check failed", exc_info=exc)
             engine.dispose()  # reconnect on the next request
             return web_errors.ib_error_response(request, web_errors.store_unavailable())
+        if stored != code_heads:
+            # another node upgraded the store past this code (or it was put back): this worker
+            # should take no more traffic — 503 with the reason, for the load balancer
+            problem = migrate.schema_state(engine).problem()
+            if problem is not None:
+                error = web_errors.StoreUnavailable(
+                    problem.code, problem.zh, problem.en, problem.location
+                )
+                return web_errors.ib_error_response(request, error)
         return JSONResponse({"status": "ok", "database": "ok"})
 
     from industry_brain.web.routes import api, desks, import_pages, pages
