@@ -289,3 +289,24 @@ def test_a_store_url_of_another_database_is_refused_before_use(tmp_path: Path) -
             out = done.stdout + done.stderr
             assert "IB_DATABASE_URL" in out and "s3cret" not in out
             assert "SQLite or PostgreSQL" in out
+
+
+def test_healthz_takes_a_worker_out_when_the_schema_is_not_its_own(sqlite_engine: Engine):
+    """After another node upgraded the store (``newer``) — or it was put back (``outdated``) —
+    ``/healthz`` answers 503 with the reason, so a load balancer stops sending it traffic."""
+    from fastapi.testclient import TestClient
+
+    from industry_brain.web.app import create_app
+
+    client = TestClient(create_app(Settings(cookie_secure=False), sqlite_engine))
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    for revision, code in (
+        ("0999_from_a_later_release", "store.newer"),
+        ("0030_facts_period_check", "store.outdated"),
+    ):
+        _at(sqlite_engine, revision)
+        answer = client.get("/healthz")
+        assert answer.status_code == 503 and answer.json()["code"] == code
+        assert answer.headers["retry-after"] and answer.json()["zh"] and answer.json()["en"]
+    _at(sqlite_engine, migrate.code_heads()[0])
+    assert client.get("/healthz").status_code == 200
