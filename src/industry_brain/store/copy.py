@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, cast, func, inspect, select
 from sqlalchemy import Text as SAText
 from sqlalchemy.engine import Connection
@@ -66,11 +65,6 @@ class CopyResult:
         }
 
 
-def _head(engine: Engine) -> str:
-    heads = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_heads()
-    return ",".join(sorted(heads))
-
-
 def _user_tables(engine: Engine) -> list[str]:
     return sorted(t for t in inspect(engine).get_table_names() if t not in SKIP)
 
@@ -97,7 +91,7 @@ def _check(source: Engine, target: Engine) -> str:
             "the source and the target are the same database",
         )
     revision = migrate.current_revision(source)
-    head = _head(source)
+    head = ",".join(migrate.code_heads())
     if revision != head:
         raise ValidationError(
             "store.copy_source_revision",

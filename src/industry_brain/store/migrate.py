@@ -18,10 +18,12 @@ from industry_brain.store.db import get_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic's configuration of this code's migrations, run on ``engine`` when given."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
+    if engine is not None:
+        cfg.attributes["engine"] = engine
     return cfg
 
 
@@ -40,16 +42,17 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    heads = _store_heads(engine)
-    return ",".join(sorted(heads)) if heads else None
+    return ",".join(store_heads(engine)) or None
 
 
-def _store_heads(engine: Engine) -> tuple[str, ...]:
+def store_heads(engine: Engine) -> tuple[str, ...]:
+    """The revisions the store's schema is at, sorted (one small read; the driver's error when
+    the store cannot be reached)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
         # several heads exist while branches (one per service) are not merged yet
-        return tuple(MigrationContext.configure(conn).get_current_heads())
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,7 @@ def _scripts() -> Any:
     """This code's migration scripts (parsed once per process)."""
     from alembic.script import ScriptDirectory
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg)
+    return ScriptDirectory.from_config(alembic_config())
 
 
 def code_heads() -> tuple[str, ...]:
@@ -108,18 +109,16 @@ def code_heads() -> tuple[str, ...]:
     return tuple(sorted(_scripts().get_heads()))
 
 
-def store_heads(engine: Engine) -> tuple[str, ...]:
-    """The revisions the store's schema is at (one small read; the driver's error when the
-    store cannot be reached)."""
-    return tuple(sorted(_store_heads(engine)))
-
-
 def schema_state(engine: Engine) -> SchemaState:
     """The store's schema revisions against the heads of this code's migrations (reads the
     store's ``alembic_version``; raises the driver's error when the store cannot be reached)."""
+    return state_of(store_heads(engine))
+
+
+def state_of(store: tuple[str, ...]) -> SchemaState:
+    """The schema state of a store at the revisions ``store`` (:func:`store_heads`)."""
     scripts = _scripts()
     code = code_heads()
-    store = store_heads(engine)
     if not store:
         status = "empty"
     elif set(store) == set(code):

@@ -368,7 +368,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if stored != code_heads:
             # another node upgraded the store past this code (or it was put back): this worker
             # should take no more traffic — 503 with the reason, for the load balancer
-            problem = migrate.schema_state(engine).problem()
+            problem = migrate.state_of(stored).problem()
             if problem is not None:
                 error = web_errors.StoreUnavailable(
                     problem.code, problem.zh, problem.en, problem.location
