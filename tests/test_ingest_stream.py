@@ -418,3 +418,130 @@ def test_a_slice_with_an_error_stops_the_stream_of_a_file_that_will_be_rejected(
     # stream; with --accept-valid the stream goes on
     assert spy.stops == ["rejected"]
     assert spy.slices == 5 + 14
+
+
+class _AheadSpy:
+    """Records whether each streamed import read its file ahead (``stream.Ahead``) and why a
+    read-ahead stream restarted whole."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started: list[bool] = []
+        self.restarts: list[str] = []
+        self.readers: list[str] = []
+        start = stream.Ahead.start.__func__
+        prepare_ahead = stream.Stream.prepare_ahead
+        read_file = stream.readers.read_file
+
+        def spy_start(cls: type, *args: Any, **kw: Any) -> Any:
+            ahead = start(cls, *args, **kw)
+            self.started.append(ahead is not None)
+            return ahead
+
+        def spy_prepare(s: stream.Stream, *args: Any, **kw: Any) -> Any:
+            try:
+                return prepare_ahead(s, *args, **kw)
+            except stream.Restart as exc:
+                self.restarts.append(str(exc))
+                raise
+
+        def spy_read(*args: Any, **kw: Any) -> Any:
+            self.readers.append(threading.current_thread().name)
+            return read_file(*args, **kw)
+
+        monkeypatch.setattr(stream.Ahead, "start", classmethod(spy_start))
+        monkeypatch.setattr(stream.Stream, "prepare_ahead", spy_prepare)
+        monkeypatch.setattr(stream.readers, "read_file", spy_read)
+
+
+@pytest.mark.postgres
+def test_a_large_csv_file_streams_its_head_while_the_file_is_read(
+    two_stores, monkeypatch, tmp_path
+):
+    ahead = _AheadSpy(monkeypatch)
+    (r,), spy = _both(two_stores, monkeypatch, tmp_path, [(_power(_clean(2024)), {})])
+    assert r.status == "committed" and r.facts_inserted == 90
+    # the whole-file import reads first; the streamed one checks and sends its head (one row,
+    # the first slice) while a thread of its own reads the file, then 13 slices of 7 rows
+    assert ahead.started == [False, True] and ahead.restarts == []
+    assert ahead.readers == ["MainThread", "ib-read-ahead"]
+    assert spy.slices == 14
+
+
+@pytest.mark.postgres
+def test_without_reading_ahead_the_file_streams_as_well(two_stores, monkeypatch, tmp_path):
+    monkeypatch.setattr(stream.Ahead, "start", classmethod(lambda cls, *a, **k: None))
+    (r,), spy = _both(two_stores, monkeypatch, tmp_path, [(_power(_clean(2024)), {})])
+    assert r.status == "committed" and spy.slices == 14
+
+
+@pytest.mark.postgres
+def test_a_file_that_does_not_start_as_its_head_is_checked_whole(
+    two_stores, monkeypatch, tmp_path
+):
+    """Row 60 carries a sixth field below a header of five: the whole file has a column its
+    head has not (an unnamed column with data, a warning), so the head's slice is dropped and
+    the sheet is checked as a whole-file import's; a file whose blank lines leave fewer rows
+    than the stream's threshold (counted as line breaks before reading) restarts too."""
+    ahead = _AheadSpy(monkeypatch)
+    rows = _clean(2024)
+    wide = _power(rows).splitlines(keepends=True)
+    wide[60] = wide[60].rstrip("\n") + ",核对\n"
+    blank = _power(rows[:45]) + "\n" * 20 + "".join(",".join(r) + "\n" for r in rows[45:])
+    (r,), spy = _both(two_stores, monkeypatch, tmp_path, [("".join(wide), {})])
+    assert r.status == "committed" and r.counts_by_code() == {"column.unnamed": 1}
+    assert ahead.started == [False, True] and ahead.restarts == ["head"]
+    assert spy.slices == 1  # the head's slice was sent, then rolled back
+    with monkeypatch.context() as m:
+        # the streamed import's threshold is 100 rows: the file's 111 line breaks reach it,
+        # its 90 rows do not (the whole-file import never streams)
+        m.setattr(stream, "stream_from", lambda: 100 if stream.STREAM_FROM_ROWS == 1 else None)
+        (r,), spy = _both(
+            two_stores, monkeypatch, tmp_path, [(blank.replace("2024年", "2023年"), {})]
+        )
+    assert r.status == "committed" and r.facts_inserted == 90
+    assert ahead.started == [False, True, False, True] and ahead.restarts == ["head", "head"]
+    assert spy.slices == 1
+
+
+@pytest.mark.postgres
+def test_a_file_unreadable_below_its_head_fails_and_leaves_nothing(
+    two_stores, monkeypatch, tmp_path
+):
+    """A row of 1,001 fields (more than ``ingest.limits.max_columns``) below the head: the
+    whole file's reading refuses it after the head's slice was sent — the import raises
+    the whole-file import's error and the store holds nothing of it."""
+    ahead = _AheadSpy(monkeypatch)
+    lines = _power(_clean(2024)).splitlines(keepends=True)
+    lines[70] = lines[70].rstrip("\n") + "," * 1000 + "\n"
+    path = tmp_path / "wide.csv"
+    path.write_text("".join(lines), encoding="gbk")
+    whole, streamed = two_stores
+    errors = []
+    for engine, streaming in ((whole, False), (streamed, True)):
+        with pytest.raises(ValidationError) as info:
+            _import(engine, path, streaming, monkeypatch)
+        errors.append((info.value.code, info.value.zh, info.value.en))
+    assert errors[0] == errors[1] and errors[0][0] == "file.too_large"
+    assert ahead.started == [False, True]
+    with Session(streamed) as s:
+        assert s.scalars(select(Fact)).first() is None
+        assert s.scalars(select(ImportBatch).where(ImportBatch.kind == "power")).first() is None
+    assert not [t for t in threading.enumerate() if t.name == "ib-read-ahead"]
+
+
+def test_the_head_of_a_csv_file_reads_as_the_start_of_the_whole(tmp_path):
+    from industry_brain.ingest import readers
+
+    path = tmp_path / "p.csv"
+    path.write_text("标题：用电\n" + _power(_clean(2024)), encoding="gbk")
+    whole = readers.read_file(path)[0]
+    head = readers.read_csv_head(path, 10)
+    assert head is not None and head.num_rows == 10
+    assert head.encoding == whole.encoding == "gb18030"
+    assert head.columns == whole.columns and head.header_rows == whole.header_rows == [2]
+    assert head.data.equals(whole.data.slice(0, 10))
+    assert head.row_numbers.to_pylist() == list(range(3, 13))
+    # too short a file (the whole is read anyway), not CSV, no rows asked
+    assert readers.read_csv_head(path, 80) is None
+    assert readers.read_csv_head(tmp_path / "p.xlsx", 10) is None
+    assert readers.read_csv_head(path, 0) is None
