@@ -924,37 +924,21 @@ def import_file(
             return result
 
     step("read", 0, 1)
-    limits = readers.Limits.from_parameters(now)
-
-    def read() -> list[readers.RawTable]:
-        tables = readers.read_file(
-            path, sheet=sheet, encoding=encoding, header_hints=mapping.hints(), limits=limits
-        )
-        if not any(t.num_rows for t in tables):
-            raise ValidationError(
-                "file.no_rows",
-                "文件只有表头，没有数据行（未导入）",
-                "the file has a header but no data rows (nothing imported)",
-                Location(file=path.name, sheet=sheet),
-            )
-        return tables
-
-    # a large CSV file that may stream is read in a thread while its head's rows are checked
-    # and sent (stream.Ahead); any other file is read first
-    ahead = (
-        None
-        if dry_run
-        else stream.Ahead.start(
-            engine.dialect.name,
-            mapping,
-            path,
-            read,
-            encoding=encoding,
-            header_hints=mapping.hints(),
-            limits=limits,
-        )
+    tables = readers.read_file(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        header_hints=mapping.hints(),
+        limits=readers.Limits.from_parameters(now),
     )
-    tables = read() if ahead is None else []
+    if not any(t.num_rows for t in tables):
+        raise ValidationError(
+            "file.no_rows",
+            "文件只有表头，没有数据行（未导入）",
+            "the file has a header but no data rows (nothing imported)",
+            Location(file=path.name, sheet=sheet),
+        )
+    result.sheets = [t.sheet for t in tables]
     on = date(year, 1, 1) if year else now
     thresholds = _thresholds(on, now)
     with Session(engine) as session:
@@ -978,20 +962,13 @@ def import_file(
         if stamped is not None:
             batch.created_at = stamped
         streamed: stream.Stream | None = None
-        if ahead is not None or (not dry_run and stream.eligible(session, mapping, tables)):
+        if not dry_run and stream.eligible(session, mapping, tables):
             session.add(batch)
             session.flush()  # the streamed facts refer to it
             streamed = stream.Stream.begin(session, batch, mapping, lookup, accept_valid)
         prepared: list[Prepared] = []
         try:
-            if ahead is not None and streamed is not None:
-                try:
-                    prepared.append(streamed.prepare_ahead(ahead, year, thresholds, step))
-                except stream.Restart:  # the whole sheet is checked as a whole-file import's
-                    streamed.discard()
-                    streamed = None
-                tables = ahead.tables()
-            for i, table in enumerate(tables[len(prepared) :], start=len(prepared)):
+            for i, table in enumerate(tables):
                 step("validate", i, len(tables))
                 if streamed is not None:
                     prep = streamed.prepare(table, year, thresholds, progress=step)
@@ -1001,10 +978,7 @@ def import_file(
         except BaseException:
             if streamed is not None:
                 streamed.close()
-            if ahead is not None:
-                ahead.wait()
             raise
-        result.sheets = [t.sheet for t in tables]
         step("validate", len(tables), len(tables))
         for prep in prepared:
             result.problems.extend(prep.problems)

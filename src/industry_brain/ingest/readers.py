@@ -81,7 +81,6 @@ __all__ = [
     "column_letter",
     "header_key",
     "header_key_variants",
-    "read_csv_head",
     "read_file",
 ]
 
@@ -1497,61 +1496,6 @@ def _read_csv_buffer(
         skipped=skipped,
         unit_note=_unit_note(grid, header),
     )
-
-
-#: the most bytes :func:`read_csv_head` reads for its rows
-HEAD_MAX_BYTES = 64 << 20
-
-
-def read_csv_head(
-    path: Path | str,
-    rows: int,
-    *,
-    encoding: str | None = None,
-    header_hints: Collection[str] = (),
-    limits: Limits | None = None,
-) -> RawTable | None:
-    """The table of a CSV file's first ``rows`` data records (at most; fewer when blank lines
-    or rows that are not data lie among them), read as :func:`read_file` reads the whole file
-    but from the file's first bytes only (at most :data:`HEAD_MAX_BYTES`): a streamed import
-    starts on it while the whole file is still being read (:mod:`industry_brain.ingest.stream`).
-
-    None when the file is not CSV text, is shorter than that, or its head cannot be read as a
-    table (the whole file's reading then decides). The head is a guess about the start of the
-    whole table: its encoding, its rows that are not data, its width may differ from the
-    whole file's (text only ASCII in the head, a note row at its end, a column filled only
-    further down), so a caller compares it with the start of :func:`read_file`'s table before
-    relying on it."""
-    p = Path(path)
-    if p.suffix.lower() not in CSV_EXTENSIONS or rows < 1:
-        return None
-    need = rows + HEADER_SCAN_ROWS + 5  # the line breaks of the header scan and the rows
-    limits = limits or Limits.from_parameters()
-    parts: list[bytes] = []
-    seen = 0
-    try:
-        with open(p, "rb") as fh:
-            while seen < need:
-                block = fh.read(1 << 20)
-                if not block or sum(map(len, parts)) + len(block) > HEAD_MAX_BYTES:
-                    return None  # the whole file is this short, or the rows are too long
-                parts.append(block)
-                seen += block.count(b"\n")
-    except OSError:
-        return None
-    data = b"".join(parts)
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    data = data[: int(breaks[need - 1]) + 1]  # whole lines: up to the need-th line break
-    if _sniff_kind(data[:512], p.suffix.lower()) != "csv":
-        return None
-    try:
-        head = _read_csv(data, p.name, encoding, header_hints, limits)
-    except (ValidationError, ValueError, pa.ArrowException):
-        return None
-    if head.num_rows > rows:
-        head.data = head.data.slice(0, rows)
-        head.row_numbers = head.row_numbers.slice(0, rows)
-    return head
 
 
 # -- entry point -------------------------------------------------------------------------------

@@ -37,11 +37,10 @@ to overlap. The kinds whose load writes facts alone (and power accounts) stream
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
-from pathlib import Path
 from queue import Queue
 from typing import Any
 
@@ -70,15 +69,10 @@ STREAM_FROM_ROWS = 2 * CHUNK_ROWS
 KINDS = frozenset({"power", "tax", "energy", "emissions"})
 
 
-def first_rows() -> int:
-    """The rows of the first slice: :data:`FIRST_SHARE` of :data:`CHUNK_ROWS`, at least 1."""
-    return max(1, int(CHUNK_ROWS * FIRST_SHARE))
-
-
-def slices(n: int, first: int | None = None) -> list[tuple[int, int]]:
-    """The slices of ``n`` rows as (start, stop): a short first slice of ``first`` rows
-    (default :func:`first_rows`), then :data:`CHUNK_ROWS` rows each."""
-    first = min(n, first_rows() if first is None else first)
+def slices(n: int) -> list[tuple[int, int]]:
+    """The slices of ``n`` rows as (start, stop): a short first slice (:data:`FIRST_SHARE`),
+    then :data:`CHUNK_ROWS` rows each."""
+    first = min(n, max(1, int(CHUNK_ROWS * FIRST_SHARE)))
     bounds = [0, *range(first, n, CHUNK_ROWS), n]
     return [(a, b) for a, b in pairwise(bounds) if b > a]
 
@@ -111,107 +105,6 @@ def eligible(session: Session, mapping: Mapping, tables: list[readers.RawTable])
         and len(tables) == 1
         and tables[0].num_rows >= least
         and not tables[0].cell_flags
-    )
-
-
-class Restart(Exception):
-    """A sheet read ahead turned out not to start as its head did, or not to stream: the
-    import drops what the stream sent and checks the whole sheet as a whole-file import."""
-
-
-class Ahead:
-    """A CSV file read whole in a thread of its own while the import starts on its head
-    (:func:`~industry_brain.ingest.readers.read_csv_head`: the first slice's rows): the
-    server writes the first slice's facts while the client still reads the file (reading
-    1,000,000 rows took ≈ 1.3–1.7 s before the first slice could start). :meth:`tables` waits
-    for the whole file; :meth:`Stream.prepare_ahead` checks that its table starts exactly as
-    the head did, else the import restarts on the whole table (:class:`Restart`)."""
-
-    def __init__(self, head: readers.RawTable, read: Callable[[], list[readers.RawTable]]):
-        self.head = head
-        self._result: list[readers.RawTable] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(read,), name="ib-read-ahead")
-        self._thread.daemon = True
-        self._thread.start()
-
-    def _run(self, read: Callable[[], list[readers.RawTable]]) -> None:
-        try:
-            self._result = read()
-        except BaseException as exc:  # raised again by tables()
-            self._error = exc
-
-    @classmethod
-    def start(
-        cls,
-        dialect: str,
-        mapping: Mapping,
-        path: Path,
-        read: Callable[[], list[readers.RawTable]],
-        *,
-        encoding: str | None = None,
-        header_hints: Collection[str] = (),
-        limits: readers.Limits | None = None,
-    ) -> Ahead | None:
-        """Read ahead when the file may stream (PostgreSQL, a kind of :data:`KINDS`, a CSV
-        file with at least :func:`stream_from` line breaks) and its head reads as a table;
-        else None (the import reads the file first, as always)."""
-        least = stream_from()
-        if (
-            least is None
-            or dialect != "postgresql"
-            or mapping.kind not in KINDS
-            or path.suffix.lower() not in readers.CSV_EXTENSIONS
-            or _line_breaks(path, least) < least
-        ):
-            return None
-        head = readers.read_csv_head(
-            path, first_rows(), encoding=encoding, header_hints=header_hints, limits=limits
-        )
-        if head is None or head.num_rows == 0 or head.cell_flags:
-            return None
-        return cls(head, read)
-
-    def wait(self) -> None:
-        """Wait until the reading thread ends (an import that failed leaves none behind)."""
-        self._thread.join()
-
-    def tables(self) -> list[readers.RawTable]:
-        """The whole file's tables, once read (the read's error raised here)."""
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-
-def _line_breaks(path: Path, enough: int) -> int:
-    """The line breaks of the file, counted until ``enough`` (an upper bound of its rows)."""
-    seen = 0
-    try:
-        with open(path, "rb") as fh:
-            while seen < enough and (block := fh.read(8 << 20)):
-                seen += block.count(b"\n")
-    except OSError:
-        return 0
-    return seen
-
-
-def _starts_with(table: readers.RawTable, head: readers.RawTable) -> bool:
-    """Whether ``table`` starts with the rows of ``head``, read alike (what normalising a
-    slice reads of its table: columns, header rows, unit note, cells and row numbers)."""
-    n = head.num_rows
-    return (
-        table.num_rows >= n
-        and table.file == head.file
-        and table.sheet == head.sheet
-        and table.columns == head.columns
-        and table.header_rows == head.header_rows
-        and table.unit_note == head.unit_note
-        and not table.cell_flags
-        and table.data.schema == head.data.schema
-        and table.data.slice(0, n).equals(head.data)
-        and table.row_numbers.slice(0, n).equals(head.row_numbers)
     )
 
 
@@ -293,75 +186,19 @@ class Stream:
         n = table.num_rows
         for start, stop in slices(n):
             step("validate", start, n)
-            self._check(_part(table, start, stop), columns, year, thresholds)
-        return self._whole(table, columns, problems, thresholds, step)
-
-    def prepare_ahead(
-        self,
-        ahead: Ahead,
-        year: int | None,
-        thresholds: dict[str, Any],
-        progress: Any = None,
-    ) -> Any:
-        """As :meth:`prepare`, the first slice being the head of a file still read
-        (:class:`Ahead`): checked and sent while the reading goes on. Raises
-        :class:`Restart` when the whole file's table does not start exactly as the head, maps
-        its columns otherwise, or would not stream (fewer rows than :func:`stream_from`)."""
-        from industry_brain.ingest import pipeline
-
-        step = progress or (lambda *_: None)
-        head = ahead.head
-        columns, problems = pipeline.map_columns(head, self.mapping)
-        if any(p.severity == "error" for p in problems):
-            raise Restart("columns")
-        step("validate", 0, head.num_rows)
-        self._check(head, columns, year, thresholds)
-        tables = ahead.tables()
-        least = stream_from()
-        if (
-            len(tables) != 1
-            or least is None
-            or tables[0].num_rows < least
-            or not _starts_with(tables[0], head)
-            or pipeline.map_columns(tables[0], self.mapping) != (columns, problems)
-        ):
-            raise Restart("head")
-        table = tables[0]
-        n = table.num_rows
-        for start, stop in slices(n, head.num_rows)[1:]:
-            step("validate", start, n)
-            self._check(_part(table, start, stop), columns, year, thresholds)
-        return self._whole(table, columns, problems, thresholds, step)
-
-    def _check(
-        self,
-        rows: readers.RawTable,
-        columns: dict[str, readers.RawColumn],
-        year: int | None,
-        thresholds: dict[str, Any],
-    ) -> None:
-        """Normalise, check and match one slice; queue its valid rows for the writer."""
-        from industry_brain.ingest import pipeline
-
-        part = pipeline.normalise(rows, self.mapping, columns, year, thresholds)
-        before = (part.sheet.error.copy(), len(part.sheet.problems))
-        reviews = matching.match_rows(part.frame, part.sheet, self.mapping, columns, self.lookup)
-        sent = self._send(part)
-        ids = part.frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
-        self.slices.append(_Slice(part, reviews, before, sent, ids))
-
-    def _whole(
-        self,
-        table: readers.RawTable,
-        columns: dict[str, readers.RawColumn],
-        problems: list[Problem],
-        thresholds: dict[str, Any],
-        step: Any,
-    ) -> Any:
-        """The whole sheet's checks after the last slice (see the module's docstring)."""
-        from industry_brain.ingest import pipeline
-
-        n = table.num_rows
+            rows = replace(
+                table,
+                data=table.data.slice(start, stop - start),
+                row_numbers=table.row_numbers.slice(start, stop - start),
+            )
+            part = pipeline.normalise(rows, self.mapping, columns, year, thresholds)
+            before = (part.sheet.error.copy(), len(part.sheet.problems))
+            reviews = matching.match_rows(
+                part.frame, part.sheet, self.mapping, columns, self.lookup
+            )
+            sent = self._send(part)
+            ids = part.frame["enterprise_id"].to_numpy(dtype=float, na_value=np.nan)
+            self.slices.append(_Slice(part, reviews, before, sent, ids))
         step("validate", n, n)
         whole, reviews = self._merged(table, columns, problems)
         # the checks of the whole sheet while the writer sends the last slices: the checks
@@ -515,15 +352,6 @@ class Stream:
             parts = loader.long_facts(prep, frame.loc[missing], self.mapping, self.batch)
             loader.write_facts(self.session, self.batch, parts, stats, self.first_fact_id)
         return stats
-
-
-def _part(table: readers.RawTable, start: int, stop: int) -> readers.RawTable:
-    """Rows ``start`` to ``stop`` of ``table``, as a table of their own."""
-    return replace(
-        table,
-        data=table.data.slice(start, stop - start),
-        row_numbers=table.row_numbers.slice(start, stop - start),
-    )
 
 
 @dataclass
