@@ -213,13 +213,14 @@ def test_check_and_serve_refuse_bad_settings_and_an_outdated_store(
     outdated = run_cli(["check", "--json"], base)
     assert outdated.returncode == 2
     assert [p["code"] for p in json.loads(outdated.stdout)["problems"]] == ["store.outdated"]
-    # serve: refused before uvicorn starts (the real script; it would otherwise listen)
+    # the servers: refused before uvicorn starts (the real script; it would otherwise listen)
     bad = {**base, "IB_COOKIE_SECURE": "ture", "IB_SESSION_HOURS": "eight"}
-    done = _script(["serve", "--port", "9"], bad)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    for needle in ("IB_COOKIE_SECURE", "IB_SESSION_HOURS", "store.outdated", "ture"):
-        assert needle in done.stderr
-    assert "http://" not in done.stdout  # never announced an address
+    for server in (["serve"], ["ids", "serve"], ["carbon", "serve"]):
+        done = _script([*server, "--port", "9"], bad)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, server
+        for needle in ("IB_COOKIE_SECURE", "IB_SESSION_HOURS", "store.outdated", "ture"):
+            assert needle in done.stderr, (server, needle)
+        assert "http://" not in done.stdout + done.stderr  # never announced an address
 
 
 def test_an_unreachable_store_is_named_without_its_password(tmp_path: Path) -> None:

@@ -15,7 +15,16 @@ from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, Table, console, err, print_problem, progress
+from industry_brain.cli_support import (
+    JsonOpt,
+    Table,
+    console,
+    err,
+    parse_day,
+    print_problem,
+    progress,
+    refuse_unless_ready,
+)
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core import env, formatting
@@ -307,7 +316,7 @@ def params_show(
                 f"unknown parameter domain '{domain}' (one of: {', '.join(params.domains())})",
                 Location(field="domain"),
             )
-        when = date.fromisoformat(on) if on else date(year, 1, 1) if year else env.today()
+        when = parse_day(on, "--on") if on else date(year, 1, 1) if year else env.today()
         resolved = params.domain(domain, region, when)
     if as_json:
         _print_json(
@@ -722,20 +731,7 @@ def serve(
     # store and wait for each other's short write transactions (busy timeout, store.db).
     import uvicorn
 
-    from industry_brain import checkup
-
-    # the settings, the store's schema, the assets: refused here, in Chinese and English,
-    # rather than as a traceback in each worker or HTTP 500 on the first page; a store that
-    # cannot be reached yet is no reason not to start (pages answer 503 until it can)
-    report = checkup.run(assets=True)
-    fatal = [p for p in report.problems if p.code != checkup.UNAVAILABLE]
-    for p in report.problems:
-        if p.code == checkup.UNAVAILABLE:
-            err.print(f"[yellow]警告 warning[/] {escape(p.message())}", highlight=False)
-        else:
-            print_problem(p)
-    if fatal:
-        raise typer.Exit(2)
+    refuse_unless_ready(assets=True)
     console.print(f"产业大脑 Industry Brain: http://{host}:{port}/login")
     uvicorn.run(
         "industry_brain.web.app:serve_app",

@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from industry_brain.core.errors import IBError, Problem
+from industry_brain.core.errors import IBError, Location, Problem, ValidationError
 
 console = Console()
 err = Console(stderr=True)
@@ -96,6 +97,49 @@ def print_problem(problem: Problem) -> None:
     """A problem on stderr: its code, Chinese and English message and location."""
     text = f"[bold red]错误 error[/] {escape(problem.message())}"
     err.print(text, highlight=False, soft_wrap=True)
+
+
+def parse_day(text: str, option: str) -> date:
+    """The date given to ``option`` (``YYYY-MM-DD``); else the error ``cli.date`` naming the
+    option, in Chinese and English (exit 2 through :func:`errors` or the console script).
+
+    Example: ``parse_day("2026-02-30", "--expires")`` raises ``cli.date``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            "cli.date",
+            f"{option} 的日期“{text}”无效：应为 YYYY-MM-DD 格式的实际日期",
+            f"{option}: '{text}' is not a date written YYYY-MM-DD",
+            Location(field=option),
+            text,
+        ) from None
+
+
+def day_or_today(text: str | None, option: str = "--today") -> date:
+    """The date given to ``option``, else the platform's today (``IB_TODAY`` when set, else
+    the real date: the web platform's day too)."""
+    from industry_brain.core import env
+
+    return env.today() if text is None else parse_day(text, option)
+
+
+def refuse_unless_ready(assets: bool = False) -> None:
+    """The start-up check of a server command (``serve``, ``ids serve``, ``carbon serve``):
+    the settings and the store's schema (with ``assets``, the web platform's front-end files)
+    as ``industry-brain check`` finds them. A problem is printed in Chinese and English and the
+    command exits 2 — rather than a traceback in each worker or HTTP 500 on the first request;
+    a store that cannot be reached yet is only a warning (requests answer 503 until it can)."""
+    from industry_brain import checkup
+
+    report = checkup.run(assets=assets)
+    for p in report.problems:
+        if p.code == checkup.UNAVAILABLE:
+            err.print(f"[yellow]警告 warning[/] {escape(p.message())}", highlight=False)
+        else:
+            print_problem(p)
+    if any(p.code != checkup.UNAVAILABLE for p in report.problems):
+        raise typer.Exit(2)
 
 
 @contextmanager

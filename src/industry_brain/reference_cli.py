@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, Table, console, errors, print_json
+from industry_brain.cli_support import JsonOpt, Table, console, errors, parse_day, print_json
 from industry_brain.core.errors import Location, ValidationError
 
 reference_app = typer.Typer(
@@ -66,7 +66,7 @@ def regions(
 
     with errors():
         _check_choice(level, LEVELS_REGION, "level")
-        day = date.fromisoformat(on) if on else None
+        day = parse_day(on, "--on") if on else None
         with Session(get_engine()) as session:
             stmt = select(Region)
             if query:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, Table
+from industry_brain.cli_support import JsonOpt, Table, parse_day, refuse_unless_ready
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 from industry_brain.core.errors import IBError
@@ -347,15 +347,16 @@ def verify_cmd(
     """Verify a code offline: signature (Ed25519 public key) and dates. Exit 0 valid, 1 not."""
     from industry_brain.domains.carbon.codes import key_id, load_public_key, verify_payload
 
+    with _errors():
+        today = parse_day(on, "--on") if on else None
     try:
         keys = None
         if public_key:
             key = load_public_key(public_key)
             keys = {key_id(key): key}
-        today = date.fromisoformat(on) if on else None
         data = verify_payload(payload, keys, today).to_dict()
     except ValueError as exc:
-        err.print(f"[bold red]错误 error[/] --on: {escape(str(exc))}")
+        err.print(f"[bold red]错误 error[/] --public-key: {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except IBError as exc:
         if as_json:
@@ -426,6 +427,7 @@ def serve_cmd(
 
     from industry_brain.domains.carbon.api import build_app
 
+    refuse_unless_ready()
     uvicorn.run(build_app(), host=host, port=port, log_level="info")
 
 
@@ -495,11 +497,8 @@ def consent_grant(
     """An enterprise grants a named bank access to its grade (scopes, expiry)."""
     from industry_brain.domains.carbon.access import grant
 
-    try:
-        until = date.fromisoformat(expires)
-    except ValueError as exc:
-        err.print(f"[bold red]错误 error[/] --expires: {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    with _errors():
+        until = parse_day(expires, "--expires")
     with _session() as session:
         c = grant(session, _uscc(uscc), bank, scope, until, by, purpose)
         data = {"id": c.id, "uscc": uscc, "bank": bank, "scopes": c.scopes, "expires_on": expires}
@@ -634,11 +633,8 @@ def loans_add(
     from industry_brain.domains.carbon.access import get_user
     from industry_brain.domains.carbon.loans import loan_dict, report_loan
 
-    try:
-        granted_on = date.fromisoformat(granted)
-    except ValueError as exc:
-        err.print(f"[bold red]错误 error[/] --granted: {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    with _errors():
+        granted_on = parse_day(granted, "--granted")
     with _session() as session:
         user = get_user(session, bank, "bank")
         loan = report_loan(

@@ -4,16 +4,21 @@ bulk, resolution, withdrawal, GB/T 34014 batteries, statistics, and the resolver
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from industry_brain.cli_support import JsonOpt, Table, console
+from industry_brain.cli_support import (
+    JsonOpt,
+    Table,
+    console,
+    day_or_today,
+    parse_day,
+    refuse_unless_ready,
+)
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
-from industry_brain.core import env
 
 NAME = "ids"
 app = typer.Typer(
@@ -170,7 +175,7 @@ def delegate_grant(
 
     from industry_brain.domains.identifiers import service
 
-    end = datetime.combine(date.fromisoformat(until) + timedelta(days=1), time(), tzinfo=UTC)
+    end = datetime.combine(parse_day(until, "--until") + timedelta(days=1), time(), tzinfo=UTC)
     with _errors(), _session() as s:
         g = service.delegate(s, _owner_user(s, as_uscc), prefix, provider, end)
         out = {"id": g.id, "prefix": prefix, "provider": provider,
@@ -459,7 +464,13 @@ def battery_generate(
 
     with _errors():
         code = bcode.generate(
-            manufacturer, product_type, chemistry, spec, trace, date.fromisoformat(produced), serial
+            manufacturer,
+            product_type,
+            chemistry,
+            spec,
+            trace,
+            parse_day(produced, "PRODUCED"),
+            serial,
         )
     _out({"code": code}, as_json, [code])
 
@@ -487,7 +498,7 @@ def battery_register(
             _as(s, as_uscc),
             prefix,
             code,
-            date.fromisoformat(on) if on else env.today(),
+            day_or_today(on, "--on"),
             _config(),
             parent,
             original,
@@ -512,9 +523,7 @@ def battery_event(
     from industry_brain.domains.identifiers import batteries
 
     with _errors(), _session() as s:
-        ev = batteries.event(
-            s, _as(s, as_uscc), code, event, date.fromisoformat(on) if on else env.today(), vin
-        )
+        ev = batteries.event(s, _as(s, as_uscc), code, event, day_or_today(on, "--on"), vin)
         _out(
             {"code": code, "event": ev.event, "on": ev.on.isoformat()},
             as_json,
@@ -562,6 +571,7 @@ def serve(
 
     if config is not None:
         os.environ["IB_IDS_NODE_CONFIG"] = str(config)
+    refuse_unless_ready()
     uvicorn.run(
         "industry_brain.domains.identifiers.node:app_factory",
         factory=True,

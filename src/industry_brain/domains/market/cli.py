@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from industry_brain.cli_support import JsonOpt, Table, console
+from industry_brain.cli_support import JsonOpt, Table, console, parse_day
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
 
@@ -387,7 +386,7 @@ def recognize(
             kind,
             year,
             issuer,
-            date.fromisoformat(expires) if expires else None,
+            parse_day(expires, "--expires") if expires else None,
         )
         s.commit()
         out = {"provider": p.uscc, "kind": r.kind, "year": r.year, "expires": expires or None}
@@ -520,7 +519,7 @@ def matches_run(
     from industry_brain.domains.market import publish
 
     with _errors(), _session() as s:
-        day = date.fromisoformat(on) if on else None
+        day = parse_day(on, "--on") if on else None
         r = publish.run(s, actor, day)
         out = {
             "run_id": r.id,

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from industry_brain.cli_support import JsonOpt, Table, console
+from industry_brain.cli_support import JsonOpt, Table, console, day_or_today, parse_day
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
-from industry_brain.core import env
 
 programmes_app = typer.Typer(
     help="智改数转 programmes: government-bought diagnosis programmes (targets, providers, "
@@ -38,12 +36,6 @@ TodayOpt = Annotated[
     typer.Option("--today", help="Today as YYYY-MM-DD (default: IB_TODAY, else the real date)."),
 ]
 ActorOpt = Annotated[str, typer.Option(help="Who acts (recorded in the audit log).")]
-
-
-def _today(text: str | None) -> date:
-    if text:
-        return date.fromisoformat(text)
-    return env.today()
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -109,8 +101,8 @@ def create(
             region,
             year,
             budget,
-            date.fromisoformat(start),
-            date.fromisoformat(end),
+            parse_day(start, "--start"),
+            parse_day(end, "--end"),
             targets,
             actor,
         )
@@ -174,7 +166,7 @@ def assign(
     if file is not None:
         codes += [x.strip() for x in file.read_text("utf-8").splitlines() if x.strip()]
     with _errors(), Session(_engine()) as s:
-        out = diagnosis.assign(s, programme, codes, _today(today), actor)
+        out = diagnosis.assign(s, programme, codes, day_or_today(today), actor)
         s.commit()
     if as_json:
         _print_json(out)
@@ -202,7 +194,7 @@ def progress(
     from industry_brain.domains.programmes import diagnosis
 
     with _errors(), Session(_engine()) as s:
-        data = diagnosis.progress(s, _scope(s, user), programme, _today(today))
+        data = diagnosis.progress(s, _scope(s, user), programme, day_or_today(today))
     if as_json:
         _print_json(data)
         return
@@ -245,7 +237,7 @@ def link(
     from industry_brain.domains.programmes import diagnosis
 
     with _errors(), Session(_engine()) as s:
-        n = diagnosis.link_assessments(s, programme, _today(today), actor)
+        n = diagnosis.link_assessments(s, programme, day_or_today(today), actor)
         s.commit()
     if as_json:
         _print_json({"linked": n})
@@ -270,7 +262,7 @@ def export(
     from industry_brain.domains.programmes import diagnosis
 
     with _errors(), Session(_engine()) as s:
-        out = diagnosis.export_xlsx(s, _scope(s, user), programme, _today(today), path)
+        out = diagnosis.export_xlsx(s, _scope(s, user), programme, day_or_today(today), path)
         s.commit()
     if as_json:
         _print_json({"file": str(out)})
@@ -311,12 +303,12 @@ def loan(
             reference,
             amount,
             rate,
-            date.fromisoformat(start),
-            date.fromisoformat(end),
+            parse_day(start, "--start"),
+            parse_day(end, "--end"),
             product,
             purpose,
             project,
-            _today(today),
+            day_or_today(today),
         )
         s.commit()
         out = {"id": ln.id, "policy_loan_id": ln.policy_loan_id}
@@ -336,7 +328,7 @@ def loans_cmd(user: UserOpt = None, today: TodayOpt = None, as_json: JsonOpt = F
     from industry_brain.domains.programmes import loans
 
     with _errors(), Session(_engine()) as s:
-        data = loans.statistics(s, _scope(s, user), _today(today))
+        data = loans.statistics(s, _scope(s, user), day_or_today(today))
         s.commit()
     if as_json:
         _print_json(data)
@@ -486,7 +478,7 @@ def visit(
     from industry_brain.domains.programmes import benchmarks
 
     with _errors(), Session(_engine()) as s:
-        ev = benchmarks.add_visit(s, host, date.fromisoformat(date_), title, visitors, kind, actor)
+        ev = benchmarks.add_visit(s, host, parse_day(date_, "--date"), title, visitors, kind, actor)
         s.commit()
         out = {"id": ev.id}
     if as_json:
@@ -531,7 +523,7 @@ def ev_create(
     from industry_brain.domains.programmes import events
 
     with _errors(), Session(_engine()) as s:
-        ev = events.create(s, date.fromisoformat(date_), theme, industry, county, actor)
+        ev = events.create(s, parse_day(date_, "--date"), theme, industry, county, actor)
         s.commit()
         out = {"id": ev.id}
     if as_json:

@@ -14,10 +14,9 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from industry_brain.cli_support import JsonOpt, Table
+from industry_brain.cli_support import JsonOpt, Table, day_or_today, parse_day
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
-from industry_brain.core import env
 from industry_brain.core.errors import Location, ValidationError
 
 NAME = "projects"
@@ -56,22 +55,7 @@ def _day(text: str | None, field: str) -> date:
             f"{field} is required",
             Location(field=field),
         )
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(
-            "cli.date",
-            f"日期“{text}”应为 YYYY-MM-DD 格式",
-            f"date '{text}' must be YYYY-MM-DD",
-            Location(field=field),
-            text,
-        ) from None
-
-
-def _today(text: str | None) -> date:
-    """``--today``, else the platform's today (``IB_TODAY`` when set, else the real date: the
-    same day as the web platform's)."""
-    return env.today() if text is None else _day(text, "--today")
+    return parse_day(text, field)
 
 
 def _session() -> Session:
@@ -140,7 +124,7 @@ def show_cmd(
     from industry_brain.store.models import Enterprise
 
     with _errors(), _session() as session:
-        day = _today(today)
+        day = day_or_today(today)
         p = stages.get_project(session, project)
         counties, users = stages.lookups(session)
         data = stages.project_dict(p, counties, users)
@@ -299,7 +283,7 @@ def add_cmd(
             agent=agent,
             programs=program or [],
             planned=planned,
-            today=_today(today),
+            today=day_or_today(today),
             actor=actor,
             user_id=user_id,
         )
@@ -344,7 +328,7 @@ def advance_cmd(
             project,
             stage,
             _day(on, "--on"),
-            _today(today),
+            day_or_today(today),
             expected_version=expected_version,
             actor=actor,
             user_id=user_id,
@@ -379,7 +363,7 @@ def correct_cmd(
 
     with _errors(), _session() as session:
         actor, user_id = _actor(session, user)
-        day = _today(today)
+        day = day_or_today(today)
         if undo:
             p = stages.get_project(session, project)
             if stages.stage_name(stage) != p.stage:
@@ -442,7 +426,7 @@ def report_cmd(
             project,
             _day(on, "--on"),
             investment,
-            _today(today),
+            day_or_today(today),
             output=output,
             headcount=headcount,
             notes=notes,
@@ -480,7 +464,7 @@ def enrol_cmd(
             project,
             program,
             _day(on, "--on"),
-            _today(today),
+            day_or_today(today),
             actor=actor,
             user_id=user_id,
         )
@@ -519,7 +503,7 @@ def warnings_cmd(
     from industry_brain.domains.projects import stages, wuwei
 
     with _errors(), _session() as session:
-        day = _today(today)
+        day = day_or_today(today)
         snap = None
         if refresh:
             snap = wuwei.refresh(session, day)
@@ -589,7 +573,7 @@ def bulletin_cmd(
     from industry_brain.store.db import data_dir
 
     with _errors(), _session() as session:
-        day = _today(today)
+        day = day_or_today(today)
         data = programs.progress(session, year or day.year, day)
         enrolled = programs.enrolments(session, year or day.year, day)
         files = bulletin.write_bulletin(
@@ -646,7 +630,7 @@ def tickets_raise(
     from industry_brain.domains.projects import tickets
 
     with _errors(), _session() as session:
-        day = _today(today)
+        day = day_or_today(today)
         t = tickets.raise_ticket(
             session,
             project,
@@ -691,7 +675,7 @@ def tickets_act(
 
     with _errors(), _session() as session:
         actor, user_id = _actor(session, user)
-        day = _today(today)
+        day = day_or_today(today)
         t = tickets.transition(
             session,
             ticket,
@@ -737,7 +721,7 @@ def tickets_list(
     with _errors(), _session() as session:
         rows = tickets.list_tickets(
             session,
-            _today(today),
+            day_or_today(today),
             project=project,
             county=county,
             department=department,
@@ -780,7 +764,7 @@ def tickets_stats(
     with _errors(), _session() as session:
         data = tickets.stats(
             session,
-            _today(today),
+            day_or_today(today),
             since=_day(since, "--since") if since else None,
             county=county,
         )

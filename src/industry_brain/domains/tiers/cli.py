@@ -3,16 +3,14 @@ one, rank candidates, the funnel, recognition lists, declarations, the pool and 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from industry_brain.cli_support import JsonOpt, Table, console
+from industry_brain.cli_support import JsonOpt, Table, console, day_or_today
 from industry_brain.cli_support import errors as _errors
 from industry_brain.cli_support import print_json as _print_json
-from industry_brain.core import env
 
 NAME = "tiers"
 app = typer.Typer(
@@ -29,10 +27,6 @@ TodayOpt = Annotated[
     str | None, typer.Option("--today", help="Today as YYYY-MM-DD (default: the real date).")
 ]
 ActorOpt = Annotated[str, typer.Option(help="The officer (recorded in the audit log).")]
-
-
-def _today(text: str | None) -> date:
-    return env.today() if text is None else date.fromisoformat(text)
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -290,7 +284,7 @@ def warnings(today: TodayOpt = None, as_json: JsonOpt = False) -> None:
 
     from industry_brain.domains.tiers import plans, titles
 
-    day = _today(today)
+    day = day_or_today(today)
     with _errors(), Session(_engine()) as s:
         data = {"titles": titles.warnings(s, day), "plans": plans.warnings(s, day)}
     if as_json:
@@ -399,7 +393,7 @@ def pool(
 
     from industry_brain.domains.tiers import plans, service
 
-    day = _today(today)
+    day = day_or_today(today)
     with _errors(), Session(_engine()) as s:
         if add:
             plans.add_to_pool(s, service.enterprise_by_uscc(s, add), actor, day, "champion",
@@ -447,7 +441,7 @@ def plan(
 
     from industry_brain.domains.tiers import plans, service
 
-    day = _today(today)
+    day = day_or_today(today)
     with _errors(), Session(_engine()) as s:
         ent = service.enterprise_by_uscc(s, uscc)
         found = plans.plans_of(s, [ent.id])
