@@ -19,7 +19,7 @@ from industry_brain.store.models import AuditLog
 
 USCC = "91330502MA2B3C4D1U"
 
-# (arguments, the option — or argument — whose date is bad); one command of each group that reads a date
+# (arguments, the option — or argument — whose date is bad): a command of each group taking a date
 CASES = [
     (["params", "show", "mujun", "--on", "2026-02-30"], "--on"),
     (["reference", "regions", "--on", "2026-13-01"], "--on"),
@@ -27,16 +27,26 @@ CASES = [
     (["projects", "warnings", "--today", "yesterday"], "--today"),
     (["programmes", "loans", "--today", "2026-00-10"], "--today"),
     (
-        ["carbon", "consent", "grant", USCC, "--bank", "b", "--scope", "grade",
-         "--expires", "2026-02-30"],
+        [
+            "carbon",
+            "consent",
+            "grant",
+            USCC,
+            "--bank",
+            "b",
+            "--scope",
+            "grade",
+            "--expires",
+            "2026-02-30",
+        ],
         "--expires",
-    ),  # fmt: skip
+    ),
     (["carbon", "verify", "x", "--on", "31/12/2026"], "--on"),
     (["matches", "run", "--on", "2026-1-1x"], "--on"),
     (
         ["ids", "battery", "generate", "A1B", "P", "B", "01", "HZ00001", "2026-02-29", "42"],
         "PRODUCED",
-    ),  # fmt: skip
+    ),
 ]
 
 
