@@ -129,9 +129,8 @@ def refuse_unless_ready(assets: bool = False) -> None:
     the settings and the store's schema (with ``assets``, the web platform's front-end files)
     as ``industry-brain check`` finds them. A problem is printed in Chinese and English and the
     command exits 2 — rather than a traceback in each worker or HTTP 500 on the first request;
-    a store that cannot be reached yet is only a warning (the web platform's pages answer 503
-    ``store.unavailable`` until it can; the carbon API and the resolver fail their requests
-    until then)."""
+    a store that cannot be reached yet is only a warning (every server answers 503
+    ``store.unavailable`` until it can)."""
     from industry_brain import checkup
 
     report = checkup.run(assets=assets)

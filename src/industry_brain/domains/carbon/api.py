@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from industry_brain.core.errors import (
@@ -44,6 +45,7 @@ from industry_brain.store.audit import request_id_var
 from industry_brain.store.db import get_engine
 from industry_brain.store.models import Enterprise, User
 from industry_brain.web import auth as web_auth
+from industry_brain.web import errors as web_errors
 
 CODE_STATUS = {
     "carbon.code_malformed": 400,
@@ -273,4 +275,11 @@ def build_app(engine: Engine | None = None, today: Callable[[], date] | None = N
     app.state.engine = engine
     app.state.today = today
     app.include_router(router)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store_fault(request: Request, exc: SQLAlchemyError) -> Response:
+        # an unreachable or busy store: 503 store.unavailable / store.busy with Retry-After,
+        # as the web platform answers (any other database error: the logged 500)
+        return web_errors.response_for(request, exc)
+
     return app

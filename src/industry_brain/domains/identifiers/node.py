@@ -5,6 +5,7 @@ table of ``IB_IDS_NODE_CONFIG`` (or this package's ``node.yaml``)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -12,9 +13,11 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from industry_brain.core.errors import IBError
@@ -50,6 +53,12 @@ def create_resolver_app(
     @app.exception_handler(IBError)
     async def _ib_error(request: Request, exc: IBError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=status_of(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store_fault(request: Request, exc: SQLAlchemyError) -> Response:
+        from industry_brain.web.errors import response_for
+
+        return response_for(request, exc)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -113,6 +122,8 @@ class _Resolve:
             db = _LazySession(self.factory)
             try:
                 status, headers, body = _public_answer(self, db, scope["path"][len(PATH) :])
+            except _STORE_ERRORS as exc:
+                status, headers, body = _store_fault(self.owner.state.engine, exc)
             finally:
                 db.close()
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -129,9 +140,39 @@ class _Resolve:
             )
         except IBError as exc:
             response = JSONResponse(exc.to_dict(), status_code=status_of(exc))
+        except _STORE_ERRORS as exc:
+            status, headers, body = _store_fault(self.owner.state.engine, exc)
+            response = Response(body, status, {k.decode(): v.decode() for k, v in headers})
         finally:
             db.close()
         await response(scope, receive, send)
+
+
+#: what a failing store raises here: SQLAlchemy's errors, and the drivers' own (the fast
+#: reader's raw connections raise those unwrapped)
+_DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+_STORE_ERRORS = (SQLAlchemyError, *_DRIVER_ERRORS)
+
+
+def _store_fault(engine: Engine, exc: Exception) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """An unreachable or busy store as the web platform answers it: 503 ``store.unavailable``
+    or ``store.busy`` with ``Retry-After`` (the engine's connections dropped when unavailable,
+    so the next request reconnects); any other database error is raised again (a 500)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from industry_brain.web.errors import RETRY_AFTER_SECONDS, StoreUnavailable, store_error
+
+    wrapped = exc
+    if not isinstance(exc, SQLAlchemyError):  # a driver's own error: as SQLAlchemy wraps it
+        base = next(b for b in _DRIVER_ERRORS if isinstance(exc, b))
+        wrapped = DBAPIError.instance(None, None, exc, base)
+    fault = store_error(wrapped)
+    if fault is None:
+        raise exc
+    if isinstance(fault, StoreUnavailable):
+        engine.dispose()
+    headers = [_JSON, (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+    return 503, headers, orjson.dumps(fault.to_dict())
 
 
 _JSON = (b"content-type", b"application/json")
@@ -237,11 +278,13 @@ class _Front:
             and not any(k == b"authorization" or k == b"cookie" for k, _ in scope["headers"])
         ):
             identifier = scope["path"][len(PATH) :]
-            if self.batcher is not None:
-                await self.batcher.wait(identifier)
             db = _LazySession(self.resolve.factory)
             try:
+                if self.batcher is not None:
+                    await self.batcher.wait(identifier)
                 status, headers, body = _public_answer(self.resolve, db, identifier)
+            except _STORE_ERRORS as exc:
+                status, headers, body = _store_fault(self.app.state.engine, exc)
             finally:
                 db.close()
             await send({"type": "http.response.start", "status": status, "headers": headers})
