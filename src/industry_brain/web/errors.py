@@ -14,9 +14,11 @@ every response carries the security headers and the request id.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -110,12 +112,20 @@ _STORE_FAULT = (
 _NOT_A_FAULT = ("no such table", "no such column", "syntax error")
 
 
+#: the drivers' own error classes: what a raw DB-API connection raises unwrapped
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+
+
 def store_error(exc: BaseException) -> IBError | None:
-    """``store.busy`` / ``store.unavailable`` for a database fault, else ``None``. A request
-    that waited longer than the pool's timeout for a connection (every one in use) finds the
-    store busy."""
+    """``store.busy`` / ``store.unavailable`` for a database fault — raised through SQLAlchemy
+    or by a driver's raw connection (:data:`DRIVER_ERRORS`) —, else ``None``. A request that
+    waited longer than the pool's timeout for a connection (every one in use) finds the store
+    busy."""
     if isinstance(exc, sa_exc.TimeoutError):
         return store_busy()
+    driver = next((b for b in DRIVER_ERRORS if isinstance(exc, b)), None)
+    if driver is not None:  # a driver's own error (a raw connection): as SQLAlchemy wraps it
+        exc = sa_exc.DBAPIError.instance(None, None, exc, driver)
     if not isinstance(exc, sa_exc.DBAPIError | sa_exc.DisconnectionError):
         return None
     text = str(getattr(exc, "orig", None) or exc).lower()

@@ -5,7 +5,6 @@ table of ``IB_IDS_NODE_CONFIG`` (or this package's ``node.yaml``)."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -13,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
@@ -22,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from industry_brain.core.errors import IBError
 from industry_brain.domains.identifiers import api, service, syntax
+from industry_brain.web.errors import DRIVER_ERRORS
 from industry_brain.web.logs import request_id_var
 
 
@@ -129,7 +128,7 @@ class _Resolve:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        from industry_brain.web.errors import status_of
+        from industry_brain.web.errors import response_for, status_of
 
         scope["app"] = self.owner  # request.app.state as under FastAPI
         request = Request(scope, receive)
@@ -140,9 +139,8 @@ class _Resolve:
             )
         except IBError as exc:
             response = JSONResponse(exc.to_dict(), status_code=status_of(exc))
-        except _STORE_ERRORS as exc:
-            status, headers, body = _store_fault(self.owner.state.engine, exc)
-            response = Response(body, status, {k.decode(): v.decode() for k, v in headers})
+        except _STORE_ERRORS as exc:  # as the web platform answers it (a Request exists here)
+            response = response_for(request, exc)
         finally:
             db.close()
         await response(scope, receive, send)
@@ -150,23 +148,16 @@ class _Resolve:
 
 #: what a failing store raises here: SQLAlchemy's errors, and the drivers' own (the fast
 #: reader's raw connections raise those unwrapped)
-_DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
-_STORE_ERRORS = (SQLAlchemyError, *_DRIVER_ERRORS)
+_STORE_ERRORS = (SQLAlchemyError, *DRIVER_ERRORS)
 
 
 def _store_fault(engine: Engine, exc: Exception) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """An unreachable or busy store as the web platform answers it: 503 ``store.unavailable``
     or ``store.busy`` with ``Retry-After`` (the engine's connections dropped when unavailable,
     so the next request reconnects); any other database error is raised again (a 500)."""
-    from sqlalchemy.exc import DBAPIError
-
     from industry_brain.web.errors import RETRY_AFTER_SECONDS, StoreUnavailable, store_error
 
-    wrapped = exc
-    if not isinstance(exc, SQLAlchemyError):  # a driver's own error: as SQLAlchemy wraps it
-        base = next(b for b in _DRIVER_ERRORS if isinstance(exc, b))
-        wrapped = DBAPIError.instance(None, None, exc, base)
-    fault = store_error(wrapped)
+    fault = store_error(exc)
     if fault is None:
         raise exc
     if isinstance(fault, StoreUnavailable):
